@@ -1,0 +1,163 @@
+#include "cli/command.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+
+#include "engine/error.h"
+#include "engine/executor.h"
+#include "engine/interrupt.h"
+#include "engine/registry.h"
+#include "engine/stats.h"
+#include "engine/units.h"
+
+namespace po = boost::program_options;
+
+namespace corpusflow {
+
+CommandRegistry& CommandRegistry::Global() {
+  static CommandRegistry registry;
+  return registry;
+}
+
+void CommandRegistry::Register(CommandDef def) {
+  if (Find(def.name) != nullptr) throw std::logic_error("command registered twice: " + def.name);
+  defs_.push_back(std::move(def));
+}
+
+const CommandDef* CommandRegistry::Find(std::string_view name) const {
+  for (const CommandDef& d : defs_) {
+    if (d.name == name) return &d;
+  }
+  return nullptr;
+}
+
+std::vector<const CommandDef*> CommandRegistry::List() const {
+  std::vector<const CommandDef*> out;
+  for (const CommandDef& d : defs_) out.push_back(&d);
+  std::sort(out.begin(), out.end(), [](auto* a, auto* b) { return a->name < b->name; });
+  return out;
+}
+
+CommandRegistrar::CommandRegistrar(CommandDef def) {
+  CommandRegistry::Global().Register(std::move(def));
+}
+
+void AddRunOptions(po::options_description& desc) {
+  desc.add_options()("threads", po::value<int>()->default_value(0),
+                     "worker threads (0 = all cores); results never depend on it")(
+      "memory", po::value<std::string>()->default_value(""),
+      "memory budget of the whole run, e.g. 256M, 4G (default: a quarter of RAM)")(
+      "tmp-dir", po::value<std::string>()->default_value(""),
+      "folder for spill files (default: $TMPDIR or /tmp)")(
+      "stats-json", po::value<std::string>()->default_value(""),
+      "write per-operator counters to this JSON file")(
+      "progress", po::value<std::string>()->default_value("auto"),
+      "progress line on stderr: auto (when a terminal), always, never");
+}
+
+RunOptions RunOptionsFrom(const po::variables_map& values) {
+  RunOptions options;
+  options.threads = values["threads"].as<int>();
+  if (options.threads < 0) throw InvalidArgument("--threads must be >= 0");
+  const std::string memory = values["memory"].as<std::string>();
+  if (!memory.empty()) {
+    options.memory_bytes = ParseByteSize(memory, "--memory");
+    if (options.memory_bytes < (1u << 20)) {
+      throw InvalidArgument("--memory " + memory + " is too small (at least 1M)");
+    }
+  }
+  options.tmp_dir = values["tmp-dir"].as<std::string>();
+  if (!options.tmp_dir.empty() && !std::filesystem::is_directory(options.tmp_dir)) {
+    throw InvalidArgument("--tmp-dir " + options.tmp_dir.string() + " is not a directory");
+  }
+  options.stats_json = values["stats-json"].as<std::string>();
+  options.progress = ParseProgressMode(values["progress"].as<std::string>());
+  return options;
+}
+
+Plan PlanStages(const std::vector<std::pair<std::string, std::vector<std::string>>>& stages,
+                const RunOptions& options) {
+  std::vector<std::unique_ptr<Operator>> chain;
+  for (const auto& [name, args] : stages) {
+    chain.push_back(OperatorRegistry::Global().Create(name, args));
+  }
+  PlanContext ctx;
+  ctx.options = options;
+  ctx.memory_bytes = options.memory_bytes > 0 ? options.memory_bytes : DefaultMemoryBudget();
+  ctx.threads = options.threads;
+  return Plan::Build(std::move(chain), ctx);
+}
+
+namespace {
+
+void WriteStatsJson(const std::string& path, const RunStats& stats) {
+  if (path.empty()) return;
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << stats.ToJson();
+    if (!out) {
+      std::remove(tmp.c_str());
+      throw IoError("cannot write stats to " + path);
+    }
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+}  // namespace
+
+int ExecutePlan(const Plan& plan, const RunOptions& options) {
+  InstallInterruptHandlers();
+  RunStats stats;
+  const double start = MonotonicSeconds();
+  try {
+    // The context (and with it the run's temp folder) ends before stats are reported.
+    ExecContext ctx(options);
+    Execute(plan, ctx, stats);
+    ctx.progress().Stop();
+  } catch (const Interrupted&) {
+    stats.status = "interrupted";
+    stats.elapsed_seconds = MonotonicSeconds() - start;
+    stats.peak_rss_bytes = PeakRssBytes();
+    WriteStatsJson(options.stats_json, stats);
+    throw;
+  } catch (const std::exception& e) {
+    stats.status = "error";
+    stats.error = e.what();
+    stats.elapsed_seconds = MonotonicSeconds() - start;
+    stats.peak_rss_bytes = PeakRssBytes();
+    WriteStatsJson(options.stats_json, stats);
+    throw;
+  }
+  stats.elapsed_seconds = MonotonicSeconds() - start;
+  stats.peak_rss_bytes = PeakRssBytes();
+  WriteStatsJson(options.stats_json, stats);
+  const std::string summary = stats.Summary();
+  if (!summary.empty()) std::fputs(summary.c_str(), stderr);
+  return 0;
+}
+
+void ParseCommandArgs(const std::string& command, const std::vector<std::string>& args,
+                      const po::options_description& desc,
+                      const po::positional_options_description* positional,
+                      po::variables_map* values) {
+  try {
+    auto parser = po::command_line_parser(args).options(desc).style(
+        po::command_line_style::default_style & ~po::command_line_style::allow_guessing);
+    if (positional != nullptr) parser.positional(*positional);
+    po::store(parser.run(), *values);
+    po::notify(*values);
+  } catch (const po::unknown_option& e) {
+    std::vector<std::string> names;
+    for (const auto& opt : desc.options()) names.push_back("--" + opt->long_name());
+    std::string message = command + ": unknown option '" + e.get_option_name() + "'";
+    const std::string nearest = NearestName(e.get_option_name(), names);
+    if (!nearest.empty()) message += " (did you mean '" + nearest + "'?)";
+    throw InvalidArgument(message);
+  } catch (const po::error& e) {
+    throw InvalidArgument(command + ": " + e.what());
+  }
+}
+
+}  // namespace corpusflow

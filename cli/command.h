@@ -1,0 +1,65 @@
+// Subcommands of the `corpusflow` binary (`run`, `ops`, `help`, `shuffle`, `gen`, `merge`, ...).
+// Each registers itself by name from a static initialiser (CommandRegistrar) in its own file under
+// cli/; main() looks the name up and calls it. Commands are thin: they parse their arguments,
+// build a pipeline or call an engine/operator facility, and report. They throw corpusflow::Error
+// (InvalidArgument for usage errors) and return the process exit code on success paths.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/exec_context.h"
+#include "engine/plan.h"
+
+namespace corpusflow {
+
+struct CommandDef {
+  std::string name;
+  /// "shuffle [INPUT...] [-o OUTPUT] [options]".
+  std::string synopsis;
+  /// One line for `corpusflow help`.
+  std::string summary;
+  /// Run with the arguments after the command name; return the exit code.
+  std::function<int(const std::vector<std::string>& args)> run;
+};
+
+class CommandRegistry {
+ public:
+  static CommandRegistry& Global();
+  void Register(CommandDef def);
+  const CommandDef* Find(std::string_view name) const;
+  std::vector<const CommandDef*> List() const;
+
+ private:
+  std::vector<CommandDef> defs_;
+};
+
+struct CommandRegistrar {
+  explicit CommandRegistrar(CommandDef def);
+};
+
+/// Add the run-wide options (--threads, --memory, --tmp-dir, --stats-json, --progress) to `desc`.
+void AddRunOptions(boost::program_options::options_description& desc);
+/// Read the run-wide options back from parsed values.
+RunOptions RunOptionsFrom(const boost::program_options::variables_map& values);
+
+/// Build operators from stage specs through the operator registry and plan them.
+/// `stages` is a list of (operator name, args).
+Plan PlanStages(const std::vector<std::pair<std::string, std::vector<std::string>>>& stages,
+                const RunOptions& options);
+
+/// Run a plan with the standard reporting: progress on stderr, `--stats-json`, the summary of
+/// dropped records, cleanup on failure. Returns 0; throws on error (after writing stats).
+int ExecutePlan(const Plan& plan, const RunOptions& options);
+
+/// Parse `args` against `desc` (+ positional), converting Boost errors to InvalidArgument with the
+/// nearest option name. `command` names the subcommand in messages.
+void ParseCommandArgs(const std::string& command, const std::vector<std::string>& args,
+                      const boost::program_options::options_description& desc,
+                      const boost::program_options::positional_options_description* positional,
+                      boost::program_options::variables_map* values);
+
+}  // namespace corpusflow

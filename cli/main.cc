@@ -1,0 +1,51 @@
+// The corpusflow binary: look up the subcommand and map errors to exit codes
+// (0 success, 1 runtime or data error, 2 usage error, 130 interrupted).
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "cli/command.h"
+#include "engine/error.h"
+#include "engine/registry.h"
+
+namespace corpusflow {
+void PrintTopLevelUsage(std::FILE* out);
+}
+
+int main(int argc, char** argv) {
+  using namespace corpusflow;
+  if (argc < 2) {
+    PrintTopLevelUsage(stderr);
+    return 2;
+  }
+  const std::string name = argv[1];
+  if (name == "--help" || name == "-h") {
+    PrintTopLevelUsage(stdout);
+    return 0;
+  }
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  try {
+    const CommandDef* command =
+        CommandRegistry::Global().Find(name == "--version" ? "version" : name);
+    if (command == nullptr) {
+      std::vector<std::string> names;
+      for (const CommandDef* d : CommandRegistry::Global().List()) names.push_back(d->name);
+      std::string message = "corpusflow: unknown command '" + name + "'";
+      const std::string nearest = NearestName(name, names);
+      if (!nearest.empty()) message += " (did you mean '" + nearest + "'?)";
+      std::fprintf(stderr, "%s; `corpusflow help` lists commands\n", message.c_str());
+      return 2;
+    }
+    return command->run(args);
+  } catch (const InvalidArgument& e) {
+    std::fprintf(stderr, "corpusflow: %s\n", e.what());
+    return 2;
+  } catch (const Interrupted&) {
+    std::fprintf(stderr, "corpusflow: interrupted; temp files and partial outputs removed\n");
+    return 130;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "corpusflow: error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,191 @@
+// `corpusflow run`, `ops`, `help`, `version` and the `gen` shortcut.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/command.h"
+#include "cli/pipeline_spec.h"
+#include "engine/error.h"
+#include "engine/registry.h"
+
+namespace po = boost::program_options;
+
+namespace corpusflow {
+namespace {
+
+using StageList = std::vector<std::pair<std::string, std::vector<std::string>>>;
+
+StageList ToStageList(const std::vector<StageSpec>& specs) {
+  StageList stages;
+  for (const StageSpec& s : specs) stages.emplace_back(s.name, s.args);
+  return stages;
+}
+
+int RunCommand(const std::vector<std::string>& args) {
+  po::options_description desc("run options");
+  desc.add_options()("file,f", po::value<std::string>(),
+                     "read the pipeline from a file (one stage per line "
+                     "allowed, # comments)")(
+      "dry-run", po::bool_switch(), "print the plan (pipelines, breakers, schemas) and stop");
+  AddRunOptions(desc);
+  po::options_description hidden;
+  hidden.add_options()("pipeline", po::value<std::vector<std::string>>());
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description positional;
+  positional.add("pipeline", -1);
+  po::variables_map values;
+  ParseCommandArgs("run", args, all, &positional, &values);
+
+  std::vector<StageSpec> specs;
+  const bool has_file = values.count("file") > 0;
+  const bool has_text = values.count("pipeline") > 0;
+  if (has_file == has_text) {
+    throw InvalidArgument(
+        "run: give the pipeline as one argument, e.g. corpusflow run 'read "
+        "in.txt | write out.txt', or with -f FILE");
+  }
+  if (has_file) {
+    const std::string path = values["file"].as<std::string>();
+    std::ifstream in(path);
+    if (!in) throw InvalidArgument("run: cannot read pipeline file " + path);
+    std::stringstream text;
+    text << in.rdbuf();
+    specs = ParsePipelineFile(text.str());
+  } else {
+    std::string text;
+    for (const std::string& part : values["pipeline"].as<std::vector<std::string>>()) {
+      if (!text.empty()) text += ' ';
+      text += part;
+    }
+    specs = ParsePipelineSpec(text);
+  }
+  const RunOptions options = RunOptionsFrom(values);
+  const Plan plan = PlanStages(ToStageList(specs), options);
+  if (values["dry-run"].as<bool>()) {
+    std::cout << plan.ToString();
+    return 0;
+  }
+  return ExecutePlan(plan, options);
+}
+
+int OpsCommand(const std::vector<std::string>& args) {
+  if (!args.empty()) throw InvalidArgument("ops: takes no arguments");
+  const auto defs = OperatorRegistry::Global().List();
+  size_t width = 0;
+  for (const OperatorDef* d : defs) width = std::max(width, d->name.size());
+  for (const OperatorDef* d : defs) {
+    std::printf("  %-*s  %-9s  %s\n", static_cast<int>(width), d->name.c_str(),
+                std::string(RoleName(d->role)).substr(0, 9).c_str(), d->summary.c_str());
+  }
+  return 0;
+}
+
+void PrintUsage(std::FILE* out) {
+  std::fprintf(out,
+               "corpusflow %s: out-of-core preparation of pretraining corpora\n\n"
+               "usage: corpusflow COMMAND [ARGS...]\n\ncommands:\n",
+               CORPUSFLOW_VERSION);
+  for (const CommandDef* d : CommandRegistry::Global().List()) {
+    std::fprintf(out, "  %-10s %s\n", d->name.c_str(), d->summary.c_str());
+  }
+  std::fprintf(out,
+               "\nA pipeline is operators separated by '|':\n"
+               "  corpusflow run 'read docs.jsonl.zst --field text | filter --min-chars 20 | "
+               "write out.txt.zst'\n"
+               "`corpusflow ops` lists operators, `corpusflow help OP` shows one operator's "
+               "options,\n`corpusflow help COMMAND` one command's usage.\n"
+               "Exit codes: 0 success, 1 runtime or data error, 2 usage error, 130 "
+               "interrupted.\n");
+}
+
+int HelpCommand(const std::vector<std::string>& args) {
+  if (args.empty()) {
+    PrintUsage(stdout);
+    return 0;
+  }
+  if (args.size() > 1) throw InvalidArgument("help: give one operator or command name");
+  const std::string& name = args[0];
+  if (OperatorRegistry::Global().Find(name) != nullptr) {
+    std::cout << OperatorRegistry::Global().Help(name);
+    if (name == "gen" || name == "shuffle") {
+      std::cout << "\n(also a command: corpusflow " << name << " --help)\n";
+    }
+    return 0;
+  }
+  if (const CommandDef* def = CommandRegistry::Global().Find(name)) {
+    std::cout << "usage: corpusflow " << def->synopsis << "\n\n" << def->summary << "\n";
+    return 0;
+  }
+  // Unknown: let the operator registry produce the error with a suggestion.
+  std::cout << OperatorRegistry::Global().Help(name);
+  return 0;
+}
+
+int VersionCommand(const std::vector<std::string>&) {
+  std::printf("corpusflow %s\n", CORPUSFLOW_VERSION);
+  return 0;
+}
+
+/// `corpusflow gen [gen options] [-o OUTPUT] [run options]`: `gen ... | write OUTPUT`.
+int GenCommand(const std::vector<std::string>& args) {
+  po::options_description desc("gen command options");
+  desc.add_options()("output,o", po::value<std::string>()->default_value("-"),
+                     "output file (compression and JSONL by extension; - = stdout)")(
+      "help", po::bool_switch(), "show the generator's options");
+  AddRunOptions(desc);
+  po::variables_map values;
+  std::vector<std::string> rest;
+  try {
+    const po::parsed_options parsed =
+        po::command_line_parser(args).options(desc).allow_unregistered().run();
+    po::store(parsed, values);
+    po::notify(values);
+    rest = po::collect_unrecognized(parsed.options, po::include_positional);
+  } catch (const po::error& e) {
+    throw InvalidArgument(std::string("gen: ") + e.what());
+  }
+  if (values["help"].as<bool>()) {
+    std::cout << "usage: corpusflow gen [--bytes SIZE] [--lang zh|en|mixed] [--seed N] "
+                 "[-o OUTPUT]\n\n"
+              << OperatorRegistry::Global().Help("gen") << "\n"
+              << desc;
+    return 0;
+  }
+  const RunOptions options = RunOptionsFrom(values);
+  StageList stages{{"gen", rest}, {"write", {values["output"].as<std::string>()}}};
+  return ExecutePlan(PlanStages(stages, options), options);
+}
+
+const CommandRegistrar kRun(CommandDef{
+    .name = "run",
+    .synopsis = "run 'STAGE | STAGE | ...' [--dry-run] [--threads N] [--memory SIZE] "
+                "[--tmp-dir DIR] [--stats-json PATH] [--progress auto|always|never]\n"
+                "       corpusflow run -f PIPELINE_FILE [options]",
+    .summary = "Run a pipeline of operators",
+    .run = RunCommand,
+});
+const CommandRegistrar kOps(CommandDef{
+    .name = "ops", .synopsis = "ops", .summary = "List the operators", .run = OpsCommand});
+const CommandRegistrar kHelp(CommandDef{.name = "help",
+                                        .synopsis = "help [OPERATOR|COMMAND]",
+                                        .summary = "Show usage, or one operator's options",
+                                        .run = HelpCommand});
+const CommandRegistrar kVersion(CommandDef{.name = "version",
+                                           .synopsis = "version",
+                                           .summary = "Print the version",
+                                           .run = VersionCommand});
+const CommandRegistrar kGen(CommandDef{
+    .name = "gen",
+    .synopsis = "gen [--bytes SIZE] [--lang zh|en|mixed] [--seed N] [-o OUTPUT] [run options]",
+    .summary = "Generate a deterministic synthetic corpus (shortcut for 'gen | write')",
+    .run = GenCommand,
+});
+
+}  // namespace
+
+/// Print the top-level usage (used by main for no or unknown commands).
+void PrintTopLevelUsage(std::FILE* out) { PrintUsage(out); }
+
+}  // namespace corpusflow

@@ -1,0 +1,265 @@
+#include "engine/batch.h"
+
+#include <cstring>
+#include <stdexcept>
+
+namespace corpusflow {
+
+void StringColumn::Reserve(size_t records, size_t bytes) {
+  offsets_.reserve(records + 1);
+  bytes_.reserve(bytes);
+}
+
+void StringColumn::Clear() {
+  bytes_.clear();
+  offsets_.resize(1);
+}
+
+size_t StringColumn::MemoryBytes() const {
+  return bytes_.capacity() + offsets_.capacity() * sizeof(uint64_t);
+}
+
+void StringListColumn::Reserve(size_t records, size_t items, size_t bytes) {
+  record_offsets_.reserve(records + 1);
+  item_offsets_.reserve(items + 1);
+  bytes_.reserve(bytes);
+}
+
+void StringListColumn::Clear() {
+  bytes_.clear();
+  item_offsets_.resize(1);
+  record_offsets_.resize(1);
+}
+
+size_t StringListColumn::MemoryBytes() const {
+  return bytes_.capacity() + (item_offsets_.capacity() + record_offsets_.capacity()) * 8;
+}
+
+void Int32ListColumn::Reserve(size_t records, size_t values) {
+  offsets_.reserve(records + 1);
+  values_.reserve(values);
+}
+
+void Int32ListColumn::Clear() {
+  values_.clear();
+  offsets_.resize(1);
+}
+
+size_t Int32ListColumn::MemoryBytes() const {
+  return values_.capacity() * sizeof(int32_t) + offsets_.capacity() * sizeof(uint64_t);
+}
+
+size_t Column::size() const {
+  return std::visit([](const auto& c) { return c.size(); }, data);
+}
+size_t Column::DataBytes() const {
+  return std::visit([](const auto& c) { return c.DataBytes(); }, data);
+}
+size_t Column::MemoryBytes() const {
+  return std::visit([](const auto& c) { return c.MemoryBytes(); }, data);
+}
+void Column::Clear() {
+  std::visit([](auto& c) { c.Clear(); }, data);
+}
+
+Column& Batch::AddColumn(std::string_view name, FieldType type, int64_t vocab_size) {
+  for (Column& c : columns_) {
+    if (c.field.name == name && c.field.type == type) {
+      c.Clear();
+      c.field.vocab_size = vocab_size;
+      return c;
+    }
+  }
+  Remove(name);
+  Column column;
+  column.field = Field{std::string(name), type, vocab_size};
+  switch (type) {
+    case FieldType::kString:
+      column.data = StringColumn();
+      break;
+    case FieldType::kStringList:
+      column.data = StringListColumn();
+      break;
+    case FieldType::kInt32List:
+      column.data = Int32ListColumn();
+      break;
+  }
+  columns_.push_back(std::move(column));
+  return columns_.back();
+}
+
+StringColumn& Batch::AddString(std::string_view name) {
+  return std::get<StringColumn>(AddColumn(name, FieldType::kString, 0).data);
+}
+StringListColumn& Batch::AddStringList(std::string_view name) {
+  return std::get<StringListColumn>(AddColumn(name, FieldType::kStringList, 0).data);
+}
+Int32ListColumn& Batch::AddInt32List(std::string_view name, int64_t vocab_size) {
+  return std::get<Int32ListColumn>(AddColumn(name, FieldType::kInt32List, vocab_size).data);
+}
+
+const Column* Batch::Find(std::string_view name) const {
+  for (const Column& c : columns_) {
+    if (c.field.name == name) return &c;
+  }
+  return nullptr;
+}
+Column* Batch::Find(std::string_view name) {
+  for (Column& c : columns_) {
+    if (c.field.name == name) return &c;
+  }
+  return nullptr;
+}
+
+namespace {
+template <typename T, typename C>
+auto& GetTyped(C* column, std::string_view name) {
+  if (column == nullptr) throw std::logic_error("batch has no column '" + std::string(name) + "'");
+  auto* typed = std::get_if<T>(&column->data);
+  if (typed == nullptr) {
+    throw std::logic_error("column '" + std::string(name) + "' has type " +
+                           std::string(FieldTypeName(column->field.type)));
+  }
+  return *typed;
+}
+}  // namespace
+
+const StringColumn& Batch::GetString(std::string_view name) const {
+  return GetTyped<StringColumn>(Find(name), name);
+}
+StringColumn& Batch::GetString(std::string_view name) {
+  return GetTyped<StringColumn>(Find(name), name);
+}
+const StringListColumn& Batch::GetStringList(std::string_view name) const {
+  return GetTyped<StringListColumn>(Find(name), name);
+}
+StringListColumn& Batch::GetStringList(std::string_view name) {
+  return GetTyped<StringListColumn>(Find(name), name);
+}
+const Int32ListColumn& Batch::GetInt32List(std::string_view name) const {
+  return GetTyped<Int32ListColumn>(Find(name), name);
+}
+Int32ListColumn& Batch::GetInt32List(std::string_view name) {
+  return GetTyped<Int32ListColumn>(Find(name), name);
+}
+
+void Batch::Remove(std::string_view name) {
+  std::erase_if(columns_, [&](const Column& c) { return c.field.name == name; });
+}
+
+Schema Batch::schema() const {
+  Schema s;
+  for (const Column& c : columns_) s.Set(c.field);
+  return s;
+}
+
+void Batch::ClearRecords() {
+  for (Column& c : columns_) c.Clear();
+  sequence_ = 0;
+  first_record_ = 0;
+}
+
+void Batch::Reset() {
+  columns_.clear();
+  sequence_ = 0;
+  first_record_ = 0;
+}
+
+void Batch::CopyLayoutFrom(const Batch& other) {
+  if (columns_.size() == other.columns_.size()) {
+    bool same = true;
+    for (size_t i = 0; i < columns_.size() && same; ++i) {
+      same = columns_[i].field == other.columns_[i].field;
+    }
+    if (same) {
+      ClearRecords();
+      return;
+    }
+  }
+  columns_.clear();
+  for (const Column& c : other.columns_) AddColumn(c.field.name, c.field.type, c.field.vocab_size);
+}
+
+void Batch::AppendRecordFrom(const Batch& src, size_t i) {
+  for (size_t c = 0; c < columns_.size(); ++c) {
+    std::visit(
+        [&](auto& dst) {
+          using T = std::decay_t<decltype(dst)>;
+          const T& from = std::get<T>(src.columns_[c].data);
+          if constexpr (std::is_same_v<T, StringColumn>) {
+            dst.Append(from[i]);
+          } else if constexpr (std::is_same_v<T, StringListColumn>) {
+            const size_t n = from.ItemCount(i);
+            for (size_t j = 0; j < n; ++j) dst.AppendItem(from.Item(i, j));
+            dst.EndRecord();
+          } else {
+            dst.Append(from[i]);
+          }
+        },
+        columns_[c].data);
+  }
+}
+
+void Batch::KeepRecords(const std::vector<bool>& keep) {
+  for (Column& column : columns_) {
+    std::visit(
+        [&](auto& col) {
+          using T = std::decay_t<decltype(col)>;
+          const size_t n = col.size();
+          if constexpr (std::is_same_v<T, StringColumn>) {
+            auto& bytes = col.bytes();
+            auto& off = col.offsets();
+            uint64_t write = 0;
+            size_t out = 0;
+            for (size_t i = 0; i < n; ++i) {
+              if (!keep[i]) continue;
+              const uint64_t begin = off[i], len = off[i + 1] - off[i];
+              if (write != begin) std::memmove(bytes.data() + write, bytes.data() + begin, len);
+              write += len;
+              off[++out] = write;
+            }
+            bytes.resize(write);
+            off.resize(out + 1);
+          } else if constexpr (std::is_same_v<T, StringListColumn>) {
+            StringListColumn kept;
+            for (size_t i = 0; i < n; ++i) {
+              if (!keep[i]) continue;
+              for (size_t j = 0; j < col.ItemCount(i); ++j) kept.AppendItem(col.Item(i, j));
+              kept.EndRecord();
+            }
+            col = std::move(kept);
+          } else {
+            auto& values = col.values();
+            auto& off = col.offsets();
+            uint64_t write = 0;
+            size_t out = 0;
+            for (size_t i = 0; i < n; ++i) {
+              if (!keep[i]) continue;
+              const uint64_t begin = off[i], len = off[i + 1] - off[i];
+              if (write != begin) {
+                std::memmove(values.data() + write, values.data() + begin, len * sizeof(int32_t));
+              }
+              write += len;
+              off[++out] = write;
+            }
+            values.resize(write);
+            off.resize(out + 1);
+          }
+        },
+        column.data);
+  }
+}
+
+size_t Batch::DataBytes() const {
+  size_t total = 0;
+  for (const Column& c : columns_) total += c.DataBytes();
+  return total;
+}
+
+size_t Batch::MemoryBytes() const {
+  size_t total = sizeof(Batch);
+  for (const Column& c : columns_) total += c.MemoryBytes();
+  return total;
+}
+
+}  // namespace corpusflow

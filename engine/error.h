@@ -1,0 +1,52 @@
+// The error hierarchy of corpusflow. An exception ends a run: TBB cancels the pipeline and
+// rethrows on the calling thread, RAII removes temp files and partial outputs, and only
+// cli/main.cc maps the error to an exit code (InvalidArgument: 2, Interrupted: 130, others: 1).
+// Expected outcomes are return values, never exceptions.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace corpusflow {
+
+/// Base of every error that ends a run.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A usage error: unknown operator or option, bad value, schema mismatch found at plan time.
+class InvalidArgument : public Error {
+ public:
+  using Error::Error;
+};
+
+/// A failed system call on a file (open, read, write, rename, ...), with errno text.
+class IoError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// Stored data that fails verification: a bad checksum, a truncated or corrupt compressed stream.
+class CorruptionError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// A bad input record (malformed JSON, missing field, id out of range); names file and line or
+/// the record number.
+class DataError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// The run was stopped by SIGINT or SIGTERM.
+class Interrupted : public Error {
+ public:
+  Interrupted() : Error("interrupted") {}
+};
+
+/// Throw IoError "`what` `path`: strerror(err)".
+[[noreturn]] void ThrowIoError(const std::string& what, const std::string& path, int err);
+
+}  // namespace corpusflow

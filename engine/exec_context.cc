@@ -1,0 +1,45 @@
+#include "engine/exec_context.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "engine/units.h"
+
+namespace corpusflow {
+
+uint64_t DefaultMemoryBudget() {
+  return std::max<uint64_t>(PhysicalMemoryBytes() / 4, uint64_t{256} << 20);
+}
+
+namespace {
+
+int ResolveThreads(int requested) {
+  if (requested > 0) return requested;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+}  // namespace
+
+ExecContext::ExecContext(const RunOptions& options)
+    : options_(options),
+      threads_(ResolveThreads(options.threads)),
+      memory_bytes_(options.memory_bytes > 0 ? options.memory_bytes : DefaultMemoryBudget()),
+      temp_dir_(options.tmp_dir.empty() ? TempDir::DefaultParent() : options.tmp_dir),
+      progress_(options.progress) {
+  // Batches of a few MB; smaller when the budget is tiny so several fit in flight. A batch in
+  // flight costs about three times its data (input buffers, output buffers, reader chunk).
+  batch_bytes_ = options.batch_bytes > 0
+                     ? options.batch_bytes
+                     : std::clamp<uint64_t>(memory_bytes_ / 64, 16 << 10, 4 << 20);
+  const uint64_t share = memory_bytes_ / 4;
+  max_in_flight_ = static_cast<size_t>(
+      std::clamp<uint64_t>(share / (3 * batch_bytes_), 2, 2 * static_cast<uint64_t>(threads_) + 2));
+}
+
+uint64_t ExecContext::breaker_memory_bytes() const {
+  const uint64_t in_flight = 3 * batch_bytes_ * max_in_flight_;
+  const uint64_t floor = memory_bytes_ / 2;
+  return memory_bytes_ > in_flight + floor ? memory_bytes_ - in_flight : floor;
+}
+
+}  // namespace corpusflow

@@ -1,0 +1,21 @@
+// The executor runs a Plan's pipelines one after the other on oneTBB. Each pipeline is a
+// tbb::parallel_pipeline: a serial source, transforms in parallel (or serial in order when they
+// ask), and the sink in sequence order (or in parallel when the writer allows it). The number of
+// batches in flight is ExecContext::max_batches_in_flight(), derived from the memory budget, so
+// memory follows `--memory`; batches come from a pool and are reused. Stages that need record
+// ordinals get a serial numbering step in front of them, so results never depend on the thread
+// count. An exception anywhere cancels the pipeline and is rethrown here; run objects are
+// destroyed without Finish(), which removes their partial outputs.
+#pragma once
+
+#include "engine/exec_context.h"
+#include "engine/plan.h"
+#include "engine/stats.h"
+
+namespace corpusflow {
+
+/// Run every pipeline of `plan`. `stats` receives one OperatorStats per operator. Throws the
+/// first error of any stage (after cancelling the others).
+void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats);
+
+}  // namespace corpusflow

@@ -1,0 +1,48 @@
+// The planner. A pipeline spec is a chain of operators `source | ... | sink`; the planner checks
+// roles (a source first, a sink last, breakers in between), runs every operator's Validate (files,
+// directories, option combinations) and threads the schema through OutputSchema, all before any
+// I/O. It then cuts the chain at pipeline breakers: `read | a | shuffle | b | write` becomes two
+// pipelines, [read -> a -> shuffle(sink)] and [shuffle(source) -> b -> write].
+// A Plan owns its operators and is immutable once built.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/exec_context.h"
+#include "engine/operator.h"
+#include "engine/schema.h"
+
+namespace corpusflow {
+
+/// One pipeline of a plan: indexes into Plan::operators().
+struct PipelinePlan {
+  size_t source = 0;               // a Source, or the Breaker that ends the previous pipeline
+  std::vector<size_t> transforms;  // Transforms, in order
+  size_t sink = 0;                 // a Sink, or a Breaker
+};
+
+class Plan {
+ public:
+  /// Validate the chain and cut it into pipelines. Throws InvalidArgument (usage) or IoError.
+  static Plan Build(std::vector<std::unique_ptr<Operator>> chain, const PlanContext& ctx);
+
+  const std::vector<std::unique_ptr<Operator>>& operators() const { return operators_; }
+  /// Unique labels for stats: the operator name, "#k" appended when a name repeats.
+  const std::vector<std::string>& labels() const { return labels_; }
+  /// The schema each operator emits.
+  const std::vector<Schema>& schemas() const { return schemas_; }
+  const std::vector<PipelinePlan>& pipelines() const { return pipelines_; }
+
+  /// The `--dry-run` printout: pipelines, breakers, and the schema after every stage.
+  std::string ToString() const;
+
+ private:
+  std::vector<std::unique_ptr<Operator>> operators_;
+  std::vector<std::string> labels_;
+  std::vector<Schema> schemas_;
+  std::vector<PipelinePlan> pipelines_;
+};
+
+}  // namespace corpusflow

@@ -1,0 +1,54 @@
+// Helpers for tests that run the real `corpusflow` binary and look at files: a scoped temp folder
+// and a runner capturing exit code, stdout and stderr.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace corpusflow::testing {
+
+/// A fresh folder under $TMPDIR, removed with its contents when destroyed.
+class ScopedTempDir {
+ public:
+  ScopedTempDir();
+  ~ScopedTempDir();
+  ScopedTempDir(const ScopedTempDir&) = delete;
+  ScopedTempDir& operator=(const ScopedTempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  /// path() / name, as a string.
+  std::string File(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+/// Run `corpusflow ARGS...` with `stdin_data` on standard input. Extra environment variables are
+/// given as "NAME=value".
+CommandResult RunCorpusflow(const std::vector<std::string>& args,
+                            const std::string& stdin_data = "",
+                            const std::vector<std::string>& env = {});
+
+/// Run any program the same way (argv[0] is looked up in PATH).
+CommandResult RunProgram(const std::vector<std::string>& argv, const std::string& stdin_data = "",
+                         const std::vector<std::string>& env = {});
+
+/// Whole file contents (binary).
+std::string ReadFile(const std::filesystem::path& path);
+/// Write `data` to `path` (binary), replacing it.
+void WriteFile(const std::filesystem::path& path, const std::string& data);
+/// Names of the entries of a folder, sorted.
+std::vector<std::string> ListDir(const std::filesystem::path& dir);
+
+/// Path of the built `corpusflow` binary.
+std::string CorpusflowBinary();
+/// The repository root (for test data shipped with the project).
+std::string SourceDir();
+
+}  // namespace corpusflow::testing
