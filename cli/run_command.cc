@@ -76,8 +76,9 @@ int OpsCommand(const std::vector<std::string>& args) {
   size_t width = 0;
   for (const OperatorDef* d : defs) width = std::max(width, d->name.size());
   for (const OperatorDef* d : defs) {
-    std::printf("  %-*s  %-9s  %s\n", static_cast<int>(width), d->name.c_str(),
-                std::string(RoleName(d->role)).substr(0, 9).c_str(), d->summary.c_str());
+    const char* role = d->role == OperatorRole::kBreaker ? "breaker" : RoleName(d->role).data();
+    std::printf("  %-*s  %-9s  %s\n", static_cast<int>(width), d->name.c_str(), role,
+                d->summary.c_str());
   }
   return 0;
 }

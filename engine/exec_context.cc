@@ -42,4 +42,30 @@ uint64_t ExecContext::breaker_memory_bytes() const {
   return memory_bytes_ > in_flight + floor ? memory_bytes_ - in_flight : floor;
 }
 
+void ExecContext::DeferCommit(std::unique_ptr<DeferredCommit> commit) {
+  std::lock_guard lock(deferred_mu_);
+  deferred_.push_back(std::move(commit));
+}
+
+void ExecContext::CommitDeferred() {
+  std::vector<std::unique_ptr<DeferredCommit>> pending;
+  {
+    std::lock_guard lock(deferred_mu_);
+    pending.swap(deferred_);
+  }
+  // On an exception the rest of `pending` is destroyed uncommitted.
+  for (auto& commit : pending) {
+    commit->Commit();
+    commit.reset();
+  }
+}
+
+void ExecContext::DiscardDeferred() noexcept {
+  std::vector<std::unique_ptr<DeferredCommit>> pending;
+  {
+    std::lock_guard lock(deferred_mu_);
+    pending.swap(deferred_);
+  }
+}
+
 }  // namespace corpusflow

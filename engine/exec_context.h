@@ -6,7 +6,10 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "engine/progress.h"
 #include "engine/temp_dir.h"
@@ -36,6 +39,15 @@ struct PlanContext {
   int threads = 1;
 };
 
+/// Work held back until the whole run has succeeded (see ExecContext::DeferCommit).
+class DeferredCommit {
+ public:
+  virtual ~DeferredCommit() = default;
+  /// Commit, e.g. finish a writer so that it renames its `*.tmp` output. Called at most once;
+  /// an object destroyed without Commit() must remove what it wrote.
+  virtual void Commit() = 0;
+};
+
 class ExecContext {
  public:
   explicit ExecContext(const RunOptions& options);
@@ -60,6 +72,16 @@ class ExecContext {
   /// Reset the early-stop flag when a new pipeline starts.
   void ResetStop() { stop_requested_ = false; }
 
+  /// Hold `commit` until every pipeline of the run has succeeded: Execute commits what it holds,
+  /// in the order added, after the last pipeline; when the run fails it is destroyed without
+  /// Commit(). For outputs a stage completes in an early pipeline that must not survive the
+  /// failure of a later one (a `tee` copy before a pipeline breaker).
+  void DeferCommit(std::unique_ptr<DeferredCommit> commit);
+  /// Commit everything DeferCommit holds (Execute, at the end of a successful run).
+  void CommitDeferred();
+  /// Destroy everything DeferCommit holds without committing it (Execute, on failure).
+  void DiscardDeferred() noexcept;
+
  private:
   RunOptions options_;
   int threads_;
@@ -69,6 +91,8 @@ class ExecContext {
   TempDir temp_dir_;
   Progress progress_;
   std::atomic<bool> stop_requested_{false};
+  std::mutex deferred_mu_;
+  std::vector<std::unique_ptr<DeferredCommit>> deferred_;
 };
 
 }  // namespace corpusflow

@@ -179,6 +179,12 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
   std::vector<OperatorStats*> op_stats;
   for (const std::string& label : plan.labels()) op_stats.push_back(&stats.AddOperator(label));
 
+  // Commits held back by stages (ExecContext::DeferCommit) happen only if the run gets to the end.
+  struct DiscardDeferredOnExit {
+    ExecContext& ctx;
+    ~DiscardDeferredOnExit() { ctx.DiscardDeferred(); }
+  } discard_deferred{ctx};
+
   std::unique_ptr<BreakerRun> previous_breaker;
   const size_t pipeline_count = plan.pipelines().size();
   for (size_t p = 0; p < pipeline_count; ++p) {
@@ -240,6 +246,7 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
     previous_breaker = std::move(breaker_run);
     stats.peak_rss_bytes = PeakRssBytes();
   }
+  ctx.CommitDeferred();
 }
 
 }  // namespace corpusflow

@@ -59,9 +59,11 @@ std::string Progress::Line() const {
                   100.0 * done / total);
     line += buf;
   }
-  std::snprintf(buf, sizeof buf, ", %.1f MB/s, %llu records", rate / 1e6,
-                static_cast<unsigned long long>(records_.load()));
+  std::snprintf(buf, sizeof buf, ", %.1f MB/s", rate / 1e6);
   line += buf;
+  if (const uint64_t records = records_.load(); records > 0) {
+    line += ", " + std::to_string(records) + " records";
+  }
   if (total > 0 && rate > 0 && done <= total) {
     line += ", ETA " + FormatDuration((total - done) / rate);
   }
@@ -70,13 +72,17 @@ std::string Progress::Line() const {
 }
 
 void Progress::Loop() {
+  // On a terminal the line is redrawn in place twice a second; into a file or pipe
+  // (`--progress always`) a plain line is appended every ten seconds.
+  const bool terminal = isatty(STDERR_FILENO) == 1;
+  const auto period = std::chrono::milliseconds(terminal ? 500 : 10000);
   std::unique_lock lock(mu_);
   while (!stop_) {
-    cv_.wait_for(lock, std::chrono::milliseconds(500));
+    cv_.wait_for(lock, period);
     if (stop_) break;
     lock.unlock();
     const std::string line = Line();
-    std::fprintf(stderr, "\r\033[K%s", line.c_str());
+    std::fprintf(stderr, terminal ? "\r\033[K%s" : "%s\n", line.c_str());
     std::fflush(stderr);
     lock.lock();
   }
@@ -91,8 +97,10 @@ void Progress::Stop() {
   cv_.notify_all();
   if (thread_.joinable()) {
     thread_.join();
-    std::fprintf(stderr, "\r\033[K");
-    std::fflush(stderr);
+    if (isatty(STDERR_FILENO) == 1) {
+      std::fprintf(stderr, "\r\033[K");
+      std::fflush(stderr);
+    }
   }
 }
 

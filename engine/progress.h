@@ -29,6 +29,8 @@ class Progress {
   /// Start a phase ("pass 1: scatter"); resets the byte and record counts.
   void StartPhase(std::string phase, uint64_t total_bytes = 0);
   void SetTotalBytes(uint64_t total) { total_bytes_ = total; }
+  /// The current phase's total bytes (0 when unknown).
+  uint64_t total_bytes() const { return total_bytes_.load(); }
   void AddBytes(uint64_t n) { done_bytes_.fetch_add(n, std::memory_order_relaxed); }
   void AddRecords(uint64_t n) { records_.fetch_add(n, std::memory_order_relaxed); }
   uint64_t done_bytes() const { return done_bytes_.load(); }

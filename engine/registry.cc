@@ -65,26 +65,30 @@ std::unique_ptr<Operator> OperatorRegistry::Create(std::string_view name,
   all.add(options.named).add(options.hidden);
   OptionValues values;
   const std::string who = std::string(name) + ": ";
-  try {
-    po::store(
-        po::command_line_parser(args)
-            .options(all)
-            .positional(options.positional)
-            .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
-            .run(),
-        values);
-    po::notify(values);
-  } catch (const po::unknown_option& e) {
-    std::string option = e.get_option_name();
-    std::string message = who + "unknown option '" + option + "'";
-    const std::string nearest = NearestName(option, OptionNames(options));
-    if (!nearest.empty()) message += " (did you mean '" + nearest + "'?)";
-    message += "; `corpusflow help " + std::string(name) + "` lists its options";
-    throw InvalidArgument(message);
-  } catch (const po::too_many_positional_options_error&) {
-    throw InvalidArgument(who + "too many arguments; usage: " + def.synopsis);
-  } catch (const po::error& e) {
-    throw InvalidArgument(who + e.what());
+  if (def.raw_args) {
+    values.insert({"args", po::variable_value(boost::any(args), false)});
+  } else {
+    try {
+      po::store(po::command_line_parser(args)
+                    .options(all)
+                    .positional(options.positional)
+                    .style(po::command_line_style::default_style &
+                           ~po::command_line_style::allow_guessing)
+                    .run(),
+                values);
+      po::notify(values);
+    } catch (const po::unknown_option& e) {
+      std::string option = e.get_option_name();
+      std::string message = who + "unknown option '" + option + "'";
+      const std::string nearest = NearestName(option, OptionNames(options));
+      if (!nearest.empty()) message += " (did you mean '" + nearest + "'?)";
+      message += "; `corpusflow help " + std::string(name) + "` lists its options";
+      throw InvalidArgument(message);
+    } catch (const po::too_many_positional_options_error&) {
+      throw InvalidArgument(who + "too many arguments; usage: " + def.synopsis);
+    } catch (const po::error& e) {
+      throw InvalidArgument(who + e.what());
+    }
   }
   std::unique_ptr<Operator> op;
   try {

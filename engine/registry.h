@@ -39,6 +39,10 @@ struct OperatorDef {
   std::function<void(OptionSet&)> describe;
   /// Build the operator from parsed values; throw InvalidArgument on bad combinations.
   std::function<std::unique_ptr<Operator>(const OptionValues&)> create;
+  /// Take the arguments unparsed, for operators that wrap another operator (`tee PATH [write
+  /// options]`): create() receives them as the value "args" (std::vector<std::string>), and
+  /// describe() only documents them.
+  bool raw_args = false;
 };
 
 class OperatorRegistry {
