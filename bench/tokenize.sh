@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Tokenization throughput against the reference implementations, in one invocation on one
+# generated corpus (`corpusflow gen --lang mixed`: Chinese and English sentences):
+#   segment                          vs python3-jieba cut(HMM=False)
+#   tokenize --kind wordpiece         vs HF tokenizers' BERT WordPiece (npm binding, node)
+#   tokenize --kind sentencepiece     vs spm_encode (Debian sentencepiece), same .model
+#   tokenize --kind t5pegasus, vocab  (no reference; figures for the record)
+# "MB/s per core" is input bytes over CPU seconds: for corpusflow the operator's own CPU time
+# from --stats-json (reading and writing excluded), for python3-jieba the process time of its
+# cut loop, for HF the process CPU time of its encode loop, for spm_encode the process's user +
+# system time. Wall-clock MB/s of the whole corpusflow pipeline is shown for --threads 1 and 2.
+# It prints figures and ratios; it never fails on speed.
+#
+# Usage: bench/tokenize.sh [--build DIR] [--size 32M] [--work DIR] [--keep]
+#   --build  build folder holding cli/corpusflow (default: build)
+#   --size   corpus size (default 32M; python3-jieba runs at about 2 MB/s)
+#   --work   scratch folder (default: a new folder under $TMPDIR, removed at the end)
+# Needs: /usr/bin/python3 with python3-jieba, node with tests/oracles/node_modules
+# (npm ci --prefix tests/oracles), spm_train/spm_encode, /usr/bin/time.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+BUILD="$ROOT/build"
+SIZE="32M"
+WORK=""
+KEEP=0
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --build) BUILD="$(cd "$2" && pwd)"; shift 2 ;;
+    --size) SIZE="$2"; shift 2 ;;
+    --work) WORK="$2"; shift 2 ;;
+    --keep) KEEP=1; shift ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+BIN="$BUILD/cli/corpusflow"
+[[ -x "$BIN" ]] || { echo "no corpusflow binary at $BIN (use --build DIR)" >&2; exit 2; }
+if [[ -z "$WORK" ]]; then
+  WORK="$(mktemp -d "${TMPDIR:-/tmp}/corpusflow-bench-tokenize.XXXXXX")"
+  [[ $KEEP -eq 1 ]] || trap 'rm -rf "$WORK"' EXIT
+fi
+mkdir -p "$WORK"
+cd "$WORK"
+
+echo "== corpus: corpusflow gen --bytes $SIZE --lang mixed --seed 1"
+"$BIN" gen --bytes "$SIZE" --lang mixed --seed 1 -o corpus.txt --progress never
+BYTES=$(stat -c %s corpus.txt)
+echo "   $BYTES bytes, $(wc -l < corpus.txt) lines; $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# Figures of one operator from a --stats-json file: "<bytes_in> <cpu_seconds> <elapsed>".
+op_figures() {
+  python3 - "$1" "$2" <<'EOF'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+op = next(o for o in doc["operators"] if o["name"] == sys.argv[2])
+print(op["bytes_in"], op["cpu_seconds"], doc["elapsed_seconds"])
+EOF
+}
+
+declare -A PER_CORE WALL1 WALL2 REF_PER_CORE REF_NAME
+
+# corpusflow: run PIPELINE_MIDDLE at 1 and 2 threads; record MB/s per core and wall MB/s.
+run_corpusflow() {
+  local key="$1" op="$2" middle="$3" field="$4"
+  for threads in 1 2; do
+    "$BIN" run "read corpus.txt | $middle | write - --format jsonl --field $field" \
+      --threads "$threads" --progress never --stats-json "stats-$key-$threads.json" > /dev/null
+    read -r bytes cpu elapsed < <(op_figures "stats-$key-$threads.json" "$op")
+    local wall
+    wall=$(python3 -c "print(f'{$BYTES / 1e6 / $elapsed:.1f}')")
+    if [[ $threads -eq 1 ]]; then
+      PER_CORE[$key]=$(python3 -c "print(f'{$bytes / 1e6 / $cpu:.1f}')")
+      WALL1[$key]=$wall
+    else
+      WALL2[$key]=$wall
+    fi
+  done
+}
+
+echo "== vocabulary for WordPiece and T5 PEGASUS: corpusflow vocab --size 30000"
+"$BIN" vocab corpus.txt -o vocab.txt --size 30000 --threads 1 --progress never \
+  --stats-json stats-vocab.json
+read -r bytes cpu elapsed < <(op_figures stats-vocab.json vocab)
+VOCAB_RATE=$(python3 -c "print(f'{$bytes / 1e6 / $cpu:.1f}')")
+
+echo "== SentencePiece model: spm_train unigram 16000 (mT5 ids) on the first 4 MB"
+head -c 4000000 corpus.txt > sample.txt
+spm_train --input=sample.txt --model_prefix=sp --vocab_size=16000 --model_type=unigram \
+  --pad_id=0 --eos_id=1 --unk_id=2 --bos_id=-1 --byte_fallback=true --num_threads=2 \
+  --minloglevel=2 > /dev/null 2>&1
+
+echo "== segment vs python3-jieba"
+run_corpusflow segment segment "segment" tokens
+REF_NAME[segment]="python3-jieba"
+REF_PER_CORE[segment]=$(/usr/bin/python3 - corpus.txt <<'EOF'
+import logging, sys, time
+import jieba
+jieba.setLogLevel(logging.ERROR)
+jieba.initialize()
+lines = open(sys.argv[1], "rb").read().split(b"\n")
+texts = [l.decode("utf-8", "replace") for l in lines]
+start = time.process_time()
+for t in texts:
+    for _ in jieba.cut(t, HMM=False):
+        pass
+seconds = time.process_time() - start
+print(f"{sum(len(l) + 1 for l in lines) / 1e6 / seconds:.2f}")
+EOF
+)
+
+echo "== tokenize --kind wordpiece vs HF tokenizers"
+run_corpusflow wordpiece tokenize "tokenize --kind wordpiece --vocab vocab.txt --lowercase" \
+  text_ids
+REF_NAME[wordpiece]="HF tokenizers"
+if [[ -d "$ROOT/tests/oracles/node_modules/tokenizers" ]]; then
+  read -r _ hf_wall _ hf_cpu < <(node "$ROOT/tests/oracles/wordpiece_oracle.js" vocab.txt \
+    corpus.txt /dev/null --lowercase --bench)
+  REF_PER_CORE[wordpiece]=$(python3 -c "print(f'{$BYTES / 1e6 / $hf_cpu:.2f}')")
+else
+  echo "   HF tokenizers not installed (npm ci --prefix tests/oracles): no reference" >&2
+  REF_PER_CORE[wordpiece]=""
+fi
+
+echo "== tokenize --kind sentencepiece vs spm_encode"
+run_corpusflow sentencepiece tokenize "tokenize --kind sentencepiece --model sp.model" text_ids
+REF_NAME[sentencepiece]="spm_encode"
+/usr/bin/time -f "%U %S" -o spm.time spm_encode --model=sp.model --output_format=id \
+  --minloglevel=2 < corpus.txt > /dev/null
+REF_PER_CORE[sentencepiece]=$(python3 -c "
+u, s = open('spm.time').read().split()[-2:]
+print(f'{$BYTES / 1e6 / (float(u) + float(s)):.2f}')")
+
+echo "== tokenize --kind t5pegasus"
+run_corpusflow t5pegasus tokenize "tokenize --kind t5pegasus --vocab vocab.txt" text_ids
+REF_NAME[t5pegasus]="-"
+REF_PER_CORE[t5pegasus]=""
+
+echo
+printf "%-14s %-14s %12s %12s %8s %10s %10s %8s\n" "stage" "reference" "MB/s/core" "ref MB/s" \
+  "ratio" "wall 1t" "wall 2t" "2t/1t"
+for key in segment wordpiece sentencepiece t5pegasus; do
+  ref="${REF_PER_CORE[$key]}"
+  ratio="-"
+  [[ -n "$ref" ]] && ratio=$(python3 -c "print(f'{${PER_CORE[$key]} / $ref:.1f}x')")
+  scaling=$(python3 -c "print(f'{${WALL2[$key]} / ${WALL1[$key]}:.2f}')")
+  printf "%-14s %-14s %12s %12s %8s %10s %10s %8s\n" "$key" "${REF_NAME[$key]}" \
+    "${PER_CORE[$key]}" "${ref:--}" "$ratio" "${WALL1[$key]}" "${WALL2[$key]}" "$scaling"
+done
+printf "%-14s %-14s %12s\n" "vocab" "-" "$VOCAB_RATE"
+echo
+echo "MB/s/core: corpusflow operator CPU time; wall: whole pipeline (read | op | write JSONL)."
+echo "Goals: segment >= 30x python3-jieba, wordpiece >= 10x HF tokenizers, sentencepiece >= 1x"
+echo "spm_encode per core and near-linear on 2 threads (on an otherwise idle machine)."

@@ -1,0 +1,59 @@
+// `vocab -o vocab.txt --size N`: a sink that builds a WordPiece vocabulary for the T5 PEGASUS
+// tokenizer from a corpus, deterministically, and writes it as vocab.txt.
+// Counting (per record, on the text normalised as the tokenizer does: lowercase, NFD, accents
+// stripped): every jieba word (cut HMM=False) of two or more characters counts once as a whole
+// word, and every word of the BERT basic tokenizer inside it counts its first character as a
+// piece "c" and each following character as "##c" (so CJK characters, punctuation and the
+// pieces WordPiece needs for the words left out are all candidates).
+// Layout: [PAD]=0, [unused1]..[unused99]=1..99, [UNK]=100, [CLS]=101, [SEP]=102, [MASK]=103
+// (BERT's ids), then the most frequent candidates (count >= --min-frequency), by count
+// descending and ties by token bytes ascending, until the file has N lines.
+// Memory: counts live in per-worker hash tables within the run's breaker memory budget; a table
+// that outgrows its share is written to a spill file as a sorted run and the runs are merged at
+// the end, so the result is exact and identical for any thread count and budget.
+// Thread safety: the operator is immutable; the run gives each worker its own table and
+// synchronises the spill runs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/operator.h"
+
+namespace corpusflow {
+
+/// The reserved head of every vocabulary `vocab` writes: [PAD], [unused1..99], [UNK], [CLS],
+/// [SEP], [MASK] (104 tokens, BERT's ids).
+const std::vector<std::string>& VocabSpecialTokens();
+
+struct VocabOptions {
+  /// vocab.txt to write.
+  std::string output;
+  /// Lines of the vocabulary, special tokens included.
+  size_t size = 50000;
+  std::string field = "text";
+  /// Empty = the default jieba dictionary.
+  std::string dict_path;
+  std::vector<std::string> user_dict_paths;
+  uint64_t min_frequency = 1;
+};
+
+class VocabOperator : public Sink {
+ public:
+  /// Throws InvalidArgument for a size that leaves no room after the special tokens.
+  explicit VocabOperator(VocabOptions options);
+
+  void Validate(const PlanContext& ctx) const override;
+  Schema OutputSchema(const Schema& input) const override;
+  std::string Describe() const override;
+  std::unique_ptr<BatchWriter> Open(ExecContext& ctx, OperatorStats& stats) const override;
+
+  const VocabOptions& options() const { return options_; }
+
+ private:
+  VocabOptions options_;
+};
+
+}  // namespace corpusflow
