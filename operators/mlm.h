@@ -1,0 +1,84 @@
+// `mlm`: the masked-LM noise of PEGASUS (and BERT) on a token-id field. Tokens are grouped into
+// whole words (a vocabulary tells which pieces continue a word: `##x` for WordPiece, or pieces
+// without the `▁` word-start mark for SentencePiece; without a vocabulary every token is a word),
+// special tokens excluded. ratio * words (at least 1) words are picked uniformly at random and all
+// their tokens become prediction targets: with probability --mask-prob (0.8) each picked word's
+// tokens become --mask-id, with --random-prob (0.1) each token becomes a random id from
+// [--special-below, vocab size), else they stay unchanged. A labels field (default `mlm_ids`)
+// holds the original id at every target position and --ignore-label (0, the reference's
+// padding) elsewhere, as google-research/pegasus's mlm_ids.
+// Special tokens: ids below --special-below, --mask-id itself, and with a vocabulary every token
+// written [LIKE_THIS] or <like_this>; they are never picked nor drawn as random ids.
+// Draws derive from (seed, record ordinal): the same output for any thread count.
+// The operator is immutable; a run loads the vocabulary once and shares it read-only.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/operator.h"
+
+namespace corpusflow {
+
+struct MlmOptions {
+  std::string field = "src_ids";
+  /// Labels field; empty = none.
+  std::string labels = "mlm_ids";
+  float ratio = 0.15f;
+  double mask_prob = 0.8;
+  double random_prob = 0.1;
+  int32_t mask_id = -1;
+  /// 0 = the field's vocabulary size (or the vocabulary file's).
+  int64_t vocab_size = 0;
+  int32_t special_below = 0;
+  int32_t ignore_label = 0;
+  /// One token per line (text before a tab), line k = id k.
+  std::string vocab;
+  std::string continuation_prefix = "##";
+  /// When set, pieces that do NOT start with it continue a word (SentencePiece's "▁").
+  std::string word_start_prefix;
+  uint64_t seed = 0;
+};
+
+/// Whole words of a token-id sequence for masking.
+class WholeWordSegmenter {
+ public:
+  /// `tokens`: the vocabulary (may be empty: every token is a word).
+  WholeWordSegmenter(const std::vector<std::string>& tokens, const MlmOptions& options);
+  /// Whether `id` is special (never masked, never a random replacement).
+  bool IsSpecial(int32_t id) const;
+  /// Replace `*words` with [begin, end) position ranges of the words of `ids`.
+  void Segment(std::span<const int32_t> ids,
+               std::vector<std::pair<uint32_t, uint32_t>>* words) const;
+
+ private:
+  bool IsContinuation(int32_t id) const;
+
+  int32_t special_below_;
+  int32_t mask_id_;
+  std::vector<uint8_t> kind_;  // per id: 0 word start, 1 continuation, 2 special
+};
+
+class MlmOperator : public Transform {
+ public:
+  /// Checks option ranges; throws InvalidArgument.
+  explicit MlmOperator(MlmOptions options);
+
+  void Validate(const PlanContext& ctx) const override;
+  Schema OutputSchema(const Schema& input) const override;
+  std::string Describe() const override;
+  bool NeedsRecordIndex() const override { return true; }
+  std::unique_ptr<TransformRun> Open(ExecContext& ctx, OperatorStats& stats) const override;
+
+ private:
+  MlmOptions options_;
+};
+
+/// Read a vocabulary: one token per line (the text before the first tab; a trailing '\r' is
+/// dropped). Throws IoError.
+std::vector<std::string> LoadTokenList(const std::string& path);
+
+}  // namespace corpusflow
