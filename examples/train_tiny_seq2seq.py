@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Train a tiny encoder-decoder Transformer on corpusflow's Megatron output.
+
+This is the last step of the path from raw text to a training step: a pipeline ending in
+``write-megatron out/train --fields src_ids,tgt_ids`` writes two aligned datasets, and this
+script reads them through ``python/corpusflow_data.py`` (numpy memory maps, a PyTorch
+``Dataset`` padding/truncating to fixed lengths) and trains a small ``torch.nn.Transformer`` for
+a few hundred steps, on CUDA when a GPU is present and on CPU otherwise, printing the loss:
+
+    corpusflow run 'read pairs.jsonl --field src --field tgt
+        | tokenize --kind wordpiece --vocab vocab.txt --field src --output src_ids
+        | tokenize --kind wordpiece --vocab vocab.txt --field tgt --output tgt_ids
+        | write-megatron out/train --fields src_ids,tgt_ids'
+    python3 examples/train_tiny_seq2seq.py out/train --steps 300
+
+The model is deliberately small (it is a demonstration of the data path, not of modelling).
+The last line printed is ``first-loss A last-loss B``: the mean training loss over the first
+and the last tenth of the steps.
+"""
+
+import argparse
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+
+from corpusflow_data import IndexedDataset, Seq2SeqDataset, dataset_prefix  # noqa: E402
+
+
+class TinySeq2Seq(nn.Module):
+    """Shared token embeddings, learned positions, nn.Transformer, a vocabulary projection."""
+
+    def __init__(self, vocab_size, src_len, tgt_len, d_model, heads, layers):
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, d_model)
+        self.src_positions = nn.Embedding(src_len, d_model)
+        self.tgt_positions = nn.Embedding(tgt_len, d_model)
+        self.transformer = nn.Transformer(
+            d_model=d_model, nhead=heads, num_encoder_layers=layers, num_decoder_layers=layers,
+            dim_feedforward=4 * d_model, dropout=0.0, batch_first=True)
+        self.project = nn.Linear(d_model, vocab_size)
+        causal = torch.triu(torch.full((tgt_len, tgt_len), float("-inf")), diagonal=1)
+        self.register_buffer("causal_mask", causal, persistent=False)
+
+    def forward(self, input_ids, src_padding, decoder_input_ids, tgt_padding):
+        src_pos = torch.arange(input_ids.shape[1], device=input_ids.device)
+        tgt_pos = torch.arange(decoder_input_ids.shape[1], device=input_ids.device)
+        src = self.embed(input_ids) + self.src_positions(src_pos)
+        tgt = self.embed(decoder_input_ids) + self.tgt_positions(tgt_pos)
+        t = decoder_input_ids.shape[1]
+        hidden = self.transformer(
+            src, tgt, tgt_mask=self.causal_mask[:t, :t], src_key_padding_mask=src_padding,
+            tgt_key_padding_mask=tgt_padding, memory_key_padding_mask=src_padding)
+        return self.project(hidden)
+
+
+def padding_masks(batch, device):
+    """Key-padding masks (True = ignore). Position 0 is always attended so that an empty
+    sequence never leaves a row with nothing to attend to."""
+    src_padding = batch["attention_mask"] == 0
+    tgt_padding = batch["decoder_attention_mask"] == 0
+    src_padding[:, 0] = False
+    tgt_padding[:, 0] = False
+    return src_padding.to(device), tgt_padding.to(device)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("prefix", help="the PREFIX given to write-megatron (e.g. out/train)")
+    p.add_argument("--src-field", default="src_ids")
+    p.add_argument("--tgt-field", default="tgt_ids")
+    p.add_argument("--level", default="document", choices=["document", "sentence"])
+    p.add_argument("--src-len", type=int, default=512, help="source length (pad/truncate)")
+    p.add_argument("--tgt-len", type=int, default=128, help="target length (pad/truncate)")
+    p.add_argument("--pad-id", type=int, default=0,
+                   help="padding id ([PAD] is 0 in BERT vocabularies)")
+    p.add_argument("--vocab-size", type=int, default=0,
+                   help="vocabulary size (default: the largest id in the data + 1)")
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--d-model", type=int, default=128)
+    p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto (cuda when available), cpu or cuda")
+    p.add_argument("--log-every", type=int, default=20)
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.manual_seed(args.seed)
+    device = torch.device(
+        ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device)
+
+    src = IndexedDataset(dataset_prefix(args.prefix, args.src_field, args.level))
+    tgt = IndexedDataset(dataset_prefix(args.prefix, args.tgt_field, args.level))
+    vocab_size = args.vocab_size or max(src.max_token_id(), tgt.max_token_id(), args.pad_id) + 1
+    pairs = Seq2SeqDataset(src, tgt, src_len=args.src_len, tgt_len=args.tgt_len,
+                           pad_id=args.pad_id)
+    if len(pairs) == 0:
+        sys.exit("no training pairs in %s" % args.prefix)
+    print("data: %d pairs, %s/%s tokens, vocabulary %d, device %s"
+          % (len(pairs), src.dtype.name, tgt.dtype.name, vocab_size, device), flush=True)
+
+    generator = torch.Generator()
+    generator.manual_seed(args.seed)
+    loader = torch.utils.data.DataLoader(pairs, batch_size=args.batch_size, shuffle=True,
+                                         generator=generator,
+                                         drop_last=len(pairs) > args.batch_size)
+    model = TinySeq2Seq(vocab_size, args.src_len, args.tgt_len, args.d_model, args.heads,
+                        args.layers).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    loss_fn = nn.CrossEntropyLoss(ignore_index=-100)
+
+    losses = []
+    step = 0
+    start = time.time()
+    while step < args.steps:
+        for batch in loader:
+            if step >= args.steps:
+                break
+            src_padding, tgt_padding = padding_masks(batch, device)
+            logits = model(batch["input_ids"].to(device), src_padding,
+                           batch["decoder_input_ids"].to(device), tgt_padding)
+            labels = batch["labels"].to(device)
+            loss = loss_fn(logits.reshape(-1, vocab_size), labels.reshape(-1))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            step += 1
+            if step % args.log_every == 0 or step == 1:
+                print("step %d loss %.4f (%.1fs)" % (step, losses[-1], time.time() - start),
+                      flush=True)
+    tenth = max(1, len(losses) // 10)
+    first, last = float(np.mean(losses[:tenth])), float(np.mean(losses[-tenth:]))
+    if not (math.isfinite(first) and math.isfinite(last)):
+        sys.exit("the loss is not finite")
+    print("first-loss %.4f last-loss %.4f" % (first, last), flush=True)
+
+
+if __name__ == "__main__":
+    main()
