@@ -1,0 +1,190 @@
+// The disk throughput benchmark behind `corpusflow bench disk`: in a given directory it measures
+// sequential write (fdatasync included), sequential read of data that is not in the page cache
+// (O_DIRECT where the filesystem supports it, else posix_fadvise(DONTNEED), with the residency
+// left after it reported), the shuffle's spill pattern (K buckets whose chunks interleave in one
+// spill file: appended round after round as pass 1 writes them, read back bucket by bucket as
+// pass 2 reads them, so every read skips the other buckets' chunks), and sequential reads and
+// writes at a few block sizes. Every I/O call is timed, so each test reports MB/s, IOPS and
+// latency percentiles.
+//
+// All files live in a run-specific folder (engine/temp_dir.h) that is removed when the benchmark
+// ends, fails or is interrupted (long loops call CheckInterrupt()). The figures of the last run
+// on a device can be cached (a JSON file per device under $XDG_CACHE_HOME/corpusflow/) so that
+// the shuffle reports its I/O lower bound without measuring again (engine/shuffle_bounds.h).
+//
+// Thread-safety: RunDiskBenchmark uses only its arguments (and the process-wide interrupt flag);
+// concurrent calls on different directories are safe but measure each other's traffic. The
+// other functions are pure or touch only the cache file they name.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace corpusflow {
+
+class Progress;
+
+/// How reads avoid the page cache.
+enum class CacheMode {
+  /// O_DIRECT when the filesystem accepts it, else buffered I/O with posix_fadvise(DONTNEED).
+  kAuto,
+  /// O_DIRECT, or an error when the filesystem refuses it.
+  kDirect,
+  /// Buffered I/O; data is dropped from the page cache with posix_fadvise(DONTNEED).
+  kBuffered,
+};
+
+struct DiskBenchmarkOptions {
+  /// The directory to measure; its filesystem is the one benchmarked.
+  std::filesystem::path dir;
+  /// Bytes of the sequential test file, and of the spill test file.
+  uint64_t size_bytes = uint64_t{2} << 30;
+  /// I/O size of the sequential tests.
+  uint64_t block_bytes = uint64_t{1} << 20;
+  /// K: buckets of the spill test (the shuffle's buckets).
+  int buckets = 64;
+  /// I/O size of the spill test: one bucket's run of blocks from one pass-1 flush.
+  uint64_t chunk_bytes = uint64_t{256} << 10;
+  /// Run the sequential write and read (seq_write, seq_read).
+  bool sequential = true;
+  /// Run the spill write and read (spill_write, spill_read).
+  bool spill = true;
+  /// Block sizes of the sweep (a file written, then read, at each); empty = no sweep.
+  std::vector<uint64_t> sweep_block_bytes = {uint64_t{4} << 10, uint64_t{64} << 10,
+                                             uint64_t{1} << 20, uint64_t{4} << 20};
+  /// Bytes per sweep test (at most size_bytes).
+  uint64_t sweep_bytes = uint64_t{256} << 20;
+  /// Each test stops after this many seconds (the figures cover what was done).
+  double time_limit_seconds = 8;
+  CacheMode cache_mode = CacheMode::kAuto;
+};
+
+/// The device and filesystem that hold a path (from stat and /proc/self/mountinfo).
+struct DeviceIdentity {
+  /// "major:minor" of st_dev; the cache key.
+  std::string key;
+  /// The mount source, e.g. "/dev/vda" ("" when unknown).
+  std::string source;
+  /// The filesystem type, e.g. "ext4" ("" when unknown).
+  std::string filesystem;
+  /// The mount point that holds the path.
+  std::string mount_point;
+};
+
+/// Identify the device of `path` (an existing file or directory). Throws IoError.
+DeviceIdentity IdentifyDevice(const std::filesystem::path& path);
+
+/// Latency percentiles of the I/O calls of one test, in microseconds.
+struct LatencyPercentiles {
+  double p50 = 0;
+  double p95 = 0;
+  double p99 = 0;
+  double max = 0;
+};
+
+/// The figures of one test.
+struct DiskTestResult {
+  /// "seq_write", "seq_read", "spill_write", "spill_read", "read_4K", "write_4K", ...
+  std::string name;
+  /// Human description: "sequential write + fdatasync".
+  std::string description;
+  uint64_t block_bytes = 0;
+  /// Buckets whose chunks interleave in the test file (1 for sequential tests).
+  int buckets = 1;
+  uint64_t bytes = 0;
+  uint64_t operations = 0;
+  /// Wall time of the test (for writes, the final fdatasync included).
+  double seconds = 0;
+  /// Time of the final fdatasync (writes only).
+  double sync_seconds = 0;
+  LatencyPercentiles latency_us;
+  /// Whether the time limit ended the test before all its bytes were moved.
+  bool stopped_by_time_limit = false;
+  /// Buffered reads: fraction of the file's pages still in the page cache after
+  /// posix_fadvise(DONTNEED), just before reading (negative when not measured).
+  double cached_fraction = -1;
+
+  /// Throughput in bytes per second.
+  double BytesPerSecond() const { return seconds > 0 ? bytes / seconds : 0; }
+  /// Operations per second.
+  double Iops() const { return seconds > 0 ? operations / seconds : 0; }
+};
+
+struct DiskBenchmarkResult {
+  std::filesystem::path dir;
+  DeviceIdentity device;
+  /// Whether the tests used O_DIRECT.
+  bool direct = false;
+  /// Why direct I/O was not used, when it was not ("" otherwise).
+  std::string cache_note;
+  DiskBenchmarkOptions options;
+  std::vector<DiskTestResult> tests;
+  /// Unix time of the measurement.
+  double measured_at = 0;
+
+  /// The test named `name`, or nullptr.
+  const DiskTestResult* Find(const std::string& name) const;
+};
+
+/// Bytes of free space the benchmark needs in its directory.
+uint64_t DiskBenchmarkSpaceNeeded(const DiskBenchmarkOptions& options);
+
+/// Check the options (sizes, alignment, K) without touching the disk. Throws InvalidArgument.
+void ValidateDiskBenchmarkOptions(const DiskBenchmarkOptions& options);
+
+/// Run the benchmark. `progress` may be null. Throws InvalidArgument on bad options, IoError
+/// when the directory is missing, not writable or lacks the free space needed (checked before
+/// any I/O) or an I/O call fails, and Interrupted on SIGINT/SIGTERM; its files are removed in
+/// every case.
+DiskBenchmarkResult RunDiskBenchmark(const DiskBenchmarkOptions& options, Progress* progress);
+
+/// The human table: one row per test with MB/s, IOPS and latency percentiles.
+std::string FormatDiskBenchmarkTable(const DiskBenchmarkResult& result);
+
+/// The JSON document of a run (also the format of the cache file).
+std::string DiskBenchmarkToJson(const DiskBenchmarkResult& result);
+
+/// The figures of a device that bound a shuffle, as cached by the last `bench disk`.
+struct DiskFigures {
+  DeviceIdentity device;
+  /// The directory that was measured.
+  std::string dir;
+  bool direct = false;
+  double measured_at = 0;
+  double seq_write_bytes_per_second = 0;
+  double seq_read_bytes_per_second = 0;
+  double spill_write_bytes_per_second = 0;
+  double spill_read_bytes_per_second = 0;
+  /// The cache file the figures were read from ("" when they come from a live result).
+  std::string source;
+};
+
+/// The figures of a run (those of the four main tests).
+DiskFigures DiskFiguresFrom(const DiskBenchmarkResult& result);
+
+/// Parse a document written by DiskBenchmarkToJson. Throws CorruptionError naming `origin` when
+/// it is not one.
+DiskFigures ParseDiskFiguresJson(const std::string& json, const std::string& origin);
+
+/// The folder of the cache: $XDG_CACHE_HOME/corpusflow, else $HOME/.cache/corpusflow;
+/// nullopt when neither variable is set.
+std::optional<std::filesystem::path> DiskFiguresCacheDir();
+
+/// The cache file of a device key ("254:0" -> ".../disk-254-0.json").
+std::filesystem::path DiskFiguresCacheFile(const std::filesystem::path& cache_dir,
+                                           const std::string& device_key);
+
+/// Write the run's JSON to the cache file of its device (atomically: temp file + rename).
+/// Returns the file written. Throws IoError.
+std::filesystem::path SaveDiskFigures(const DiskBenchmarkResult& result,
+                                      const std::filesystem::path& cache_dir);
+
+/// The cached figures of the device that holds `path`, or nullopt when the path does not exist,
+/// no cache folder is configured, or the device was never measured. An unreadable or corrupt
+/// cache file is treated as absent.
+std::optional<DiskFigures> LoadDiskFigures(const std::filesystem::path& path);
+
+}  // namespace corpusflow
