@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Throughput of the global shuffle: `corpusflow shuffle` with a 256 MB budget (spills to disk) and
+# with a budget the input fits in (one pass in memory), against GNU `shuf`, `sort -R` and `cat`,
+# in one invocation on one generated corpus with the page cache warm. Fast commands run --repeat
+# times (median wall time); `sort -R` once. Every output is checked to be a permutation of the
+# input (sorted copies compared by digest); the corpusflow outputs of one seed must be identical
+# bytes whatever the budget. Prints MB/s (input bytes / wall), the ratio to shuf and to cat, and
+# peak RSS (GNU time %M).
+#
+# usage: bench/shuffle.sh [--size 2G] [--repeat 3] [--threads 2] [--dir DIR] [--no-sort-r]
+#                         [--spill-compression auto|zstd|none] [--corpusflow PATH]
+#        bench/shuffle.sh --big 26G [--dir DIR]   one out-of-core run on a corpus larger than RAM
+#                                                  (checks free disk space first; no baselines)
+# Needs: GNU coreutils (shuf, sort, md5sum), GNU time (/usr/bin/time). Never fails on speed.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+size=2G
+repeat=3
+threads=2
+dir="${TMPDIR:-/tmp}"
+corpusflow="$root/build/cli/corpusflow"
+sort_r=1
+big=""
+compression=auto
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --size) size="$2"; shift 2 ;;
+    --repeat) repeat="$2"; shift 2 ;;
+    --threads) threads="$2"; shift 2 ;;
+    --dir) dir="$2"; shift 2 ;;
+    --no-sort-r) sort_r=0; shift ;;
+    --big) big="$2"; shift 2 ;;
+    --spill-compression) compression="$2"; shift 2 ;;
+    --corpusflow) corpusflow="$2"; shift 2 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    *) echo "shuffle.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+[[ -x "$corpusflow" ]] || {
+  echo "shuffle.sh: no corpusflow binary at $corpusflow (--corpusflow PATH)" >&2
+  exit 1
+}
+[[ -x /usr/bin/time ]] || { echo "shuffle.sh: GNU time not found (apt-get install time)" >&2; exit 1; }
+
+work="$(mktemp -d "$dir/corpusflow-shuffle-bench-XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+to_bytes() {  # 2G -> bytes
+  numfmt --from=iec "${1%B}"
+}
+
+# run_timed NAME CMD...: run once, record "wall_seconds peak_kb" in $work/NAME.times (appended).
+run_timed() {
+  local name="$1"
+  shift
+  /usr/bin/time -o "$work/time.tmp" -f "%e %M" "$@"
+  cat "$work/time.tmp" >>"$work/$name.times"
+}
+
+calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
+median_wall() { sort -n "$work/$1.times" | awk '{w[NR]=$1} END {print w[int((NR+1)/2)]}'; }
+max_rss_mb() { awk 'BEGIN{m=0} {if ($2>m) m=$2} END {printf "%.0f", m/1024}' "$work/$1.times"; }
+
+# Order-insensitive digest: the md5 of the sorted lines.
+digest() { LC_ALL=C sort -S 25% --parallel="$threads" -T "$work" "$1" | md5sum | cut -d' ' -f1; }
+
+shuffle_opts=(--threads "$threads" --progress never --tmp-dir "$work" --seed 1
+              --spill-compression "$compression")
+
+if [[ -n "$big" ]]; then
+  bytes=$(to_bytes "$big")
+  # Input, output and (raw, worst case) spill must fit; auto compression shrinks the spill when
+  # the disk is tight.
+  free=$(df --output=avail -B1 "$work" | tail -1)
+  # Input and output, plus the spill minus what pass 2 releases as the output grows.
+  need=$((bytes * 2 + bytes / 5))
+  echo "big run: $big corpus, $((free / 1000000000)) GB free in $work, about $((need / 1000000000)) GB needed (input, output, part of the spill)"
+  if ((free < need)); then
+    echo "shuffle.sh: not enough free disk in $dir for a $big run" >&2
+    exit 1
+  fi
+  # Generate up to 2 GB and repeat it: `gen` is slower than the shuffle, and repeated lines do
+  # not change the shuffle's work.
+  piece=$(( bytes < (2 << 30) ? bytes : (2 << 30) ))
+  echo "generating $big (a $piece-byte corpus, repeated) ..."
+  "$corpusflow" gen --bytes "$piece" --lang mixed -o "$work/piece.txt" --progress never
+  : >"$work/in.txt"
+  while (( $(stat -c %s "$work/in.txt") < bytes )); do cat "$work/piece.txt" >>"$work/in.txt"; done
+  rm -f "$work/piece.txt"
+  bytes=$(stat -c %s "$work/in.txt")
+  lines=$(wc -l <"$work/in.txt")
+  echo "corpus: $bytes bytes, $lines lines; RAM: $(free -g | awk '/Mem:/{print $2}') GiB"
+  run_timed big "$corpusflow" shuffle "$work/in.txt" -o "$work/out.txt" --memory 256M \
+    "${shuffle_opts[@]}" --stats-json "$work/big.json"
+  wall=$(median_wall big)
+  out_lines=$(wc -l <"$work/out.txt")
+  [[ "$out_lines" == "$lines" ]] || { echo "shuffle.sh: output has $out_lines lines, input $lines" >&2; exit 1; }
+  printf "corpusflow shuffle --memory 256M: %.1f s, %.0f MB/s, peak RSS %s MB\n" "$wall" \
+    "$(calc "$bytes / $wall / 1000000")" "$(max_rss_mb big)"
+  grep -o '"spill bytes [a-z]*": [0-9]*\|"buckets": [0-9]*\|"re-scatters": [0-9]*\|"spill compression": "[^"]*"\|"pass [12] seconds": [0-9.e+]*' "$work/big.json" | tr '\n' ' '
+  echo
+  exit 0
+fi
+
+echo "generating a $size corpus ..."
+"$corpusflow" gen --bytes "$size" --lang mixed -o "$work/in.txt" --progress never
+bytes=$(stat -c %s "$work/in.txt")
+lines=$(wc -l <"$work/in.txt")
+input_digest=$(digest "$work/in.txt")
+cat "$work/in.txt" >/dev/null  # warm the page cache
+echo "corpus: $bytes bytes, $lines lines; $(nproc) cores; threads $threads"
+
+fits=$((bytes * 12 / 10000000 + 256))M  # the shuffle's share holds the whole input
+
+for ((r = 1; r <= repeat; ++r)); do
+  run_timed cat sh -c 'cat "$0" >"$1"' "$work/in.txt" "$work/cat.out"
+  run_timed corpusflow-256M "$corpusflow" shuffle "$work/in.txt" -o "$work/cf256.out" \
+    --memory 256M "${shuffle_opts[@]}" --stats-json "$work/cf256.json"
+  run_timed corpusflow-fits "$corpusflow" shuffle "$work/in.txt" -o "$work/cffit.out" \
+    --memory "$fits" "${shuffle_opts[@]}" --stats-json "$work/cffit.json"
+  run_timed shuf shuf "$work/in.txt" -o "$work/shuf.out"
+done
+if ((sort_r)); then
+  run_timed sort-R env LC_ALL=C sort -R --parallel="$threads" -S 50% -T "$work" "$work/in.txt" \
+    -o "$work/sortr.out"
+fi
+
+# Checks: permutations of the input, identical corpusflow outputs.
+cmp -s "$work/cat.out" "$work/in.txt" || { echo "shuffle.sh: cat output differs" >&2; exit 1; }
+cmp -s "$work/cf256.out" "$work/cffit.out" || {
+  echo "shuffle.sh: corpusflow outputs differ between budgets" >&2
+  exit 1
+}
+for out in cf256 shuf $( ((sort_r)) && echo sortr); do
+  [[ "$(digest "$work/$out.out")" == "$input_digest" ]] || {
+    echo "shuffle.sh: $out output is not a permutation of the input" >&2
+    exit 1
+  }
+done
+echo "checked: every output is a permutation of the input; corpusflow outputs identical"
+grep -o '"mode": "[^"]*"\|"buckets": [0-9]*\|"re-scatters": [0-9]*\|"spill compression": "[^"]*"' \
+  "$work/cf256.json" | tr '\n' ' '
+echo
+
+shuf_wall=$(median_wall shuf)
+cat_wall=$(median_wall cat)
+printf "\n%-34s %9s %9s %9s %9s %10s\n" "command" "wall s" "MB/s" "x shuf" "x cat" "peak RSS"
+row() {
+  local label="$1" name="$2" wall
+  wall=$(median_wall "$name")
+  printf "%-34s %9.2f %9.0f %9.2f %9.2f %7s MB\n" "$label" "$wall" \
+    "$(calc "$bytes / $wall / 1000000")" "$(calc "$shuf_wall / $wall")" \
+    "$(calc "$cat_wall / $wall")" "$(max_rss_mb "$name")"
+}
+row "corpusflow shuffle --memory 256M" corpusflow-256M
+row "corpusflow shuffle --memory $fits" corpusflow-fits
+row "shuf" shuf
+((sort_r)) && row "sort -R (1 run)" sort-R
+row "cat" cat
+echo "(median of $repeat runs; MB/s = input bytes / wall time)"

@@ -1,0 +1,135 @@
+// `corpusflow shuffle`: a drop-in for `shuf` and terashuf. Reads lines from the inputs (stdin by
+// default; several inputs are mixed into one shuffle), shuffles them uniformly out of core with
+// the `shuffle` operator and writes them to stdout or -o FILE, optionally in contiguous shards.
+// `--paired` shuffles line-aligned files (source/target) with one permutation, one output each.
+// The plan is `read | shuffle | write-lines` (or the lockstep reader for --paired).
+#include <iostream>
+
+#include "cli/command.h"
+#include "engine/error.h"
+#include "engine/random.h"
+#include "engine/registry.h"
+#include "engine/units.h"
+#include "operators/shuffle.h"
+
+namespace po = boost::program_options;
+
+namespace corpusflow {
+namespace {
+
+constexpr const char* kSynopsis =
+    "shuffle [INPUT...] [-o OUTPUT]... [--seed N] [--memory SIZE] [--threads N] [--tmp-dir DIR] "
+    "[--shards N] [--paired] [--spill-compression auto|zstd|none] [--spill-level N] "
+    "[--stats-json PATH] [--progress auto|always|never] [--dry-run]";
+
+int ShuffleCommand(const std::vector<std::string>& args) {
+  po::options_description desc("shuffle options");
+  desc.add_options()("output,o", po::value<std::vector<std::string>>(),
+                     "output file (default: stdout); with --paired, once per input")(
+      "seed", po::value<uint64_t>(), "seed of the permutation (default: random, in --stats-json)")(
+      "shards", po::value<uint64_t>()->default_value(1),
+      "split each output into N files NAME-0000k-of-0000N.EXT, contiguous pieces of the one "
+      "permutation")("paired", po::bool_switch(),
+                     "shuffle line-aligned inputs (e.g. source and target) with the same "
+                     "permutation, one output per input")(
+      "spill-compression", po::value<std::string>()->default_value("auto"),
+      "spill blocks: auto (raw unless the temp disk is too small for them), zstd, none")(
+      "spill-level", po::value<int>()->default_value(kDefaultSpillLevel),
+      "zstd level of spill blocks (negative = faster)")(
+      "buckets", po::value<uint32_t>()->default_value(0),
+      "force the number of buckets of the first scatter (0 = automatic)")(
+      "dry-run", po::bool_switch(), "print the plan and stop")("help,h", po::bool_switch(),
+                                                               "show this help");
+  AddRunOptions(desc);
+  po::options_description hidden;
+  hidden.add_options()("input", po::value<std::vector<std::string>>());
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description positional;
+  positional.add("input", -1);
+  po::variables_map values;
+  ParseCommandArgs("shuffle", args, all, &positional, &values);
+  if (values["help"].as<bool>()) {
+    std::cout << "usage: corpusflow " << kSynopsis << "\n\n"
+              << "Shuffle lines uniformly at random, out of core: every permutation is equally "
+                 "likely,\nthe output depends only on --seed and the input. Reads stdin and "
+                 "writes stdout by default.\n\n"
+              << desc;
+    return 0;
+  }
+
+  std::vector<std::string> inputs;
+  if (values.count("input") > 0) inputs = values["input"].as<std::vector<std::string>>();
+  if (inputs.empty()) inputs.push_back("-");
+  std::vector<std::string> outputs;
+  if (values.count("output") > 0) outputs = values["output"].as<std::vector<std::string>>();
+  const bool paired = values["paired"].as<bool>();
+  const uint64_t shards = values["shards"].as<uint64_t>();
+  if (shards == 0) throw InvalidArgument("shuffle: --shards must be at least 1");
+
+  ShuffleSettings settings;
+  if (values.count("seed") > 0) {
+    settings.seed = values["seed"].as<uint64_t>();
+    settings.seed_given = true;
+  } else {
+    settings.seed = RandomSeed();
+  }
+  settings.buckets = values["buckets"].as<uint32_t>();
+  settings.spill.compression = ParseSpillCompression(values["spill-compression"].as<std::string>());
+  settings.spill.level = values["spill-level"].as<int>();
+  ShuffleTally tally;
+  settings.tally = &tally;
+
+  std::vector<std::unique_ptr<Operator>> chain;
+  std::vector<std::string> columns;
+  if (paired) {
+    if (inputs.size() < 2) {
+      throw InvalidArgument("shuffle: --paired needs two or more line-aligned inputs");
+    }
+    if (outputs.size() != inputs.size()) {
+      throw InvalidArgument("shuffle: --paired needs one -o per input (" +
+                            std::to_string(inputs.size()) + " inputs, " +
+                            std::to_string(outputs.size()) + " outputs)");
+    }
+    chain.push_back(std::make_unique<LockstepLinesSource>(inputs));
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      columns.push_back(LockstepLinesSource::ColumnName(i));
+    }
+  } else {
+    if (outputs.size() > 1) {
+      throw InvalidArgument("shuffle: one -o for all inputs (or --paired for one per input)");
+    }
+    if (outputs.empty()) outputs.push_back("-");
+    std::vector<std::string> read_args = inputs;
+    read_args.insert(read_args.end(), {"--format", "lines"});
+    chain.push_back(OperatorRegistry::Global().Create("read", read_args));
+    columns.push_back("text");
+  }
+  chain.back()->set_name(paired ? "read-paired" : "read");
+  chain.push_back(std::make_unique<ShuffleOperator>(settings));
+  chain.back()->set_name("shuffle");
+  chain.push_back(std::make_unique<ShuffledLinesSink>(columns, outputs, shards, &tally));
+  chain.back()->set_name("write");
+
+  const RunOptions options = RunOptionsFrom(values);
+  PlanContext plan_ctx;
+  plan_ctx.options = options;
+  plan_ctx.memory_bytes = options.memory_bytes > 0 ? options.memory_bytes : DefaultMemoryBudget();
+  plan_ctx.threads = options.threads;
+  const Plan plan = Plan::Build(std::move(chain), plan_ctx);
+  if (values["dry-run"].as<bool>()) {
+    std::cout << plan.ToString();
+    return 0;
+  }
+  return ExecutePlan(plan, options);
+}
+
+const CommandRegistrar kShuffle(CommandDef{
+    .name = "shuffle",
+    .synopsis = kSynopsis,
+    .summary = "Shuffle lines uniformly, out of core (a drop-in for shuf/terashuf)",
+    .run = ShuffleCommand,
+});
+
+}  // namespace
+}  // namespace corpusflow

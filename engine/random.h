@@ -1,0 +1,48 @@
+// Deterministic randomness derived from (seed, index). Every random draw of corpusflow is a pure
+// function of a 64-bit seed and the global ordinal of the record it concerns, so results never
+// depend on thread count, memory budget or the order in which workers see records. Pure functions
+// and immutable objects: safe to use from any thread.
+#pragma once
+
+#include <cstdint>
+
+namespace corpusflow {
+
+/// Mix 64 bits into 64 bits (the SplitMix64 finaliser). A bijection with full avalanche: every
+/// input bit flips each output bit with probability close to 1/2.
+constexpr uint64_t Mix64(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+/// The sort keys of a global shuffle: a pseudo-random permutation of the 64-bit record ordinals,
+/// chosen by the seed. Key(i) is a bijection of i for a fixed seed, so keys never collide: sorting
+/// records by key gives one well-defined order, and that order is a uniformly random permutation
+/// of the records (up to the quality of the mixer). Seeds s and s+1 give unrelated permutations.
+class ShuffleKeys {
+ public:
+  explicit constexpr ShuffleKeys(uint64_t seed)
+      : pre_(Mix64(seed ^ 0x6a09e667f3bcc909ULL)),
+        mid_(Mix64(seed + 0xbb67ae8584caa73bULL) | 1),
+        post_(Mix64(~seed ^ 0x3c6ef372fe94f82bULL)) {}
+
+  /// The key of the record with global ordinal `index`.
+  constexpr uint64_t Key(uint64_t index) const {
+    // Each step is invertible (xor, odd multiply, Mix64), so the composition is a bijection.
+    return Mix64((Mix64(index ^ pre_) * mid_) ^ post_);
+  }
+
+ private:
+  uint64_t pre_;
+  uint64_t mid_;
+  uint64_t post_;
+};
+
+/// A fresh seed from the operating system's entropy source (std::random_device).
+uint64_t RandomSeed();
+
+}  // namespace corpusflow

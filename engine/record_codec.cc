@@ -1,0 +1,188 @@
+#include "engine/record_codec.h"
+
+#include <bit>
+#include <cstring>
+#include <span>
+
+#include "engine/error.h"
+
+namespace corpusflow {
+
+RecordCodec RecordCodec::ForBatch(const Batch& batch) {
+  std::vector<Field> fields;
+  fields.reserve(batch.columns().size());
+  for (const Column& c : batch.columns()) fields.push_back(c.field);
+  return RecordCodec(Schema(std::move(fields)));
+}
+
+bool RecordCodec::Matches(const Batch& batch) const {
+  const auto& fields = layout_.fields();
+  if (batch.columns().size() != fields.size()) return false;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (!(batch.columns()[i].field == fields[i])) return false;
+  }
+  return true;
+}
+
+void RecordCodec::PrepareBatch(Batch* out) const {
+  if (Matches(*out)) {
+    out->ClearRecords();
+    return;
+  }
+  out->Reset();
+  for (const Field& f : layout_.fields()) {
+    switch (f.type) {
+      case FieldType::kString:
+        out->AddString(f.name);
+        break;
+      case FieldType::kStringList:
+        out->AddStringList(f.name);
+        break;
+      case FieldType::kInt32List:
+        out->AddInt32List(f.name, f.vocab_size);
+        break;
+    }
+  }
+}
+
+RecordEncoder::RecordEncoder(const Batch& batch) {
+  columns_.reserve(batch.columns().size());
+  for (const Column& c : batch.columns()) columns_.push_back(&c);
+}
+
+size_t RecordEncoder::EncodedSize(size_t i) const {
+  size_t total = 0;
+  for (const Column* column : columns_) {
+    if (const auto* s = std::get_if<StringColumn>(&column->data)) {
+      const size_t len = (*s)[i].size();
+      total += VarintLength(len) + len;
+    } else if (const auto* list = std::get_if<StringListColumn>(&column->data)) {
+      const size_t items = list->ItemCount(i);
+      total += VarintLength(items);
+      for (size_t j = 0; j < items; ++j) {
+        const size_t len = list->Item(i, j).size();
+        total += VarintLength(len) + len;
+      }
+    } else {
+      const auto ids = std::get<Int32ListColumn>(column->data)[i];
+      total += VarintLength(ids.size()) + ids.size() * sizeof(int32_t);
+    }
+  }
+  return total;
+}
+
+namespace {
+
+char* PutInt32s(char* dst, std::span<const int32_t> ids) {
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(dst, ids.data(), ids.size() * sizeof(int32_t));
+    return dst + ids.size() * sizeof(int32_t);
+  } else {
+    for (int32_t id : ids) {
+      const auto v = static_cast<uint32_t>(id);
+      for (int b = 0; b < 4; ++b) *dst++ = static_cast<char>(v >> (8 * b));
+    }
+    return dst;
+  }
+}
+
+}  // namespace
+
+char* RecordEncoder::Encode(size_t i, char* dst) const {
+  for (const Column* column : columns_) {
+    if (const auto* s = std::get_if<StringColumn>(&column->data)) {
+      const std::string_view value = (*s)[i];
+      dst = PutVarint(dst, value.size());
+      std::memcpy(dst, value.data(), value.size());
+      dst += value.size();
+    } else if (const auto* list = std::get_if<StringListColumn>(&column->data)) {
+      const size_t items = list->ItemCount(i);
+      dst = PutVarint(dst, items);
+      for (size_t j = 0; j < items; ++j) {
+        const std::string_view item = list->Item(i, j);
+        dst = PutVarint(dst, item.size());
+        std::memcpy(dst, item.data(), item.size());
+        dst += item.size();
+      }
+    } else {
+      const auto ids = std::get<Int32ListColumn>(column->data)[i];
+      dst = PutVarint(dst, ids.size());
+      dst = PutInt32s(dst, ids);
+    }
+  }
+  return dst;
+}
+
+void RecordEncoder::Append(size_t i, std::string* out) const {
+  const size_t old = out->size();
+  out->resize(old + EncodedSize(i));
+  Encode(i, out->data() + old);
+}
+
+RecordDecoder::RecordDecoder(Batch* out) : out_(out) {
+  columns_.reserve(out->columns().size());
+  for (Column& c : out->columns()) columns_.push_back(&c);
+}
+
+namespace {
+
+[[noreturn]] void ThrowMalformed(const char* what) {
+  throw CorruptionError(std::string("malformed record encoding: ") + what);
+}
+
+/// Read a varint length that must fit in the remaining bytes.
+const char* GetLength(const char* p, const char* end, uint64_t* len, const char* what) {
+  p = GetVarint(p, end, len);
+  if (p == nullptr) ThrowMalformed(what);
+  return p;
+}
+
+}  // namespace
+
+void RecordDecoder::DecodeAppend(std::string_view data) {
+  const char* p = data.data();
+  const char* const end = p + data.size();
+  for (Column* column : columns_) {
+    uint64_t n = 0;
+    if (auto* s = std::get_if<StringColumn>(&column->data)) {
+      p = GetLength(p, end, &n, "truncated string length");
+      if (n > static_cast<uint64_t>(end - p)) ThrowMalformed("string longer than the record");
+      s->Append(std::string_view(p, n));
+      p += n;
+    } else if (auto* list = std::get_if<StringListColumn>(&column->data)) {
+      p = GetLength(p, end, &n, "truncated item count");
+      if (n > static_cast<uint64_t>(end - p)) ThrowMalformed("item count larger than the record");
+      for (uint64_t j = 0; j < n; ++j) {
+        uint64_t len = 0;
+        p = GetLength(p, end, &len, "truncated item length");
+        if (len > static_cast<uint64_t>(end - p)) ThrowMalformed("item longer than the record");
+        list->AppendItem(std::string_view(p, len));
+        p += len;
+      }
+      list->EndRecord();
+    } else {
+      auto& ids = std::get<Int32ListColumn>(column->data);
+      p = GetLength(p, end, &n, "truncated id count");
+      if (n > static_cast<uint64_t>(end - p) / sizeof(int32_t)) {
+        ThrowMalformed("id list longer than the record");
+      }
+      auto& values = ids.values();
+      const size_t old = values.size();
+      values.resize(old + n);
+      if constexpr (std::endian::native == std::endian::little) {
+        std::memcpy(values.data() + old, p, n * sizeof(int32_t));
+      } else {
+        for (uint64_t j = 0; j < n; ++j) {
+          const auto* b = reinterpret_cast<const unsigned char*>(p + 4 * j);
+          values[old + j] = static_cast<int32_t>(b[0] | (b[1] << 8) | (b[2] << 16) |
+                                                 (static_cast<uint32_t>(b[3]) << 24));
+        }
+      }
+      p += n * sizeof(int32_t);
+      ids.EndRecord();
+    }
+  }
+  if (p != end) ThrowMalformed("trailing bytes after the last field");
+}
+
+}  // namespace corpusflow

@@ -1,0 +1,1182 @@
+#include "operators/shuffle.h"
+
+#include <sys/mman.h>
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+#include <tbb/parallel_sort.h>
+#include <tbb/task_arena.h>
+#include <tbb/task_group.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <filesystem>
+#include <utility>
+
+#include "engine/error.h"
+#include "engine/exec_context.h"
+#include "engine/file_io.h"
+#include "engine/interrupt.h"
+#include "engine/line_reader.h"
+#include "engine/progress.h"
+#include "engine/random.h"
+#include "engine/record_codec.h"
+#include "engine/registry.h"
+#include "engine/stats.h"
+#include "engine/temp_dir.h"
+#include "engine/units.h"
+#include "operators/write.h"
+
+namespace po = boost::program_options;
+
+namespace corpusflow {
+namespace {
+
+/// Memory charged per record held in the arena: its index entry and its slot in the scatter
+/// permutation.
+constexpr uint64_t kArenaCostPerRecord = RecordShuffler::kMemoryPerRecord;
+/// Memory charged per record of a loaded bucket: its index entry.
+constexpr uint64_t kBucketCostPerRecord = 16;
+/// Smallest per-bucket share of the arena when the input size is unknown.
+constexpr uint64_t kMinFlushShare = 256 << 10;
+constexpr uint32_t kMaxBuckets = 1 << 16;
+
+void PutKey(char* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>(v >> (8 * i));
+}
+
+uint64_t GetKey(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i)
+    v |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  return v;
+}
+
+uint32_t PowerOfTwoAtLeast(uint64_t n) {
+  if (n <= 2) return 2;
+  if (n >= kMaxBuckets) return kMaxBuckets;
+  return static_cast<uint32_t>(std::bit_ceil(n));
+}
+
+/// Bytes of a record stored as varint(length) + encoding, starting at `record`.
+size_t StoredRecordSize(const char* record) {
+  uint64_t length = 0;
+  const char* after = GetVarint(record, record + 10, &length);
+  return static_cast<size_t>(after - record) + length;
+}
+
+}  // namespace
+
+LargeBuffer::LargeBuffer(size_t bytes) : size_(std::max<size_t>(bytes, 1)) {
+  constexpr size_t kPage = 4096;
+  if (size_ < (size_t{1} << 20)) {
+    // Small: the heap is cheaper than a mapping.
+    data_ = new char[size_];
+    return;
+  }
+  mapped_ = (size_ + kPage - 1) / kPage * kPage;
+  void* p = ::mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  data_ = static_cast<char*>(p);
+}
+
+LargeBuffer::~LargeBuffer() { reset(); }
+
+LargeBuffer::LargeBuffer(LargeBuffer&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      mapped_(std::exchange(other.mapped_, 0)) {}
+
+LargeBuffer& LargeBuffer::operator=(LargeBuffer&& other) noexcept {
+  if (this != &other) {
+    reset();
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    mapped_ = std::exchange(other.mapped_, 0);
+  }
+  return *this;
+}
+
+void LargeBuffer::Reserve(size_t bytes) {
+  if (data_ != nullptr && size_ >= bytes) return;
+  reset();
+  *this = LargeBuffer(bytes);
+}
+
+void LargeBuffer::reset() {
+  if (data_ == nullptr) return;
+  if (mapped_ > 0) {
+    ::munmap(data_, mapped_);
+  } else {
+    delete[] data_;
+  }
+  data_ = nullptr;
+  size_ = 0;
+  mapped_ = 0;
+}
+
+struct RecordShuffler::IndexEntry {
+  uint64_t key;
+  /// The record as varint(length) + encoding.
+  const char* record;
+};
+
+struct RecordShuffler::Bucket {
+  /// The bucket holds the keys [lo, lo + 2^width).
+  uint64_t lo = 0;
+  int width = 64;
+  std::vector<SpillBlockHandle> blocks;
+  uint64_t records = 0;
+  uint64_t raw_bytes = 0;
+};
+
+/// Records in memory: their bytes in large chunks (reused after a flush) and an index of
+/// (key, pointer) entries.
+class RecordShuffler::Arena {
+ public:
+  explicit Arena(size_t chunk_bytes) : chunk_bytes_(chunk_bytes) {}
+
+  char* Allocate(size_t n) {
+    if (n > left_) NextChunk(n);
+    char* p = cur_;
+    cur_ += n;
+    left_ -= n;
+    data_bytes += n;
+    return p;
+  }
+
+  /// Bytes charged against the budget.
+  uint64_t used() const { return data_bytes + index.size() * kArenaCostPerRecord; }
+
+  /// Forget the records, keeping regular chunks for reuse.
+  void Clear() {
+    std::erase_if(chunks_, [&](const Chunk& c) { return c.size != chunk_bytes_; });
+    next_chunk_ = 0;
+    cur_ = nullptr;
+    left_ = 0;
+    index.clear();
+    data_bytes = 0;
+  }
+
+  /// Free everything.
+  void Release() {
+    chunks_.clear();
+    next_chunk_ = 0;
+    cur_ = nullptr;
+    left_ = 0;
+    index.clear();
+    index.shrink_to_fit();
+    data_bytes = 0;
+  }
+
+  std::vector<IndexEntry> index;
+  uint64_t data_bytes = 0;
+
+ private:
+  struct Chunk {
+    LargeBuffer data;
+    size_t size;
+  };
+
+  void NextChunk(size_t n) {
+    if (n > chunk_bytes_ || next_chunk_ >= chunks_.size()) {
+      const size_t size = std::max(n, chunk_bytes_);
+      // Uninitialised on purpose: every byte handed out is written before it is read.
+      chunks_.insert(chunks_.begin() + static_cast<std::ptrdiff_t>(next_chunk_),
+                     Chunk{LargeBuffer(size), size});
+    }
+    Chunk& chunk = chunks_[next_chunk_++];
+    cur_ = chunk.data.get();
+    left_ = chunk.size;
+  }
+
+  size_t chunk_bytes_;
+  std::vector<Chunk> chunks_;
+  size_t next_chunk_ = 0;
+  char* cur_ = nullptr;
+  size_t left_ = 0;
+};
+
+/// Per-thread compression and decompression state.
+struct RecordShuffler::Workers {
+  struct Encoding {
+    explicit Encoding(const SpillOptions& options) : encoder(options) {}
+    SpillBlockEncoder encoder;
+    std::string raw;
+  };
+
+  explicit Workers(const SpillOptions& options) : options(options) {}
+
+  Encoding& encoding() {
+    bool exists = false;
+    auto& slot = encodings.local(exists);
+    if (!slot) slot = std::make_unique<Encoding>(options);
+    return *slot;
+  }
+  SpillBlockDecoder& decoder() {
+    auto& slot = decoders.local();
+    if (!slot) slot = std::make_unique<SpillBlockDecoder>();
+    return *slot;
+  }
+
+  SpillOptions options;
+  tbb::enumerable_thread_specific<std::unique_ptr<Encoding>> encodings;
+  tbb::enumerable_thread_specific<std::unique_ptr<SpillBlockDecoder>> decoders;
+};
+
+RecordShuffler::RecordShuffler(const ShuffleConfig& config, TempDir& temp_dir, OperatorStats* stats,
+                               Progress* progress)
+    : config_(config), temp_dir_(temp_dir), stats_(stats), progress_(progress) {
+  const uint64_t memory = std::max<uint64_t>(config_.memory_bytes, 1);
+  block_bytes_ = config_.block_bytes > 0 ? config_.block_bytes
+                                         : std::clamp<uint64_t>(memory / 32, 4 << 10, 1 << 20);
+  // Compression scratch: per thread a raw block, a frame, and a zstd context.
+  const auto threads = static_cast<uint64_t>(tbb::this_task_arena::max_concurrency());
+  const uint64_t zstd_context =
+      config_.spill.compression == SpillCompression::kNone ? 0 : uint64_t{1} << 20;
+  const uint64_t scratch = threads * (2 * block_bytes_ + zstd_context);
+  const uint64_t reserve = std::min(memory / 4, scratch);
+  arena_limit_ = std::max<uint64_t>(memory - reserve, 1);
+  arena_ = std::make_unique<Arena>(std::clamp<uint64_t>(arena_limit_ / 64, 64 << 10, 4 << 20));
+  workers_ = std::make_unique<Workers>(config_.spill);
+  prefetch_group_ = std::make_unique<tbb::task_group>();
+  root_ = std::make_unique<Bucket>();
+  pass1_start_ = MonotonicSeconds();
+  if (stats_ != nullptr) {
+    stats_->SetText("seed", std::to_string(config_.seed));
+    stats_->Set("memory budget bytes", static_cast<double>(config_.memory_bytes));
+  }
+}
+
+RecordShuffler::~RecordShuffler() {
+  if (prefetching_) {
+    // A failed run: stop the background load before its buffers and the spill file go away.
+    prefetch_group_->cancel();
+    try {
+      prefetch_group_->wait();
+    } catch (...) {
+    }
+  }
+}
+
+size_t RecordShuffler::bucket_count() const { return leaves_.size(); }
+
+void RecordShuffler::SetExpectedInputBytes(uint64_t bytes) { config_.expected_input_bytes = bytes; }
+
+void RecordShuffler::Add(const Batch& batch, uint64_t first_record) {
+  if (finished_) throw std::logic_error("RecordShuffler::Add after Finish");
+  const size_t n = batch.num_records();
+  if (n == 0) return;
+  if (!layout_) {
+    layout_ = RecordCodec::ForBatch(batch).layout();
+  } else if (!RecordCodec(*layout_).Matches(batch)) {
+    throw Error("shuffle: a batch has the fields " + batch.schema().ToString() +
+                " but earlier ones had " + layout_->ToString());
+  }
+  const ShuffleKeys keys(config_.seed);
+  const RecordEncoder encoder(batch);
+  for (size_t i = 0; i < n; ++i) {
+    const size_t size = encoder.EncodedSize(i);
+    const size_t total = VarintLength(size) + size;
+    const uint64_t key = keys.Key(first_record + i);
+    encoded_bytes_ += total;
+    if (!direct_.empty()) {
+      AddDirect(encoder, i, key, size, total);
+      continue;
+    }
+    if (arena_->used() + total + kArenaCostPerRecord > arena_limit_ && !arena_->index.empty()) {
+      if (!spilled_) {
+        CheckInterrupt();
+        spilled_ = true;
+        PrepareSpill();
+        first_buckets_ = SplitRange(*root_, FirstBucketCount());
+      }
+      FlushArena(*root_, first_buckets_);
+      if (config_.spill.compression == SpillCompression::kNone) {
+        // Raw blocks need no parallel compression: from now on records go straight to their
+        // bucket's block buffer, one copy instead of arena + gather.
+        StartDirect();
+        AddDirect(encoder, i, key, size, total);
+        continue;
+      }
+    }
+    char* record = arena_->Allocate(total);
+    encoder.Encode(i, PutVarint(record, size));
+    arena_->index.push_back(IndexEntry{key, record});
+  }
+  records_ += n;
+  input_bytes_ += batch.DataBytes();
+}
+
+void RecordShuffler::StartDirect() {
+  arena_->Release();
+  const uint64_t count = first_buckets_.size();
+  direct_block_bytes_ = std::clamp<uint64_t>(arena_limit_ / (2 * count), 16 << 10, block_bytes_);
+  direct_.resize(count);
+  direct_encoder_ = std::make_unique<SpillBlockEncoder>(config_.spill);
+}
+
+void RecordShuffler::AddDirect(const RecordEncoder& encoder, size_t i, uint64_t key, size_t size,
+                               size_t total) {
+  const int shift = first_buckets_.front().width;
+  const size_t b = shift >= 64 ? 0 : static_cast<size_t>(key >> shift);
+  DirectBuffer& d = direct_[b];
+  const size_t need = 8 + total;
+  if (d.size > 0 && d.size + need > direct_block_bytes_) EmitDirect(b);
+  if (d.capacity < d.size + need) {
+    // First use, or one record larger than a block.
+    d.capacity = std::max<size_t>(need, direct_block_bytes_);
+    d.data.reset(new char[d.capacity]);
+  }
+  char* p = d.data.get() + d.size;
+  PutKey(p, key);
+  encoder.Encode(i, PutVarint(p + 8, size));
+  d.size += need;
+  ++d.records;
+}
+
+void RecordShuffler::EmitDirect(size_t b) {
+  DirectBuffer& d = direct_[b];
+  if (d.size == 0) return;
+  const SpillBlock block = direct_encoder_->Encode(std::string_view(d.data.get(), d.size));
+  Bucket& bucket = first_buckets_[b];
+  bucket.blocks.push_back(spill_->Append(block));
+  bucket.raw_bytes += d.size;
+  bucket.records += d.records;
+  spill_raw_bytes_ += d.size;
+  spill_stored_bytes_ += block.size();
+  ++spill_blocks_;
+  d.size = 0;
+  d.records = 0;
+  if (d.capacity > direct_block_bytes_) {
+    // A buffer grown for one huge record goes back to the usual size.
+    d.data.reset();
+    d.capacity = 0;
+  }
+}
+
+std::vector<RecordShuffler::Bucket> RecordShuffler::SplitRange(const Bucket& parent,
+                                                               uint32_t count) const {
+  int bits = std::countr_zero(count);
+  bits = std::min(bits, parent.width);
+  std::vector<Bucket> children(size_t{1} << bits);
+  const int width = parent.width - bits;
+  for (size_t i = 0; i < children.size(); ++i) {
+    children[i].lo = parent.lo + (width >= 64 ? 0 : (static_cast<uint64_t>(i) << width));
+    children[i].width = width;
+  }
+  return children;
+}
+
+uint32_t RecordShuffler::FirstBucketCount() const {
+  if (config_.buckets > 0) return PowerOfTwoAtLeast(config_.buckets);
+  const uint64_t n = arena_->index.size();
+  const uint64_t data = arena_->data_bytes;
+  if (config_.expected_input_bytes == 0 || n == 0 || data == 0) {
+    // Unknown size: as many buckets as keep each one's share of an arena flush reasonably large.
+    return static_cast<uint32_t>(std::clamp<uint64_t>(
+        std::bit_floor(std::max<uint64_t>(arena_limit_ / kMinFlushShare, 2)), 2, 1024));
+  }
+  // Memory a bucket needs in pass 2 per byte of record encoding: the encoding, its 8-byte key,
+  // its index entry.
+  const double need_per_byte =
+      static_cast<double>(data + n * (8 + kBucketCostPerRecord)) / static_cast<double>(data);
+  const double expected =
+      static_cast<double>(std::max(config_.expected_input_bytes, encoded_bytes_));
+  // Two buckets of this size fit the budget together, so pass 2 loads the next bucket while it
+  // emits the current one.
+  const double target = 0.4 * static_cast<double>(arena_limit_);
+  return PowerOfTwoAtLeast(static_cast<uint64_t>(expected * need_per_byte / target) + 1);
+}
+
+void RecordShuffler::PrepareSpill() {
+  const uint64_t n = arena_->index.size();
+  const uint64_t data = arena_->data_bytes;
+  SpillCompression chosen = config_.spill.compression;
+  if (config_.expected_input_bytes > 0 && n > 0 && data > 0) {
+    const uint64_t expected = std::max(config_.expected_input_bytes, encoded_bytes_);
+    // Raw spill bytes per byte of record encoding: the encoding plus an 8-byte key per record.
+    const double raw_per_byte = static_cast<double>(data + 8 * n) / static_cast<double>(data);
+    const auto raw_need =
+        static_cast<uint64_t>(static_cast<double>(expected) * raw_per_byte * 1.05);
+    const uint64_t free = FreeDiskBytes(temp_dir_.Path());
+    if (chosen == SpillCompression::kAuto) {
+      chosen = raw_need <= free / 10 * 9 ? SpillCompression::kNone : SpillCompression::kZstd;
+    }
+    uint64_t need = raw_need;
+    if (chosen == SpillCompression::kZstd) {
+      // Compress a sample block to estimate the stored size.
+      std::string sample;
+      for (const IndexEntry& e : arena_->index) {
+        const size_t size = StoredRecordSize(e.record);
+        if (!sample.empty() && sample.size() + 8 + size > block_bytes_) break;
+        sample.resize(sample.size() + 8);
+        PutKey(sample.data() + sample.size() - 8, e.key);
+        sample.append(e.record, size);
+      }
+      SpillBlockEncoder encoder(SpillOptions{SpillCompression::kZstd, config_.spill.level});
+      const double ratio = static_cast<double>(encoder.Encode(sample).size()) /
+                           static_cast<double>(std::max<size_t>(sample.size(), 1));
+      need = static_cast<uint64_t>(static_cast<double>(raw_need) * ratio);
+    }
+    if (need > free) {
+      std::string message = "not enough free space for the shuffle's spill files in " +
+                            temp_dir_.parent().string() + ": about " + FormatBytes(need) +
+                            " needed for " + FormatBytes(expected) + " of input, " +
+                            FormatBytes(free) + " free; choose another --tmp-dir";
+      if (chosen == SpillCompression::kNone) message += " or use --spill-compression zstd";
+      throw IoError(message);
+    }
+  } else if (chosen == SpillCompression::kAuto) {
+    // Unknown input size: raw blocks are the fastest (see docs/shuffle.md).
+    chosen = SpillCompression::kNone;
+  }
+  config_.spill.compression = chosen;
+  workers_->options = config_.spill;
+  spill_ = std::make_unique<SpillFile>(temp_dir_.NewFilePath("shuffle-spill", ".cfs"));
+}
+
+void RecordShuffler::FlushArena(const Bucket& parent, std::vector<Bucket>& children) {
+  const auto& index = arena_->index;
+  const size_t n = index.size();
+  if (n == 0) return;
+  const size_t count = children.size();
+  const int shift = children.front().width;  // parent.width - log2(count)
+  auto bucket_of = [&](uint64_t key) -> size_t {
+    const uint64_t offset = key - parent.lo;
+    return shift >= 64 ? 0 : static_cast<size_t>(offset >> shift);
+  };
+  // A stable counting sort of the records by bucket.
+  std::vector<uint64_t> starts(count + 1, 0);
+  for (const IndexEntry& e : index) ++starts[bucket_of(e.key) + 1];
+  for (size_t b = 0; b < count; ++b) starts[b + 1] += starts[b];
+  std::vector<uint64_t> order(n);
+  {
+    std::vector<uint64_t> fill(starts.begin(), starts.end() - 1);
+    for (size_t i = 0; i < n; ++i) order[fill[bucket_of(index[i].key)]++] = i;
+  }
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, count, 1), [&](const auto& range) {
+    Workers::Encoding& w = workers_->encoding();
+    for (size_t b = range.begin(); b != range.end(); ++b) {
+      CheckInterrupt();
+      Bucket& bucket = children[b];
+      uint64_t in_block = 0;
+      auto emit = [&] {
+        const SpillBlock block = w.encoder.Encode(w.raw);
+        bucket.blocks.push_back(spill_->Append(block));
+        bucket.raw_bytes += w.raw.size();
+        bucket.records += in_block;
+        spill_raw_bytes_ += w.raw.size();
+        spill_stored_bytes_ += block.size();
+        ++spill_blocks_;
+        w.raw.clear();
+        in_block = 0;
+      };
+      w.raw.clear();
+      for (uint64_t j = starts[b]; j < starts[b + 1]; ++j) {
+        const IndexEntry& e = index[order[j]];
+        const size_t size = StoredRecordSize(e.record);
+        if (!w.raw.empty() && w.raw.size() + 8 + size > block_bytes_) emit();
+        const size_t old = w.raw.size();
+        w.raw.resize(old + 8 + size);
+        PutKey(w.raw.data() + old, e.key);
+        std::memcpy(w.raw.data() + old + 8, e.record, size);
+        ++in_block;
+      }
+      if (!w.raw.empty()) emit();
+    }
+  });
+  arena_->Clear();
+}
+
+uint64_t RecordShuffler::BucketMemory(const Bucket& bucket) const {
+  return bucket.raw_bytes + bucket.records * kBucketCostPerRecord;
+}
+
+void RecordShuffler::Finish() {
+  if (finished_) return;
+  finished_ = true;
+  const double pass1_end = MonotonicSeconds();
+  if (stats_ != nullptr) {
+    stats_->Set("pass 1 seconds", pass1_end - pass1_start_);
+    stats_->SetText("mode", spilled_ ? "external" : "in memory");
+    stats_->SetText("spill compression", !spilled_ ? std::string("nothing spilled")
+                                         : config_.spill.compression == SpillCompression::kZstd
+                                             ? "zstd level " + std::to_string(config_.spill.level)
+                                             : std::string("none"));
+  }
+  if (!spilled_) {
+    SortIndex(arena_->index);
+    cursor_ = 0;
+    return;
+  }
+  FlushArena(*root_, first_buckets_);
+  for (size_t b = 0; b < direct_.size(); ++b) EmitDirect(b);
+  direct_.clear();
+  direct_encoder_.reset();
+  arena_->Release();
+  uint64_t oversized = 0;
+  for (const Bucket& b : first_buckets_) {
+    if (BucketMemory(b) > arena_limit_ && b.records > 1) oversized += b.raw_bytes;
+  }
+  if (oversized > 0 && progress_ != nullptr) {
+    progress_->StartPhase("shuffle: re-scatter buckets larger than the memory budget", oversized);
+  }
+  std::vector<Bucket> first = std::move(first_buckets_);
+  first_buckets_.clear();
+  for (Bucket& b : first) Resolve(std::move(b), 1);
+  rescatter_seconds_ = MonotonicSeconds() - pass1_end;
+  for (const Bucket& b : leaves_) unloaded_bytes_ += b.raw_bytes;
+  // Pass 2 reads raw blocks in place from a mapping of the spill file.
+  spill_->MapForReading();
+  if (stats_ != nullptr) {
+    stats_->Add("buckets", leaves_.size());
+    stats_->Add("re-scatters", rescatters_);
+    stats_->Add("spill blocks", spill_blocks_.load());
+    stats_->Add("spill bytes raw", spill_raw_bytes_.load());
+    stats_->Add("spill bytes stored", spill_stored_bytes_.load());
+    stats_->Set("re-scatter seconds", rescatter_seconds_);
+  }
+}
+
+void RecordShuffler::Resolve(Bucket bucket, int depth) {
+  if (bucket.records == 0) return;
+  if (BucketMemory(bucket) <= arena_limit_ || bucket.records <= 1 || bucket.width == 0) {
+    leaves_.push_back(std::move(bucket));
+    return;
+  }
+  std::vector<Bucket> children;
+  Rescatter(bucket, children);
+  ++rescatters_;
+  for (Bucket& child : children) Resolve(std::move(child), depth + 1);
+}
+
+void RecordShuffler::Rescatter(const Bucket& bucket, std::vector<Bucket>& children) {
+  // Sub-buckets of about 40% of the budget, so that pass 2 can prefetch (see FirstBucketCount).
+  const uint32_t count = config_.rescatter_buckets > 0
+                             ? PowerOfTwoAtLeast(config_.rescatter_buckets)
+                             : PowerOfTwoAtLeast(BucketMemory(bucket) * 5 / 2 / arena_limit_ + 1);
+  children = SplitRange(bucket, count);
+  SpillBlockDecoder& decoder = workers_->decoder();
+  std::string block;
+  for (const SpillBlockHandle& h : bucket.blocks) {
+    CheckInterrupt();
+    block.resize(h.raw_size);
+    spill_->Read(h, block.data(), decoder);
+    const char* p = block.data();
+    const char* const end = p + block.size();
+    while (p < end) {
+      uint64_t length = 0;
+      const char* after = end - p > 8 ? GetVarint(p + 8, end, &length) : nullptr;
+      if (after == nullptr || length > static_cast<uint64_t>(end - after)) {
+        throw CorruptionError("spill file " + spill_->path().string() + ": block at offset " +
+                              std::to_string(h.offset) + ": malformed record");
+      }
+      const uint64_t key = GetKey(p);
+      if (bucket.width < 64 && ((key - bucket.lo) >> bucket.width) != 0) {
+        throw CorruptionError("spill file " + spill_->path().string() + ": block at offset " +
+                              std::to_string(h.offset) + ": record key outside its bucket");
+      }
+      const size_t size = static_cast<size_t>(after - (p + 8)) + length;
+      if (arena_->used() + size + kArenaCostPerRecord > arena_limit_ && !arena_->index.empty()) {
+        FlushArena(bucket, children);
+      }
+      char* record = arena_->Allocate(size);
+      std::memcpy(record, p + 8, size);
+      arena_->index.push_back(IndexEntry{key, record});
+      p += 8 + size;
+    }
+    if (progress_ != nullptr) progress_->AddBytes(h.raw_size);
+  }
+  FlushArena(bucket, children);
+  ReleaseIfTight(bucket, spill_raw_bytes_.load());
+  arena_->Release();
+}
+
+void RecordShuffler::SortIndex(std::vector<IndexEntry>& index) {
+  auto by_key = [](const IndexEntry& a, const IndexEntry& b) { return a.key < b.key; };
+  if (index.size() < (1 << 16)) {
+    std::sort(index.begin(), index.end(), by_key);
+  } else {
+    tbb::parallel_sort(index.begin(), index.end(), by_key);
+  }
+}
+
+void RecordShuffler::LoadLeaf(const Bucket& bucket, LoadedBucket* into) {
+  CheckInterrupt();
+  into->leaf = &bucket;
+  auto& index = into->index;
+  index.clear();
+  index.reserve(bucket.records);
+  // Records never span blocks: parse one block's raw bytes into the index.
+  auto parse = [&](const char* p, const char* end, uint64_t offset) {
+    while (p < end) {
+      uint64_t length = 0;
+      const char* after = end - p > 8 ? GetVarint(p + 8, end, &length) : nullptr;
+      if (after == nullptr || length > static_cast<uint64_t>(end - after)) {
+        throw CorruptionError("spill file " + spill_->path().string() + ": block at offset " +
+                              std::to_string(offset) + ": malformed record");
+      }
+      index.push_back(IndexEntry{GetKey(p), p + 8});
+      p = after + length;
+    }
+  };
+  const bool in_place =
+      std::all_of(bucket.blocks.begin(), bucket.blocks.end(),
+                  [&](const SpillBlockHandle& h) { return spill_->ReadableInPlace(h); });
+  if (in_place) {
+    // Raw blocks in the mapped file: verify them where they lie, no copy.
+    std::vector<std::string_view> raw(bucket.blocks.size());
+    tbb::parallel_for(tbb::blocked_range<size_t>(0, bucket.blocks.size(), 1), [&](const auto& r) {
+      for (size_t i = r.begin(); i != r.end(); ++i) {
+        CheckInterrupt();
+        raw[i] = spill_->ReadInPlace(bucket.blocks[i]);
+      }
+    });
+    for (size_t i = 0; i < raw.size(); ++i) {
+      parse(raw[i].data(), raw[i].data() + raw[i].size(), bucket.blocks[i].offset);
+    }
+  } else {
+    into->data.Reserve(bucket.raw_bytes);
+    std::vector<uint64_t> offsets(bucket.blocks.size() + 1, 0);
+    for (size_t i = 0; i < bucket.blocks.size(); ++i) {
+      offsets[i + 1] = offsets[i] + bucket.blocks[i].raw_size;
+    }
+    char* const data = into->data.get();
+    tbb::parallel_for(tbb::blocked_range<size_t>(0, bucket.blocks.size(), 1), [&](const auto& r) {
+      SpillBlockDecoder& decoder = workers_->decoder();
+      for (size_t i = r.begin(); i != r.end(); ++i) {
+        CheckInterrupt();
+        spill_->Read(bucket.blocks[i], data + offsets[i], decoder);
+      }
+    });
+    for (size_t i = 0; i < bucket.blocks.size(); ++i) {
+      parse(data + offsets[i], data + offsets[i + 1], bucket.blocks[i].offset);
+    }
+  }
+  if (index.size() != bucket.records) {
+    throw CorruptionError("spill file " + spill_->path().string() + ": a bucket holds " +
+                          std::to_string(index.size()) + " records, " +
+                          std::to_string(bucket.records) + " were written");
+  }
+  SortIndex(index);
+  unloaded_bytes_ -= bucket.raw_bytes;
+  if (progress_ != nullptr) progress_->AddBytes(bucket.raw_bytes);
+}
+
+void RecordShuffler::DoneWithLeaf(LoadedBucket* loaded) {
+  if (loaded->leaf == nullptr) return;
+  for (const SpillBlockHandle& h : loaded->leaf->blocks) spill_->ForgetInPlace(h);
+  ReleaseIfTight(*loaded->leaf, unloaded_bytes_.load());
+  loaded->leaf = nullptr;
+  loaded->index.clear();
+}
+
+void RecordShuffler::ReleaseIfTight(const Bucket& bucket, uint64_t bytes_ahead) {
+  // `bytes_ahead`: what may still be written to the temp filesystem (the output of what is not
+  // emitted yet, when it goes to the same filesystem, or re-scattered copies). Keep a margin.
+  if (!config_.always_release_spill && FreeDiskBytes(spill_->path().parent_path()) >
+                                           bytes_ahead + bytes_ahead / 4 + (uint64_t{1} << 30)) {
+    return;
+  }
+  for (const SpillBlockHandle& h : bucket.blocks) spill_->Release(h);
+  released_bytes_ += bucket.raw_bytes;
+}
+
+bool RecordShuffler::NextBucket() {
+  DoneWithLeaf(&current_);
+  if (prefetching_) {
+    prefetching_ = false;
+    prefetch_group_->wait();  // rethrows the prefetch's error
+    std::swap(current_, prefetched_);
+  } else if (next_leaf_ < leaves_.size()) {
+    LoadLeaf(leaves_[next_leaf_++], &current_);
+  } else {
+    return false;
+  }
+  cursor_ = 0;
+  // Load the following bucket in the background while this one is emitted, when both fit.
+  if (next_leaf_ < leaves_.size() &&
+      BucketMemory(leaves_[next_leaf_ - 1]) + BucketMemory(leaves_[next_leaf_]) <= arena_limit_) {
+    prefetching_ = true;
+    ++prefetched_buckets_;
+    const Bucket* next = &leaves_[next_leaf_++];
+    prefetch_group_->run([this, next] { LoadLeaf(*next, &prefetched_); });
+  }
+  return true;
+}
+
+bool RecordShuffler::Next(Batch* out) {
+  if (!finished_) throw std::logic_error("RecordShuffler::Next before Finish");
+  if (!pass2_started_) {
+    pass2_started_ = true;
+    pass2_start_ = MonotonicSeconds();
+    if (progress_ != nullptr) {
+      uint64_t total = 0;
+      for (const Bucket& b : leaves_) total += b.raw_bytes;
+      progress_->StartPhase(spilled_ ? "shuffle pass 2: buckets" : "shuffle: in memory",
+                            spilled_ ? total : 0);
+    }
+  }
+  if (!layout_) return false;
+  const RecordCodec codec(*layout_);
+  codec.PrepareBatch(out);
+  RecordDecoder decoder(out);
+  for (;;) {
+    const std::vector<IndexEntry>& index = spilled_ ? current_.index : arena_->index;
+    if (cursor_ >= index.size()) {
+      if (!out->empty()) return true;
+      if (spilled_ && NextBucket()) continue;
+      if (!emitted_all_) {
+        emitted_all_ = true;
+        arena_->Release();
+        if (spilled_) DoneWithLeaf(&current_);
+        current_ = {};
+        if (stats_ != nullptr) {
+          stats_->Set("pass 2 seconds", MonotonicSeconds() - pass2_start_);
+          stats_->Add("buckets prefetched", prefetched_buckets_);
+          stats_->Add("spill bytes released early", released_bytes_.load());
+        }
+      }
+      return false;
+    }
+    while (cursor_ < index.size() && out->DataBytes() < config_.batch_bytes) {
+      const char* record = index[cursor_++].record;
+      uint64_t length = 0;
+      const char* encoded = GetVarint(record, record + 10, &length);
+      decoder.DecodeAppend(std::string_view(encoded, length));
+    }
+    if (out->DataBytes() >= config_.batch_bytes) return true;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The operator.
+
+namespace {
+
+class ShuffleOutput : public BatchReader {
+ public:
+  explicit ShuffleOutput(RecordShuffler& shuffler) : shuffler_(shuffler) {}
+  bool Next(Batch* out) override { return shuffler_.Next(out); }
+
+ private:
+  RecordShuffler& shuffler_;
+};
+
+ShuffleConfig ConfigFor(const ShuffleSettings& settings, ExecContext& ctx) {
+  ShuffleConfig config;
+  config.seed = settings.seed;
+  config.memory_bytes =
+      settings.memory_bytes > 0 ? settings.memory_bytes : ctx.breaker_memory_bytes();
+  config.buckets = settings.buckets;
+  config.spill = settings.spill;
+  config.batch_bytes = ctx.batch_bytes();
+  return config;
+}
+
+class ShuffleRun : public BreakerRun {
+ public:
+  ShuffleRun(const ShuffleSettings& settings, ExecContext& ctx, OperatorStats& stats)
+      : settings_(settings),
+        ctx_(ctx),
+        shuffler_(ConfigFor(settings, ctx), ctx.temp_dir(), &stats, &ctx.progress()) {
+    if (!settings.seed_given) stats.SetText("seed origin", "random");
+  }
+
+  void Write(Batch& batch, OpState* /*local*/) override {
+    if (!told_size_) {
+      told_size_ = true;
+      shuffler_.SetExpectedInputBytes(ctx_.progress().total_bytes());
+    }
+    shuffler_.Add(batch, batch.first_record());
+  }
+
+  void Finish() override {
+    shuffler_.Finish();
+    if (settings_.tally != nullptr) {
+      settings_.tally->records = shuffler_.records();
+      settings_.tally->finished = true;
+    }
+  }
+
+  std::unique_ptr<BatchReader> OpenOutput() override {
+    return std::make_unique<ShuffleOutput>(shuffler_);
+  }
+
+ private:
+  const ShuffleSettings& settings_;
+  ExecContext& ctx_;
+  RecordShuffler shuffler_;
+  bool told_size_ = false;
+};
+
+}  // namespace
+
+ShuffleOperator::ShuffleOperator(ShuffleSettings settings) : settings_(settings) {
+  if (settings_.spill.compression != SpillCompression::kNone) {
+    // Checks the level against zstd's range.
+    SpillBlockEncoder check(settings_.spill);
+  }
+}
+
+void ShuffleOperator::Validate(const PlanContext& ctx) const {
+  const std::filesystem::path parent =
+      ctx.options.tmp_dir.empty() ? TempDir::DefaultParent() : ctx.options.tmp_dir;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(parent, ec)) {
+    throw IoError("shuffle: the temp folder " + parent.string() +
+                  " does not exist (set --tmp-dir or $TMPDIR)");
+  }
+}
+
+std::string ShuffleOperator::Describe() const {
+  std::string text = "shuffle all records uniformly (seed " + std::to_string(settings_.seed);
+  if (!settings_.seed_given) text += ", drawn at random";
+  text += ", memory ";
+  text += settings_.memory_bytes > 0 ? FormatBytes(static_cast<double>(settings_.memory_bytes))
+                                     : std::string("the run's share");
+  text += ", spill ";
+  switch (settings_.spill.compression) {
+    case SpillCompression::kZstd:
+      text += "zstd level " + std::to_string(settings_.spill.level);
+      break;
+    case SpillCompression::kNone:
+      text += "uncompressed";
+      break;
+    case SpillCompression::kAuto:
+      text += "raw unless the temp disk is tight";
+      break;
+  }
+  return text + ")";
+}
+
+std::unique_ptr<BreakerRun> ShuffleOperator::Open(ExecContext& ctx, OperatorStats& stats) const {
+  return std::make_unique<ShuffleRun>(settings_, ctx, stats);
+}
+
+static const OperatorRegistrar kRegisterShuffle(OperatorDef{
+    .name = "shuffle",
+    .role = OperatorRole::kBreaker,
+    .synopsis = "shuffle [--seed N] [--memory SIZE] [--spill-compression auto|zstd|none] "
+                "[--spill-level N]",
+    .summary = "Shuffle all records uniformly at random (out of core, deterministic per seed)",
+    .details =
+        "Every permutation of the records is equally likely. The output depends only on the "
+        "seed and the input, never on --threads or --memory. Records of any layout (lines, "
+        "JSONL fields, token ids) are shuffled whole. When the input fits the memory budget it "
+        "is shuffled in memory; otherwise records are scattered to buckets in a spill file in "
+        "the run's temp folder (zstd-compressed, checksummed blocks), and each bucket is "
+        "shuffled in memory in a second pass. Without --seed a random seed is drawn and "
+        "reported in --stats-json.",
+    .describe =
+        [](OptionSet& o) {
+          o.named.add_options()("seed", po::value<uint64_t>(),
+                                "seed of the permutation (default: random, reported in stats)")(
+              "memory", po::value<std::string>()->default_value(""),
+              "memory for the shuffle, e.g. 2G (default: what the run's --memory leaves)")(
+              "spill-compression", po::value<std::string>()->default_value("auto"),
+              "spill blocks: auto (raw unless the temp disk is too small for them), zstd, none")(
+              "spill-level", po::value<int>()->default_value(kDefaultSpillLevel),
+              "zstd level of spill blocks (negative = faster)")(
+              "buckets", po::value<uint32_t>()->default_value(0),
+              "force the number of buckets of the first scatter (0 = automatic)");
+        },
+    .create = [](const OptionValues& v) -> std::unique_ptr<Operator> {
+      ShuffleSettings settings;
+      if (v.count("seed") > 0) {
+        settings.seed = v["seed"].as<uint64_t>();
+        settings.seed_given = true;
+      } else {
+        settings.seed = RandomSeed();
+      }
+      const std::string memory = v["memory"].as<std::string>();
+      if (!memory.empty()) settings.memory_bytes = ParseByteSize(memory, "--memory");
+      settings.buckets = v["buckets"].as<uint32_t>();
+      settings.spill.compression = ParseSpillCompression(v["spill-compression"].as<std::string>());
+      settings.spill.level = v["spill-level"].as<int>();
+      return std::make_unique<ShuffleOperator>(settings);
+    },
+});
+
+// ---------------------------------------------------------------------------------------------
+// Paired inputs and line outputs for the `corpusflow shuffle` shortcut.
+
+namespace {
+
+class LockstepReader : public BatchReader {
+ public:
+  LockstepReader(const std::vector<std::string>& paths, ExecContext& ctx)
+      : paths_(paths), ctx_(ctx) {
+    for (const std::string& path : paths) {
+      readers_.push_back(std::make_unique<LineReader>(OpenInput(path)));
+      raw_seen_.push_back(0);
+    }
+  }
+
+  bool Next(Batch* out) override {
+    if (done_) return false;
+    out->Reset();
+    std::vector<StringColumn*> columns;
+    for (size_t i = 0; i < readers_.size(); ++i) {
+      out->AddString(LockstepLinesSource::ColumnName(i));
+    }
+    for (size_t i = 0; i < readers_.size(); ++i) {
+      columns.push_back(&out->GetString(LockstepLinesSource::ColumnName(i)));
+    }
+    uint64_t bytes = 0;
+    uint64_t records = 0;
+    while (bytes < ctx_.batch_bytes()) {
+      std::string_view line;
+      const bool first = readers_[0]->Next(&line);
+      if (first) {
+        columns[0]->Append(line);
+        bytes += line.size();
+      }
+      for (size_t i = 1; i < readers_.size(); ++i) {
+        const bool more = readers_[i]->Next(&line);
+        if (more != first) {
+          const size_t longer = more ? i : 0, shorter = more ? 0 : i;
+          throw DataError("paired inputs are not line-aligned: " + paths_[shorter] +
+                          " ends after " + std::to_string(lines_) + " lines but " + paths_[longer] +
+                          " has more (line " + std::to_string(lines_ + 1) + ")");
+        }
+        if (more) {
+          columns[i]->Append(line);
+          bytes += line.size();
+        }
+      }
+      if (!first) {
+        done_ = true;
+        break;
+      }
+      ++lines_;
+      ++records;
+    }
+    ReportProgress();
+    return records > 0;
+  }
+
+ private:
+  void ReportProgress() {
+    for (size_t i = 0; i < readers_.size(); ++i) {
+      const uint64_t raw = readers_[i]->input().raw_bytes_read();
+      ctx_.progress().AddBytes(raw - raw_seen_[i]);
+      raw_seen_[i] = raw;
+    }
+  }
+
+  const std::vector<std::string>& paths_;
+  ExecContext& ctx_;
+  std::vector<std::unique_ptr<LineReader>> readers_;
+  std::vector<uint64_t> raw_seen_;
+  uint64_t lines_ = 0;
+  bool done_ = false;
+};
+
+}  // namespace
+
+LockstepLinesSource::LockstepLinesSource(std::vector<std::string> paths)
+    : paths_(std::move(paths)) {
+  if (paths_.size() < 2) throw InvalidArgument("paired shuffling needs at least two inputs");
+}
+
+std::string LockstepLinesSource::ColumnName(size_t i) { return "text" + std::to_string(i); }
+
+void LockstepLinesSource::Validate(const PlanContext& /*ctx*/) const {
+  size_t stdin_count = 0;
+  for (const std::string& path : paths_) {
+    if (path == "-") {
+      ++stdin_count;
+    } else {
+      CheckInputReadable(path);
+    }
+  }
+  if (stdin_count > 1) throw InvalidArgument("stdin ('-') can be only one of the paired inputs");
+}
+
+Schema LockstepLinesSource::OutputSchema(const Schema& /*input*/) const {
+  Schema schema;
+  for (size_t i = 0; i < paths_.size(); ++i) schema.Set(Field{ColumnName(i), FieldType::kString});
+  return schema;
+}
+
+std::string LockstepLinesSource::Describe() const {
+  std::string text = "read " + std::to_string(paths_.size()) + " line-aligned files in lockstep (";
+  for (size_t i = 0; i < paths_.size(); ++i) {
+    text += (i > 0 ? ", " : "") + paths_[i] + " -> " + ColumnName(i);
+  }
+  return text + ")";
+}
+
+std::optional<uint64_t> LockstepLinesSource::TotalBytes() const {
+  uint64_t total = 0;
+  for (const std::string& path : paths_) {
+    std::error_code ec;
+    if (path == "-" || !std::filesystem::is_regular_file(path, ec)) return std::nullopt;
+    total += std::filesystem::file_size(path, ec);
+  }
+  return total;
+}
+
+std::unique_ptr<BatchReader> LockstepLinesSource::Open(ExecContext& ctx,
+                                                       OperatorStats& /*stats*/) const {
+  return std::make_unique<LockstepReader>(paths_, ctx);
+}
+
+namespace {
+
+class ShuffledLinesWriter : public BatchWriter {
+ public:
+  ShuffledLinesWriter(const ShuffledLinesSink& sink, std::vector<std::string> columns,
+                      std::vector<std::string> outputs, uint64_t shards, uint64_t total,
+                      OperatorStats& stats)
+      : sink_(sink),
+        columns_(std::move(columns)),
+        outputs_(std::move(outputs)),
+        shards_(std::max<uint64_t>(shards, 1)),
+        total_(total),
+        stats_(stats),
+        streams_(outputs_.size()),
+        buffers_(outputs_.size()) {
+    Open(0);
+  }
+
+  void Write(Batch& batch, OpState* /*local*/) override {
+    const size_t n = batch.num_records();
+    std::vector<const StringColumn*> columns;
+    for (const std::string& name : columns_) columns.push_back(&batch.GetString(name));
+    size_t i = 0;
+    while (i < n) {
+      // Records up to the end of the current shard.
+      const uint64_t end = ShardEnd(shard_);
+      if (written_ >= end && shard_ + 1 < shards_) {
+        Open(shard_ + 1);
+        continue;
+      }
+      const size_t take = static_cast<size_t>(
+          std::min<uint64_t>(n - i, shard_ + 1 < shards_ ? end - written_ : n - i));
+      for (size_t c = 0; c < columns.size(); ++c) {
+        std::string& buffer = buffers_[c];
+        for (size_t r = i; r < i + take; ++r) {
+          buffer.append((*columns[c])[r]);
+          buffer.push_back('\n');
+        }
+        if (buffer.size() >= (1 << 20)) Flush(c);
+      }
+      i += take;
+      written_ += take;
+    }
+  }
+
+  void Finish() override {
+    // Every shard exists, even an empty one.
+    while (shard_ + 1 < shards_) Open(shard_ + 1);
+    for (size_t c = 0; c < streams_.size(); ++c) {
+      Flush(c);
+      streams_[c].back()->Close();
+    }
+    for (auto& per_output : streams_) {
+      for (auto& stream : per_output) stream->Commit();
+    }
+    stats_.SetText("output",
+                   outputs_.size() == 1 ? outputs_[0] : std::to_string(outputs_.size()) + " files");
+  }
+
+ private:
+  uint64_t ShardEnd(uint64_t shard) const {
+    if (shards_ == 1) return UINT64_MAX;
+    return static_cast<uint64_t>((static_cast<unsigned __int128>(total_) * (shard + 1)) / shards_);
+  }
+
+  void Flush(size_t c) {
+    if (buffers_[c].empty()) return;
+    streams_[c].back()->Write(buffers_[c]);
+    buffers_[c].clear();
+  }
+
+  void Open(uint64_t shard) {
+    for (size_t c = 0; c < outputs_.size(); ++c) {
+      if (!streams_[c].empty()) {
+        Flush(c);
+        streams_[c].back()->Close();
+      }
+      streams_[c].push_back(CreateOutput(sink_.ShardPath(outputs_[c], shard)));
+    }
+    shard_ = shard;
+  }
+
+  const ShuffledLinesSink& sink_;
+  std::vector<std::string> columns_;
+  std::vector<std::string> outputs_;
+  uint64_t shards_;
+  uint64_t total_;
+  OperatorStats& stats_;
+  std::vector<std::vector<std::unique_ptr<OutputStream>>> streams_;
+  std::vector<std::string> buffers_;
+  uint64_t shard_ = 0;
+  uint64_t written_ = 0;
+};
+
+}  // namespace
+
+ShuffledLinesSink::ShuffledLinesSink(std::vector<std::string> columns,
+                                     std::vector<std::string> outputs, uint64_t shards,
+                                     const ShuffleTally* tally)
+    : columns_(std::move(columns)), outputs_(std::move(outputs)), shards_(shards), tally_(tally) {
+  if (columns_.size() != outputs_.size() || columns_.empty()) {
+    throw InvalidArgument("one output per field is needed");
+  }
+  if (shards_ > 1 && tally_ == nullptr) {
+    throw std::logic_error("ShuffledLinesSink: contiguous shards need the shuffle's tally");
+  }
+  if (shards_ > 1) {
+    for (const std::string& out : outputs_) {
+      if (out == "-") throw InvalidArgument("--shards needs output files, not stdout");
+    }
+  }
+}
+
+void ShuffledLinesSink::Validate(const PlanContext& /*ctx*/) const {
+  size_t stdout_count = 0;
+  for (const std::string& out : outputs_) {
+    if (out == "-") {
+      ++stdout_count;
+    } else {
+      CheckOutputWritable(out);
+    }
+  }
+  if (stdout_count > 1) throw InvalidArgument("only one output can be stdout ('-')");
+}
+
+Schema ShuffledLinesSink::OutputSchema(const Schema& input) const {
+  for (const std::string& c : columns_) input.Require(c, FieldType::kString, "shuffle output");
+  return input;
+}
+
+std::string ShuffledLinesSink::Describe() const {
+  std::string text = "write lines to ";
+  for (size_t i = 0; i < outputs_.size(); ++i) {
+    text += (i > 0 ? ", " : "") + (outputs_[i] == "-" ? std::string("stdout") : outputs_[i]);
+  }
+  if (shards_ > 1) text += " in " + std::to_string(shards_) + " contiguous shards each";
+  return text;
+}
+
+std::string ShuffledLinesSink::ShardPath(const std::string& path, uint64_t shard) const {
+  return shards_ > 1 ? WriteOperator::ShardPath(path, shard, shards_) : path;
+}
+
+std::unique_ptr<BatchWriter> ShuffledLinesSink::Open(ExecContext& /*ctx*/,
+                                                     OperatorStats& stats) const {
+  uint64_t total = 0;
+  if (shards_ > 1) {
+    if (!tally_->finished.load()) {
+      throw std::logic_error("ShuffledLinesSink opened before the shuffle finished pass 1");
+    }
+    total = tally_->records.load();
+  }
+  return std::make_unique<ShuffledLinesWriter>(*this, columns_, outputs_, shards_, total, stats);
+}
+
+}  // namespace corpusflow

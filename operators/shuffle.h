@@ -1,0 +1,318 @@
+// `shuffle`: the global shuffle, a pipeline breaker. Every record gets a 64-bit key that is a
+// pseudo-random bijection of its global ordinal under the seed (engine/random.h); the output is
+// the records in key order, which is a uniformly random permutation that depends only on the seed
+// and the input, never on threads, memory budget or bucket layout.
+//
+// When the input fits the budget the records are sorted in memory (one pass). Otherwise:
+//   pass 1 scatters records to K buckets, bucket = the top bits of the key (an independent,
+//          uniform draw per record), writing each bucket's records as framed, checksummed,
+//          optionally zstd-compressed blocks into one spill file (engine/spill_file.h), so the
+//          number of open files never depends on K;
+//   re-scatter: a bucket that does not fit the budget is scattered again on the next key bits,
+//          recursively, before any output is produced;
+//   pass 2 loads the buckets in key order (blocks decoded in parallel), sorts each by key and
+//          emits it.
+// docs/shuffle.md explains why this is uniform and how to size memory and the temp folder.
+//
+// RecordShuffler is the algorithm, usable without the executor (tests drive it directly);
+// ShuffleOperator adapts it to the Breaker contract. The shortcut `corpusflow shuffle` also uses
+// LockstepLinesSource (paired corpora) and ShuffledLinesSink (one output per field, contiguous
+// shards) from here.
+// Thread safety: a RecordShuffler is driven by one thread at a time (Add, Finish, Next in that
+// order); it runs its own parallel work on oneTBB inside those calls. Operators are immutable.
+#pragma once
+
+#include <tbb/task_group.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/operator.h"
+#include "engine/spill_file.h"
+
+namespace corpusflow {
+
+class Progress;
+class RecordEncoder;
+class TempDir;
+
+/// A large uninitialised byte buffer mapped straight from the kernel (small ones come from the
+/// heap), so that freeing it always returns the memory: the arena and loaded buckets come and go
+/// and must not leave the heap inflated. (Transparent huge pages were measured slower here: the
+/// kernel compacts memory on fault.)
+class LargeBuffer {
+ public:
+  LargeBuffer() = default;
+  /// Map `bytes` bytes (at least one). Throws std::bad_alloc.
+  explicit LargeBuffer(size_t bytes);
+  ~LargeBuffer();
+  LargeBuffer(LargeBuffer&& other) noexcept;
+  LargeBuffer& operator=(LargeBuffer&& other) noexcept;
+
+  char* get() const { return data_; }
+  size_t size() const { return size_; }
+  void reset();
+  /// Make room for at least `bytes`, keeping the current mapping when it is large enough (its
+  /// pages are already faulted in: reusing them is much cheaper than fresh ones). Contents are
+  /// not kept.
+  void Reserve(size_t bytes);
+
+ private:
+  char* data_ = nullptr;
+  size_t size_ = 0;
+  size_t mapped_ = 0;
+};
+
+/// The layout and limits of one shuffle run.
+struct ShuffleConfig {
+  uint64_t seed = 0;
+  /// Bytes the shuffle may hold: records and their index in pass 1, one bucket in pass 2,
+  /// compression scratch included.
+  uint64_t memory_bytes = uint64_t{256} << 20;
+  /// Buckets of the first scatter (rounded up to a power of two); 0 = from the expected input
+  /// size and the budget.
+  uint32_t buckets = 0;
+  /// Buckets of each re-scatter (rounded up to a power of two); 0 = from the bucket's size.
+  uint32_t rescatter_buckets = 0;
+  /// Largest raw spill block; 0 = from the budget (at most 1 MiB).
+  uint32_t block_bytes = 0;
+  /// Input data bytes expected (0 = unknown), for K and the free-space check.
+  uint64_t expected_input_bytes = 0;
+  /// Target data bytes of each output batch.
+  uint64_t batch_bytes = uint64_t{4} << 20;
+  /// Punch holes over spill blocks as soon as they are consumed, even when the temp filesystem
+  /// has room to spare (by default only when it is short of space).
+  bool always_release_spill = false;
+  SpillOptions spill{SpillCompression::kAuto, kDefaultSpillLevel};
+};
+
+/// The global shuffle algorithm. Add every batch, Finish, then Next until it returns false.
+class RecordShuffler {
+ public:
+  /// Memory charged per record in pass 1 besides its bytes (index entry and scatter slot). A
+  /// record's bytes are varint(length) + its encoding (engine/record_codec.h).
+  static constexpr uint64_t kMemoryPerRecord = 24;
+
+  /// `temp_dir` receives the spill file; `stats` and `progress` may be null.
+  RecordShuffler(const ShuffleConfig& config, TempDir& temp_dir, OperatorStats* stats,
+                 Progress* progress);
+  ~RecordShuffler();
+  RecordShuffler(const RecordShuffler&) = delete;
+  RecordShuffler& operator=(const RecordShuffler&) = delete;
+
+  /// Pass 1: add the records of `batch`, whose first record has global ordinal `first_record`.
+  /// Every batch must have the layout of the first. Throws IoError (disk full), InvalidArgument.
+  void Add(const Batch& batch, uint64_t first_record);
+  /// Tell the shuffle how many input data bytes to expect (0 = unknown); used at the first spill.
+  void SetExpectedInputBytes(uint64_t bytes);
+  /// End of input: sort in memory, or spill the rest and re-scatter every bucket that does not
+  /// fit the budget. Errors here come before any output.
+  void Finish();
+  /// Pass 2: fill `out` with the next records in shuffled order; false when all were emitted.
+  bool Next(Batch* out);
+
+  uint64_t records() const { return records_; }
+  /// Bytes of records (with their index) held in memory before a spill; a pass-2 bucket must fit
+  /// it too. The budget less the compression scratch.
+  uint64_t record_memory_limit() const { return arena_limit_; }
+  /// Whether the whole input was sorted in memory (nothing spilled).
+  bool in_memory() const { return !spilled_; }
+  /// Buckets loaded in pass 2 (0 in memory).
+  size_t bucket_count() const;
+  /// Buckets scattered again because they did not fit.
+  uint64_t rescatters() const { return rescatters_; }
+  /// Buckets of pass 2 loaded in the background while the previous one was emitted.
+  uint64_t prefetched_buckets() const { return prefetched_buckets_; }
+  /// Raw and stored (compressed) bytes written to spill files.
+  uint64_t spill_raw_bytes() const { return spill_raw_bytes_.load(); }
+  uint64_t spill_stored_bytes() const { return spill_stored_bytes_.load(); }
+
+ private:
+  struct IndexEntry;
+  struct Bucket;
+  class Arena;
+  struct Workers;
+
+  /// Add one record (encoding at `encoded`, `size` bytes) to the arena, flushing it when full.
+  void AddEncoded(uint64_t key, const char* encoded, size_t size);
+  /// Switch pass 1 to direct scattering (after the first flush, for raw blocks).
+  void StartDirect();
+  /// Append record `i` (key, encoding of `size` bytes, `total` with its length) to its bucket's
+  /// block buffer, writing the block out when full.
+  void AddDirect(const RecordEncoder& encoder, size_t i, uint64_t key, size_t size, size_t total);
+  void EmitDirect(size_t bucket);
+  /// Scatter the arena's records into `children` (a split of the range of `parent`).
+  void FlushArena(const Bucket& parent, std::vector<Bucket>& children);
+  /// Split the range of `parent` into this many buckets.
+  std::vector<Bucket> SplitRange(const Bucket& parent, uint32_t count) const;
+  uint32_t FirstBucketCount() const;
+  /// At the first spill: check the temp folder's free space, settle the compression, create the
+  /// spill file.
+  void PrepareSpill();
+  /// Append `bucket` to the leaves, scattering it again first when it does not fit.
+  void Resolve(Bucket bucket, int depth);
+  void Rescatter(const Bucket& bucket, std::vector<Bucket>& children);
+  uint64_t BucketMemory(const Bucket& bucket) const;
+  /// A bucket loaded for pass 2: its records and their index sorted by key.
+  struct LoadedBucket {
+    /// The leaf it holds (null when empty).
+    const Bucket* leaf = nullptr;
+    /// Decoded blocks; unused when the blocks are read in place from the mapped spill file.
+    LargeBuffer data;
+    std::vector<IndexEntry> index;
+  };
+  void LoadLeaf(const Bucket& bucket, LoadedBucket* into);
+  /// Give the disk space of `bucket`'s blocks back when the temp filesystem is short of room for
+  /// what is still to be written (hole punching makes ext4 write the blocks out first, so it is
+  /// skipped while space is plentiful).
+  void ReleaseIfTight(const Bucket& bucket, uint64_t bytes_ahead);
+  /// After a bucket was emitted: drop its mapped pages, release its disk space if tight.
+  void DoneWithLeaf(LoadedBucket* loaded);
+  /// Make the next bucket current (waiting for its prefetch) and start prefetching the one after
+  /// it when both fit the budget; false after the last bucket.
+  bool NextBucket();
+  static void SortIndex(std::vector<IndexEntry>& index);
+
+  ShuffleConfig config_;
+  TempDir& temp_dir_;
+  OperatorStats* stats_;
+  Progress* progress_;
+  uint64_t arena_limit_ = 0;
+  uint64_t block_bytes_ = 0;
+
+  std::unique_ptr<Arena> arena_;
+  std::unique_ptr<Workers> workers_;
+  std::unique_ptr<SpillFile> spill_;
+  std::optional<Schema> layout_;
+  uint64_t records_ = 0;
+  uint64_t input_bytes_ = 0;
+  /// Bytes of record encodings added in pass 1.
+  uint64_t encoded_bytes_ = 0;
+  bool spilled_ = false;
+  bool finished_ = false;
+  std::unique_ptr<Bucket> root_;
+  /// Direct scattering: one block buffer per first-level bucket.
+  struct DirectBuffer {
+    std::unique_ptr<char[]> data;
+    size_t size = 0;
+    size_t capacity = 0;
+    uint64_t records = 0;
+  };
+  std::vector<DirectBuffer> direct_;
+  uint64_t direct_block_bytes_ = 0;
+  std::unique_ptr<SpillBlockEncoder> direct_encoder_;
+  std::vector<Bucket> first_buckets_;
+  std::vector<Bucket> leaves_;
+  uint64_t rescatters_ = 0;
+  std::atomic<uint64_t> spill_raw_bytes_{0};
+  std::atomic<uint64_t> spill_stored_bytes_{0};
+  std::atomic<uint64_t> spill_blocks_{0};
+
+  // Pass 2: the bucket being emitted (or the in-memory arena), the one loading in the
+  // background, and where emission stands.
+  LoadedBucket current_;
+  LoadedBucket prefetched_;
+  std::unique_ptr<tbb::task_group> prefetch_group_;
+  bool prefetching_ = false;
+  uint64_t prefetched_buckets_ = 0;
+  /// Raw spill bytes of the buckets not yet loaded in pass 2.
+  std::atomic<uint64_t> unloaded_bytes_{0};
+  std::atomic<uint64_t> released_bytes_{0};
+  size_t next_leaf_ = 0;
+  size_t cursor_ = 0;
+  bool pass2_started_ = false;
+  bool emitted_all_ = false;
+  double pass1_start_ = 0;
+  double pass2_start_ = 0;
+  double rescatter_seconds_ = 0;
+};
+
+/// Filled by a finished shuffle for the stages after it (the shortcut's sharded writer needs
+/// the record count before it writes). Written once in Finish(), read afterwards.
+struct ShuffleTally {
+  std::atomic<uint64_t> records{0};
+  std::atomic<bool> finished{false};
+};
+
+struct ShuffleSettings {
+  uint64_t seed = 0;
+  /// Whether the seed was given (otherwise it was drawn at random and is reported in stats).
+  bool seed_given = false;
+  /// The shuffle's budget; 0 = what the run leaves to a breaker (ExecContext).
+  uint64_t memory_bytes = 0;
+  /// Force the number of buckets of the first scatter (0 = automatic).
+  uint32_t buckets = 0;
+  SpillOptions spill{SpillCompression::kAuto, kDefaultSpillLevel};
+  /// Told the record count when pass 1 ends (may be null).
+  ShuffleTally* tally = nullptr;
+};
+
+class ShuffleOperator : public Breaker {
+ public:
+  explicit ShuffleOperator(ShuffleSettings settings);
+
+  void Validate(const PlanContext& ctx) const override;
+  std::string Describe() const override;
+  bool NeedsRecordIndex() const override { return true; }
+  std::unique_ptr<BreakerRun> Open(ExecContext& ctx, OperatorStats& stats) const override;
+
+  const ShuffleSettings& settings() const { return settings_; }
+
+ private:
+  ShuffleSettings settings_;
+};
+
+/// Reads two or more line-aligned files (a parallel corpus: source and target, ...) in lockstep:
+/// record k has one string column per file, `text0`, `text1`, ..., holding line k of each. Files
+/// of different line counts are a DataError naming the files, raised while reading, so before a
+/// shuffle emits anything. Decompresses by extension like `read`.
+class LockstepLinesSource : public Source {
+ public:
+  /// REQUIRES: at least two paths.
+  explicit LockstepLinesSource(std::vector<std::string> paths);
+
+  /// The column holding the lines of input `i`.
+  static std::string ColumnName(size_t i);
+
+  void Validate(const PlanContext& ctx) const override;
+  Schema OutputSchema(const Schema& input) const override;
+  std::string Describe() const override;
+  std::optional<uint64_t> TotalBytes() const override;
+  std::unique_ptr<BatchReader> Open(ExecContext& ctx, OperatorStats& stats) const override;
+
+ private:
+  std::vector<std::string> paths_;
+};
+
+/// Writes string columns as lines, column i to outputs[i] (compressed by extension, "-" for
+/// stdout), optionally split into `shards` files per output that are contiguous pieces of the
+/// stream: shard s holds records [s*N/shards, (s+1)*N/shards), named like `write --shards`
+/// (`a-00002-of-00008.txt`). N comes from the ShuffleTally of the shuffle before it, so
+/// concatenating the shards gives exactly the unsharded output. Files are written as NAME.tmp
+/// and renamed when the run succeeds. REQUIRES: fields hold no '\n' (they come from lines).
+class ShuffledLinesSink : public Sink {
+ public:
+  /// `columns[i]` is written to `outputs[i]`. `tally` is required when shards > 1.
+  ShuffledLinesSink(std::vector<std::string> columns, std::vector<std::string> outputs,
+                    uint64_t shards, const ShuffleTally* tally);
+
+  void Validate(const PlanContext& ctx) const override;
+  Schema OutputSchema(const Schema& input) const override;
+  std::string Describe() const override;
+  std::unique_ptr<BatchWriter> Open(ExecContext& ctx, OperatorStats& stats) const override;
+
+  /// The file of shard `shard` of output `path`.
+  std::string ShardPath(const std::string& path, uint64_t shard) const;
+
+ private:
+  std::vector<std::string> columns_;
+  std::vector<std::string> outputs_;
+  uint64_t shards_;
+  const ShuffleTally* tally_;
+};
+
+}  // namespace corpusflow

@@ -1,0 +1,433 @@
+// End-to-end tests of `corpusflow shuffle` through the real binary: a drop-in for shuf (stdin to
+// stdout), exact output for a seed, identical bytes for any --threads / --memory / --shards,
+// binary-safe lines, several inputs mixed, --paired corpora, usage errors, and the failures the
+// anchors are known for: 0xFF lines, inputs ending on a buffer boundary, parallel files shuffled
+// alike, descriptor exhaustion, a full disk, SIGINT mid-run, temp files left behind.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/random.h"
+#include "tests/testing/cli_runner.h"
+
+extern char** environ;
+
+namespace corpusflow {
+namespace {
+
+using testing::CommandResult;
+using testing::ListDir;
+using testing::ReadFile;
+using testing::RunCorpusflow;
+using testing::RunProgram;
+using testing::ScopedTempDir;
+using testing::WriteFile;
+
+std::vector<std::string> SplitLines(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t end = text.find('\n', start);
+    if (end == std::string::npos) {
+      lines.push_back(text.substr(start));
+      break;
+    }
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+std::string JoinLines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
+/// Lines of varied length with ASCII, Chinese and binary bytes.
+std::vector<std::string> Corpus(size_t n, uint64_t seed = 1) {
+  std::vector<std::string> lines;
+  for (size_t i = 0; i < n; ++i) {
+    std::string line = std::to_string(i) + (i % 3 == 0 ? " 中文語料 " : " text ");
+    const uint64_t extra = Mix64(seed + i) % 200;
+    for (uint64_t k = 0; k < extra; ++k) line += static_cast<char>('a' + (i * 7 + k) % 26);
+    if (i % 11 == 5) line += "\xff\xfe";
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+/// The output the specification gives: line i sorted by ShuffleKeys(seed).Key(i).
+std::vector<std::string> KeyOrder(const std::vector<std::string>& lines, uint64_t seed) {
+  const ShuffleKeys keys(seed);
+  std::vector<size_t> order(lines.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return keys.Key(a) < keys.Key(b); });
+  std::vector<std::string> out;
+  for (size_t i : order) out.push_back(lines[i]);
+  return out;
+}
+
+TEST(ShuffleCommandTest, StdinToStdoutLikeShuf) {
+  const auto lines = Corpus(500);
+  const CommandResult a = RunCorpusflow({"shuffle", "--seed", "4"}, JoinLines(lines));
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.out, JoinLines(KeyOrder(lines, 4)));
+  const CommandResult b = RunCorpusflow({"shuffle", "--seed", "4", "-"}, JoinLines(lines));
+  EXPECT_EQ(b.out, a.out);
+  const CommandResult c = RunCorpusflow({"shuffle", "--seed", "5"}, JoinLines(lines));
+  EXPECT_NE(c.out, a.out);
+  auto sorted = SplitLines(c.out);
+  auto expected = lines;
+  std::sort(sorted.begin(), sorted.end());
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(sorted, expected);
+}
+
+TEST(ShuffleCommandTest, SameBytesForAnyThreadsMemoryAndShards) {
+  ScopedTempDir dir;
+  const auto lines = Corpus(30000, 2);  // about 3.3 MB: spills under a 1-2 MB budget
+  WriteFile(dir.File("in.txt"), JoinLines(lines));
+  const std::string expected = JoinLines(KeyOrder(lines, 77));
+  for (const char* threads : {"1", "2", "8"}) {
+    for (const char* memory : {"1M", "2M", "256M"}) {
+      const std::string out = dir.File(std::string("out-") + threads + "-" + memory + ".txt");
+      const std::string stats = dir.File("stats.json");
+      const CommandResult r =
+          RunCorpusflow({"shuffle", dir.File("in.txt"), "-o", out, "--seed", "77", "--threads",
+                         threads, "--memory", memory, "--tmp-dir", dir.File(""), "--stats-json",
+                         stats, "--progress", "never"});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      EXPECT_EQ(ReadFile(out), expected) << "threads " << threads << " memory " << memory;
+      const std::string json = ReadFile(stats);
+      EXPECT_NE(json.find("\"seed\": \"77\""), std::string::npos) << json;
+      if (std::string(memory) != "256M") {
+        EXPECT_NE(json.find("\"mode\": \"external\""), std::string::npos) << json;
+      }
+    }
+  }
+  // Shards are contiguous pieces of the same permutation.
+  const CommandResult r = RunCorpusflow({"shuffle", dir.File("in.txt"), "-o", dir.File("s.txt"),
+                                         "--seed", "77", "--memory", "1M", "--shards", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string joined;
+  size_t previous = 0;
+  for (int k = 0; k < 3; ++k) {
+    const std::string part = ReadFile(dir.File("s-0000" + std::to_string(k) + "-of-00003.txt"));
+    const size_t count = SplitLines(part).size();
+    if (k > 0) {
+      EXPECT_LE(std::max(count, previous) - std::min(count, previous), 1u);
+    }
+    previous = count;
+    joined += part;
+  }
+  EXPECT_EQ(joined, expected);
+  // Nothing left in the temp folder.
+  for (const std::string& name : ListDir(dir.path())) {
+    EXPECT_EQ(name.rfind("corpusflow-", 0), std::string::npos) << name;
+  }
+}
+
+TEST(ShuffleCommandTest, BinaryLinesSurviveWhenSpilled) {
+  // 0xFF (lost by terashuf), NUL, CR, empty lines and no final newline.
+  std::string input;
+  std::vector<std::string> lines;
+  for (int i = 0; i < 20000; ++i) {
+    std::string line;
+    switch (i % 6) {
+      case 0:
+        line = std::string("\xff\xff\xff", 3) + std::to_string(i);
+        break;
+      case 1:
+        line = std::string("a\0b", 3) + std::to_string(i);
+        break;
+      case 2:
+        line = "crlf " + std::to_string(i) + "\r";
+        break;
+      case 3:
+        line = "";
+        break;
+      case 4:
+        line = std::string(1, '\xff');
+        break;
+      default:
+        line = std::string(150, 'x') + std::to_string(i);
+        break;
+    }
+    lines.push_back(line);
+  }
+  for (size_t i = 0; i < lines.size(); ++i) {
+    input += lines[i];
+    if (i + 1 < lines.size()) input += "\n";  // no final newline
+  }
+  const CommandResult r = RunCorpusflow({"shuffle", "--seed", "9", "--memory", "1M"}, input);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, JoinLines(KeyOrder(lines, 9)));
+}
+
+TEST(ShuffleCommandTest, EmptyAndOneLineInputs) {
+  ScopedTempDir dir;
+  WriteFile(dir.File("empty.txt"), "");
+  CommandResult r = RunCorpusflow({"shuffle", dir.File("empty.txt"), "-o", dir.File("o.txt")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(dir.File("o.txt")), "");
+  r = RunCorpusflow({"shuffle"}, "one line without newline");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "one line without newline\n");
+}
+
+TEST(ShuffleCommandTest, SeveralInputsAreMixedIntoOneShuffle) {
+  ScopedTempDir dir;
+  const auto a = Corpus(3000, 3), b = Corpus(2000, 4);
+  WriteFile(dir.File("a.txt"), JoinLines(a));
+  WriteFile(dir.File("b.txt"), JoinLines(b));
+  const CommandResult r = RunCorpusflow(
+      {"shuffle", dir.File("a.txt"), dir.File("b.txt"), "--seed", "12", "--memory", "1M"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto all = a;
+  all.insert(all.end(), b.begin(), b.end());
+  EXPECT_EQ(r.out, JoinLines(KeyOrder(all, 12)));
+  // Lines of b appear among the first tenth of the output: the inputs are mixed.
+  const auto out = SplitLines(r.out);
+  const size_t from_b =
+      static_cast<size_t>(std::count_if(out.begin(), out.begin() + 500, [&](const std::string& l) {
+        return std::find(b.begin(), b.end(), l) != b.end();
+      }));
+  EXPECT_GT(from_b, 100u);
+}
+
+TEST(ShuffleCommandTest, ParallelFilesShuffledSeparatelyWithOneSeedStayAligned) {
+  // terashuf chunks by bytes, so two parallel files got different permutations; here the
+  // permutation depends only on the seed and the line count.
+  ScopedTempDir dir;
+  std::vector<std::string> src, tgt;
+  for (int i = 0; i < 8000; ++i) {
+    src.push_back("source sentence " + std::to_string(i) + std::string(i % 50, 's'));
+    tgt.push_back("目标 " + std::to_string(i));
+  }
+  WriteFile(dir.File("src.txt"), JoinLines(src));
+  WriteFile(dir.File("tgt.txt"), JoinLines(tgt));
+  for (const char* f : {"src", "tgt"}) {
+    const CommandResult r =
+        RunCorpusflow({"shuffle", dir.File(std::string(f) + ".txt"), "-o",
+                       dir.File(std::string(f) + ".out"), "--seed", "3", "--memory", "1M"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  const auto s = SplitLines(ReadFile(dir.File("src.out")));
+  const auto t = SplitLines(ReadFile(dir.File("tgt.out")));
+  ASSERT_EQ(s.size(), t.size());
+  for (size_t k = 0; k < s.size(); ++k) {
+    EXPECT_EQ(s[k].substr(16, s[k].find_first_not_of("0123456789", 16) - 16),
+              t[k].substr(t[k].find(' ') + 1));
+  }
+}
+
+TEST(ShuffleCommandTest, PairedShufflesAlignedFilesWithOnePermutation) {
+  ScopedTempDir dir;
+  std::vector<std::string> src, tgt;
+  for (int i = 0; i < 6000; ++i) {
+    src.push_back("src " + std::to_string(i) + std::string(i % 70, '.'));
+    tgt.push_back("tgt " + std::to_string(i));
+  }
+  WriteFile(dir.File("src.txt"), JoinLines(src));
+  WriteFile(dir.File("tgt.txt"), JoinLines(tgt));
+  const CommandResult r = RunCorpusflow(
+      {"shuffle", "--paired", dir.File("src.txt"), dir.File("tgt.txt"), "-o", dir.File("s.out"),
+       "-o", dir.File("t.out"), "--seed", "21", "--memory", "1M", "--tmp-dir", dir.File("")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(dir.File("s.out")), JoinLines(KeyOrder(src, 21)));
+  EXPECT_EQ(ReadFile(dir.File("t.out")), JoinLines(KeyOrder(tgt, 21)));
+  // Sharded paired output.
+  const CommandResult sharded =
+      RunCorpusflow({"shuffle", "--paired", dir.File("src.txt"), dir.File("tgt.txt"), "-o",
+                     dir.File("s.txt"), "-o", dir.File("t.txt"), "--seed", "21", "--shards", "2"});
+  ASSERT_EQ(sharded.exit_code, 0) << sharded.err;
+  EXPECT_EQ(ReadFile(dir.File("t-00000-of-00002.txt")) + ReadFile(dir.File("t-00001-of-00002.txt")),
+            JoinLines(KeyOrder(tgt, 21)));
+}
+
+TEST(ShuffleCommandTest, MisalignedPairedInputsFailBeforeAnyOutput) {
+  ScopedTempDir dir;
+  WriteFile(dir.File("a.txt"), JoinLines(Corpus(1000)));
+  WriteFile(dir.File("b.txt"), JoinLines(Corpus(999)));
+  const CommandResult r =
+      RunCorpusflow({"shuffle", "--paired", dir.File("a.txt"), dir.File("b.txt"), "-o",
+                     dir.File("a.out"), "-o", dir.File("b.out"), "--tmp-dir", dir.File("")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("not line-aligned"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("b.txt ends after 999 lines"), std::string::npos) << r.err;
+  EXPECT_EQ(ListDir(dir.path()), (std::vector<std::string>{"a.txt", "b.txt"}));
+}
+
+TEST(ShuffleCommandTest, UsageErrors) {
+  ScopedTempDir dir;
+  WriteFile(dir.File("a.txt"), "x\n");
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"shuffle", "--paired", dir.File("a.txt"), "-o", dir.File("o")},
+           {"shuffle", "--paired", dir.File("a.txt"), dir.File("a.txt"), "-o", dir.File("o")},
+           {"shuffle", dir.File("a.txt"), "-o", dir.File("o"), "-o", dir.File("p")},
+           {"shuffle", dir.File("a.txt"), "--shards", "2"},
+           {"shuffle", dir.File("a.txt"), "--spill-compression", "lz4"},
+           {"shuffle", dir.File("a.txt"), "--spill-level", "1000"},
+           {"shuffle", dir.File("a.txt"), "--seeed", "1"},
+           {"shuffle", dir.File("a.txt"), "--tmp-dir", dir.File("missing")}}) {
+    const CommandResult r = RunCorpusflow(args);
+    EXPECT_EQ(r.exit_code, 2) << args[1] << " " << args.back() << ": " << r.err;
+  }
+  const CommandResult missing = RunCorpusflow({"shuffle", dir.File("nope.txt")});
+  EXPECT_EQ(missing.exit_code, 1) << missing.err;
+  EXPECT_NE(missing.err.find("nope.txt"), std::string::npos);
+  const CommandResult help = RunCorpusflow({"shuffle", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("--paired"), std::string::npos);
+}
+
+TEST(ShuffleCommandTest, RandomSeedIsReportedAndReproduces) {
+  ScopedTempDir dir;
+  const auto lines = Corpus(2000);
+  WriteFile(dir.File("in.txt"), JoinLines(lines));
+  const CommandResult r = RunCorpusflow(
+      {"shuffle", dir.File("in.txt"), "-o", dir.File("o.txt"), "--stats-json", dir.File("s.json")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string json = ReadFile(dir.File("s.json"));
+  const size_t at = json.find("\"seed\": \"");
+  ASSERT_NE(at, std::string::npos) << json;
+  const std::string seed = json.substr(at + 9, json.find('"', at + 9) - at - 9);
+  EXPECT_NE(json.find("\"seed origin\": \"random\""), std::string::npos) << json;
+  EXPECT_EQ(ReadFile(dir.File("o.txt")), JoinLines(KeyOrder(lines, std::stoull(seed))));
+}
+
+TEST(ShuffleCommandTest, MoreBucketsThanTheDescriptorLimit) {
+  ScopedTempDir dir;
+  const auto lines = Corpus(20000);
+  WriteFile(dir.File("in.txt"), JoinLines(lines));
+  const CommandResult r = RunProgram(
+      {"/bin/sh", "-c",
+       "ulimit -n 20 && exec \"$0\" shuffle \"$1\" -o \"$2\" --seed 6 --memory 1M --buckets 3000",
+       testing::CorpusflowBinary(), dir.File("in.txt"), dir.File("o.txt")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(dir.File("o.txt")), JoinLines(KeyOrder(lines, 6)));
+}
+
+TEST(ShuffleCommandTest, InputEndingOnABufferBoundaryIsNotDuplicated) {
+  // terashuf wrote a chunk twice when the input ended exactly at its buffer size.
+  ScopedTempDir dir;
+  for (const size_t bytes : {size_t{1} << 20, size_t{2} << 20, size_t{4} << 20}) {
+    std::vector<std::string> lines;
+    size_t total = 0;
+    for (size_t i = 0; total < bytes; ++i) {
+      std::string line = std::to_string(i) + std::string(99, 'b');
+      if (total + line.size() + 1 > bytes) line.resize(bytes - total - 1);
+      total += line.size() + 1;
+      lines.push_back(line);
+    }
+    const std::string input = JoinLines(lines);
+    ASSERT_EQ(input.size(), bytes);
+    WriteFile(dir.File("in.txt"), input);
+    for (const char* memory : {"1M", "2M", "4M"}) {
+      const CommandResult r =
+          RunCorpusflow({"shuffle", dir.File("in.txt"), "--seed", "2", "--memory", memory});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      EXPECT_EQ(r.out, JoinLines(KeyOrder(lines, 2))) << bytes << " bytes, memory " << memory;
+    }
+  }
+}
+
+TEST(ShuffleCommandTest, ALineLargerThanTheBudgetWorks) {
+  auto lines = Corpus(5000);
+  lines[1234] = std::string(3 << 20, 'H');  // 3 MB, three times the 1 MB budget
+  lines[4321] = std::string(2 << 20, 'J');
+  const CommandResult r =
+      RunCorpusflow({"shuffle", "--seed", "8", "--memory", "1M"}, JoinLines(lines));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, JoinLines(KeyOrder(lines, 8)));
+}
+
+TEST(ShuffleCommandTest, FullDiskIsAClearErrorWithNothingLeftBehind) {
+#ifndef CORPUSFLOW_FAULT_SHIM
+  GTEST_SKIP() << "the fault-injection shim is not built (sanitizer build)";
+#else
+  ScopedTempDir dir;
+  ScopedTempDir tmp;
+  const auto lines = Corpus(40000);
+  WriteFile(dir.File("in.txt"), JoinLines(lines));
+  for (const char* compression : {"none", "zstd"}) {
+    const CommandResult r = RunCorpusflow(
+        {"shuffle", dir.File("in.txt"), "-o", dir.File("out.txt"), "--memory", "1M", "--tmp-dir",
+         tmp.path().string(), "--spill-compression", compression},
+        "",
+        {"LD_PRELOAD=" CORPUSFLOW_FAULT_SHIM, "CORPUSFLOW_FAULT_DIR=" + tmp.path().string(),
+         "CORPUSFLOW_FAULT_ENOSPC_AFTER=300000"});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("spill file"), std::string::npos) << r.err;
+    EXPECT_TRUE(ListDir(tmp.path()).empty());
+    EXPECT_EQ(ListDir(dir.path()), std::vector<std::string>{"in.txt"});
+  }
+#endif
+}
+
+/// Start the binary with stdout and stderr to files; returns its pid.
+pid_t Spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  std::vector<std::string> argv{testing::CorpusflowBinary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> raw;
+  for (std::string& a : argv) raw.push_back(a.data());
+  raw.push_back(nullptr);
+  pid_t pid = -1;
+  posix_spawn(&pid, raw[0], &actions, nullptr, raw.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
+TEST(ShuffleCommandTest, InterruptRemovesTempFilesAndPartialOutput) {
+  ScopedTempDir dir;
+  ScopedTempDir tmp;
+  // Large enough (about 60 MB) that the run is still going when the signal comes.
+  std::string input;
+  for (const auto& l : Corpus(60000)) input += l + std::string(900, 'z') + "\n";
+  WriteFile(dir.File("in.txt"), input);
+  for (const int sig : {SIGINT, SIGTERM}) {
+    const pid_t pid = Spawn(
+        {"shuffle", dir.File("in.txt"), "-o", dir.File("out.txt"), "--memory", "4M", "--tmp-dir",
+         tmp.path().string(), "--spill-compression", "zstd", "--spill-level", "5"},
+        dir.File("stdout"), dir.File("stderr"));
+    ASSERT_GT(pid, 0);
+    // Wait until spill files exist, then interrupt.
+    bool spilling = false;
+    for (int i = 0; i < 2000 && !spilling; ++i) {
+      for (const std::string& run : ListDir(tmp.path())) {
+        if (!ListDir(tmp.path() / run).empty()) spilling = true;
+      }
+      if (!spilling) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_TRUE(spilling);
+    kill(pid, sig);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 130) << ReadFile(dir.File("stderr"));
+    EXPECT_NE(ReadFile(dir.File("stderr")).find("interrupted"), std::string::npos);
+    EXPECT_TRUE(ListDir(tmp.path()).empty());
+    EXPECT_EQ(ListDir(dir.path()), (std::vector<std::string>{"in.txt", "stderr", "stdout"}));
+  }
+}
+
+}  // namespace
+}  // namespace corpusflow
