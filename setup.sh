@@ -40,7 +40,7 @@ fi
 
 if [ "$mode" = test ] && [ -f tests/oracles/package.json ] && [ ! -d tests/oracles/node_modules ]; then
   echo "== installing the npm oracle packages (tests/oracles)"
-  (cd tests/oracles && npm install --no-audit --no-fund --loglevel=error) ||
+  npm ci --prefix tests/oracles --no-audit --no-fund --loglevel=error ||
     echo "warning: npm install failed; the HuggingFace tokenizers parity test will be skipped" >&2
 fi
 

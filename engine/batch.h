@@ -142,6 +142,7 @@ class Batch {
   bool empty() const { return num_records() == 0; }
 
   /// Add an empty column, or clear and return the existing one of that name and type.
+  /// The reference is invalidated by adding another column: add all columns first, then fill.
   StringColumn& AddString(std::string_view name);
   StringListColumn& AddStringList(std::string_view name);
   Int32ListColumn& AddInt32List(std::string_view name, int64_t vocab_size = 0);
