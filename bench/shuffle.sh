@@ -5,7 +5,7 @@
 # times (median wall time); `sort -R` once. Every output is checked to be a permutation of the
 # input (sorted copies compared by digest); the corpusflow outputs of one seed must be identical
 # bytes whatever the budget. Prints MB/s (input bytes / wall), the ratio to shuf and to cat, and
-# peak RSS (GNU time %M).
+# peak RSS (GNU time %M). Every timed command starts after a `sync` (no dirty pages carried over).
 #
 # usage: bench/shuffle.sh [--size 2G] [--repeat 3] [--threads 2] [--dir DIR] [--no-sort-r]
 #                         [--spill-compression auto|zstd|none] [--corpusflow PATH]
@@ -53,9 +53,12 @@ to_bytes() {  # 2G -> bytes
 }
 
 # run_timed NAME CMD...: run once, record "wall_seconds peak_kb" in $work/NAME.times (appended).
+# Each command starts with no dirty pages left by the previous one (`sync`, not timed): otherwise
+# the kernel throttles whichever command writes next to the disk's writeback speed.
 run_timed() {
   local name="$1"
   shift
+  sync
   /usr/bin/time -o "$work/time.tmp" -f "%e %M" "$@"
   cat "$work/time.tmp" >>"$work/$name.times"
 }
