@@ -8,7 +8,7 @@
 # peak RSS (GNU time %M). Every timed command starts after a `sync` (no dirty pages carried over).
 #
 # usage: bench/shuffle.sh [--size 2G] [--repeat 3] [--threads 2] [--dir DIR] [--no-sort-r]
-#                         [--spill-compression auto|zstd|none] [--corpusflow PATH]
+#                         [--spill-compression auto|zstd|none] [--corpusflow PATH] [--keep]
 #        bench/shuffle.sh --big 26G [--dir DIR]   one out-of-core run on a corpus larger than RAM
 #                                                  (checks free disk space first; no baselines)
 # Needs: GNU coreutils (shuf, sort, md5sum), GNU time (/usr/bin/time). Never fails on speed.
@@ -23,6 +23,7 @@ corpusflow="$root/build/cli/corpusflow"
 sort_r=1
 big=""
 compression=auto
+keep=0
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -31,6 +32,7 @@ while [[ $# -gt 0 ]]; do
     --threads) threads="$2"; shift 2 ;;
     --dir) dir="$2"; shift 2 ;;
     --no-sort-r) sort_r=0; shift ;;
+    --keep) keep=1; shift ;;
     --big) big="$2"; shift 2 ;;
     --spill-compression) compression="$2"; shift 2 ;;
     --corpusflow) corpusflow="$2"; shift 2 ;;
@@ -46,7 +48,7 @@ done
 [[ -x /usr/bin/time ]] || { echo "shuffle.sh: GNU time not found (apt-get install time)" >&2; exit 1; }
 
 work="$(mktemp -d "$dir/corpusflow-shuffle-bench-XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+trap '((keep)) && echo "kept $work" || rm -rf "$work"' EXIT
 
 to_bytes() {  # 2G -> bytes
   numfmt --from=iec "${1%B}"
@@ -164,3 +166,6 @@ row "shuf" shuf
 ((sort_r)) && row "sort -R (1 run)" sort-R
 row "cat" cat
 echo "(median of $repeat runs; MB/s = input bytes / wall time)"
+for name in corpusflow-256M corpusflow-fits shuf cat; do
+  echo "  $name runs (wall s, peak KB): $(tr '\n' ';' <"$work/$name.times")"
+done

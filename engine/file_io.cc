@@ -57,12 +57,14 @@ size_t ReadFd(int fd, char* buf, size_t n, const std::string& name) {
   }
 }
 
-/// write(2) of all `n` bytes, retrying short writes and EINTR (unless interrupted).
 /// Largest single write(2). Measured on this project's machines (Linux 6.18, ext4): writing 2 GB
-/// into the page cache in aligned 1 MiB calls costs 3.5-4 s, in 128 KiB calls 0.8 s (the kernel
-/// allocates large folios for large aligned writes). (Helper "shuffle", see docs/shuffle.md.)
-constexpr size_t kMaxWriteCall = 128 << 10;
+/// into the page cache takes 0.6 s in 32 KiB calls but 1-4.5 s in 128 KiB-1 MiB calls, worse as
+/// memory fragments: large writes get large page-cache folios, and orders above 3 (32 KiB) make
+/// the kernel compact memory. (Helper "shuffle", see docs/shuffle.md.)
+constexpr size_t kMaxWriteCall = 32 << 10;
 
+/// write(2) of all `n` bytes, in calls of at most kMaxWriteCall, retrying short writes and EINTR
+/// (unless interrupted).
 void WriteFd(int fd, const char* data, size_t n, const std::string& name) {
   while (n > 0) {
     const ssize_t w = ::write(fd, data, std::min(n, kMaxWriteCall));

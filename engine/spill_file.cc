@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <sys/mman.h>
-#include <sys/uio.h>
 #include <unistd.h>
 #include <xxhash.h>
 #include <zstd.h>
@@ -190,39 +189,38 @@ SpillFile::~SpillFile() {
   ::unlink(path_.c_str());
 }
 
+namespace {
+
+/// Largest single pwrite: page-cache writes of more than 32 KiB get large folios, which cost
+/// memory compaction once memory is fragmented (see kMaxWriteCall in file_io.cc).
+constexpr size_t kMaxWriteCall = 32 << 10;
+
+}  // namespace
+
 SpillBlockHandle SpillFile::Append(const SpillBlock& block) {
   SpillBlockHandle handle;
   handle.raw_size = GetU32(block.header + 4);
   handle.stored_size = static_cast<uint32_t>(block.payload.size());
   handle.offset = end_.fetch_add(block.size(), std::memory_order_acq_rel);
-  iovec parts[2] = {{const_cast<char*>(block.header), kSpillBlockHeaderBytes},
-                    {const_cast<char*>(block.payload.data()), block.payload.size()}};
-  iovec* iov = parts;
-  int count = block.payload.empty() ? 1 : 2;
   uint64_t at = handle.offset;
-  while (count > 0) {
-    const ssize_t n = ::pwritev(fd_, iov, count, static_cast<off_t>(at));
-    if (n < 0) {
-      if (errno == EINTR) {
-        CheckInterrupt();
-        continue;
+  auto write_all = [&](const char* p, size_t left) {
+    while (left > 0) {
+      const ssize_t n = ::pwrite(fd_, p, std::min(left, kMaxWriteCall), static_cast<off_t>(at));
+      if (n < 0) {
+        if (errno == EINTR) {
+          CheckInterrupt();
+          continue;
+        }
+        ThrowIoError("cannot write spill file", name_, errno);
       }
-      ThrowIoError("cannot write spill file", name_, errno);
+      if (n == 0) ThrowIoError("cannot write spill file", name_, ENOSPC);
+      p += n;
+      left -= static_cast<size_t>(n);
+      at += static_cast<uint64_t>(n);
     }
-    if (n == 0) ThrowIoError("cannot write spill file", name_, ENOSPC);
-    at += static_cast<uint64_t>(n);
-    // Skip what was written.
-    auto left = static_cast<size_t>(n);
-    while (count > 0 && left >= iov->iov_len) {
-      left -= iov->iov_len;
-      ++iov;
-      --count;
-    }
-    if (count > 0) {
-      iov->iov_base = static_cast<char*>(iov->iov_base) + left;
-      iov->iov_len -= left;
-    }
-  }
+  };
+  write_all(block.header, kSpillBlockHeaderBytes);
+  write_all(block.payload.data(), block.payload.size());
   return handle;
 }
 
@@ -287,7 +285,9 @@ void SpillFile::MapForReading() {
   if (map_size_ == 0) return;
   void* p = ::mmap(nullptr, map_size_, PROT_READ, MAP_SHARED, fd_, 0);
   if (p == MAP_FAILED) ThrowIoError("cannot map spill file", name_, errno);
-  (void)::madvise(p, map_size_, MADV_SEQUENTIAL);
+  // No fault-around: it would map pages of neighbouring blocks (of buckets read much later) and
+  // keep them in the process until those are done. ReadInPlace populates each block instead.
+  (void)::madvise(p, map_size_, MADV_RANDOM);
   map_ = static_cast<char*>(p);
 }
 
@@ -298,6 +298,15 @@ bool SpillFile::ReadableInPlace(const SpillBlockHandle& handle) const {
 
 std::string_view SpillFile::ReadInPlace(const SpillBlockHandle& handle) const {
   const char* frame = map_ + handle.offset;
+#ifdef MADV_POPULATE_READ
+  {
+    // Map the block's pages in one call rather than one fault per page.
+    const uint64_t page = 4096;
+    const uint64_t begin = handle.offset / page * page;
+    const uint64_t end = std::min(handle.offset + handle.frame_size(), map_size_);
+    (void)::madvise(map_ + begin, end - begin, MADV_POPULATE_READ);
+  }
+#endif
   CheckHeader(frame, handle);
   const std::string_view payload(frame + kSpillBlockHeaderBytes, handle.raw_size);
   if (SpillBlockChecksum(handle.raw_size, handle.stored_size, payload) != GetU64(frame + 12)) {
@@ -309,10 +318,12 @@ std::string_view SpillFile::ReadInPlace(const SpillBlockHandle& handle) const {
 
 void SpillFile::ForgetInPlace(const SpillBlockHandle& handle) const {
   if (map_ == nullptr) return;
-  // Whole pages inside the block only: a neighbouring block may still be in use.
+  // Every page the block touches, shared edge pages included: a neighbouring block still in use
+  // just faults its page in again (the data stays in the page cache), while pages left mapped
+  // would add up over thousands of blocks.
   const uint64_t page = 4096;
-  const uint64_t begin = (handle.offset + page - 1) / page * page;
-  const uint64_t end = std::min(handle.offset + handle.frame_size(), map_size_) / page * page;
+  const uint64_t begin = handle.offset / page * page;
+  const uint64_t end = std::min(handle.offset + handle.frame_size(), map_size_);
   if (end > begin) (void)::madvise(map_ + begin, end - begin, MADV_DONTNEED);
 }
 

@@ -5,10 +5,10 @@
 // themselves when stored size == raw size. The checksum covers both sizes and the payload, and is
 // verified on every read: a mismatch is a CorruptionError naming the file and the block's offset,
 // never silent loss. docs/spill_format.md has the full layout.
-// Uncompressed payloads move between memory and the file without an extra copy (pwritev/preadv
-// of header and payload).
+// Uncompressed payloads move between memory and the file without an extra copy (written from
+// the caller's buffer, read into the destination or used in place from a mapping).
 // Thread safety: SpillFile::Append/Read/Release may be called from many threads at once (blocks
-// are appended at atomically reserved offsets with pwritev and read with preadv). Encoders and
+// are appended at atomically reserved offsets with pwrite and read with pread). Encoders and
 // decoders hold compression contexts and scratch buffers: one per thread.
 #pragma once
 

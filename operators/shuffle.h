@@ -228,6 +228,10 @@ class RecordShuffler {
   bool emitted_all_ = false;
   double pass1_start_ = 0;
   double pass2_start_ = 0;
+  /// Process CPU seconds at the start of pass 1, the end of pass 1 (for the shuffle's bounds).
+  double cpu_pass1_start_ = 0;
+  double cpu_pass1_end_ = 0;
+  double pass1_end_ = 0;
   double rescatter_seconds_ = 0;
 };
 

@@ -4,12 +4,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <thread>
-
-#include <algorithm>
 #include <functional>
+#include <thread>
 
 #include "tests/testing/cli_runner.h"
 
@@ -112,16 +111,16 @@ TEST_P(InterruptTest, SignalMidRunExits130AndLeavesNothing) {
   const std::string tmp = dir.File("tmp");
   std::filesystem::create_directory(tmp);
   // A run too long to finish in the test: stopped once its spill files have data.
-  const int code = RunAndSignal(
-      {"run", "gen --bytes 4G --seed 1 | shuffle --seed 2 | write " + out, "--memory", "32M",
-       "--tmp-dir", tmp, "--progress", "never"},
-      GetParam(), [&] {
-        std::error_code ec;
-        for (const auto& e : std::filesystem::recursive_directory_iterator(tmp, ec)) {
-          if (e.is_regular_file() && e.file_size() > 0) return true;
-        }
-        return false;
-      });
+  const int code =
+      RunAndSignal({"run", "gen --bytes 4G --seed 1 | shuffle --seed 2 | write " + out, "--memory",
+                    "32M", "--tmp-dir", tmp, "--progress", "never"},
+                   GetParam(), [&] {
+                     std::error_code ec;
+                     for (const auto& e : std::filesystem::recursive_directory_iterator(tmp, ec)) {
+                       if (e.is_regular_file() && e.file_size() > 0) return true;
+                     }
+                     return false;
+                   });
   EXPECT_EQ(code, 130);
   EXPECT_EQ(ListDir(dir.path()), (std::vector<std::string>{"tmp"}));
   EXPECT_TRUE(ListDir(tmp).empty()) << "temp files left behind";
@@ -175,6 +174,24 @@ TEST(RunCommandTest, PipelineFileWithComments) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string out = ReadFile(dir.path() / "o.txt");
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 3);
+}
+
+TEST(RunCommandTest, ShuffleStatsReportAchievedTimeAndBounds) {
+  ScopedTempDir dir;
+  const CommandResult r = RunCorpusflow(
+      {"run", "gen --bytes 4M --seed 2 | shuffle --seed 1 | write " + dir.File("o.txt"), "--memory",
+       "2M", "--tmp-dir", dir.path().string(), "--stats-json", dir.File("s.json")},
+      "", {"XDG_CACHE_HOME=" + dir.File("cache")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string stats = ReadFile(dir.path() / "s.json");
+  EXPECT_NE(stats.find("\"mode\": \"external\""), std::string::npos) << stats;
+  EXPECT_NE(stats.find("\"bound_achieved_seconds\": "), std::string::npos) << stats;
+  EXPECT_NE(stats.find("\"bound_cpu_seconds\": "), std::string::npos) << stats;
+  // The temp folder was never measured: the I/O bound is unknown and the verdict says how to
+  // measure it.
+  EXPECT_NE(stats.find("\"bound_io_seconds\": null"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("corpusflow bench disk"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("\"bound_verdict\": "), std::string::npos) << stats;
 }
 
 TEST(RunCommandTest, WritingToADeviceKeepsTheDevice) {
