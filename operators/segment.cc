@@ -41,22 +41,15 @@ class SegmentRun : public TransformRun {
     uint64_t words = 0, repaired = 0, dropped = 0;
     for (size_t i = 0; i < n; ++i) {
       std::string_view text = input[i];
-      if (!IsValidUtf8(text)) {
-        switch (options.invalid_utf8) {
-          case BadUtf8Policy::kReplace:
-            ReplaceInvalidUtf8(text, &local.repaired);
-            text = local.repaired;
-            ++repaired;
-            break;
-          case BadUtf8Policy::kDrop:
-            local.keep[i] = false;
-            ++dropped;
-            local.tokens.EndRecord();
-            continue;
-          case BadUtf8Policy::kError:
-            throw DataError("segment: record " + std::to_string(batch.first_record() + i + 1) +
-                            ": field '" + options.field + "' is not valid UTF-8");
-        }
+      const Utf8Outcome utf8 =
+          ApplyBadUtf8Policy(options.invalid_utf8, &text, &local.repaired, "segment",
+                             batch.first_record() + i + 1, options.field);
+      if (utf8 == Utf8Outcome::kRepaired) ++repaired;
+      if (utf8 == Utf8Outcome::kDropped) {
+        local.keep[i] = false;
+        ++dropped;
+        local.tokens.EndRecord();
+        continue;
       }
       segmenter_->Cut(text, &local.words);
       for (std::string_view w : local.words) local.tokens.AppendItem(w);

@@ -102,6 +102,24 @@ BadUtf8Policy ParseBadUtf8Policy(const std::string& text) {
   throw InvalidArgument("--invalid-utf8 must be replace, drop or error, not '" + text + "'");
 }
 
+Utf8Outcome ApplyBadUtf8Policy(BadUtf8Policy policy, std::string_view* text, std::string* scratch,
+                               std::string_view who, uint64_t record_number,
+                               std::string_view field) {
+  if (IsValidUtf8(*text)) return Utf8Outcome::kValid;
+  switch (policy) {
+    case BadUtf8Policy::kReplace:
+      ReplaceInvalidUtf8(*text, scratch);
+      *text = *scratch;
+      return Utf8Outcome::kRepaired;
+    case BadUtf8Policy::kDrop:
+      return Utf8Outcome::kDropped;
+    case BadUtf8Policy::kError:
+      break;
+  }
+  throw DataError(std::string(who) + ": record " + std::to_string(record_number) + ": field '" +
+                  std::string(field) + "' is not valid UTF-8");
+}
+
 bool IsPythonSpace(char32_t cp) {
   if (cp < 0x80) return cp == ' ' || (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x1F);
   // str.isspace(): bidirectional class WS, B or S, or category Zs.

@@ -25,6 +25,8 @@ extern char** environ;
 namespace corpusflow {
 namespace {
 
+using testing::SplitLines;
+
 using testing::CommandResult;
 using testing::ListDir;
 using testing::ReadFile;
@@ -32,21 +34,6 @@ using testing::RunCorpusflow;
 using testing::RunProgram;
 using testing::ScopedTempDir;
 using testing::WriteFile;
-
-std::vector<std::string> SplitLines(const std::string& text) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    const size_t end = text.find('\n', start);
-    if (end == std::string::npos) {
-      lines.push_back(text.substr(start));
-      break;
-    }
-    lines.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return lines;
-}
 
 std::string JoinLines(const std::vector<std::string>& lines) {
   std::string out;

@@ -18,6 +18,8 @@
 namespace corpusflow {
 namespace {
 
+using testing::SplitLines;
+
 using testing::ReadFile;
 using testing::RunProgram;
 using testing::ScopedTempDir;
@@ -42,18 +44,6 @@ std::string Joined(const JiebaSegmenter& segmenter, std::string_view text) {
 }
 
 /// Split on '\n' as the oracle does (no final empty line).
-std::vector<std::string> SplitLines(const std::string& data) {
-  std::vector<std::string> lines;
-  size_t pos = 0;
-  while (pos < data.size()) {
-    size_t eol = data.find('\n', pos);
-    if (eol == std::string::npos) eol = data.size();
-    lines.push_back(data.substr(pos, eol - pos));
-    pos = eol + 1;
-  }
-  return lines;
-}
-
 /// Run the Python oracle on `input_path`; returns its lines of word byte lengths.
 std::vector<std::string> OracleLengths(const ScopedTempDir& tmp, const std::string& input_path,
                                        const std::vector<std::string>& extra_args = {}) {

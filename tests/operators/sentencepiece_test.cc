@@ -16,31 +16,13 @@
 namespace corpusflow {
 namespace {
 
+using testing::JoinIds;
+using testing::SplitLines;
+
 using testing::ReadFile;
 using testing::RunProgram;
 using testing::ScopedTempDir;
 using testing::WriteFile;
-
-std::vector<std::string> SplitLines(const std::string& data) {
-  std::vector<std::string> lines;
-  size_t pos = 0;
-  while (pos < data.size()) {
-    size_t eol = data.find('\n', pos);
-    if (eol == std::string::npos) eol = data.size();
-    lines.push_back(data.substr(pos, eol - pos));
-    pos = eol + 1;
-  }
-  return lines;
-}
-
-std::string Joined(const std::vector<int32_t>& ids) {
-  std::string out;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (i > 0) out += ' ';
-    out += std::to_string(ids[i]);
-  }
-  return out;
-}
 
 /// Mixed Chinese/English text: fortunes-zh and license texts, plus a few harder lines.
 std::vector<std::string> Corpus() {
@@ -134,9 +116,9 @@ int CompareWithSpm(const TrainedModel& trained, const std::vector<std::string>& 
       if (!shifted.empty()) shifted += ' ';
       shifted += std::to_string(id > 1 ? id + offset : id);
     }
-    if (Joined(ids) != shifted && ++differences <= 5) {
+    if (JoinIds(ids) != shifted && ++differences <= 5) {
       ADD_FAILURE() << "line " << i + 1 << ": '" << trained.lines[i]
-                    << "'\n  corpusflow: " << Joined(ids) << "\n  spm_encode: " << shifted;
+                    << "'\n  corpusflow: " << JoinIds(ids) << "\n  spm_encode: " << shifted;
     }
   }
   return differences;
@@ -174,7 +156,7 @@ TEST(SentencePieceTest, ConcurrentEncodingAgrees) {
   for (const std::string& line : trained.lines) {
     std::vector<int32_t> ids;
     tokenizer->Encode(line, &ids);
-    serial.push_back(Joined(ids));
+    serial.push_back(JoinIds(ids));
   }
   std::vector<int> mismatches(4, 0);
   std::vector<std::thread> threads;
@@ -183,7 +165,7 @@ TEST(SentencePieceTest, ConcurrentEncodingAgrees) {
       for (size_t i = t; i < trained.lines.size(); i += 2) {
         std::vector<int32_t> ids;
         tokenizer->Encode(trained.lines[i], &ids);
-        if (Joined(ids) != serial[i]) ++mismatches[t];
+        if (JoinIds(ids) != serial[i]) ++mismatches[t];
       }
     });
   }

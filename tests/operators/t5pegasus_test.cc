@@ -16,32 +16,14 @@
 namespace corpusflow {
 namespace {
 
+using testing::JoinIds;
+using testing::SplitLines;
+
 using testing::ReadFile;
 using testing::RunProgram;
 using testing::ScopedTempDir;
 using testing::SourceDir;
 using testing::WriteFile;
-
-std::vector<std::string> SplitLines(const std::string& data) {
-  std::vector<std::string> lines;
-  size_t pos = 0;
-  while (pos < data.size()) {
-    size_t eol = data.find('\n', pos);
-    if (eol == std::string::npos) eol = data.size();
-    lines.push_back(data.substr(pos, eol - pos));
-    pos = eol + 1;
-  }
-  return lines;
-}
-
-std::string Joined(const std::vector<int32_t>& ids) {
-  std::string out;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (i > 0) out += ' ';
-    out += std::to_string(ids[i]);
-  }
-  return out;
-}
 
 /// The vocabulary of REFERENCE.md section 4 (ids by line).
 const char kReferenceVocab[] =
@@ -54,7 +36,7 @@ std::string EncodeWithSpecials(const TextTokenizer& tokenizer, std::string_view 
   tokenizer.Encode(text, &ids);
   ids.push_back(*tokenizer.end_id());
   TruncateIds(&ids, true, max_len);
-  return Joined(ids);
+  return JoinIds(ids);
 }
 
 TEST(T5PegasusTokenizerTest, ReferenceVectors) {
@@ -140,8 +122,8 @@ TEST(T5PegasusTokenizerTest, ParityWithBert4kerasSemanticsOnFortunesZh) {
     std::vector<int32_t> ids = {*tokenizer->start_id()};
     unknown += tokenizer->Encode(lines[i], &ids);
     ids.push_back(*tokenizer->end_id());
-    if (Joined(ids) != expected[i] && ++differences <= 5) {
-      ADD_FAILURE() << "line " << i + 1 << ": '" << lines[i] << "'\n  corpusflow: " << Joined(ids)
+    if (JoinIds(ids) != expected[i] && ++differences <= 5) {
+      ADD_FAILURE() << "line " << i + 1 << ": '" << lines[i] << "'\n  corpusflow: " << JoinIds(ids)
                     << "\n  oracle:     " << expected[i];
     }
   }

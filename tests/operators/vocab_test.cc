@@ -17,21 +17,11 @@
 namespace corpusflow {
 namespace {
 
+using testing::SplitLines;
+
 using testing::ReadFile;
 using testing::ScopedTempDir;
 using testing::WriteFile;
-
-std::vector<std::string> SplitLines(const std::string& data) {
-  std::vector<std::string> lines;
-  size_t pos = 0;
-  while (pos < data.size()) {
-    size_t eol = data.find('\n', pos);
-    if (eol == std::string::npos) eol = data.size();
-    lines.push_back(data.substr(pos, eol - pos));
-    pos = eol + 1;
-  }
-  return lines;
-}
 
 /// Build a vocabulary of `records` in-process; returns the file's lines.
 std::vector<std::string> BuildVocab(const std::vector<std::string>& records, VocabOptions options,

@@ -26,23 +26,14 @@
 namespace corpusflow {
 namespace {
 
+using testing::JoinIds;
+using testing::SplitLines;
+
 using testing::ReadFile;
 using testing::RunProgram;
 using testing::ScopedTempDir;
 using testing::SourceDir;
 using testing::WriteFile;
-
-std::vector<std::string> SplitLines(const std::string& data) {
-  std::vector<std::string> lines;
-  size_t pos = 0;
-  while (pos < data.size()) {
-    size_t eol = data.find('\n', pos);
-    if (eol == std::string::npos) eol = data.size();
-    lines.push_back(data.substr(pos, eol - pos));
-    pos = eol + 1;
-  }
-  return lines;
-}
 
 std::string Utf8(std::u32string_view cps) {
   std::string out;
@@ -160,15 +151,6 @@ std::vector<std::string> BuildVocab(const std::vector<std::string>& lines) {
   return vocab;
 }
 
-std::string Joined(const std::vector<int32_t>& ids) {
-  std::string out;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (i > 0) out += ' ';
-    out += std::to_string(ids[i]);
-  }
-  return out;
-}
-
 bool OracleInstalled() {
   return std::filesystem::exists(SourceDir() + "/tests/oracles/node_modules/tokenizers");
 }
@@ -213,8 +195,8 @@ int CompareWithHf(const std::vector<std::string>& lines, bool lowercase, bool ad
     if (add_special) ids.push_back(*tokenizer->start_id());
     unknown += tokenizer->Encode(lines[i], &ids);
     if (add_special) ids.push_back(*tokenizer->end_id());
-    if (Joined(ids) != expected[i] && ++differences <= 5) {
-      ADD_FAILURE() << "line " << i + 1 << ": '" << lines[i] << "'\n  corpusflow: " << Joined(ids)
+    if (JoinIds(ids) != expected[i] && ++differences <= 5) {
+      ADD_FAILURE() << "line " << i + 1 << ": '" << lines[i] << "'\n  corpusflow: " << JoinIds(ids)
                     << "\n  HF:         " << expected[i];
     }
   }
@@ -250,7 +232,7 @@ TEST(WordPieceTest, GreedyLongestMatchFirst) {
   auto encode = [&](std::u32string_view word) {
     std::vector<int32_t> ids;
     const bool unk = wp.Encode(word.data(), word.size(), &ids);
-    return Joined(ids) + (unk ? " unk" : "");
+    return JoinIds(ids) + (unk ? " unk" : "");
   };
   EXPECT_EQ(encode(U"unaffable"), "2 3 5");  // una ##ff ##able, not un ##aff ##able
   EXPECT_EQ(encode(U"unable"), "0 unk");     // greedy: una ##b, then no ##l (no backtracking)
@@ -318,7 +300,7 @@ TEST(TokenizeOperatorTest, InvalidUtf8EmptyTextAndLongWord) {
                       testing::TestRunOptions(2, 64 << 20), stats);
     std::vector<std::string> out;
     for (const auto& record : output->records) {
-      out.push_back(Joined(std::get<std::vector<int32_t>>(record.Get("text_ids"))));
+      out.push_back(JoinIds(std::get<std::vector<int32_t>>(record.Get("text_ids"))));
     }
     return out;
   };

@@ -2,6 +2,7 @@
 // and a runner capturing exit code, stdout and stderr.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -43,6 +44,10 @@ CommandResult RunProgram(const std::vector<std::string>& argv, const std::string
 std::string ReadFile(const std::filesystem::path& path);
 /// Write `data` to `path` (binary), replacing it.
 void WriteFile(const std::filesystem::path& path, const std::string& data);
+/// Split text into lines on '\n' (a final newline does not start an empty last line).
+std::vector<std::string> SplitLines(const std::string& data);
+/// Token ids joined by single spaces, as spm_encode and the oracles print them.
+std::string JoinIds(const std::vector<int32_t>& ids);
 /// Names of the entries of a folder, sorted.
 std::vector<std::string> ListDir(const std::filesystem::path& dir);
 
