@@ -54,12 +54,17 @@ to_bytes() {  # 2G -> bytes
   numfmt --from=iec "${1%B}"
 }
 
-# run_timed NAME CMD...: run once, record "wall_seconds peak_kb" in $work/NAME.times (appended).
-# Each command starts with no dirty pages left by the previous one (`sync`, not timed): otherwise
-# the kernel throttles whichever command writes next to the disk's writeback speed.
+# run_timed NAME OUTPUT CMD...: run once, record "wall_seconds peak_kb" in $work/NAME.times
+# (appended). Each command starts with no dirty pages left by the previous one (`sync`, not
+# timed): otherwise the kernel throttles whichever command writes next to the disk's writeback
+# speed. Its OUTPUT from the previous round is removed first (not timed), so no command writes
+# over an old copy of its own output: truncating one (`cat >`, `shuf -o`) hands its page-cache
+# pages straight back to the writer, which a command writing a temp file and renaming it (as
+# corpusflow does, to leave no partial output) cannot reuse. All start alike.
 run_timed() {
-  local name="$1"
-  shift
+  local name="$1" output="$2"
+  shift 2
+  rm -f "$output"
   sync
   /usr/bin/time -o "$work/time.tmp" -f "%e %M" "$@"
   cat "$work/time.tmp" >>"$work/$name.times"
@@ -98,8 +103,8 @@ if [[ -n "$big" ]]; then
   bytes=$(stat -c %s "$work/in.txt")
   lines=$(wc -l <"$work/in.txt")
   echo "corpus: $bytes bytes, $lines lines; RAM: $(free -g | awk '/Mem:/{print $2}') GiB"
-  run_timed big "$corpusflow" shuffle "$work/in.txt" -o "$work/out.txt" --memory 256M \
-    "${shuffle_opts[@]}" --stats-json "$work/big.json"
+  run_timed big "$work/out.txt" "$corpusflow" shuffle "$work/in.txt" -o "$work/out.txt" \
+    --memory 256M "${shuffle_opts[@]}" --stats-json "$work/big.json"
   wall=$(median_wall big)
   out_lines=$(wc -l <"$work/out.txt")
   [[ "$out_lines" == "$lines" ]] || { echo "shuffle.sh: output has $out_lines lines, input $lines" >&2; exit 1; }
@@ -121,15 +126,16 @@ echo "corpus: $bytes bytes, $lines lines; $(nproc) cores; threads $threads"
 fits=$((bytes * 12 / 10000000 + 256))M  # the shuffle's share holds the whole input
 
 for ((r = 1; r <= repeat; ++r)); do
-  run_timed cat sh -c 'cat "$0" >"$1"' "$work/in.txt" "$work/cat.out"
-  run_timed corpusflow-256M "$corpusflow" shuffle "$work/in.txt" -o "$work/cf256.out" \
-    --memory 256M "${shuffle_opts[@]}" --stats-json "$work/cf256.json"
-  run_timed corpusflow-fits "$corpusflow" shuffle "$work/in.txt" -o "$work/cffit.out" \
-    --memory "$fits" "${shuffle_opts[@]}" --stats-json "$work/cffit.json"
-  run_timed shuf shuf "$work/in.txt" -o "$work/shuf.out"
+  run_timed cat "$work/cat.out" sh -c 'cat "$0" >"$1"' "$work/in.txt" "$work/cat.out"
+  run_timed corpusflow-256M "$work/cf256.out" "$corpusflow" shuffle "$work/in.txt" \
+    -o "$work/cf256.out" --memory 256M "${shuffle_opts[@]}" --stats-json "$work/cf256.json"
+  run_timed corpusflow-fits "$work/cffit.out" "$corpusflow" shuffle "$work/in.txt" \
+    -o "$work/cffit.out" --memory "$fits" "${shuffle_opts[@]}" --stats-json "$work/cffit.json"
+  run_timed shuf "$work/shuf.out" shuf "$work/in.txt" -o "$work/shuf.out"
 done
 if ((sort_r)); then
-  run_timed sort-R env LC_ALL=C sort -R --parallel="$threads" -S 50% -T "$work" "$work/in.txt" \
+  run_timed sort-R "$work/sortr.out" env LC_ALL=C sort -R --parallel="$threads" -S 50% \
+    -T "$work" "$work/in.txt" \
     -o "$work/sortr.out"
 fi
 

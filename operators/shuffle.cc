@@ -1,6 +1,7 @@
 #include "operators/shuffle.h"
 
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_sort.h>
@@ -33,14 +34,16 @@ namespace po = boost::program_options;
 namespace corpusflow {
 namespace {
 
-/// Memory charged per record held in the arena: its index entry and its slot in the scatter
-/// permutation.
-constexpr uint64_t kArenaCostPerRecord = RecordShuffler::kMemoryPerRecord;
-/// Memory charged per record of a loaded bucket: its index entry.
+/// Memory charged per record besides its key and encoding: its index entry in pass 2.
 constexpr uint64_t kBucketCostPerRecord = 16;
+static_assert(RecordShuffler::kMemoryPerRecord == 8 + kBucketCostPerRecord);
+/// Largest bucket wanted when the input is expected to fit in memory.
+constexpr double kMemoryBucketBytes = 16 << 20;
 /// Smallest per-bucket share of the arena when the input size is unknown.
 constexpr uint64_t kMinFlushShare = 256 << 10;
 constexpr uint32_t kMaxBuckets = 1 << 16;
+/// Most spill files of one shuffle (each holds a contiguous range of first-level buckets).
+constexpr uint64_t kMaxSpillFiles = 64;
 
 void PutKey(char* p, uint64_t v) {
   for (int i = 0; i < 8; ++i) p[i] = static_cast<char>(v >> (8 * i));
@@ -59,18 +62,11 @@ uint32_t PowerOfTwoAtLeast(uint64_t n) {
   return static_cast<uint32_t>(std::bit_ceil(n));
 }
 
-/// Bytes of a record stored as varint(length) + encoding, starting at `record`.
-size_t StoredRecordSize(const char* record) {
-  uint64_t length = 0;
-  const char* after = GetVarint(record, record + 10, &length);
-  return static_cast<size_t>(after - record) + length;
-}
-
 }  // namespace
 
-LargeBuffer::LargeBuffer(size_t bytes) : size_(std::max<size_t>(bytes, 1)) {
+LargeBuffer::LargeBuffer(size_t bytes, bool map) : size_(std::max<size_t>(bytes, 1)) {
   constexpr size_t kPage = 4096;
-  if (size_ < (size_t{1} << 20)) {
+  if (!map && size_ < (size_t{1} << 20)) {
     // Small: the heap is cheaper than a mapping.
     data_ = new char[size_];
     return;
@@ -126,92 +122,144 @@ struct RecordShuffler::Bucket {
   /// The bucket holds the keys [lo, lo + 2^width).
   uint64_t lo = 0;
   int width = 64;
+  /// The spill file holding its blocks, shared with the other buckets of its key range; the file
+  /// is removed when the last of them is emitted (or dropped). Null for a bucket in memory.
+  std::shared_ptr<SpillFile> file;
+  /// In memory: the bucket's index in the arena (-1 when spilled).
+  int64_t arena_bucket = -1;
   std::vector<SpillBlockHandle> blocks;
   uint64_t records = 0;
   uint64_t raw_bytes = 0;
 };
 
-/// Records in memory: their bytes in large chunks (reused after a flush) and an index of
-/// (key, pointer) entries.
-class RecordShuffler::Arena {
+/// Records held in memory, already scattered: for each bucket of one split (the first-level
+/// buckets in pass 1, a bucket's children in a re-scatter) the records in the spill block layout
+/// (key u64 | varint(length) | encoding), in chunks of at most one block. Spilling writes each
+/// chunk as one block, unchanged. In memory, pass 2 sorts and emits one bucket at a time and
+/// frees its chunks as soon as it was emitted, so the output written next reuses their pages.
+class RecordShuffler::ScatterArena {
  public:
-  explicit Arena(size_t chunk_bytes) : chunk_bytes_(chunk_bytes) {}
+  struct Chunk {
+    char* data = nullptr;
+    size_t capacity = 0;
+    size_t size = 0;
+    uint64_t records = 0;
+    /// Set for a chunk larger than a regular one (one huge record); regular chunks are carved
+    /// from the arena's slabs.
+    LargeBuffer own;
+  };
 
-  char* Allocate(size_t n) {
-    if (n > left_) NextChunk(n);
-    char* p = cur_;
-    cur_ += n;
-    left_ -= n;
-    data_bytes += n;
+  /// `chunk_bytes` is rounded up to whole pages, so that a chunk's pages can be freed alone.
+  ScatterArena(size_t buckets, size_t chunk_bytes)
+      : buckets_(buckets), chunk_bytes_((chunk_bytes + kPage - 1) / kPage * kPage) {}
+
+  /// Room for one record of `n` bytes at the end of `bucket`'s last chunk; a new chunk when that
+  /// one is full (a record larger than a chunk gets a chunk of its own).
+  char* Append(size_t bucket, size_t n) {
+    std::vector<Chunk>& chunks = buckets_[bucket];
+    if (chunks.empty() || chunks.back().size + n > chunks.back().capacity) {
+      chunks.push_back(NewChunk(n));
+    }
+    Chunk& c = chunks.back();
+    char* p = c.data + c.size;
+    c.size += n;
+    ++c.records;
+    bytes_ += n;
+    ++records_;
     return p;
   }
 
-  /// Bytes charged against the budget.
-  uint64_t used() const { return data_bytes + index.size() * kArenaCostPerRecord; }
+  /// Bytes of the records held (keys included) and their count.
+  uint64_t bytes() const { return bytes_; }
+  uint64_t records() const { return records_; }
+  /// Memory charged against the budget: the bytes and, per record, its pass-2 index entry.
+  uint64_t used() const { return bytes_ + records_ * kBucketCostPerRecord; }
+  const std::vector<Chunk>& chunks(size_t bucket) const { return buckets_[bucket]; }
 
-  /// Forget the records, keeping regular chunks for reuse.
+  /// Forget every record, keeping regular chunks for reuse: their pages are already faulted in.
   void Clear() {
-    std::erase_if(chunks_, [&](const Chunk& c) { return c.size != chunk_bytes_; });
-    next_chunk_ = 0;
-    cur_ = nullptr;
-    left_ = 0;
-    index.clear();
-    data_bytes = 0;
+    for (std::vector<Chunk>& chunks : buckets_) {
+      for (Chunk& c : chunks) {
+        if (c.own.get() != nullptr) continue;
+        c.size = 0;
+        c.records = 0;
+        spare_.push_back(std::move(c));
+      }
+      chunks.clear();
+    }
+    bytes_ = 0;
+    records_ = 0;
   }
 
-  /// Free everything.
-  void Release() {
-    chunks_.clear();
-    next_chunk_ = 0;
-    cur_ = nullptr;
-    left_ = 0;
-    index.clear();
-    index.shrink_to_fit();
-    data_bytes = 0;
+  /// Give `bucket`'s pages back to the kernel at once (pass 2 in memory). Safe while another
+  /// bucket is read.
+  void Free(size_t bucket) {
+    for (Chunk& c : buckets_[bucket]) {
+      if (c.own.get() == nullptr) ::madvise(c.data, c.capacity, MADV_DONTNEED);
+    }
+    std::vector<Chunk>().swap(buckets_[bucket]);
   }
-
-  std::vector<IndexEntry> index;
-  uint64_t data_bytes = 0;
 
  private:
-  struct Chunk {
-    LargeBuffer data;
-    size_t size;
-  };
+  static constexpr size_t kPage = 4096;
+  /// Regular chunks are carved from mappings of this size: few mappings whatever the chunk size
+  /// (a process may hold about 65,000), and freeing returns the pages, which the heap would not.
+  static constexpr size_t kSlabBytes = size_t{64} << 20;
 
-  void NextChunk(size_t n) {
-    if (n > chunk_bytes_ || next_chunk_ >= chunks_.size()) {
-      const size_t size = std::max(n, chunk_bytes_);
-      // Uninitialised on purpose: every byte handed out is written before it is read.
-      chunks_.insert(chunks_.begin() + static_cast<std::ptrdiff_t>(next_chunk_),
-                     Chunk{LargeBuffer(size), size});
+  Chunk NewChunk(size_t n) {
+    Chunk c;
+    if (n > chunk_bytes_) {
+      c.own = LargeBuffer(n);
+      c.data = c.own.get();
+      c.capacity = n;
+      return c;
     }
-    Chunk& chunk = chunks_[next_chunk_++];
-    cur_ = chunk.data.get();
-    left_ = chunk.size;
+    if (!spare_.empty()) {
+      c = std::move(spare_.back());
+      spare_.pop_back();
+      return c;
+    }
+    if (slab_left_ < chunk_bytes_) {
+      // Uninitialised on purpose: every byte handed out is written before it is read.
+      slabs_.emplace_back(std::max(kSlabBytes, chunk_bytes_), /*map=*/true);
+      slab_next_ = slabs_.back().get();
+      slab_left_ = slabs_.back().size();
+    }
+    c.data = slab_next_;
+    c.capacity = chunk_bytes_;
+    slab_next_ += chunk_bytes_;
+    slab_left_ -= chunk_bytes_;
+    return c;
   }
 
+  std::vector<std::vector<Chunk>> buckets_;
+  std::vector<Chunk> spare_;
+  std::vector<LargeBuffer> slabs_;
+  char* slab_next_ = nullptr;
+  size_t slab_left_ = 0;
   size_t chunk_bytes_;
-  std::vector<Chunk> chunks_;
-  size_t next_chunk_ = 0;
-  char* cur_ = nullptr;
-  size_t left_ = 0;
+  uint64_t bytes_ = 0;
+  uint64_t records_ = 0;
 };
+
+bool RecordShuffler::ParseBlock(const char* p, const char* end, std::vector<IndexEntry>& index) {
+  while (p < end) {
+    uint64_t length = 0;
+    const char* after = end - p > 8 ? GetVarint(p + 8, end, &length) : nullptr;
+    if (after == nullptr || length > static_cast<uint64_t>(end - after)) return false;
+    index.push_back(IndexEntry{GetKey(p), p + 8});
+    p = after + length;
+  }
+  return true;
+}
 
 /// Per-thread compression and decompression state.
 struct RecordShuffler::Workers {
-  struct Encoding {
-    explicit Encoding(const SpillOptions& options) : encoder(options) {}
-    SpillBlockEncoder encoder;
-    std::string raw;
-  };
-
   explicit Workers(const SpillOptions& options) : options(options) {}
 
-  Encoding& encoding() {
-    bool exists = false;
-    auto& slot = encodings.local(exists);
-    if (!slot) slot = std::make_unique<Encoding>(options);
+  SpillBlockEncoder& encoder() {
+    auto& slot = encoders.local();
+    if (!slot) slot = std::make_unique<SpillBlockEncoder>(options);
     return *slot;
   }
   SpillBlockDecoder& decoder() {
@@ -221,7 +269,7 @@ struct RecordShuffler::Workers {
   }
 
   SpillOptions options;
-  tbb::enumerable_thread_specific<std::unique_ptr<Encoding>> encodings;
+  tbb::enumerable_thread_specific<std::unique_ptr<SpillBlockEncoder>> encoders;
   tbb::enumerable_thread_specific<std::unique_ptr<SpillBlockDecoder>> decoders;
 };
 
@@ -229,16 +277,19 @@ RecordShuffler::RecordShuffler(const ShuffleConfig& config, TempDir& temp_dir, O
                                Progress* progress)
     : config_(config), temp_dir_(temp_dir), stats_(stats), progress_(progress) {
   const uint64_t memory = std::max<uint64_t>(config_.memory_bytes, 1);
-  block_bytes_ = config_.block_bytes > 0 ? config_.block_bytes
-                                         : std::clamp<uint64_t>(memory / 32, 4 << 10, 1 << 20);
-  // Compression scratch: per thread a raw block, a frame, and a zstd context.
+  // Blocks of 1 MiB, larger only for budgets over 8 GiB: every chunk of memory is one mapping,
+  // and a process may hold about 65,000 (vm.max_map_count).
+  block_bytes_ =
+      config_.block_bytes > 0
+          ? config_.block_bytes
+          : std::clamp<uint64_t>(memory / 32, 4 << 10, std::max<uint64_t>(1 << 20, memory / 8192));
+  // Compression scratch: per thread a frame and a zstd context.
   const auto threads = static_cast<uint64_t>(tbb::this_task_arena::max_concurrency());
   const uint64_t zstd_context =
       config_.spill.compression == SpillCompression::kNone ? 0 : uint64_t{1} << 20;
   const uint64_t scratch = threads * (2 * block_bytes_ + zstd_context);
   const uint64_t reserve = std::min(memory / 4, scratch);
   arena_limit_ = std::max<uint64_t>(memory - reserve, 1);
-  arena_ = std::make_unique<Arena>(std::clamp<uint64_t>(arena_limit_ / 64, 64 << 10, 4 << 20));
   workers_ = std::make_unique<Workers>(config_.spill);
   prefetch_group_ = std::make_unique<tbb::task_group>();
   root_ = std::make_unique<Bucket>();
@@ -252,7 +303,7 @@ RecordShuffler::RecordShuffler(const ShuffleConfig& config, TempDir& temp_dir, O
 
 RecordShuffler::~RecordShuffler() {
   if (prefetching_) {
-    // A failed run: stop the background load before its buffers and the spill file go away.
+    // A failed run: stop the background load before its buffers and the spill files go away.
     prefetch_group_->cancel();
     try {
       prefetch_group_->wait();
@@ -264,6 +315,13 @@ RecordShuffler::~RecordShuffler() {
 size_t RecordShuffler::bucket_count() const { return leaves_.size(); }
 
 void RecordShuffler::SetExpectedInputBytes(uint64_t bytes) { config_.expected_input_bytes = bytes; }
+
+size_t RecordShuffler::ChunkBytes(size_t buckets) const {
+  // Every bucket has a chunk open, and a chunk reused after a spill is resident whole: together
+  // the open chunks' unused room stays within an eighth of the budget.
+  return static_cast<size_t>(
+      std::min(block_bytes_, std::max<uint64_t>(arena_limit_ / (8 * buckets), 4 << 10)));
+}
 
 void RecordShuffler::Add(const Batch& batch, uint64_t first_record) {
   if (finished_) throw std::logic_error("RecordShuffler::Add after Finish");
@@ -277,84 +335,39 @@ void RecordShuffler::Add(const Batch& batch, uint64_t first_record) {
   }
   const ShuffleKeys keys(config_.seed);
   const RecordEncoder encoder(batch);
+  if (arena_ == nullptr) {
+    // The first batch tells the size of a record: it sets the first split.
+    uint64_t data = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const size_t size = encoder.EncodedSize(i);
+      data += VarintLength(size) + size;
+    }
+    first_buckets_ = SplitRange(*root_, FirstBucketCount(n, data));
+    arena_ =
+        std::make_unique<ScatterArena>(first_buckets_.size(), ChunkBytes(first_buckets_.size()));
+  }
+  const int shift = first_buckets_.front().width;
   for (size_t i = 0; i < n; ++i) {
     const size_t size = encoder.EncodedSize(i);
-    const size_t total = VarintLength(size) + size;
+    const size_t need = 8 + VarintLength(size) + size;
     const uint64_t key = keys.Key(first_record + i);
-    encoded_bytes_ += total;
-    if (!direct_.empty()) {
-      AddDirect(encoder, i, key, size, total);
-      continue;
-    }
-    if (arena_->used() + total + kArenaCostPerRecord > arena_limit_ && !arena_->index.empty()) {
+    encoded_bytes_ += need - 8;
+    if (arena_->used() + need + kBucketCostPerRecord > arena_limit_ && arena_->records() > 0) {
+      CheckInterrupt();
       if (!spilled_) {
-        CheckInterrupt();
         spilled_ = true;
         PrepareSpill();
-        first_buckets_ = SplitRange(*root_, FirstBucketCount());
+        AssignSpillFiles(first_buckets_);
       }
-      FlushArena(*root_, first_buckets_);
-      if (config_.spill.compression == SpillCompression::kNone) {
-        // Raw blocks need no parallel compression: from now on records go straight to their
-        // bucket's block buffer, one copy instead of arena + gather.
-        StartDirect();
-        AddDirect(encoder, i, key, size, total);
-        continue;
-      }
+      SpillArena(*arena_, first_buckets_);
     }
-    char* record = arena_->Allocate(total);
-    encoder.Encode(i, PutVarint(record, size));
-    arena_->index.push_back(IndexEntry{key, record});
+    const size_t b = shift >= 64 ? 0 : static_cast<size_t>(key >> shift);
+    char* p = arena_->Append(b, need);
+    PutKey(p, key);
+    encoder.Encode(i, PutVarint(p + 8, size));
   }
   records_ += n;
   input_bytes_ += batch.DataBytes();
-}
-
-void RecordShuffler::StartDirect() {
-  arena_->Release();
-  const uint64_t count = first_buckets_.size();
-  direct_block_bytes_ = std::clamp<uint64_t>(arena_limit_ / (2 * count), 16 << 10, block_bytes_);
-  direct_.resize(count);
-  direct_encoder_ = std::make_unique<SpillBlockEncoder>(config_.spill);
-}
-
-void RecordShuffler::AddDirect(const RecordEncoder& encoder, size_t i, uint64_t key, size_t size,
-                               size_t total) {
-  const int shift = first_buckets_.front().width;
-  const size_t b = shift >= 64 ? 0 : static_cast<size_t>(key >> shift);
-  DirectBuffer& d = direct_[b];
-  const size_t need = 8 + total;
-  if (d.size > 0 && d.size + need > direct_block_bytes_) EmitDirect(b);
-  if (d.capacity < d.size + need) {
-    // First use, or one record larger than a block.
-    d.capacity = std::max<size_t>(need, direct_block_bytes_);
-    d.data.reset(new char[d.capacity]);
-  }
-  char* p = d.data.get() + d.size;
-  PutKey(p, key);
-  encoder.Encode(i, PutVarint(p + 8, size));
-  d.size += need;
-  ++d.records;
-}
-
-void RecordShuffler::EmitDirect(size_t b) {
-  DirectBuffer& d = direct_[b];
-  if (d.size == 0) return;
-  const SpillBlock block = direct_encoder_->Encode(std::string_view(d.data.get(), d.size));
-  Bucket& bucket = first_buckets_[b];
-  bucket.blocks.push_back(spill_->Append(block));
-  bucket.raw_bytes += d.size;
-  bucket.records += d.records;
-  spill_raw_bytes_ += d.size;
-  spill_stored_bytes_ += block.size();
-  ++spill_blocks_;
-  d.size = 0;
-  d.records = 0;
-  if (d.capacity > direct_block_bytes_) {
-    // A buffer grown for one huge record goes back to the usual size.
-    d.data.reset();
-    d.capacity = 0;
-  }
 }
 
 std::vector<RecordShuffler::Bucket> RecordShuffler::SplitRange(const Bucket& parent,
@@ -366,34 +379,38 @@ std::vector<RecordShuffler::Bucket> RecordShuffler::SplitRange(const Bucket& par
   for (size_t i = 0; i < children.size(); ++i) {
     children[i].lo = parent.lo + (width >= 64 ? 0 : (static_cast<uint64_t>(i) << width));
     children[i].width = width;
+    children[i].file = parent.file;
   }
   return children;
 }
 
-uint32_t RecordShuffler::FirstBucketCount() const {
+uint32_t RecordShuffler::FirstBucketCount(uint64_t records, uint64_t data) const {
   if (config_.buckets > 0) return PowerOfTwoAtLeast(config_.buckets);
-  const uint64_t n = arena_->index.size();
-  const uint64_t data = arena_->data_bytes;
-  if (config_.expected_input_bytes == 0 || n == 0 || data == 0) {
-    // Unknown size: as many buckets as keep each one's share of an arena flush reasonably large.
+  if (config_.expected_input_bytes == 0 || records == 0 || data == 0) {
+    // Unknown size: as many buckets as keep each one's share of a spill reasonably large.
     return static_cast<uint32_t>(std::clamp<uint64_t>(
         std::bit_floor(std::max<uint64_t>(arena_limit_ / kMinFlushShare, 2)), 2, 1024));
   }
-  // Memory a bucket needs in pass 2 per byte of record encoding: the encoding, its 8-byte key,
-  // its index entry.
+  // Memory a bucket needs per byte of record encoding: the encoding, its 8-byte key, its index
+  // entry.
   const double need_per_byte =
-      static_cast<double>(data + n * (8 + kBucketCostPerRecord)) / static_cast<double>(data);
-  const double expected =
-      static_cast<double>(std::max(config_.expected_input_bytes, encoded_bytes_));
+      static_cast<double>(data + records * (8 + kBucketCostPerRecord)) / static_cast<double>(data);
+  const double need =
+      static_cast<double>(std::max(config_.expected_input_bytes, data)) * need_per_byte;
+  if (need <= static_cast<double>(arena_limit_)) {
+    // Expected to fit: buckets of about kMemoryBucketBytes, each sorted while small and freed as
+    // soon as it is emitted.
+    return PowerOfTwoAtLeast(static_cast<uint64_t>(need / kMemoryBucketBytes) + 1);
+  }
   // Two buckets of this size fit the budget together, so pass 2 loads the next bucket while it
   // emits the current one.
   const double target = 0.4 * static_cast<double>(arena_limit_);
-  return PowerOfTwoAtLeast(static_cast<uint64_t>(expected * need_per_byte / target) + 1);
+  return PowerOfTwoAtLeast(static_cast<uint64_t>(need / target) + 1);
 }
 
 void RecordShuffler::PrepareSpill() {
-  const uint64_t n = arena_->index.size();
-  const uint64_t data = arena_->data_bytes;
+  const uint64_t n = arena_->records();
+  const uint64_t data = arena_->bytes() - 8 * n;
   SpillCompression chosen = config_.spill.compression;
   if (config_.expected_input_bytes > 0 && n > 0 && data > 0) {
     const uint64_t expected = std::max(config_.expected_input_bytes, encoded_bytes_);
@@ -407,14 +424,12 @@ void RecordShuffler::PrepareSpill() {
     }
     uint64_t need = raw_need;
     if (chosen == SpillCompression::kZstd) {
-      // Compress a sample block to estimate the stored size.
-      std::string sample;
-      for (const IndexEntry& e : arena_->index) {
-        const size_t size = StoredRecordSize(e.record);
-        if (!sample.empty() && sample.size() + 8 + size > block_bytes_) break;
-        sample.resize(sample.size() + 8);
-        PutKey(sample.data() + sample.size() - 8, e.key);
-        sample.append(e.record, size);
+      // Compress the fullest chunk (a block as it will be spilled) to estimate the stored size.
+      std::string_view sample;
+      for (size_t b = 0; b < first_buckets_.size(); ++b) {
+        for (const ScatterArena::Chunk& c : arena_->chunks(b)) {
+          if (c.size > sample.size()) sample = std::string_view(c.data, c.size);
+        }
       }
       SpillBlockEncoder encoder(SpillOptions{SpillCompression::kZstd, config_.spill.level});
       const double ratio = static_cast<double>(encoder.Encode(sample).size()) /
@@ -435,60 +450,48 @@ void RecordShuffler::PrepareSpill() {
   }
   config_.spill.compression = chosen;
   workers_->options = config_.spill;
-  spill_ = std::make_unique<SpillFile>(temp_dir_.NewFilePath("shuffle-spill", ".cfs"));
 }
 
-void RecordShuffler::FlushArena(const Bucket& parent, std::vector<Bucket>& children) {
-  const auto& index = arena_->index;
-  const size_t n = index.size();
-  if (n == 0) return;
-  const size_t count = children.size();
-  const int shift = children.front().width;  // parent.width - log2(count)
-  auto bucket_of = [&](uint64_t key) -> size_t {
-    const uint64_t offset = key - parent.lo;
-    return shift >= 64 ? 0 : static_cast<size_t>(offset >> shift);
-  };
-  // A stable counting sort of the records by bucket.
-  std::vector<uint64_t> starts(count + 1, 0);
-  for (const IndexEntry& e : index) ++starts[bucket_of(e.key) + 1];
-  for (size_t b = 0; b < count; ++b) starts[b + 1] += starts[b];
-  std::vector<uint64_t> order(n);
-  {
-    std::vector<uint64_t> fill(starts.begin(), starts.end() - 1);
-    for (size_t i = 0; i < n; ++i) order[fill[bucket_of(index[i].key)]++] = i;
+uint32_t RecordShuffler::MaxSpillFiles() const {
+  if (config_.max_spill_files > 0) return config_.max_spill_files;
+  // Leave most descriptors to the rest of the run (inputs, outputs, libraries).
+  rlimit limit{};
+  uint64_t descriptors = 1024;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    descriptors = limit.rlim_cur;
   }
-  tbb::parallel_for(tbb::blocked_range<size_t>(0, count, 1), [&](const auto& range) {
-    Workers::Encoding& w = workers_->encoding();
+  return static_cast<uint32_t>(std::clamp<uint64_t>(descriptors / 16, 1, kMaxSpillFiles));
+}
+
+void RecordShuffler::AssignSpillFiles(std::vector<Bucket>& buckets) {
+  const size_t count = std::min<size_t>(buckets.size(), MaxSpillFiles());
+  std::vector<std::shared_ptr<SpillFile>> files(count);
+  for (auto& file : files) {
+    file = std::make_shared<SpillFile>(temp_dir_.NewFilePath("shuffle-spill", ".cfs"));
+  }
+  for (size_t b = 0; b < buckets.size(); ++b) buckets[b].file = files[b * count / buckets.size()];
+  spill_files_ += count;
+}
+
+void RecordShuffler::SpillArena(ScatterArena& arena, std::vector<Bucket>& buckets) {
+  // Buckets in parallel: they write to several files, and compress on every thread.
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, buckets.size(), 1), [&](const auto& range) {
+    SpillBlockEncoder& encoder = workers_->encoder();
     for (size_t b = range.begin(); b != range.end(); ++b) {
       CheckInterrupt();
-      Bucket& bucket = children[b];
-      uint64_t in_block = 0;
-      auto emit = [&] {
-        const SpillBlock block = w.encoder.Encode(w.raw);
-        bucket.blocks.push_back(spill_->Append(block));
-        bucket.raw_bytes += w.raw.size();
-        bucket.records += in_block;
-        spill_raw_bytes_ += w.raw.size();
+      Bucket& bucket = buckets[b];
+      for (const ScatterArena::Chunk& c : arena.chunks(b)) {
+        const SpillBlock block = encoder.Encode(std::string_view(c.data, c.size));
+        bucket.blocks.push_back(bucket.file->Append(block));
+        bucket.raw_bytes += c.size;
+        bucket.records += c.records;
+        spill_raw_bytes_ += c.size;
         spill_stored_bytes_ += block.size();
         ++spill_blocks_;
-        w.raw.clear();
-        in_block = 0;
-      };
-      w.raw.clear();
-      for (uint64_t j = starts[b]; j < starts[b + 1]; ++j) {
-        const IndexEntry& e = index[order[j]];
-        const size_t size = StoredRecordSize(e.record);
-        if (!w.raw.empty() && w.raw.size() + 8 + size > block_bytes_) emit();
-        const size_t old = w.raw.size();
-        w.raw.resize(old + 8 + size);
-        PutKey(w.raw.data() + old, e.key);
-        std::memcpy(w.raw.data() + old + 8, e.record, size);
-        ++in_block;
       }
-      if (!w.raw.empty()) emit();
     }
   });
-  arena_->Clear();
+  arena.Clear();
 }
 
 uint64_t RecordShuffler::BucketMemory(const Bucket& bucket) const {
@@ -510,15 +513,22 @@ void RecordShuffler::Finish() {
                                              : std::string("none"));
   }
   if (!spilled_) {
-    SortIndex(arena_->index);
-    cursor_ = 0;
+    // In memory: the first-level buckets are the leaves, read from the arena.
+    for (size_t b = 0; b < first_buckets_.size(); ++b) {
+      if (arena_->chunks(b).empty()) continue;
+      Bucket leaf = first_buckets_[b];
+      leaf.arena_bucket = static_cast<int64_t>(b);
+      for (const ScatterArena::Chunk& c : arena_->chunks(b)) {
+        leaf.raw_bytes += c.size;
+        leaf.records += c.records;
+      }
+      leaves_.push_back(std::move(leaf));
+    }
+    first_buckets_.clear();
     return;
   }
-  FlushArena(*root_, first_buckets_);
-  for (size_t b = 0; b < direct_.size(); ++b) EmitDirect(b);
-  direct_.clear();
-  direct_encoder_.reset();
-  arena_->Release();
+  SpillArena(*arena_, first_buckets_);
+  arena_.reset();
   uint64_t oversized = 0;
   for (const Bucket& b : first_buckets_) {
     if (BucketMemory(b) > arena_limit_ && b.records > 1) oversized += b.raw_bytes;
@@ -530,7 +540,17 @@ void RecordShuffler::Finish() {
   first_buckets_.clear();
   for (Bucket& b : first) Resolve(std::move(b), 1);
   rescatter_seconds_ = MonotonicSeconds() - pass1_end;
-  for (const Bucket& b : leaves_) unloaded_bytes_ += b.raw_bytes;
+  uint64_t largest_bytes = 0;
+  uint64_t largest_records = 0;
+  for (const Bucket& b : leaves_) {
+    unloaded_bytes_ += b.raw_bytes;
+    largest_bytes = std::max(largest_bytes, b.raw_bytes);
+    largest_records = std::max(largest_records, b.records);
+  }
+  if (2 * (largest_bytes + largest_records * kBucketCostPerRecord) <= arena_limit_) {
+    reserve_leaf_bytes_ = largest_bytes;
+    reserve_leaf_records_ = largest_records;
+  }
   // Pass 2 copies blocks into reused buffers. (Reading raw blocks in place from a mapping of the
   // spill file, SpillFile::ReadInPlace, saved a copy but left the peak RSS far above the budget
   // with many buckets: 463 MB for a 64 MB budget, against 88 MB copying.)
@@ -538,6 +558,7 @@ void RecordShuffler::Finish() {
     stats_->Add("buckets", leaves_.size());
     stats_->Add("re-scatters", rescatters_);
     stats_->Add("spill blocks", spill_blocks_.load());
+    stats_->Add("spill files", spill_files_);
     stats_->Add("spill bytes raw", spill_raw_bytes_.load());
     stats_->Add("spill bytes stored", spill_stored_bytes_.load());
     stats_->Set("re-scatter seconds", rescatter_seconds_);
@@ -562,40 +583,41 @@ void RecordShuffler::Rescatter(const Bucket& bucket, std::vector<Bucket>& childr
                              ? PowerOfTwoAtLeast(config_.rescatter_buckets)
                              : PowerOfTwoAtLeast(BucketMemory(bucket) * 5 / 2 / arena_limit_ + 1);
   children = SplitRange(bucket, count);
+  const int shift = children.front().width;
+  ScatterArena arena(children.size(), ChunkBytes(children.size()));
   SpillBlockDecoder& decoder = workers_->decoder();
+  const std::string& file = bucket.file->path().string();
   std::string block;
   for (const SpillBlockHandle& h : bucket.blocks) {
     CheckInterrupt();
     block.resize(h.raw_size);
-    spill_->Read(h, block.data(), decoder);
+    bucket.file->Read(h, block.data(), decoder);
     const char* p = block.data();
     const char* const end = p + block.size();
     while (p < end) {
       uint64_t length = 0;
       const char* after = end - p > 8 ? GetVarint(p + 8, end, &length) : nullptr;
       if (after == nullptr || length > static_cast<uint64_t>(end - after)) {
-        throw CorruptionError("spill file " + spill_->path().string() + ": block at offset " +
+        throw CorruptionError("spill file " + file + ": block at offset " +
                               std::to_string(h.offset) + ": malformed record");
       }
       const uint64_t key = GetKey(p);
       if (bucket.width < 64 && ((key - bucket.lo) >> bucket.width) != 0) {
-        throw CorruptionError("spill file " + spill_->path().string() + ": block at offset " +
+        throw CorruptionError("spill file " + file + ": block at offset " +
                               std::to_string(h.offset) + ": record key outside its bucket");
       }
-      const size_t size = static_cast<size_t>(after - (p + 8)) + length;
-      if (arena_->used() + size + kArenaCostPerRecord > arena_limit_ && !arena_->index.empty()) {
-        FlushArena(bucket, children);
+      const size_t need = static_cast<size_t>(after - p) + length;  // key, length, encoding
+      if (arena.used() + need + kBucketCostPerRecord > arena_limit_ && arena.records() > 0) {
+        SpillArena(arena, children);
       }
-      char* record = arena_->Allocate(size);
-      std::memcpy(record, p + 8, size);
-      arena_->index.push_back(IndexEntry{key, record});
-      p += 8 + size;
+      const size_t child = shift >= 64 ? 0 : static_cast<size_t>((key - bucket.lo) >> shift);
+      std::memcpy(arena.Append(child, need), p, need);
+      p += need;
     }
     if (progress_ != nullptr) progress_->AddBytes(h.raw_size);
   }
-  FlushArena(bucket, children);
+  SpillArena(arena, children);
   ReleaseIfTight(bucket, spill_raw_bytes_.load());
-  arena_->Release();
 }
 
 void RecordShuffler::SortIndex(std::vector<IndexEntry>& index) {
@@ -612,37 +634,19 @@ void RecordShuffler::LoadLeaf(const Bucket& bucket, LoadedBucket* into) {
   into->leaf = &bucket;
   auto& index = into->index;
   index.clear();
-  index.reserve(bucket.records);
-  // Records never span blocks: parse one block's raw bytes into the index.
-  auto parse = [&](const char* p, const char* end, uint64_t offset) {
-    while (p < end) {
-      uint64_t length = 0;
-      const char* after = end - p > 8 ? GetVarint(p + 8, end, &length) : nullptr;
-      if (after == nullptr || length > static_cast<uint64_t>(end - after)) {
-        throw CorruptionError("spill file " + spill_->path().string() + ": block at offset " +
-                              std::to_string(offset) + ": malformed record");
+  // Buffers sized for the largest leaf once (when two of those fit the budget): each bucket
+  // then reuses pages already faulted in rather than mapping fresh ones.
+  index.reserve(std::max(bucket.records, reserve_leaf_records_));
+  if (bucket.file == nullptr) {
+    // In memory: index the arena's chunks where they are.
+    for (const ScatterArena::Chunk& c : arena_->chunks(static_cast<size_t>(bucket.arena_bucket))) {
+      if (!ParseBlock(c.data, c.data + c.size, index)) {
+        throw std::logic_error("shuffle: malformed record in memory");
       }
-      index.push_back(IndexEntry{GetKey(p), p + 8});
-      p = after + length;
-    }
-  };
-  const bool in_place =
-      std::all_of(bucket.blocks.begin(), bucket.blocks.end(),
-                  [&](const SpillBlockHandle& h) { return spill_->ReadableInPlace(h); });
-  if (in_place) {
-    // Raw blocks in the mapped file: verify them where they lie, no copy.
-    std::vector<std::string_view> raw(bucket.blocks.size());
-    tbb::parallel_for(tbb::blocked_range<size_t>(0, bucket.blocks.size(), 1), [&](const auto& r) {
-      for (size_t i = r.begin(); i != r.end(); ++i) {
-        CheckInterrupt();
-        raw[i] = spill_->ReadInPlace(bucket.blocks[i]);
-      }
-    });
-    for (size_t i = 0; i < raw.size(); ++i) {
-      parse(raw[i].data(), raw[i].data() + raw[i].size(), bucket.blocks[i].offset);
     }
   } else {
-    into->data.Reserve(bucket.raw_bytes);
+    const SpillFile& file = *bucket.file;
+    into->data.Reserve(std::max(bucket.raw_bytes, reserve_leaf_bytes_));
     std::vector<uint64_t> offsets(bucket.blocks.size() + 1, 0);
     for (size_t i = 0; i < bucket.blocks.size(); ++i) {
       offsets[i + 1] = offsets[i] + bucket.blocks[i].raw_size;
@@ -652,39 +656,51 @@ void RecordShuffler::LoadLeaf(const Bucket& bucket, LoadedBucket* into) {
       SpillBlockDecoder& decoder = workers_->decoder();
       for (size_t i = r.begin(); i != r.end(); ++i) {
         CheckInterrupt();
-        spill_->Read(bucket.blocks[i], data + offsets[i], decoder);
+        file.Read(bucket.blocks[i], data + offsets[i], decoder);
       }
     });
+    // Records never span blocks: parse each block's raw bytes into the index.
     for (size_t i = 0; i < bucket.blocks.size(); ++i) {
-      parse(data + offsets[i], data + offsets[i + 1], bucket.blocks[i].offset);
+      if (!ParseBlock(data + offsets[i], data + offsets[i + 1], index)) {
+        throw CorruptionError("spill file " + file.path().string() + ": block at offset " +
+                              std::to_string(bucket.blocks[i].offset) + ": malformed record");
+      }
     }
-  }
-  if (index.size() != bucket.records) {
-    throw CorruptionError("spill file " + spill_->path().string() + ": a bucket holds " +
-                          std::to_string(index.size()) + " records, " +
-                          std::to_string(bucket.records) + " were written");
+    if (index.size() != bucket.records) {
+      throw CorruptionError("spill file " + file.path().string() + ": a bucket holds " +
+                            std::to_string(index.size()) + " records, " +
+                            std::to_string(bucket.records) + " were written");
+    }
+    unloaded_bytes_ -= bucket.raw_bytes;
   }
   SortIndex(index);
-  unloaded_bytes_ -= bucket.raw_bytes;
   if (progress_ != nullptr) progress_->AddBytes(bucket.raw_bytes);
 }
 
 void RecordShuffler::DoneWithLeaf(LoadedBucket* loaded) {
   if (loaded->leaf == nullptr) return;
-  for (const SpillBlockHandle& h : loaded->leaf->blocks) spill_->ForgetInPlace(h);
-  ReleaseIfTight(*loaded->leaf, unloaded_bytes_.load());
+  Bucket& leaf = leaves_[static_cast<size_t>(loaded->leaf - leaves_.data())];
   loaded->leaf = nullptr;
   loaded->index.clear();
+  if (leaf.file == nullptr) {
+    // In memory: give the pages back at once; the output written next reuses them.
+    arena_->Free(static_cast<size_t>(leaf.arena_bucket));
+    return;
+  }
+  ReleaseIfTight(leaf, unloaded_bytes_.load());
+  // The last leaf of a spill file removes it: its pages are freed before any writeback, and the
+  // output written next reuses them.
+  leaf.file.reset();
 }
 
 void RecordShuffler::ReleaseIfTight(const Bucket& bucket, uint64_t bytes_ahead) {
   // `bytes_ahead`: what may still be written to the temp filesystem (the output of what is not
   // emitted yet, when it goes to the same filesystem, or re-scattered copies). Keep a margin.
-  if (!config_.always_release_spill && FreeDiskBytes(spill_->path().parent_path()) >
-                                           bytes_ahead + bytes_ahead / 4 + (uint64_t{1} << 30)) {
+  if (!config_.always_release_spill &&
+      FreeDiskBytes(temp_dir_.Path()) > bytes_ahead + bytes_ahead / 4 + (uint64_t{1} << 30)) {
     return;
   }
-  for (const SpillBlockHandle& h : bucket.blocks) spill_->Release(h);
+  for (const SpillBlockHandle& h : bucket.blocks) bucket.file->Release(h);
   released_bytes_ += bucket.raw_bytes;
 }
 
@@ -700,9 +716,11 @@ bool RecordShuffler::NextBucket() {
     return false;
   }
   cursor_ = 0;
-  // Load the following bucket in the background while this one is emitted, when both fit.
+  // Load the following bucket in the background while this one is emitted, when both fit (in
+  // memory only the next index is new).
   if (next_leaf_ < leaves_.size() &&
-      BucketMemory(leaves_[next_leaf_ - 1]) + BucketMemory(leaves_[next_leaf_]) <= arena_limit_) {
+      (!spilled_ ||
+       BucketMemory(leaves_[next_leaf_ - 1]) + BucketMemory(leaves_[next_leaf_]) <= arena_limit_)) {
     prefetching_ = true;
     ++prefetched_buckets_;
     const Bucket* next = &leaves_[next_leaf_++];
@@ -719,8 +737,7 @@ bool RecordShuffler::Next(Batch* out) {
     if (progress_ != nullptr) {
       uint64_t total = 0;
       for (const Bucket& b : leaves_) total += b.raw_bytes;
-      progress_->StartPhase(spilled_ ? "shuffle pass 2: buckets" : "shuffle: in memory",
-                            spilled_ ? total : 0);
+      progress_->StartPhase(spilled_ ? "shuffle pass 2: buckets" : "shuffle: in memory", total);
     }
   }
   if (!layout_) return false;
@@ -728,15 +745,15 @@ bool RecordShuffler::Next(Batch* out) {
   codec.PrepareBatch(out);
   RecordDecoder decoder(out);
   for (;;) {
-    const std::vector<IndexEntry>& index = spilled_ ? current_.index : arena_->index;
+    const std::vector<IndexEntry>& index = current_.index;
     if (cursor_ >= index.size()) {
       if (!out->empty()) return true;
-      if (spilled_ && NextBucket()) continue;
+      if (NextBucket()) continue;
       if (!emitted_all_) {
         emitted_all_ = true;
-        arena_->Release();
-        if (spilled_) DoneWithLeaf(&current_);
+        DoneWithLeaf(&current_);
         current_ = {};
+        arena_.reset();
         if (stats_ != nullptr) {
           const double pass2_end = MonotonicSeconds();
           stats_->Set("pass 2 seconds", pass2_end - pass2_start_);
@@ -884,9 +901,9 @@ static const OperatorRegistrar kRegisterShuffle(OperatorDef{
         "Every permutation of the records is equally likely. The output depends only on the "
         "seed and the input, never on --threads or --memory. Records of any layout (lines, "
         "JSONL fields, token ids) are shuffled whole. When the input fits the memory budget it "
-        "is shuffled in memory; otherwise records are scattered to buckets in a spill file in "
-        "the run's temp folder (zstd-compressed, checksummed blocks), and each bucket is "
-        "shuffled in memory in a second pass. Without --seed a random seed is drawn and "
+        "is shuffled in memory; otherwise records are scattered to buckets in a few spill "
+        "files in the run's temp folder (checksummed blocks, raw or zstd-compressed), and each "
+        "bucket is shuffled in memory in a second pass. Without --seed a random seed is drawn and "
         "reported in --stats-json.",
     .describe =
         [](OptionSet& o) {

@@ -3,15 +3,18 @@
 // the records in key order, which is a uniformly random permutation that depends only on the seed
 // and the input, never on threads, memory budget or bucket layout.
 //
-// When the input fits the budget the records are sorted in memory (one pass). Otherwise:
-//   pass 1 scatters records to K buckets, bucket = the top bits of the key (an independent,
-//          uniform draw per record), writing each bucket's records as framed, checksummed,
-//          optionally zstd-compressed blocks into one spill file (engine/spill_file.h), so the
-//          number of open files never depends on K;
+// Pass 1 scatters records to K buckets as they arrive, bucket = the top bits of the key (an
+// independent, uniform draw per record), in block-sized chunks in memory. When the input fits the
+// budget nothing more is written: pass 2 sorts and emits the buckets one by one from memory.
+// Otherwise:
+//   pass 1 writes the chunks, each time the budget is full, as framed, checksummed, optionally
+//          zstd-compressed blocks (engine/spill_file.h) into a few spill files, each holding a
+//          contiguous range of buckets, so the number of open files never depends on K;
 //   re-scatter: a bucket that does not fit the budget is scattered again on the next key bits,
 //          recursively, before any output is produced;
 //   pass 2 loads the buckets in key order (blocks decoded in parallel), sorts each by key and
-//          emits it.
+//          emits it; a spill file is removed as soon as its last bucket is emitted, so its pages
+//          are free again before writeback and the output reuses them.
 // docs/shuffle.md explains why this is uniform and how to size memory and the temp folder.
 //
 // RecordShuffler is the algorithm, usable without the executor (tests drive it directly);
@@ -37,7 +40,6 @@
 namespace corpusflow {
 
 class Progress;
-class RecordEncoder;
 class TempDir;
 
 /// A large uninitialised byte buffer mapped straight from the kernel (small ones come from the
@@ -47,8 +49,9 @@ class TempDir;
 class LargeBuffer {
  public:
   LargeBuffer() = default;
-  /// Map `bytes` bytes (at least one). Throws std::bad_alloc.
-  explicit LargeBuffer(size_t bytes);
+  /// `bytes` bytes (at least one), mapped when 1 MiB or more, or when `map` is set, else from the
+  /// heap. Throws std::bad_alloc.
+  explicit LargeBuffer(size_t bytes, bool map = false);
   ~LargeBuffer();
   LargeBuffer(LargeBuffer&& other) noexcept;
   LargeBuffer& operator=(LargeBuffer&& other) noexcept;
@@ -78,8 +81,11 @@ struct ShuffleConfig {
   uint32_t buckets = 0;
   /// Buckets of each re-scatter (rounded up to a power of two); 0 = from the bucket's size.
   uint32_t rescatter_buckets = 0;
-  /// Largest raw spill block; 0 = from the budget (at most 1 MiB).
+  /// Largest raw spill block (a page at least); 0 = from the budget (1 MiB, more for budgets
+  /// over 8 GiB).
   uint32_t block_bytes = 0;
+  /// Most spill files; 0 = from the descriptor limit (a 16th of it, at most 64).
+  uint32_t max_spill_files = 0;
   /// Input data bytes expected (0 = unknown), for K and the free-space check.
   uint64_t expected_input_bytes = 0;
   /// Target data bytes of each output batch.
@@ -93,8 +99,8 @@ struct ShuffleConfig {
 /// The global shuffle algorithm. Add every batch, Finish, then Next until it returns false.
 class RecordShuffler {
  public:
-  /// Memory charged per record in pass 1 besides its bytes (index entry and scatter slot). A
-  /// record's bytes are varint(length) + its encoding (engine/record_codec.h).
+  /// Memory charged per record besides its bytes: its 8-byte key and its index entry in pass 2.
+  /// A record's bytes are varint(length) + its encoding (engine/record_codec.h).
   static constexpr uint64_t kMemoryPerRecord = 24;
 
   /// `temp_dir` receives the spill file; `stats` and `progress` may be null.
@@ -119,14 +125,16 @@ class RecordShuffler {
   /// Bytes of records (with their index) held in memory before a spill; a pass-2 bucket must fit
   /// it too. The budget less the compression scratch.
   uint64_t record_memory_limit() const { return arena_limit_; }
-  /// Whether the whole input was sorted in memory (nothing spilled).
+  /// Whether the whole input was shuffled in memory (nothing spilled).
   bool in_memory() const { return !spilled_; }
-  /// Buckets loaded in pass 2 (0 in memory).
+  /// Buckets sorted in pass 2 (from memory or from the spill files).
   size_t bucket_count() const;
   /// Buckets scattered again because they did not fit.
   uint64_t rescatters() const { return rescatters_; }
   /// Buckets of pass 2 loaded in the background while the previous one was emitted.
   uint64_t prefetched_buckets() const { return prefetched_buckets_; }
+  /// Spill files created (0 in memory).
+  uint64_t spill_files() const { return spill_files_; }
   /// Raw and stored (compressed) bytes written to spill files.
   uint64_t spill_raw_bytes() const { return spill_raw_bytes_.load(); }
   uint64_t spill_stored_bytes() const { return spill_stored_bytes_.load(); }
@@ -134,25 +142,27 @@ class RecordShuffler {
  private:
   struct IndexEntry;
   struct Bucket;
-  class Arena;
+  class ScatterArena;
   struct Workers;
 
-  /// Add one record (encoding at `encoded`, `size` bytes) to the arena, flushing it when full.
-  void AddEncoded(uint64_t key, const char* encoded, size_t size);
-  /// Switch pass 1 to direct scattering (after the first flush, for raw blocks).
-  void StartDirect();
-  /// Append record `i` (key, encoding of `size` bytes, `total` with its length) to its bucket's
-  /// block buffer, writing the block out when full.
-  void AddDirect(const RecordEncoder& encoder, size_t i, uint64_t key, size_t size, size_t total);
-  void EmitDirect(size_t bucket);
-  /// Scatter the arena's records into `children` (a split of the range of `parent`).
-  void FlushArena(const Bucket& parent, std::vector<Bucket>& children);
-  /// Split the range of `parent` into this many buckets.
+  /// Write every chunk of `arena` as a block of its bucket in `buckets` (the split the arena
+  /// scatters into), then clear the arena.
+  void SpillArena(ScatterArena& arena, std::vector<Bucket>& buckets);
+  /// Split the range of `parent` into this many buckets (they share its spill file).
   std::vector<Bucket> SplitRange(const Bucket& parent, uint32_t count) const;
-  uint32_t FirstBucketCount() const;
-  /// At the first spill: check the temp folder's free space, settle the compression, create the
-  /// spill file.
+  /// K, from the expected input size, the budget, and `records` records of `data` bytes seen.
+  uint32_t FirstBucketCount(uint64_t records, uint64_t data) const;
+  /// The chunk size of an arena over this many buckets.
+  size_t ChunkBytes(size_t buckets) const;
+  /// Parse a raw block's records (key, varint(length), encoding) into `index`; false when
+  /// malformed.
+  static bool ParseBlock(const char* p, const char* end, std::vector<IndexEntry>& index);
+  /// At the first spill: check the temp folder's free space and settle the compression.
   void PrepareSpill();
+  uint32_t MaxSpillFiles() const;
+  /// Create the spill files and give each first-level bucket its file: contiguous ranges of
+  /// buckets share one.
+  void AssignSpillFiles(std::vector<Bucket>& buckets);
   /// Append `bucket` to the leaves, scattering it again first when it does not fit.
   void Resolve(Bucket bucket, int depth);
   void Rescatter(const Bucket& bucket, std::vector<Bucket>& children);
@@ -161,7 +171,7 @@ class RecordShuffler {
   struct LoadedBucket {
     /// The leaf it holds (null when empty).
     const Bucket* leaf = nullptr;
-    /// Decoded blocks; unused when the blocks are read in place from the mapped spill file.
+    /// The bucket's blocks, copied or decompressed from its spill file.
     LargeBuffer data;
     std::vector<IndexEntry> index;
   };
@@ -170,7 +180,8 @@ class RecordShuffler {
   /// what is still to be written (hole punching makes ext4 write the blocks out first, so it is
   /// skipped while space is plentiful).
   void ReleaseIfTight(const Bucket& bucket, uint64_t bytes_ahead);
-  /// After a bucket was emitted: drop its mapped pages, release its disk space if tight.
+  /// After a bucket was emitted: release its disk space if tight and its spill file reference
+  /// (the file's last leaf removes it).
   void DoneWithLeaf(LoadedBucket* loaded);
   /// Make the next bucket current (waiting for its prefetch) and start prefetching the one after
   /// it when both fit the budget; false after the last bucket.
@@ -184,9 +195,9 @@ class RecordShuffler {
   uint64_t arena_limit_ = 0;
   uint64_t block_bytes_ = 0;
 
-  std::unique_ptr<Arena> arena_;
+  /// Pass 1's records not spilled yet (and in memory, pass 2's buckets).
+  std::unique_ptr<ScatterArena> arena_;
   std::unique_ptr<Workers> workers_;
-  std::unique_ptr<SpillFile> spill_;
   std::optional<Schema> layout_;
   uint64_t records_ = 0;
   uint64_t input_bytes_ = 0;
@@ -195,25 +206,16 @@ class RecordShuffler {
   bool spilled_ = false;
   bool finished_ = false;
   std::unique_ptr<Bucket> root_;
-  /// Direct scattering: one block buffer per first-level bucket.
-  struct DirectBuffer {
-    std::unique_ptr<char[]> data;
-    size_t size = 0;
-    size_t capacity = 0;
-    uint64_t records = 0;
-  };
-  std::vector<DirectBuffer> direct_;
-  uint64_t direct_block_bytes_ = 0;
-  std::unique_ptr<SpillBlockEncoder> direct_encoder_;
   std::vector<Bucket> first_buckets_;
   std::vector<Bucket> leaves_;
   uint64_t rescatters_ = 0;
+  uint64_t spill_files_ = 0;
   std::atomic<uint64_t> spill_raw_bytes_{0};
   std::atomic<uint64_t> spill_stored_bytes_{0};
   std::atomic<uint64_t> spill_blocks_{0};
 
-  // Pass 2: the bucket being emitted (or the in-memory arena), the one loading in the
-  // background, and where emission stands.
+  // Pass 2: the bucket being emitted, the one loading in the background, and where emission
+  // stands.
   LoadedBucket current_;
   LoadedBucket prefetched_;
   std::unique_ptr<tbb::task_group> prefetch_group_;
@@ -222,6 +224,9 @@ class RecordShuffler {
   /// Raw spill bytes of the buckets not yet loaded in pass 2.
   std::atomic<uint64_t> unloaded_bytes_{0};
   std::atomic<uint64_t> released_bytes_{0};
+  /// Capacity given to pass-2 buffers: the largest leaf, when two such fit the budget.
+  uint64_t reserve_leaf_bytes_ = 0;
+  uint64_t reserve_leaf_records_ = 0;
   size_t next_leaf_ = 0;
   size_t cursor_ = 0;
   bool pass2_started_ = false;

@@ -110,6 +110,15 @@ ShuffleResult Shuffle(const std::vector<std::string>& records, const ShuffleConf
   return result;
 }
 
+/// Add `lines` as one batch and finish pass 1.
+void AddAllAndFinish(RecordShuffler& shuffler, const std::vector<std::string>& lines) {
+  Batch batch;
+  StringColumn& text = batch.AddString("text");
+  for (const auto& l : lines) text.Append(l);
+  shuffler.Add(batch, 0);
+  shuffler.Finish();
+}
+
 ShuffleConfig Config(uint64_t seed, uint64_t memory, uint32_t buckets = 0, uint32_t rescatter = 0,
                      uint32_t block = 0) {
   ShuffleConfig c;
@@ -130,6 +139,66 @@ TEST(ShuffleTest, InMemoryOutputIsTheKeyOrder) {
   EXPECT_NE(r.output, lines);
   EXPECT_EQ(r.texts.at("seed"), "42");
   EXPECT_EQ(r.texts.at("mode"), "in memory");
+}
+
+TEST(ShuffleTest, InMemoryBucketsAreSortedOneByOne) {
+  // In memory, pass 1 scatters to buckets too; pass 2 sorts each and frees it once emitted.
+  const auto lines = MakeLines(6000);
+  for (uint32_t buckets : {2u, 64u, 1024u}) {
+    const ShuffleResult r = Shuffle(lines, Config(21, 64 << 20, buckets), 77);
+    SCOPED_TRACE("buckets " + std::to_string(buckets));
+    EXPECT_TRUE(r.in_memory);
+    EXPECT_EQ(r.output, KeyOrder(lines, 21));
+    // Every non-empty bucket is a leaf (6000 records leave none of 64 empty, p ~ 1e-40).
+    if (buckets <= 64) EXPECT_EQ(r.buckets, buckets);
+    EXPECT_GT(r.buckets, 1u);
+    EXPECT_EQ(r.spill_raw, 0u);
+  }
+  // The expected input size sets K when none is forced: buckets of at most 16 MiB.
+  ScopedTempDir dir;
+  TempDir temp(dir.path());
+  ShuffleConfig config = Config(3, uint64_t{1} << 30);
+  config.expected_input_bytes = uint64_t{100} << 20;
+  RecordShuffler shuffler(config, temp, nullptr, nullptr);
+  AddAllAndFinish(shuffler, lines);
+  EXPECT_TRUE(shuffler.in_memory());
+  EXPECT_GE(shuffler.bucket_count(), 8u);
+}
+
+TEST(ShuffleTest, SpillFilesAreFewAndRemovedAsPass2GoesOn) {
+  // 64 buckets share at most 4 spill files (contiguous key ranges); a file is removed as soon
+  // as its last bucket was emitted, long before the end.
+  const auto lines = MakeLines(20000);
+  ScopedTempDir dir;
+  TempDir temp(dir.path());
+  ShuffleConfig config = Config(8, 200000, 64);
+  config.max_spill_files = 4;
+  RecordShuffler shuffler(config, temp, nullptr, nullptr);
+  AddAllAndFinish(shuffler, lines);
+  ASSERT_FALSE(shuffler.in_memory());
+  EXPECT_EQ(shuffler.spill_files(), 4u);
+  auto files_left = [&] {
+    size_t n = 0;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir.path())) {
+      n += entry.is_regular_file() ? 1 : 0;
+    }
+    return n;
+  };
+  EXPECT_EQ(files_left(), 4u);
+  std::vector<std::string> output;
+  std::vector<size_t> left_after_batch;
+  Batch out;
+  while (shuffler.Next(&out)) {
+    const StringColumn& column = out.GetString("text");
+    for (size_t i = 0; i < column.size(); ++i) output.emplace_back(column[i]);
+    left_after_batch.push_back(files_left());
+  }
+  EXPECT_EQ(output, KeyOrder(lines, 8));
+  EXPECT_EQ(files_left(), 0u);
+  // Halfway through the output, the files of the first half of the key range are gone.
+  ASSERT_GT(left_after_batch.size(), 4u);
+  EXPECT_LE(left_after_batch[left_after_batch.size() / 2 + 1], 2u);
+  EXPECT_EQ(left_after_batch.front(), 4u);
 }
 
 TEST(ShuffleTest, EveryLayoutGivesTheSameOutput) {
@@ -334,7 +403,8 @@ TEST(ShuffleTest, RejectsABatchWithAnotherLayout) {
 }
 
 TEST(ShuffleTest, MoreBucketsThanTheDescriptorLimit) {
-  // One spill file whatever the bucket count: 4096 buckets under a limit of 24 descriptors.
+  // Spill files are a 16th of the descriptor limit at most, whatever the bucket count: 4096
+  // buckets under a limit of 24 descriptors share one file.
   rlimit old{};
   ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
   rlimit low = old;
@@ -369,11 +439,7 @@ TEST(ShuffleTest, CorruptSpillBlockIsAnErrorNamingFileAndOffset) {
     config.spill.compression = compression;
     RecordShuffler shuffler(config, temp, nullptr, nullptr);
     const auto lines = MakeLines(3000);
-    Batch batch;
-    StringColumn& text = batch.AddString("text");
-    for (const auto& l : lines) text.Append(l);
-    shuffler.Add(batch, 0);
-    shuffler.Finish();
+    AddAllAndFinish(shuffler, lines);
     ASSERT_FALSE(shuffler.in_memory());
     ASSERT_EQ(shuffler.rescatters(), 0u);
     const std::filesystem::path spill = SpillFileIn(dir.path());
@@ -409,11 +475,7 @@ TEST(ShuffleTest, DestroyedInPass2WhileABucketLoads) {
     {
       TempDir temp(dir.path());
       RecordShuffler shuffler(Config(4, 200000, 0, 0, 2048), temp, nullptr, nullptr);
-      Batch batch;
-      StringColumn& text = batch.AddString("text");
-      for (const auto& l : lines) text.Append(l);
-      shuffler.Add(batch, 0);
-      shuffler.Finish();
+      AddAllAndFinish(shuffler, lines);
       Batch out;
       for (int i = 0; i < emitted; ++i) ASSERT_TRUE(shuffler.Next(&out));
     }
