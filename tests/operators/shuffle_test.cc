@@ -150,7 +150,9 @@ TEST(ShuffleTest, InMemoryBucketsAreSortedOneByOne) {
     EXPECT_TRUE(r.in_memory);
     EXPECT_EQ(r.output, KeyOrder(lines, 21));
     // Every non-empty bucket is a leaf (6000 records leave none of 64 empty, p ~ 1e-40).
-    if (buckets <= 64) EXPECT_EQ(r.buckets, buckets);
+    if (buckets <= 64) {
+      EXPECT_EQ(r.buckets, buckets);
+    }
     EXPECT_GT(r.buckets, 1u);
     EXPECT_EQ(r.spill_raw, 0u);
   }
