@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <linux/falloc.h>
-#include <sys/mman.h>
 #include <unistd.h>
 #include <xxhash.h>
 #include <zstd.h>
@@ -184,7 +183,6 @@ SpillFile::SpillFile(std::filesystem::path path) : path_(std::move(path)), name_
 }
 
 SpillFile::~SpillFile() {
-  if (map_ != nullptr) ::munmap(map_, map_size_);
   if (fd_ >= 0) ::close(fd_);
   ::unlink(path_.c_str());
 }
@@ -274,57 +272,6 @@ void SpillFile::Read(const SpillBlockHandle& handle, char* dst, SpillBlockDecode
   ReadExact(frame.data(), handle.frame_size(), handle.offset);
   CheckHeader(frame.data(), handle);
   decoder.Decode(std::string_view(frame.data(), handle.frame_size()), dst, name_, handle.offset);
-}
-
-void SpillFile::MapForReading() {
-  if (map_ != nullptr) {
-    ::munmap(map_, map_size_);
-    map_ = nullptr;
-  }
-  map_size_ = size();
-  if (map_size_ == 0) return;
-  void* p = ::mmap(nullptr, map_size_, PROT_READ, MAP_SHARED, fd_, 0);
-  if (p == MAP_FAILED) ThrowIoError("cannot map spill file", name_, errno);
-  // No fault-around: it would map pages of neighbouring blocks (of buckets read much later) and
-  // keep them in the process until those are done. ReadInPlace populates each block instead.
-  (void)::madvise(p, map_size_, MADV_RANDOM);
-  map_ = static_cast<char*>(p);
-}
-
-bool SpillFile::ReadableInPlace(const SpillBlockHandle& handle) const {
-  return map_ != nullptr && handle.stored_size == handle.raw_size &&
-         handle.offset + handle.frame_size() <= map_size_;
-}
-
-std::string_view SpillFile::ReadInPlace(const SpillBlockHandle& handle) const {
-  const char* frame = map_ + handle.offset;
-#ifdef MADV_POPULATE_READ
-  {
-    // Map the block's pages in one call rather than one fault per page.
-    const uint64_t page = 4096;
-    const uint64_t begin = handle.offset / page * page;
-    const uint64_t end = std::min(handle.offset + handle.frame_size(), map_size_);
-    (void)::madvise(map_ + begin, end - begin, MADV_POPULATE_READ);
-  }
-#endif
-  CheckHeader(frame, handle);
-  const std::string_view payload(frame + kSpillBlockHeaderBytes, handle.raw_size);
-  if (SpillBlockChecksum(handle.raw_size, handle.stored_size, payload) != GetU64(frame + 12)) {
-    throw CorruptionError(Where(name_, handle.offset) +
-                          ": checksum mismatch (the data on disk is corrupt)");
-  }
-  return payload;
-}
-
-void SpillFile::ForgetInPlace(const SpillBlockHandle& handle) const {
-  if (map_ == nullptr) return;
-  // Every page the block touches, shared edge pages included: a neighbouring block still in use
-  // just faults its page in again (the data stays in the page cache), while pages left mapped
-  // would add up over thousands of blocks.
-  const uint64_t page = 4096;
-  const uint64_t begin = handle.offset / page * page;
-  const uint64_t end = std::min(handle.offset + handle.frame_size(), map_size_);
-  if (end > begin) (void)::madvise(map_ + begin, end - begin, MADV_DONTNEED);
 }
 
 SpillBlockHandle SpillFile::ReadAt(uint64_t offset, std::string* out,

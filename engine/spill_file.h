@@ -6,7 +6,7 @@
 // verified on every read: a mismatch is a CorruptionError naming the file and the block's offset,
 // never silent loss. docs/spill_format.md has the full layout.
 // Uncompressed payloads move between memory and the file without an extra copy (written from
-// the caller's buffer, read into the destination or used in place from a mapping).
+// the caller's buffer, read into the destination).
 // Thread safety: SpillFile::Append/Read/Release may be called from many threads at once (blocks
 // are appended at atomically reserved offsets with pwrite and read with pread). Encoders and
 // decoders hold compression contexts and scratch buffers: one per thread.
@@ -141,22 +141,6 @@ class SpillFile {
   /// needed; its bytes read as zeros afterwards. A no-op where the filesystem cannot do it.
   void Release(const SpillBlockHandle& handle);
 
-  /// Map the file read-only as it is now, so that blocks stored raw can be read in place without
-  /// a copy (ReadInPlace). Call after the last Append whose blocks will be read that way; blocks
-  /// appended later are not in the mapping. Not thread-safe against ReadInPlace.
-  void MapForReading();
-  bool mapped() const { return map_ != nullptr; }
-  /// Whether `handle`'s block can be read in place: the file is mapped over it and it is stored
-  /// raw.
-  bool ReadableInPlace(const SpillBlockHandle& handle) const;
-  /// Verify the block `handle` names (header, sizes, checksum) where it lies in the mapping and
-  /// return its raw bytes there, valid while the SpillFile lives. Thread-safe. REQUIRES:
-  /// ReadableInPlace(handle). Throws CorruptionError naming the file and offset.
-  std::string_view ReadInPlace(const SpillBlockHandle& handle) const;
-  /// Drop the mapping's pages over the block from this process (they stay in the page cache and
-  /// the mapping stays valid: a later access faults them in again). Keeps RSS low.
-  void ForgetInPlace(const SpillBlockHandle& handle) const;
-
  private:
   void ReadExact(char* dst, size_t n, uint64_t offset) const;
   void CheckHeader(const char* header, const SpillBlockHandle& handle) const;
@@ -165,8 +149,6 @@ class SpillFile {
   std::string name_;
   int fd_ = -1;
   std::atomic<uint64_t> end_{0};
-  char* map_ = nullptr;
-  uint64_t map_size_ = 0;
 };
 
 }  // namespace corpusflow

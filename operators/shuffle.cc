@@ -538,7 +538,7 @@ void RecordShuffler::Finish() {
   }
   std::vector<Bucket> first = std::move(first_buckets_);
   first_buckets_.clear();
-  for (Bucket& b : first) Resolve(std::move(b), 1);
+  for (Bucket& b : first) Resolve(std::move(b));
   rescatter_seconds_ = MonotonicSeconds() - pass1_end;
   uint64_t largest_bytes = 0;
   uint64_t largest_records = 0;
@@ -552,8 +552,8 @@ void RecordShuffler::Finish() {
     reserve_leaf_records_ = largest_records;
   }
   // Pass 2 copies blocks into reused buffers. (Reading raw blocks in place from a mapping of the
-  // spill file, SpillFile::ReadInPlace, saved a copy but left the peak RSS far above the budget
-  // with many buckets: 463 MB for a 64 MB budget, against 88 MB copying.)
+  // spill file saved a copy but left the peak RSS far above the budget with many buckets: 463 MB
+  // for a 64 MB budget, against 88 MB copying.)
   if (stats_ != nullptr) {
     stats_->Add("buckets", leaves_.size());
     stats_->Add("re-scatters", rescatters_);
@@ -565,7 +565,7 @@ void RecordShuffler::Finish() {
   }
 }
 
-void RecordShuffler::Resolve(Bucket bucket, int depth) {
+void RecordShuffler::Resolve(Bucket bucket) {
   if (bucket.records == 0) return;
   if (BucketMemory(bucket) <= arena_limit_ || bucket.records <= 1 || bucket.width == 0) {
     leaves_.push_back(std::move(bucket));
@@ -574,7 +574,7 @@ void RecordShuffler::Resolve(Bucket bucket, int depth) {
   std::vector<Bucket> children;
   Rescatter(bucket, children);
   ++rescatters_;
-  for (Bucket& child : children) Resolve(std::move(child), depth + 1);
+  for (Bucket& child : children) Resolve(std::move(child));
 }
 
 void RecordShuffler::Rescatter(const Bucket& bucket, std::vector<Bucket>& children) {

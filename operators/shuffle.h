@@ -131,8 +131,6 @@ class RecordShuffler {
   size_t bucket_count() const;
   /// Buckets scattered again because they did not fit.
   uint64_t rescatters() const { return rescatters_; }
-  /// Buckets of pass 2 loaded in the background while the previous one was emitted.
-  uint64_t prefetched_buckets() const { return prefetched_buckets_; }
   /// Spill files created (0 in memory).
   uint64_t spill_files() const { return spill_files_; }
   /// Raw and stored (compressed) bytes written to spill files.
@@ -164,7 +162,7 @@ class RecordShuffler {
   /// buckets share one.
   void AssignSpillFiles(std::vector<Bucket>& buckets);
   /// Append `bucket` to the leaves, scattering it again first when it does not fit.
-  void Resolve(Bucket bucket, int depth);
+  void Resolve(Bucket bucket);
   void Rescatter(const Bucket& bucket, std::vector<Bucket>& children);
   uint64_t BucketMemory(const Bucket& bucket) const;
   /// A bucket loaded for pass 2: its records and their index sorted by key.

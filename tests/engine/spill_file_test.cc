@@ -218,32 +218,6 @@ TEST(SpillFileTest, ReleaseLeavesOtherBlocksIntact) {
   EXPECT_EQ(ReadBlock(file, handles[4]), TextBlock(70000, 4));
 }
 
-TEST(SpillFileTest, ReadsRawBlocksInPlaceAndVerifiesThem) {
-  ScopedTempDir dir;
-  SpillFile file(dir.path() / "m.cfs");
-  SpillBlockEncoder raw(SpillOptions{SpillCompression::kNone, 0});
-  SpillBlockEncoder zstd;
-  const SpillBlockHandle a = file.Append(raw.Encode(TextBlock(9000, 1)));
-  const SpillBlockHandle z = file.Append(zstd.Encode(TextBlock(9000, 2)));
-  const SpillBlockHandle b = file.Append(raw.Encode(TextBlock(20000, 3)));
-  EXPECT_FALSE(file.ReadableInPlace(a));
-  file.MapForReading();
-  EXPECT_TRUE(file.ReadableInPlace(a));
-  EXPECT_FALSE(file.ReadableInPlace(z));  // compressed: needs Read
-  EXPECT_EQ(file.ReadInPlace(a), TextBlock(9000, 1));
-  EXPECT_EQ(file.ReadInPlace(b), TextBlock(20000, 3));
-  file.ForgetInPlace(a);
-  EXPECT_EQ(file.ReadInPlace(a), TextBlock(9000, 1));  // pages come back from the page cache
-  FlipByte(file.path().string(), b.offset + kSpillBlockHeaderBytes + 100);
-  try {
-    file.ReadInPlace(b);
-    FAIL() << "no error for a flipped byte";
-  } catch (const CorruptionError& e) {
-    EXPECT_NE(std::string(e.what()).find("offset " + std::to_string(b.offset)), std::string::npos)
-        << e.what();
-  }
-}
-
 TEST(SpillFileTest, RemovesItsFileAndRefusesToOverwrite) {
   ScopedTempDir dir;
   const auto path = dir.path() / "x.cfs";
