@@ -1,5 +1,6 @@
 #include "engine/batch.h"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -200,50 +201,55 @@ void Batch::AppendRecordFrom(const Batch& src, size_t i) {
   }
 }
 
+namespace {
+
+/// Keep, in place and in order, the spans of `data` whose flag is true; span i is
+/// [offsets[i], offsets[i + 1]).
+template <typename Buffer>
+void KeepSpans(Buffer& data, std::vector<uint64_t>& offsets, const std::vector<bool>& keep) {
+  using Value = typename Buffer::value_type;
+  uint64_t write = 0;
+  size_t out = 0;
+  for (size_t i = 0; i + 1 < offsets.size(); ++i) {
+    if (!keep[i]) continue;
+    const uint64_t begin = offsets[i], len = offsets[i + 1] - offsets[i];
+    if (write != begin) std::memmove(data.data() + write, data.data() + begin, len * sizeof(Value));
+    write += len;
+    offsets[++out] = write;
+  }
+  data.resize(write);
+  offsets.resize(out + 1);
+}
+
+}  // namespace
+
 void Batch::KeepRecords(const std::vector<bool>& keep) {
   for (Column& column : columns_) {
     std::visit(
         [&](auto& col) {
           using T = std::decay_t<decltype(col)>;
-          const size_t n = col.size();
           if constexpr (std::is_same_v<T, StringColumn>) {
-            auto& bytes = col.bytes();
-            auto& off = col.offsets();
-            uint64_t write = 0;
-            size_t out = 0;
-            for (size_t i = 0; i < n; ++i) {
-              if (!keep[i]) continue;
-              const uint64_t begin = off[i], len = off[i + 1] - off[i];
-              if (write != begin) std::memmove(bytes.data() + write, bytes.data() + begin, len);
-              write += len;
-              off[++out] = write;
-            }
-            bytes.resize(write);
-            off.resize(out + 1);
+            KeepSpans(col.bytes(), col.offsets(), keep);
           } else if constexpr (std::is_same_v<T, StringListColumn>) {
-            StringListColumn kept;
-            for (size_t i = 0; i < n; ++i) {
-              if (!keep[i]) continue;
-              for (size_t j = 0; j < col.ItemCount(i); ++j) kept.AppendItem(col.Item(i, j));
-              kept.EndRecord();
+            // The items of kept records, then the records' item counts.
+            auto& records = col.record_offsets();
+            std::vector<bool> keep_items(col.item_offsets().size() - 1, false);
+            for (size_t i = 0; i + 1 < records.size(); ++i) {
+              if (keep[i])
+                std::fill(keep_items.begin() + records[i], keep_items.begin() + records[i + 1],
+                          true);
             }
-            col = std::move(kept);
-          } else {
-            auto& values = col.values();
-            auto& off = col.offsets();
-            uint64_t write = 0;
+            KeepSpans(col.bytes(), col.item_offsets(), keep_items);
             size_t out = 0;
-            for (size_t i = 0; i < n; ++i) {
+            for (size_t i = 0; i + 1 < records.size(); ++i) {
               if (!keep[i]) continue;
-              const uint64_t begin = off[i], len = off[i + 1] - off[i];
-              if (write != begin) {
-                std::memmove(values.data() + write, values.data() + begin, len * sizeof(int32_t));
-              }
-              write += len;
-              off[++out] = write;
+              const uint64_t items = records[i + 1] - records[i];
+              records[out + 1] = records[out] + items;
+              ++out;
             }
-            values.resize(write);
-            off.resize(out + 1);
+            records.resize(out + 1);
+          } else {
+            KeepSpans(col.values(), col.offsets(), keep);
           }
         },
         column.data);
