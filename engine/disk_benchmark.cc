@@ -23,6 +23,7 @@
 #include "engine/error.h"
 #include "engine/interrupt.h"
 #include "engine/progress.h"
+#include "engine/random.h"
 #include "engine/stats.h"
 #include "engine/temp_dir.h"
 #include "engine/units.h"
@@ -74,7 +75,7 @@ class IoBuffer {
     data_.reset(static_cast<char*>(p));
     uint64_t state = 0x9E3779B97F4A7C15ull;
     for (uint64_t i = 0; i + 8 <= bytes; i += 8) {
-      const uint64_t v = SplitMix(state);
+      const uint64_t v = Mix64(state += 0x9E3779B97F4A7C15ull);
       std::memcpy(data_.get() + i, &v, 8);
     }
   }
@@ -92,12 +93,6 @@ class IoBuffer {
   }
 
  private:
-  static uint64_t SplitMix(uint64_t& state) {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
   struct Free {
     void operator()(char* p) const { std::free(p); }
   };
@@ -377,13 +372,6 @@ void RemoveFile(const fs::path& path) {
 uint64_t SweepBytes(const DiskBenchmarkOptions& o, uint64_t block) {
   const uint64_t volume = std::min(o.sweep_bytes, o.size_bytes);
   return std::max(block, volume / block * block);
-}
-
-std::string JsonNumber(double v) {
-  if (!std::isfinite(v)) return "null";
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
 }
 
 std::string TestLabel(const DiskTestResult& t) {

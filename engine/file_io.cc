@@ -316,7 +316,6 @@ class RawOutput {
   RawOutput& operator=(const RawOutput&) = delete;
 
   const std::string& name() const { return name_; }
-  bool abandoned() const { return abandoned_; }
   /// Written in place (stdout, a device, a FIFO): no temp file, no rename.
   bool direct() const { return tmp_path_.empty(); }
 

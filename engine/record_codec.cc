@@ -119,7 +119,7 @@ void RecordEncoder::Append(size_t i, std::string* out) const {
   Encode(i, out->data() + old);
 }
 
-RecordDecoder::RecordDecoder(Batch* out) : out_(out) {
+RecordDecoder::RecordDecoder(Batch* out) {
   columns_.reserve(out->columns().size());
   for (Column& c : out->columns()) columns_.push_back(&c);
 }

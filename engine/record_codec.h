@@ -98,7 +98,6 @@ class RecordDecoder {
   void DecodeAppend(std::string_view data);
 
  private:
-  Batch* out_;
   std::vector<Column*> columns_;
 };
 

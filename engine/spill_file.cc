@@ -65,12 +65,6 @@ std::string_view SpillCompressionName(SpillCompression compression) {
   return "?";
 }
 
-std::string SpillBlock::Frame() const {
-  std::string frame(header, kSpillBlockHeaderBytes);
-  frame.append(payload);
-  return frame;
-}
-
 uint64_t SpillBlockChecksum(uint32_t raw_size, uint32_t stored_size, std::string_view payload) {
   const uint64_t seed = (static_cast<uint64_t>(raw_size) << 32) | stored_size;
   return XXH3_64bits_withSeed(payload.data(), payload.size(), seed);

@@ -69,8 +69,6 @@ struct SpillBlock {
   std::string_view payload;
 
   uint64_t size() const { return kSpillBlockHeaderBytes + payload.size(); }
-  /// Header and payload as one string (for tests and tools).
-  std::string Frame() const;
 };
 
 /// Compresses and frames blocks. One per thread.

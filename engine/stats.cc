@@ -103,14 +103,14 @@ std::string JsonQuote(std::string_view s) {
   return out + "\"";
 }
 
-namespace {
+namespace {}  // namespace
+
 std::string JsonNumber(double v) {
   if (!std::isfinite(v)) return "null";
   char buf[40];
   std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
 }
-}  // namespace
 
 std::string RunStats::ToJson() const {
   std::ostringstream o;

@@ -83,5 +83,7 @@ uint64_t PeakRssBytes();
 uint64_t ThreadCpuNanos();
 /// Escape a string for a JSON document (quotes included).
 std::string JsonQuote(std::string_view s);
+/// A number for a JSON document: 6 significant digits, null when not finite.
+std::string JsonNumber(double v);
 
 }  // namespace corpusflow

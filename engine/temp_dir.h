@@ -23,8 +23,6 @@ class TempDir {
   std::filesystem::path Path();
   /// A fresh file name inside the run folder: `<prefix>-<n><suffix>`.
   std::filesystem::path NewFilePath(const std::string& prefix, const std::string& suffix = "");
-  /// Whether the run folder was created.
-  bool created() const { return created_.load(); }
   /// Remove the folder now (also done by the destructor).
   void Remove() noexcept;
 
