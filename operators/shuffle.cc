@@ -56,6 +56,20 @@ uint64_t GetKey(const char* p) {
   return v;
 }
 
+/// The end of the spill record at `p` (key u64 | varint(length) | encoding) in [p, end), or null
+/// when it is malformed.
+const char* RecordEnd(const char* p, const char* end) {
+  uint64_t length = 0;
+  const char* after = end - p > 8 ? GetVarint(p + 8, end, &length) : nullptr;
+  if (after == nullptr || length > static_cast<uint64_t>(end - after)) return nullptr;
+  return after + length;
+}
+
+[[noreturn]] void ThrowBadBlock(const SpillFile& file, uint64_t offset, const std::string& what) {
+  throw CorruptionError("spill file " + file.path().string() + ": block at offset " +
+                        std::to_string(offset) + ": " + what);
+}
+
 uint32_t PowerOfTwoAtLeast(uint64_t n) {
   if (n <= 2) return 2;
   if (n >= kMaxBuckets) return kMaxBuckets;
@@ -64,9 +78,37 @@ uint32_t PowerOfTwoAtLeast(uint64_t n) {
 
 }  // namespace
 
-LargeBuffer::LargeBuffer(size_t bytes, bool map) : size_(std::max<size_t>(bytes, 1)) {
+/// A large uninitialised byte buffer mapped straight from the kernel (small ones come from the
+/// heap), so that freeing it always returns the memory: the arena and loaded buckets come and go
+/// and must not leave the heap inflated. (Transparent huge pages were measured slower here: the
+/// kernel compacts memory on fault.)
+class LargeBuffer {
+ public:
+  LargeBuffer() = default;
+  /// `bytes` bytes (at least one), mapped when 1 MiB or more, else from the heap. Throws
+  /// std::bad_alloc.
+  explicit LargeBuffer(size_t bytes);
+  ~LargeBuffer();
+  LargeBuffer(LargeBuffer&& other) noexcept;
+  LargeBuffer& operator=(LargeBuffer&& other) noexcept;
+
+  char* get() const { return data_; }
+  size_t size() const { return size_; }
+  void reset();
+  /// Make room for at least `bytes`, keeping the current mapping when it is large enough (its
+  /// pages are already faulted in: reusing them is much cheaper than fresh ones). Contents are
+  /// not kept.
+  void Reserve(size_t bytes);
+
+ private:
+  char* data_ = nullptr;
+  size_t size_ = 0;
+  size_t mapped_ = 0;
+};
+
+LargeBuffer::LargeBuffer(size_t bytes) : size_(std::max<size_t>(bytes, 1)) {
   constexpr size_t kPage = 4096;
-  if (!map && size_ < (size_t{1} << 20)) {
+  if (size_ < (size_t{1} << 20)) {
     // Small: the heap is cheaper than a mapping.
     data_ = new char[size_];
     return;
@@ -96,7 +138,7 @@ LargeBuffer& LargeBuffer::operator=(LargeBuffer&& other) noexcept {
 
 void LargeBuffer::Reserve(size_t bytes) {
   if (data_ != nullptr && size_ >= bytes) return;
-  reset();
+  reset();  // before mapping the new buffer, so that the two never coexist
   *this = LargeBuffer(bytes);
 }
 
@@ -116,6 +158,14 @@ struct RecordShuffler::IndexEntry {
   uint64_t key;
   /// The record as varint(length) + encoding.
   const char* record;
+};
+
+struct RecordShuffler::LoadedBucket {
+  /// The leaf it holds (null when empty).
+  const Bucket* leaf = nullptr;
+  /// The bucket's blocks, copied or decompressed from its spill file (unused in memory).
+  LargeBuffer data;
+  std::vector<IndexEntry> index;
 };
 
 struct RecordShuffler::Bucket {
@@ -221,7 +271,7 @@ class RecordShuffler::ScatterArena {
     }
     if (slab_left_ < chunk_bytes_) {
       // Uninitialised on purpose: every byte handed out is written before it is read.
-      slabs_.emplace_back(std::max(kSlabBytes, chunk_bytes_), /*map=*/true);
+      slabs_.emplace_back(std::max(kSlabBytes, chunk_bytes_));
       slab_next_ = slabs_.back().get();
       slab_left_ = slabs_.back().size();
     }
@@ -244,11 +294,10 @@ class RecordShuffler::ScatterArena {
 
 bool RecordShuffler::ParseBlock(const char* p, const char* end, std::vector<IndexEntry>& index) {
   while (p < end) {
-    uint64_t length = 0;
-    const char* after = end - p > 8 ? GetVarint(p + 8, end, &length) : nullptr;
-    if (after == nullptr || length > static_cast<uint64_t>(end - after)) return false;
+    const char* next = RecordEnd(p, end);
+    if (next == nullptr) return false;
     index.push_back(IndexEntry{GetKey(p), p + 8});
-    p = after + length;
+    p = next;
   }
   return true;
 }
@@ -292,7 +341,8 @@ RecordShuffler::RecordShuffler(const ShuffleConfig& config, TempDir& temp_dir, O
   arena_limit_ = std::max<uint64_t>(memory - reserve, 1);
   workers_ = std::make_unique<Workers>(config_.spill);
   prefetch_group_ = std::make_unique<tbb::task_group>();
-  root_ = std::make_unique<Bucket>();
+  current_ = std::make_unique<LoadedBucket>();
+  prefetched_ = std::make_unique<LoadedBucket>();
   pass1_start_ = MonotonicSeconds();
   cpu_pass1_start_ = ProcessCpuSeconds();
   if (stats_ != nullptr) {
@@ -327,11 +377,11 @@ void RecordShuffler::Add(const Batch& batch, uint64_t first_record) {
   if (finished_) throw std::logic_error("RecordShuffler::Add after Finish");
   const size_t n = batch.num_records();
   if (n == 0) return;
-  if (!layout_) {
-    layout_ = RecordCodec::ForBatch(batch).layout();
-  } else if (!RecordCodec(*layout_).Matches(batch)) {
+  if (!codec_) {
+    codec_ = RecordCodec::ForBatch(batch);
+  } else if (!codec_->Matches(batch)) {
     throw Error("shuffle: a batch has the fields " + batch.schema().ToString() +
-                " but earlier ones had " + layout_->ToString());
+                " but earlier ones had " + codec_->layout().ToString());
   }
   const ShuffleKeys keys(config_.seed);
   const RecordEncoder encoder(batch);
@@ -342,7 +392,7 @@ void RecordShuffler::Add(const Batch& batch, uint64_t first_record) {
       const size_t size = encoder.EncodedSize(i);
       data += VarintLength(size) + size;
     }
-    first_buckets_ = SplitRange(*root_, FirstBucketCount(n, data));
+    first_buckets_ = SplitRange(Bucket{}, FirstBucketCount(n, data));
     arena_ =
         std::make_unique<ScatterArena>(first_buckets_.size(), ChunkBytes(first_buckets_.size()));
   }
@@ -539,7 +589,7 @@ void RecordShuffler::Finish() {
   std::vector<Bucket> first = std::move(first_buckets_);
   first_buckets_.clear();
   for (Bucket& b : first) Resolve(std::move(b));
-  rescatter_seconds_ = MonotonicSeconds() - pass1_end;
+  const double rescatter_seconds = MonotonicSeconds() - pass1_end;
   uint64_t largest_bytes = 0;
   uint64_t largest_records = 0;
   for (const Bucket& b : leaves_) {
@@ -561,7 +611,7 @@ void RecordShuffler::Finish() {
     stats_->Add("spill files", spill_files_);
     stats_->Add("spill bytes raw", spill_raw_bytes_.load());
     stats_->Add("spill bytes stored", spill_stored_bytes_.load());
-    stats_->Set("re-scatter seconds", rescatter_seconds_);
+    stats_->Set("re-scatter seconds", rescatter_seconds);
   }
 }
 
@@ -586,7 +636,6 @@ void RecordShuffler::Rescatter(const Bucket& bucket, std::vector<Bucket>& childr
   const int shift = children.front().width;
   ScatterArena arena(children.size(), ChunkBytes(children.size()));
   SpillBlockDecoder& decoder = workers_->decoder();
-  const std::string& file = bucket.file->path().string();
   std::string block;
   for (const SpillBlockHandle& h : bucket.blocks) {
     CheckInterrupt();
@@ -595,18 +644,13 @@ void RecordShuffler::Rescatter(const Bucket& bucket, std::vector<Bucket>& childr
     const char* p = block.data();
     const char* const end = p + block.size();
     while (p < end) {
-      uint64_t length = 0;
-      const char* after = end - p > 8 ? GetVarint(p + 8, end, &length) : nullptr;
-      if (after == nullptr || length > static_cast<uint64_t>(end - after)) {
-        throw CorruptionError("spill file " + file + ": block at offset " +
-                              std::to_string(h.offset) + ": malformed record");
-      }
+      const char* next = RecordEnd(p, end);
+      if (next == nullptr) ThrowBadBlock(*bucket.file, h.offset, "malformed record");
       const uint64_t key = GetKey(p);
       if (bucket.width < 64 && ((key - bucket.lo) >> bucket.width) != 0) {
-        throw CorruptionError("spill file " + file + ": block at offset " +
-                              std::to_string(h.offset) + ": record key outside its bucket");
+        ThrowBadBlock(*bucket.file, h.offset, "record key outside its bucket");
       }
-      const size_t need = static_cast<size_t>(after - p) + length;  // key, length, encoding
+      const auto need = static_cast<size_t>(next - p);  // key, length, encoding
       if (arena.used() + need + kBucketCostPerRecord > arena_limit_ && arena.records() > 0) {
         SpillArena(arena, children);
       }
@@ -662,8 +706,7 @@ void RecordShuffler::LoadLeaf(const Bucket& bucket, LoadedBucket* into) {
     // Records never span blocks: parse each block's raw bytes into the index.
     for (size_t i = 0; i < bucket.blocks.size(); ++i) {
       if (!ParseBlock(data + offsets[i], data + offsets[i + 1], index)) {
-        throw CorruptionError("spill file " + file.path().string() + ": block at offset " +
-                              std::to_string(bucket.blocks[i].offset) + ": malformed record");
+        ThrowBadBlock(file, bucket.blocks[i].offset, "malformed record");
       }
     }
     if (index.size() != bucket.records) {
@@ -705,13 +748,13 @@ void RecordShuffler::ReleaseIfTight(const Bucket& bucket, uint64_t bytes_ahead) 
 }
 
 bool RecordShuffler::NextBucket() {
-  DoneWithLeaf(&current_);
+  DoneWithLeaf(current_.get());
   if (prefetching_) {
     prefetching_ = false;
     prefetch_group_->wait();  // rethrows the prefetch's error
     std::swap(current_, prefetched_);
   } else if (next_leaf_ < leaves_.size()) {
-    LoadLeaf(leaves_[next_leaf_++], &current_);
+    LoadLeaf(leaves_[next_leaf_++], current_.get());
   } else {
     return false;
   }
@@ -724,7 +767,7 @@ bool RecordShuffler::NextBucket() {
     prefetching_ = true;
     ++prefetched_buckets_;
     const Bucket* next = &leaves_[next_leaf_++];
-    prefetch_group_->run([this, next] { LoadLeaf(*next, &prefetched_); });
+    prefetch_group_->run([this, next] { LoadLeaf(*next, prefetched_.get()); });
   }
   return true;
 }
@@ -740,19 +783,17 @@ bool RecordShuffler::Next(Batch* out) {
       progress_->StartPhase(spilled_ ? "shuffle pass 2: buckets" : "shuffle: in memory", total);
     }
   }
-  if (!layout_) return false;
-  const RecordCodec codec(*layout_);
-  codec.PrepareBatch(out);
+  if (!codec_) return false;
+  codec_->PrepareBatch(out);
   RecordDecoder decoder(out);
   for (;;) {
-    const std::vector<IndexEntry>& index = current_.index;
+    const std::vector<IndexEntry>& index = current_->index;
     if (cursor_ >= index.size()) {
       if (!out->empty()) return true;
       if (NextBucket()) continue;
       if (!emitted_all_) {
         emitted_all_ = true;
-        DoneWithLeaf(&current_);
-        current_ = {};
+        *current_ = LoadedBucket{};  // NextBucket() was done with its leaf
         arena_.reset();
         if (stats_ != nullptr) {
           const double pass2_end = MonotonicSeconds();

@@ -35,40 +35,13 @@
 #include <vector>
 
 #include "engine/operator.h"
+#include "engine/record_codec.h"
 #include "engine/spill_file.h"
 
 namespace corpusflow {
 
 class Progress;
 class TempDir;
-
-/// A large uninitialised byte buffer mapped straight from the kernel (small ones come from the
-/// heap), so that freeing it always returns the memory: the arena and loaded buckets come and go
-/// and must not leave the heap inflated. (Transparent huge pages were measured slower here: the
-/// kernel compacts memory on fault.)
-class LargeBuffer {
- public:
-  LargeBuffer() = default;
-  /// `bytes` bytes (at least one), mapped when 1 MiB or more, or when `map` is set, else from the
-  /// heap. Throws std::bad_alloc.
-  explicit LargeBuffer(size_t bytes, bool map = false);
-  ~LargeBuffer();
-  LargeBuffer(LargeBuffer&& other) noexcept;
-  LargeBuffer& operator=(LargeBuffer&& other) noexcept;
-
-  char* get() const { return data_; }
-  size_t size() const { return size_; }
-  void reset();
-  /// Make room for at least `bytes`, keeping the current mapping when it is large enough (its
-  /// pages are already faulted in: reusing them is much cheaper than fresh ones). Contents are
-  /// not kept.
-  void Reserve(size_t bytes);
-
- private:
-  char* data_ = nullptr;
-  size_t size_ = 0;
-  size_t mapped_ = 0;
-};
 
 /// The layout and limits of one shuffle run.
 struct ShuffleConfig {
@@ -166,13 +139,7 @@ class RecordShuffler {
   void Rescatter(const Bucket& bucket, std::vector<Bucket>& children);
   uint64_t BucketMemory(const Bucket& bucket) const;
   /// A bucket loaded for pass 2: its records and their index sorted by key.
-  struct LoadedBucket {
-    /// The leaf it holds (null when empty).
-    const Bucket* leaf = nullptr;
-    /// The bucket's blocks, copied or decompressed from its spill file.
-    LargeBuffer data;
-    std::vector<IndexEntry> index;
-  };
+  struct LoadedBucket;
   void LoadLeaf(const Bucket& bucket, LoadedBucket* into);
   /// Give the disk space of `bucket`'s blocks back when the temp filesystem is short of room for
   /// what is still to be written (hole punching makes ext4 write the blocks out first, so it is
@@ -196,14 +163,14 @@ class RecordShuffler {
   /// Pass 1's records not spilled yet (and in memory, pass 2's buckets).
   std::unique_ptr<ScatterArena> arena_;
   std::unique_ptr<Workers> workers_;
-  std::optional<Schema> layout_;
+  /// The records' layout, from the first batch.
+  std::optional<RecordCodec> codec_;
   uint64_t records_ = 0;
   uint64_t input_bytes_ = 0;
   /// Bytes of record encodings added in pass 1.
   uint64_t encoded_bytes_ = 0;
   bool spilled_ = false;
   bool finished_ = false;
-  std::unique_ptr<Bucket> root_;
   std::vector<Bucket> first_buckets_;
   std::vector<Bucket> leaves_;
   uint64_t rescatters_ = 0;
@@ -214,8 +181,9 @@ class RecordShuffler {
 
   // Pass 2: the bucket being emitted, the one loading in the background, and where emission
   // stands.
-  LoadedBucket current_;
-  LoadedBucket prefetched_;
+  std::unique_ptr<LoadedBucket> current_;
+  std::unique_ptr<LoadedBucket> prefetched_;
+  /// Held by pointer: tbb::task_group's destructor may throw, which a member's would inherit.
   std::unique_ptr<tbb::task_group> prefetch_group_;
   bool prefetching_ = false;
   uint64_t prefetched_buckets_ = 0;
@@ -235,7 +203,6 @@ class RecordShuffler {
   double cpu_pass1_start_ = 0;
   double cpu_pass1_end_ = 0;
   double pass1_end_ = 0;
-  double rescatter_seconds_ = 0;
 };
 
 /// Filled by a finished shuffle for the stages after it (the shortcut's sharded writer needs
