@@ -82,11 +82,7 @@ Plan PlanStages(const std::vector<std::pair<std::string, std::vector<std::string
   for (const auto& [name, args] : stages) {
     chain.push_back(OperatorRegistry::Global().Create(name, args));
   }
-  PlanContext ctx;
-  ctx.options = options;
-  ctx.memory_bytes = options.memory_bytes > 0 ? options.memory_bytes : DefaultMemoryBudget();
-  ctx.threads = options.threads;
-  return Plan::Build(std::move(chain), ctx);
+  return Plan::Build(std::move(chain), MakePlanContext(options));
 }
 
 namespace {
@@ -158,6 +154,18 @@ void ParseCommandArgs(const std::string& command, const std::vector<std::string>
   } catch (const po::error& e) {
     throw InvalidArgument(command + ": " + e.what());
   }
+}
+
+void ParseCommandArgsWithInputs(const std::string& command, const std::vector<std::string>& args,
+                                const po::options_description& desc, const char* positional_name,
+                                po::variables_map* values) {
+  po::options_description hidden;
+  hidden.add_options()(positional_name, po::value<std::vector<std::string>>());
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description positional;
+  positional.add(positional_name, -1);
+  ParseCommandArgs(command, args, all, &positional, values);
 }
 
 }  // namespace corpusflow

@@ -61,5 +61,11 @@ void ParseCommandArgs(const std::string& command, const std::vector<std::string>
                       const boost::program_options::options_description& desc,
                       const boost::program_options::positional_options_description* positional,
                       boost::program_options::variables_map* values);
+/// The same where every positional argument is a value of the hidden, repeatable option
+/// `positional_name` (a std::vector<std::string>), as in `corpusflow shuffle a.txt b.txt`.
+void ParseCommandArgsWithInputs(const std::string& command, const std::vector<std::string>& args,
+                                const boost::program_options::options_description& desc,
+                                const char* positional_name,
+                                boost::program_options::variables_map* values);
 
 }  // namespace corpusflow

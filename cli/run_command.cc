@@ -29,14 +29,8 @@ int RunCommand(const std::vector<std::string>& args) {
                      "allowed, # comments)")(
       "dry-run", po::bool_switch(), "print the plan (pipelines, breakers, schemas) and stop");
   AddRunOptions(desc);
-  po::options_description hidden;
-  hidden.add_options()("pipeline", po::value<std::vector<std::string>>());
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description positional;
-  positional.add("pipeline", -1);
   po::variables_map values;
-  ParseCommandArgs("run", args, all, &positional, &values);
+  ParseCommandArgsWithInputs("run", args, desc, "pipeline", &values);
 
   std::vector<StageSpec> specs;
   const bool has_file = values.count("file") > 0;

@@ -41,14 +41,8 @@ int ShuffleCommand(const std::vector<std::string>& args) {
       "dry-run", po::bool_switch(), "print the plan and stop")("help,h", po::bool_switch(),
                                                                "show this help");
   AddRunOptions(desc);
-  po::options_description hidden;
-  hidden.add_options()("input", po::value<std::vector<std::string>>());
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description positional;
-  positional.add("input", -1);
   po::variables_map values;
-  ParseCommandArgs("shuffle", args, all, &positional, &values);
+  ParseCommandArgsWithInputs("shuffle", args, desc, "input", &values);
   if (values["help"].as<bool>()) {
     std::cout << "usage: corpusflow " << kSynopsis << "\n\n"
               << "Shuffle lines uniformly at random, out of core: every permutation is equally "
@@ -112,11 +106,7 @@ int ShuffleCommand(const std::vector<std::string>& args) {
   chain.back()->set_name("write");
 
   const RunOptions options = RunOptionsFrom(values);
-  PlanContext plan_ctx;
-  plan_ctx.options = options;
-  plan_ctx.memory_bytes = options.memory_bytes > 0 ? options.memory_bytes : DefaultMemoryBudget();
-  plan_ctx.threads = options.threads;
-  const Plan plan = Plan::Build(std::move(chain), plan_ctx);
+  const Plan plan = Plan::Build(std::move(chain), MakePlanContext(options));
   if (values["dry-run"].as<bool>()) {
     std::cout << plan.ToString();
     return 0;

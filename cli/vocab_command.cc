@@ -24,14 +24,8 @@ int VocabCommand(const std::vector<std::string>& args) {
       "user-dict", po::value<std::vector<std::string>>()->composing(),
       "jieba user dictionary (repeatable)")("help", po::bool_switch(), "show this help");
   AddRunOptions(desc);
-  po::options_description hidden;
-  hidden.add_options()("input", po::value<std::vector<std::string>>());
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description positional;
-  positional.add("input", -1);
   po::variables_map values;
-  ParseCommandArgs("vocab", args, all, &positional, &values);
+  ParseCommandArgsWithInputs("vocab", args, desc, "input", &values);
   if (values["help"].as<bool>()) {
     std::cout << "usage: corpusflow vocab INPUT... -o vocab.txt [--size N] [options]\n\n"
               << OperatorRegistry::Global().Help("vocab") << "\n"

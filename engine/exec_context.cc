@@ -7,6 +7,13 @@
 
 namespace corpusflow {
 
+PlanContext MakePlanContext(const RunOptions& options) {
+  PlanContext ctx;
+  ctx.options = options;
+  ctx.memory_bytes = options.memory_bytes > 0 ? options.memory_bytes : DefaultMemoryBudget();
+  return ctx;
+}
+
 uint64_t DefaultMemoryBudget() {
   return std::max<uint64_t>(PhysicalMemoryBytes() / 4, uint64_t{256} << 20);
 }

@@ -36,8 +36,10 @@ uint64_t DefaultMemoryBudget();
 struct PlanContext {
   RunOptions options;
   uint64_t memory_bytes = 0;
-  int threads = 1;
 };
+
+/// The plan context of a run with `options` (the default budget when none is given).
+PlanContext MakePlanContext(const RunOptions& options);
 
 /// Work held back until the whole run has succeeded (see ExecContext::DeferCommit).
 class DeferredCommit {

@@ -57,12 +57,6 @@ size_t ReadFd(int fd, char* buf, size_t n, const std::string& name) {
   }
 }
 
-/// Largest single write(2). Measured on this project's machines (Linux 6.18, ext4): writing 2 GB
-/// into the page cache takes 0.6 s in 32 KiB calls but 1-4.5 s in 128 KiB-1 MiB calls, worse as
-/// memory fragments: large writes get large page-cache folios, and orders above 3 (32 KiB) make
-/// the kernel compact memory. (Helper "shuffle", see docs/shuffle.md.)
-constexpr size_t kMaxWriteCall = 32 << 10;
-
 /// write(2) of all `n` bytes, in calls of at most kMaxWriteCall, retrying short writes and EINTR
 /// (unless interrupted).
 void WriteFd(int fd, const char* data, size_t n, const std::string& name) {
@@ -593,6 +587,19 @@ class BoostOutput : public FileOutput {
 };
 
 }  // namespace
+
+std::optional<uint64_t> TotalFileBytes(const std::vector<std::string>& paths) {
+  uint64_t total = 0;
+  for (const std::string& path : paths) {
+    if (path == "-") return std::nullopt;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) return std::nullopt;
+    const uintmax_t size = std::filesystem::file_size(path, ec);
+    if (ec) return std::nullopt;
+    total += size;
+  }
+  return total;
+}
 
 Compression CompressionFromPath(std::string_view path) {
   if (EndsWith(path, ".gz")) return Compression::kGzip;

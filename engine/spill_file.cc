@@ -12,6 +12,7 @@
 #include <string>
 
 #include "engine/error.h"
+#include "engine/file_io.h"
 #include "engine/interrupt.h"
 
 namespace corpusflow {
@@ -51,18 +52,6 @@ SpillCompression ParseSpillCompression(std::string_view name) {
   if (name == "auto") return SpillCompression::kAuto;
   throw InvalidArgument("invalid spill compression '" + std::string(name) +
                         "' (expected auto, zstd or none)");
-}
-
-std::string_view SpillCompressionName(SpillCompression compression) {
-  switch (compression) {
-    case SpillCompression::kNone:
-      return "none";
-    case SpillCompression::kZstd:
-      return "zstd";
-    case SpillCompression::kAuto:
-      return "auto";
-  }
-  return "?";
 }
 
 uint64_t SpillBlockChecksum(uint32_t raw_size, uint32_t stored_size, std::string_view payload) {
@@ -180,14 +169,6 @@ SpillFile::~SpillFile() {
   if (fd_ >= 0) ::close(fd_);
   ::unlink(path_.c_str());
 }
-
-namespace {
-
-/// Largest single pwrite: page-cache writes of more than 32 KiB get large folios, which cost
-/// memory compaction once memory is fragmented (see kMaxWriteCall in file_io.cc).
-constexpr size_t kMaxWriteCall = 32 << 10;
-
-}  // namespace
 
 SpillBlockHandle SpillFile::Append(const SpillBlock& block) {
   SpillBlockHandle handle;

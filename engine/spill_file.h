@@ -31,8 +31,6 @@ enum class SpillCompression { kNone, kZstd, kAuto };
 
 /// Parse "zstd", "none" or "auto"; throws InvalidArgument.
 SpillCompression ParseSpillCompression(std::string_view name);
-/// "zstd", "none" or "auto".
-std::string_view SpillCompressionName(SpillCompression compression);
 
 /// The zstd level used when none is given, chosen by bench/shuffle.sh (see docs/shuffle.md).
 inline constexpr int kDefaultSpillLevel = 1;

@@ -3,7 +3,6 @@
 #include <simdjson.h>
 
 #include <array>
-#include <charconv>
 #include <vector>
 
 #include "engine/error.h"
@@ -33,15 +32,6 @@ uint64_t CountValidCodePoints(std::string_view text) {
 }
 
 /// A non-negative decimal integer; throws InvalidArgument naming `what`.
-uint64_t ParseCount(const std::string& text, const std::string& what) {
-  uint64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
-    throw InvalidArgument("invalid " + what + " '" + text + "' (expected a whole number)");
-  }
-  return value;
-}
-
 std::string Plural(uint64_t n, const char* unit) {
   return std::to_string(n) + " " + unit + (n == 1 ? "" : "s");
 }

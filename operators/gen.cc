@@ -7,12 +7,12 @@
 
 #include <bit>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <vector>
 
 #include "engine/error.h"
 #include "engine/exec_context.h"
+#include "engine/random.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
 #include "engine/units.h"
@@ -22,13 +22,6 @@ namespace po = boost::program_options;
 
 namespace corpusflow {
 namespace {
-
-/// The splitmix64 finalizer: a bijective 64-bit mix.
-constexpr uint64_t Mix64(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 /// splitmix64: a fast generator with a 64-bit state, one per document.
 class Rng {
@@ -602,12 +595,7 @@ static const OperatorRegistrar kRegisterGen(OperatorDef{
         if (options.bytes == 0) throw InvalidArgument("--bytes must be greater than 0");
       }
       if (v.count("docs")) {
-        const std::string text = v["docs"].as<std::string>();
-        const auto [end, ec] =
-            std::from_chars(text.data(), text.data() + text.size(), options.docs);
-        if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
-          throw InvalidArgument("invalid --docs '" + text + "' (expected a whole number)");
-        }
+        options.docs = ParseCount(v["docs"].as<std::string>(), "--docs");
         if (options.docs == 0) throw InvalidArgument("--docs must be greater than 0");
       }
       if (options.bytes == 0 && options.docs == 0) {

@@ -338,7 +338,6 @@ void MegatronDatasetWriter::Finalize() {
   if (finalized_) return;
   bin_->Close();
   idx_->Flush();
-  documents_file_->Flush();
   // Sequences after the last EndDocument() form a final document.
   if (last_document_end_ != sequences_) EndDocument();
   documents_file_->Flush();
@@ -397,7 +396,7 @@ MegatronDatasetReader::MegatronDatasetReader(std::string prefix)
                             " bytes, shorter than the 34-byte header");
     }
     char head[kMegatronHeaderBytes];
-    PRead(idx_fd_, idx_path_, 0, head, sizeof head);
+    PReadExactly(idx_fd_, idx_path_, 0, head, sizeof head);
     if (std::string_view(head, kMegatronIndexMagic.size()) != kMegatronIndexMagic) {
       throw CorruptionError(idx_path_ +
                             ": not a Megatron index (the file does not start with MMIDIDX)");
@@ -450,28 +449,23 @@ MegatronDatasetReader::~MegatronDatasetReader() {
   ::close(bin_fd_);
 }
 
-void MegatronDatasetReader::PRead(int fd, const std::string& path, uint64_t offset, void* buf,
-                                  size_t n) const {
-  PReadExactly(fd, path, offset, buf, n);
-}
-
 void MegatronDatasetReader::ReadLengths(uint64_t first, std::span<int32_t> out) const {
   if (first + out.size() > header_.sequence_count) throw std::out_of_range("ReadLengths");
-  PRead(idx_fd_, idx_path_, kMegatronHeaderBytes + 4 * first, out.data(), out.size_bytes());
+  PReadExactly(idx_fd_, idx_path_, kMegatronHeaderBytes + 4 * first, out.data(), out.size_bytes());
 }
 
 void MegatronDatasetReader::ReadPointers(uint64_t first, std::span<int64_t> out) const {
   if (first + out.size() > header_.sequence_count) throw std::out_of_range("ReadPointers");
-  PRead(idx_fd_, idx_path_, kMegatronHeaderBytes + 4 * header_.sequence_count + 8 * first,
-        out.data(), out.size_bytes());
+  PReadExactly(idx_fd_, idx_path_, kMegatronHeaderBytes + 4 * header_.sequence_count + 8 * first,
+               out.data(), out.size_bytes());
 }
 
 void MegatronDatasetReader::ReadDocumentIndices(uint64_t first, std::span<int64_t> out) const {
   if (first + out.size() > header_.document_index_count) {
     throw std::out_of_range("ReadDocumentIndices");
   }
-  PRead(idx_fd_, idx_path_, kMegatronHeaderBytes + 12 * header_.sequence_count + 8 * first,
-        out.data(), out.size_bytes());
+  PReadExactly(idx_fd_, idx_path_, kMegatronHeaderBytes + 12 * header_.sequence_count + 8 * first,
+               out.data(), out.size_bytes());
 }
 
 void MegatronDatasetReader::ReadBin(uint64_t offset, std::span<char> out) const {
@@ -480,7 +474,7 @@ void MegatronDatasetReader::ReadBin(uint64_t offset, std::span<char> out) const 
                           " bytes at offset " + std::to_string(offset) + " is past its end (" +
                           std::to_string(bin_bytes_) + " bytes)");
   }
-  PRead(bin_fd_, bin_path_, offset, out.data(), out.size());
+  PReadExactly(bin_fd_, bin_path_, offset, out.data(), out.size());
 }
 
 void MegatronDatasetReader::ReadSequence(uint64_t i, std::vector<int64_t>* ids) const {

@@ -187,8 +187,6 @@ class MegatronDatasetReader {
                             size_t chunk = 1 << 16) const;
 
  private:
-  void PRead(int fd, const std::string& path, uint64_t offset, void* buf, size_t n) const;
-
   std::string prefix_;
   std::string idx_path_;
   std::string bin_path_;

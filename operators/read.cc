@@ -314,18 +314,7 @@ std::unique_ptr<BatchReader> ReadOperator::Open(ExecContext& ctx, OperatorStats&
   return std::make_unique<ReadRun>(*this, ctx, stats);
 }
 
-std::optional<uint64_t> ReadOperator::TotalBytes() const {
-  uint64_t total = 0;
-  for (const std::string& path : paths_) {
-    if (path == "-") return std::nullopt;
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec)) return std::nullopt;
-    const uintmax_t size = std::filesystem::file_size(path, ec);
-    if (ec) return std::nullopt;
-    total += size;
-  }
-  return total;
-}
+std::optional<uint64_t> ReadOperator::TotalBytes() const { return TotalFileBytes(paths_); }
 
 namespace {
 

@@ -6,14 +6,11 @@
 
 #include "engine/error.h"
 #include "operators/jieba_segmenter.h"
+#include "operators/unicode_text.h"
 #include "operators/utf8_internal.h"
 
 namespace corpusflow {
 namespace {
-
-bool IsAsciiAlnumByte(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
 
 char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -147,7 +144,7 @@ void RougeTokenizer::Tokenize(std::string_view text, std::string* arena,
 
 void RougeTokenizer::AppendToken(std::string_view token, std::string* arena,
                                  std::vector<std::pair<uint32_t, uint32_t>>* spans) const {
-  if (!stopword_set_.empty() && stopword_set_.count(std::string(token)) > 0) return;
+  if (!stopword_set_.empty() && stopword_set_.contains(token)) return;
   const auto begin = static_cast<uint32_t>(arena->size());
   arena->append(token);
   spans->emplace_back(begin, static_cast<uint32_t>(arena->size()));
@@ -158,12 +155,12 @@ void RougeTokenizer::TokenizeReference(std::string_view text, std::string* arena
   std::string word;
   size_t pos = 0;
   while (pos < text.size()) {
-    if (!IsAsciiAlnumByte(static_cast<unsigned char>(text[pos]))) {
+    if (!IsAsciiAlnum(static_cast<unsigned char>(text[pos]))) {
       ++pos;
       continue;
     }
     word.clear();
-    while (pos < text.size() && IsAsciiAlnumByte(static_cast<unsigned char>(text[pos]))) {
+    while (pos < text.size() && IsAsciiAlnum(static_cast<unsigned char>(text[pos]))) {
       word.push_back(AsciiLower(text[pos]));
       ++pos;
     }
@@ -184,7 +181,7 @@ void RougeTokenizer::TokenizeChars(std::string_view text, std::string* arena,
     char32_t cp;
     const size_t length = DecodeUtf8Escaped(text, pos, &cp);
     if (cp < 0x80) {
-      if (IsAsciiAlnumByte(static_cast<unsigned char>(cp))) {
+      if (IsAsciiAlnum(static_cast<unsigned char>(cp))) {
         word.push_back(AsciiLower(static_cast<char>(cp)));
       } else {
         flush();
@@ -215,7 +212,7 @@ void RougeTokenizer::TokenizeJieba(std::string_view text, std::string* arena,
       char32_t cp;
       const size_t length = DecodeUtf8Escaped(w, pos, &cp);
       if (cp < 0x80) {
-        has_word_char |= IsAsciiAlnumByte(static_cast<unsigned char>(cp));
+        has_word_char |= IsAsciiAlnum(static_cast<unsigned char>(cp));
         token.push_back(AsciiLower(static_cast<char>(cp)));
       } else if (IsEscapedByte(cp)) {
         token.append(w.substr(pos, length));
@@ -322,10 +319,14 @@ float RougeState::ScoreIfSelected(const TokenCounts& sentence) const {
   return ScoreOf(overlap, remaining_size, selected_size);
 }
 
-void RougeState::Select(const TokenCounts& sentence) {
+void RougeState::Select(const TokenCounts& sentence) { Move(sentence, 1); }
+
+void RougeState::Unselect(const TokenCounts& sentence) { Move(sentence, -1); }
+
+void RougeState::Move(const TokenCounts& sentence, int32_t sign) {
   for (const auto& [id, count] : sentence.counts) {
     const int32_t r = remaining_[id], q = selected_[id];
-    const int32_t c = static_cast<int32_t>(count);
+    const int32_t c = sign * static_cast<int32_t>(count);
     const int32_t r2 = r - c, q2 = q + c;
     if (counting_ == RougeCounting::kOrig) {
       overlap_ += std::min(r2, q2) - std::min(r, q);
@@ -338,29 +339,9 @@ void RougeState::Select(const TokenCounts& sentence) {
     selected_[id] = q2;
   }
   if (counting_ == RougeCounting::kOrig) {
-    remaining_size_ -= sentence.total;
-    selected_size_ += sentence.total;
-  }
-}
-
-void RougeState::Unselect(const TokenCounts& sentence) {
-  for (const auto& [id, count] : sentence.counts) {
-    const int32_t r = remaining_[id], q = selected_[id];
-    const int32_t c = static_cast<int32_t>(count);
-    const int32_t r2 = r + c, q2 = q - c;
-    if (counting_ == RougeCounting::kOrig) {
-      overlap_ += std::min(r2, q2) - std::min(r, q);
-    } else {
-      overlap_ += static_cast<int>(r2 > 0 && q2 > 0) - static_cast<int>(r > 0 && q > 0);
-      remaining_size_ += static_cast<int>(r2 > 0) - static_cast<int>(r > 0);
-      selected_size_ += static_cast<int>(q2 > 0) - static_cast<int>(q > 0);
-    }
-    remaining_[id] = r2;
-    selected_[id] = q2;
-  }
-  if (counting_ == RougeCounting::kOrig) {
-    remaining_size_ += sentence.total;
-    selected_size_ -= sentence.total;
+    const int64_t total = sign * static_cast<int64_t>(sentence.total);
+    remaining_size_ -= total;
+    selected_size_ += total;
   }
 }
 

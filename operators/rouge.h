@@ -74,7 +74,12 @@ class RougeTokenizer {
                      std::vector<std::pair<uint32_t, uint32_t>>* spans) const;
 
   RougeTokens kind_;
-  std::unordered_set<std::string> stopword_set_;
+  /// Hashes std::string and std::string_view alike, so a token is looked up without a copy.
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_set<std::string, StringHash, std::equal_to<>> stopword_set_;
   const JiebaSegmenter* segmenter_;
 };
 
@@ -121,6 +126,8 @@ class RougeState {
   void Unselect(const TokenCounts& sentence);
 
  private:
+  /// Move `sentence` from the remaining side to the selected one (sign 1) or back (sign -1).
+  void Move(const TokenCounts& sentence, int32_t sign);
   float ScoreOf(int64_t overlap, int64_t remaining_size, int64_t selected_size) const;
 
   RougeCounting counting_ = RougeCounting::kOrig;

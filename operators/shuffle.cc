@@ -1086,15 +1086,7 @@ std::string LockstepLinesSource::Describe() const {
   return text + ")";
 }
 
-std::optional<uint64_t> LockstepLinesSource::TotalBytes() const {
-  uint64_t total = 0;
-  for (const std::string& path : paths_) {
-    std::error_code ec;
-    if (path == "-" || !std::filesystem::is_regular_file(path, ec)) return std::nullopt;
-    total += std::filesystem::file_size(path, ec);
-  }
-  return total;
-}
+std::optional<uint64_t> LockstepLinesSource::TotalBytes() const { return TotalFileBytes(paths_); }
 
 std::unique_ptr<BatchReader> LockstepLinesSource::Open(ExecContext& ctx,
                                                        OperatorStats& /*stats*/) const {

@@ -1,21 +1,20 @@
 #include "tests/testing/pipeline_testing.h"
 
+#include <algorithm>
 #include <chrono>
+#include <numeric>
 #include <stdexcept>
 #include <thread>
 
 #include "engine/error.h"
 #include "engine/executor.h"
+#include "engine/random.h"
 
 namespace corpusflow::testing {
 namespace {
 
-uint64_t Mix64(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
+/// SplitMix64's output for state `z`: the golden-ratio increment, then Mix64.
+uint64_t SplitMix64(uint64_t z) { return Mix64(z + 0x9e3779b97f4a7c15ULL); }
 
 class VectorReader : public BatchReader {
  public:
@@ -121,7 +120,7 @@ class JitterRun : public TransformRun {
   JitterRun(uint64_t seed, uint32_t max_micros) : seed_(seed), max_micros_(max_micros) {}
   void Apply(Batch& batch, OpState* /*local*/) override {
     if (max_micros_ == 0) return;
-    const uint64_t micros = Mix64(seed_ ^ Mix64(batch.sequence())) % (max_micros_ + 1);
+    const uint64_t micros = SplitMix64(seed_ ^ SplitMix64(batch.sequence())) % (max_micros_ + 1);
     std::this_thread::sleep_for(std::chrono::microseconds(micros));
   }
 
@@ -325,15 +324,7 @@ RunOptions TestRunOptions(int threads, uint64_t memory_bytes, uint64_t batch_byt
   return options;
 }
 
-PlanContext TestPlanContext(const RunOptions& options) {
-  PlanContext ctx;
-  ctx.options = options;
-  ctx.memory_bytes = options.memory_bytes > 0 ? options.memory_bytes : DefaultMemoryBudget();
-  ctx.threads = options.threads > 0
-                    ? options.threads
-                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return ctx;
-}
+PlanContext TestPlanContext(const RunOptions& options) { return MakePlanContext(options); }
 
 Plan RunChain(std::vector<std::unique_ptr<Operator>> chain, const RunOptions& options,
               RunStats* stats) {
@@ -342,6 +333,17 @@ Plan RunChain(std::vector<std::unique_ptr<Operator>> chain, const RunOptions& op
   RunStats local_stats;
   Execute(plan, ctx, stats != nullptr ? *stats : local_stats);
   return plan;
+}
+
+std::vector<std::string> ShuffleKeyOrder(const std::vector<std::string>& records, uint64_t seed) {
+  const ShuffleKeys keys(seed);
+  std::vector<size_t> order(records.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return keys.Key(a) < keys.Key(b); });
+  std::vector<std::string> out;
+  for (size_t i : order) out.push_back(records[i]);
+  return out;
 }
 
 }  // namespace corpusflow::testing

@@ -2,7 +2,8 @@
 // sources that replay given records or batches, a sink that collects what it receives, a seeded
 // jitter transform that makes parallel workers finish out of order, a transform that fails on
 // the Nth batch, a predicate filter, a stage that records the ordinals the executor assigns, a
-// pass-through pipeline breaker, and RunChain() to plan and execute a chain of them.
+// pass-through pipeline breaker, RunChain() to plan and execute a chain of them, and the order
+// the shuffle's specification gives.
 // Thread safety: like every operator, these are immutable once planned; their runs synchronise
 // what they share. A CollectedOutput is filled by one run and read by the test afterwards.
 #pragma once
@@ -190,5 +191,9 @@ PlanContext TestPlanContext(const RunOptions& options);
 /// given, receives the run's counters.
 Plan RunChain(std::vector<std::unique_ptr<Operator>> chain, const RunOptions& options,
               RunStats* stats = nullptr);
+
+/// The shuffle's specification: `records` in the order of ShuffleKeys(seed).Key(i) of their
+/// ordinals i.
+std::vector<std::string> ShuffleKeyOrder(const std::vector<std::string>& records, uint64_t seed);
 
 }  // namespace corpusflow::testing
