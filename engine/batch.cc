@@ -63,6 +63,10 @@ void Column::Clear() {
   std::visit([](auto& c) { c.Clear(); }, data);
 }
 
+Column& Batch::AddField(const Field& field) {
+  return AddColumn(field.name, field.type, field.vocab_size);
+}
+
 Column& Batch::AddColumn(std::string_view name, FieldType type, int64_t vocab_size) {
   for (Column& c : columns_) {
     if (c.field.name == name && c.field.type == type) {
@@ -178,27 +182,27 @@ void Batch::CopyLayoutFrom(const Batch& other) {
     }
   }
   columns_.clear();
-  for (const Column& c : other.columns_) AddColumn(c.field.name, c.field.type, c.field.vocab_size);
+  for (const Column& c : other.columns_) AddField(c.field);
+}
+
+void Column::AppendRecordFrom(const Column& src, size_t i) {
+  std::visit(
+      [&](auto& dst) {
+        using T = std::decay_t<decltype(dst)>;
+        const T& from = std::get<T>(src.data);
+        if constexpr (std::is_same_v<T, StringListColumn>) {
+          const size_t n = from.ItemCount(i);
+          for (size_t j = 0; j < n; ++j) dst.AppendItem(from.Item(i, j));
+          dst.EndRecord();
+        } else {
+          dst.Append(from[i]);
+        }
+      },
+      data);
 }
 
 void Batch::AppendRecordFrom(const Batch& src, size_t i) {
-  for (size_t c = 0; c < columns_.size(); ++c) {
-    std::visit(
-        [&](auto& dst) {
-          using T = std::decay_t<decltype(dst)>;
-          const T& from = std::get<T>(src.columns_[c].data);
-          if constexpr (std::is_same_v<T, StringColumn>) {
-            dst.Append(from[i]);
-          } else if constexpr (std::is_same_v<T, StringListColumn>) {
-            const size_t n = from.ItemCount(i);
-            for (size_t j = 0; j < n; ++j) dst.AppendItem(from.Item(i, j));
-            dst.EndRecord();
-          } else {
-            dst.Append(from[i]);
-          }
-        },
-        columns_[c].data);
-  }
+  for (size_t c = 0; c < columns_.size(); ++c) columns_[c].AppendRecordFrom(src.columns_[c], i);
 }
 
 namespace {

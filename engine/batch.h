@@ -124,6 +124,8 @@ struct Column {
   size_t DataBytes() const;
   size_t MemoryBytes() const;
   void Clear();
+  /// Append record `i` of `src`. REQUIRES: `src` has this column's type.
+  void AppendRecordFrom(const Column& src, size_t i);
 };
 
 /// A batch of records stored column by column.
@@ -146,6 +148,8 @@ class Batch {
   StringColumn& AddString(std::string_view name);
   StringListColumn& AddStringList(std::string_view name);
   Int32ListColumn& AddInt32List(std::string_view name, int64_t vocab_size = 0);
+  /// Add an empty column of `field`'s name, type and vocabulary size (as the three above).
+  Column& AddField(const Field& field);
 
   /// Column lookups. The typed getters throw std::logic_error when the column is missing or of
   /// another type: the planner's schema check makes that a programming error.

@@ -195,22 +195,6 @@ struct PseudoSummaryWorker : OpState {
   PseudoSummarizer summarizer;
 };
 
-/// Append record `r` of `from` to `to` (same column type).
-void AppendValue(Column& to, const Column& from, size_t r) {
-  std::visit(
-      [&](auto& dst) {
-        using T = std::decay_t<decltype(dst)>;
-        const T& src = std::get<T>(from.data);
-        if constexpr (std::is_same_v<T, StringListColumn>) {
-          for (size_t j = 0; j < src.ItemCount(r); ++j) dst.AppendItem(src.Item(r, j));
-          dst.EndRecord();
-        } else {
-          dst.Append(src[r]);
-        }
-      },
-      to.data);
-}
-
 class PseudoSummaryRun : public TransformRun {
  public:
   PseudoSummaryRun(const PseudoSummaryOptions& options, OperatorStats& stats)
@@ -234,19 +218,7 @@ class PseudoSummaryRun : public TransformRun {
       if (name == options_.field && !options_.keep_input) continue;
       carried.push_back(&c);
     }
-    for (const Column* c : carried) {
-      switch (c->field.type) {
-        case FieldType::kString:
-          out.AddString(c->field.name);
-          break;
-        case FieldType::kStringList:
-          out.AddStringList(c->field.name);
-          break;
-        case FieldType::kInt32List:
-          out.AddInt32List(c->field.name, c->field.vocab_size);
-          break;
-      }
-    }
+    for (const Column* c : carried) out.AddField(c->field);
     StringColumn src, tgt;
     src.Reserve(texts.size() * 2, texts.DataBytes());
     tgt.Reserve(texts.size() * 2, texts.DataBytes() / 3);
@@ -281,7 +253,7 @@ class PseudoSummaryRun : public TransformRun {
         AppendChunks(text, w, first, w.pair.source, &src);
         AppendChunks(text, w, first, w.pair.target, &tgt);
         for (size_t c = 0; c < carried.size(); ++c) {
-          AppendValue(out.columns()[c], *carried[c], r);
+          out.columns()[c].AppendRecordFrom(*carried[c], r);
         }
         swapped += w.pair.swapped ? 1 : 0;
         ++pairs;
