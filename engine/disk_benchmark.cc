@@ -264,32 +264,21 @@ class DiskBench {
     FileDescriptor fd = OpenFile(path, O_WRONLY | O_CREAT | O_TRUNC, direct_);
     const uint64_t planned = offsets.size() * io_bytes;
     StartPhase(result, planned);
-    std::vector<uint64_t> nanos;
-    nanos.reserve(offsets.size());
     *file_bytes = 0;
-    const double start = Now();
-    for (const uint64_t offset : offsets) {
-      CheckInterrupt();
-      buffer_->Scramble(io_bytes);
-      const auto t0 = std::chrono::steady_clock::now();
-      WriteFully(fd.get(), buffer_->data(), io_bytes, offset, path);
-      nanos.push_back(ElapsedNanos(t0));
-      *file_bytes = std::max(*file_bytes, offset + io_bytes);
-      result.bytes += io_bytes;
-      if (progress_ != nullptr) progress_->AddBytes(io_bytes);
-      if (Now() - start > options_.time_limit_seconds && result.bytes < planned) {
-        result.stopped_by_time_limit = true;
-        break;
-      }
-    }
+    const double start = TimedLoop(
+        offsets, io_bytes, planned, result,
+        [&](uint64_t offset) {
+          buffer_->Scramble(io_bytes);
+          *file_bytes = std::max(*file_bytes, offset + io_bytes);
+          return true;
+        },
+        [&](uint64_t offset) { WriteFully(fd.get(), buffer_->data(), io_bytes, offset, path); });
     const double sync_start = Now();
     SyncFile(fd.get(), path);
     const double end = Now();
     fd.Close();
-    result.operations = nanos.size();
     result.seconds = end - start;
     result.sync_seconds = end - sync_start;
-    result.latency_us = Percentiles(nanos);
     return result;
   }
 
@@ -306,14 +295,30 @@ class DiskBench {
       if (offset + io_bytes <= file_bytes) planned += io_bytes;
     }
     StartPhase(result, planned);
+    const double start = TimedLoop(
+        offsets, io_bytes, planned, result,
+        [&](uint64_t offset) { return offset + io_bytes <= file_bytes; },
+        [&](uint64_t offset) { ReadFully(fd.get(), buffer_->data(), io_bytes, offset, path); });
+    result.seconds = Now() - start;
+    fd.Close();
+    return result;
+  }
+
+ private:
+  /// For each offset that `prepare` (untimed; false skips it) accepts, time `io(offset)` of
+  /// `io_bytes`, until every offset is done or the time limit passed with `planned` bytes not
+  /// reached. Fills bytes, operations, latency and stopped_by_time_limit; returns the start time.
+  template <typename Prepare, typename Io>
+  double TimedLoop(const std::vector<uint64_t>& offsets, uint64_t io_bytes, uint64_t planned,
+                   DiskTestResult& result, Prepare&& prepare, Io&& io) {
     std::vector<uint64_t> nanos;
     nanos.reserve(offsets.size());
     const double start = Now();
     for (const uint64_t offset : offsets) {
-      if (offset + io_bytes > file_bytes) continue;
+      if (!prepare(offset)) continue;
       CheckInterrupt();
       const auto t0 = std::chrono::steady_clock::now();
-      ReadFully(fd.get(), buffer_->data(), io_bytes, offset, path);
+      io(offset);
       nanos.push_back(ElapsedNanos(t0));
       result.bytes += io_bytes;
       if (progress_ != nullptr) progress_->AddBytes(io_bytes);
@@ -322,14 +327,11 @@ class DiskBench {
         break;
       }
     }
-    result.seconds = Now() - start;
-    fd.Close();
     result.operations = nanos.size();
     result.latency_us = Percentiles(nanos);
-    return result;
+    return start;
   }
 
- private:
   static uint64_t ElapsedNanos(std::chrono::steady_clock::time_point t0) {
     return static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
