@@ -107,6 +107,11 @@ int ExecutePlan(const Plan& plan, const RunOptions& options) {
   InstallInterruptHandlers();
   RunStats stats;
   const double start = MonotonicSeconds();
+  auto report = [&] {
+    stats.elapsed_seconds = MonotonicSeconds() - start;
+    stats.peak_rss_bytes = PeakRssBytes();
+    WriteStatsJson(options.stats_json, stats);
+  };
   try {
     // The context (and with it the run's temp folder) ends before stats are reported.
     ExecContext ctx(options);
@@ -114,21 +119,15 @@ int ExecutePlan(const Plan& plan, const RunOptions& options) {
     ctx.progress().Stop();
   } catch (const Interrupted&) {
     stats.status = "interrupted";
-    stats.elapsed_seconds = MonotonicSeconds() - start;
-    stats.peak_rss_bytes = PeakRssBytes();
-    WriteStatsJson(options.stats_json, stats);
+    report();
     throw;
   } catch (const std::exception& e) {
     stats.status = "error";
     stats.error = e.what();
-    stats.elapsed_seconds = MonotonicSeconds() - start;
-    stats.peak_rss_bytes = PeakRssBytes();
-    WriteStatsJson(options.stats_json, stats);
+    report();
     throw;
   }
-  stats.elapsed_seconds = MonotonicSeconds() - start;
-  stats.peak_rss_bytes = PeakRssBytes();
-  WriteStatsJson(options.stats_json, stats);
+  report();
   const std::string summary = stats.Summary();
   if (!summary.empty()) std::fputs(summary.c_str(), stderr);
   return 0;
