@@ -31,6 +31,7 @@ using testing::CollectedOutput;
 using testing::CollectingSink;
 using testing::CollectingSinkOptions;
 using testing::ScopedTempDir;
+using testing::ShuffleKeyOrder;
 using testing::VectorSource;
 
 /// `n` distinct lines of varied length, some binary.
@@ -45,18 +46,6 @@ std::vector<std::string> MakeLines(size_t n, uint64_t seed = 1) {
     lines.push_back(line);
   }
   return lines;
-}
-
-/// The shuffle's specification: records in the order of their keys.
-std::vector<std::string> KeyOrder(const std::vector<std::string>& records, uint64_t seed) {
-  const ShuffleKeys keys(seed);
-  std::vector<size_t> order(records.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(),
-            [&](size_t a, size_t b) { return keys.Key(a) < keys.Key(b); });
-  std::vector<std::string> out;
-  for (size_t i : order) out.push_back(records[i]);
-  return out;
 }
 
 struct ShuffleResult {
@@ -135,7 +124,7 @@ TEST(ShuffleTest, InMemoryOutputIsTheKeyOrder) {
   const auto lines = MakeLines(5000);
   const ShuffleResult r = Shuffle(lines, Config(42, 64 << 20));
   EXPECT_TRUE(r.in_memory);
-  EXPECT_EQ(r.output, KeyOrder(lines, 42));
+  EXPECT_EQ(r.output, ShuffleKeyOrder(lines, 42));
   EXPECT_NE(r.output, lines);
   EXPECT_EQ(r.texts.at("seed"), "42");
   EXPECT_EQ(r.texts.at("mode"), "in memory");
@@ -148,7 +137,7 @@ TEST(ShuffleTest, InMemoryBucketsAreSortedOneByOne) {
     const ShuffleResult r = Shuffle(lines, Config(21, 64 << 20, buckets), 77);
     SCOPED_TRACE("buckets " + std::to_string(buckets));
     EXPECT_TRUE(r.in_memory);
-    EXPECT_EQ(r.output, KeyOrder(lines, 21));
+    EXPECT_EQ(r.output, ShuffleKeyOrder(lines, 21));
     // Every non-empty bucket is a leaf (6000 records leave none of 64 empty, p ~ 1e-40).
     if (buckets <= 64) {
       EXPECT_EQ(r.buckets, buckets);
@@ -195,7 +184,7 @@ TEST(ShuffleTest, SpillFilesAreFewAndRemovedAsPass2GoesOn) {
     for (size_t i = 0; i < column.size(); ++i) output.emplace_back(column[i]);
     left_after_batch.push_back(files_left());
   }
-  EXPECT_EQ(output, KeyOrder(lines, 8));
+  EXPECT_EQ(output, ShuffleKeyOrder(lines, 8));
   EXPECT_EQ(files_left(), 0u);
   // Halfway through the output, the files of the first half of the key range are gone.
   ASSERT_GT(left_after_batch.size(), 4u);
@@ -205,7 +194,7 @@ TEST(ShuffleTest, SpillFilesAreFewAndRemovedAsPass2GoesOn) {
 
 TEST(ShuffleTest, EveryLayoutGivesTheSameOutput) {
   const auto lines = MakeLines(3000);
-  const auto expected = KeyOrder(lines, 7);
+  const auto expected = ShuffleKeyOrder(lines, 7);
   struct Layout {
     uint64_t memory;
     uint32_t buckets, rescatter, block;
@@ -246,7 +235,7 @@ TEST(ShuffleTest, ReleasingConsumedSpillBlocksKeepsTheOutput) {
     ShuffleConfig config = Config(12, 30000, 4, rescatter, 1024);
     config.always_release_spill = true;
     const ShuffleResult r = Shuffle(lines, config, 50);
-    EXPECT_EQ(r.output, KeyOrder(lines, 12));
+    EXPECT_EQ(r.output, ShuffleKeyOrder(lines, 12));
     EXPECT_EQ(r.counters.at("spill bytes released early"), r.spill_raw);
     EXPECT_GT(r.rescatters, 0u);
   }
@@ -257,7 +246,7 @@ TEST(ShuffleTest, TinyBudgetsForceRescatters) {
   const ShuffleResult r = Shuffle(lines, Config(3, 4000, 2, 2, 200), 10);
   EXPECT_GT(r.rescatters, 10u);
   EXPECT_EQ(r.counters.at("re-scatters"), r.rescatters);
-  EXPECT_EQ(r.output, KeyOrder(lines, 3));
+  EXPECT_EQ(r.output, ShuffleKeyOrder(lines, 3));
 }
 
 TEST(ShuffleTest, BinaryRecordsSurviveByteForByte) {
@@ -274,7 +263,7 @@ TEST(ShuffleTest, BinaryRecordsSurviveByteForByte) {
   for (int i = 0; i < 300; ++i) lines.push_back(std::string(static_cast<size_t>(i % 5), '\xff'));
   for (uint64_t memory : {uint64_t{1} << 20, uint64_t{2000}}) {
     const ShuffleResult r = Shuffle(lines, Config(11, memory, 0, 0, 64), 13);
-    EXPECT_EQ(r.output, KeyOrder(lines, 11));
+    EXPECT_EQ(r.output, ShuffleKeyOrder(lines, 11));
     auto sorted_in = lines, sorted_out = r.output;
     std::sort(sorted_in.begin(), sorted_in.end());
     std::sort(sorted_out.begin(), sorted_out.end());
@@ -319,7 +308,7 @@ TEST(ShuffleTest, InputOfExactlyTheBudgetStaysInMemoryAndOneMoreSpills) {
       SCOPED_TRACE("records " + std::to_string(count) + " batch " + std::to_string(batch));
       EXPECT_EQ(r.in_memory, count == fit);
       // No chunk written twice, nothing lost.
-      EXPECT_EQ(r.output, KeyOrder(input, 5));
+      EXPECT_EQ(r.output, ShuffleKeyOrder(input, 5));
     }
   }
 }
@@ -331,7 +320,7 @@ TEST(ShuffleTest, RecordsLargerThanTheBudgetWork) {
   lines[151] = std::string(70000, 'N');
   const ShuffleResult r = Shuffle(lines, Config(9, 4000, 0, 0, 512), 9);
   EXPECT_FALSE(r.in_memory);
-  EXPECT_EQ(r.output, KeyOrder(lines, 9));
+  EXPECT_EQ(r.output, ShuffleKeyOrder(lines, 9));
 }
 
 TEST(ShuffleTest, RecordsWithSeveralFieldsStayWhole) {
@@ -422,7 +411,7 @@ TEST(ShuffleTest, MoreBucketsThanTheDescriptorLimit) {
   }
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
   EXPECT_GE(r.buckets, 2000u);
-  EXPECT_EQ(r.output, KeyOrder(lines, 13));
+  EXPECT_EQ(r.output, ShuffleKeyOrder(lines, 13));
 }
 
 /// The regular file inside the shuffler's temp folder.
@@ -517,7 +506,7 @@ TEST(ShuffleTest, AutoCompressionStoresRawBlocksUnlessTheDiskIsTight) {
     // A tight disk: the raw spill would not fit, the compressed one does.
     config.expected_input_bytes = tight ? free : 100000;
     const ShuffleResult r = Shuffle(lines, config, 100);
-    EXPECT_EQ(r.output, KeyOrder(lines, 8));
+    EXPECT_EQ(r.output, ShuffleKeyOrder(lines, 8));
     EXPECT_EQ(r.texts.at("spill compression"), tight ? "zstd level 1" : "none");
     if (tight) {
       EXPECT_LT(r.spill_stored * 3, r.spill_raw);
@@ -530,7 +519,7 @@ TEST(ShuffleTest, AutoCompressionStoresRawBlocksUnlessTheDiskIsTight) {
 // Through the executor: identical bytes for every thread count and budget with the same seed.
 TEST(ShuffleTest, PipelineOutputIgnoresThreadsAndMemory) {
   const auto lines = MakeLines(20000, 3);
-  const auto expected = KeyOrder(lines, 99);
+  const auto expected = ShuffleKeyOrder(lines, 99);
   for (int threads : {1, 2, 8}) {
     for (uint64_t memory : {uint64_t{0}, uint64_t{1} << 20, uint64_t{64} << 10}) {
       for (SpillCompression compression : {SpillCompression::kZstd, SpillCompression::kNone}) {
