@@ -16,8 +16,6 @@ BertBasicTokenizer::CharClass BertBasicTokenizer::Classify(char32_t cp) {
   return CharClass::kOther;
 }
 
-bool BertBasicTokenizer::IsPunctuation(char32_t cp) { return IsBertPunctuation(cp); }
-
 void BertBasicTokenizer::Normalize(Scratch& scratch) const {
   scratch.normalized.clear();
   bool ascii = true;

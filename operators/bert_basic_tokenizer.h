@@ -32,8 +32,6 @@ class BertBasicTokenizer {
   /// `lowercase`: lowercase + NFD + strip accents (BERT's do_lower_case).
   explicit BertBasicTokenizer(bool lowercase) : lowercase_(lowercase) {}
 
-  bool lowercase() const { return lowercase_; }
-
   /// Call `emit(const char32_t* word, size_t length)` for each word of `text`, in order.
   template <typename Emit>
   void Tokenize(std::string_view text, Scratch& scratch, Emit&& emit) const;
@@ -48,7 +46,6 @@ class BertBasicTokenizer {
   static CharClass Classify(char32_t cp);
   /// Uncased normalisation of scratch.raw into scratch.normalized.
   void Normalize(Scratch& scratch) const;
-  static bool IsPunctuation(char32_t cp);
 
   bool lowercase_;
 };
@@ -65,7 +62,7 @@ void BertBasicTokenizer::FlushWord(Scratch& scratch, Emit& emit) const {
   const size_t n = word->size();
   size_t start = 0;
   for (size_t i = 0; i < n; ++i) {
-    if (IsPunctuation(cps[i])) {
+    if (IsBertPunctuation(cps[i])) {
       if (i > start) emit(cps + start, i - start);
       emit(cps + i, size_t{1});
       start = i + 1;

@@ -1,7 +1,5 @@
 #include "operators/filter.h"
 
-#include <simdjson.h>
-
 #include <array>
 #include <vector>
 
@@ -96,7 +94,7 @@ std::string FilterOperator::Describe() const {
 FilterOperator::Reason FilterOperator::Check(std::string_view text) const {
   const FilterOptions& o = options_;
   const bool count_chars = o.min_chars || o.max_chars;
-  const bool valid = (o.drop_invalid_utf8 || count_chars) ? simdjson::validate_utf8(text) : true;
+  const bool valid = (o.drop_invalid_utf8 || count_chars) ? IsValidUtf8(text) : true;
   if (o.drop_invalid_utf8 && !valid) return kInvalidUtf8;
   if (o.drop_empty && IsEmptyOrWhitespace(text)) return kEmpty;
   if (o.min_bytes && text.size() < *o.min_bytes) return kFewBytes;

@@ -4,24 +4,13 @@
 #include <limits>
 
 #include "engine/error.h"
-#include "engine/file_io.h"
+#include "operators/text_file.h"
 #include "operators/unicode_text.h"
 
 namespace corpusflow {
 namespace {
 
 constexpr int kInitialSlotBits = 12;
-
-bool IsAsciiSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-/// Python's bytes.strip().
-std::string_view StripAscii(std::string_view s) {
-  while (!s.empty() && IsAsciiSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsAsciiSpace(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 std::string Shorten(std::string_view line) {
   if (line.size() <= 80) return std::string(line);
@@ -67,12 +56,7 @@ JiebaDictionary::JiebaDictionary()
 JiebaDictionary::~JiebaDictionary() = default;
 
 std::unique_ptr<JiebaDictionary> JiebaDictionary::Load(const std::string& path) {
-  std::unique_ptr<InputStream> input = OpenInput(path);
-  std::string text;
-  char buffer[1 << 16];
-  size_t n;
-  while ((n = input->Read(buffer, sizeof(buffer))) > 0) text.append(buffer, n);
-  return Parse(text, path);
+  return Parse(ReadWholeFile(path), path);
 }
 
 std::unique_ptr<JiebaDictionary> JiebaDictionary::Parse(std::string_view text,
@@ -82,17 +66,12 @@ std::unique_ptr<JiebaDictionary> JiebaDictionary::Parse(std::string_view text,
   while ((dict->slot_mask_ + 1) < text.size() / 5) dict->Grow();
 
   uint64_t total = 0;
-  uint64_t line_number = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string_view::npos) eol = text.size();
-    const std::string_view raw = text.substr(pos, eol - pos);
-    pos = eol + 1;
-    ++line_number;
-
+  TextLines lines(text);
+  std::string_view raw;
+  while (lines.Next(&raw)) {
+    const uint64_t line_number = lines.line_number();
     // jieba: line.strip().decode('utf-8'); word, freq = line.split(' ')[:2]; freq = int(freq).
-    const std::string_view line = StripAscii(raw);
+    const std::string_view line = StripAsciiSpace(raw);
     if (!IsValidUtf8(line)) ThrowEntryError(name, line_number, "not UTF-8", raw);
     const size_t space = line.find(' ');
     if (line.empty()) ThrowEntryError(name, line_number, "blank line", raw);

@@ -72,8 +72,6 @@ class JiebaDictionary {
   uint64_t total_frequency() const { return total_; }
   /// Entries with a frequency > 0.
   size_t word_count() const { return word_count_; }
-  /// Nodes of the trie (words and prefixes), the root excluded.
-  size_t node_count() const { return slots_used_; }
 
   /// jieba's FREQ.get(word): the frequency of a word or prefix (0 for a prefix), or nullopt.
   std::optional<int64_t> Frequency(std::string_view word) const;

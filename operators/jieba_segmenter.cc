@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "engine/error.h"
-#include "engine/file_io.h"
+#include "operators/text_file.h"
 #include "operators/unicode_text.h"
 
 namespace corpusflow {
@@ -104,10 +104,6 @@ void CutBlock(const JiebaDictionary& dict, std::string_view text, size_t begin, 
   }
 }
 
-bool IsAsciiSpaceByte(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
 /// Whether the rest of a user-dictionary line after the word matches `( [0-9]+)?( [a-z]+)?$`;
 /// sets the frequency digits when present.
 bool MatchUserDictRest(std::string_view rest, std::string_view* digits) {
@@ -133,6 +129,10 @@ bool MatchUserDictRest(std::string_view rest, std::string_view* digits) {
 
 std::string JiebaSegmenter::DefaultDictionaryPath() { return CORPUSFLOW_JIEBA_DICT; }
 
+std::string JiebaSegmenter::DictionaryPathOrDefault(const std::string& dict_path) {
+  return dict_path.empty() ? DefaultDictionaryPath() : dict_path;
+}
+
 JiebaSegmenter::JiebaSegmenter(std::unique_ptr<JiebaDictionary> dictionary)
     : dictionary_(std::move(dictionary)) {}
 
@@ -142,12 +142,7 @@ std::unique_ptr<JiebaSegmenter> JiebaSegmenter::Load(
     const std::string& dict_path, const std::vector<std::string>& user_dict_paths) {
   auto segmenter = std::make_unique<JiebaSegmenter>(JiebaDictionary::Load(dict_path));
   for (const std::string& path : user_dict_paths) {
-    std::unique_ptr<InputStream> input = OpenInput(path);
-    std::string text;
-    char buffer[1 << 16];
-    size_t n;
-    while ((n = input->Read(buffer, sizeof(buffer))) > 0) text.append(buffer, n);
-    segmenter->LoadUserDictionary(text, path);
+    segmenter->LoadUserDictionary(ReadWholeFile(path), path);
   }
   return segmenter;
 }
@@ -213,16 +208,11 @@ int64_t JiebaSegmenter::SuggestFrequency(std::string_view word) const {
 }
 
 void JiebaSegmenter::LoadUserDictionary(std::string_view text, const std::string& name) {
-  uint64_t line_number = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string_view::npos) eol = text.size();
-    std::string_view line = text.substr(pos, eol - pos);
-    pos = eol + 1;
-    ++line_number;
-    while (!line.empty() && IsAsciiSpaceByte(line.front())) line.remove_prefix(1);
-    while (!line.empty() && IsAsciiSpaceByte(line.back())) line.remove_suffix(1);
+  TextLines lines(text);
+  std::string_view raw;
+  while (lines.Next(&raw)) {
+    const uint64_t line_number = lines.line_number();
+    std::string_view line = StripAsciiSpace(raw);
     if (!IsValidUtf8(line)) {
       throw DataError(name + ":" + std::to_string(line_number) +
                       ": user dictionary is not valid UTF-8");

@@ -29,6 +29,8 @@ class JiebaSegmenter {
  public:
   /// The dictionary of Debian's python3-jieba (the CORPUSFLOW_JIEBA_DICT build setting).
   static std::string DefaultDictionaryPath();
+  /// `dict_path`, or DefaultDictionaryPath() when it is empty.
+  static std::string DictionaryPathOrDefault(const std::string& dict_path);
 
   /// Load `dict_path` (jieba's dict.txt format), then each user dictionary in order with
   /// jieba's load_userdict rules (`word [freq] [tag]` per line; a word without a frequency gets

@@ -6,15 +6,12 @@
 #include "engine/error.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
+#include "operators/unicode_text.h"
 
 namespace po = boost::program_options;
 
 namespace corpusflow {
 namespace {
-
-inline bool IsSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
 
 /// Per-worker scratch: the ids of a batch when they replace their own input column.
 struct ParseIdsScratch : public OpState {
@@ -24,7 +21,7 @@ struct ParseIdsScratch : public OpState {
 /// The whitespace-delimited word at `p`, shortened for messages.
 std::string WordAt(const char* p, const char* end) {
   const char* q = p;
-  while (q < end && !IsSpace(*q)) ++q;
+  while (q < end && !IsAsciiSpace(*q)) ++q;
   constexpr size_t kMax = 40;
   const size_t n = static_cast<size_t>(q - p);
   return n <= kMax ? std::string(p, n) : std::string(p, kMax) + "...";
@@ -74,7 +71,7 @@ void ParseIdsOperator::Map(Batch& batch, OpState* local, OperatorStats& stats) c
     const char* p = s.data();
     const char* end = p + s.size();
     for (;;) {
-      while (p < end && IsSpace(*p)) ++p;
+      while (p < end && IsAsciiSpace(*p)) ++p;
       if (p == end) break;
       int64_t value = 0;
       const auto [next, ec] = std::from_chars(p, end, value);
@@ -82,7 +79,7 @@ void ParseIdsOperator::Map(Batch& batch, OpState* local, OperatorStats& stats) c
         throw DataError(name() + ": record " + std::to_string(batch.first_record() + i + 1) +
                         ", field '" + field_ + "': " + why);
       };
-      if (ec == std::errc::invalid_argument || (next < end && !IsSpace(*next))) {
+      if (ec == std::errc::invalid_argument || (next < end && !IsAsciiSpace(*next))) {
         fail("'" + WordAt(p, end) + "' is not an integer");
       }
       if (ec == std::errc::result_out_of_range || value >= limit) {

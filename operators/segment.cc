@@ -4,6 +4,7 @@
 #include "engine/file_io.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
+#include "operators/bad_utf8_records.h"
 #include "operators/jieba_segmenter.h"
 
 namespace po = boost::program_options;
@@ -13,10 +14,11 @@ namespace {
 
 /// Per-worker buffers of a segment run.
 struct SegmentLocal : OpState {
+  explicit SegmentLocal(const SegmentOptions& options)
+      : utf8(options.invalid_utf8, "segment", options.field) {}
   StringListColumn tokens;
   std::vector<std::string_view> words;
-  std::string repaired;
-  std::vector<bool> keep;
+  BadUtf8Records utf8;
 };
 
 class SegmentRun : public TransformRun {
@@ -28,7 +30,9 @@ class SegmentRun : public TransformRun {
     stats_.Set("dictionary_words", static_cast<double>(segmenter_->dictionary().word_count()));
   }
 
-  std::unique_ptr<OpState> MakeLocalState() override { return std::make_unique<SegmentLocal>(); }
+  std::unique_ptr<OpState> MakeLocalState() override {
+    return std::make_unique<SegmentLocal>(op_.options());
+  }
 
   void Apply(Batch& batch, OpState* state) override {
     auto& local = static_cast<SegmentLocal&>(*state);
@@ -37,17 +41,11 @@ class SegmentRun : public TransformRun {
     const size_t n = input.size();
     local.tokens.Clear();
     local.tokens.Reserve(n, input.DataBytes() / 4, input.DataBytes());
-    local.keep.assign(n, true);
-    uint64_t words = 0, repaired = 0, dropped = 0;
+    local.utf8.StartBatch(batch.first_record(), n);
+    uint64_t words = 0;
     for (size_t i = 0; i < n; ++i) {
       std::string_view text = input[i];
-      const Utf8Outcome utf8 =
-          ApplyBadUtf8Policy(options.invalid_utf8, &text, &local.repaired, "segment",
-                             batch.first_record() + i + 1, options.field);
-      if (utf8 == Utf8Outcome::kRepaired) ++repaired;
-      if (utf8 == Utf8Outcome::kDropped) {
-        local.keep[i] = false;
-        ++dropped;
+      if (!local.utf8.Keep(i, &text)) {
         local.tokens.EndRecord();
         continue;
       }
@@ -57,12 +55,8 @@ class SegmentRun : public TransformRun {
       words += local.words.size();
     }
     std::swap(batch.AddStringList(options.output), local.tokens);
-    if (dropped > 0) {
-      batch.KeepRecords(local.keep);
-      stats_.Drop("invalid UTF-8", dropped);
-    }
+    local.utf8.FinishBatch(batch, stats_);
     stats_.Add("words", words);
-    if (repaired > 0) stats_.Add("invalid_utf8_replaced", repaired);
   }
 
  private:
@@ -77,8 +71,7 @@ SegmentOperator::SegmentOperator(SegmentOptions options) : options_(std::move(op
   if (options_.field.empty() || options_.output.empty()) {
     throw InvalidArgument("--field and --output must not be empty");
   }
-  dict_path_ =
-      options_.dict_path.empty() ? JiebaSegmenter::DefaultDictionaryPath() : options_.dict_path;
+  dict_path_ = JiebaSegmenter::DictionaryPathOrDefault(options_.dict_path);
 }
 
 void SegmentOperator::Validate(const PlanContext& /*ctx*/) const {

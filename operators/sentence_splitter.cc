@@ -8,10 +8,6 @@
 namespace corpusflow {
 namespace {
 
-bool IsAsciiSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
-
 bool IsAsciiTerminator(char c) { return c == '.' || c == '!' || c == '?'; }
 
 void SplitPegasus(std::string_view text, std::vector<std::string_view>* sentences) {

@@ -9,6 +9,7 @@
 #include "engine/file_io.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
+#include "operators/bad_utf8_records.h"
 #include "operators/bert_basic_tokenizer.h"
 #include "operators/jieba_segmenter.h"
 #include "operators/vocabulary.h"
@@ -65,9 +66,8 @@ class T5PegasusTokenizer : public TextTokenizer {
  public:
   explicit T5PegasusTokenizer(const TokenizerOptions& options)
       : vocab_(Vocabulary::Load(options.vocab_path)),
-        segmenter_(JiebaSegmenter::Load(
-            options.dict_path.empty() ? JiebaSegmenter::DefaultDictionaryPath() : options.dict_path,
-            options.user_dict_paths)),
+        segmenter_(JiebaSegmenter::Load(JiebaSegmenter::DictionaryPathOrDefault(options.dict_path),
+                                        options.user_dict_paths)),
         basic_(/*lowercase=*/false),
         wordpiece_(*vocab_, RequireToken(*vocab_, "[UNK]", options.vocab_path),
                    options.max_chars_per_word > 0 ? options.max_chars_per_word
@@ -78,12 +78,13 @@ class T5PegasusTokenizer : public TextTokenizer {
   size_t Encode(std::string_view text, std::vector<int32_t>* ids) const override {
     struct Scratch {
       std::string normalized;
+      UncasedScratch uncased;
       std::vector<std::string_view> words;
       BertBasicTokenizer::Scratch basic;
     };
     thread_local Scratch s;
     // lowercase_and_normalize: lower, NFD, drop Mn; then jieba on the normalised text.
-    UncasedText(text, &s.normalized);
+    UncasedText(text, &s.normalized, &s.uncased);
     segmenter_->Cut(s.normalized, &s.words);
     size_t unknown = 0;
     for (std::string_view word : s.words) {
@@ -153,17 +154,20 @@ class SentencePieceTokenizer : public TextTokenizer {
 
 /// Per-worker buffers of a tokenize run.
 struct TokenizeLocal : OpState {
+  explicit TokenizeLocal(const TokenizeOptions& options)
+      : utf8(options.invalid_utf8, "tokenize", options.field) {}
   Int32ListColumn ids_column;
   std::vector<int32_t> ids;
-  std::string repaired;
-  std::vector<bool> keep;
+  BadUtf8Records utf8;
 };
 
 class TokenizeRun : public TransformRun {
  public:
   TokenizeRun(const TokenizeOperator& op, OperatorStats& stats) : op_(op), stats_(stats) {}
 
-  std::unique_ptr<OpState> MakeLocalState() override { return std::make_unique<TokenizeLocal>(); }
+  std::unique_ptr<OpState> MakeLocalState() override {
+    return std::make_unique<TokenizeLocal>(op_.options());
+  }
 
   void Apply(Batch& batch, OpState* state) override {
     auto& local = static_cast<TokenizeLocal&>(*state);
@@ -173,20 +177,14 @@ class TokenizeRun : public TransformRun {
     const size_t n = input.size();
     local.ids_column.Clear();
     local.ids_column.Reserve(n, input.DataBytes() / 3);
-    local.keep.assign(n, true);
+    local.utf8.StartBatch(batch.first_record(), n);
     // -1: none.
     const int32_t start = options.add_special ? tokenizer.start_id().value_or(-1) : -1;
     const int32_t end = options.add_special ? tokenizer.end_id().value_or(-1) : -1;
-    uint64_t unknown = 0, tokens = 0, truncated = 0, repaired = 0, dropped = 0;
+    uint64_t unknown = 0, tokens = 0, truncated = 0;
     for (size_t i = 0; i < n; ++i) {
       std::string_view text = input[i];
-      const Utf8Outcome utf8 =
-          ApplyBadUtf8Policy(options.invalid_utf8, &text, &local.repaired, "tokenize",
-                             batch.first_record() + i + 1, options.field);
-      if (utf8 == Utf8Outcome::kRepaired) ++repaired;
-      if (utf8 == Utf8Outcome::kDropped) {
-        local.keep[i] = false;
-        ++dropped;
+      if (!local.utf8.Keep(i, &text)) {
         local.ids_column.EndRecord();
         continue;
       }
@@ -199,14 +197,10 @@ class TokenizeRun : public TransformRun {
       local.ids_column.Append(local.ids);
     }
     std::swap(batch.AddInt32List(op_.output(), tokenizer.vocab_size()), local.ids_column);
-    if (dropped > 0) {
-      batch.KeepRecords(local.keep);
-      stats_.Drop("invalid UTF-8", dropped);
-    }
+    local.utf8.FinishBatch(batch, stats_);
     stats_.Add("tokens", tokens);
     stats_.Add("unknown_tokens", unknown);
     if (truncated > 0) stats_.Add("truncated_records", truncated);
-    if (repaired > 0) stats_.Add("invalid_utf8_replaced", repaired);
   }
 
  private:

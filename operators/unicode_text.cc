@@ -1,5 +1,6 @@
 #include "operators/unicode_text.h"
 
+#include <simdjson.h>
 #include <utf8proc.h>
 
 #include <algorithm>
@@ -39,28 +40,10 @@ void CanonicalOrder(char32_t* cps, size_t n) {
 }  // namespace
 
 bool IsValidUtf8(std::string_view text) {
-  const char* p = text.data();
-  const char* end = p + text.size();
-  while (p < end) {
-    // Eight ASCII bytes at a time.
-    while (end - p >= 8) {
-      uint64_t word;
-      __builtin_memcpy(&word, p, 8);
-      if (word & 0x8080808080808080ull) break;
-      p += 8;
-    }
-    if (p >= end) break;
-    char32_t cp = 0;
-    const int n = DecodeUtf8(p, end, &cp);
-    if (n < 0) return false;
-    p += n;
-  }
-  return true;
+  return simdjson::validate_utf8(text.data(), text.size());
 }
 
-size_t ReplaceInvalidUtf8(std::string_view text, std::string* out) {
-  out->clear();
-  out->reserve(text.size() + 8);
+size_t AppendUtf8Repaired(std::string_view text, std::string* out) {
   size_t replaced = 0;
   const char* p = text.data();
   const char* end = p + text.size();
@@ -80,6 +63,12 @@ size_t ReplaceInvalidUtf8(std::string_view text, std::string* out) {
   }
   out->append(copied, end);
   return replaced;
+}
+
+size_t ReplaceInvalidUtf8(std::string_view text, std::string* out) {
+  out->clear();
+  out->reserve(text.size() + 8);
+  return AppendUtf8Repaired(text, out);
 }
 
 size_t CountCodePoints(std::string_view text) {
@@ -188,14 +177,16 @@ void AppendUncased(const char32_t* cps, size_t n, std::vector<char32_t>* out,
   }
 }
 
-void UncasedText(std::string_view text, std::string* out) {
+void UncasedText(std::string_view text, std::string* out, UncasedScratch* scratch) {
   out->clear();
   out->reserve(text.size());
-  std::vector<char32_t> pending, normalized, scratch;
+  std::vector<char32_t>& pending = scratch->pending;
+  std::vector<char32_t>& normalized = scratch->normalized;
+  pending.clear();
   auto flush = [&] {
     if (pending.empty()) return;
     normalized.clear();
-    AppendUncased(pending.data(), pending.size(), &normalized, &scratch);
+    AppendUncased(pending.data(), pending.size(), &normalized, &scratch->decomposed);
     for (char32_t cp : normalized) AppendUtf8(cp, out);
     pending.clear();
   };

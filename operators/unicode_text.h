@@ -79,8 +79,10 @@ inline void AppendUtf8(char32_t cp, std::string* out) {
 
 /// Whether `text` is entirely valid UTF-8.
 bool IsValidUtf8(std::string_view text);
-/// Copy `text` to `*out` with every maximal invalid subpart replaced by U+FFFD; returns the
-/// number of replacements.
+/// Append `text` to `*out` with every maximal invalid subpart replaced by U+FFFD (the Unicode
+/// "maximal subpart" practice, as Python's errors="replace"); returns the number of replacements.
+size_t AppendUtf8Repaired(std::string_view text, std::string* out);
+/// The same, replacing `*out`.
 size_t ReplaceInvalidUtf8(std::string_view text, std::string* out);
 /// Code points in valid UTF-8 text (an invalid subpart counts as one).
 size_t CountCodePoints(std::string_view text);
@@ -113,6 +115,16 @@ inline bool IsJiebaBlockChar(char32_t cp) {
 inline bool IsAsciiAlnum(char32_t cp) {
   return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9');
 }
+/// ASCII whitespace as Python's bytes.isspace(): space, \t, \n, \r, \v, \f.
+inline bool IsAsciiSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+/// Python's bytes.strip(): `s` without leading and trailing ASCII whitespace.
+inline std::string_view StripAsciiSpace(std::string_view s) {
+  while (!s.empty() && IsAsciiSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsAsciiSpace(s.back())) s.remove_suffix(1);
+  return s;
+}
 
 /// BERT's _is_whitespace: space, \t, \n, \r or category Zs.
 bool IsBertWhitespace(char32_t cp);
@@ -135,7 +147,13 @@ bool IsNonspacingMark(char32_t cp);
 /// marks is exact. `scratch` is reused between calls.
 void AppendUncased(const char32_t* cps, size_t n, std::vector<char32_t>* out,
                    std::vector<char32_t>* scratch);
+/// Reusable buffers of UncasedText; one per thread.
+struct UncasedScratch {
+  std::vector<char32_t> pending;
+  std::vector<char32_t> normalized;
+  std::vector<char32_t> decomposed;
+};
 /// The same on UTF-8 text (REQUIRES: valid UTF-8): `*out` is replaced.
-void UncasedText(std::string_view text, std::string* out);
+void UncasedText(std::string_view text, std::string* out, UncasedScratch* scratch);
 
 }  // namespace corpusflow

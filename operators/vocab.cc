@@ -288,6 +288,7 @@ struct VocabLocal : OpState {
   TokenCounter* counter;
   std::string repaired;
   std::string normalized;
+  UncasedScratch uncased;
   std::vector<std::string_view> words;
   BertBasicTokenizer::Scratch basic;
   std::string piece;
@@ -299,10 +300,9 @@ class VocabRun : public BatchWriter {
       : op_(op),
         ctx_(ctx),
         stats_(stats),
-        segmenter_(JiebaSegmenter::Load(op.options().dict_path.empty()
-                                            ? JiebaSegmenter::DefaultDictionaryPath()
-                                            : op.options().dict_path,
-                                        op.options().user_dict_paths)),
+        segmenter_(
+            JiebaSegmenter::Load(JiebaSegmenter::DictionaryPathOrDefault(op.options().dict_path),
+                                 op.options().user_dict_paths)),
         basic_(/*lowercase=*/false) {
     const uint64_t budget = ctx.breaker_memory_bytes();
     counter_share_ = std::max<uint64_t>(kMinCounterShare,
@@ -397,7 +397,7 @@ class VocabRun : public BatchWriter {
  private:
   void CountRecord(std::string_view text, VocabLocal& local) {
     TokenCounter& counter = *local.counter;
-    UncasedText(text, &local.normalized);
+    UncasedText(text, &local.normalized, &local.uncased);
     segmenter_->Cut(local.normalized, &local.words);
     for (std::string_view word : local.words) {
       // A whole jieba word of two or more characters (all of them are block words; "\r\n" is
@@ -469,8 +469,7 @@ VocabOperator::VocabOperator(VocabOptions options) : options_(std::move(options)
 
 void VocabOperator::Validate(const PlanContext& /*ctx*/) const {
   CheckOutputWritable(options_.output);
-  CheckInputReadable(options_.dict_path.empty() ? JiebaSegmenter::DefaultDictionaryPath()
-                                                : options_.dict_path);
+  CheckInputReadable(JiebaSegmenter::DictionaryPathOrDefault(options_.dict_path));
   for (const std::string& path : options_.user_dict_paths) CheckInputReadable(path);
 }
 

@@ -1,7 +1,7 @@
 #include "operators/vocabulary.h"
 
 #include "engine/error.h"
-#include "engine/file_io.h"
+#include "operators/text_file.h"
 #include "operators/unicode_text.h"
 
 namespace corpusflow {
@@ -36,28 +36,19 @@ Vocabulary::Vocabulary()
 Vocabulary::~Vocabulary() = default;
 
 std::unique_ptr<Vocabulary> Vocabulary::Load(const std::string& path) {
-  std::unique_ptr<InputStream> input = OpenInput(path);
-  std::string text;
-  char buffer[1 << 16];
-  size_t n;
-  while ((n = input->Read(buffer, sizeof(buffer))) > 0) text.append(buffer, n);
-  return Parse(text, path);
+  return Parse(ReadWholeFile(path), path);
 }
 
 std::unique_ptr<Vocabulary> Vocabulary::Parse(std::string_view text, const std::string& name) {
   std::unique_ptr<Vocabulary> vocab(new Vocabulary());
-  uint64_t line_number = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string_view::npos) eol = text.size();
-    std::string_view line = text.substr(pos, eol - pos);
-    pos = eol + 1;
-    ++line_number;
+  TextLines lines(text);
+  std::string_view line;
+  while (lines.Next(&line)) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    vocab->Add(line, name, line_number);
+    vocab->Add(line, name, lines.line_number());
   }
   if (vocab->size() == 0) throw DataError(name + ": empty vocabulary");
+  vocab->FinishLoading();
   return vocab;
 }
 
@@ -66,16 +57,19 @@ std::unique_ptr<Vocabulary> Vocabulary::FromTokens(const std::vector<std::string
   std::unique_ptr<Vocabulary> vocab(new Vocabulary());
   uint64_t line_number = 0;
   for (const std::string& token : tokens) vocab->Add(token, name, ++line_number);
+  vocab->FinishLoading();
   return vocab;
 }
 
 void Vocabulary::Add(std::string_view token, const std::string& name, uint64_t line_number) {
-  const std::string where = name + ":" + std::to_string(line_number) + ": ";
-  if (token.empty()) throw DataError(where + "empty token");
-  if (!IsValidUtf8(token)) throw DataError(where + "token is not valid UTF-8");
+  auto error = [&](const std::string& what) {
+    return DataError(name + ":" + std::to_string(line_number) + ": " + what);
+  };
+  if (token.empty()) throw error("empty token");
+  if (!IsValidUtf8(token)) throw error("token is not valid UTF-8");
   for (char c : token) {
     if (c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f') {
-      throw DataError(where + "token contains whitespace: '" + Printable(token) + "'");
+      throw error("token contains whitespace: '" + Printable(token) + "'");
     }
   }
   Node node = kRoot;
@@ -87,14 +81,15 @@ void Vocabulary::Add(std::string_view token, const std::string& name, uint64_t l
     node = AddChild(node, cp);
   }
   if (ids_[node] >= 0) {
-    throw DataError(where + "duplicate token '" + Printable(token) + "' (first on line " +
-                    std::to_string(ids_[node] + 1) + ")");
+    throw error("duplicate token '" + Printable(token) + "' (first on line " +
+                std::to_string(ids_[node] + 1) + ")");
   }
-  if (tokens_.size() >= 0x7FFFFFFF) throw DataError(where + "too many tokens");
-  ids_[node] = static_cast<int32_t>(tokens_.size());
-  tokens_.emplace_back(token);
-  continuation_root_ = Child(Child(kRoot, '#'), '#');
+  if (size_ >= 0x7FFFFFFF) throw error("too many tokens");
+  ids_[node] = static_cast<int32_t>(size_);
+  ++size_;
 }
+
+void Vocabulary::FinishLoading() { continuation_root_ = Child(Child(kRoot, '#'), '#'); }
 
 std::optional<int32_t> Vocabulary::Find(std::string_view token) const {
   if (token.empty()) return std::nullopt;

@@ -38,11 +38,9 @@ class Vocabulary {
   ~Vocabulary();
 
   /// Number of tokens (ids are 0 .. size()-1).
-  size_t size() const { return tokens_.size(); }
+  size_t size() const { return size_; }
   /// The id of `token`, or nullopt.
   std::optional<int32_t> Find(std::string_view token) const;
-  /// The token of `id`. REQUIRES: 0 <= id < size().
-  std::string_view Token(int32_t id) const { return tokens_[static_cast<size_t>(id)]; }
 
   /// The child of `node` for code point `cp`, or kNoNode.
   Node Child(Node node, char32_t cp) const {
@@ -63,12 +61,15 @@ class Vocabulary {
   static constexpr uint64_t kEmptyKey = ~uint64_t{0};
 
   Vocabulary();
+  /// Add the next token (id = size()); throws DataError "NAME:LINE: ...".
   void Add(std::string_view token, const std::string& name, uint64_t line_number);
+  /// Set what depends on all tokens (continuation_root_), once they are added.
+  void FinishLoading();
   Node ChildSlow(Node node, char32_t cp) const;
   Node AddChild(Node node, char32_t cp);
   void Grow();
 
-  std::vector<std::string> tokens_;
+  size_t size_ = 0;
   std::vector<Node> root_children_;
   std::vector<Slot> slots_;
   uint64_t slot_mask_ = 0;

@@ -23,9 +23,6 @@ class WordPiece {
   /// [UNK].
   bool Encode(const char32_t* cps, size_t n, std::vector<int32_t>* ids) const;
 
-  size_t max_chars_per_word() const { return max_chars_per_word_; }
-  int32_t unk_id() const { return unk_id_; }
-
  private:
   const Vocabulary& vocab_;
   int32_t unk_id_;

@@ -1,6 +1,5 @@
 #include "operators/write.h"
 
-#include <simdjson.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -35,42 +34,6 @@ constexpr std::array<bool, 256> MakeJsonEscapeTable() {
 }
 constexpr std::array<bool, 256> kJsonEscape = MakeJsonEscapeTable();
 
-/// Length of the valid UTF-8 sequence at the start of `s` (1..4), or 0 when invalid; then
-/// `*bad` is the length of its maximal invalid subpart (>= 1).
-size_t Utf8SequenceLength(std::string_view s, size_t* bad) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const unsigned char lead = p[0];
-  if (lead < 0x80) return 1;
-  size_t need;
-  unsigned char lo = 0x80, hi = 0xBF;  // range of the second byte
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    need = 1;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    need = 2;
-    if (lead == 0xE0) lo = 0xA0;
-    if (lead == 0xED) hi = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    need = 3;
-    if (lead == 0xF0) lo = 0x90;
-    if (lead == 0xF4) hi = 0x8F;
-  } else {
-    *bad = 1;
-    return 0;
-  }
-  size_t i = 1;
-  for (; i <= need && i < s.size(); ++i) {
-    const unsigned char c = p[i];
-    const unsigned char min = i == 1 ? lo : 0x80;
-    const unsigned char max = i == 1 ? hi : 0xBF;
-    if (c < min || c > max) break;
-  }
-  if (i == need + 1) return i;
-  *bad = i;
-  return 0;
-}
-
-bool IsUtf8(std::string_view s) { return simdjson::validate_utf8(s.data(), s.size()); }
-
 std::string ShardName(uint64_t index, uint64_t count) {
   auto pad = [](uint64_t v) {
     std::string digits = std::to_string(v);
@@ -81,7 +44,6 @@ std::string ShardName(uint64_t index, uint64_t count) {
 
 /// One output file of the run.
 struct Shard {
-  std::string path;
   std::unique_ptr<OutputStream> stream;
   std::string buffer;  // formatted records of the current batch
   bool closed = false;
@@ -152,7 +114,6 @@ class WriteRun : public BatchWriter {
  private:
   void OpenShard(const std::string& path) {
     Shard shard;
-    shard.path = path;
     shard.stream = CreateOutput(path, output_options_);
     shards_.push_back(std::move(shard));
   }
@@ -238,22 +199,21 @@ class WriteRun : public BatchWriter {
 
   /// Append a string value, applying the invalid UTF-8 policy; false when the record is dropped.
   bool AppendString(std::string_view s, const Column& column, std::string* out) {
-    if (IsUtf8(s)) {
+    if (IsValidUtf8(s)) {
       AppendJsonString(s, out);
       return true;
     }
     switch (options_.invalid_utf8) {
-      case InvalidUtf8Policy::kFail:
+      case BadUtf8Policy::kError:
         throw DataError("write " + options_.path + ": " + RecordName() + ": field '" +
                         column.field.name +
                         "' is not valid UTF-8, which JSON requires (use --invalid-utf8 replace "
                         "or drop, or --format lines)");
-      case InvalidUtf8Policy::kDrop:
+      case BadUtf8Policy::kDrop:
         stats_.Drop("invalid UTF-8");
         return false;
-      case InvalidUtf8Policy::kReplace:
-        repaired_.clear();
-        replaced_ += AppendUtf8Repaired(s, &repaired_);
+      case BadUtf8Policy::kReplace:
+        replaced_ += ReplaceInvalidUtf8(s, &repaired_);
         AppendJsonString(repaired_, out);
         return true;
     }
@@ -373,24 +333,6 @@ void AppendJsonString(std::string_view s, std::string* out) {
   }
   out->append(s.data() + run, s.size() - run);
   out->push_back('"');
-}
-
-size_t AppendUtf8Repaired(std::string_view s, std::string* out) {
-  size_t replaced = 0;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t bad = 0;
-    const size_t length = Utf8SequenceLength(s.substr(i), &bad);
-    if (length > 0) {
-      out->append(s.data() + i, length);
-      i += length;
-    } else {
-      out->append("\xEF\xBF\xBD");
-      ++replaced;
-      i += bad;
-    }
-  }
-  return replaced;
 }
 
 WriteOperator::WriteOperator(WriteOptions options) : options_(std::move(options)) {
@@ -577,10 +519,10 @@ static const OperatorRegistrar kRegisterWrite(OperatorDef{
                                                     {"space", NewlinePolicy::kSpace},
                                                     {"drop", NewlinePolicy::kDrop}});
       options.invalid_utf8 =
-          ParseChoice<InvalidUtf8Policy>("--invalid-utf8", v["invalid-utf8"].as<std::string>(),
-                                         {{"fail", InvalidUtf8Policy::kFail},
-                                          {"replace", InvalidUtf8Policy::kReplace},
-                                          {"drop", InvalidUtf8Policy::kDrop}});
+          ParseChoice<BadUtf8Policy>("--invalid-utf8", v["invalid-utf8"].as<std::string>(),
+                                     {{"fail", BadUtf8Policy::kError},
+                                      {"replace", BadUtf8Policy::kReplace},
+                                      {"drop", BadUtf8Policy::kDrop}});
       options.fsync = v["fsync"].as<bool>();
       return std::make_unique<WriteOperator>(std::move(options));
     },

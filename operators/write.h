@@ -23,11 +23,11 @@
 #include "engine/file_io.h"
 #include "engine/operator.h"
 #include "operators/read.h"
+#include "operators/unicode_text.h"
 
 namespace corpusflow {
 
 enum class NewlinePolicy { kFail, kSpace, kDrop };
-enum class InvalidUtf8Policy { kFail, kReplace, kDrop };
 
 struct WriteOptions {
   std::string path;
@@ -46,7 +46,8 @@ struct WriteOptions {
   /// Start a new file after this many uncompressed bytes; 0 = no sharding by size.
   uint64_t shard_bytes = 0;
   NewlinePolicy newline = NewlinePolicy::kFail;
-  InvalidUtf8Policy invalid_utf8 = InvalidUtf8Policy::kFail;
+  /// jsonl: kError fails the run (`--invalid-utf8 fail`).
+  BadUtf8Policy invalid_utf8 = BadUtf8Policy::kError;
   /// fdatasync every file before renaming it into place.
   bool fsync = false;
 };
@@ -77,9 +78,5 @@ class WriteOperator : public Sink {
 
 /// Append `s` to `out` as a quoted JSON string. REQUIRES: `s` is valid UTF-8.
 void AppendJsonString(std::string_view s, std::string* out);
-/// Append `s` to `out` with every maximal invalid UTF-8 subsequence replaced by U+FFFD (the
-/// Unicode "maximal subpart" practice, as Python's errors="replace"); returns the number of
-/// replacements.
-size_t AppendUtf8Repaired(std::string_view s, std::string* out);
 
 }  // namespace corpusflow
