@@ -20,7 +20,7 @@ packages=(
 )
 if [ "$mode" = test ]; then
   # libopenblas0: torch falls back to the reference BLAS without it (about 8x slower).
-  packages+=(python3-torch libopenblas0 fortunes-zh)
+  packages+=(python3-torch libopenblas0)
   # Node.js runs the HuggingFace tokenizers oracle; keep an existing installation.
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)

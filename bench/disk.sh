@@ -15,8 +15,9 @@
 # I/O log (read_iolog) with exactly the offsets corpusflow reads.
 # Needs: fio (Debian package), /usr/bin/python3.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dir="${TMPDIR:-/tmp}"
 size=2G
 block=1M
@@ -28,26 +29,11 @@ repeat=3
 buffered=0
 corpusflow="$root/build/cli/corpusflow"
 
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --dir) dir="$2"; shift 2 ;;
-    --size) size="$2"; shift 2 ;;
-    --block) block="$2"; shift 2 ;;
-    --buckets|--files) buckets="$2"; shift 2 ;;
-    --chunk) chunk="$2"; shift 2 ;;
-    --sweep) sweep="$2"; shift 2 ;;
-    --sweep-size) sweep_size="$2"; shift 2 ;;
-    --repeat) repeat="$2"; shift 2 ;;
-    --buffered) buffered=1; shift ;;
-    --corpusflow) corpusflow="$2"; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
-    *) echo "disk.sh: unknown argument $1" >&2; exit 2 ;;
-  esac
-done
-
-command -v fio >/dev/null || { echo "disk.sh: fio not found (apt-get install fio)" >&2; exit 1; }
-[[ -x "$corpusflow" ]] || { echo "disk.sh: no corpusflow binary at $corpusflow (--corpusflow PATH)" >&2; exit 1; }
-[[ -d "$dir" ]] || { echo "disk.sh: $dir is not a directory" >&2; exit 1; }
+parse_options "dir size block buckets files:buckets chunk sweep sweep-size repeat corpusflow" \
+  "buffered" "$@"
+require_tool fio "apt-get install fio"
+require_corpusflow
+[[ -d "$dir" ]] || die "$dir is not a directory"
 
 # Sizes in bytes, with the same suffixes as corpusflow (K, M, G, T = powers of 1024).
 bytes() {
@@ -75,11 +61,10 @@ sweep_bytes() {
   echo $(( n > b ? n : b ))
 }
 
-work="$(mktemp -d "$dir/corpusflow-bench-disk.XXXXXX")"
+make_workdir "$dir"
+trap 'exit 130' INT TERM
 results="$work/results"
 mkdir -p "$results" "$work/fio"
-trap 'rm -rf "$work"' EXIT
-trap 'exit 130' INT TERM
 
 # The spill test's reads: bucket by bucket, each bucket's chunk of every round.
 spill_log="$work/spill.iolog"

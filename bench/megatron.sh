@@ -24,8 +24,9 @@
 # Needs: /usr/bin/python3 with numpy (Debian python3-numpy), GNU time (/usr/bin/time).
 # Disk: about 2 bytes per token for the largest size, plus 60 MB.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tokens_list=1e7,1e8,1e9
 throughput_tokens=1e8
 repeat=3
@@ -35,27 +36,13 @@ vocab=32000
 dir="${TMPDIR:-/tmp}"
 corpusflow="$root/build/cli/corpusflow"
 
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --tokens) tokens_list="$2"; shift 2 ;;
-    --throughput-tokens) throughput_tokens="$2"; shift 2 ;;
-    --repeat) repeat="$2"; shift 2 ;;
-    --threads) threads="$2"; shift 2 ;;
-    --memory) memory="$2"; shift 2 ;;
-    --vocab) vocab="$2"; shift 2 ;;
-    --dir) dir="$2"; shift 2 ;;
-    --corpusflow) corpusflow="$2"; shift 2 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
-    *) echo "megatron.sh: unknown argument $1" >&2; exit 2 ;;
-  esac
-done
-
-[[ -x "$corpusflow" ]] || { echo "megatron.sh: no corpusflow binary at $corpusflow (--corpusflow PATH)" >&2; exit 1; }
-[[ -x /usr/bin/time ]] || { echo "megatron.sh: GNU time not found (apt-get install time)" >&2; exit 1; }
-/usr/bin/python3 -c 'import numpy' 2>/dev/null || { echo "megatron.sh: /usr/bin/python3 lacks numpy (apt-get install python3-numpy)" >&2; exit 1; }
-
-work="$(mktemp -d "$dir/megatron-bench.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+parse_options "tokens:tokens_list throughput-tokens repeat threads memory vocab dir corpusflow" "" \
+  "$@"
+require_corpusflow
+require_tool /usr/bin/time "apt-get install time"
+/usr/bin/python3 -c 'import numpy' 2>/dev/null ||
+  die "/usr/bin/python3 lacks numpy (apt-get install python3-numpy)"
+make_workdir "$dir"
 base_tokens=10000000
 
 as_int() { /usr/bin/python3 -c "print(int(float('$1')))"; }
@@ -82,7 +69,7 @@ run_pipeline() {
   local n copies files=()
   n="$(as_int "$1")"
   if (( n % base_tokens != 0 )); then
-    echo "megatron.sh: token counts must be multiples of $base_tokens (got $1)" >&2; exit 2
+    die "token counts must be multiples of $base_tokens (got $1)" 2
   fi
   copies=$(( n / base_tokens ))
   for ((i = 0; i < copies; i++)); do files+=("$work/ids.txt"); done
@@ -91,11 +78,10 @@ run_pipeline() {
     --threads "$threads" --memory "$memory" --progress never --stats-json "$work/stats.json" \
     "read ${files[*]} | parse-ids --vocab-size $vocab | write-megatron $work/out"
   read -r run_wall run_rss_kb < "$work/time.txt"
-  read -r sink_seconds sink_cpu < <(/usr/bin/python3 -c "
-import json
-ops = {o['name']: o for o in json.load(open('$work/stats.json'))['operators']}
-w = ops['write-megatron']
-print(w['wall_seconds'] + w['counters'].get('finish_seconds', 0), w['cpu_seconds'])")
+  local sink_wall sink_finish
+  read -r sink_wall sink_finish sink_cpu < <(op_stat "$work/stats.json" write-megatron \
+    wall_seconds finish_seconds cpu_seconds)
+  sink_seconds=$(/usr/bin/python3 -c "print($sink_wall + $sink_finish)")
   out_bytes=$(( $(stat -c %s "$work/out_text_ids_document.bin") + $(stat -c %s "$work/out_text_ids_document.idx") ))
 }
 
@@ -108,8 +94,6 @@ wall = time.monotonic() - start
 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(wall, usage.ru_utime + usage.ru_stime)' "$@"
 }
-
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 echo
 echo "== write throughput: $(as_int "$throughput_tokens") tokens, uint16, --threads $threads, $repeat runs (median) =="

@@ -15,8 +15,9 @@
 #   jsonl  in.jsonl -> out.jsonl (field text)     [jq -c '{text}']
 # Needs: zstd, gzip, jq (Debian packages), GNU time (/usr/bin/time).
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 size=512M
 repeat=3
 threads=2
@@ -24,29 +25,10 @@ dir="${TMPDIR:-/tmp}"
 cases=cat,dd,zstd,gzip,jsonl
 corpusflow="$root/build/cli/corpusflow"
 
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --size) size="$2"; shift 2 ;;
-    --repeat) repeat="$2"; shift 2 ;;
-    --threads) threads="$2"; shift 2 ;;
-    --dir) dir="$2"; shift 2 ;;
-    --cases) cases="$2"; shift 2 ;;
-    --corpusflow) corpusflow="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
-    *) echo "passthrough.sh: unknown argument $1" >&2; exit 2 ;;
-  esac
-done
-
-[[ -x "$corpusflow" ]] || {
-  echo "passthrough.sh: no corpusflow binary at $corpusflow (--corpusflow PATH)" >&2
-  exit 1
-}
-for tool in zstd gzip jq /usr/bin/time; do
-  command -v "$tool" >/dev/null || { echo "passthrough.sh: $tool not found" >&2; exit 1; }
-done
-
-work="$(mktemp -d "$dir/corpusflow-passthrough-XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+parse_options "size repeat threads dir cases corpusflow" "" "$@"
+require_corpusflow
+for tool in zstd gzip jq /usr/bin/time; do require_tool "$tool"; done
+make_workdir "$dir"
 
 run_opts=(--threads "$threads" --progress never)
 
@@ -65,8 +47,6 @@ measure() {
   out=$(/usr/bin/time -f "%e %M" bash -c "$1" 2>&1 >/dev/null | tail -1)
   echo "$out"
 }
-
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 printf "%-6s %-34s %9s %9s %10s\n" case command seconds MB/s peak_MiB
 report() {  # case label bytes seconds peak_kib
@@ -119,7 +99,7 @@ for c in "${wanted[@]}"; do
       bench_case jsonl "$jsonl_bytes" \
         "$cf 'read $work/in.jsonl | write $work/out.jsonl' $opts" \
         "jq -c '{text}'" "jq -c '{text}' $work/in.jsonl > $work/out-base.jsonl" ;;
-    *) echo "passthrough.sh: unknown case $c" >&2; exit 2 ;;
+    *) die "unknown case $c" 2 ;;
   esac
   rm -f "$work"/out*
 done
@@ -127,4 +107,4 @@ done
 # The copies must be exact: check the last outputs of each kind once more, outside the timing.
 "$corpusflow" run "read $work/in.txt.zst | write $work/check.txt" $opts
 cmp -s "$work/in.txt" "$work/check.txt" && echo "# check: zstd round trip is byte-identical" >&2 ||
-  { echo "passthrough.sh: round trip differs" >&2; exit 1; }
+  die "round trip differs"

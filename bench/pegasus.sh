@@ -17,29 +17,18 @@
 #                         [--corpusflow PATH]
 # Needs /usr/bin/python3 (Debian's) to make the long documents and read the stats.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 size=20M
 threads=2
 quadratic_docs=2000
 dir="${TMPDIR:-/tmp}"
 corpusflow="$root/build/cli/corpusflow"
 
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --size) size="$2"; shift 2 ;;
-    --threads) threads="$2"; shift 2 ;;
-    --quadratic-docs) quadratic_docs="$2"; shift 2 ;;
-    --dir) dir="$2"; shift 2 ;;
-    --corpusflow) corpusflow="$2"; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
-    *) echo "pegasus.sh: unknown argument $1" >&2; exit 2 ;;
-  esac
-done
-
-[[ -x "$corpusflow" ]] || { echo "pegasus.sh: no corpusflow binary at $corpusflow (--corpusflow PATH)" >&2; exit 1; }
-work="$(mktemp -d "$dir/pegasus-bench.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+parse_options "size threads quadratic-docs dir corpusflow" "" "$@"
+require_corpusflow
+make_workdir "$dir"
 
 echo "corpusflow: $corpusflow"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"

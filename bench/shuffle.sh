@@ -13,8 +13,9 @@
 #                                                  (checks free disk space first; no baselines)
 # Needs: GNU coreutils (shuf, sort, md5sum), GNU time (/usr/bin/time). Never fails on speed.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 size=2G
 repeat=3
 threads=2
@@ -25,30 +26,11 @@ big=""
 compression=auto
 keep=0
 
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --size) size="$2"; shift 2 ;;
-    --repeat) repeat="$2"; shift 2 ;;
-    --threads) threads="$2"; shift 2 ;;
-    --dir) dir="$2"; shift 2 ;;
-    --no-sort-r) sort_r=0; shift ;;
-    --keep) keep=1; shift ;;
-    --big) big="$2"; shift 2 ;;
-    --spill-compression) compression="$2"; shift 2 ;;
-    --corpusflow) corpusflow="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
-    *) echo "shuffle.sh: unknown argument $1" >&2; exit 2 ;;
-  esac
-done
-
-[[ -x "$corpusflow" ]] || {
-  echo "shuffle.sh: no corpusflow binary at $corpusflow (--corpusflow PATH)" >&2
-  exit 1
-}
-[[ -x /usr/bin/time ]] || { echo "shuffle.sh: GNU time not found (apt-get install time)" >&2; exit 1; }
-
-work="$(mktemp -d "$dir/corpusflow-shuffle-bench-XXXXXX")"
-trap '((keep)) && echo "kept $work" || rm -rf "$work"' EXIT
+parse_options "size repeat threads dir big spill-compression:compression corpusflow" \
+  "no-sort-r:sort_r=0 keep" "$@"
+require_corpusflow
+require_tool /usr/bin/time "apt-get install time"
+make_workdir "$dir" "$keep"
 
 to_bytes() {  # 2G -> bytes
   numfmt --from=iec "${1%B}"
@@ -71,7 +53,7 @@ run_timed() {
 }
 
 calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
-median_wall() { sort -n "$work/$1.times" | awk '{w[NR]=$1} END {print w[int((NR+1)/2)]}'; }
+median_wall() { median <"$work/$1.times"; }
 max_rss_mb() { awk 'BEGIN{m=0} {if ($2>m) m=$2} END {printf "%.0f", m/1024}' "$work/$1.times"; }
 
 # Order-insensitive digest: the md5 of the sorted lines.
@@ -88,10 +70,7 @@ if [[ -n "$big" ]]; then
   # Input and output, plus the spill minus what pass 2 releases as the output grows.
   need=$((bytes * 2 + bytes / 5))
   echo "big run: $big corpus, $((free / 1000000000)) GB free in $work, about $((need / 1000000000)) GB needed (input, output, part of the spill)"
-  if ((free < need)); then
-    echo "shuffle.sh: not enough free disk in $dir for a $big run" >&2
-    exit 1
-  fi
+  ((free >= need)) || die "not enough free disk in $dir for a $big run"
   # Generate up to 2 GB and repeat it: `gen` is slower than the shuffle, and repeated lines do
   # not change the shuffle's work.
   piece=$(( bytes < (2 << 30) ? bytes : (2 << 30) ))
@@ -107,7 +86,7 @@ if [[ -n "$big" ]]; then
     --memory 256M "${shuffle_opts[@]}" --stats-json "$work/big.json"
   wall=$(median_wall big)
   out_lines=$(wc -l <"$work/out.txt")
-  [[ "$out_lines" == "$lines" ]] || { echo "shuffle.sh: output has $out_lines lines, input $lines" >&2; exit 1; }
+  [[ "$out_lines" == "$lines" ]] || die "output has $out_lines lines, input $lines"
   printf "corpusflow shuffle --memory 256M: %.1f s, %.0f MB/s, peak RSS %s MB\n" "$wall" \
     "$(calc "$bytes / $wall / 1000000")" "$(max_rss_mb big)"
   grep -o '"spill bytes [a-z]*": [0-9]*\|"buckets": [0-9]*\|"re-scatters": [0-9]*\|"spill compression": "[^"]*"\|"pass [12] seconds": [0-9.e+]*' "$work/big.json" | tr '\n' ' '
@@ -140,16 +119,11 @@ if ((sort_r)); then
 fi
 
 # Checks: permutations of the input, identical corpusflow outputs.
-cmp -s "$work/cat.out" "$work/in.txt" || { echo "shuffle.sh: cat output differs" >&2; exit 1; }
-cmp -s "$work/cf256.out" "$work/cffit.out" || {
-  echo "shuffle.sh: corpusflow outputs differ between budgets" >&2
-  exit 1
-}
+cmp -s "$work/cat.out" "$work/in.txt" || die "cat output differs"
+cmp -s "$work/cf256.out" "$work/cffit.out" || die "corpusflow outputs differ between budgets"
 for out in cf256 shuf $( ((sort_r)) && echo sortr); do
-  [[ "$(digest "$work/$out.out")" == "$input_digest" ]] || {
-    echo "shuffle.sh: $out output is not a permutation of the input" >&2
-    exit 1
-  }
+  [[ "$(digest "$work/$out.out")" == "$input_digest" ]] ||
+    die "$out output is not a permutation of the input"
 done
 echo "checked: every output is a permutation of the input; corpusflow outputs identical"
 grep -o '"mode": "[^"]*"\|"buckets": [0-9]*\|"re-scatters": [0-9]*\|"spill compression": "[^"]*"' \

@@ -18,45 +18,28 @@
 # Needs: /usr/bin/python3 with python3-jieba, node with tests/oracles/node_modules
 # (npm ci --prefix tests/oracles), spm_train/spm_encode, /usr/bin/time.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-BUILD="$ROOT/build"
-SIZE="32M"
-WORK=""
-KEEP=0
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --build) BUILD="$(cd "$2" && pwd)"; shift 2 ;;
-    --size) SIZE="$2"; shift 2 ;;
-    --work) WORK="$2"; shift 2 ;;
-    --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
-    *) echo "unknown argument: $1" >&2; exit 2 ;;
-  esac
-done
-BIN="$BUILD/cli/corpusflow"
-[[ -x "$BIN" ]] || { echo "no corpusflow binary at $BIN (use --build DIR)" >&2; exit 2; }
-if [[ -z "$WORK" ]]; then
-  WORK="$(mktemp -d "${TMPDIR:-/tmp}/corpusflow-bench-tokenize.XXXXXX")"
-  [[ $KEEP -eq 1 ]] || trap 'rm -rf "$WORK"' EXIT
+build="$root/build"
+size="32M"
+work=""
+keep=0
+parse_options "build size work" "keep" "$@"
+# Absolute: the script works inside the scratch folder.
+[[ -d "$build" ]] && build="$(cd "$build" && pwd)"
+corpusflow="$build/cli/corpusflow"
+require_corpusflow "use --build DIR"
+if [[ -z "$work" ]]; then
+  make_workdir "${TMPDIR:-/tmp}" "$keep"
 fi
-mkdir -p "$WORK"
-cd "$WORK"
+mkdir -p "$work"
+cd "$work"
 
-echo "== corpus: corpusflow gen --bytes $SIZE --lang mixed --seed 1"
-"$BIN" gen --bytes "$SIZE" --lang mixed --seed 1 -o corpus.txt --progress never
+echo "== corpus: corpusflow gen --bytes $size --lang mixed --seed 1"
+"$corpusflow" gen --bytes "$size" --lang mixed --seed 1 -o corpus.txt --progress never
 BYTES=$(stat -c %s corpus.txt)
 echo "   $BYTES bytes, $(wc -l < corpus.txt) lines; $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)"
-
-# Figures of one operator from a --stats-json file: "<bytes_in> <cpu_seconds> <elapsed>".
-op_figures() {
-  python3 - "$1" "$2" <<'EOF'
-import json, sys
-doc = json.load(open(sys.argv[1]))
-op = next(o for o in doc["operators"] if o["name"] == sys.argv[2])
-print(op["bytes_in"], op["cpu_seconds"], doc["elapsed_seconds"])
-EOF
-}
 
 declare -A PER_CORE WALL1 WALL2 REF_PER_CORE REF_NAME
 
@@ -64,9 +47,10 @@ declare -A PER_CORE WALL1 WALL2 REF_PER_CORE REF_NAME
 run_corpusflow() {
   local key="$1" op="$2" middle="$3" field="$4"
   for threads in 1 2; do
-    "$BIN" run "read corpus.txt | $middle | write - --format jsonl --field $field" \
+    "$corpusflow" run "read corpus.txt | $middle | write - --format jsonl --field $field" \
       --threads "$threads" --progress never --stats-json "stats-$key-$threads.json" > /dev/null
-    read -r bytes cpu elapsed < <(op_figures "stats-$key-$threads.json" "$op")
+    read -r bytes cpu elapsed < <(op_stat "stats-$key-$threads.json" "$op" bytes_in cpu_seconds \
+      elapsed_seconds)
     local wall
     wall=$(python3 -c "print(f'{$BYTES / 1e6 / $elapsed:.1f}')")
     if [[ $threads -eq 1 ]]; then
@@ -79,9 +63,9 @@ run_corpusflow() {
 }
 
 echo "== vocabulary for WordPiece and T5 PEGASUS: corpusflow vocab --size 30000"
-"$BIN" vocab corpus.txt -o vocab.txt --size 30000 --threads 1 --progress never \
+"$corpusflow" vocab corpus.txt -o vocab.txt --size 30000 --threads 1 --progress never \
   --stats-json stats-vocab.json
-read -r bytes cpu elapsed < <(op_figures stats-vocab.json vocab)
+read -r bytes cpu elapsed < <(op_stat stats-vocab.json vocab bytes_in cpu_seconds elapsed_seconds)
 VOCAB_RATE=$(python3 -c "print(f'{$bytes / 1e6 / $cpu:.1f}')")
 
 echo "== SentencePiece model: spm_train unigram 16000 (mT5 ids) on the first 4 MB"
@@ -113,8 +97,8 @@ echo "== tokenize --kind wordpiece vs HF tokenizers"
 run_corpusflow wordpiece tokenize "tokenize --kind wordpiece --vocab vocab.txt --lowercase" \
   text_ids
 REF_NAME[wordpiece]="HF tokenizers"
-if [[ -d "$ROOT/tests/oracles/node_modules/tokenizers" ]]; then
-  read -r _ hf_wall _ hf_cpu < <(node "$ROOT/tests/oracles/wordpiece_oracle.js" vocab.txt \
+if [[ -d "$root/tests/oracles/node_modules/tokenizers" ]]; then
+  read -r _ hf_wall _ hf_cpu < <(node "$root/tests/oracles/wordpiece_oracle.js" vocab.txt \
     corpus.txt /dev/null --lowercase --bench)
   REF_PER_CORE[wordpiece]=$(python3 -c "print(f'{$BYTES / 1e6 / $hf_cpu:.2f}')")
 else

@@ -12,34 +12,29 @@
 
 #include <algorithm>
 #include <chrono>
-#include <numeric>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "engine/random.h"
 #include "tests/testing/cli_runner.h"
+#include "tests/testing/pipeline_testing.h"
 
 extern char** environ;
 
 namespace corpusflow {
 namespace {
 
-using testing::SplitLines;
-
 using testing::CommandResult;
+using testing::JoinLines;
 using testing::ListDir;
 using testing::ReadFile;
 using testing::RunCorpusflow;
 using testing::RunProgram;
 using testing::ScopedTempDir;
+using testing::ShuffleKeyOrder;
+using testing::SplitLines;
 using testing::WriteFile;
-
-std::string JoinLines(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& l : lines) out += l + "\n";
-  return out;
-}
 
 /// Lines of varied length with ASCII, Chinese and binary bytes.
 std::vector<std::string> Corpus(size_t n, uint64_t seed = 1) {
@@ -54,23 +49,11 @@ std::vector<std::string> Corpus(size_t n, uint64_t seed = 1) {
   return lines;
 }
 
-/// The output the specification gives: line i sorted by ShuffleKeys(seed).Key(i).
-std::vector<std::string> KeyOrder(const std::vector<std::string>& lines, uint64_t seed) {
-  const ShuffleKeys keys(seed);
-  std::vector<size_t> order(lines.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(),
-            [&](size_t a, size_t b) { return keys.Key(a) < keys.Key(b); });
-  std::vector<std::string> out;
-  for (size_t i : order) out.push_back(lines[i]);
-  return out;
-}
-
 TEST(ShuffleCommandTest, StdinToStdoutLikeShuf) {
   const auto lines = Corpus(500);
   const CommandResult a = RunCorpusflow({"shuffle", "--seed", "4"}, JoinLines(lines));
   ASSERT_EQ(a.exit_code, 0) << a.err;
-  EXPECT_EQ(a.out, JoinLines(KeyOrder(lines, 4)));
+  EXPECT_EQ(a.out, JoinLines(ShuffleKeyOrder(lines, 4)));
   const CommandResult b = RunCorpusflow({"shuffle", "--seed", "4", "-"}, JoinLines(lines));
   EXPECT_EQ(b.out, a.out);
   const CommandResult c = RunCorpusflow({"shuffle", "--seed", "5"}, JoinLines(lines));
@@ -86,7 +69,7 @@ TEST(ShuffleCommandTest, SameBytesForAnyThreadsMemoryAndShards) {
   ScopedTempDir dir;
   const auto lines = Corpus(30000, 2);  // about 3.3 MB: spills under a 1-2 MB budget
   WriteFile(dir.File("in.txt"), JoinLines(lines));
-  const std::string expected = JoinLines(KeyOrder(lines, 77));
+  const std::string expected = JoinLines(ShuffleKeyOrder(lines, 77));
   for (const char* threads : {"1", "2", "8"}) {
     for (const char* memory : {"1M", "2M", "256M"}) {
       const std::string out = dir.File(std::string("out-") + threads + "-" + memory + ".txt");
@@ -160,7 +143,7 @@ TEST(ShuffleCommandTest, BinaryLinesSurviveWhenSpilled) {
   }
   const CommandResult r = RunCorpusflow({"shuffle", "--seed", "9", "--memory", "1M"}, input);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, JoinLines(KeyOrder(lines, 9)));
+  EXPECT_EQ(r.out, JoinLines(ShuffleKeyOrder(lines, 9)));
 }
 
 TEST(ShuffleCommandTest, EmptyAndOneLineInputs) {
@@ -184,7 +167,7 @@ TEST(ShuffleCommandTest, SeveralInputsAreMixedIntoOneShuffle) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto all = a;
   all.insert(all.end(), b.begin(), b.end());
-  EXPECT_EQ(r.out, JoinLines(KeyOrder(all, 12)));
+  EXPECT_EQ(r.out, JoinLines(ShuffleKeyOrder(all, 12)));
   // Lines of b appear among the first tenth of the output: the inputs are mixed.
   const auto out = SplitLines(r.out);
   const size_t from_b =
@@ -233,15 +216,15 @@ TEST(ShuffleCommandTest, PairedShufflesAlignedFilesWithOnePermutation) {
       {"shuffle", "--paired", dir.File("src.txt"), dir.File("tgt.txt"), "-o", dir.File("s.out"),
        "-o", dir.File("t.out"), "--seed", "21", "--memory", "1M", "--tmp-dir", dir.File("")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(ReadFile(dir.File("s.out")), JoinLines(KeyOrder(src, 21)));
-  EXPECT_EQ(ReadFile(dir.File("t.out")), JoinLines(KeyOrder(tgt, 21)));
+  EXPECT_EQ(ReadFile(dir.File("s.out")), JoinLines(ShuffleKeyOrder(src, 21)));
+  EXPECT_EQ(ReadFile(dir.File("t.out")), JoinLines(ShuffleKeyOrder(tgt, 21)));
   // Sharded paired output.
   const CommandResult sharded =
       RunCorpusflow({"shuffle", "--paired", dir.File("src.txt"), dir.File("tgt.txt"), "-o",
                      dir.File("s.txt"), "-o", dir.File("t.txt"), "--seed", "21", "--shards", "2"});
   ASSERT_EQ(sharded.exit_code, 0) << sharded.err;
   EXPECT_EQ(ReadFile(dir.File("t-00000-of-00002.txt")) + ReadFile(dir.File("t-00001-of-00002.txt")),
-            JoinLines(KeyOrder(tgt, 21)));
+            JoinLines(ShuffleKeyOrder(tgt, 21)));
 }
 
 TEST(ShuffleCommandTest, MisalignedPairedInputsFailBeforeAnyOutput) {
@@ -292,7 +275,7 @@ TEST(ShuffleCommandTest, RandomSeedIsReportedAndReproduces) {
   ASSERT_NE(at, std::string::npos) << json;
   const std::string seed = json.substr(at + 9, json.find('"', at + 9) - at - 9);
   EXPECT_NE(json.find("\"seed origin\": \"random\""), std::string::npos) << json;
-  EXPECT_EQ(ReadFile(dir.File("o.txt")), JoinLines(KeyOrder(lines, std::stoull(seed))));
+  EXPECT_EQ(ReadFile(dir.File("o.txt")), JoinLines(ShuffleKeyOrder(lines, std::stoull(seed))));
 }
 
 TEST(ShuffleCommandTest, MoreBucketsThanTheDescriptorLimit) {
@@ -304,7 +287,7 @@ TEST(ShuffleCommandTest, MoreBucketsThanTheDescriptorLimit) {
        "ulimit -n 20 && exec \"$0\" shuffle \"$1\" -o \"$2\" --seed 6 --memory 1M --buckets 3000",
        testing::CorpusflowBinary(), dir.File("in.txt"), dir.File("o.txt")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(ReadFile(dir.File("o.txt")), JoinLines(KeyOrder(lines, 6)));
+  EXPECT_EQ(ReadFile(dir.File("o.txt")), JoinLines(ShuffleKeyOrder(lines, 6)));
 }
 
 TEST(ShuffleCommandTest, InputEndingOnABufferBoundaryIsNotDuplicated) {
@@ -326,7 +309,8 @@ TEST(ShuffleCommandTest, InputEndingOnABufferBoundaryIsNotDuplicated) {
       const CommandResult r =
           RunCorpusflow({"shuffle", dir.File("in.txt"), "--seed", "2", "--memory", memory});
       ASSERT_EQ(r.exit_code, 0) << r.err;
-      EXPECT_EQ(r.out, JoinLines(KeyOrder(lines, 2))) << bytes << " bytes, memory " << memory;
+      EXPECT_EQ(r.out, JoinLines(ShuffleKeyOrder(lines, 2)))
+          << bytes << " bytes, memory " << memory;
     }
   }
 }
@@ -338,7 +322,7 @@ TEST(ShuffleCommandTest, ALineLargerThanTheBudgetWorks) {
   const CommandResult r =
       RunCorpusflow({"shuffle", "--seed", "8", "--memory", "1M"}, JoinLines(lines));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, JoinLines(KeyOrder(lines, 8)));
+  EXPECT_EQ(r.out, JoinLines(ShuffleKeyOrder(lines, 8)));
 }
 
 TEST(ShuffleCommandTest, FullDiskIsAClearErrorWithNothingLeftBehind) {

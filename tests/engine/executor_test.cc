@@ -9,6 +9,7 @@
 #include "engine/error.h"
 #include "engine/registry.h"
 #include "tests/testing/cli_runner.h"
+#include "tests/testing/expect_error.h"
 #include "tests/testing/pipeline_testing.h"
 
 namespace corpusflow {
@@ -154,16 +155,14 @@ TEST(ExecutorTest, FailingStageMidStreamThrowsAndNeverFinishesTheSink) {
   for (int threads : kThreadCounts) {
     SCOPED_TRACE(threads);
     CollectedOutput out;
-    try {
+    const auto run = [&] {
       RunChain(Chain(std::make_unique<VectorSource>(input, 10),
                      std::make_unique<JitterTransform>(5, 200),
                      std::make_unique<FailingTransform>(123, "bad record in input.txt:1231"),
                      std::make_unique<CollectingSink>(&out)),
                TestRunOptions(threads, 1 << 20));
-      ADD_FAILURE() << "no error";
-    } catch (const DataError& e) {
-      EXPECT_STREQ(e.what(), "bad record in input.txt:1231 (batch 123)");
-    }
+    };
+    EXPECT_EQ(testing::ErrorMessage<DataError>(run), "bad record in input.txt:1231 (batch 123)");
     EXPECT_FALSE(out.finished);
     EXPECT_TRUE(out.destroyed);
     // The ordered sink never saw the failing batch or anything after it.
@@ -192,8 +191,7 @@ TEST(ExecutorTest, FailingStageLeavesNoWriteOutputOrTempFile) {
 TEST(ExecutorTest, WriteSinkOutputIsIdenticalForEveryThreadCount) {
   ASSERT_NE(OperatorRegistry::Global().Find("write"), nullptr);
   const std::vector<std::string> input = MakeRecords(3000);
-  std::string expected;
-  for (const std::string& r : input) expected += r + "\n";
+  const std::string expected = testing::JoinLines(input);
   for (int threads : kThreadCounts) {
     SCOPED_TRACE(threads);
     testing::ScopedTempDir dir;

@@ -14,10 +14,12 @@
 
 #include "engine/error.h"
 #include "tests/testing/cli_runner.h"
+#include "tests/testing/expect_error.h"
 
 namespace corpusflow {
 namespace {
 
+using testing::ErrorMessage;
 using testing::ListDir;
 using testing::ReadFile;
 using testing::RunProgram;
@@ -72,18 +74,6 @@ std::string ReadAll(InputStream& in, size_t chunk) {
 std::string ReadAll(const std::string& path, size_t chunk = 65536) {
   auto in = OpenInput(path);
   return ReadAll(*in, chunk);
-}
-
-/// The message of the exception `f` throws as E; fails the test when it throws nothing.
-template <typename E, typename F>
-std::string ErrorMessage(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return "";
 }
 
 TEST(CompressionTest, FromPathAndStrip) {

@@ -12,6 +12,7 @@
 #include "engine/error.h"
 #include "engine/registry.h"
 #include "tests/testing/cli_runner.h"
+#include "tests/testing/expect_error.h"
 #include "tests/testing/pipeline_testing.h"
 
 namespace corpusflow {
@@ -220,11 +221,10 @@ TEST(FilterTest, OptionErrorsAndSchema) {
   EXPECT_THROW(registry.Create("filter", {"--min-chars", "-3"}), InvalidArgument);
   EXPECT_THROW(registry.Create("filter", {"--min-chars", "ten"}), InvalidArgument);
   EXPECT_THROW(registry.Create("filter", {"--min-char", "3"}), InvalidArgument);
-  try {
-    registry.Create("filter", {"--min-chars", "5", "--max-chars", "4"});
-  } catch (const InvalidArgument& e) {
-    EXPECT_STREQ(e.what(), "filter: --min-chars 5 is above --max-chars 4");
-  }
+  EXPECT_EQ(testing::ErrorMessage<InvalidArgument>([&] {
+              registry.Create("filter", {"--min-chars", "5", "--max-chars", "4"});
+            }),
+            "filter: --min-chars 5 is above --max-chars 4");
 
   const auto op = registry.Create("filter", {"--min-chars", "20", "--drop-empty"});
   EXPECT_EQ(op->Describe(), "drop records whose 'text' is empty, shorter than 20 chars");

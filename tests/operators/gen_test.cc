@@ -15,6 +15,7 @@
 #include "engine/units.h"
 #include "operators/english_words.h"
 #include "tests/testing/cli_runner.h"
+#include "tests/testing/expect_error.h"
 #include "tests/testing/pipeline_testing.h"
 
 namespace corpusflow {
@@ -224,13 +225,8 @@ TEST(CorpusGeneratorTest, MalformedDictionaryNamesFileAndLine) {
   testing::WriteFile(dict, "苹果 10 n\n香蕉 five n\n");
   GenOptions options = Options(GenLanguage::kMixed);
   options.dict_path = dict;
-  try {
-    CorpusGenerator generator(options);
-    ADD_FAILURE() << "no error";
-  } catch (const DataError& e) {
-    EXPECT_EQ(std::string(e.what()),
-              dict + ":2: malformed dictionary line (expected 'word frequency [tag]')");
-  }
+  EXPECT_EQ(testing::ErrorMessage<DataError>([&] { CorpusGenerator generator(options); }),
+            dict + ":2: malformed dictionary line (expected 'word frequency [tag]')");
   options.dict_path = dir.File("missing.txt");
   EXPECT_THROW(CorpusGenerator{options}, IoError);
 }

@@ -14,6 +14,7 @@
 #include "operators/jieba_segmenter.h"
 #include "operators/unicode_text.h"
 #include "tests/testing/cli_runner.h"
+#include "tests/testing/expect_error.h"
 
 namespace corpusflow {
 namespace {
@@ -43,7 +44,6 @@ std::string Joined(const JiebaSegmenter& segmenter, std::string_view text) {
   return out;
 }
 
-/// Split on '\n' as the oracle does (no final empty line).
 /// Run the Python oracle on `input_path`; returns its lines of word byte lengths.
 std::vector<std::string> OracleLengths(const ScopedTempDir& tmp, const std::string& input_path,
                                        const std::vector<std::string>& extra_args = {}) {
@@ -306,24 +306,19 @@ TEST(JiebaSegmenterTest, MalformedDictionaryNamesFileAndLine) {
       {"ab 1\ncd -5\n", ":2: "},       {"ab  1\n", ":1: "},        {"ab 1\nc\xFF 2\n", ":2: "},
   };
   for (const Case& c : cases) {
+    SCOPED_TRACE(c.content);
     const std::string path = tmp.File("bad.txt");
     WriteFile(path, c.content);
-    try {
-      JiebaSegmenter::Load(path);
-      ADD_FAILURE() << "no error for " << c.content;
-    } catch (const DataError& e) {
-      EXPECT_NE(std::string(e.what()).find(path + c.expected), std::string::npos) << e.what();
-    }
+    const std::string message =
+        testing::ErrorMessage<DataError>([&] { JiebaSegmenter::Load(path); });
+    EXPECT_NE(message.find(path + c.expected), std::string::npos) << message;
   }
   EXPECT_THROW(JiebaSegmenter::Load(tmp.File("missing.txt")), IoError);
   const std::string user = tmp.File("user.txt");
   WriteFile(user, "ok 1\nbad\xC3\n");
-  try {
-    JiebaSegmenter::Load(JiebaSegmenter::DefaultDictionaryPath(), {user});
-    ADD_FAILURE() << "no error for a user dictionary that is not UTF-8";
-  } catch (const DataError& e) {
-    EXPECT_NE(std::string(e.what()).find(user + ":2: "), std::string::npos) << e.what();
-  }
+  const std::string message = testing::ErrorMessage<DataError>(
+      [&] { JiebaSegmenter::Load(JiebaSegmenter::DefaultDictionaryPath(), {user}); });
+  EXPECT_NE(message.find(user + ":2: "), std::string::npos) << message;
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "engine/error.h"
 #include "tests/testing/cli_runner.h"
+#include "tests/testing/megatron_testing.h"
 
 namespace corpusflow {
 namespace {
@@ -43,7 +44,7 @@ std::string Hex(std::string_view text) {
   return out;
 }
 
-using Document = std::vector<std::vector<int32_t>>;
+using Document = testing::MegatronDocument;
 
 /// Write documents (each a list of sequences) to `prefix`.
 void WriteDataset(const std::string& prefix, MegatronDType dtype,
@@ -56,24 +57,11 @@ void WriteDataset(const std::string& prefix, MegatronDType dtype,
   writer.Commit();
 }
 
-/// Read a dataset back as documents of sequences, after verifying the whole index.
+/// Read a dataset back as documents of sequences, after verifying the whole index in small
+/// chunks (7 sequences, 5 document-index entries) so that chunk boundaries are crossed.
 std::vector<Document> ReadDataset(const std::string& prefix) {
-  MegatronDatasetReader reader(prefix);
-  reader.ForEachSequenceChunk([](uint64_t, auto, auto) {}, 7);
-  std::vector<int64_t> bounds(reader.header().document_index_count);
-  reader.ReadDocumentIndices(0, bounds);
-  reader.ForEachDocumentChunk([](uint64_t, auto) {}, 5);
-  std::vector<Document> documents;
-  std::vector<int64_t> ids;
-  for (size_t d = 0; d + 1 < bounds.size(); ++d) {
-    Document doc;
-    for (int64_t s = bounds[d]; s < bounds[d + 1]; ++s) {
-      reader.ReadSequence(static_cast<uint64_t>(s), &ids);
-      doc.emplace_back(ids.begin(), ids.end());
-    }
-    documents.push_back(std::move(doc));
-  }
-  return documents;
+  return testing::ReadMegatronDocuments(prefix, /*dtype=*/nullptr, /*sequence_chunk=*/7,
+                                        /*document_chunk=*/5);
 }
 
 /// Random documents: some empty, some with empty sequences, ids below `max_id`.

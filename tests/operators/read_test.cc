@@ -14,6 +14,7 @@
 #include "engine/registry.h"
 #include "engine/stats.h"
 #include "tests/testing/cli_runner.h"
+#include "tests/testing/expect_error.h"
 #include "tests/testing/pipeline_testing.h"
 
 namespace corpusflow {
@@ -22,6 +23,7 @@ namespace {
 using testing::CollectedOutput;
 using testing::CollectingSink;
 using testing::CollectingSinkOptions;
+using testing::ErrorMessage;
 using testing::ReadFile;
 using testing::RunCorpusflow;
 using testing::ScopedTempDir;
@@ -42,18 +44,6 @@ Strings RunRead(const Strings& args, RunStats* stats = nullptr, const std::strin
                     options, stats);
   EXPECT_TRUE(out.finished);
   return out.texts;
-}
-
-/// The message of the exception `f` throws as E.
-template <typename E, typename F>
-std::string ErrorMessage(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return "";
 }
 
 void WriteCompressed(const std::string& path, const std::string& data) {

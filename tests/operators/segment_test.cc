@@ -11,6 +11,7 @@
 #include "engine/error.h"
 #include "engine/stats.h"
 #include "tests/testing/cli_runner.h"
+#include "tests/testing/expect_error.h"
 #include "tests/testing/pipeline_testing.h"
 
 namespace corpusflow {
@@ -70,14 +71,10 @@ TEST(SegmentOperatorTest, InvalidUtf8IsReplacedDroppedOrAnError) {
   EXPECT_EQ(drop_stats.operators()[1]->records_out, 1u);
 
   options.invalid_utf8 = BadUtf8Policy::kError;
-  try {
-    Segment(records, options, /*threads=*/1);
-    ADD_FAILURE() << "no error";
-  } catch (const DataError& e) {
-    EXPECT_NE(std::string(e.what()).find("segment: record 1: field 'text' is not valid UTF-8"),
-              std::string::npos)
-        << e.what();
-  }
+  const std::string message =
+      testing::ErrorMessage<DataError>([&] { Segment(records, options, /*threads=*/1); });
+  EXPECT_NE(message.find("segment: record 1: field 'text' is not valid UTF-8"), std::string::npos)
+      << message;
 }
 
 TEST(SegmentOperatorTest, FieldOptionsAndOneMegabyteLine) {

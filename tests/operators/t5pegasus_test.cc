@@ -101,9 +101,7 @@ TEST(T5PegasusTokenizerTest, ParityWithBert4kerasSemanticsOnFortunesZh) {
                                    std::make_unique<VocabOperator>(vocab)),
                     testing::TestRunOptions(2, 256 << 20));
 
-  std::string input;
-  for (const std::string& line : lines) input += line + "\n";
-  WriteFile(tmp.File("input.txt"), input);
+  WriteFile(tmp.File("input.txt"), testing::JoinLines(lines));
   const auto result =
       RunProgram({"/usr/bin/python3", SourceDir() + "/tests/operators/t5pegasus_oracle.py",
                   tmp.File("vocab.txt"), tmp.File("input.txt"), tmp.File("oracle.txt")},

@@ -18,6 +18,7 @@ using testing::CollectedOutput;
 using testing::CollectingSink;
 using testing::FailingTransform;
 using testing::JitterTransform;
+using testing::JoinLines;
 using testing::RunChain;
 using testing::TestRunOptions;
 using testing::VectorSource;
@@ -26,12 +27,6 @@ std::vector<std::string> MakeRecords(size_t n) {
   std::vector<std::string> records;
   for (size_t i = 0; i < n; ++i) records.push_back("record " + std::to_string(i * 7));
   return records;
-}
-
-std::string Lines(const std::vector<std::string>& records) {
-  std::string text;
-  for (const std::string& r : records) text += r + "\n";
-  return text;
 }
 
 std::unique_ptr<Operator> Create(const std::string& name, const std::vector<std::string>& args) {
@@ -168,8 +163,8 @@ TEST(TeeTest, FilesAreIdenticalToAPlainWrite) {
     plain.push_back(Create("write", {dir.File("plain.jsonl.zst")}));
     RunChain(std::move(plain), TestRunOptions(1, 64 << 20));
 
-    EXPECT_EQ(testing::ReadFile(dir.File("copy.txt")), Lines(input));
-    EXPECT_EQ(testing::ReadFile(dir.File("main.txt")), Lines(input));
+    EXPECT_EQ(testing::ReadFile(dir.File("copy.txt")), JoinLines(input));
+    EXPECT_EQ(testing::ReadFile(dir.File("main.txt")), JoinLines(input));
     EXPECT_EQ(testing::ReadFile(dir.File("copy.jsonl.zst")),
               testing::ReadFile(dir.File("plain.jsonl.zst")));
     EXPECT_EQ(

@@ -137,9 +137,7 @@ TEST(VocabTest, TheVocabularyLoadsAndTokenizes) {
 
 TEST(VocabTest, CommandLineShortcut) {
   ScopedTempDir tmp;
-  std::string input;
-  for (const std::string& r : kSmallCorpus) input += r + "\n";
-  WriteFile(tmp.File("corpus.txt"), input);
+  WriteFile(tmp.File("corpus.txt"), testing::JoinLines(kSmallCorpus));
   const auto result =
       testing::RunCorpusflow({"vocab", tmp.File("corpus.txt"), "-o", tmp.File("vocab.txt"),
                               "--size", "1000", "--threads", "2", "--progress", "never"});

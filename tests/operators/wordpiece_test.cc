@@ -21,6 +21,7 @@
 #include "operators/unicode_text.h"
 #include "operators/vocabulary.h"
 #include "tests/testing/cli_runner.h"
+#include "tests/testing/expect_error.h"
 #include "tests/testing/pipeline_testing.h"
 
 namespace corpusflow {
@@ -160,12 +161,8 @@ int CompareWithHf(const std::vector<std::string>& lines, bool lowercase, bool ad
                   size_t max_chars) {
   ScopedTempDir tmp;
   const std::vector<std::string> vocab = BuildVocab(lines);
-  std::string vocab_text;
-  for (const std::string& t : vocab) vocab_text += t + "\n";
-  WriteFile(tmp.File("vocab.txt"), vocab_text);
-  std::string input;
-  for (const std::string& line : lines) input += line + "\n";
-  WriteFile(tmp.File("input.txt"), input);
+  WriteFile(tmp.File("vocab.txt"), testing::JoinLines(vocab));
+  WriteFile(tmp.File("input.txt"), testing::JoinLines(lines));
 
   std::vector<std::string> argv = {"node",
                                    SourceDir() + "/tests/oracles/wordpiece_oracle.js",
@@ -256,14 +253,11 @@ TEST(VocabularyTest, RejectsMalformedFilesWithFileAndLine) {
       {"[PAD]\nfo\xC3\n", ":2: token is not valid UTF-8"},
   };
   for (const Case& c : cases) {
+    SCOPED_TRACE(c.content);
     const std::string path = tmp.File("vocab.txt");
     WriteFile(path, c.content);
-    try {
-      Vocabulary::Load(path);
-      ADD_FAILURE() << "no error for " << c.content;
-    } catch (const DataError& e) {
-      EXPECT_NE(std::string(e.what()).find(path + c.where), std::string::npos) << e.what();
-    }
+    const std::string message = testing::ErrorMessage<DataError>([&] { Vocabulary::Load(path); });
+    EXPECT_NE(message.find(path + c.where), std::string::npos) << message;
   }
   EXPECT_THROW(Vocabulary::Load(tmp.File("missing.txt")), IoError);
   WriteFile(tmp.File("crlf.txt"), "[UNK]\r\nfoo\r\n");

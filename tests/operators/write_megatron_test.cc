@@ -13,16 +13,19 @@
 #include "engine/error.h"
 #include "engine/registry.h"
 #include "tests/testing/cli_runner.h"
+#include "tests/testing/megatron_testing.h"
 #include "tests/testing/pipeline_testing.h"
 
 namespace corpusflow {
 namespace {
 
+using testing::JoinIds;
 using testing::ListDir;
 using testing::ReadFile;
+using testing::ReadMegatronDocuments;
 using testing::ScopedTempDir;
 
-using Document = std::vector<std::vector<int32_t>>;
+using Document = testing::MegatronDocument;
 using Stages = std::vector<std::pair<std::string, std::vector<std::string>>>;
 
 /// Plan and run VectorSource(records) | stages... on `threads` threads; returns the run stats.
@@ -36,27 +39,6 @@ std::unique_ptr<RunStats> RunStages(const std::vector<std::string>& records, con
   auto stats = std::make_unique<RunStats>();
   testing::RunChain(std::move(chain), testing::TestRunOptions(threads, 64 << 20), stats.get());
   return stats;
-}
-
-/// The documents of a dataset, read with the C++ reader after verifying the whole index.
-std::vector<Document> ReadDocuments(const std::string& prefix, MegatronDType* dtype = nullptr) {
-  MegatronDatasetReader reader(prefix);
-  reader.ForEachSequenceChunk([](uint64_t, auto, auto) {});
-  reader.ForEachDocumentChunk([](uint64_t, auto) {});
-  if (dtype != nullptr) *dtype = reader.dtype();
-  std::vector<int64_t> bounds(reader.header().document_index_count);
-  reader.ReadDocumentIndices(0, bounds);
-  std::vector<Document> documents;
-  std::vector<int64_t> ids;
-  for (size_t d = 0; d + 1 < bounds.size(); ++d) {
-    Document doc;
-    for (int64_t s = bounds[d]; s < bounds[d + 1]; ++s) {
-      reader.ReadSequence(static_cast<uint64_t>(s), &ids);
-      doc.emplace_back(ids.begin(), ids.end());
-    }
-    documents.push_back(std::move(doc));
-  }
-  return documents;
 }
 
 std::string ToJson(const std::vector<Document>& documents) {
@@ -124,12 +106,6 @@ std::vector<Document> AsDocuments(const std::vector<std::vector<int32_t>>& recor
   return documents;
 }
 
-std::string Join(const std::vector<int32_t>& ids) {
-  std::string s;
-  for (const int32_t id : ids) s += (s.empty() ? "" : " ") + std::to_string(id);
-  return s;
-}
-
 TEST(WriteMegatronTest, DocumentLevelUInt16FromFieldVocabulary) {
   ScopedTempDir dir;
   const std::string out = dir.File("train");
@@ -140,7 +116,7 @@ TEST(WriteMegatronTest, DocumentLevelUInt16FromFieldVocabulary) {
   const std::string prefix = out + "_text_ids_document";
   MegatronDType dtype;
   const auto expected = AsDocuments({{1, 2, 3}, {}, {29999, 0}, {7}});
-  EXPECT_EQ(ReadDocuments(prefix, &dtype), expected);
+  EXPECT_EQ(ReadMegatronDocuments(prefix, &dtype), expected);
   EXPECT_EQ(dtype, MegatronDType::kUInt16);
   EXPECT_EQ(ReadFile(prefix + ".bin").size(), 12u);
   ExpectNumpyReads(prefix, expected, "uint16");
@@ -152,7 +128,7 @@ TEST(WriteMegatronTest, UnknownVocabularyIsInt32) {
   RunStages({"70000 1", "2147483647", ""}, {{"parse-ids", {}}, {"write-megatron", {out}}});
   MegatronDType dtype;
   const auto expected = AsDocuments({{70000, 1}, {2147483647}, {}});
-  EXPECT_EQ(ReadDocuments(out + "_text_ids_document", &dtype), expected);
+  EXPECT_EQ(ReadMegatronDocuments(out + "_text_ids_document", &dtype), expected);
   EXPECT_EQ(dtype, MegatronDType::kInt32);
   ExpectNumpyReads(out + "_text_ids_document", expected, "int32");
 }
@@ -176,12 +152,13 @@ TEST(WriteMegatronTest, VocabSizeOptionOverridesAndIsEnforced) {
   const std::string out = dir.File("v");
   RunStages({"999 0", "5"}, {{"parse-ids", {}}, {"write-megatron", {out, "--vocab-size", "1000"}}});
   MegatronDType dtype;
-  EXPECT_EQ(ReadDocuments(out + "_text_ids_document", &dtype), AsDocuments({{999, 0}, {5}}));
+  EXPECT_EQ(ReadMegatronDocuments(out + "_text_ids_document", &dtype),
+            AsDocuments({{999, 0}, {5}}));
   EXPECT_EQ(dtype, MegatronDType::kUInt16);
   // With a larger vocabulary than uint16 holds, the override gives int32.
   RunStages({"5"}, {{"parse-ids", {"--vocab-size", "100"}},
                     {"write-megatron", {out, "--vocab-size", "70000"}}});
-  ReadDocuments(out + "_text_ids_document", &dtype);
+  ReadMegatronDocuments(out + "_text_ids_document", &dtype);
   EXPECT_EQ(dtype, MegatronDType::kInt32);
 }
 
@@ -281,7 +258,7 @@ TEST(WriteMegatronTest, DocumentLevelAppendsEodToNonEmptyDocuments) {
   RunStages({"1 2", "", "3"}, {{"parse-ids", {"--vocab-size", "50"}},
                                {"write-megatron", {out, "--append-eod", "49"}}});
   const auto expected = AsDocuments({{1, 2, 49}, {}, {3, 49}});
-  EXPECT_EQ(ReadDocuments(out + "_text_ids_document"), expected);
+  EXPECT_EQ(ReadMegatronDocuments(out + "_text_ids_document"), expected);
   ExpectNumpyReads(out + "_text_ids_document", expected, "uint16");
 }
 
@@ -300,7 +277,7 @@ TEST(WriteMegatronTest, SentenceLevelSplitsAfterSentenceEnds) {
       {{4, 2}},
   };
   const std::string prefix = out + "_text_ids_sentence";
-  EXPECT_EQ(ReadDocuments(prefix), expected);
+  EXPECT_EQ(ReadMegatronDocuments(prefix), expected);
   ExpectNumpyReads(prefix, expected, "uint16");
   MegatronDatasetReader reader(prefix);
   EXPECT_EQ(reader.sequences(), 9u);
@@ -316,8 +293,8 @@ TEST(WriteMegatronTest, PairedFieldsGetTheirOwnDatasetsAndDtypes) {
                                 {"write-megatron", {out, "--fields", "src_ids,tgt_ids"}}});
   MegatronDType src_dtype, tgt_dtype;
   const auto expected = AsDocuments({{1, 2, 3}, {4}, {}});
-  EXPECT_EQ(ReadDocuments(out + "_src_ids_document", &src_dtype), expected);
-  EXPECT_EQ(ReadDocuments(out + "_tgt_ids_document", &tgt_dtype), expected);
+  EXPECT_EQ(ReadMegatronDocuments(out + "_src_ids_document", &src_dtype), expected);
+  EXPECT_EQ(ReadMegatronDocuments(out + "_tgt_ids_document", &tgt_dtype), expected);
   EXPECT_EQ(src_dtype, MegatronDType::kUInt16);
   EXPECT_EQ(tgt_dtype, MegatronDType::kInt32);
   const OperatorStats& sink = *stats->operators().back();
@@ -332,7 +309,7 @@ TEST(WriteMegatronTest, DropEmptyCountsDrops) {
   const std::string out = dir.File("d");
   const auto stats = RunStages({"1", "", "2", " ", "3"},
                                {{"parse-ids", {}}, {"write-megatron", {out, "--drop-empty"}}});
-  EXPECT_EQ(ReadDocuments(out + "_text_ids_document"), AsDocuments({{1}, {2}, {3}}));
+  EXPECT_EQ(ReadMegatronDocuments(out + "_text_ids_document"), AsDocuments({{1}, {2}, {3}}));
   const OperatorStats& sink = *stats->operators().back();
   EXPECT_EQ(sink.drops().at("empty ids"), 2u);
   EXPECT_EQ(sink.records_in.load(), 5u);
@@ -351,7 +328,7 @@ std::vector<std::vector<int32_t>> RandomRecords(uint64_t seed, size_t n, int64_t
 
 std::vector<std::string> ToLines(const std::vector<std::vector<int32_t>>& records) {
   std::vector<std::string> lines;
-  for (const auto& r : records) lines.push_back(Join(r));
+  for (const auto& r : records) lines.push_back(JoinIds(r));
   return lines;
 }
 
@@ -374,7 +351,7 @@ TEST(WriteMegatronTest, ManyShardsRoundTripThroughNumpy) {
       char name[64];
       std::snprintf(name, sizeof name, "%s-%05u_text_ids_document", dtype.c_str(), s);
       const std::string prefix = dir.File(name);
-      EXPECT_EQ(ReadDocuments(prefix), AsDocuments(mine)) << prefix;
+      EXPECT_EQ(ReadMegatronDocuments(prefix), AsDocuments(mine)) << prefix;
       oracle.Expect(prefix, AsDocuments(mine), dtype);
     }
   }
@@ -438,7 +415,7 @@ TEST(WriteMegatronTest, EmptyInputWritesEmptyDatasets) {
   const std::string out = dir.File("none");
   RunStages({}, {{"parse-ids", {"--vocab-size", "100"}}, {"write-megatron", {out}}});
   MegatronDType dtype;
-  EXPECT_TRUE(ReadDocuments(out + "_text_ids_document", &dtype).empty());
+  EXPECT_TRUE(ReadMegatronDocuments(out + "_text_ids_document", &dtype).empty());
   EXPECT_EQ(dtype, MegatronDType::kUInt16);
   ExpectNumpyReads(out + "_text_ids_document", {}, "uint16");
 }

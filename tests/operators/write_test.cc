@@ -16,11 +16,13 @@
 #include "engine/registry.h"
 #include "engine/stats.h"
 #include "tests/testing/cli_runner.h"
+#include "tests/testing/expect_error.h"
 #include "tests/testing/pipeline_testing.h"
 
 namespace corpusflow {
 namespace {
 
+using testing::ErrorMessage;
 using testing::ListDir;
 using testing::ReadFile;
 using testing::RunCorpusflow;
@@ -43,17 +45,6 @@ void RunWrite(const Strings& records, const Strings& args, RunStats* stats = nul
   testing::RunChain(
       testing::Chain(std::make_unique<VectorSource>(records, batch_records), MakeWrite(args)),
       testing::TestRunOptions(threads, 64 << 20), stats);
-}
-
-template <typename E, typename F>
-std::string ErrorMessage(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return "";
 }
 
 std::string Hex(std::string_view s) {

@@ -162,6 +162,12 @@ std::vector<std::string> SplitLines(const std::string& data) {
   return lines;
 }
 
+std::string JoinLines(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const std::string& line : lines) text += line + "\n";
+  return text;
+}
+
 std::string JoinIds(const std::vector<int32_t>& ids) {
   std::string out;
   for (size_t i = 0; i < ids.size(); ++i) {

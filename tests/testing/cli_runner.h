@@ -46,6 +46,8 @@ std::string ReadFile(const std::filesystem::path& path);
 void WriteFile(const std::filesystem::path& path, const std::string& data);
 /// Split text into lines on '\n' (a final newline does not start an empty last line).
 std::vector<std::string> SplitLines(const std::string& data);
+/// Lines as text, each followed by '\n' (SplitLines undoes it when no line holds a '\n').
+std::string JoinLines(const std::vector<std::string>& lines);
 /// Token ids joined by single spaces, as spm_encode and the oracles print them.
 std::string JoinIds(const std::vector<int32_t>& ids);
 /// Names of the entries of a folder, sorted.
