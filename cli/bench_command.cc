@@ -6,11 +6,11 @@
 #include <sstream>
 
 #include "cli/command.h"
-#include "engine/disk_benchmark.h"
 #include "engine/error.h"
 #include "engine/interrupt.h"
+#include "engine/io/disk_benchmark.h"
+#include "engine/io/temp_dir.h"
 #include "engine/progress.h"
-#include "engine/temp_dir.h"
 #include "engine/units.h"
 
 namespace po = boost::program_options;

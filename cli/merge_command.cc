@@ -12,7 +12,7 @@
 #include "engine/error.h"
 #include "engine/interrupt.h"
 #include "engine/units.h"
-#include "operators/megatron_dataset.h"
+#include "operators/megatron/megatron_dataset.h"
 
 namespace po = boost::program_options;
 

@@ -10,7 +10,7 @@
 #include "engine/random.h"
 #include "engine/registry.h"
 #include "engine/units.h"
-#include "operators/shuffle.h"
+#include "operators/shuffle/shuffle.h"
 
 namespace po = boost::program_options;
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/io/temp_dir.h"
 #include "engine/progress.h"
-#include "engine/temp_dir.h"
 
 namespace corpusflow {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "operators/megatron_dataset.h"
+#include "operators/megatron/megatron_dataset.h"
 #include "tests/testing/cli_runner.h"
 
 namespace corpusflow::testing {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "operators/megatron_dataset.h"
+#include "operators/megatron/megatron_dataset.h"
 
 namespace corpusflow::testing {
 

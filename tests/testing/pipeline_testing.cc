@@ -8,7 +8,7 @@
 
 #include "engine/error.h"
 #include "engine/executor.h"
-#include "engine/random.h"
+#include "operators/shuffle/shuffle_keys.h"
 
 namespace corpusflow::testing {
 namespace {

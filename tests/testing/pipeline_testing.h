@@ -25,6 +25,7 @@
 #include "engine/operator.h"
 #include "engine/plan.h"
 #include "engine/stats.h"
+#include "operators/shuffle/shuffle_keys.h"
 
 namespace corpusflow::testing {
 

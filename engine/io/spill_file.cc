@@ -1,0 +1,276 @@
+#include "engine/io/spill_file.h"
+
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "engine/error.h"
+#include "engine/interrupt.h"
+#include "engine/io/file_io.h"
+
+namespace corpusflow {
+namespace {
+
+void PutU32(char* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>(v >> (8 * i));
+}
+
+void PutU64(char* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>(v >> (8 * i));
+}
+
+uint32_t GetU32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i)
+    v |= static_cast<uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  return v;
+}
+
+uint64_t GetU64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i)
+    v |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  return v;
+}
+
+std::string Where(const std::string& file, uint64_t offset) {
+  return "spill file " + file + ": block at offset " + std::to_string(offset);
+}
+
+}  // namespace
+
+SpillCompression ParseSpillCompression(std::string_view name) {
+  if (name == "zstd") return SpillCompression::kZstd;
+  if (name == "none") return SpillCompression::kNone;
+  if (name == "auto") return SpillCompression::kAuto;
+  throw InvalidArgument("invalid spill compression '" + std::string(name) +
+                        "' (expected auto, zstd or none)");
+}
+
+uint64_t SpillBlockChecksum(uint32_t raw_size, uint32_t stored_size, std::string_view payload) {
+  const uint64_t seed = (static_cast<uint64_t>(raw_size) << 32) | stored_size;
+  return XXH3_64bits_withSeed(payload.data(), payload.size(), seed);
+}
+
+SpillBlockEncoder::SpillBlockEncoder(SpillOptions options) : options_(options) {
+  if (options_.compression != SpillCompression::kNone) {
+    const int min_level = ZSTD_minCLevel();
+    const int max_level = ZSTD_maxCLevel();
+    if (options_.level < min_level || options_.level > max_level) {
+      throw InvalidArgument("spill compression level " + std::to_string(options_.level) +
+                            " is outside zstd's range " + std::to_string(min_level) + ".." +
+                            std::to_string(max_level));
+    }
+    cctx_ = ZSTD_createCCtx();
+    if (cctx_ == nullptr) throw std::bad_alloc();
+    ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, options_.level);
+    ZSTD_CCtx_setParameter(cctx_, ZSTD_c_checksumFlag, 0);
+  }
+}
+
+SpillBlockEncoder::~SpillBlockEncoder() { ZSTD_freeCCtx(cctx_); }
+
+SpillBlock SpillBlockEncoder::Encode(std::string_view raw) {
+  if (raw.size() > kMaxSpillBlockRawBytes) {
+    throw InvalidArgument("a spill block of " + std::to_string(raw.size()) +
+                          " bytes is larger than the limit of 4 GiB (one record that large "
+                          "cannot be spilled)");
+  }
+  SpillBlock block;
+  block.payload = raw;
+  if (cctx_ != nullptr && !raw.empty()) {
+    const size_t bound = ZSTD_compressBound(raw.size());
+    if (compressed_.size() < bound) compressed_.resize(bound);
+    const size_t n = ZSTD_compress2(cctx_, compressed_.data(), bound, raw.data(), raw.size());
+    if (ZSTD_isError(n)) {
+      throw Error(std::string("zstd compression of a spill block failed: ") + ZSTD_getErrorName(n));
+    }
+    // Keep the compressed form only when it is smaller: stored < raw then means "zstd".
+    if (n < raw.size()) block.payload = std::string_view(compressed_.data(), n);
+  }
+  const auto raw_size = static_cast<uint32_t>(raw.size());
+  const auto stored_size = static_cast<uint32_t>(block.payload.size());
+  PutU32(block.header, kSpillBlockMagic);
+  PutU32(block.header + 4, raw_size);
+  PutU32(block.header + 8, stored_size);
+  PutU64(block.header + 12, SpillBlockChecksum(raw_size, stored_size, block.payload));
+  return block;
+}
+
+SpillBlockDecoder::SpillBlockDecoder() = default;
+
+SpillBlockDecoder::~SpillBlockDecoder() { ZSTD_freeDCtx(dctx_); }
+
+SpillBlockHandle SpillBlockDecoder::ParseHeader(const char* header, const std::string& file,
+                                                uint64_t offset) {
+  if (GetU32(header) != kSpillBlockMagic) {
+    throw CorruptionError(Where(file, offset) + ": bad magic (not a spill block header)");
+  }
+  SpillBlockHandle handle;
+  handle.offset = offset;
+  handle.raw_size = GetU32(header + 4);
+  handle.stored_size = GetU32(header + 8);
+  if (handle.stored_size > handle.raw_size) {
+    throw CorruptionError(Where(file, offset) + ": stored size " +
+                          std::to_string(handle.stored_size) + " exceeds raw size " +
+                          std::to_string(handle.raw_size));
+  }
+  return handle;
+}
+
+void SpillBlockDecoder::Decode(std::string_view frame, char* dst, const std::string& file,
+                               uint64_t offset) {
+  if (frame.size() < kSpillBlockHeaderBytes) {
+    throw CorruptionError(Where(file, offset) + ": truncated header");
+  }
+  const SpillBlockHandle h = ParseHeader(frame.data(), file, offset);
+  if (frame.size() != h.frame_size()) {
+    throw CorruptionError(Where(file, offset) + ": truncated payload (" +
+                          std::to_string(frame.size() - kSpillBlockHeaderBytes) + " of " +
+                          std::to_string(h.stored_size) + " bytes)");
+  }
+  const std::string_view payload = frame.substr(kSpillBlockHeaderBytes);
+  const uint64_t expected = GetU64(frame.data() + 12);
+  if (SpillBlockChecksum(h.raw_size, h.stored_size, payload) != expected) {
+    throw CorruptionError(Where(file, offset) +
+                          ": checksum mismatch (the data on disk is corrupt)");
+  }
+  if (h.stored_size == h.raw_size) {
+    if (!payload.empty()) std::memcpy(dst, payload.data(), payload.size());
+    return;
+  }
+  if (dctx_ == nullptr) {
+    dctx_ = ZSTD_createDCtx();
+    if (dctx_ == nullptr) throw std::bad_alloc();
+  }
+  const size_t n = ZSTD_decompressDCtx(dctx_, dst, h.raw_size, payload.data(), payload.size());
+  if (ZSTD_isError(n)) {
+    throw CorruptionError(Where(file, offset) + ": corrupt zstd data: " + ZSTD_getErrorName(n));
+  }
+  if (n != h.raw_size) {
+    throw CorruptionError(Where(file, offset) + ": zstd data decodes to " + std::to_string(n) +
+                          " bytes, header says " + std::to_string(h.raw_size));
+  }
+}
+
+SpillFile::SpillFile(std::filesystem::path path) : path_(std::move(path)), name_(path_.string()) {
+  fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd_ < 0) ThrowIoError("cannot create spill file", name_, errno);
+}
+
+SpillFile::~SpillFile() {
+  if (fd_ >= 0) ::close(fd_);
+  ::unlink(path_.c_str());
+}
+
+SpillBlockHandle SpillFile::Append(const SpillBlock& block) {
+  SpillBlockHandle handle;
+  handle.raw_size = GetU32(block.header + 4);
+  handle.stored_size = static_cast<uint32_t>(block.payload.size());
+  handle.offset = end_.fetch_add(block.size(), std::memory_order_acq_rel);
+  uint64_t at = handle.offset;
+  auto write_all = [&](const char* p, size_t left) {
+    while (left > 0) {
+      const ssize_t n = ::pwrite(fd_, p, std::min(left, kMaxWriteCall), static_cast<off_t>(at));
+      if (n < 0) {
+        if (errno == EINTR) {
+          CheckInterrupt();
+          continue;
+        }
+        ThrowIoError("cannot write spill file", name_, errno);
+      }
+      if (n == 0) ThrowIoError("cannot write spill file", name_, ENOSPC);
+      p += n;
+      left -= static_cast<size_t>(n);
+      at += static_cast<uint64_t>(n);
+    }
+  };
+  write_all(block.header, kSpillBlockHeaderBytes);
+  write_all(block.payload.data(), block.payload.size());
+  return handle;
+}
+
+void SpillFile::ReadExact(char* dst, size_t n, uint64_t offset) const {
+  const uint64_t start = offset;
+  while (n > 0) {
+    const ssize_t got = ::pread(fd_, dst, n, static_cast<off_t>(offset));
+    if (got < 0) {
+      if (errno == EINTR) {
+        CheckInterrupt();
+        continue;
+      }
+      ThrowIoError("cannot read spill file", name_, errno);
+    }
+    if (got == 0) {
+      throw CorruptionError(Where(name_, start) + ": the file ends at offset " +
+                            std::to_string(offset) + " inside the block (truncated)");
+    }
+    dst += got;
+    n -= static_cast<size_t>(got);
+    offset += static_cast<uint64_t>(got);
+  }
+}
+
+void SpillFile::CheckHeader(const char* header, const SpillBlockHandle& handle) const {
+  const SpillBlockHandle found = SpillBlockDecoder::ParseHeader(header, name_, handle.offset);
+  if (found.raw_size != handle.raw_size || found.stored_size != handle.stored_size) {
+    throw CorruptionError(Where(name_, handle.offset) + ": header sizes " +
+                          std::to_string(found.raw_size) + "/" + std::to_string(found.stored_size) +
+                          " differ from the ones written (" + std::to_string(handle.raw_size) +
+                          "/" + std::to_string(handle.stored_size) + ")");
+  }
+}
+
+void SpillFile::Read(const SpillBlockHandle& handle, char* dst, SpillBlockDecoder& decoder) const {
+  if (handle.stored_size == handle.raw_size) {
+    // Stored raw: read the payload straight into place and verify it there.
+    char header[kSpillBlockHeaderBytes];
+    ReadExact(header, sizeof header, handle.offset);
+    CheckHeader(header, handle);
+    ReadExact(dst, handle.raw_size, handle.offset + kSpillBlockHeaderBytes);
+    if (SpillBlockChecksum(handle.raw_size, handle.stored_size,
+                           std::string_view(dst, handle.raw_size)) != GetU64(header + 12)) {
+      throw CorruptionError(Where(name_, handle.offset) +
+                            ": checksum mismatch (the data on disk is corrupt)");
+    }
+    return;
+  }
+  std::string& frame = decoder.scratch();
+  if (frame.size() < handle.frame_size()) frame.resize(handle.frame_size());
+  ReadExact(frame.data(), handle.frame_size(), handle.offset);
+  CheckHeader(frame.data(), handle);
+  decoder.Decode(std::string_view(frame.data(), handle.frame_size()), dst, name_, handle.offset);
+}
+
+SpillBlockHandle SpillFile::ReadAt(uint64_t offset, std::string* out,
+                                   SpillBlockDecoder& decoder) const {
+  const uint64_t file_end = size();
+  if (offset + kSpillBlockHeaderBytes > file_end) {
+    throw CorruptionError(Where(name_, offset) + ": truncated header");
+  }
+  char header[kSpillBlockHeaderBytes];
+  ReadExact(header, sizeof header, offset);
+  const SpillBlockHandle handle = SpillBlockDecoder::ParseHeader(header, name_, offset);
+  if (offset + handle.frame_size() > file_end) {
+    throw CorruptionError(Where(name_, offset) + ": the payload runs past the end of the file");
+  }
+  const size_t old = out->size();
+  out->resize(old + handle.raw_size);
+  Read(handle, out->data() + old, decoder);
+  return handle;
+}
+
+void SpillFile::Release(const SpillBlockHandle& handle) {
+  // Best effort: filesystems without hole punching keep the space until the file is removed.
+  (void)::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                    static_cast<off_t>(handle.offset), static_cast<off_t>(handle.frame_size()));
+}
+
+}  // namespace corpusflow

@@ -1,0 +1,531 @@
+#include "operators/io/write.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstring>
+
+#include "engine/error.h"
+#include "engine/exec_context.h"
+#include "engine/registry.h"
+#include "engine/stats.h"
+#include "engine/units.h"
+
+namespace po = boost::program_options;
+
+namespace corpusflow {
+namespace {
+
+/// Estimated memory of one open shard (write buffer, codec state, batch slice), for the
+/// plan-time check of `--shards`.
+constexpr uint64_t kShardMemoryBytes = 4 << 20;
+/// Descriptors kept free for everything else when checking `--shards` against `ulimit -n`.
+constexpr uint64_t kSpareDescriptors = 64;
+
+/// Bytes that JSON strings cannot hold as they are: control characters, '"' and '\\'.
+constexpr std::array<bool, 256> MakeJsonEscapeTable() {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 0x20; ++c) table[c] = true;
+  table['"'] = true;
+  table['\\'] = true;
+  return table;
+}
+constexpr std::array<bool, 256> kJsonEscape = MakeJsonEscapeTable();
+
+std::string ShardName(uint64_t index, uint64_t count) {
+  auto pad = [](uint64_t v) {
+    std::string digits = std::to_string(v);
+    return digits.size() < 5 ? std::string(5 - digits.size(), '0') + digits : digits;
+  };
+  return "-" + pad(index) + (count > 0 ? "-of-" + pad(count) : "");
+}
+
+/// One output file of the run.
+struct Shard {
+  std::unique_ptr<OutputStream> stream;
+  std::string buffer;  // formatted records of the current batch
+  bool closed = false;
+};
+
+class WriteRun : public BatchWriter {
+ public:
+  WriteRun(const WriteOperator& op, ExecContext& ctx, OperatorStats& stats)
+      : op_(op), options_(op.options()), stats_(stats) {
+    output_options_.level = options_.level;
+    output_options_.compression = op.compression();
+    output_options_.sync = options_.fsync;
+    const bool single = options_.shards <= 1 && options_.shard_bytes == 0;
+    output_options_.threads = options_.compression_threads.value_or(single ? ctx.threads() : 0);
+    if (options_.shards > 0) {
+      for (uint64_t i = 0; i < options_.shards; ++i) {
+        OpenShard(options_.shards == 1
+                      ? options_.path
+                      : WriteOperator::ShardPath(options_.path, i, options_.shards));
+      }
+    } else if (options_.shard_bytes == 0) {
+      OpenShard(options_.path);
+    }
+    stats_.SetText("output", options_.path);
+  }
+
+  bool ordered() const override { return true; }
+
+  void Write(Batch& batch, OpState* /*local*/) override {
+    ResolveColumns(batch);
+    const size_t n = batch.num_records();
+    for (size_t i = 0; i < n; ++i) {
+      ++records_seen_;
+      current_ = i;
+      Shard& shard = TargetShard();
+      const size_t mark = shard.buffer.size();
+      const bool kept = op_.format() == TextFormat::kLines ? FormatLine(i, &shard.buffer)
+                                                           : FormatJson(i, &shard.buffer);
+      if (!kept) {
+        shard.buffer.resize(mark);
+        continue;
+      }
+      ++records_written_;
+      if (options_.shard_bytes > 0 &&
+          shard.stream->bytes_written() + shard.buffer.size() >= options_.shard_bytes) {
+        FlushShard(shard);
+        shard.stream->Close();
+        shard.closed = true;
+      }
+    }
+    for (Shard& shard : shards_) FlushShard(shard);
+  }
+
+  void Finish() override {
+    if (shards_.empty()) OpenShard(WriteOperator::ShardPath(options_.path, 0, 0));
+    uint64_t bytes = 0;
+    for (Shard& shard : shards_) {
+      FlushShard(shard);
+      shard.stream->Close();
+      bytes += shard.stream->bytes_written();
+    }
+    for (Shard& shard : shards_) shard.stream->Commit();
+    stats_.Add("files", shards_.size());
+    stats_.Add("output_bytes", bytes);
+    if (replaced_ > 0) stats_.Add("invalid_utf8_replaced", replaced_);
+  }
+
+ private:
+  void OpenShard(const std::string& path) {
+    Shard shard;
+    shard.stream = CreateOutput(path, output_options_);
+    shards_.push_back(std::move(shard));
+  }
+
+  /// The shard the next kept record goes to.
+  Shard& TargetShard() {
+    if (options_.shards > 0) return shards_[records_written_ % options_.shards];
+    if (options_.shard_bytes > 0 && (shards_.empty() || shards_.back().closed)) {
+      OpenShard(WriteOperator::ShardPath(options_.path, shards_.size(), 0));
+    }
+    return shards_.back();
+  }
+
+  void FlushShard(Shard& shard) {
+    if (shard.buffer.empty()) return;
+    shard.stream->Write(shard.buffer);
+    shard.buffer.clear();
+  }
+
+  void ResolveColumns(const Batch& batch) {
+    const Column* meta = batch.Find("meta");
+    meta_ = meta != nullptr ? std::get_if<StringColumn>(&meta->data) : nullptr;
+    columns_.clear();
+    if (op_.format() == TextFormat::kLines) {
+      const std::string name = options_.fields.empty() ? "text" : options_.fields[0];
+      columns_.push_back(&RequireColumn(batch, name));
+      return;
+    }
+    if (options_.fields.empty()) {
+      for (const Column& c : batch.columns()) columns_.push_back(&c);
+    } else {
+      for (const std::string& name : options_.fields)
+        columns_.push_back(&RequireColumn(batch, name));
+    }
+    keys_.clear();
+    for (const Column* c : columns_) {
+      std::string key;
+      AppendJsonString(c->field.name, &key);
+      key.push_back(':');
+      keys_.push_back(std::move(key));
+    }
+  }
+
+  static const Column& RequireColumn(const Batch& batch, const std::string& name) {
+    const Column* c = batch.Find(name);
+    if (c == nullptr) throw std::logic_error("write: batch has no column '" + name + "'");
+    return *c;
+  }
+
+  /// Where a bad record is: its ordinal at this stage, and its origin when `read --meta` gave one.
+  std::string RecordName() const {
+    std::string name = "record " + std::to_string(records_seen_);
+    if (meta_ != nullptr) name += " (" + std::string((*meta_)[current_]) + ")";
+    return name;
+  }
+
+  bool FormatLine(size_t i, std::string* out) {
+    const std::string_view text = std::get<StringColumn>(columns_[0]->data)[i];
+    if (std::memchr(text.data(), '\n', text.size()) != nullptr) {
+      switch (options_.newline) {
+        case NewlinePolicy::kFail:
+          throw DataError("write " + options_.path + ": " + RecordName() + " of field '" +
+                          columns_[0]->field.name +
+                          "' contains a newline, so it cannot be one line (use --newline space "
+                          "or drop, or --format jsonl)");
+        case NewlinePolicy::kDrop:
+          stats_.Drop("newline in record");
+          return false;
+        case NewlinePolicy::kSpace: {
+          const size_t start = out->size();
+          out->append(text);
+          std::replace(out->begin() + static_cast<std::ptrdiff_t>(start), out->end(), '\n', ' ');
+          out->push_back('\n');
+          stats_.Add("newlines_replaced", 1);
+          return true;
+        }
+      }
+    }
+    out->append(text);
+    out->push_back('\n');
+    return true;
+  }
+
+  /// Append a string value, applying the invalid UTF-8 policy; false when the record is dropped.
+  bool AppendString(std::string_view s, const Column& column, std::string* out) {
+    if (IsValidUtf8(s)) {
+      AppendJsonString(s, out);
+      return true;
+    }
+    switch (options_.invalid_utf8) {
+      case BadUtf8Policy::kError:
+        throw DataError("write " + options_.path + ": " + RecordName() + ": field '" +
+                        column.field.name +
+                        "' is not valid UTF-8, which JSON requires (use --invalid-utf8 replace "
+                        "or drop, or --format lines)");
+      case BadUtf8Policy::kDrop:
+        stats_.Drop("invalid UTF-8");
+        return false;
+      case BadUtf8Policy::kReplace:
+        replaced_ += ReplaceInvalidUtf8(s, &repaired_);
+        AppendJsonString(repaired_, out);
+        return true;
+    }
+    return false;
+  }
+
+  bool FormatJson(size_t i, std::string* out) {
+    out->push_back('{');
+    for (size_t k = 0; k < columns_.size(); ++k) {
+      if (k > 0) out->push_back(',');
+      out->append(keys_[k]);
+      const Column& column = *columns_[k];
+      if (const auto* s = std::get_if<StringColumn>(&column.data)) {
+        if (!AppendString((*s)[i], column, out)) return false;
+      } else if (const auto* list = std::get_if<StringListColumn>(&column.data)) {
+        out->push_back('[');
+        for (size_t j = 0; j < list->ItemCount(i); ++j) {
+          if (j > 0) out->push_back(',');
+          if (!AppendString(list->Item(i, j), column, out)) return false;
+        }
+        out->push_back(']');
+      } else {
+        const auto& ids = std::get<Int32ListColumn>(column.data)[i];
+        out->push_back('[');
+        char digits[16];
+        for (size_t j = 0; j < ids.size(); ++j) {
+          if (j > 0) out->push_back(',');
+          const auto r = std::to_chars(digits, digits + sizeof digits, ids[j]);
+          out->append(digits, r.ptr);
+        }
+        out->push_back(']');
+      }
+    }
+    out->append("}\n");
+    return true;
+  }
+
+  const WriteOperator& op_;
+  const WriteOptions& options_;
+  OperatorStats& stats_;
+  OutputOptions output_options_;
+  std::vector<Shard> shards_;
+  std::vector<const Column*> columns_;
+  const StringColumn* meta_ = nullptr;
+  size_t current_ = 0;
+  std::vector<std::string> keys_;
+  std::string repaired_;
+  uint64_t records_seen_ = 0;
+  uint64_t records_written_ = 0;
+  uint64_t replaced_ = 0;
+};
+
+}  // namespace
+
+void AppendJsonString(std::string_view s, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  // Eight bytes at a time: a word without control characters, '"' or '\\' is copied as it is
+  // (the exact SWAR tests for "some byte is zero" and "some byte is below n").
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  constexpr uint64_t kHigh = 0x8080808080808080ull;
+  auto needs_escape = [](uint64_t w) {
+    const uint64_t below_space = (w - kOnes * 0x20) & ~w;
+    const uint64_t quote = w ^ (kOnes * '"');
+    const uint64_t backslash = w ^ (kOnes * '\\');
+    const uint64_t has_quote = (quote - kOnes) & ~quote;
+    const uint64_t has_backslash = (backslash - kOnes) & ~backslash;
+    return ((below_space | has_quote | has_backslash) & kHigh) != 0;
+  };
+  out->reserve(out->size() + s.size() + 2);
+  out->push_back('"');
+  size_t run = 0;
+  size_t i = 0;
+  while (i < s.size()) {
+    if (i + 8 <= s.size()) {
+      uint64_t word;
+      std::memcpy(&word, s.data() + i, 8);
+      if (!needs_escape(word)) {
+        i += 8;
+        continue;
+      }
+    }
+    const size_t end = std::min(i + 8, s.size());
+    for (; i < end; ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (!kJsonEscape[c]) continue;
+      out->append(s.data() + run, i - run);
+      run = i + 1;
+      out->push_back('\\');
+      switch (c) {
+        case '"':
+          out->push_back('"');
+          break;
+        case '\\':
+          out->push_back('\\');
+          break;
+        case '\b':
+          out->push_back('b');
+          break;
+        case '\f':
+          out->push_back('f');
+          break;
+        case '\n':
+          out->push_back('n');
+          break;
+        case '\r':
+          out->push_back('r');
+          break;
+        case '\t':
+          out->push_back('t');
+          break;
+        default:
+          out->append("u00");
+          out->push_back(kHex[c >> 4]);
+          out->push_back(kHex[c & 15]);
+      }
+    }
+  }
+  out->append(s.data() + run, s.size() - run);
+  out->push_back('"');
+}
+
+WriteOperator::WriteOperator(WriteOptions options) : options_(std::move(options)) {
+  if (options_.path.empty()) throw InvalidArgument("no output; usage: write PATH [options]");
+  format_ = options_.format.value_or(TextFormatFromPath(options_.path));
+  compression_ = options_.compression.value_or(
+      options_.path == "-" ? Compression::kNone : CompressionFromPath(options_.path));
+  if (format_ == TextFormat::kLines && options_.fields.size() > 1) {
+    throw InvalidArgument("lines hold one field, but " + std::to_string(options_.fields.size()) +
+                          " are named (use --format jsonl?)");
+  }
+  for (const std::string& field : options_.fields) {
+    if (field.empty()) throw InvalidArgument("--field needs a name");
+  }
+  if (options_.shards > 0 && options_.shard_bytes > 0) {
+    throw InvalidArgument("--shards and --shard-size exclude each other");
+  }
+  if (options_.path == "-" && (options_.shards > 1 || options_.shard_bytes > 0)) {
+    throw InvalidArgument("stdout ('-') cannot be sharded");
+  }
+  int lo = 1, hi = 9;
+  if (compression_ == Compression::kZstd) lo = -7, hi = 22;
+  if (options_.level != 0 && compression_ != Compression::kNone &&
+      (options_.level < lo || options_.level > hi)) {
+    throw InvalidArgument("--level " + std::to_string(options_.level) + " is out of range for " +
+                          std::string(CompressionName(compression_)) + " [" + std::to_string(lo) +
+                          ", " + std::to_string(hi) + "]");
+  }
+  if (options_.compression_threads && *options_.compression_threads < 0) {
+    throw InvalidArgument("--compression-threads must be >= 0");
+  }
+}
+
+void WriteOperator::Validate(const PlanContext& ctx) const {
+  CheckOutputWritable(options_.path);
+  if (options_.shards > 1) {
+    struct rlimit limit {};
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+        options_.shards + kSpareDescriptors > limit.rlim_cur) {
+      throw InvalidArgument("--shards " + std::to_string(options_.shards) +
+                            " needs as many open files, above `ulimit -n` (" +
+                            std::to_string(limit.rlim_cur) +
+                            ") minus spare; raise the limit or use --shard-size");
+    }
+    if (options_.shards * kShardMemoryBytes > ctx.memory_bytes) {
+      throw InvalidArgument("--shards " + std::to_string(options_.shards) + " needs about " +
+                            FormatBytes(static_cast<double>(options_.shards * kShardMemoryBytes)) +
+                            " of buffers, more than the memory budget (" +
+                            FormatBytes(static_cast<double>(ctx.memory_bytes)) +
+                            "); use --shard-size or a larger --memory");
+    }
+  }
+}
+
+Schema WriteOperator::OutputSchema(const Schema& input) const {
+  const std::string who = "write";
+  if (format_ == TextFormat::kLines) {
+    input.Require(options_.fields.empty() ? "text" : options_.fields[0], FieldType::kString, who);
+  } else {
+    for (const std::string& name : options_.fields) {
+      if (input.Find(name) == nullptr) {
+        throw InvalidArgument("write needs field '" + name + "' but upstream only produces " +
+                              input.ToString());
+      }
+    }
+    if (input.empty()) throw InvalidArgument("write: upstream produces no field");
+  }
+  return input;
+}
+
+std::string WriteOperator::Describe() const {
+  std::string text = "write " + (options_.path == "-" ? std::string("stdout") : options_.path) +
+                     " as " + std::string(TextFormatName(format_));
+  if (compression_ != Compression::kNone) text += ", " + std::string(CompressionName(compression_));
+  if (options_.shards > 1) text += ", " + std::to_string(options_.shards) + " shards";
+  if (options_.shard_bytes > 0) {
+    text += ", shards of " + FormatBytes(static_cast<double>(options_.shard_bytes));
+  }
+  return text;
+}
+
+std::unique_ptr<BatchWriter> WriteOperator::Open(ExecContext& ctx, OperatorStats& stats) const {
+  return std::make_unique<WriteRun>(*this, ctx, stats);
+}
+
+std::string WriteOperator::ShardPath(const std::string& path, uint64_t index, uint64_t count) {
+  const std::string base = StripCompressionExtension(path);
+  const std::string codec_ext = path.substr(base.size());
+  const size_t slash = base.rfind('/');
+  const size_t name_start = slash == std::string::npos ? 0 : slash + 1;
+  const size_t dot = base.rfind('.');
+  // A leading dot (".hidden") starts the name; it is no extension.
+  const bool has_ext = dot != std::string::npos && dot > name_start;
+  const std::string stem = has_ext ? base.substr(0, dot) : base;
+  const std::string ext = has_ext ? base.substr(dot) : std::string();
+  return stem + ShardName(index, count) + ext + codec_ext;
+}
+
+namespace {
+
+template <typename Enum>
+Enum ParseChoice(const std::string& option, const std::string& text,
+                 std::initializer_list<std::pair<const char*, Enum>> choices) {
+  std::string names;
+  for (const auto& [name, value] : choices) {
+    if (text == name) return value;
+    names += names.empty() ? name : std::string(", ") + name;
+  }
+  throw InvalidArgument("unknown " + option + " '" + text + "' (expected " + names + ")");
+}
+
+}  // namespace
+
+static const OperatorRegistrar kRegisterWrite(OperatorDef{
+    .name = "write",
+    .role = OperatorRole::kSink,
+    .synopsis = "write PATH [options]",
+    .summary = "Write records as text lines or JSONL to a file or stdout (.gz/.bz2/.zst)",
+    .details =
+        "PATH is a file (compressed by its extension: .gz, .bz2, .zst) or - for stdout. Files "
+        "are written as PATH.tmp and renamed when the run succeeds; a failed run leaves nothing.\n"
+        "lines: one string field per line (default text); a record holding a newline fails the "
+        "run unless --newline space|drop. jsonl (.jsonl, .ndjson, .json): one object per record "
+        "with the --field columns (default all); invalid UTF-8 fails the run unless "
+        "--invalid-utf8 replace|drop.\n"
+        "--shards N deals records round-robin to N files NAME-0000k-of-0000N.EXT; --shard-size "
+        "SIZE starts NAME-0000k.EXT after SIZE uncompressed bytes.",
+    .describe =
+        [](OptionSet& o) {
+          o.named.add_options()("format", po::value<std::string>()->default_value("auto"),
+                                "auto (by extension), lines or jsonl")(
+              "field", po::value<std::vector<std::string>>()->composing(),
+              "field(s) to write, repeatable or comma-separated (lines: one, default text; "
+              "jsonl: default all)")("compression", po::value<std::string>()->default_value("auto"),
+                                     "auto (by extension), none, gzip, bzip2 or zstd")(
+              "level", po::value<int>()->default_value(0),
+              "compression level (0 = default: zstd 3, gzip 6, bzip2 9)")(
+              "compression-threads", po::value<int>(),
+              "zstd worker threads (default: the run's --threads; 0 = inline)")(
+              "shards", po::value<uint64_t>()->default_value(0),
+              "deal records round-robin to N files")(
+              "shard-size", po::value<std::string>(),
+              "start a new file after SIZE uncompressed bytes (e.g. 1G)")(
+              "newline", po::value<std::string>()->default_value("fail"),
+              "lines: a record with a newline: fail, space (replace by ' ') or drop")(
+              "invalid-utf8", po::value<std::string>()->default_value("fail"),
+              "jsonl: invalid UTF-8: fail, replace (U+FFFD) or drop")(
+              "fsync", po::bool_switch(), "sync each file to disk before renaming it");
+          o.hidden.add_options()("output", po::value<std::string>(), "output file");
+          o.positional.add("output", 1);
+        },
+    .create = [](const OptionValues& v) -> std::unique_ptr<Operator> {
+      WriteOptions options;
+      if (v.count("output")) options.path = v["output"].as<std::string>();
+      const std::string format = v["format"].as<std::string>();
+      if (format != "auto") {
+        options.format = ParseChoice<TextFormat>(
+            "--format", format, {{"lines", TextFormat::kLines}, {"jsonl", TextFormat::kJsonl}});
+      }
+      if (v.count("field")) {
+        for (const std::string& value : v["field"].as<std::vector<std::string>>()) {
+          size_t start = 0;
+          for (;;) {
+            const size_t comma = value.find(',', start);
+            options.fields.push_back(value.substr(start, comma - start));
+            if (comma == std::string::npos) break;
+            start = comma + 1;
+          }
+        }
+      }
+      const std::string compression = v["compression"].as<std::string>();
+      if (compression != "auto") options.compression = ParseCompression(compression);
+      options.level = v["level"].as<int>();
+      if (v.count("compression-threads")) {
+        options.compression_threads = v["compression-threads"].as<int>();
+      }
+      options.shards = v["shards"].as<uint64_t>();
+      if (v.count("shard-size")) {
+        options.shard_bytes = ParseByteSize(v["shard-size"].as<std::string>(), "--shard-size");
+        if (options.shard_bytes == 0) throw InvalidArgument("--shard-size must be positive");
+      }
+      options.newline = ParseChoice<NewlinePolicy>("--newline", v["newline"].as<std::string>(),
+                                                   {{"fail", NewlinePolicy::kFail},
+                                                    {"space", NewlinePolicy::kSpace},
+                                                    {"drop", NewlinePolicy::kDrop}});
+      options.invalid_utf8 =
+          ParseChoice<BadUtf8Policy>("--invalid-utf8", v["invalid-utf8"].as<std::string>(),
+                                     {{"fail", BadUtf8Policy::kError},
+                                      {"replace", BadUtf8Policy::kReplace},
+                                      {"drop", BadUtf8Policy::kDrop}});
+      options.fsync = v["fsync"].as<bool>();
+      return std::make_unique<WriteOperator>(std::move(options));
+    },
+});
+
+}  // namespace corpusflow

@@ -1,0 +1,366 @@
+#include "operators/megatron/write_megatron.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <set>
+
+#include "engine/error.h"
+#include "engine/exec_context.h"
+#include "engine/progress.h"
+#include "engine/registry.h"
+#include "engine/stats.h"
+
+namespace po = boost::program_options;
+
+namespace corpusflow {
+namespace {
+
+constexpr std::string_view kShardPlaceholder = "{shard}";
+constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
+
+std::string ShardNumber(uint32_t shard) {
+  char text[16];
+  std::snprintf(text, sizeof text, "%05u", shard);
+  return text;
+}
+
+std::vector<std::string> SplitCommas(const std::string& text) {
+  std::vector<std::string> parts;
+  size_t begin = 0;
+  for (;;) {
+    const size_t comma = text.find(',', begin);
+    std::string part = text.substr(begin, comma == std::string::npos ? comma : comma - begin);
+    if (!part.empty()) parts.push_back(std::move(part));
+    if (comma == std::string::npos) break;
+    begin = comma + 1;
+  }
+  return parts;
+}
+
+int32_t ParseId(const std::string& text, const std::string& option) {
+  int64_t value = -1;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < 0 || value > kInt32Max) {
+    throw InvalidArgument(option + ": '" + text + "' is not a token id (an integer in [0, 2^31))");
+  }
+  return static_cast<int32_t>(value);
+}
+
+/// One execution: a dataset writer per (shard, field), fed in record order.
+class WriteMegatronRun : public BatchWriter {
+ public:
+  WriteMegatronRun(const WriteMegatronOperator& op, const WriteMegatronOptions& options,
+                   ExecContext& ctx, OperatorStats& stats)
+      : op_(op), options_(options), fields_(op.planned_fields()), stats_(stats) {
+    if (fields_.empty()) {
+      throw std::logic_error("write-megatron: opened without planning (OutputSchema not called)");
+    }
+    const std::filesystem::path scratch = ctx.temp_dir().Path();
+    // Write buffers share at most an eighth of the budget (and 64 MiB), so that many shards
+    // and fields stay within memory; each .bin buffer is between 64 KiB and 4 MiB.
+    const size_t writer_count = size_t{options_.shards} * fields_.size();
+    const uint64_t share =
+        std::min<uint64_t>(ctx.memory_bytes() / 8, uint64_t{64} << 20) / writer_count;
+    const size_t buffer_bytes = static_cast<size_t>(std::clamp<uint64_t>(
+        share, uint64_t{64} << 10, MegatronDatasetWriter::kDefaultBufferBytes));
+    for (uint32_t shard = 0; shard < options_.shards; ++shard) {
+      const std::string prefix = op_.ShardPrefix(shard);
+      for (const auto& field : fields_) {
+        writers_.push_back(std::make_unique<MegatronDatasetWriter>(
+            MegatronDatasetPrefix(prefix, field.name, options_.level), field.dtype, scratch,
+            buffer_bytes));
+      }
+    }
+    if (options_.append_eod) eod_.push_back(*options_.append_eod);
+  }
+
+  void Write(Batch& batch, OpState* /*local*/) override {
+    const size_t n = batch.num_records();
+    std::vector<const Int32ListColumn*> columns;
+    for (const auto& field : fields_) {
+      columns.push_back(&batch.GetInt32List(field.name));
+    }
+    uint64_t dropped = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const uint64_t record = next_record_ + i;
+      if (options_.drop_empty &&
+          std::any_of(columns.begin(), columns.end(),
+                      [i](const Int32ListColumn* c) { return (*c)[i].empty(); })) {
+        ++dropped;
+        continue;
+      }
+      const size_t shard = static_cast<size_t>(record % options_.shards);
+      for (size_t f = 0; f < fields_.size(); ++f) {
+        const std::span<const int32_t> ids = (*columns[f])[i];
+        // Checked record by record, so the ids are still in cache when they are written.
+        CheckIds(ids, fields_[f], record);
+        WriteDocument(*writers_[shard * fields_.size() + f], ids);
+      }
+    }
+    if (dropped > 0) stats_.Drop("empty ids", dropped);
+    next_record_ += n;
+  }
+
+  void Finish() override {
+    // Finish runs outside the executor's timing of Write(): its time is reported apart.
+    const double start = MonotonicSeconds();
+    for (auto& w : writers_) w->Finalize();
+    for (auto& w : writers_) w->Publish();
+    for (size_t f = 0; f < fields_.size(); ++f) {
+      uint64_t sequences = 0, documents = 0, tokens = 0, bytes = 0;
+      for (uint32_t shard = 0; shard < options_.shards; ++shard) {
+        const MegatronDatasetWriter& w = *writers_[shard * fields_.size() + f];
+        sequences += w.sequences();
+        documents += w.documents();
+        tokens += w.tokens();
+        bytes += w.bin_bytes();
+      }
+      const std::string& name = fields_[f].name;
+      stats_.Add(name + ".sequences", sequences);
+      stats_.Add(name + ".documents", documents);
+      stats_.Add(name + ".tokens", tokens);
+      stats_.Add(name + ".bin_bytes", bytes);
+      stats_.SetText(name + ".dtype", std::string(MegatronDTypeName(fields_[f].dtype)));
+    }
+    stats_.Set("finish_seconds", MonotonicSeconds() - start);
+  }
+
+ private:
+  /// Throw DataError naming the record unless every id is in [0, max_id].
+  void CheckIds(std::span<const int32_t> ids, const WriteMegatronOperator::FieldPlan& field,
+                uint64_t record) const {
+    // As unsigned values negative ids are huge: one vectorisable maximum checks both bounds.
+    uint32_t hi = 0;
+    for (const int32_t v : ids) hi = std::max(hi, static_cast<uint32_t>(v));
+    if (hi <= static_cast<uint32_t>(field.max_id)) return;
+    for (const int32_t v : ids) {
+      if (v >= 0 && v <= field.max_id) continue;
+      std::string why;
+      if (v < 0) {
+        why = "is negative";
+      } else if (field.vocab_size > 0) {
+        why = "is out of range for the vocabulary size " + std::to_string(field.vocab_size) +
+              " (dataset dtype " + std::string(MegatronDTypeName(field.dtype)) + ")";
+      } else {
+        why = "does not fit " + std::string(MegatronDTypeName(field.dtype));
+      }
+      throw DataError(op_.name() + ": record " + std::to_string(record + 1) + ", field '" +
+                      field.name + "': id " + std::to_string(v) + " " + why);
+    }
+  }
+
+  void WriteDocument(MegatronDatasetWriter& writer, std::span<const int32_t> ids) {
+    if (options_.level == MegatronLevel::kDocument) {
+      writer.AddSequence(ids, ids.empty() ? std::span<const int32_t>() : eod_);
+      writer.EndDocument();
+      return;
+    }
+    // Sentence level: a sentence ends after each sentence-end id; a remainder is a sentence too.
+    ends_.clear();
+    for (size_t j = 0; j < ids.size(); ++j) {
+      if (std::find(options_.sentence_end.begin(), options_.sentence_end.end(), ids[j]) !=
+          options_.sentence_end.end()) {
+        ends_.push_back(j + 1);
+      }
+    }
+    if (ends_.empty() || ends_.back() != ids.size()) {
+      if (!ids.empty()) ends_.push_back(ids.size());
+    }
+    size_t begin = 0;
+    for (size_t s = 0; s < ends_.size(); ++s) {
+      const bool last = s + 1 == ends_.size();
+      writer.AddSequence(ids.subspan(begin, ends_[s] - begin),
+                         last ? std::span<const int32_t>(eod_) : std::span<const int32_t>());
+      begin = ends_[s];
+    }
+    writer.EndDocument();
+  }
+
+  const WriteMegatronOperator& op_;
+  const WriteMegatronOptions& options_;
+  const std::vector<WriteMegatronOperator::FieldPlan>& fields_;
+  OperatorStats& stats_;
+  std::vector<std::unique_ptr<MegatronDatasetWriter>> writers_;
+  std::vector<int32_t> eod_;
+  std::vector<size_t> ends_;
+  uint64_t next_record_ = 0;
+};
+
+}  // namespace
+
+WriteMegatronOperator::WriteMegatronOperator(WriteMegatronOptions options)
+    : options_(std::move(options)) {
+  const std::string& prefix = options_.prefix;
+  if (prefix.empty() || prefix.back() == '/' || prefix == "." || prefix.ends_with("/.")) {
+    throw InvalidArgument("PREFIX must name the output files, e.g. out/train (got '" + prefix +
+                          "')");
+  }
+  if (options_.shards == 0) throw InvalidArgument("--shards must be at least 1");
+  if (options_.shards > 1 && prefix.find(kShardPlaceholder) == std::string::npos) {
+    throw InvalidArgument("--shards " + std::to_string(options_.shards) +
+                          " needs '{shard}' in PREFIX, e.g. out/train-{shard}");
+  }
+  if (options_.level == MegatronLevel::kSentence && options_.sentence_end.empty()) {
+    throw InvalidArgument(
+        "--level sentence needs --sentence-end IDS (the ids that end a "
+        "sentence, e.g. those of '.' and '。')");
+  }
+  if (options_.level == MegatronLevel::kDocument && !options_.sentence_end.empty()) {
+    throw InvalidArgument("--sentence-end is only meaningful with --level sentence");
+  }
+  if (options_.vocab_size < 0 || options_.vocab_size > kInt32Max + 1) {
+    throw InvalidArgument("--vocab-size must be between 1 and 2^31");
+  }
+  std::set<std::string> seen;
+  for (const std::string& f : options_.fields) {
+    if (!seen.insert(f).second) throw InvalidArgument("--fields names '" + f + "' twice");
+  }
+}
+
+std::string WriteMegatronOperator::ShardPrefix(uint32_t shard) const {
+  std::string prefix = options_.prefix;
+  const std::string number = ShardNumber(shard);
+  for (size_t at = prefix.find(kShardPlaceholder); at != std::string::npos;
+       at = prefix.find(kShardPlaceholder, at + number.size())) {
+    prefix.replace(at, kShardPlaceholder.size(), number);
+  }
+  return prefix;
+}
+
+void WriteMegatronOperator::Validate(const PlanContext& /*ctx*/) const {
+  for (uint32_t shard = 0; shard < options_.shards; ++shard) {
+    const std::string prefix = ShardPrefix(shard);
+    std::filesystem::path dir = std::filesystem::path(prefix).parent_path();
+    if (dir.empty()) dir = ".";
+    const std::string what = "cannot write datasets " + prefix + "_*: folder";
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0) ThrowIoError(what, dir.string(), errno);
+    if (!S_ISDIR(st.st_mode)) throw IoError(what + " " + dir.string() + " is not a folder");
+    if (::access(dir.c_str(), W_OK | X_OK) != 0) ThrowIoError(what, dir.string(), errno);
+  }
+}
+
+Schema WriteMegatronOperator::OutputSchema(const Schema& input) const {
+  std::vector<std::string> names = options_.fields;
+  if (names.empty()) {
+    for (const Field& f : input.fields()) {
+      if (f.type == FieldType::kInt32List) names.push_back(f.name);
+    }
+    if (names.empty()) {
+      throw InvalidArgument(name() +
+                            " needs a token-id (int32-list) field, e.g. from tokenize "
+                            "or parse-ids, but upstream only produces " +
+                            input.ToString());
+    }
+  }
+  std::vector<FieldPlan> planned;
+  for (const std::string& field_name : names) {
+    const Field& field = input.Require(field_name, FieldType::kInt32List, name());
+    FieldPlan plan;
+    plan.name = field_name;
+    plan.vocab_size = options_.vocab_size > 0 ? options_.vocab_size : field.vocab_size;
+    plan.dtype = MegatronDTypeForVocabSize(plan.vocab_size);
+    const int64_t dtype_max = plan.dtype == MegatronDType::kUInt16 ? 65535 : kInt32Max;
+    plan.max_id = plan.vocab_size > 0 ? std::min(plan.vocab_size - 1, dtype_max) : dtype_max;
+    if (options_.append_eod && *options_.append_eod > plan.max_id) {
+      throw InvalidArgument(name() + ": --append-eod " + std::to_string(*options_.append_eod) +
+                            " is out of range for field '" + field_name + "' (ids 0.." +
+                            std::to_string(plan.max_id) + ")");
+    }
+    planned.push_back(std::move(plan));
+  }
+  planned_ = std::move(planned);
+  return input;
+}
+
+std::string WriteMegatronOperator::Describe() const {
+  std::string d = "write Megatron datasets " + options_.prefix + "_{field}_" +
+                  std::string(MegatronLevelName(options_.level)) + ".bin/.idx";
+  if (options_.shards > 1) d += " in " + std::to_string(options_.shards) + " shards";
+  d += ":";
+  for (const FieldPlan& f : planned_) {
+    if (&f != &planned_.front()) d += ",";
+    d += " " + f.name + " as " + std::string(MegatronDTypeName(f.dtype));
+    if (f.vocab_size > 0) {
+      d += " (vocabulary " + std::to_string(f.vocab_size) + ")";
+    } else {
+      d += " (vocabulary size unknown: int32 holds any id)";
+    }
+  }
+  if (options_.append_eod) d += ", EOD " + std::to_string(*options_.append_eod);
+  return d;
+}
+
+std::unique_ptr<BatchWriter> WriteMegatronOperator::Open(ExecContext& ctx,
+                                                         OperatorStats& stats) const {
+  return std::make_unique<WriteMegatronRun>(*this, options_, ctx, stats);
+}
+
+static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{
+    .name = "write-megatron",
+    .role = OperatorRole::kSink,
+    .synopsis = "write-megatron PREFIX [--fields F1,F2] [--vocab-size N] [--append-eod ID] "
+                "[--level document|sentence --sentence-end IDS] [--shards N] [--drop-empty]",
+    .summary = "Write token-id fields as Megatron indexed datasets (.bin/.idx)",
+    .details =
+        "One dataset per field: PREFIX_FIELD_document.bin/.idx (or _sentence), byte-compatible "
+        "with Megatron-LM's indexed dataset reader. The dtype is uint16 when the field's "
+        "vocabulary size (recorded by tokenize or parse-ids, or given by --vocab-size) is below "
+        "65500, else int32; with no known vocabulary size it is int32, which holds any id. Ids "
+        "out of range stop the run with the record number. Document level writes one sequence "
+        "per record (an empty record gives an empty sequence, keeping paired datasets aligned); "
+        "sentence level ends a sentence after each --sentence-end id. --append-eod adds an id to "
+        "the end of every non-empty document. --shards N sends record k to shard k mod N; PREFIX "
+        "must then contain {shard}, replaced by the 5-digit shard number. Files are written as "
+        "*.tmp and renamed when the run succeeds; memory stays bounded at any size.",
+    .describe =
+        [](OptionSet& o) {
+          o.named.add_options()("fields", po::value<std::string>()->default_value(""),
+                                "comma-separated int32-list fields (default: all of them)")(
+              "vocab-size", po::value<int64_t>()->default_value(0),
+              "vocabulary size, overriding the one recorded on the fields")(
+              "append-eod", po::value<int64_t>(), "append this id to every non-empty document")(
+              "level", po::value<std::string>()->default_value("document"),
+              "document (one sequence per record) or sentence")(
+              "sentence-end", po::value<std::string>()->default_value(""),
+              "comma-separated ids that end a sentence (--level sentence)")(
+              "shards", po::value<uint32_t>()->default_value(1),
+              "number of datasets per field; PREFIX must contain {shard}")(
+              "drop-empty", po::bool_switch(),
+              "drop records whose ids are empty in any written field (counted)");
+          o.hidden.add_options()("prefix", po::value<std::string>()->required(), "output prefix");
+          o.positional.add("prefix", 1);
+        },
+    .create = [](const OptionValues& v) -> std::unique_ptr<Operator> {
+      WriteMegatronOptions options;
+      options.prefix = v["prefix"].as<std::string>();
+      options.fields = SplitCommas(v["fields"].as<std::string>());
+      options.vocab_size = v["vocab-size"].as<int64_t>();
+      if (v.count("append-eod") > 0) {
+        options.append_eod = ParseId(std::to_string(v["append-eod"].as<int64_t>()), "--append-eod");
+      }
+      const std::string level = v["level"].as<std::string>();
+      if (level == "document") {
+        options.level = MegatronLevel::kDocument;
+      } else if (level == "sentence") {
+        options.level = MegatronLevel::kSentence;
+      } else {
+        throw InvalidArgument("--level must be document or sentence, not '" + level + "'");
+      }
+      for (const std::string& id : SplitCommas(v["sentence-end"].as<std::string>())) {
+        options.sentence_end.push_back(ParseId(id, "--sentence-end"));
+      }
+      options.shards = v["shards"].as<uint32_t>();
+      options.drop_empty = v["drop-empty"].as<bool>();
+      return std::make_unique<WriteMegatronOperator>(std::move(options));
+    },
+});
+
+}  // namespace corpusflow

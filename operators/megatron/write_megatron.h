@@ -1,0 +1,74 @@
+// `write-megatron PREFIX`: the sink that writes token-id fields as Megatron indexed datasets,
+// one dataset per field: `{PREFIX}_{field}_{document|sentence}.bin/.idx` (operators/
+// megatron_dataset.h, docs/megatron.md). The dtype of each dataset is uint16 when the field's
+// vocabulary size (Field::vocab_size, recorded by `tokenize` and `parse-ids`, or
+// `--vocab-size`) is below 65500, else int32; when no vocabulary size is known it is int32,
+// which holds every id. Every id is checked against the dtype and the vocabulary: an id out of
+// range is a DataError naming the record. Document level writes one sequence per record (an
+// empty record gives an empty sequence, so the datasets of paired fields stay aligned);
+// sentence level splits each record after every `--sentence-end` id. `--shards N` writes N
+// datasets per field, record k going to shard k mod N; `{shard}` in PREFIX is replaced by the
+// zero-padded shard number. Memory is bounded (operators/megatron_dataset.h); outputs are
+// written as `*.tmp` and renamed only when the run succeeds.
+// Thread safety: the operator is immutable once planned (the fields and dtypes are resolved by
+// OutputSchema during planning); its writer is ordered, one batch at a time.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/operator.h"
+#include "operators/megatron/megatron_dataset.h"
+
+namespace corpusflow {
+
+struct WriteMegatronOptions {
+  /// Output prefix; may contain `{shard}`.
+  std::string prefix;
+  /// Fields to write; empty = every int32-list field of the input.
+  std::vector<std::string> fields;
+  /// Vocabulary size for every field, overriding the schema's; 0 = from the schema.
+  int64_t vocab_size = 0;
+  /// Id appended to the last sequence of every non-empty document.
+  std::optional<int32_t> append_eod;
+  MegatronLevel level = MegatronLevel::kDocument;
+  /// Sentence level: ids that end a sentence (kept at the end of it).
+  std::vector<int32_t> sentence_end;
+  uint32_t shards = 1;
+  /// Drop records whose ids are empty in any written field (counted as "empty ids").
+  bool drop_empty = false;
+};
+
+class WriteMegatronOperator : public Sink {
+ public:
+  /// Throws InvalidArgument on inconsistent options.
+  explicit WriteMegatronOperator(WriteMegatronOptions options);
+
+  void Validate(const PlanContext& ctx) const override;
+  Schema OutputSchema(const Schema& input) const override;
+  std::string Describe() const override;
+  std::unique_ptr<BatchWriter> Open(ExecContext& ctx, OperatorStats& stats) const override;
+
+  /// The output prefix of shard `shard` (`{shard}` replaced by 5 zero-padded digits).
+  std::string ShardPrefix(uint32_t shard) const;
+
+  /// A field as planned: its dtype, why, and the largest id it accepts.
+  struct FieldPlan {
+    std::string name;
+    MegatronDType dtype = MegatronDType::kInt32;
+    /// The vocabulary size in force (0 = unknown).
+    int64_t vocab_size = 0;
+    int64_t max_id = 0;
+  };
+  /// The fields resolved by OutputSchema (empty before planning).
+  const std::vector<FieldPlan>& planned_fields() const { return planned_; }
+
+ private:
+  WriteMegatronOptions options_;
+  /// Resolved once by OutputSchema while the plan is built, read-only afterwards.
+  mutable std::vector<FieldPlan> planned_;
+};
+
+}  // namespace corpusflow

@@ -1,0 +1,393 @@
+#include "operators/tokenize/tokenize.h"
+
+#include <sentencepiece_processor.h>
+
+#include <algorithm>
+
+#include "engine/error.h"
+#include "engine/exec_context.h"
+#include "engine/io/file_io.h"
+#include "engine/registry.h"
+#include "engine/stats.h"
+#include "operators/text/bad_utf8_records.h"
+#include "operators/tokenize/bert_basic_tokenizer.h"
+#include "operators/tokenize/jieba_segmenter.h"
+#include "operators/tokenize/vocabulary.h"
+#include "operators/tokenize/wordpiece.h"
+
+namespace po = boost::program_options;
+
+namespace corpusflow {
+namespace {
+
+constexpr size_t kHfMaxCharsPerWord = 100;
+constexpr size_t kBert4kerasMaxCharsPerWord = 200;
+
+int32_t RequireToken(const Vocabulary& vocab, std::string_view token, const std::string& path) {
+  const std::optional<int32_t> id = vocab.Find(token);
+  if (!id) throw DataError(path + ": the vocabulary has no " + std::string(token) + " token");
+  return *id;
+}
+
+/// BERT BasicTokenizer + WordPiece.
+class WordPieceTokenizer : public TextTokenizer {
+ public:
+  explicit WordPieceTokenizer(const TokenizerOptions& options)
+      : vocab_(Vocabulary::Load(options.vocab_path)),
+        basic_(options.lowercase),
+        wordpiece_(
+            *vocab_, RequireToken(*vocab_, "[UNK]", options.vocab_path),
+            options.max_chars_per_word > 0 ? options.max_chars_per_word : kHfMaxCharsPerWord),
+        cls_(vocab_->Find("[CLS]")),
+        sep_(vocab_->Find("[SEP]")) {}
+
+  size_t Encode(std::string_view text, std::vector<int32_t>* ids) const override {
+    thread_local BertBasicTokenizer::Scratch scratch;
+    size_t unknown = 0;
+    basic_.Tokenize(text, scratch, [&](const char32_t* word, size_t n) {
+      unknown += wordpiece_.Encode(word, n, ids) ? 1 : 0;
+    });
+    return unknown;
+  }
+  int64_t vocab_size() const override { return static_cast<int64_t>(vocab_->size()); }
+  std::optional<int32_t> start_id() const override { return cls_; }
+  std::optional<int32_t> end_id() const override { return sep_; }
+
+ private:
+  std::unique_ptr<Vocabulary> vocab_;
+  BertBasicTokenizer basic_;
+  WordPiece wordpiece_;
+  std::optional<int32_t> cls_;
+  std::optional<int32_t> sep_;
+};
+
+/// bert4keras' Tokenizer(vocab, do_lower_case=True, pre_tokenize=jieba.cut(s, HMM=False)).
+class T5PegasusTokenizer : public TextTokenizer {
+ public:
+  explicit T5PegasusTokenizer(const TokenizerOptions& options)
+      : vocab_(Vocabulary::Load(options.vocab_path)),
+        segmenter_(JiebaSegmenter::Load(JiebaSegmenter::DictionaryPathOrDefault(options.dict_path),
+                                        options.user_dict_paths)),
+        basic_(/*lowercase=*/false),
+        wordpiece_(*vocab_, RequireToken(*vocab_, "[UNK]", options.vocab_path),
+                   options.max_chars_per_word > 0 ? options.max_chars_per_word
+                                                  : kBert4kerasMaxCharsPerWord),
+        cls_(vocab_->Find("[CLS]")),
+        sep_(vocab_->Find("[SEP]")) {}
+
+  size_t Encode(std::string_view text, std::vector<int32_t>* ids) const override {
+    struct Scratch {
+      std::string normalized;
+      UncasedScratch uncased;
+      std::vector<std::string_view> words;
+      BertBasicTokenizer::Scratch basic;
+    };
+    thread_local Scratch s;
+    // lowercase_and_normalize: lower, NFD, drop Mn; then jieba on the normalised text.
+    UncasedText(text, &s.normalized, &s.uncased);
+    segmenter_->Cut(s.normalized, &s.words);
+    size_t unknown = 0;
+    for (std::string_view word : s.words) {
+      if (const std::optional<int32_t> id = vocab_->Find(word)) {
+        ids->push_back(*id);
+        continue;
+      }
+      basic_.Tokenize(word, s.basic, [&](const char32_t* piece, size_t n) {
+        unknown += wordpiece_.Encode(piece, n, ids) ? 1 : 0;
+      });
+    }
+    return unknown;
+  }
+  int64_t vocab_size() const override { return static_cast<int64_t>(vocab_->size()); }
+  std::optional<int32_t> start_id() const override { return cls_; }
+  std::optional<int32_t> end_id() const override { return sep_; }
+
+ private:
+  std::unique_ptr<Vocabulary> vocab_;
+  std::unique_ptr<JiebaSegmenter> segmenter_;
+  BertBasicTokenizer basic_;
+  WordPiece wordpiece_;
+  std::optional<int32_t> cls_;
+  std::optional<int32_t> sep_;
+};
+
+/// libsentencepiece, with PEGASUS' id shift.
+class SentencePieceTokenizer : public TextTokenizer {
+ public:
+  explicit SentencePieceTokenizer(const TokenizerOptions& options) : offset_(options.id_offset) {
+    CheckInputReadable(options.model_path);
+    const auto status = processor_.Load(options.model_path);
+    if (!status.ok()) {
+      throw DataError(options.model_path + ": not a SentencePiece model: " + status.ToString());
+    }
+    unk_ = processor_.unk_id();
+    const int eos = processor_.eos_id();
+    if (eos >= 0) eos_ = Shift(eos);
+  }
+
+  size_t Encode(std::string_view text, std::vector<int32_t>* ids) const override {
+    thread_local std::vector<int> pieces;
+    pieces.clear();
+    const auto status = processor_.Encode(text, &pieces);
+    if (!status.ok()) throw DataError("sentencepiece: " + status.ToString());
+    size_t unknown = 0;
+    for (int id : pieces) {
+      unknown += id == unk_ ? 1 : 0;
+      ids->push_back(Shift(id));
+    }
+    return unknown;
+  }
+  int64_t vocab_size() const override {
+    return static_cast<int64_t>(processor_.GetPieceSize()) + offset_;
+  }
+  std::optional<int32_t> start_id() const override { return std::nullopt; }
+  std::optional<int32_t> end_id() const override { return eos_; }
+
+ private:
+  int32_t Shift(int id) const { return id > 1 ? id + offset_ : id; }
+
+  sentencepiece::SentencePieceProcessor processor_;
+  int32_t offset_;
+  int unk_ = -1;
+  std::optional<int32_t> eos_;
+};
+
+/// Per-worker buffers of a tokenize run.
+struct TokenizeLocal : OpState {
+  explicit TokenizeLocal(const TokenizeOptions& options)
+      : utf8(options.invalid_utf8, "tokenize", options.field) {}
+  Int32ListColumn ids_column;
+  std::vector<int32_t> ids;
+  BadUtf8Records utf8;
+};
+
+class TokenizeRun : public TransformRun {
+ public:
+  TokenizeRun(const TokenizeOperator& op, OperatorStats& stats) : op_(op), stats_(stats) {}
+
+  std::unique_ptr<OpState> MakeLocalState() override {
+    return std::make_unique<TokenizeLocal>(op_.options());
+  }
+
+  void Apply(Batch& batch, OpState* state) override {
+    auto& local = static_cast<TokenizeLocal&>(*state);
+    const TokenizeOptions& options = op_.options();
+    const TextTokenizer& tokenizer = op_.tokenizer();
+    const StringColumn& input = batch.GetString(options.field);
+    const size_t n = input.size();
+    local.ids_column.Clear();
+    local.ids_column.Reserve(n, input.DataBytes() / 3);
+    local.utf8.StartBatch(batch.first_record(), n);
+    // -1: none.
+    const int32_t start = options.add_special ? tokenizer.start_id().value_or(-1) : -1;
+    const int32_t end = options.add_special ? tokenizer.end_id().value_or(-1) : -1;
+    uint64_t unknown = 0, tokens = 0, truncated = 0;
+    for (size_t i = 0; i < n; ++i) {
+      std::string_view text = input[i];
+      if (!local.utf8.Keep(i, &text)) {
+        local.ids_column.EndRecord();
+        continue;
+      }
+      local.ids.clear();
+      if (start >= 0) local.ids.push_back(start);
+      unknown += tokenizer.Encode(text, &local.ids);
+      if (end >= 0) local.ids.push_back(end);
+      if (TruncateIds(&local.ids, end >= 0, options.max_len)) ++truncated;
+      tokens += local.ids.size();
+      local.ids_column.Append(local.ids);
+    }
+    std::swap(batch.AddInt32List(op_.output(), tokenizer.vocab_size()), local.ids_column);
+    local.utf8.FinishBatch(batch, stats_);
+    stats_.Add("tokens", tokens);
+    stats_.Add("unknown_tokens", unknown);
+    if (truncated > 0) stats_.Add("truncated_records", truncated);
+  }
+
+ private:
+  const TokenizeOperator& op_;
+  OperatorStats& stats_;
+};
+
+}  // namespace
+
+TokenizerKind ParseTokenizerKind(const std::string& text) {
+  if (text == "wordpiece") return TokenizerKind::kWordPiece;
+  if (text == "t5pegasus") return TokenizerKind::kT5Pegasus;
+  if (text == "sentencepiece") return TokenizerKind::kSentencePiece;
+  throw InvalidArgument("--kind must be wordpiece, t5pegasus or sentencepiece, not '" + text + "'");
+}
+
+std::string_view TokenizerKindName(TokenizerKind kind) {
+  switch (kind) {
+    case TokenizerKind::kWordPiece:
+      return "wordpiece";
+    case TokenizerKind::kT5Pegasus:
+      return "t5pegasus";
+    case TokenizerKind::kSentencePiece:
+      return "sentencepiece";
+  }
+  return "?";
+}
+
+std::unique_ptr<TextTokenizer> TextTokenizer::Create(const TokenizerOptions& options) {
+  const bool pieces = options.kind == TokenizerKind::kSentencePiece;
+  if (pieces) {
+    if (options.model_path.empty()) throw InvalidArgument("--kind sentencepiece needs --model");
+    if (!options.vocab_path.empty()) {
+      throw InvalidArgument("--vocab is for wordpiece and t5pegasus; sentencepiece uses --model");
+    }
+    if (options.lowercase || options.max_chars_per_word > 0) {
+      throw InvalidArgument(
+          "--lowercase and --max-chars-per-word are for wordpiece and t5pegasus; a SentencePiece "
+          "model normalises by itself");
+    }
+  } else {
+    if (options.vocab_path.empty()) {
+      throw InvalidArgument("--kind " + std::string(TokenizerKindName(options.kind)) +
+                            " needs --vocab vocab.txt");
+    }
+    if (!options.model_path.empty()) {
+      throw InvalidArgument("--model is for sentencepiece; wordpiece and t5pegasus use --vocab");
+    }
+    if (options.id_offset != 0) throw InvalidArgument("--id-offset is for sentencepiece");
+  }
+  if (options.kind != TokenizerKind::kT5Pegasus &&
+      (!options.dict_path.empty() || !options.user_dict_paths.empty())) {
+    throw InvalidArgument("--dict and --user-dict are for t5pegasus (jieba pre-tokenization)");
+  }
+  if (options.id_offset < 0) throw InvalidArgument("--id-offset must not be negative");
+  switch (options.kind) {
+    case TokenizerKind::kWordPiece:
+      return std::make_unique<WordPieceTokenizer>(options);
+    case TokenizerKind::kT5Pegasus:
+      return std::make_unique<T5PegasusTokenizer>(options);
+    case TokenizerKind::kSentencePiece:
+      return std::make_unique<SentencePieceTokenizer>(options);
+  }
+  throw InvalidArgument("unknown tokenizer kind");
+}
+
+bool TruncateIds(std::vector<int32_t>* ids, bool keep_last, size_t max_len) {
+  if (max_len == 0 || ids->size() <= max_len) return false;
+  if (keep_last) (*ids)[max_len - 1] = ids->back();
+  ids->resize(max_len);
+  return true;
+}
+
+TokenizeOperator::TokenizeOperator(TokenizeOptions options) : options_(std::move(options)) {
+  output_ = options_.output.empty() ? options_.field + "_ids" : options_.output;
+  if (options_.field.empty()) throw InvalidArgument("--field must not be empty");
+  tokenizer_ = TextTokenizer::Create(options_.tokenizer);
+  if (options_.add_special) {
+    const std::string& vocab = options_.tokenizer.vocab_path;
+    if (options_.tokenizer.kind == TokenizerKind::kSentencePiece) {
+      if (!tokenizer_->end_id()) {
+        throw InvalidArgument("--add-special: the SentencePiece model " +
+                              options_.tokenizer.model_path + " has no EOS piece");
+      }
+    } else if (!tokenizer_->start_id() || !tokenizer_->end_id()) {
+      throw InvalidArgument("--add-special: " + vocab + " lacks [CLS] or [SEP]");
+    }
+  }
+  const size_t specials = options_.add_special ? (tokenizer_->start_id() ? 2 : 1) : 0;
+  if (options_.max_len > 0 && options_.max_len < specials) {
+    throw InvalidArgument("--max-len " + std::to_string(options_.max_len) +
+                          " leaves no room for the special tokens");
+  }
+}
+
+TokenizeOperator::~TokenizeOperator() = default;
+
+Schema TokenizeOperator::OutputSchema(const Schema& input) const {
+  input.Require(options_.field, FieldType::kString, name());
+  Schema out = input;
+  out.Set(Field{output_, FieldType::kInt32List, tokenizer_->vocab_size()});
+  return out;
+}
+
+std::string TokenizeOperator::Describe() const {
+  const TokenizerOptions& t = options_.tokenizer;
+  std::string d = std::string(TokenizerKindName(t.kind)) + " " +
+                  (t.kind == TokenizerKind::kSentencePiece ? t.model_path : t.vocab_path) + " (" +
+                  std::to_string(tokenizer_->vocab_size()) + " ids) " + options_.field + " -> " +
+                  output_;
+  if (options_.add_special) d += ", special tokens";
+  if (options_.max_len > 0) d += ", max " + std::to_string(options_.max_len);
+  return d;
+}
+
+std::unique_ptr<TransformRun> TokenizeOperator::Open(ExecContext& /*ctx*/,
+                                                     OperatorStats& stats) const {
+  return std::make_unique<TokenizeRun>(*this, stats);
+}
+
+static const OperatorRegistrar kRegisterTokenize(OperatorDef{
+    .name = "tokenize",
+    .role = OperatorRole::kTransform,
+    .synopsis = "tokenize --kind wordpiece|t5pegasus|sentencepiece (--vocab FILE | --model FILE) "
+                "[options]",
+    .summary = "Turn text into token ids: BERT WordPiece, T5 PEGASUS (jieba + WordPiece), "
+               "SentencePiece",
+    .details =
+        "wordpiece: BERT's BasicTokenizer (clean, CJK characters apart, optional lowercase + "
+        "accent stripping, punctuation apart) and greedy longest-match WordPiece with a "
+        "vocab.txt; a word longer than --max-chars-per-word (default 100, as HF tokenizers; "
+        "Google BERT uses 200) or with no matching piece is one [UNK].\n"
+        "t5pegasus: the T5 PEGASUS tokenizer (bert4keras): lowercase, NFD, strip accents, "
+        "jieba.cut(HMM=False) with the jieba dictionary (--dict, --user-dict); a jieba word in "
+        "the vocabulary is one token, any other goes through the BERT path (words up to 200 "
+        "characters).\n"
+        "sentencepiece: a SentencePiece .model (libsentencepiece, ids as spm_encode gives them); "
+        "--id-offset 103 shifts every id above 1 as PEGASUS does (0 pad and 1 eos kept).\n"
+        "--add-special puts [CLS] first and [SEP] last (wordpiece, t5pegasus) or appends EOS "
+        "(sentencepiece). --max-len N keeps the first N-1 tokens and the end token (the first "
+        "N without --add-special), as bert4keras and PEGASUS truncate. The output field "
+        "records the vocabulary size, so write-megatron stores uint16 or int32 by itself. "
+        "Unknown tokens, truncated records and repaired UTF-8 are counted in --stats-json.",
+    .describe =
+        [](OptionSet& o) {
+          o.named.add_options()("kind", po::value<std::string>()->required(),
+                                "wordpiece, t5pegasus or sentencepiece")(
+              "field", po::value<std::string>()->default_value("text"), "input string field")(
+              "output", po::value<std::string>(), "output ids field (default FIELD_ids)")(
+              "vocab", po::value<std::string>(), "vocab.txt (wordpiece, t5pegasus)")(
+              "model", po::value<std::string>(), "SentencePiece .model (sentencepiece)")(
+              "lowercase", po::bool_switch(),
+              "wordpiece: lowercase and strip accents (uncased BERT); t5pegasus always does")(
+              "max-chars-per-word", po::value<size_t>(),
+              "longest word WordPiece splits (default 100 wordpiece, 200 t5pegasus)")(
+              "add-special", po::bool_switch(), "add [CLS] ... [SEP], or EOS for sentencepiece")(
+              "max-len", po::value<size_t>()->default_value(0),
+              "truncate to N ids, the end token kept (0: no limit)")(
+              "id-offset", po::value<int32_t>()->default_value(0),
+              "sentencepiece: add N to every id above 1 (PEGASUS: 103)")(
+              "dict", po::value<std::string>(), "t5pegasus: jieba dictionary (default: Debian's)")(
+              "user-dict", po::value<std::vector<std::string>>()->composing(),
+              "t5pegasus: jieba user dictionary (repeatable)")(
+              "invalid-utf8", po::value<std::string>()->default_value("replace"),
+              "text that is not UTF-8: replace (U+FFFD, counted), drop (counted) or error");
+        },
+    .create = [](const OptionValues& v) -> std::unique_ptr<Operator> {
+      TokenizeOptions options;
+      TokenizerOptions& t = options.tokenizer;
+      t.kind = ParseTokenizerKind(v["kind"].as<std::string>());
+      if (v.count("vocab")) t.vocab_path = v["vocab"].as<std::string>();
+      if (v.count("model")) t.model_path = v["model"].as<std::string>();
+      t.lowercase = v["lowercase"].as<bool>();
+      if (v.count("max-chars-per-word")) {
+        t.max_chars_per_word = v["max-chars-per-word"].as<size_t>();
+        if (t.max_chars_per_word == 0) throw InvalidArgument("--max-chars-per-word must be > 0");
+      }
+      t.id_offset = v["id-offset"].as<int32_t>();
+      if (v.count("dict")) t.dict_path = v["dict"].as<std::string>();
+      if (v.count("user-dict")) t.user_dict_paths = v["user-dict"].as<std::vector<std::string>>();
+      options.field = v["field"].as<std::string>();
+      if (v.count("output")) options.output = v["output"].as<std::string>();
+      options.add_special = v["add-special"].as<bool>();
+      options.max_len = v["max-len"].as<size_t>();
+      options.invalid_utf8 = ParseBadUtf8Policy(v["invalid-utf8"].as<std::string>());
+      return std::make_unique<TokenizeOperator>(std::move(options));
+    },
+});
+
+}  // namespace corpusflow

@@ -1,0 +1,112 @@
+// `tokenize --kind wordpiece|t5pegasus|sentencepiece`: turn a string field into an int32-list
+// field of token ids, the vocabulary size recorded on the field (write-megatron picks uint16 or
+// int32 from it).
+//   wordpiece      BERT BasicTokenizer + WordPiece with a vocab.txt (HF BertWordPiece parity);
+//   t5pegasus      the T5 PEGASUS tokenizer (bert4keras Tokenizer with jieba pre-tokenization):
+//                  lowercase/NFD/strip accents, jieba.cut(HMM=False), a jieba word found in the
+//                  vocabulary is one token, other words go through BERT basic + WordPiece;
+//   sentencepiece  a SentencePiece .model through libsentencepiece (spm_encode parity), with the
+//                  PEGASUS id offset (ids above 1 shifted by --id-offset).
+// `--add-special` adds [CLS]/[SEP] (EOS for sentencepiece); `--max-len N` truncates as the
+// references do: the first N-1 tokens and the end token are kept (the first N without one).
+// Unknown tokens, truncated records and invalid UTF-8 are counted in the operator's stats.
+// Thread safety: a TextTokenizer is immutable once loaded and shared by all workers; per-thread
+// scratch lives inside the implementations.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/operator.h"
+#include "operators/text/unicode_text.h"
+
+namespace corpusflow {
+
+enum class TokenizerKind { kWordPiece, kT5Pegasus, kSentencePiece };
+
+/// Parse "wordpiece", "t5pegasus" or "sentencepiece"; throws InvalidArgument.
+TokenizerKind ParseTokenizerKind(const std::string& text);
+std::string_view TokenizerKindName(TokenizerKind kind);
+
+struct TokenizerOptions {
+  TokenizerKind kind = TokenizerKind::kWordPiece;
+  /// vocab.txt (wordpiece, t5pegasus).
+  std::string vocab_path;
+  /// SentencePiece .model (sentencepiece).
+  std::string model_path;
+  /// Lowercase + NFD + strip accents (wordpiece; always on for t5pegasus).
+  bool lowercase = false;
+  /// Longest word WordPiece splits; 0 = the kind's reference default (wordpiece 100 as HF
+  /// tokenizers, t5pegasus 200 as bert4keras).
+  size_t max_chars_per_word = 0;
+  /// Added to every SentencePiece id greater than 1 (PEGASUS: 103).
+  int32_t id_offset = 0;
+  /// jieba dictionaries (t5pegasus); empty = the default dictionary.
+  std::string dict_path;
+  std::vector<std::string> user_dict_paths;
+};
+
+/// A loaded tokenizer: text to ids.
+class TextTokenizer {
+ public:
+  virtual ~TextTokenizer() = default;
+
+  /// Load the vocabulary, model or dictionaries. Throws IoError, DataError or InvalidArgument.
+  static std::unique_ptr<TextTokenizer> Create(const TokenizerOptions& options);
+
+  /// Append the ids of `text` (valid UTF-8, no special tokens) to `*ids`; returns the number of
+  /// unknown tokens among them.
+  virtual size_t Encode(std::string_view text, std::vector<int32_t>* ids) const = 0;
+  /// Ids are in [0, vocab_size()).
+  virtual int64_t vocab_size() const = 0;
+  /// What --add-special puts first ([CLS]) and last ([SEP] or EOS); nullopt when none or when
+  /// the vocabulary lacks it.
+  virtual std::optional<int32_t> start_id() const = 0;
+  virtual std::optional<int32_t> end_id() const = 0;
+};
+
+/// Truncate the ids of one record to `max_len` (0 = no limit) as bert4keras and PEGASUS do: keep
+/// the first max_len-1 ids and the last one when `keep_last` (the end token), else the first
+/// max_len. Returns whether ids were cut.
+bool TruncateIds(std::vector<int32_t>* ids, bool keep_last, size_t max_len);
+
+struct TokenizeOptions {
+  TokenizerOptions tokenizer;
+  /// Input string field.
+  std::string field = "text";
+  /// Output int32-list field; empty = `<field>_ids`.
+  std::string output;
+  bool add_special = false;
+  size_t max_len = 0;
+  BadUtf8Policy invalid_utf8 = BadUtf8Policy::kReplace;
+};
+
+/// The operator loads its tokenizer when it is created (before planning: the vocabulary size
+/// goes into the output schema) and shares it read-only with every worker of the run.
+class TokenizeOperator : public Transform {
+ public:
+  /// Load the tokenizer; throws InvalidArgument (bad option combinations), IoError, DataError.
+  explicit TokenizeOperator(TokenizeOptions options);
+  ~TokenizeOperator() override;
+
+  Schema OutputSchema(const Schema& input) const override;
+  std::string Describe() const override;
+  bool NeedsRecordIndex() const override { return options_.invalid_utf8 == BadUtf8Policy::kError; }
+  std::unique_ptr<TransformRun> Open(ExecContext& ctx, OperatorStats& stats) const override;
+
+  const TokenizeOptions& options() const { return options_; }
+  /// The output field's name.
+  const std::string& output() const { return output_; }
+  const TextTokenizer& tokenizer() const { return *tokenizer_; }
+
+ private:
+  TokenizeOptions options_;
+  std::string output_;
+  std::unique_ptr<TextTokenizer> tokenizer_;
+};
+
+}  // namespace corpusflow

@@ -1,0 +1,346 @@
+// Tests of the `read` source: lines byte for byte, JSONL fields, globs and several files,
+// compression, batch sizes, bad records (fail with FILE:LINE or drop with a reason), and the
+// command line end to end.
+#include "operators/io/read.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "engine/error.h"
+#include "engine/exec_context.h"
+#include "engine/registry.h"
+#include "engine/stats.h"
+#include "tests/testing/cli_runner.h"
+#include "tests/testing/expect_error.h"
+#include "tests/testing/pipeline_testing.h"
+
+namespace corpusflow {
+namespace {
+
+using testing::CollectedOutput;
+using testing::CollectingSink;
+using testing::CollectingSinkOptions;
+using testing::ErrorMessage;
+using testing::ReadFile;
+using testing::RunCorpusflow;
+using testing::ScopedTempDir;
+using testing::WriteFile;
+using Strings = std::vector<std::string>;
+
+std::unique_ptr<Operator> MakeRead(const Strings& args) {
+  return OperatorRegistry::Global().Create("read", args);
+}
+
+/// Run `read ARGS | collect` and return the collected `field` of every record.
+Strings RunRead(const Strings& args, RunStats* stats = nullptr, const std::string& field = "text",
+                RunOptions options = testing::TestRunOptions(2, 64 << 20)) {
+  CollectedOutput out;
+  CollectingSinkOptions sink;
+  sink.field = field;
+  testing::RunChain(testing::Chain(MakeRead(args), std::make_unique<CollectingSink>(&out, sink)),
+                    options, stats);
+  EXPECT_TRUE(out.finished);
+  return out.texts;
+}
+
+void WriteCompressed(const std::string& path, const std::string& data) {
+  auto out = CreateOutput(path);
+  out->Write(data);
+  out->Commit();
+}
+
+TEST(ReadTest, FormatFromPath) {
+  EXPECT_EQ(TextFormatFromPath("a.jsonl"), TextFormat::kJsonl);
+  EXPECT_EQ(TextFormatFromPath("a.jsonl.zst"), TextFormat::kJsonl);
+  EXPECT_EQ(TextFormatFromPath("a.ndjson.gz"), TextFormat::kJsonl);
+  EXPECT_EQ(TextFormatFromPath("a.json"), TextFormat::kJsonl);
+  EXPECT_EQ(TextFormatFromPath("a.txt.bz2"), TextFormat::kLines);
+  EXPECT_EQ(TextFormatFromPath("jsonl"), TextFormat::kLines);
+  EXPECT_EQ(TextFormatFromPath("-"), TextFormat::kLines);
+}
+
+TEST(ReadTest, LinesAreRecordsByteForByte) {
+  ScopedTempDir dir;
+  static const char kData[] = "a\r\n\0b\n\n\xFF\xFE\nlast";
+  WriteFile(dir.File("a.txt"), std::string(kData, sizeof kData - 1));
+  RunStats stats;
+  EXPECT_EQ(RunRead({dir.File("a.txt")}, &stats),
+            (Strings{"a\r", std::string("\0b", 2), "", "\xFF\xFE", "last"}));
+  const OperatorStats& read = *stats.operators()[0];
+  EXPECT_EQ(read.records_out.load(), 5u);
+  EXPECT_EQ(read.counter("files"), 1u);
+  EXPECT_EQ(read.counter("input_bytes"), sizeof kData - 1);
+  EXPECT_EQ(read.dropped_total(), 0u);
+}
+
+TEST(ReadTest, EmptyFileGivesNoRecords) {
+  ScopedTempDir dir;
+  WriteFile(dir.File("e.txt"), "");
+  WriteCompressed(dir.File("e.txt.zst"), "");
+  EXPECT_EQ(RunRead({dir.File("e.txt"), dir.File("e.txt.zst")}), Strings{});
+}
+
+TEST(ReadTest, SeveralFilesAndGlobsInOrder) {
+  ScopedTempDir dir;
+  WriteFile(dir.File("b.txt"), "b1\nb2\n");
+  WriteCompressed(dir.File("a.txt.gz"), "a1\na2");
+  WriteCompressed(dir.File("c.txt.zst"), "c1\n");
+  WriteCompressed(dir.File("d.txt.bz2"), "d1\n\n");
+  EXPECT_EQ(RunRead({dir.File("*.txt*")}), (Strings{"a1", "a2", "b1", "b2", "c1", "d1", ""}));
+  EXPECT_EQ(RunRead({dir.File("c.txt.zst"), dir.File("[ab].*")}),
+            (Strings{"c1", "a1", "a2", "b1", "b2"}));
+  const auto op = MakeRead({dir.File("*.txt*")});
+  EXPECT_EQ(static_cast<const ReadOperator&>(*op).paths().size(), 4u);
+  EXPECT_EQ(op->Describe(), "read 4 files as lines");
+}
+
+TEST(ReadTest, BatchesFollowTheBatchSize) {
+  ScopedTempDir dir;
+  std::string data;
+  Strings expected;
+  for (int i = 0; i < 20000; ++i) {
+    expected.push_back("record number " + std::to_string(i) + std::string(i % 37, '.'));
+    data += expected.back() + "\n";
+  }
+  WriteFile(dir.File("big.txt"), data);
+  const uint64_t batch_bytes = 4096;
+  const auto op = MakeRead({dir.File("big.txt")});
+  ExecContext ctx(testing::TestRunOptions(1, 64 << 20, batch_bytes));
+  OperatorStats stats("read");
+  auto reader = static_cast<const Source&>(*op).Open(ctx, stats);
+  Batch batch;
+  Strings got;
+  size_t batches = 0;
+  while (reader->Next(&batch)) {
+    ++batches;
+    const StringColumn& text = batch.GetString("text");
+    const uint64_t cost = text.DataBytes() + 8 * text.size();
+    EXPECT_LT(cost, batch_bytes + 100);  // full at the record that crosses the target
+    for (size_t i = 0; i < text.size(); ++i) got.emplace_back(text[i]);
+  }
+  EXPECT_EQ(got, expected);
+  EXPECT_GT(batches, data.size() / batch_bytes);
+  EXPECT_EQ(ctx.progress().done_bytes(), data.size());
+}
+
+TEST(ReadTest, SameRecordsForAnyThreadCountAndBatchSize) {
+  ScopedTempDir dir;
+  std::string data;
+  Strings expected;
+  for (int i = 0; i < 5000; ++i) {
+    expected.push_back(std::to_string(i * 7919 % 10007));
+    data += expected.back() + "\n";
+  }
+  WriteCompressed(dir.File("n.txt.zst"), data);
+  for (int threads : {1, 2, 8}) {
+    for (uint64_t batch : {uint64_t{256}, uint64_t{1} << 20}) {
+      EXPECT_EQ(RunRead({dir.File("n.txt.zst")}, nullptr, "text",
+                        testing::TestRunOptions(threads, 64 << 20, batch)),
+                expected)
+          << threads << " threads, batch " << batch;
+    }
+  }
+}
+
+TEST(ReadTest, ReusedBatchGetsExactlyTheReadColumns) {
+  ScopedTempDir dir;
+  WriteFile(dir.File("a.txt"), "x\ny\n");
+  const auto op = MakeRead({dir.File("a.txt")});
+  ExecContext ctx(testing::TestRunOptions(1, 64 << 20));
+  OperatorStats stats("read");
+  auto reader = static_cast<const Source&>(*op).Open(ctx, stats);
+  Batch batch;
+  batch.AddInt32List("ids").Append(std::vector<int32_t>{1, 2, 3});
+  ASSERT_TRUE(reader->Next(&batch));
+  EXPECT_EQ(batch.schema(), op->OutputSchema(Schema()));
+  EXPECT_EQ(batch.num_records(), 2u);
+  EXPECT_FALSE(reader->Next(&batch));
+}
+
+TEST(ReadTest, JsonlFieldsAreUnescaped) {
+  ScopedTempDir dir;
+  WriteFile(dir.File("d.jsonl"),
+            "\xEF\xBB\xBF{\"text\":\"caf\\u00e9 \\ud83d\\ude00\",\"id\":\"1\",\"n\":3}\r\n"
+            "\n"
+            "   \n"
+            "{\"id\":\"2\",\"nested\":{\"text\":\"no\"},\"text\":\"a\\\"b\\\\c\\n\\td\\u0000\"}\n");
+  RunStats stats;
+  EXPECT_EQ(RunRead({dir.File("d.jsonl")}, &stats),
+            (Strings{"caf\xC3\xA9 \xF0\x9F\x98\x80", std::string("a\"b\\c\n\td\0", 9)}));
+  EXPECT_EQ(stats.operators()[0]->counter("blank_lines"), 2u);
+  EXPECT_EQ(stats.operators()[0]->dropped_total(), 0u);
+  EXPECT_EQ(RunRead({dir.File("d.jsonl"), "--field", "text,id"}, nullptr, "id"),
+            (Strings{"1", "2"}));
+  EXPECT_EQ(RunRead({dir.File("d.jsonl"), "--field", "id", "--as", "text"}), (Strings{"1", "2"}));
+  const auto op = MakeRead({dir.File("d.jsonl"), "--field", "text", "--field", "id", "--meta"});
+  EXPECT_EQ(op->OutputSchema(Schema()).ToString(), "text:string, id:string, meta:string");
+  EXPECT_EQ(op->Describe(), "read " + dir.File("d.jsonl") + " as jsonl");
+}
+
+TEST(ReadTest, MetaNamesFileAndLine) {
+  ScopedTempDir dir;
+  WriteFile(dir.File("a.txt"), "x\ny\n");
+  WriteCompressed(dir.File("b.jsonl.gz"), "{\"text\":\"z\"}\n\n{\"text\":\"w\"}\n");
+  EXPECT_EQ(RunRead({dir.File("a.txt"), dir.File("b.jsonl.gz"), "--meta"}, nullptr, "meta"),
+            (Strings{dir.File("a.txt") + ":1", dir.File("a.txt") + ":2",
+                     dir.File("b.jsonl.gz") + ":1", dir.File("b.jsonl.gz") + ":3"}));
+  EXPECT_EQ(RunRead({dir.File("a.txt"), "--field", "src"}, nullptr, "src"), (Strings{"x", "y"}));
+}
+
+TEST(ReadTest, BadJsonlRecordsNameFileAndLine) {
+  ScopedTempDir dir;
+  const std::string good = "{\"text\":\"ok\"}\n";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"{\"text\": \"x\"", ":2: malformed JSON"},
+      {"{\"text\": \"x\"} {}", ":2: malformed JSON"},
+      {"{\"text\": \"\xFF\"}", ":2: malformed JSON"},
+      {"[1, 2]", ":2: expected a JSON object, found an array"},
+      {"{\"title\": \"x\"}", ":2: no field 'text'"},
+      {"{\"text\": 12}", ":2: field 'text' is a number, not a string"},
+      {"{\"text\": null}", ":2: field 'text' is null, not a string"},
+  };
+  for (const auto& [line, expected] : cases) {
+    const std::string path = dir.File("bad.jsonl");
+    WriteFile(path, good + line + "\n" + good);
+    const std::string message = ErrorMessage<DataError>([&] { RunRead({path}); });
+    EXPECT_NE(message.find(path + expected), std::string::npos) << line << " -> " << message;
+  }
+}
+
+TEST(ReadTest, SkipModeDropsBadRecordsByReason) {
+  ScopedTempDir dir;
+  WriteFile(dir.File("mixed.jsonl"),
+            "{\"text\":\"a\"}\n{bad\n{\"x\":1}\n{\"text\":1}\n{\"text\":null}\n[]\n"
+            "{\"text\":\"b\"}\n");
+  RunStats stats;
+  EXPECT_EQ(RunRead({dir.File("mixed.jsonl"), "--on-error", "skip"}, &stats), (Strings{"a", "b"}));
+  const OperatorStats& read = *stats.operators()[0];
+  EXPECT_EQ(read.drops(), (std::map<std::string, uint64_t>{{"field 'text' not a string", 2},
+                                                           {"malformed JSON", 1},
+                                                           {"missing field 'text'", 1},
+                                                           {"not a JSON object", 1}}));
+  EXPECT_EQ(read.records_out.load() + read.dropped_total(), 7u);
+}
+
+TEST(ReadTest, SkipEmptyCountsDrops) {
+  ScopedTempDir dir;
+  WriteFile(dir.File("a.txt"), "a\n\nb\n\n");
+  RunStats stats;
+  EXPECT_EQ(RunRead({dir.File("a.txt"), "--skip-empty"}, &stats), (Strings{"a", "b"}));
+  EXPECT_EQ(stats.operators()[0]->drops(), (std::map<std::string, uint64_t>{{"empty line", 2}}));
+  WriteFile(dir.File("b.jsonl"), "{\"text\":\"\"}\n{\"text\":\"c\"}\n");
+  RunStats json_stats;
+  EXPECT_EQ(RunRead({dir.File("b.jsonl"), "--skip-empty"}, &json_stats), (Strings{"c"}));
+  EXPECT_EQ(json_stats.operators()[0]->drops(),
+            (std::map<std::string, uint64_t>{{"empty text", 1}}));
+}
+
+TEST(ReadTest, ExplicitFormatAndCompression) {
+  ScopedTempDir dir;
+  WriteCompressed(dir.File("blob.gz"), "{\"text\":\"j\"}\n");
+  std::filesystem::rename(dir.File("blob.gz"), dir.File("blob.dat"));
+  EXPECT_EQ(RunRead({dir.File("blob.dat"), "--compression", "gzip", "--format", "jsonl"}),
+            Strings{"j"});
+  EXPECT_EQ(RunRead({dir.File("blob.dat"), "--compression", "gzip"}), Strings{"{\"text\":\"j\"}"});
+}
+
+TEST(ReadTest, OptionErrorsAreUsageErrors) {
+  ScopedTempDir dir;
+  WriteFile(dir.File("a.txt"), "x\n");
+  const std::string a = dir.File("a.txt");
+  EXPECT_THROW(MakeRead({}), InvalidArgument);
+  EXPECT_THROW(MakeRead({a, "--field", "a,b"}), InvalidArgument);
+  EXPECT_THROW(MakeRead({a, "--format", "jsonl", "--field", "a,b", "--as", "c"}), InvalidArgument);
+  EXPECT_THROW(MakeRead({a, "--format", "xml"}), InvalidArgument);
+  EXPECT_THROW(MakeRead({a, "--on-error", "ignore"}), InvalidArgument);
+  EXPECT_THROW(MakeRead({a, "--compression", "lz4"}), InvalidArgument);
+  EXPECT_THROW(MakeRead({"-", "-"}), InvalidArgument);
+  EXPECT_THROW(MakeRead({a, "--format", "jsonl", "--field", "meta", "--meta"}), InvalidArgument);
+  EXPECT_THROW(MakeRead({a, "--format", "jsonl", "--field", "x,x"}), InvalidArgument);
+  const std::string message =
+      ErrorMessage<InvalidArgument>([&] { MakeRead({dir.File("*.jsonl")}); });
+  EXPECT_NE(message.find("no file matches"), std::string::npos) << message;
+}
+
+TEST(ReadTest, MissingFileFailsAtPlanTime) {
+  ScopedTempDir dir;
+  CollectedOutput out;
+  const std::string message = ErrorMessage<IoError>([&] {
+    testing::RunChain(
+        testing::Chain(MakeRead({dir.File("nope.txt")}), std::make_unique<CollectingSink>(&out)),
+        testing::TestRunOptions(1, 64 << 20));
+  });
+  EXPECT_NE(message.find(dir.File("nope.txt")), std::string::npos) << message;
+  EXPECT_FALSE(out.finished);
+}
+
+TEST(ReadTest, TotalBytesIsTheSumOfFileSizes) {
+  ScopedTempDir dir;
+  WriteFile(dir.File("a.txt"), "12345\n");
+  WriteFile(dir.File("b.txt"), "123\n");
+  const auto op = MakeRead({dir.File("a.txt"), dir.File("b.txt")});
+  EXPECT_EQ(static_cast<const Source&>(*op).TotalBytes(), std::optional<uint64_t>(10));
+  const auto with_stdin = MakeRead({dir.File("a.txt"), "-"});
+  EXPECT_EQ(static_cast<const Source&>(*with_stdin).TotalBytes(), std::nullopt);
+}
+
+TEST(ReadCliTest, StdinToStdoutIsExact) {
+  static const char kData[] = "one\r\n\xFF\0two\n\n\nno newline at end";
+  const std::string data(kData, sizeof kData - 1);
+  const auto r = RunCorpusflow({"run", "read - | write -", "--progress", "never"}, data);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, data + "\n");
+}
+
+TEST(ReadCliTest, BadRecordExitsOneWithFileAndLine) {
+  ScopedTempDir dir;
+  WriteFile(dir.File("bad.jsonl"), "{\"text\":\"a\"}\n{\"text\":\n");
+  const auto r =
+      RunCorpusflow({"run", "read " + dir.File("bad.jsonl") + " | write " + dir.File("out.txt")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(dir.File("bad.jsonl") + ":2: malformed JSON"), std::string::npos) << r.err;
+  EXPECT_EQ(testing::ListDir(dir.path()), Strings{"bad.jsonl"});
+}
+
+TEST(ReadCliTest, CorruptInputExitsOneAndLeavesNoOutput) {
+  ScopedTempDir dir;
+  std::string data;
+  for (int i = 0; i < 50000; ++i) data += "line " + std::to_string(i) + "\n";
+  WriteCompressed(dir.File("in.txt.zst"), data);
+  const std::string bytes = ReadFile(dir.File("in.txt.zst"));
+  WriteFile(dir.File("cut.txt.zst"), bytes.substr(0, bytes.size() / 2));
+  const auto r =
+      RunCorpusflow({"run", "read " + dir.File("cut.txt.zst") + " | write " + dir.File("out.txt")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("corrupt zstd data in " + dir.File("cut.txt.zst")), std::string::npos)
+      << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.File("out.txt")));
+  EXPECT_FALSE(std::filesystem::exists(dir.File("out.txt.tmp")));
+}
+
+TEST(ReadCliTest, UsageErrorsExitTwo) {
+  ScopedTempDir dir;
+  WriteFile(dir.File("a.txt"), "x\n");
+  auto r = RunCorpusflow({"run", "read " + dir.File("a.txt") + " --format xml | write -"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("read: unknown --format 'xml'"), std::string::npos) << r.err;
+  r = RunCorpusflow({"run", "read " + dir.File("a.txt") + " --feild x | write -"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("did you mean '--field'"), std::string::npos) << r.err;
+  r = RunCorpusflow({"run", "read " + dir.File("missing.txt") + " | write -"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(dir.File("missing.txt")), std::string::npos) << r.err;
+}
+
+TEST(ReadCliTest, HelpDescribesTheOperator) {
+  const auto r = RunCorpusflow({"help", "read"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("usage: read PATH... [options]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--on-error"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace corpusflow
