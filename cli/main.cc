@@ -1,7 +1,9 @@
 // The corpusflow binary: look up the subcommand and map errors to exit codes
-// (0 success, 1 runtime or data error, 2 usage error, 130 interrupted).
+// (0 success, 1 runtime or data error, 2 usage error, 130 interrupted, 141 broken pipe).
 #include <malloc.h>
+#include <signal.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -9,11 +11,27 @@
 
 #include "cli/command.h"
 #include "engine/error.h"
+#include "engine/interrupt.h"
 #include "engine/registry.h"
 
 namespace corpusflow {
 void PrintTopLevelUsage(std::FILE* out);
 }
+
+namespace {
+
+/// The status of a run whose stdout reader went away: 128+SIGPIPE, what a tool killed by
+/// SIGPIPE gives, so `set -o pipefail` scripts see the same as before.
+constexpr int kBrokenPipeExit = 128 + SIGPIPE;
+
+/// Whether text a command printed through stdio (reports, plans, help) met a closed pipe.
+bool StdoutPipeBroke() {
+  errno = 0;
+  const bool failed = std::fflush(stdout) != 0 || std::ferror(stdout) != 0;
+  return corpusflow::InterruptSignal() == SIGPIPE || (failed && errno == EPIPE);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace corpusflow;
@@ -43,10 +61,13 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s; `corpusflow help` lists commands\n", message.c_str());
       return 2;
     }
-    return command->run(args);
+    const int code = command->run(args);
+    return StdoutPipeBroke() ? kBrokenPipeExit : code;
   } catch (const InvalidArgument& e) {
     std::fprintf(stderr, "corpusflow: %s\n", e.what());
     return 2;
+  } catch (const BrokenPipe&) {
+    return kBrokenPipeExit;  // quietly: the reader has what it wanted
   } catch (const Interrupted&) {
     std::fprintf(stderr, "corpusflow: interrupted; temp files and partial outputs removed\n");
     return 130;

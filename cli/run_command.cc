@@ -92,7 +92,7 @@ void PrintUsage(std::FILE* out) {
                "`corpusflow ops` lists operators, `corpusflow help OP` shows one operator's "
                "options,\n`corpusflow help COMMAND` one command's usage.\n"
                "Exit codes: 0 success, 1 runtime or data error, 2 usage error, 130 "
-               "interrupted.\n");
+               "interrupted,\n141 the reader of stdout went away (e.g. `| head`).\n");
 }
 
 int HelpCommand(const std::vector<std::string>& args) {

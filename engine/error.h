@@ -1,6 +1,7 @@
 // The error hierarchy of corpusflow. An exception ends a run: TBB cancels the pipeline and
 // rethrows on the calling thread, RAII removes temp files and partial outputs, and only
-// cli/main.cc maps the error to an exit code (InvalidArgument: 2, Interrupted: 130, others: 1).
+// cli/main.cc maps the error to an exit code (InvalidArgument: 2, Interrupted: 130, BrokenPipe:
+// 141 without a message, others: 1).
 // Expected outcomes are return values, never exceptions.
 #pragma once
 
@@ -40,10 +41,24 @@ class DataError : public Error {
   using Error::Error;
 };
 
-/// The run was stopped by SIGINT or SIGTERM.
+/// The run was stopped by SIGINT, SIGTERM or SIGHUP.
 class Interrupted : public Error {
  public:
   Interrupted() : Error("interrupted") {}
+
+ protected:
+  explicit Interrupted(const std::string& what) : Error(what) {}
+};
+
+/// The reader of a pipe the run writes (stdout, a FIFO) went away: a write failed with EPIPE, or
+/// SIGPIPE arrived. Not a failure of the run: it ends quietly with exit status 141 (128+SIGPIPE),
+/// like a tool killed by SIGPIPE, after the usual cleanup.
+class BrokenPipe : public Interrupted {
+ public:
+  /// `name` is the output whose reader went away ("<stdout>"), or empty when only the signal is
+  /// known.
+  explicit BrokenPipe(const std::string& name)
+      : Interrupted(name.empty() ? "broken pipe" : "broken pipe: " + name) {}
 };
 
 /// Throw IoError "`what` `path`: strerror(err)".

@@ -2,16 +2,17 @@
 
 #include <signal.h>
 
-#include <atomic>
-
 #include "engine/error.h"
 
 namespace corpusflow {
 namespace {
 
-volatile sig_atomic_t g_interrupted = 0;
+/// The first signal received, 0 while none.
+volatile sig_atomic_t g_signal = 0;
 
-void OnSignal(int /*sig*/) { g_interrupted = 1; }
+void OnSignal(int sig) {
+  if (g_signal == 0) g_signal = sig;
+}
 
 }  // namespace
 
@@ -20,16 +21,20 @@ void InstallInterruptHandlers() {
   action.sa_handler = OnSignal;
   sigemptyset(&action.sa_mask);
   action.sa_flags = 0;
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
+  for (const int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) sigaction(sig, &action, nullptr);
 }
 
-bool InterruptRequested() { return g_interrupted != 0; }
+bool InterruptRequested() { return g_signal != 0; }
+
+int InterruptSignal() { return g_signal; }
 
 void CheckInterrupt() {
-  if (g_interrupted != 0) throw Interrupted();
+  const int sig = g_signal;
+  if (sig == 0) return;
+  if (sig == SIGPIPE) throw BrokenPipe("");
+  throw Interrupted();
 }
 
-void ClearInterrupt() { g_interrupted = 0; }
+void ClearInterrupt() { g_signal = 0; }
 
 }  // namespace corpusflow

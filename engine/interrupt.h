@@ -1,17 +1,25 @@
-// SIGINT/SIGTERM handling. The handlers only set a flag (the one process-wide variable of the
-// engine: a signal handler can reach nothing else); long-running loops call CheckInterrupt(),
-// which throws Interrupted, so the normal error path cancels the pipeline and RAII removes temp
-// files and partial outputs. The CLI then exits 130.
+// Handling of the signals that end a run early: SIGINT, SIGTERM and SIGHUP ("interrupted") and
+// SIGPIPE (the reader of a pipe the run writes went away). The handlers only record the signal
+// (the one process-wide variable of the engine: a signal handler can reach nothing else);
+// long-running loops call CheckInterrupt(), which throws Interrupted, or BrokenPipe after
+// SIGPIPE, so the normal error path cancels the pipeline and RAII removes the temp folder and
+// partial outputs. The CLI then exits 130, or 141 quietly for a broken pipe.
+//
+// SIGPIPE is caught, not left to its default action (which kills the process before any
+// cleanup): a write to a pipe without a reader then fails with EPIPE, which the writers turn
+// into BrokenPipe. A caught signal is reset to its default in any program the run executes.
 #pragma once
 
 namespace corpusflow {
 
-/// Install the SIGINT/SIGTERM handlers (idempotent). Without SA_RESTART, so a blocking read
-/// returns EINTR and its caller checks the flag.
+/// Install the SIGINT/SIGTERM/SIGHUP/SIGPIPE handlers (idempotent). Without SA_RESTART, so a
+/// blocking read returns EINTR and its caller checks the flag.
 void InstallInterruptHandlers();
-/// Whether SIGINT or SIGTERM arrived.
+/// Whether one of those signals arrived.
 bool InterruptRequested();
-/// Throw Interrupted when a signal arrived.
+/// The first of those signals that arrived, or 0.
+int InterruptSignal();
+/// Throw BrokenPipe when SIGPIPE arrived first, Interrupted when another signal did.
 void CheckInterrupt();
 /// Forget a received signal (tests).
 void ClearInterrupt();

@@ -58,7 +58,7 @@ size_t ReadFd(int fd, char* buf, size_t n, const std::string& name) {
 }
 
 /// write(2) of all `n` bytes, in calls of at most kMaxWriteCall, retrying short writes and EINTR
-/// (unless interrupted).
+/// (unless interrupted). EPIPE (stdout or a FIFO whose reader went away) is BrokenPipe.
 void WriteFd(int fd, const char* data, size_t n, const std::string& name) {
   while (n > 0) {
     const ssize_t w = ::write(fd, data, std::min(n, kMaxWriteCall));
@@ -67,6 +67,7 @@ void WriteFd(int fd, const char* data, size_t n, const std::string& name) {
         CheckInterrupt();
         continue;
       }
+      if (errno == EPIPE) throw BrokenPipe(name);
       ThrowIoError("cannot write", name, errno);
     }
     data += w;

@@ -171,7 +171,7 @@ TEST(ShuffleTest, SpillFilesAreFewAndRemovedAsPass2GoesOn) {
   auto files_left = [&] {
     size_t n = 0;
     for (const auto& entry : std::filesystem::recursive_directory_iterator(dir.path())) {
-      n += entry.is_regular_file() ? 1 : 0;
+      n += entry.is_regular_file() && entry.path().filename() != kRunFolderLockName ? 1 : 0;
     }
     return n;
   };
@@ -414,10 +414,12 @@ TEST(ShuffleTest, MoreBucketsThanTheDescriptorLimit) {
   EXPECT_EQ(r.output, ShuffleKeyOrder(lines, 13));
 }
 
-/// The regular file inside the shuffler's temp folder.
+/// The spill file inside the shuffler's temp folder (not its lock file).
 std::filesystem::path SpillFileIn(const std::filesystem::path& dir) {
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
-    if (entry.is_regular_file()) return entry.path();
+    if (entry.is_regular_file() && entry.path().filename() != kRunFolderLockName) {
+      return entry.path();
+    }
   }
   return {};
 }
