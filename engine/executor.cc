@@ -1,13 +1,14 @@
 #include "engine/executor.h"
 
-#include <tbb/enumerable_thread_specific.h>
 #include <tbb/global_control.h>
 #include <tbb/parallel_pipeline.h>
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <mutex>
 
+#include "engine/check.h"
 #include "engine/error.h"
 #include "engine/interrupt.h"
 
@@ -56,21 +57,67 @@ class StageTimer {
   uint64_t cpu_;
 };
 
-/// Per-worker local states of one run object, created lazily on each worker.
+/// The local states of one run object. A worker borrows a state for one call (Apply or Write)
+/// and gives it back, so a state is never used by two calls at once, even when a worker nests
+/// calls while it waits inside TBB. The run creates a state (MakeLocalState) only when none is
+/// free: one per worker that took part, at most.
 template <typename Run>
 class LocalStates {
  public:
   explicit LocalStates(Run& run) : run_(run) {}
-  OpState* Get() {
-    bool exists = false;
-    auto& slot = states_.local(exists);
-    if (!exists) slot = run_.MakeLocalState();
-    return slot.get();
+
+  /// A borrowed state (possibly nullptr), given back on destruction.
+  class Lease {
+   public:
+    Lease(LocalStates& owner, std::unique_ptr<OpState>* slot) : owner_(owner), slot_(slot) {}
+    ~Lease() { owner_.GiveBack(slot_); }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    OpState* get() const { return slot_->get(); }
+
+   private:
+    LocalStates& owner_;
+    std::unique_ptr<OpState>* slot_;
+  };
+
+  Lease Borrow() {
+    {
+      std::lock_guard lock(mu_);
+      if (!free_.empty()) {
+        std::unique_ptr<OpState>* slot = free_.back();
+        free_.pop_back();
+        return Lease(*this, slot);
+      }
+    }
+    // Made outside the lock: MakeLocalState may run concurrently on several workers.
+    auto slot = std::make_unique<std::unique_ptr<OpState>>(run_.MakeLocalState());
+    std::lock_guard lock(mu_);
+    slots_.push_back(std::move(slot));
+    return Lease(*this, slots_.back().get());
+  }
+
+  /// Combine every state into the run, once each, destroying each after its Combine.
+  /// Single-threaded, after the last Apply or Write.
+  void CombineAll() {
+    CF_CHECK(free_.size() == slots_.size(), "a local state is still borrowed");
+    free_.clear();
+    for (auto& slot : slots_) {
+      if (*slot != nullptr) run_.Combine(**slot);
+      slot.reset();
+    }
+    slots_.clear();
   }
 
  private:
+  void GiveBack(std::unique_ptr<OpState>* slot) {
+    std::lock_guard lock(mu_);
+    free_.push_back(slot);
+  }
+
   Run& run_;
-  tbb::enumerable_thread_specific<std::unique_ptr<OpState>> states_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<std::unique_ptr<OpState>>> slots_;
+  std::vector<std::unique_ptr<OpState>*> free_;
 };
 
 /// Numbers batches in sequence order: Batch::first_record = records seen before it.
@@ -93,7 +140,8 @@ struct PipelineRuns {
   OperatorStats* sink_stats = nullptr;
 };
 
-/// Run one pipeline; return the records and bytes its sink consumed.
+/// Run one pipeline to its end: every batch through every stage, then each stage's Combine
+/// steps and Finish, in stage order. Returns the records and bytes its sink consumed.
 InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
   BatchPool pool;
   uint64_t sequence = 0;
@@ -146,7 +194,8 @@ InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
               stats->bytes_in += b->DataBytes();
               {
                 StageTimer timer(*stats);
-                run->Apply(*b, locals->Get());
+                const auto local = locals->Borrow();
+                run->Apply(*b, local.get());
               }
               stats->records_out += b->num_records();
               stats->bytes_out += b->DataBytes();
@@ -168,12 +217,21 @@ InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
                 ctx.progress().AddRecords(b->num_records());
                 {
                   StageTimer timer(*runs.sink_stats);
-                  runs.writer->Write(*b, writer_locals.Get());
+                  const auto local = writer_locals.Borrow();
+                  runs.writer->Write(*b, local.get());
                 }
                 pool.Put(b);
               });
   tbb::parallel_pipeline(ctx.max_batches_in_flight(), full);
   CheckInterrupt();
+
+  // Every batch went through: fold the local states in and finish, stage by stage.
+  for (size_t i = 0; i < runs.transforms.size(); ++i) {
+    transform_locals[i]->CombineAll();
+    runs.transforms[i]->Finish();
+  }
+  writer_locals.CombineAll();
+  runs.writer->Finish();
   return InputEstimate{consumed_bytes.load(), consumed_records.load()};
 }
 
@@ -249,8 +307,6 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
     ctx.progress().StartPhase(phase, p == 0 ? estimate.bytes.value_or(0) : 0);
 
     const InputEstimate consumed = RunPipeline(runs, ctx);
-    for (TransformRun* t : runs.transforms) t->Finish();
-    runs.writer->Finish();
     if (breaker_run) estimate = breaker_run->OutputEstimate(consumed);
     // The breaker's reader may depend on the previous breaker's run: keep it alive until here.
     reader.reset();

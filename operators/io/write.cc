@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "engine/check.h"
 #include "engine/error.h"
 #include "engine/exec_context.h"
 #include "engine/registry.h"
@@ -159,7 +160,7 @@ class WriteRun : public BatchWriter {
 
   static const Column& RequireColumn(const Batch& batch, const std::string& name) {
     const Column* c = batch.Find(name);
-    if (c == nullptr) throw std::logic_error("write: batch has no column '" + name + "'");
+    CF_CHECK(c != nullptr, "write: batch has no column '" + name + "'");
     return *c;
   }
 

@@ -327,6 +327,13 @@ Plan RunChain(std::vector<std::unique_ptr<Operator>> chain, const RunOptions& op
   return plan;
 }
 
+Plan RunChain(std::vector<std::unique_ptr<Operator>> chain, ExecContext& ctx, RunStats* stats) {
+  Plan plan = Plan::Build(std::move(chain), TestPlanContext(ctx.options()));
+  RunStats local_stats;
+  Execute(plan, ctx, stats != nullptr ? *stats : local_stats);
+  return plan;
+}
+
 std::vector<std::string> ShuffleKeyOrder(const std::vector<std::string>& records, uint64_t seed) {
   const ShuffleKeys keys(seed);
   std::vector<size_t> order(records.size());

@@ -192,6 +192,10 @@ PlanContext TestPlanContext(const RunOptions& options);
 /// given, receives the run's counters.
 Plan RunChain(std::vector<std::unique_ptr<Operator>> chain, const RunOptions& options,
               RunStats* stats = nullptr);
+/// The same in a context the test owns (to look at its resources afterwards); the plan is
+/// checked with ctx.options().
+Plan RunChain(std::vector<std::unique_ptr<Operator>> chain, ExecContext& ctx,
+              RunStats* stats = nullptr);
 
 /// The shuffle's specification: `records` in the order of ShuffleKeys(seed).Key(i) of their
 /// ordinals i.
