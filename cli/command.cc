@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "engine/check.h"
 #include "engine/error.h"
 #include "engine/executor.h"
 #include "engine/interrupt.h"
@@ -21,7 +22,7 @@ CommandRegistry& CommandRegistry::Global() {
 }
 
 void CommandRegistry::Register(CommandDef def) {
-  if (Find(def.name) != nullptr) throw std::logic_error("command registered twice: " + def.name);
+  CF_CHECK(Find(def.name) == nullptr, "command registered twice: " + def.name);
   defs_.push_back(std::move(def));
 }
 

@@ -27,7 +27,8 @@ int RunCommand(const std::vector<std::string>& args) {
   desc.add_options()("file,f", po::value<std::string>(),
                      "read the pipeline from a file (one stage per line "
                      "allowed, # comments)")(
-      "dry-run", po::bool_switch(), "print the plan (pipelines, breakers, schemas) and stop");
+      "dry-run", po::bool_switch(),
+      "print the plan (pipelines, breakers, schemas) and stop, loading no dictionary or model");
   AddRunOptions(desc);
   po::variables_map values;
   ParseCommandArgsWithInputs("run", args, desc, "pipeline", &values);

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "engine/check.h"
+
 namespace corpusflow {
 
 void StringColumn::Reserve(size_t records, size_t bytes) {
@@ -119,12 +121,10 @@ Column* Batch::Find(std::string_view name) {
 namespace {
 template <typename T, typename C>
 auto& GetTyped(C* column, std::string_view name) {
-  if (column == nullptr) throw std::logic_error("batch has no column '" + std::string(name) + "'");
+  CF_CHECK(column != nullptr, "batch has no column '" + std::string(name) + "'");
   auto* typed = std::get_if<T>(&column->data);
-  if (typed == nullptr) {
-    throw std::logic_error("column '" + std::string(name) + "' has type " +
-                           std::string(FieldTypeName(column->field.type)));
-  }
+  CF_CHECK(typed != nullptr, "column '" + std::string(name) + "' has type " +
+                                 std::string(FieldTypeName(column->field.type)));
   return *typed;
 }
 }  // namespace

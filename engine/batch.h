@@ -151,7 +151,7 @@ class Batch {
   /// Add an empty column of `field`'s name, type and vocabulary size (as the three above).
   Column& AddField(const Field& field);
 
-  /// Column lookups. The typed getters throw std::logic_error when the column is missing or of
+  /// Column lookups. The typed getters fail a CF_CHECK (abort) when the column is missing or of
   /// another type: the planner's schema check makes that a programming error.
   const Column* Find(std::string_view name) const;
   Column* Find(std::string_view name);

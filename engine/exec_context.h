@@ -1,5 +1,6 @@
 // What a running operator may use from the engine: run options, the memory budget and batch
-// size derived from it, the run's temp folder, progress reporting, and early stop (`head`).
+// size derived from it, the run's temp folder, progress reporting, early stop (`head`), the
+// run-wide cache of loaded resources, and commits held until the run succeeds.
 // One ExecContext per run, shared by all workers: every member is thread-safe.
 #pragma once
 
@@ -13,6 +14,7 @@
 
 #include "engine/io/temp_dir.h"
 #include "engine/progress.h"
+#include "engine/resource_cache.h"
 
 namespace corpusflow {
 
@@ -67,6 +69,9 @@ class ExecContext {
 
   TempDir& temp_dir() { return temp_dir_; }
   Progress& progress() { return progress_; }
+  /// The run's loaded resources (dictionaries, vocabularies, models): operators load them here,
+  /// in Open, so each loads once per run.
+  ResourceCache& resources() { return resources_; }
 
   /// Ask the source to stop producing (after `head` has what it needs).
   void RequestStop() { stop_requested_ = true; }
@@ -92,6 +97,7 @@ class ExecContext {
   size_t max_in_flight_;
   TempDir temp_dir_;
   Progress progress_;
+  ResourceCache resources_;
   std::atomic<bool> stop_requested_{false};
   std::mutex deferred_mu_;
   std::vector<std::unique_ptr<DeferredCommit>> deferred_;

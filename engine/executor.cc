@@ -1,12 +1,14 @@
 #include "engine/executor.h"
 
-#include <tbb/enumerable_thread_specific.h>
 #include <tbb/global_control.h>
 #include <tbb/parallel_pipeline.h>
 
+#include <atomic>
 #include <chrono>
+#include <memory>
 #include <mutex>
 
+#include "engine/check.h"
 #include "engine/error.h"
 #include "engine/interrupt.h"
 
@@ -55,21 +57,67 @@ class StageTimer {
   uint64_t cpu_;
 };
 
-/// Per-worker local states of one run object, created lazily on each worker.
+/// The local states of one run object. A worker borrows a state for one call (Apply or Write)
+/// and gives it back, so a state is never used by two calls at once, even when a worker nests
+/// calls while it waits inside TBB. The run creates a state (MakeLocalState) only when none is
+/// free: one per worker that took part, at most.
 template <typename Run>
 class LocalStates {
  public:
   explicit LocalStates(Run& run) : run_(run) {}
-  OpState* Get() {
-    bool exists = false;
-    auto& slot = states_.local(exists);
-    if (!exists) slot = run_.MakeLocalState();
-    return slot.get();
+
+  /// A borrowed state (possibly nullptr), given back on destruction.
+  class Lease {
+   public:
+    Lease(LocalStates& owner, std::unique_ptr<OpState>* slot) : owner_(owner), slot_(slot) {}
+    ~Lease() { owner_.GiveBack(slot_); }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    OpState* get() const { return slot_->get(); }
+
+   private:
+    LocalStates& owner_;
+    std::unique_ptr<OpState>* slot_;
+  };
+
+  Lease Borrow() {
+    {
+      std::lock_guard lock(mu_);
+      if (!free_.empty()) {
+        std::unique_ptr<OpState>* slot = free_.back();
+        free_.pop_back();
+        return Lease(*this, slot);
+      }
+    }
+    // Made outside the lock: MakeLocalState may run concurrently on several workers.
+    auto slot = std::make_unique<std::unique_ptr<OpState>>(run_.MakeLocalState());
+    std::lock_guard lock(mu_);
+    slots_.push_back(std::move(slot));
+    return Lease(*this, slots_.back().get());
+  }
+
+  /// Combine every state into the run, once each, destroying each after its Combine.
+  /// Single-threaded, after the last Apply or Write.
+  void CombineAll() {
+    CF_CHECK(free_.size() == slots_.size(), "a local state is still borrowed");
+    free_.clear();
+    for (auto& slot : slots_) {
+      if (*slot != nullptr) run_.Combine(**slot);
+      slot.reset();
+    }
+    slots_.clear();
   }
 
  private:
+  void GiveBack(std::unique_ptr<OpState>* slot) {
+    std::lock_guard lock(mu_);
+    free_.push_back(slot);
+  }
+
   Run& run_;
-  tbb::enumerable_thread_specific<std::unique_ptr<OpState>> states_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<std::unique_ptr<OpState>>> slots_;
+  std::vector<std::unique_ptr<OpState>*> free_;
 };
 
 /// Numbers batches in sequence order: Batch::first_record = records seen before it.
@@ -92,7 +140,9 @@ struct PipelineRuns {
   OperatorStats* sink_stats = nullptr;
 };
 
-void RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
+/// Run one pipeline to its end: every batch through every stage, then each stage's Combine
+/// steps and Finish, in stage order. Returns the records and bytes its sink consumed.
+InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
   BatchPool pool;
   uint64_t sequence = 0;
   std::vector<std::unique_ptr<LocalStates<TransformRun>>> transform_locals;
@@ -101,6 +151,8 @@ void RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
   }
   LocalStates<BatchWriter> writer_locals(*runs.writer);
   std::vector<std::unique_ptr<uint64_t>> counters;
+  std::atomic<uint64_t> consumed_records{0};
+  std::atomic<uint64_t> consumed_bytes{0};
 
   auto chain = tbb::make_filter<void, Batch*>(tbb::filter_mode::serial_in_order,
                                               [&](tbb::flow_control& fc) -> Batch* {
@@ -142,7 +194,8 @@ void RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
               stats->bytes_in += b->DataBytes();
               {
                 StageTimer timer(*stats);
-                run->Apply(*b, locals->Get());
+                const auto local = locals->Borrow();
+                run->Apply(*b, local.get());
               }
               stats->records_out += b->num_records();
               stats->bytes_out += b->DataBytes();
@@ -159,15 +212,27 @@ void RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
   auto full = chain & tbb::make_filter<Batch*, void>(sink_mode, [&](Batch* b) {
                 runs.sink_stats->records_in += b->num_records();
                 runs.sink_stats->bytes_in += b->DataBytes();
+                consumed_records += b->num_records();
+                consumed_bytes += b->DataBytes();
                 ctx.progress().AddRecords(b->num_records());
                 {
                   StageTimer timer(*runs.sink_stats);
-                  runs.writer->Write(*b, writer_locals.Get());
+                  const auto local = writer_locals.Borrow();
+                  runs.writer->Write(*b, local.get());
                 }
                 pool.Put(b);
               });
   tbb::parallel_pipeline(ctx.max_batches_in_flight(), full);
   CheckInterrupt();
+
+  // Every batch went through: fold the local states in and finish, stage by stage.
+  for (size_t i = 0; i < runs.transforms.size(); ++i) {
+    transform_locals[i]->CombineAll();
+    runs.transforms[i]->Finish();
+  }
+  writer_locals.CombineAll();
+  runs.writer->Finish();
+  return InputEstimate{consumed_bytes.load(), consumed_records.load()};
 }
 
 }  // namespace
@@ -186,17 +251,24 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
   } discard_deferred{ctx};
 
   std::unique_ptr<BreakerRun> previous_breaker;
+  InputEstimate estimate;
   const size_t pipeline_count = plan.pipelines().size();
   for (size_t p = 0; p < pipeline_count; ++p) {
     const PipelinePlan& pipe = plan.pipelines()[p];
     ctx.ResetStop();
     PipelineRuns runs;
 
+    // What every operator of the pipeline is opened with: its planned input schema and the
+    // pipeline's input size (the source's bytes, or what the previous breaker consumed).
+    if (p == 0) estimate = InputEstimate{static_cast<const Source&>(*ops[0]).TotalBytes(), {}};
+    auto open = [&](size_t i) {
+      return OpenContext{ctx, *op_stats[i], plan.input_schema(i), estimate};
+    };
+
     // Source: an operator, or the output of the breaker that ended the previous pipeline.
     std::unique_ptr<BatchReader> reader;
     if (p == 0) {
-      const auto& source = static_cast<const Source&>(*ops[pipe.source]);
-      reader = source.Open(ctx, *op_stats[pipe.source]);
+      reader = static_cast<const Source&>(*ops[pipe.source]).Open(open(pipe.source));
     } else {
       reader = previous_breaker->OpenOutput();
     }
@@ -206,7 +278,7 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
     std::vector<std::unique_ptr<TransformRun>> transform_runs;
     for (size_t t : pipe.transforms) {
       const auto& transform = static_cast<const Transform&>(*ops[t]);
-      transform_runs.push_back(transform.Open(ctx, *op_stats[t]));
+      transform_runs.push_back(transform.Open(open(t)));
       runs.transforms.push_back(transform_runs.back().get());
       runs.transform_ops.push_back(&transform);
       runs.transform_stats.push_back(op_stats[t]);
@@ -216,10 +288,10 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
     std::unique_ptr<BreakerRun> breaker_run;
     const Operator& sink_op = *ops[pipe.sink];
     if (sink_op.role() == OperatorRole::kBreaker) {
-      breaker_run = static_cast<const Breaker&>(sink_op).Open(ctx, *op_stats[pipe.sink]);
+      breaker_run = static_cast<const Breaker&>(sink_op).Open(open(pipe.sink));
       runs.writer = breaker_run.get();
     } else {
-      sink_run = static_cast<const Sink&>(sink_op).Open(ctx, *op_stats[pipe.sink]);
+      sink_run = static_cast<const Sink&>(sink_op).Open(open(pipe.sink));
       runs.writer = sink_run.get();
     }
     runs.sink_op = &sink_op;
@@ -232,15 +304,10 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
       phase = "pipeline " + std::to_string(p + 1) + "/" + std::to_string(pipeline_count) + " (" +
               phase + ")";
     }
-    uint64_t total = 0;
-    if (p == 0) {
-      if (auto bytes = static_cast<const Source&>(*ops[pipe.source]).TotalBytes()) total = *bytes;
-    }
-    ctx.progress().StartPhase(phase, total);
+    ctx.progress().StartPhase(phase, p == 0 ? estimate.bytes.value_or(0) : 0);
 
-    RunPipeline(runs, ctx);
-    for (TransformRun* t : runs.transforms) t->Finish();
-    runs.writer->Finish();
+    const InputEstimate consumed = RunPipeline(runs, ctx);
+    if (breaker_run) estimate = breaker_run->OutputEstimate(consumed);
     // The breaker's reader may depend on the previous breaker's run: keep it alive until here.
     reader.reset();
     previous_breaker = std::move(breaker_run);

@@ -4,8 +4,13 @@
 // batches in flight is ExecContext::max_batches_in_flight(), derived from the memory budget, so
 // memory follows `--memory`; batches come from a pool and are reused. Stages that need record
 // ordinals get a serial numbering step in front of them, so results never depend on the thread
-// count. An exception anywhere cancels the pipeline and is rethrown here; run objects are
-// destroyed without Finish(), which removes their partial outputs.
+// count.
+// Every operator of a pipeline is opened (OpenContext) with its planned input schema and the
+// pipeline's InputEstimate before the pipeline starts. A worker borrows a local state of a
+// stage for each call and gives it back, so no two calls share one; when every batch went
+// through, each stage in order combines its local states (one Combine each) and finishes. An
+// exception anywhere cancels the pipeline and is rethrown here; local states and run objects
+// are then destroyed without Combine or Finish, which removes their partial outputs.
 #pragma once
 
 #include "engine/exec_context.h"

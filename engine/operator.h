@@ -1,14 +1,30 @@
-// The operator contract. An Operator is created from its command-line options by the registry,
-// checked by the planner (Validate, OutputSchema) and is immutable from then on. Running it
-// opens a run object that holds the state of one execution:
+// The operator contract (DuckDB's sink model). An Operator is created from its command-line
+// options by the registry, checked by the planner (Validate, OutputSchema) and immutable from
+// then on: it may be shared by several runs and threads. Executing it calls Open(OpenContext),
+// which receives the planned input schema and the expected input size and returns a run object
+// holding all the state of that one execution:
 //   Source    -> BatchReader     serial producer of batches
-//   Transform -> TransformRun    batch in, batch out; Apply is called concurrently from many
-//                                workers unless serial(); per-worker scratch lives in OpState
-//   Sink      -> BatchWriter     consumer; ordered (one batch at a time, in sequence order) or
-//                                concurrent with per-worker OpState
+//   Transform -> TransformRun    batch in, batch out
+//   Sink      -> BatchWriter     consumer
 //   Breaker   -> BreakerRun      a Sink of one pipeline and, once finished, the Source of the next
-// Run objects synchronise their own shared state. Destroying a writer or breaker run without
-// Finish() means the run failed: it must remove every partial output and temp file.
+// A run object is the global state of its execution: it synchronises whatever its workers share.
+// Per-worker state is a separate local state (OpState) that the run creates (MakeLocalState), the
+// executor hands to exactly one worker at a time, and the run folds back into the global state
+// (Combine) once the input is exhausted, before Finish.
+//
+// The calls on a transform, sink or breaker run, in order:
+//   MakeLocalState   once per worker that takes part, concurrently, when it first needs one;
+//   Apply / Write    once per batch; concurrently on different batches unless serial() /
+//                    ordered(), in which case one at a time in sequence order;
+//   Combine          once per local state, after the last Apply / Write, single-threaded;
+//   Finish           once, after every Combine, single-threaded.
+// Combine and Finish are called only when every batch went through; a failed or cancelled run
+// destroys its local states and its run object without them, and the run object's destructor
+// must then remove every partial output and temp file it made.
+//
+// Resources (dictionaries, vocabularies, models) load in Open through the run's ResourceCache
+// (ExecContext::resources()), once per run, never at plan time: Validate only checks that their
+// files exist and are readable.
 #pragma once
 
 #include <cstdint>
@@ -27,7 +43,31 @@ struct PlanContext;
 
 enum class OperatorRole { kSource, kTransform, kSink, kBreaker };
 
-/// Per-worker (local) state of a transform or sink.
+/// The size of the input a pipeline is about to receive, as far as it is known at Open: what its
+/// source will read (Source::TotalBytes, bytes of the input files) or what the breaker that
+/// feeds it consumed (BreakerRun::OutputEstimate: records and batch data bytes). The same for
+/// every operator of the pipeline; the transforms before an operator may change it (drop
+/// records, add fields), so it is an estimate for sizing, never a promise.
+struct InputEstimate {
+  std::optional<uint64_t> bytes;
+  std::optional<uint64_t> records;
+};
+
+/// What an operator receives when an execution opens it.
+struct OpenContext {
+  /// The run: options, memory budget, temp folder, progress, resources.
+  ExecContext& exec;
+  /// This operator's counters.
+  OperatorStats& stats;
+  /// The planned schema of the batches the operator will receive (the schema the operator
+  /// before it emits, Plan::input_schema); empty for a Source.
+  const Schema& input_schema;
+  /// The expected size of the pipeline's input.
+  InputEstimate input;
+};
+
+/// The local state of one worker of a transform, sink or breaker run: scratch buffers, partial
+/// counts, a private output. Only ever used by one worker at a time.
 class OpState {
  public:
   virtual ~OpState() = default;
@@ -43,13 +83,16 @@ class Operator {
   void set_name(std::string name) { name_ = std::move(name); }
 
   /// Check options, input files, output directories before any I/O; throw InvalidArgument or
-  /// IoError.
+  /// IoError. Resource files are checked for existence and readability, never loaded.
   virtual void Validate(const PlanContext& /*ctx*/) const {}
   /// The schema emitted given the schema received (Sources receive an empty schema). Throws
   /// InvalidArgument when a needed field is missing (Schema::Require).
   virtual Schema OutputSchema(const Schema& input) const { return input; }
   /// One line for the plan printout, e.g. "read 2 files as lines -> text".
   virtual std::string Describe() const { return name_; }
+  /// The plan printout's line given the planned input schema: Describe(), unless the input
+  /// decides more (write-megatron: each field's dtype).
+  virtual std::string DescribePlanned(const Schema& /*input*/) const { return Describe(); }
   /// Whether the executor must number batches (Batch::first_record) before this operator sees
   /// them, for random draws derived from (seed, record index).
   virtual bool NeedsRecordIndex() const { return false; }
@@ -58,84 +101,92 @@ class Operator {
   std::string name_;
 };
 
-/// A serial producer of batches.
+/// One execution of a Source: a serial producer of batches.
 class BatchReader {
  public:
   virtual ~BatchReader() = default;
   /// Fill `out` with the next batch and return true, or return false at the end. `out` may hold
   /// a previous batch's columns (reuse their capacity). The executor sets sequence numbers.
+  /// Called by one thread at a time, never concurrently.
   virtual bool Next(Batch* out) = 0;
 };
 
-/// One execution of a Transform.
+/// One execution of a Transform: its global state.
 class TransformRun {
  public:
   virtual ~TransformRun() = default;
-  /// Serial transforms see one batch at a time, in sequence order.
+
+  /// Whether Apply must see one batch at a time, in sequence order.
   virtual bool serial() const { return false; }
+  /// Create the local state of a worker (nullptr: none needed). CAN be called concurrently.
   virtual std::unique_ptr<OpState> MakeLocalState() { return nullptr; }
-  /// Transform `batch` in place (it may change the number of records).
+  /// Transform `batch` in place (it may change the number of records). CAN be called
+  /// concurrently on different batches unless serial(); `local` is the calling worker's state
+  /// (nullptr when MakeLocalState made none) and no other call uses it meanwhile.
   virtual void Apply(Batch& batch, OpState* local) = 0;
-  /// Called once after the last batch of a successful run.
+  /// Fold one local state into the global state. Called once per local state after the last
+  /// Apply, single-threaded: the last time that local state is seen (it is destroyed next).
+  virtual void Combine(OpState& /*local*/) {}
+  /// End the execution after the last Combine. Single-threaded, called once.
   virtual void Finish() {}
 };
 
-/// A consumer of batches.
+/// One execution of a Sink: its global state.
 class BatchWriter {
  public:
   virtual ~BatchWriter() = default;
-  /// Ordered writers see one batch at a time in sequence order; others are called concurrently.
+
+  /// Whether Write must see one batch at a time, in sequence order. Otherwise Write is called
+  /// concurrently and the writer keeps per-worker state in local states.
   virtual bool ordered() const { return true; }
+  /// Create the local state of a worker (nullptr: none needed). CAN be called concurrently.
   virtual std::unique_ptr<OpState> MakeLocalState() { return nullptr; }
+  /// Consume `batch`. CAN be called concurrently on different batches unless ordered(); `local`
+  /// is the calling worker's state (nullptr when MakeLocalState made none) and no other call
+  /// uses it meanwhile.
   virtual void Write(Batch& batch, OpState* local) = 0;
-  /// Flush and commit (rename `*.tmp` outputs). Called once after the last Write.
+  /// Fold one local state into the global state. Called once per local state after the last
+  /// Write, single-threaded: the last time that local state is seen (it is destroyed next).
+  virtual void Combine(OpState& /*local*/) {}
+  /// Flush and commit the outputs. Single-threaded, called once after the last Combine.
   virtual void Finish() = 0;
 };
 
-/// One execution of a pipeline breaker: consumes everything, then produces.
+/// One execution of a pipeline breaker: consumes everything (as a BatchWriter), then produces.
 class BreakerRun : public BatchWriter {
  public:
   /// After Finish(): the reader that feeds the next pipeline.
   virtual std::unique_ptr<BatchReader> OpenOutput() = 0;
+  /// After Finish(): the size of what OpenOutput() will produce, given what the breaker
+  /// consumed (counted by the executor); the next pipeline's operators receive it at Open.
+  virtual InputEstimate OutputEstimate(const InputEstimate& consumed) const { return consumed; }
 };
 
 class Source : public Operator {
  public:
   OperatorRole role() const override { return OperatorRole::kSource; }
-  virtual std::unique_ptr<BatchReader> Open(ExecContext& ctx, OperatorStats& stats) const = 0;
-  /// Input bytes the source will read, when known, for progress and ETA.
+  virtual std::unique_ptr<BatchReader> Open(const OpenContext& ctx) const = 0;
+  /// Input bytes the source will read, when known: the first pipeline's InputEstimate, the
+  /// progress line's total and ETA.
   virtual std::optional<uint64_t> TotalBytes() const { return std::nullopt; }
 };
 
 class Transform : public Operator {
  public:
   OperatorRole role() const override { return OperatorRole::kTransform; }
-  virtual std::unique_ptr<TransformRun> Open(ExecContext& ctx, OperatorStats& stats) const = 0;
+  virtual std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const = 0;
 };
 
 class Sink : public Operator {
  public:
   OperatorRole role() const override { return OperatorRole::kSink; }
-  virtual std::unique_ptr<BatchWriter> Open(ExecContext& ctx, OperatorStats& stats) const = 0;
+  virtual std::unique_ptr<BatchWriter> Open(const OpenContext& ctx) const = 0;
 };
 
 class Breaker : public Operator {
  public:
   OperatorRole role() const override { return OperatorRole::kBreaker; }
-  virtual std::unique_ptr<BreakerRun> Open(ExecContext& ctx, OperatorStats& stats) const = 0;
-};
-
-/// A Transform with no state beyond the operator itself: Map is called concurrently.
-class MapTransform : public Transform {
- public:
-  friend class MapTransformRun;
-  std::unique_ptr<TransformRun> Open(ExecContext& ctx, OperatorStats& stats) const override;
-
- protected:
-  /// Per-worker scratch space (optional).
-  virtual std::unique_ptr<OpState> MakeLocalState() const { return nullptr; }
-  /// Transform `batch` in place. Called concurrently; `local` belongs to the calling worker.
-  virtual void Map(Batch& batch, OpState* local, OperatorStats& stats) const = 0;
+  virtual std::unique_ptr<BreakerRun> Open(const OpenContext& ctx) const = 0;
 };
 
 }  // namespace corpusflow

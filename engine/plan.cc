@@ -70,7 +70,8 @@ std::string Plan::ToString() const {
     const PipelinePlan& pipe = pipelines_[p];
     out << "pipeline " << p + 1 << " of " << pipelines_.size() << ":\n";
     auto line = [&](size_t i, const char* role) {
-      out << "  " << role << " " << labels_[i] << ": " << operators_[i]->Describe() << "\n"
+      out << "  " << role << " " << labels_[i] << ": "
+          << operators_[i]->DescribePlanned(input_schema(i)) << "\n"
           << "      -> " << schemas_[i].ToString() << "\n";
     };
     line(pipe.source, p == 0 ? "source   " : "breaker  ");

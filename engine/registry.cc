@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "engine/check.h"
 #include "engine/error.h"
 
 namespace po = boost::program_options;
@@ -15,9 +16,7 @@ OperatorRegistry& OperatorRegistry::Global() {
 }
 
 void OperatorRegistry::Register(OperatorDef def) {
-  if (Find(def.name) != nullptr) {
-    throw std::logic_error("operator registered twice: " + def.name);
-  }
+  CF_CHECK(Find(def.name) == nullptr, "operator registered twice: " + def.name);
   defs_.push_back(std::move(def));
 }
 

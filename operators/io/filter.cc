@@ -107,7 +107,7 @@ FilterOperator::Reason FilterOperator::Check(std::string_view text) const {
   return kKeep;
 }
 
-void FilterOperator::Map(Batch& batch, OpState* /*local*/, OperatorStats& stats) const {
+void FilterOperator::FilterBatch(Batch& batch, OperatorStats& stats) const {
   const StringColumn& column = batch.GetString(options_.field);
   const size_t n = column.size();
   std::vector<bool> keep(n, true);
@@ -125,6 +125,24 @@ void FilterOperator::Map(Batch& batch, OpState* /*local*/, OperatorStats& stats)
   for (int r = 0; r < kKeep; ++r) {
     if (dropped[r] > 0) stats.Drop(reasons_[r], dropped[r]);
   }
+}
+
+namespace {
+
+class FilterRun : public TransformRun {
+ public:
+  FilterRun(const FilterOperator& op, OperatorStats& stats) : op_(op), stats_(stats) {}
+  void Apply(Batch& batch, OpState* /*local*/) override { op_.FilterBatch(batch, stats_); }
+
+ private:
+  const FilterOperator& op_;
+  OperatorStats& stats_;
+};
+
+}  // namespace
+
+std::unique_ptr<TransformRun> FilterOperator::Open(const OpenContext& ctx) const {
+  return std::make_unique<FilterRun>(*this, ctx.stats);
 }
 
 static const OperatorRegistrar kRegisterFilter(OperatorDef{

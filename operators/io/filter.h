@@ -2,7 +2,8 @@
 // Kept records are untouched; every dropped record is counted with its reason
 // (OperatorStats::Drop: "shorter than 20 chars", "invalid utf-8", "empty", ...). Code points are
 // counted as in operators/unicode_text.h: an ill-formed UTF-8 subpart counts as one, as when it is
-// replaced by U+FFFD. A MapTransform: immutable, Map runs concurrently on many workers.
+// replaced by U+FFFD. The operator is immutable; its run has no state and Apply runs concurrently
+// on many workers.
 #pragma once
 
 #include <cstdint>
@@ -27,7 +28,7 @@ struct FilterOptions {
   bool drop_empty = false;
 };
 
-class FilterOperator : public MapTransform {
+class FilterOperator : public Transform {
  public:
   /// Checks are applied in this order and the first that fails names the drop reason:
   /// invalid UTF-8, empty, min/max bytes, min/max chars. Throws InvalidArgument when no check
@@ -36,11 +37,12 @@ class FilterOperator : public MapTransform {
 
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
+  std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const override;
 
   const FilterOptions& options() const { return options_; }
 
- protected:
-  void Map(Batch& batch, OpState* local, OperatorStats& stats) const override;
+  /// Drop the records of `batch` that fail a check, counting them in `stats`. Thread-safe.
+  void FilterBatch(Batch& batch, OperatorStats& stats) const;
 
  private:
   enum Reason { kInvalidUtf8, kEmpty, kFewBytes, kManyBytes, kFewChars, kManyChars, kKeep };

@@ -441,6 +441,15 @@ struct DocumentChunk {
   std::vector<uint32_t> ends;
 };
 
+/// The generator of `options`, its word tables built from the dictionary once per run.
+std::shared_ptr<const CorpusGenerator> LoadGenerator(const GenOptions& options, ExecContext& ctx) {
+  const std::string kind = "gen-" + std::string(GenLanguageName(options.language)) + "-seed-" +
+                           std::to_string(options.seed) + (options.paragraphs ? "-paragraphs" : "");
+  return ctx.resources().Get<CorpusGenerator>(
+      ResourceCache::FileKey(kind, {options.dict_path}),
+      [&] { return std::make_unique<CorpusGenerator>(options); });
+}
+
 /// Documents per chunk: about 48 KB of text, enough to amortise a task.
 constexpr uint64_t kDocumentsPerChunk = 64;
 
@@ -449,7 +458,7 @@ constexpr uint64_t kDocumentsPerChunk = 64;
 class GenReader : public BatchReader {
  public:
   GenReader(const GenOptions& options, ExecContext& ctx)
-      : options_(options), ctx_(ctx), generator_(options) {}
+      : options_(options), ctx_(ctx), generator_(LoadGenerator(options, ctx)) {}
 
   bool Next(Batch* out) override {
     if (done_) return false;
@@ -496,7 +505,7 @@ class GenReader : public BatchReader {
       const uint64_t begin = first + c * kDocumentsPerChunk;
       const uint64_t end = std::min(begin + kDocumentsPerChunk, first + documents);
       for (uint64_t i = begin; i < end; ++i) {
-        chunk.bytes.append(generator_.Generate(i, &scratch));
+        chunk.bytes.append(generator_->Generate(i, &scratch));
         chunk.ends.push_back(static_cast<uint32_t>(chunk.bytes.size()));
       }
     });
@@ -507,7 +516,7 @@ class GenReader : public BatchReader {
 
   const GenOptions& options_;
   ExecContext& ctx_;
-  CorpusGenerator generator_;
+  std::shared_ptr<const CorpusGenerator> generator_;
   tbb::enumerable_thread_specific<std::string> scratch_;
   std::vector<DocumentChunk> chunks_;
   /// The next document to hand out: chunks_[chunk_], document document_ of it.
@@ -556,10 +565,10 @@ std::optional<uint64_t> GenOperator::TotalBytes() const {
   return options_.bytes;
 }
 
-std::unique_ptr<BatchReader> GenOperator::Open(ExecContext& ctx, OperatorStats& stats) const {
-  stats.Set("seed", static_cast<double>(options_.seed));
-  stats.SetText("lang", std::string(GenLanguageName(options_.language)));
-  return std::make_unique<GenReader>(options_, ctx);
+std::unique_ptr<BatchReader> GenOperator::Open(const OpenContext& ctx) const {
+  ctx.stats.Set("seed", static_cast<double>(options_.seed));
+  ctx.stats.SetText("lang", std::string(GenLanguageName(options_.language)));
+  return std::make_unique<GenReader>(options_, ctx.exec);
 }
 
 static const OperatorRegistrar kRegisterGen(OperatorDef{

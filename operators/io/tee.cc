@@ -12,15 +12,14 @@ namespace {
 /// The copy, finished only once the whole run has succeeded.
 class TeeCommit : public DeferredCommit {
  public:
-  TeeCommit(std::unique_ptr<BatchWriter> writer, std::unique_ptr<OpState> local)
-      : writer_(std::move(writer)), local_(std::move(local)) {}
+  explicit TeeCommit(std::unique_ptr<BatchWriter> writer) : writer_(std::move(writer)) {}
   void Commit() override { writer_->Finish(); }
 
  private:
   std::unique_ptr<BatchWriter> writer_;
-  std::unique_ptr<OpState> local_;
 };
 
+/// Runs the inner sink's writer inside the stream: one local state, Write called serially.
 class TeeRun : public TransformRun {
  public:
   TeeRun(std::unique_ptr<BatchWriter> writer, ExecContext& ctx)
@@ -28,10 +27,13 @@ class TeeRun : public TransformRun {
 
   bool serial() const override { return true; }
   void Apply(Batch& batch, OpState* /*local*/) override { writer_->Write(batch, local_.get()); }
-  /// The inner writer is finished at the end of the run, after the main sink: a later pipeline
-  /// that fails (after a breaker) or a main sink that fails to commit leaves no copy behind.
+  /// The inner writer's local state is combined at the end of this pipeline; the writer is
+  /// finished at the end of the run, after the main sink: a later pipeline that fails (after a
+  /// breaker) or a main sink that fails to commit leaves no copy behind.
   void Finish() override {
-    ctx_.DeferCommit(std::make_unique<TeeCommit>(std::move(writer_), std::move(local_)));
+    if (local_ != nullptr) writer_->Combine(*local_);
+    local_.reset();
+    ctx_.DeferCommit(std::make_unique<TeeCommit>(std::move(writer_)));
   }
 
  private:
@@ -81,10 +83,14 @@ std::string TeeOperator::Describe() const {
   return "copy the stream to " + inner_->name() + ": " + inner_->Describe();
 }
 
+std::string TeeOperator::DescribePlanned(const Schema& input) const {
+  return "copy the stream to " + inner_->name() + ": " + inner_->DescribePlanned(input);
+}
+
 bool TeeOperator::NeedsRecordIndex() const { return inner_->NeedsRecordIndex(); }
 
-std::unique_ptr<TransformRun> TeeOperator::Open(ExecContext& ctx, OperatorStats& stats) const {
-  return std::make_unique<TeeRun>(inner_->Open(ctx, stats), ctx);
+std::unique_ptr<TransformRun> TeeOperator::Open(const OpenContext& ctx) const {
+  return std::make_unique<TeeRun>(inner_->Open(ctx), ctx.exec);
 }
 
 static const OperatorRegistrar kRegisterTee(OperatorDef{

@@ -28,8 +28,9 @@ class TeeOperator : public Transform {
   void Validate(const PlanContext& ctx) const override;
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
+  std::string DescribePlanned(const Schema& input) const override;
   bool NeedsRecordIndex() const override;
-  std::unique_ptr<TransformRun> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const override;
 
   const Sink& inner() const { return *inner_; }
 

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "engine/check.h"
 #include "engine/error.h"
 #include "engine/exec_context.h"
 #include "engine/registry.h"
@@ -159,7 +160,7 @@ class WriteRun : public BatchWriter {
 
   static const Column& RequireColumn(const Batch& batch, const std::string& name) {
     const Column* c = batch.Find(name);
-    if (c == nullptr) throw std::logic_error("write: batch has no column '" + name + "'");
+    CF_CHECK(c != nullptr, "write: batch has no column '" + name + "'");
     return *c;
   }
 
@@ -414,8 +415,8 @@ std::string WriteOperator::Describe() const {
   return text;
 }
 
-std::unique_ptr<BatchWriter> WriteOperator::Open(ExecContext& ctx, OperatorStats& stats) const {
-  return std::make_unique<WriteRun>(*this, ctx, stats);
+std::unique_ptr<BatchWriter> WriteOperator::Open(const OpenContext& ctx) const {
+  return std::make_unique<WriteRun>(*this, ctx.exec, ctx.stats);
 }
 
 std::string WriteOperator::ShardPath(const std::string& path, uint64_t index, uint64_t count) {

@@ -57,11 +57,9 @@ int32_t ParseId(const std::string& text, const std::string& option) {
 class WriteMegatronRun : public BatchWriter {
  public:
   WriteMegatronRun(const WriteMegatronOperator& op, const WriteMegatronOptions& options,
-                   ExecContext& ctx, OperatorStats& stats)
-      : op_(op), options_(options), fields_(op.planned_fields()), stats_(stats) {
-    if (fields_.empty()) {
-      throw std::logic_error("write-megatron: opened without planning (OutputSchema not called)");
-    }
+                   std::vector<WriteMegatronOperator::FieldPlan> fields, ExecContext& ctx,
+                   OperatorStats& stats)
+      : op_(op), options_(options), fields_(std::move(fields)), stats_(stats) {
     const std::filesystem::path scratch = ctx.temp_dir().Path();
     // Write buffers share at most an eighth of the budget (and 64 MiB), so that many shards
     // and fields stay within memory; each .bin buffer is between 64 KiB and 4 MiB.
@@ -185,7 +183,7 @@ class WriteMegatronRun : public BatchWriter {
 
   const WriteMegatronOperator& op_;
   const WriteMegatronOptions& options_;
-  const std::vector<WriteMegatronOperator::FieldPlan>& fields_;
+  const std::vector<WriteMegatronOperator::FieldPlan> fields_;
   OperatorStats& stats_;
   std::vector<std::unique_ptr<MegatronDatasetWriter>> writers_;
   std::vector<int32_t> eod_;
@@ -247,7 +245,8 @@ void WriteMegatronOperator::Validate(const PlanContext& /*ctx*/) const {
   }
 }
 
-Schema WriteMegatronOperator::OutputSchema(const Schema& input) const {
+std::vector<WriteMegatronOperator::FieldPlan> WriteMegatronOperator::PlanFields(
+    const Schema& input) const {
   std::vector<std::string> names = options_.fields;
   if (names.empty()) {
     for (const Field& f : input.fields()) {
@@ -276,7 +275,11 @@ Schema WriteMegatronOperator::OutputSchema(const Schema& input) const {
     }
     planned.push_back(std::move(plan));
   }
-  planned_ = std::move(planned);
+  return planned;
+}
+
+Schema WriteMegatronOperator::OutputSchema(const Schema& input) const {
+  PlanFields(input);
   return input;
 }
 
@@ -284,9 +287,14 @@ std::string WriteMegatronOperator::Describe() const {
   std::string d = "write Megatron datasets " + options_.prefix + "_{field}_" +
                   std::string(MegatronLevelName(options_.level)) + ".bin/.idx";
   if (options_.shards > 1) d += " in " + std::to_string(options_.shards) + " shards";
-  d += ":";
-  for (const FieldPlan& f : planned_) {
-    if (&f != &planned_.front()) d += ",";
+  return d;
+}
+
+std::string WriteMegatronOperator::DescribePlanned(const Schema& input) const {
+  std::string d = Describe() + ":";
+  const std::vector<FieldPlan> planned = PlanFields(input);
+  for (const FieldPlan& f : planned) {
+    if (&f != &planned.front()) d += ",";
     d += " " + f.name + " as " + std::string(MegatronDTypeName(f.dtype));
     if (f.vocab_size > 0) {
       d += " (vocabulary " + std::to_string(f.vocab_size) + ")";
@@ -298,9 +306,9 @@ std::string WriteMegatronOperator::Describe() const {
   return d;
 }
 
-std::unique_ptr<BatchWriter> WriteMegatronOperator::Open(ExecContext& ctx,
-                                                         OperatorStats& stats) const {
-  return std::make_unique<WriteMegatronRun>(*this, options_, ctx, stats);
+std::unique_ptr<BatchWriter> WriteMegatronOperator::Open(const OpenContext& ctx) const {
+  return std::make_unique<WriteMegatronRun>(*this, options_, PlanFields(ctx.input_schema), ctx.exec,
+                                            ctx.stats);
 }
 
 static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{

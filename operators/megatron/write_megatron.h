@@ -10,8 +10,9 @@
 // datasets per field, record k going to shard k mod N; `{shard}` in PREFIX is replaced by the
 // zero-padded shard number. Memory is bounded (operators/megatron_dataset.h); outputs are
 // written as `*.tmp` and renamed only when the run succeeds.
-// Thread safety: the operator is immutable once planned (the fields and dtypes are resolved by
-// OutputSchema during planning); its writer is ordered, one batch at a time.
+// Thread safety: the operator is immutable; the fields and dtypes follow from the input schema
+// (PlanFields: checked by OutputSchema at plan time, applied to the planned input schema at
+// Open); its writer is ordered, one batch at a time.
 #pragma once
 
 #include <cstdint>
@@ -49,7 +50,8 @@ class WriteMegatronOperator : public Sink {
   void Validate(const PlanContext& ctx) const override;
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
-  std::unique_ptr<BatchWriter> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::string DescribePlanned(const Schema& input) const override;
+  std::unique_ptr<BatchWriter> Open(const OpenContext& ctx) const override;
 
   /// The output prefix of shard `shard` (`{shard}` replaced by 5 zero-padded digits).
   std::string ShardPrefix(uint32_t shard) const;
@@ -62,13 +64,12 @@ class WriteMegatronOperator : public Sink {
     int64_t vocab_size = 0;
     int64_t max_id = 0;
   };
-  /// The fields resolved by OutputSchema (empty before planning).
-  const std::vector<FieldPlan>& planned_fields() const { return planned_; }
+  /// The fields written for `input` with their dtypes; throws InvalidArgument when a field is
+  /// missing or --append-eod does not fit.
+  std::vector<FieldPlan> PlanFields(const Schema& input) const;
 
  private:
   WriteMegatronOptions options_;
-  /// Resolved once by OutputSchema while the plan is built, read-only afterwards.
-  mutable std::vector<FieldPlan> planned_;
 };
 
 }  // namespace corpusflow

@@ -5,11 +5,13 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/exec_context.h"
 #include "engine/io/file_io.h"
 #include "engine/io/line_reader.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
 #include "operators/tokenize/jieba_segmenter.h"
+#include "operators/tokenize/tokenize_resources.h"
 
 namespace po = boost::program_options;
 
@@ -34,15 +36,19 @@ struct GsgWorker : OpState {
 
 class GsgRun : public TransformRun {
  public:
-  GsgRun(const GsgOptions& options, OperatorStats& stats) : options_(options), stats_(stats) {
+  GsgRun(const GsgOptions& options, ExecContext& ctx, OperatorStats& stats)
+      : options_(options), stats_(stats) {
     std::vector<std::string> stopwords;
     if (options_.stopwords == "english") {
       stopwords = EnglishStopwords();
     } else if (!options_.stopwords.empty()) {
-      stopwords = LoadStopwords(options_.stopwords);
+      stopwords = *ctx.resources().Get<std::vector<std::string>>(
+          ResourceCache::FileKey("stopwords", {options_.stopwords}), [&] {
+            return std::make_unique<std::vector<std::string>>(LoadStopwords(options_.stopwords));
+          });
     }
     if (options_.tokens == RougeTokens::kJieba) {
-      segmenter_ = JiebaSegmenter::Load(options_.jieba_dict);
+      segmenter_ = LoadJiebaSegmenter(ctx.resources(), options_.jieba_dict);
     }
     tokenizer_ =
         std::make_unique<RougeTokenizer>(options_.tokens, std::move(stopwords), segmenter_.get());
@@ -182,7 +188,7 @@ class GsgRun : public TransformRun {
 
   const GsgOptions& options_;
   OperatorStats& stats_;
-  std::unique_ptr<JiebaSegmenter> segmenter_;
+  std::shared_ptr<const JiebaSegmenter> segmenter_;
   std::unique_ptr<RougeTokenizer> tokenizer_;
 };
 
@@ -263,8 +269,8 @@ bool GsgOperator::NeedsRecordIndex() const {
          options_.remove_prob > 0 || options_.random_sentence_prob > 0;
 }
 
-std::unique_ptr<TransformRun> GsgOperator::Open(ExecContext& /*ctx*/, OperatorStats& stats) const {
-  return std::make_unique<GsgRun>(options_, stats);
+std::unique_ptr<TransformRun> GsgOperator::Open(const OpenContext& ctx) const {
+  return std::make_unique<GsgRun>(options_, ctx.exec, ctx.stats);
 }
 
 static const OperatorRegistrar kRegisterGsg(OperatorDef{

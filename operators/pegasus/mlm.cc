@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "engine/error.h"
+#include "engine/exec_context.h"
 #include "engine/io/file_io.h"
 #include "engine/io/line_reader.h"
 #include "engine/registry.h"
@@ -38,9 +39,17 @@ struct MlmWorker : OpState {
 
 class MlmRun : public TransformRun {
  public:
-  MlmRun(const MlmOptions& options, OperatorStats& stats) : options_(options), stats_(stats) {
-    if (!options_.vocab.empty()) tokens_ = LoadTokenList(options_.vocab);
-    segmenter_ = std::make_unique<WholeWordSegmenter>(tokens_, options_);
+  MlmRun(const MlmOptions& options, ExecContext& ctx, OperatorStats& stats)
+      : options_(options), stats_(stats) {
+    if (!options_.vocab.empty()) {
+      tokens_ = ctx.resources().Get<std::vector<std::string>>(
+          ResourceCache::FileKey("token-list", {options_.vocab}), [&] {
+            return std::make_unique<std::vector<std::string>>(LoadTokenList(options_.vocab));
+          });
+    } else {
+      tokens_ = std::make_shared<const std::vector<std::string>>();
+    }
+    segmenter_ = std::make_unique<WholeWordSegmenter>(*tokens_, options_);
   }
 
   std::unique_ptr<OpState> MakeLocalState() override { return std::make_unique<MlmWorker>(); }
@@ -51,7 +60,7 @@ class MlmRun : public TransformRun {
     const int64_t vocab_size = options_.vocab_size > 0 ? options_.vocab_size
                                : column->field.vocab_size > 0
                                    ? column->field.vocab_size
-                                   : static_cast<int64_t>(tokens_.size());
+                                   : static_cast<int64_t>(tokens_->size());
     if (vocab_size <= 0 && options_.random_prob > 0) {
       throw InvalidArgument("mlm: the vocabulary size of '" + options_.field +
                             "' is unknown; give --vocab-size or --vocab");
@@ -129,7 +138,7 @@ class MlmRun : public TransformRun {
 
   const MlmOptions& options_;
   OperatorStats& stats_;
-  std::vector<std::string> tokens_;
+  std::shared_ptr<const std::vector<std::string>> tokens_;
   std::unique_ptr<WholeWordSegmenter> segmenter_;
 };
 
@@ -243,8 +252,8 @@ std::string MlmOperator::Describe() const {
          (options_.labels.empty() ? std::string() : " -> labels " + options_.labels);
 }
 
-std::unique_ptr<TransformRun> MlmOperator::Open(ExecContext& /*ctx*/, OperatorStats& stats) const {
-  return std::make_unique<MlmRun>(options_, stats);
+std::unique_ptr<TransformRun> MlmOperator::Open(const OpenContext& ctx) const {
+  return std::make_unique<MlmRun>(options_, ctx.exec, ctx.stats);
 }
 
 static const OperatorRegistrar kRegisterMlm(OperatorDef{

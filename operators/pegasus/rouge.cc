@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "engine/check.h"
 #include "engine/error.h"
 #include "operators/text/unicode_text.h"
 #include "operators/text/utf8_internal.h"
@@ -122,9 +123,8 @@ const std::vector<std::string>& EnglishStopwords() {
 RougeTokenizer::RougeTokenizer(RougeTokens kind, std::vector<std::string> stopwords,
                                const JiebaSegmenter* segmenter)
     : kind_(kind), stopword_set_(stopwords.begin(), stopwords.end()), segmenter_(segmenter) {
-  if (kind_ == RougeTokens::kJieba && segmenter_ == nullptr) {
-    throw std::logic_error("RougeTokenizer: jieba tokens need a segmenter");
-  }
+  CF_CHECK(kind_ != RougeTokens::kJieba || segmenter_ != nullptr,
+           "RougeTokenizer: jieba tokens need a segmenter");
 }
 
 void RougeTokenizer::Tokenize(std::string_view text, std::string* arena,

@@ -22,7 +22,7 @@ std::string SentencesOperator::Describe() const {
          std::string(SentenceModeName(options_.mode)) + " mode) -> " + options_.output;
 }
 
-void SentencesOperator::Map(Batch& batch, OpState* /*local*/, OperatorStats& stats) const {
+void SentencesOperator::SplitBatch(Batch& batch, OperatorStats& stats) const {
   const StringColumn& text = batch.GetString(options_.field);
   StringListColumn column;
   column.Reserve(text.size(), text.size() * 8, text.DataBytes());
@@ -38,6 +38,24 @@ void SentencesOperator::Map(Batch& batch, OpState* /*local*/, OperatorStats& sta
   // --output names it.
   batch.AddStringList(options_.output) = std::move(column);
   stats.Add("sentences", total);
+}
+
+namespace {
+
+class SentencesRun : public TransformRun {
+ public:
+  SentencesRun(const SentencesOperator& op, OperatorStats& stats) : op_(op), stats_(stats) {}
+  void Apply(Batch& batch, OpState* /*local*/) override { op_.SplitBatch(batch, stats_); }
+
+ private:
+  const SentencesOperator& op_;
+  OperatorStats& stats_;
+};
+
+}  // namespace
+
+std::unique_ptr<TransformRun> SentencesOperator::Open(const OpenContext& ctx) const {
+  return std::make_unique<SentencesRun>(*this, ctx.stats);
 }
 
 static const OperatorRegistrar kRegisterSentences(OperatorDef{

@@ -3,7 +3,8 @@
 // ASCII .!? runs followed by whitespace) or `--mode cjk` (also 。！？；… and line breaks, closing
 // quotes and brackets kept on the sentence). The sentences are lossless views of the text (their
 // concatenation is the text), so `gsg` can mask them and rebuild the document exactly.
-// A pure MapTransform: immutable, Map runs concurrently on any number of workers.
+// The operator is immutable; its run has no state and Apply runs concurrently on any number of
+// workers.
 #pragma once
 
 #include <string>
@@ -19,14 +20,15 @@ struct SentencesOptions {
   SentenceMode mode = SentenceMode::kCjk;
 };
 
-class SentencesOperator : public MapTransform {
+class SentencesOperator : public Transform {
  public:
   explicit SentencesOperator(SentencesOptions options) : options_(std::move(options)) {}
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
+  std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const override;
 
- protected:
-  void Map(Batch& batch, OpState* local, OperatorStats& stats) const override;
+  /// Add the sentences of every record of `batch`, counting them in `stats`. Thread-safe.
+  void SplitBatch(Batch& batch, OperatorStats& stats) const;
 
  private:
   SentencesOptions options_;

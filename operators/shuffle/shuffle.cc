@@ -928,8 +928,8 @@ std::string ShuffleOperator::Describe() const {
   return text + ")";
 }
 
-std::unique_ptr<BreakerRun> ShuffleOperator::Open(ExecContext& ctx, OperatorStats& stats) const {
-  return std::make_unique<ShuffleRun>(settings_, ctx, stats);
+std::unique_ptr<BreakerRun> ShuffleOperator::Open(const OpenContext& ctx) const {
+  return std::make_unique<ShuffleRun>(settings_, ctx.exec, ctx.stats);
 }
 
 static const OperatorRegistrar kRegisterShuffle(OperatorDef{
@@ -1088,9 +1088,8 @@ std::string LockstepLinesSource::Describe() const {
 
 std::optional<uint64_t> LockstepLinesSource::TotalBytes() const { return TotalFileBytes(paths_); }
 
-std::unique_ptr<BatchReader> LockstepLinesSource::Open(ExecContext& ctx,
-                                                       OperatorStats& /*stats*/) const {
-  return std::make_unique<LockstepReader>(paths_, ctx);
+std::unique_ptr<BatchReader> LockstepLinesSource::Open(const OpenContext& ctx) const {
+  return std::make_unique<LockstepReader>(paths_, ctx.exec);
 }
 
 namespace {
@@ -1236,8 +1235,7 @@ std::string ShuffledLinesSink::ShardPath(const std::string& path, uint64_t shard
   return shards_ > 1 ? WriteOperator::ShardPath(path, shard, shards_) : path;
 }
 
-std::unique_ptr<BatchWriter> ShuffledLinesSink::Open(ExecContext& /*ctx*/,
-                                                     OperatorStats& stats) const {
+std::unique_ptr<BatchWriter> ShuffledLinesSink::Open(const OpenContext& ctx) const {
   uint64_t total = 0;
   if (shards_ > 1) {
     if (!tally_->finished.load()) {
@@ -1245,7 +1243,8 @@ std::unique_ptr<BatchWriter> ShuffledLinesSink::Open(ExecContext& /*ctx*/,
     }
     total = tally_->records.load();
   }
-  return std::make_unique<ShuffledLinesWriter>(*this, columns_, outputs_, shards_, total, stats);
+  return std::make_unique<ShuffledLinesWriter>(*this, columns_, outputs_, shards_, total,
+                                               ctx.stats);
 }
 
 }  // namespace corpusflow

@@ -232,7 +232,7 @@ class ShuffleOperator : public Breaker {
   void Validate(const PlanContext& ctx) const override;
   std::string Describe() const override;
   bool NeedsRecordIndex() const override { return true; }
-  std::unique_ptr<BreakerRun> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::unique_ptr<BreakerRun> Open(const OpenContext& ctx) const override;
 
   const ShuffleSettings& settings() const { return settings_; }
 
@@ -256,7 +256,7 @@ class LockstepLinesSource : public Source {
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
   std::optional<uint64_t> TotalBytes() const override;
-  std::unique_ptr<BatchReader> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::unique_ptr<BatchReader> Open(const OpenContext& ctx) const override;
 
  private:
   std::vector<std::string> paths_;
@@ -277,7 +277,7 @@ class ShuffledLinesSink : public Sink {
   void Validate(const PlanContext& ctx) const override;
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
-  std::unique_ptr<BatchWriter> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::unique_ptr<BatchWriter> Open(const OpenContext& ctx) const override;
 
   /// The file of shard `shard` of output `path`.
   std::string ShardPath(const std::string& path, uint64_t shard) const;

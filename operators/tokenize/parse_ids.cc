@@ -13,11 +13,6 @@ namespace po = boost::program_options;
 namespace corpusflow {
 namespace {
 
-/// Per-worker scratch: the ids of a batch when they replace their own input column.
-struct ParseIdsScratch : public OpState {
-  Int32ListColumn ids;
-};
-
 /// The whitespace-delimited word at `p`, shortened for messages.
 std::string WordAt(const char* p, const char* end) {
   const char* q = p;
@@ -28,6 +23,12 @@ std::string WordAt(const char* p, const char* end) {
 }
 
 }  // namespace
+
+/// The ids of a batch when they replace their own input column.
+class ParseIdsOperator::Scratch : public OpState {
+ public:
+  Int32ListColumn ids;
+};
 
 ParseIdsOperator::ParseIdsOperator(std::string field, std::string output, int64_t vocab_size)
     : field_(std::move(field)), output_(std::move(output)), vocab_size_(vocab_size) {
@@ -51,15 +52,10 @@ std::string ParseIdsOperator::Describe() const {
   return d;
 }
 
-std::unique_ptr<OpState> ParseIdsOperator::MakeLocalState() const {
-  return std::make_unique<ParseIdsScratch>();
-}
-
-void ParseIdsOperator::Map(Batch& batch, OpState* local, OperatorStats& stats) const {
-  auto* scratch = static_cast<ParseIdsScratch*>(local);
+void ParseIdsOperator::ParseBatch(Batch& batch, Scratch& scratch, OperatorStats& stats) const {
   const bool in_place = output_ == field_;
   // Add the output column first: adding a column may move the others.
-  Int32ListColumn& ids = in_place ? scratch->ids : batch.AddInt32List(output_, vocab_size_);
+  Int32ListColumn& ids = in_place ? scratch.ids : batch.AddInt32List(output_, vocab_size_);
   ids.Clear();
   const StringColumn& text = batch.GetString(field_);
   ids.Reserve(text.size(), text.DataBytes() / 2);
@@ -99,6 +95,29 @@ void ParseIdsOperator::Map(Batch& batch, OpState* local, OperatorStats& stats) c
     std::swap(out.values(), ids.values());
     std::swap(out.offsets(), ids.offsets());
   }
+}
+
+namespace {
+
+class ParseIdsRun : public TransformRun {
+ public:
+  ParseIdsRun(const ParseIdsOperator& op, OperatorStats& stats) : op_(op), stats_(stats) {}
+  std::unique_ptr<OpState> MakeLocalState() override {
+    return std::make_unique<ParseIdsOperator::Scratch>();
+  }
+  void Apply(Batch& batch, OpState* local) override {
+    op_.ParseBatch(batch, static_cast<ParseIdsOperator::Scratch&>(*local), stats_);
+  }
+
+ private:
+  const ParseIdsOperator& op_;
+  OperatorStats& stats_;
+};
+
+}  // namespace
+
+std::unique_ptr<TransformRun> ParseIdsOperator::Open(const OpenContext& ctx) const {
+  return std::make_unique<ParseIdsRun>(*this, ctx.stats);
 }
 
 static const OperatorRegistrar kRegisterParseIds(OperatorDef{

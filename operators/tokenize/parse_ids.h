@@ -4,7 +4,8 @@
 // output field (Field::vocab_size), so `write-megatron` chooses its dtype the way it does after
 // `tokenize`. A malformed number is a DataError naming the record (1-based ordinal of the
 // stream at this stage, which is the line number when nothing upstream drops records).
-// Thread safety: immutable; Map runs concurrently on different batches.
+// Thread safety: the operator is immutable; its run's Apply runs concurrently on different
+// batches, each worker with its own scratch.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +15,7 @@
 
 namespace corpusflow {
 
-class ParseIdsOperator : public MapTransform {
+class ParseIdsOperator : public Transform {
  public:
   /// REQUIRES: vocab_size >= 0 (0 = unknown).
   ParseIdsOperator(std::string field, std::string output, int64_t vocab_size);
@@ -22,10 +23,13 @@ class ParseIdsOperator : public MapTransform {
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
   bool NeedsRecordIndex() const override { return true; }
+  std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const override;
 
- protected:
-  std::unique_ptr<OpState> MakeLocalState() const override;
-  void Map(Batch& batch, OpState* local, OperatorStats& stats) const override;
+  /// Per-worker scratch for ParseBatch.
+  class Scratch;
+  /// Parse the ids of every record of `batch`, counting them in `stats`. Thread-safe with one
+  /// `scratch` per calling thread.
+  void ParseBatch(Batch& batch, Scratch& scratch, OperatorStats& stats) const;
 
  private:
   std::string field_;

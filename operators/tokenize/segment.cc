@@ -1,11 +1,13 @@
 #include "operators/tokenize/segment.h"
 
 #include "engine/error.h"
+#include "engine/exec_context.h"
 #include "engine/io/file_io.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
 #include "operators/text/bad_utf8_records.h"
 #include "operators/tokenize/jieba_segmenter.h"
+#include "operators/tokenize/tokenize_resources.h"
 
 namespace po = boost::program_options;
 
@@ -23,10 +25,11 @@ struct SegmentLocal : OpState {
 
 class SegmentRun : public TransformRun {
  public:
-  SegmentRun(const SegmentOperator& op, OperatorStats& stats)
+  SegmentRun(const SegmentOperator& op, ExecContext& ctx, OperatorStats& stats)
       : op_(op),
         stats_(stats),
-        segmenter_(JiebaSegmenter::Load(op.dict_path(), op.options().user_dict_paths)) {
+        segmenter_(
+            LoadJiebaSegmenter(ctx.resources(), op.dict_path(), op.options().user_dict_paths)) {
     stats_.Set("dictionary_words", static_cast<double>(segmenter_->dictionary().word_count()));
   }
 
@@ -62,7 +65,7 @@ class SegmentRun : public TransformRun {
  private:
   const SegmentOperator& op_;
   OperatorStats& stats_;
-  std::unique_ptr<JiebaSegmenter> segmenter_;
+  std::shared_ptr<const JiebaSegmenter> segmenter_;
 };
 
 }  // namespace
@@ -93,9 +96,8 @@ std::string SegmentOperator::Describe() const {
   return d + ")";
 }
 
-std::unique_ptr<TransformRun> SegmentOperator::Open(ExecContext& /*ctx*/,
-                                                    OperatorStats& stats) const {
-  return std::make_unique<SegmentRun>(*this, stats);
+std::unique_ptr<TransformRun> SegmentOperator::Open(const OpenContext& ctx) const {
+  return std::make_unique<SegmentRun>(*this, ctx.exec, ctx.stats);
 }
 
 static const OperatorRegistrar kRegisterSegment(OperatorDef{

@@ -12,6 +12,7 @@
 #include "operators/text/bad_utf8_records.h"
 #include "operators/tokenize/bert_basic_tokenizer.h"
 #include "operators/tokenize/jieba_segmenter.h"
+#include "operators/tokenize/tokenize_resources.h"
 #include "operators/tokenize/vocabulary.h"
 #include "operators/tokenize/wordpiece.h"
 
@@ -32,8 +33,8 @@ int32_t RequireToken(const Vocabulary& vocab, std::string_view token, const std:
 /// BERT BasicTokenizer + WordPiece.
 class WordPieceTokenizer : public TextTokenizer {
  public:
-  explicit WordPieceTokenizer(const TokenizerOptions& options)
-      : vocab_(Vocabulary::Load(options.vocab_path)),
+  WordPieceTokenizer(const TokenizerOptions& options, std::shared_ptr<const Vocabulary> vocab)
+      : vocab_(std::move(vocab)),
         basic_(options.lowercase),
         wordpiece_(
             *vocab_, RequireToken(*vocab_, "[UNK]", options.vocab_path),
@@ -54,7 +55,7 @@ class WordPieceTokenizer : public TextTokenizer {
   std::optional<int32_t> end_id() const override { return sep_; }
 
  private:
-  std::unique_ptr<Vocabulary> vocab_;
+  std::shared_ptr<const Vocabulary> vocab_;
   BertBasicTokenizer basic_;
   WordPiece wordpiece_;
   std::optional<int32_t> cls_;
@@ -64,10 +65,10 @@ class WordPieceTokenizer : public TextTokenizer {
 /// bert4keras' Tokenizer(vocab, do_lower_case=True, pre_tokenize=jieba.cut(s, HMM=False)).
 class T5PegasusTokenizer : public TextTokenizer {
  public:
-  explicit T5PegasusTokenizer(const TokenizerOptions& options)
-      : vocab_(Vocabulary::Load(options.vocab_path)),
-        segmenter_(JiebaSegmenter::Load(JiebaSegmenter::DictionaryPathOrDefault(options.dict_path),
-                                        options.user_dict_paths)),
+  T5PegasusTokenizer(const TokenizerOptions& options, std::shared_ptr<const Vocabulary> vocab,
+                     std::shared_ptr<const JiebaSegmenter> segmenter)
+      : vocab_(std::move(vocab)),
+        segmenter_(std::move(segmenter)),
         basic_(/*lowercase=*/false),
         wordpiece_(*vocab_, RequireToken(*vocab_, "[UNK]", options.vocab_path),
                    options.max_chars_per_word > 0 ? options.max_chars_per_word
@@ -103,8 +104,8 @@ class T5PegasusTokenizer : public TextTokenizer {
   std::optional<int32_t> end_id() const override { return sep_; }
 
  private:
-  std::unique_ptr<Vocabulary> vocab_;
-  std::unique_ptr<JiebaSegmenter> segmenter_;
+  std::shared_ptr<const Vocabulary> vocab_;
+  std::shared_ptr<const JiebaSegmenter> segmenter_;
   BertBasicTokenizer basic_;
   WordPiece wordpiece_;
   std::optional<int32_t> cls_;
@@ -114,21 +115,18 @@ class T5PegasusTokenizer : public TextTokenizer {
 /// libsentencepiece, with PEGASUS' id shift.
 class SentencePieceTokenizer : public TextTokenizer {
  public:
-  explicit SentencePieceTokenizer(const TokenizerOptions& options) : offset_(options.id_offset) {
-    CheckInputReadable(options.model_path);
-    const auto status = processor_.Load(options.model_path);
-    if (!status.ok()) {
-      throw DataError(options.model_path + ": not a SentencePiece model: " + status.ToString());
-    }
-    unk_ = processor_.unk_id();
-    const int eos = processor_.eos_id();
+  SentencePieceTokenizer(const TokenizerOptions& options,
+                         std::shared_ptr<const sentencepiece::SentencePieceProcessor> processor)
+      : processor_(std::move(processor)), offset_(options.id_offset) {
+    unk_ = processor_->unk_id();
+    const int eos = processor_->eos_id();
     if (eos >= 0) eos_ = Shift(eos);
   }
 
   size_t Encode(std::string_view text, std::vector<int32_t>* ids) const override {
     thread_local std::vector<int> pieces;
     pieces.clear();
-    const auto status = processor_.Encode(text, &pieces);
+    const auto status = processor_->Encode(text, &pieces);
     if (!status.ok()) throw DataError("sentencepiece: " + status.ToString());
     size_t unknown = 0;
     for (int id : pieces) {
@@ -138,7 +136,7 @@ class SentencePieceTokenizer : public TextTokenizer {
     return unknown;
   }
   int64_t vocab_size() const override {
-    return static_cast<int64_t>(processor_.GetPieceSize()) + offset_;
+    return static_cast<int64_t>(processor_->GetPieceSize()) + offset_;
   }
   std::optional<int32_t> start_id() const override { return std::nullopt; }
   std::optional<int32_t> end_id() const override { return eos_; }
@@ -146,7 +144,7 @@ class SentencePieceTokenizer : public TextTokenizer {
  private:
   int32_t Shift(int id) const { return id > 1 ? id + offset_ : id; }
 
-  sentencepiece::SentencePieceProcessor processor_;
+  std::shared_ptr<const sentencepiece::SentencePieceProcessor> processor_;
   int32_t offset_;
   int unk_ = -1;
   std::optional<int32_t> eos_;
@@ -163,7 +161,9 @@ struct TokenizeLocal : OpState {
 
 class TokenizeRun : public TransformRun {
  public:
-  TokenizeRun(const TokenizeOperator& op, OperatorStats& stats) : op_(op), stats_(stats) {}
+  TokenizeRun(const TokenizeOperator& op, std::unique_ptr<TextTokenizer> tokenizer,
+              OperatorStats& stats)
+      : op_(op), tokenizer_(std::move(tokenizer)), stats_(stats) {}
 
   std::unique_ptr<OpState> MakeLocalState() override {
     return std::make_unique<TokenizeLocal>(op_.options());
@@ -172,7 +172,7 @@ class TokenizeRun : public TransformRun {
   void Apply(Batch& batch, OpState* state) override {
     auto& local = static_cast<TokenizeLocal&>(*state);
     const TokenizeOptions& options = op_.options();
-    const TextTokenizer& tokenizer = op_.tokenizer();
+    const TextTokenizer& tokenizer = *tokenizer_;
     const StringColumn& input = batch.GetString(options.field);
     const size_t n = input.size();
     local.ids_column.Clear();
@@ -205,6 +205,7 @@ class TokenizeRun : public TransformRun {
 
  private:
   const TokenizeOperator& op_;
+  std::unique_ptr<TextTokenizer> tokenizer_;
   OperatorStats& stats_;
 };
 
@@ -229,7 +230,7 @@ std::string_view TokenizerKindName(TokenizerKind kind) {
   return "?";
 }
 
-std::unique_ptr<TextTokenizer> TextTokenizer::Create(const TokenizerOptions& options) {
+void CheckTokenizerOptions(const TokenizerOptions& options) {
   const bool pieces = options.kind == TokenizerKind::kSentencePiece;
   if (pieces) {
     if (options.model_path.empty()) throw InvalidArgument("--kind sentencepiece needs --model");
@@ -256,15 +257,37 @@ std::unique_ptr<TextTokenizer> TextTokenizer::Create(const TokenizerOptions& opt
     throw InvalidArgument("--dict and --user-dict are for t5pegasus (jieba pre-tokenization)");
   }
   if (options.id_offset < 0) throw InvalidArgument("--id-offset must not be negative");
+}
+
+TokenizerFacts ReadTokenizerFacts(const TokenizerOptions& options) {
+  CheckTokenizerOptions(options);
+  if (options.kind == TokenizerKind::kSentencePiece) {
+    return ReadSentencePieceFacts(options.model_path, options.id_offset);
+  }
+  return ReadVocabularyFacts(options.vocab_path);
+}
+
+std::unique_ptr<TextTokenizer> TextTokenizer::Create(const TokenizerOptions& options,
+                                                     ResourceCache& resources) {
+  CheckTokenizerOptions(options);
   switch (options.kind) {
     case TokenizerKind::kWordPiece:
-      return std::make_unique<WordPieceTokenizer>(options);
+      return std::make_unique<WordPieceTokenizer>(options,
+                                                  LoadVocabulary(resources, options.vocab_path));
     case TokenizerKind::kT5Pegasus:
-      return std::make_unique<T5PegasusTokenizer>(options);
+      return std::make_unique<T5PegasusTokenizer>(
+          options, LoadVocabulary(resources, options.vocab_path),
+          LoadJiebaSegmenter(resources, options.dict_path, options.user_dict_paths));
     case TokenizerKind::kSentencePiece:
-      return std::make_unique<SentencePieceTokenizer>(options);
+      return std::make_unique<SentencePieceTokenizer>(
+          options, LoadSentencePieceModel(resources, options.model_path));
   }
   throw InvalidArgument("unknown tokenizer kind");
+}
+
+std::unique_ptr<TextTokenizer> TextTokenizer::Create(const TokenizerOptions& options) {
+  ResourceCache resources;
+  return Create(options, resources);
 }
 
 bool TruncateIds(std::vector<int32_t>* ids, bool keep_last, size_t max_len) {
@@ -277,19 +300,19 @@ bool TruncateIds(std::vector<int32_t>* ids, bool keep_last, size_t max_len) {
 TokenizeOperator::TokenizeOperator(TokenizeOptions options) : options_(std::move(options)) {
   output_ = options_.output.empty() ? options_.field + "_ids" : options_.output;
   if (options_.field.empty()) throw InvalidArgument("--field must not be empty");
-  tokenizer_ = TextTokenizer::Create(options_.tokenizer);
+  facts_ = ReadTokenizerFacts(options_.tokenizer);
   if (options_.add_special) {
     const std::string& vocab = options_.tokenizer.vocab_path;
     if (options_.tokenizer.kind == TokenizerKind::kSentencePiece) {
-      if (!tokenizer_->end_id()) {
+      if (!facts_.end_id) {
         throw InvalidArgument("--add-special: the SentencePiece model " +
                               options_.tokenizer.model_path + " has no EOS piece");
       }
-    } else if (!tokenizer_->start_id() || !tokenizer_->end_id()) {
+    } else if (!facts_.start_id || !facts_.end_id) {
       throw InvalidArgument("--add-special: " + vocab + " lacks [CLS] or [SEP]");
     }
   }
-  const size_t specials = options_.add_special ? (tokenizer_->start_id() ? 2 : 1) : 0;
+  const size_t specials = options_.add_special ? (facts_.start_id ? 2 : 1) : 0;
   if (options_.max_len > 0 && options_.max_len < specials) {
     throw InvalidArgument("--max-len " + std::to_string(options_.max_len) +
                           " leaves no room for the special tokens");
@@ -298,10 +321,23 @@ TokenizeOperator::TokenizeOperator(TokenizeOptions options) : options_(std::move
 
 TokenizeOperator::~TokenizeOperator() = default;
 
+void TokenizeOperator::Validate(const PlanContext& /*ctx*/) const {
+  const TokenizerOptions& t = options_.tokenizer;
+  if (t.kind == TokenizerKind::kSentencePiece) {
+    CheckInputReadable(t.model_path);
+  } else {
+    CheckInputReadable(t.vocab_path);
+  }
+  if (t.kind == TokenizerKind::kT5Pegasus) {
+    CheckInputReadable(JiebaSegmenter::DictionaryPathOrDefault(t.dict_path));
+    for (const std::string& path : t.user_dict_paths) CheckInputReadable(path);
+  }
+}
+
 Schema TokenizeOperator::OutputSchema(const Schema& input) const {
   input.Require(options_.field, FieldType::kString, name());
   Schema out = input;
-  out.Set(Field{output_, FieldType::kInt32List, tokenizer_->vocab_size()});
+  out.Set(Field{output_, FieldType::kInt32List, facts_.vocab_size});
   return out;
 }
 
@@ -309,16 +345,23 @@ std::string TokenizeOperator::Describe() const {
   const TokenizerOptions& t = options_.tokenizer;
   std::string d = std::string(TokenizerKindName(t.kind)) + " " +
                   (t.kind == TokenizerKind::kSentencePiece ? t.model_path : t.vocab_path) + " (" +
-                  std::to_string(tokenizer_->vocab_size()) + " ids) " + options_.field + " -> " +
-                  output_;
+                  std::to_string(facts_.vocab_size) + " ids) " + options_.field + " -> " + output_;
   if (options_.add_special) d += ", special tokens";
   if (options_.max_len > 0) d += ", max " + std::to_string(options_.max_len);
   return d;
 }
 
-std::unique_ptr<TransformRun> TokenizeOperator::Open(ExecContext& /*ctx*/,
-                                                     OperatorStats& stats) const {
-  return std::make_unique<TokenizeRun>(*this, stats);
+std::unique_ptr<TransformRun> TokenizeOperator::Open(const OpenContext& ctx) const {
+  auto tokenizer = TextTokenizer::Create(options_.tokenizer, ctx.exec.resources());
+  const TokenizerFacts loaded{tokenizer->vocab_size(), tokenizer->start_id(), tokenizer->end_id()};
+  if (loaded != facts_) {
+    const TokenizerOptions& t = options_.tokenizer;
+    throw DataError((t.kind == TokenizerKind::kSentencePiece ? t.model_path : t.vocab_path) +
+                    ": changed after the run was planned (" + std::to_string(facts_.vocab_size) +
+                    " ids and its special tokens were planned; it now has " +
+                    std::to_string(loaded.vocab_size) + " ids)");
+  }
+  return std::make_unique<TokenizeRun>(*this, std::move(tokenizer), ctx.stats);
 }
 
 static const OperatorRegistrar kRegisterTokenize(OperatorDef{

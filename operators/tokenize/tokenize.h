@@ -10,6 +10,9 @@
 // `--add-special` adds [CLS]/[SEP] (EOS for sentencepiece); `--max-len N` truncates as the
 // references do: the first N-1 tokens and the end token are kept (the first N without one).
 // Unknown tokens, truncated records and invalid UTF-8 are counted in the operator's stats.
+// Planning reads only the tokenizer's facts (tokenizer_facts.h: id count, special ids); the
+// vocabulary, jieba dictionary or model loads in Open through the run's ResourceCache, once for
+// all the stages that share it.
 // Thread safety: a TextTokenizer is immutable once loaded and shared by all workers; per-thread
 // scratch lives inside the implementations.
 #pragma once
@@ -22,7 +25,9 @@
 #include <vector>
 
 #include "engine/operator.h"
+#include "engine/resource_cache.h"
 #include "operators/text/unicode_text.h"
+#include "operators/tokenize/tokenizer_facts.h"
 
 namespace corpusflow {
 
@@ -55,7 +60,11 @@ class TextTokenizer {
  public:
   virtual ~TextTokenizer() = default;
 
-  /// Load the vocabulary, model or dictionaries. Throws IoError, DataError or InvalidArgument.
+  /// Load the vocabulary, model or dictionaries through `resources`. Throws IoError, DataError
+  /// or InvalidArgument.
+  static std::unique_ptr<TextTokenizer> Create(const TokenizerOptions& options,
+                                               ResourceCache& resources);
+  /// Load the tokenizer on its own (tools and tests).
   static std::unique_ptr<TextTokenizer> Create(const TokenizerOptions& options);
 
   /// Append the ids of `text` (valid UTF-8, no special tokens) to `*ids`; returns the number of
@@ -68,6 +77,13 @@ class TextTokenizer {
   virtual std::optional<int32_t> start_id() const = 0;
   virtual std::optional<int32_t> end_id() const = 0;
 };
+
+/// Throw InvalidArgument when `options` combine badly (a --model for wordpiece, ...).
+void CheckTokenizerOptions(const TokenizerOptions& options);
+
+/// Check `options` and read the facts of the tokenizer they describe without loading it.
+/// Throws InvalidArgument, IoError, DataError.
+TokenizerFacts ReadTokenizerFacts(const TokenizerOptions& options);
 
 /// Truncate the ids of one record to `max_len` (0 = no limit) as bert4keras and PEGASUS do: keep
 /// the first max_len-1 ids and the last one when `keep_last` (the end token), else the first
@@ -85,28 +101,32 @@ struct TokenizeOptions {
   BadUtf8Policy invalid_utf8 = BadUtf8Policy::kReplace;
 };
 
-/// The operator loads its tokenizer when it is created (before planning: the vocabulary size
-/// goes into the output schema) and shares it read-only with every worker of the run.
+/// The operator reads its tokenizer's facts when it is created (the vocabulary size goes into
+/// the output schema); each run loads the tokenizer in Open and shares it read-only with every
+/// worker.
 class TokenizeOperator : public Transform {
  public:
-  /// Load the tokenizer; throws InvalidArgument (bad option combinations), IoError, DataError.
+  /// Read the tokenizer's facts; throws InvalidArgument (bad option combinations), IoError,
+  /// DataError.
   explicit TokenizeOperator(TokenizeOptions options);
   ~TokenizeOperator() override;
 
+  void Validate(const PlanContext& ctx) const override;
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
   bool NeedsRecordIndex() const override { return options_.invalid_utf8 == BadUtf8Policy::kError; }
-  std::unique_ptr<TransformRun> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const override;
 
   const TokenizeOptions& options() const { return options_; }
   /// The output field's name.
   const std::string& output() const { return output_; }
-  const TextTokenizer& tokenizer() const { return *tokenizer_; }
+  /// What the plan knows of the tokenizer.
+  const TokenizerFacts& facts() const { return facts_; }
 
  private:
   TokenizeOptions options_;
   std::string output_;
-  std::unique_ptr<TextTokenizer> tokenizer_;
+  TokenizerFacts facts_;
 };
 
 }  // namespace corpusflow

@@ -15,6 +15,7 @@
 #include "operators/text/unicode_text.h"
 #include "operators/tokenize/bert_basic_tokenizer.h"
 #include "operators/tokenize/jieba_segmenter.h"
+#include "operators/tokenize/tokenize_resources.h"
 
 namespace po = boost::program_options;
 
@@ -300,9 +301,8 @@ class VocabRun : public BatchWriter {
       : op_(op),
         ctx_(ctx),
         stats_(stats),
-        segmenter_(
-            JiebaSegmenter::Load(JiebaSegmenter::DictionaryPathOrDefault(op.options().dict_path),
-                                 op.options().user_dict_paths)),
+        segmenter_(LoadJiebaSegmenter(ctx.resources(), op.options().dict_path,
+                                      op.options().user_dict_paths)),
         basic_(/*lowercase=*/false) {
     const uint64_t budget = ctx.breaker_memory_bytes();
     counter_share_ = std::max<uint64_t>(kMinCounterShare,
@@ -436,7 +436,7 @@ class VocabRun : public BatchWriter {
   const VocabOperator& op_;
   ExecContext& ctx_;
   OperatorStats& stats_;
-  std::unique_ptr<JiebaSegmenter> segmenter_;
+  std::shared_ptr<const JiebaSegmenter> segmenter_;
   BertBasicTokenizer basic_;
   uint64_t counter_share_ = 0;
   std::mutex mu_;
@@ -483,8 +483,8 @@ std::string VocabOperator::Describe() const {
          options_.field + " -> " + options_.output;
 }
 
-std::unique_ptr<BatchWriter> VocabOperator::Open(ExecContext& ctx, OperatorStats& stats) const {
-  return std::make_unique<VocabRun>(*this, ctx, stats);
+std::unique_ptr<BatchWriter> VocabOperator::Open(const OpenContext& ctx) const {
+  return std::make_unique<VocabRun>(*this, ctx.exec, ctx.stats);
 }
 
 static const OperatorRegistrar kRegisterVocab(OperatorDef{

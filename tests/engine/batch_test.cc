@@ -117,12 +117,13 @@ TEST(BatchTest, EmptyBatchHasNoRecords) {
   EXPECT_TRUE(batch.empty());
 }
 
-TEST(BatchTest, TypedGettersRejectMissingOrMistypedColumns) {
+TEST(BatchDeathTest, TypedGettersAbortOnMissingOrMistypedColumns) {
   Batch batch = MakeMixedBatch(1);
-  EXPECT_THROW(batch.GetString("nope"), std::logic_error);
-  EXPECT_THROW(batch.GetString("ids"), std::logic_error);
-  EXPECT_THROW(batch.GetInt32List("text"), std::logic_error);
-  EXPECT_THROW(batch.GetStringList("text"), std::logic_error);
+  EXPECT_DEATH(batch.GetString("nope"),
+               "check failed at .*batch.cc:[0-9]+: .*batch has no column 'nope'");
+  EXPECT_DEATH(batch.GetString("ids"), "column 'ids' has type int32-list");
+  EXPECT_DEATH(batch.GetInt32List("text"), "column 'text' has type string");
+  EXPECT_DEATH(batch.GetStringList("text"), "column 'text' has type string");
 }
 
 TEST(BatchTest, AddingAnExistingColumnClearsOrReplacesIt) {

@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/error.h"
@@ -289,6 +293,228 @@ TEST(ExecutorTest, BreakerSplitsTheRunIntoPipelinesAndNumbersEachFromZero) {
       EXPECT_EQ(std::get<std::string>(out.records[i].Get("second_index")), std::to_string(i));
     }
   }
+}
+
+/// What the runs of a ContractProbe saw, checked by the test afterwards.
+struct ProbeLog {
+  std::atomic<uint64_t> states_made{0};
+  /// Apply/Write calls finished, and calls that found their local state already in use.
+  std::atomic<uint64_t> calls{0};
+  std::atomic<uint64_t> shared_state_calls{0};
+  /// Combine calls made while another Combine ran, or before every batch went through.
+  std::atomic<uint64_t> concurrent_combines{0};
+  std::atomic<int> combining{0};
+  uint64_t early_combines = 0;
+  /// Ids of the local states, in the order they were combined.
+  std::vector<uint64_t> combined;
+  /// Records summed over the combined states.
+  uint64_t records_combined = 0;
+  bool finished = false;
+  size_t combined_before_finish = 0;
+  /// The expected number of Apply/Write calls (batches), set by the test.
+  uint64_t expected_calls = 0;
+  /// What Open received.
+  std::string input_schema;
+  InputEstimate input;
+};
+
+/// One worker's state: counts its records; `busy` catches two calls sharing it.
+struct ProbeState : OpState {
+  explicit ProbeState(uint64_t i) : id(i) {}
+  uint64_t id;
+  uint64_t records = 0;
+  std::atomic<bool> busy{false};
+};
+
+/// The shared behaviour of the probe's transform and sink runs.
+class ProbeRunBase {
+ protected:
+  explicit ProbeRunBase(ProbeLog* log) : log_(log) {}
+
+  std::unique_ptr<OpState> MakeState() { return std::make_unique<ProbeState>(log_->states_made++); }
+
+  void Call(const Batch& batch, OpState* local) {
+    auto& state = static_cast<ProbeState&>(*local);
+    if (state.busy.exchange(true)) ++log_->shared_state_calls;
+    state.records += batch.num_records();
+    // Give other workers time to run into a shared state, varied per batch.
+    std::this_thread::sleep_for(std::chrono::microseconds((batch.sequence() * 37) % 150));
+    state.busy = false;
+    ++log_->calls;
+  }
+
+  void CombineState(OpState& local) {
+    if (log_->combining.fetch_add(1) != 0) ++log_->concurrent_combines;
+    if (log_->calls.load() != log_->expected_calls) ++log_->early_combines;
+    const auto& state = static_cast<const ProbeState&>(local);
+    log_->combined.push_back(state.id);
+    log_->records_combined += state.records;
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+    --log_->combining;
+  }
+
+  void FinishRun() {
+    log_->finished = true;
+    log_->combined_before_finish = log_->combined.size();
+  }
+
+  ProbeLog* log_;
+};
+
+class ProbeTransformRun : public TransformRun, ProbeRunBase {
+ public:
+  ProbeTransformRun(ProbeLog* log, bool serial) : ProbeRunBase(log), serial_(serial) {}
+  bool serial() const override { return serial_; }
+  std::unique_ptr<OpState> MakeLocalState() override { return MakeState(); }
+  void Apply(Batch& batch, OpState* local) override { Call(batch, local); }
+  void Combine(OpState& local) override { CombineState(local); }
+  void Finish() override { FinishRun(); }
+
+ private:
+  bool serial_;
+};
+
+class ProbeWriterRun : public BatchWriter, ProbeRunBase {
+ public:
+  ProbeWriterRun(ProbeLog* log, bool ordered) : ProbeRunBase(log), ordered_(ordered) {}
+  bool ordered() const override { return ordered_; }
+  std::unique_ptr<OpState> MakeLocalState() override { return MakeState(); }
+  void Write(Batch& batch, OpState* local) override { Call(batch, local); }
+  void Combine(OpState& local) override { CombineState(local); }
+  void Finish() override { FinishRun(); }
+
+ private:
+  bool ordered_;
+};
+
+/// Records what Open received into a ProbeLog.
+void RecordOpen(const OpenContext& ctx, ProbeLog* log) {
+  log->input_schema = ctx.input_schema.ToString();
+  log->input = ctx.input;
+}
+
+/// A transform whose run checks the local-state contract (see ProbeLog).
+class ProbeTransform : public Transform {
+ public:
+  ProbeTransform(ProbeLog* log, bool serial) : log_(log), serial_(serial) { set_name("probe"); }
+  std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const override {
+    RecordOpen(ctx, log_);
+    return std::make_unique<ProbeTransformRun>(log_, serial_);
+  }
+
+ private:
+  ProbeLog* log_;
+  bool serial_;
+};
+
+/// A sink whose writer checks the local-state contract (see ProbeLog).
+class ProbeSink : public Sink {
+ public:
+  ProbeSink(ProbeLog* log, bool ordered) : log_(log), ordered_(ordered) { set_name("probe-sink"); }
+  std::unique_ptr<BatchWriter> Open(const OpenContext& ctx) const override {
+    RecordOpen(ctx, log_);
+    return std::make_unique<ProbeWriterRun>(log_, ordered_);
+  }
+
+ private:
+  ProbeLog* log_;
+  bool ordered_;
+};
+
+/// Expect the contract: every local state combined exactly once, single-threaded, after the
+/// last call, never shared by two calls, then Finish after the last Combine.
+void ExpectCombinedOnce(const ProbeLog& log, int threads, uint64_t records) {
+  EXPECT_EQ(log.calls.load(), log.expected_calls);
+  EXPECT_EQ(log.shared_state_calls.load(), 0u);
+  EXPECT_GE(log.states_made.load(), 1u);
+  EXPECT_LE(log.states_made.load(), static_cast<uint64_t>(threads));
+  std::vector<uint64_t> combined = log.combined;
+  std::sort(combined.begin(), combined.end());
+  EXPECT_EQ(combined, Iota(log.states_made.load()));
+  EXPECT_EQ(log.records_combined, records);
+  EXPECT_EQ(log.concurrent_combines.load(), 0u);
+  EXPECT_EQ(log.early_combines, 0u);
+  EXPECT_TRUE(log.finished);
+  EXPECT_EQ(log.combined_before_finish, log.combined.size());
+}
+
+TEST(ExecutorTest, CombineSeesEveryLocalStateOnceAfterTheLastCall) {
+  const std::vector<std::string> input = MakeRecords(3000);
+  for (int threads : kThreadCounts) {
+    for (bool in_order : {false, true}) {
+      SCOPED_TRACE("threads " + std::to_string(threads) + (in_order ? ", serial" : ", parallel"));
+      ProbeLog transform_log, sink_log;
+      transform_log.expected_calls = sink_log.expected_calls = 300;  // 3000 records, 10 per batch
+      RunChain(Chain(std::make_unique<VectorSource>(input, 10),
+                     std::make_unique<JitterTransform>(threads, 200),
+                     std::make_unique<ProbeTransform>(&transform_log, in_order),
+                     std::make_unique<JitterTransform>(threads + 1, 200),
+                     std::make_unique<ProbeSink>(&sink_log, in_order)),
+               TestRunOptions(threads, 1 << 20, 512));
+      ExpectCombinedOnce(transform_log, threads, input.size());
+      ExpectCombinedOnce(sink_log, threads, input.size());
+      if (in_order) {
+        // One call at a time: a worker always finds the one state free.
+        EXPECT_EQ(transform_log.states_made.load(), 1u);
+        EXPECT_EQ(sink_log.states_made.load(), 1u);
+      }
+    }
+  }
+}
+
+TEST(ExecutorTest, FailedRunNeverCombinesOrFinishes) {
+  const std::vector<std::string> input = MakeRecords(2000);
+  for (int threads : kThreadCounts) {
+    SCOPED_TRACE(threads);
+    ProbeLog transform_log, sink_log;
+    EXPECT_THROW(RunChain(Chain(std::make_unique<VectorSource>(input, 10),
+                                std::make_unique<ProbeTransform>(&transform_log, false),
+                                std::make_unique<FailingTransform>(150),
+                                std::make_unique<ProbeSink>(&sink_log, false)),
+                          TestRunOptions(threads, 1 << 20, 512)),
+                 DataError);
+    EXPECT_TRUE(transform_log.combined.empty());
+    EXPECT_TRUE(sink_log.combined.empty());
+    EXPECT_FALSE(transform_log.finished);
+    EXPECT_FALSE(sink_log.finished);
+  }
+}
+
+TEST(ExecutorTest, OpenReceivesThePlannedInputSchemaAndTheInputEstimate) {
+  const std::vector<std::string> input = MakeRecords(500);
+  uint64_t file_bytes = 0, kept_bytes = 0, kept_records = 0;
+  for (const std::string& r : input) {
+    file_bytes += r.size() + 1;  // VectorSource::TotalBytes: one line per record
+    if (!IndexDivisibleBy(r, 5)) {
+      kept_bytes += r.size();
+      ++kept_records;
+    }
+  }
+  ProbeLog first, breaker_sink, second, last;
+  RunChain(
+      Chain(std::make_unique<VectorSource>(input, 8),
+            std::make_unique<ProbeTransform>(&first, false),
+            std::make_unique<RecordIndexTransform>("index"),
+            std::make_unique<PredicateFilter>(
+                [](std::string_view r) { return !IndexDivisibleBy(r, 5); }),
+            std::make_unique<BufferingBreaker>(), std::make_unique<ProbeTransform>(&second, false),
+            std::make_unique<ProbeSink>(&last, true)),
+      TestRunOptions(2, 1 << 20));
+  // Pipeline 1: the source's bytes; the schema each stage receives from the one before it.
+  EXPECT_EQ(first.input_schema, "text:string");
+  EXPECT_EQ(first.input.bytes, std::optional<uint64_t>(file_bytes));
+  EXPECT_EQ(first.input.records, std::nullopt);
+  // Pipeline 2: what the breaker consumed (the records the filter kept, their data bytes).
+  EXPECT_EQ(second.input_schema, "text:string, index:string");
+  EXPECT_EQ(last.input_schema, "text:string, index:string");
+  uint64_t index_bytes = 0;
+  for (size_t i = 0; i < input.size(); ++i) {
+    if (!IndexDivisibleBy(input[i], 5)) index_bytes += std::to_string(i).size();
+  }
+  const InputEstimate consumed{kept_bytes + index_bytes, kept_records};
+  EXPECT_EQ(second.input.bytes, consumed.bytes);
+  EXPECT_EQ(second.input.records, consumed.records);
+  EXPECT_EQ(last.input.records, consumed.records);
 }
 
 }  // namespace

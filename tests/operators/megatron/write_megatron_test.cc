@@ -138,9 +138,8 @@ TEST(WriteMegatronTest, DescribeSaysWhyInt32) {
   options.prefix = "out/x";
   WriteMegatronOperator op(options);
   op.set_name("write-megatron");
-  op.OutputSchema(Schema(
+  const std::string d = op.DescribePlanned(Schema(
       {Field{"a_ids", FieldType::kInt32List, 0}, Field{"b_ids", FieldType::kInt32List, 21128}}));
-  const std::string d = op.Describe();
   EXPECT_NE(d.find("a_ids as int32 (vocabulary size unknown: int32 holds any id)"),
             std::string::npos)
       << d;
