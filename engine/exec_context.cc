@@ -33,6 +33,7 @@ ExecContext::ExecContext(const RunOptions& options)
       memory_bytes_(options.memory_bytes > 0 ? options.memory_bytes : DefaultMemoryBudget()),
       temp_dir_(options.tmp_dir.empty() ? TempDir::DefaultParent() : options.tmp_dir),
       progress_(options.progress) {
+  run_files_.file_system = options.file_system;
   // Batches of a few MB; smaller when the budget is tiny so several fit in flight. A batch in
   // flight costs about three times its data (input buffers, output buffers, reader chunk).
   batch_bytes_ = options.batch_bytes > 0
@@ -49,30 +50,17 @@ uint64_t ExecContext::breaker_memory_bytes() const {
   return memory_bytes_ > in_flight + floor ? memory_bytes_ - in_flight : floor;
 }
 
-void ExecContext::DeferCommit(std::unique_ptr<DeferredCommit> commit) {
-  std::lock_guard lock(deferred_mu_);
-  deferred_.push_back(std::move(commit));
+void ExecContext::SetInputFiles(const std::vector<std::string>& paths) {
+  run_files_.inputs =
+      std::make_shared<const std::vector<FileId>>(IdentifyFiles(file_system(), paths));
 }
 
-void ExecContext::CommitDeferred() {
-  std::vector<std::unique_ptr<DeferredCommit>> pending;
-  {
-    std::lock_guard lock(deferred_mu_);
-    pending.swap(deferred_);
-  }
-  // On an exception the rest of `pending` is destroyed uncommitted.
-  for (auto& commit : pending) {
-    commit->Commit();
-    commit.reset();
-  }
+void ExecContext::DeferCommit(std::unique_ptr<DeferredCommit> commit, CommitRank rank) {
+  outputs_.Add(std::move(commit), rank);
 }
 
-void ExecContext::DiscardDeferred() noexcept {
-  std::vector<std::unique_ptr<DeferredCommit>> pending;
-  {
-    std::lock_guard lock(deferred_mu_);
-    pending.swap(deferred_);
-  }
-}
+void ExecContext::CommitDeferred() { outputs_.Commit(); }
+
+void ExecContext::DiscardDeferred() noexcept { outputs_.Discard(); }
 
 }  // namespace corpusflow

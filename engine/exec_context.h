@@ -1,6 +1,7 @@
 // What a running operator may use from the engine: run options, the memory budget and batch
-// size derived from it, the run's temp folder, progress reporting, early stop (`head`), the
-// run-wide cache of loaded resources, and commits held until the run succeeds.
+// size derived from it, the run's temp folder, its FileSystem and input files (RunFiles, for
+// every output it creates), the CommitGroup that holds its outputs until the run succeeded,
+// progress reporting, early stop (`head`), and the run-wide cache of loaded resources.
 // One ExecContext per run, shared by all workers: every member is thread-safe.
 #pragma once
 
@@ -8,10 +9,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "engine/io/commit_group.h"
+#include "engine/io/file_system.h"
 #include "engine/io/temp_dir.h"
 #include "engine/progress.h"
 #include "engine/resource_cache.h"
@@ -28,7 +30,11 @@ struct RunOptions {
   uint64_t batch_bytes = 0;
   std::filesystem::path tmp_dir;
   ProgressMode progress = ProgressMode::kAuto;
+  /// The `--stats-json` document to write ("" = none, "-" = stdout).
   std::string stats_json;
+  /// The file layer every file of the run goes through; null = FileSystem::Default(). Tests set
+  /// a fault-injecting one (tests/testing/fault_file_system.h).
+  FileSystem* file_system = nullptr;
 };
 
 /// The default budget: a quarter of physical memory, at least 256 MiB.
@@ -38,19 +44,15 @@ uint64_t DefaultMemoryBudget();
 struct PlanContext {
   RunOptions options;
   uint64_t memory_bytes = 0;
+
+  /// The run's FileSystem.
+  FileSystem& file_system() const {
+    return options.file_system != nullptr ? *options.file_system : FileSystem::Default();
+  }
 };
 
 /// The plan context of a run with `options` (the default budget when none is given).
 PlanContext MakePlanContext(const RunOptions& options);
-
-/// Work held back until the whole run has succeeded (see ExecContext::DeferCommit).
-class DeferredCommit {
- public:
-  virtual ~DeferredCommit() = default;
-  /// Commit, e.g. finish a writer so that it renames its `*.tmp` output. Called at most once;
-  /// an object destroyed without Commit() must remove what it wrote.
-  virtual void Commit() = 0;
-};
 
 class ExecContext {
  public:
@@ -68,6 +70,14 @@ class ExecContext {
   uint64_t breaker_memory_bytes() const;
 
   TempDir& temp_dir() { return temp_dir_; }
+  /// The run's FileSystem (RunOptions::file_system, else the POSIX one).
+  FileSystem& file_system() const { return run_files_.fs(); }
+  /// The FileSystem and the input files of the run: what every output of the run is created
+  /// with (OutputOptions::run_files, AtomicOutput::Create).
+  const RunFiles& run_files() const { return run_files_; }
+  /// Record the files the run reads, which no output may replace (Execute, from the plan).
+  /// REQUIRES: no worker runs yet.
+  void SetInputFiles(const std::vector<std::string>& paths);
   Progress& progress() { return progress_; }
   /// The run's loaded resources (dictionaries, vocabularies, models): operators load them here,
   /// in Open, so each loads once per run.
@@ -79,14 +89,14 @@ class ExecContext {
   /// Reset the early-stop flag when a new pipeline starts.
   void ResetStop() { stop_requested_ = false; }
 
-  /// Hold `commit` until every pipeline of the run has succeeded: Execute commits what it holds,
-  /// in the order added, after the last pipeline; when the run fails it is destroyed without
-  /// Commit(). For outputs a stage completes in an early pipeline that must not survive the
-  /// failure of a later one (a `tee` copy before a pipeline breaker).
-  void DeferCommit(std::unique_ptr<DeferredCommit> commit);
-  /// Commit everything DeferCommit holds (Execute, at the end of a successful run).
+  /// Hold `commit` in the run's CommitGroup until every pipeline of the run has succeeded:
+  /// Execute commits the group after the last pipeline (all members prepared, then renamed in
+  /// rank order); when the run fails its members are destroyed without Commit(). Every output
+  /// of a run goes this way, so a run's outputs appear together or not at all.
+  void DeferCommit(std::unique_ptr<DeferredCommit> commit, CommitRank rank = CommitRank::kData);
+  /// Commit the run's CommitGroup (Execute, at the end of a successful run).
   void CommitDeferred();
-  /// Destroy everything DeferCommit holds without committing it (Execute, on failure).
+  /// Destroy the run's CommitGroup members without committing them (Execute, on failure).
   void DiscardDeferred() noexcept;
 
  private:
@@ -96,11 +106,11 @@ class ExecContext {
   uint64_t batch_bytes_;
   size_t max_in_flight_;
   TempDir temp_dir_;
+  RunFiles run_files_;
   Progress progress_;
   ResourceCache resources_;
   std::atomic<bool> stop_requested_{false};
-  std::mutex deferred_mu_;
-  std::vector<std::unique_ptr<DeferredCommit>> deferred_;
+  CommitGroup outputs_;
 };
 
 }  // namespace corpusflow

@@ -8,9 +8,11 @@
 // Every operator of a pipeline is opened (OpenContext) with its planned input schema and the
 // pipeline's InputEstimate before the pipeline starts. A worker borrows a local state of a
 // stage for each call and gives it back, so no two calls share one; when every batch went
-// through, each stage in order combines its local states (one Combine each) and finishes. An
-// exception anywhere cancels the pipeline and is rethrown here; local states and run objects
-// are then destroyed without Combine or Finish, which removes their partial outputs.
+// through, each stage in order combines its local states (one Combine each) and finishes.
+// Writers hand their finished outputs to the run's CommitGroup (ExecContext::DeferCommit), which
+// is committed after the last pipeline. An exception anywhere cancels the pipeline and is
+// rethrown here; local states and run objects are then destroyed without Combine or Finish and
+// the CommitGroup is discarded, which removes every partial output.
 #pragma once
 
 #include "engine/exec_context.h"

@@ -1,9 +1,11 @@
 // The planner. A pipeline spec is a chain of operators `source | ... | sink`; the planner checks
 // roles (a source first, a sink last, breakers in between), runs every operator's Validate (files,
-// directories, option combinations) and threads the schema through OutputSchema, all before any
-// I/O. It then cuts the chain at pipeline breakers: `read | a | shuffle | b | write` becomes two
-// pipelines, [read -> a -> shuffle(sink)] and [shuffle(source) -> b -> write].
-// A Plan owns its operators and is immutable once built.
+// directories, option combinations), threads the schema through OutputSchema, and checks the
+// run's files: no output (the `--stats-json` document included) is an input of the run or
+// written twice, and the stats document's folder exists; all before any I/O. It then cuts the chain
+// at pipeline breakers: `read | a | shuffle | b | write` becomes two pipelines, [read -> a ->
+// shuffle(sink)] and [shuffle(source) -> b -> write]. A Plan owns its operators and is immutable
+// once built.
 #pragma once
 
 #include <memory>
@@ -36,6 +38,8 @@ class Plan {
   /// The schema operator `i` receives: what the operator before it emits; empty for the source.
   const Schema& input_schema(size_t i) const { return i == 0 ? no_input_ : schemas_[i - 1]; }
   const std::vector<PipelinePlan>& pipelines() const { return pipelines_; }
+  /// The files the run reads (every operator's InputPaths), for ExecContext::SetInputFiles.
+  const std::vector<std::string>& input_paths() const { return input_paths_; }
 
   /// The `--dry-run` printout: pipelines, breakers, and the schema after every stage.
   std::string ToString() const;
@@ -46,6 +50,7 @@ class Plan {
   std::vector<Schema> schemas_;
   Schema no_input_;
   std::vector<PipelinePlan> pipelines_;
+  std::vector<std::string> input_paths_;
 };
 
 }  // namespace corpusflow

@@ -9,11 +9,14 @@ namespace po = boost::program_options;
 namespace corpusflow {
 namespace {
 
-/// The copy, finished only once the whole run has succeeded.
+/// The copy, finished only once the whole run has succeeded: its writer's Finish() runs when the
+/// run's CommitGroup prepares, and hands the writer's files to the same group, which renames
+/// them with the run's other outputs.
 class TeeCommit : public DeferredCommit {
  public:
   explicit TeeCommit(std::unique_ptr<BatchWriter> writer) : writer_(std::move(writer)) {}
-  void Commit() override { writer_->Finish(); }
+  void Prepare() override { writer_->Finish(); }
+  void Commit() override {}
 
  private:
   std::unique_ptr<BatchWriter> writer_;
@@ -88,6 +91,10 @@ std::string TeeOperator::DescribePlanned(const Schema& input) const {
 }
 
 bool TeeOperator::NeedsRecordIndex() const { return inner_->NeedsRecordIndex(); }
+
+std::vector<std::string> TeeOperator::InputPaths() const { return inner_->InputPaths(); }
+
+std::vector<std::string> TeeOperator::OutputPaths() const { return inner_->OutputPaths(); }
 
 std::unique_ptr<TransformRun> TeeOperator::Open(const OpenContext& ctx) const {
   return std::make_unique<TeeRun>(inner_->Open(ctx), ctx.exec);
