@@ -5,10 +5,10 @@
 
 #include "engine/error.h"
 #include "engine/io/file_io.h"
-#include "engine/io/line_reader.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
 #include "operators/pegasus/gsg_random.h"
+#include "operators/tokenize/vocab_file.h"
 
 namespace po = boost::program_options;
 
@@ -39,7 +39,8 @@ struct MlmWorker : OpState {
 class MlmRun : public TransformRun {
  public:
   MlmRun(const MlmOptions& options, OperatorStats& stats) : options_(options), stats_(stats) {
-    if (!options_.vocab.empty()) tokens_ = LoadTokenList(options_.vocab);
+    if (!options_.vocab.empty())
+      tokens_ = ReadVocabTokens(options_.vocab, VocabColumns::kTokenThenScore);
     segmenter_ = std::make_unique<WholeWordSegmenter>(tokens_, options_);
   }
 
@@ -134,19 +135,6 @@ class MlmRun : public TransformRun {
 };
 
 }  // namespace
-
-std::vector<std::string> LoadTokenList(const std::string& path) {
-  LineReader reader(OpenInput(path));
-  std::vector<std::string> tokens;
-  std::string_view line;
-  while (reader.Next(&line)) {
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    const size_t tab = line.find('\t');
-    if (tab != std::string_view::npos) line = line.substr(0, tab);
-    tokens.emplace_back(line);
-  }
-  return tokens;
-}
 
 WholeWordSegmenter::WholeWordSegmenter(const std::vector<std::string>& tokens,
                                        const MlmOptions& options)
