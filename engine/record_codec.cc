@@ -1,8 +1,6 @@
 #include "engine/record_codec.h"
 
-#include <bit>
 #include <cstring>
-#include <span>
 
 #include "engine/error.h"
 
@@ -71,43 +69,26 @@ size_t RecordEncoder::EncodedSize(size_t i) const {
   return total;
 }
 
-namespace {
-
-char* PutInt32s(char* dst, std::span<const int32_t> ids) {
-  if constexpr (std::endian::native == std::endian::little) {
-    std::memcpy(dst, ids.data(), ids.size() * sizeof(int32_t));
-    return dst + ids.size() * sizeof(int32_t);
-  } else {
-    for (int32_t id : ids) {
-      const auto v = static_cast<uint32_t>(id);
-      for (int b = 0; b < 4; ++b) *dst++ = static_cast<char>(v >> (8 * b));
-    }
-    return dst;
-  }
-}
-
-}  // namespace
-
 char* RecordEncoder::Encode(size_t i, char* dst) const {
   for (const Column* column : columns_) {
     if (const auto* s = std::get_if<StringColumn>(&column->data)) {
       const std::string_view value = (*s)[i];
-      dst = PutVarint(dst, value.size());
+      dst = EncodeVarint64(dst, value.size());
       std::memcpy(dst, value.data(), value.size());
       dst += value.size();
     } else if (const auto* list = std::get_if<StringListColumn>(&column->data)) {
       const size_t items = list->ItemCount(i);
-      dst = PutVarint(dst, items);
+      dst = EncodeVarint64(dst, items);
       for (size_t j = 0; j < items; ++j) {
         const std::string_view item = list->Item(i, j);
-        dst = PutVarint(dst, item.size());
+        dst = EncodeVarint64(dst, item.size());
         std::memcpy(dst, item.data(), item.size());
         dst += item.size();
       }
     } else {
       const auto ids = std::get<Int32ListColumn>(column->data)[i];
-      dst = PutVarint(dst, ids.size());
-      dst = PutInt32s(dst, ids);
+      dst = EncodeVarint64(dst, ids.size());
+      dst = EncodeFixed32Array(dst, ids.data(), ids.size());
     }
   }
   return dst;
@@ -132,7 +113,7 @@ namespace {
 
 /// Read a varint length that must fit in the remaining bytes.
 const char* GetLength(const char* p, const char* end, uint64_t* len, const char* what) {
-  p = GetVarint(p, end, len);
+  p = GetVarint64Ptr(p, end, len);
   if (p == nullptr) ThrowMalformed(what);
   return p;
 }
@@ -169,15 +150,7 @@ void RecordDecoder::DecodeAppend(std::string_view data) {
       auto& values = ids.values();
       const size_t old = values.size();
       values.resize(old + n);
-      if constexpr (std::endian::native == std::endian::little) {
-        std::memcpy(values.data() + old, p, n * sizeof(int32_t));
-      } else {
-        for (uint64_t j = 0; j < n; ++j) {
-          const auto* b = reinterpret_cast<const unsigned char*>(p + 4 * j);
-          values[old + j] = static_cast<int32_t>(b[0] | (b[1] << 8) | (b[2] << 16) |
-                                                 (static_cast<uint32_t>(b[3]) << 24));
-        }
-      }
+      DecodeFixed32Array(p, n, values.data() + old);
       p += n * sizeof(int32_t);
       ids.EndRecord();
     }

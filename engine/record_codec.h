@@ -3,9 +3,10 @@
 //   string       varint(length) bytes
 //   string-list  varint(items) { varint(length) bytes }*
 //   int32-list   varint(count) { int32 little-endian }*
-// Varints are unsigned LEB128. The encoding is not self-describing: the reader needs the same
-// layout (the spill files of one run share it). A RecordCodec is immutable and thread-safe; its
-// RecordEncoder / RecordDecoder views bind to one batch and belong to one thread.
+// Varints and fixed-width integers are engine/coding.h's. The encoding is not self-describing: the
+// reader needs the same layout (the spill files of one run share it). A RecordCodec is immutable
+// and thread-safe; its RecordEncoder / RecordDecoder views bind to one batch and belong to one
+// thread.
 #pragma once
 
 #include <cstddef>
@@ -15,45 +16,10 @@
 #include <vector>
 
 #include "engine/batch.h"
+#include "engine/coding.h"
 #include "engine/schema.h"
 
 namespace corpusflow {
-
-/// Bytes of the LEB128 encoding of `v` (1 to 10).
-inline size_t VarintLength(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-
-/// Write `v` as LEB128 at `dst`; returns the byte after it.
-inline char* PutVarint(char* dst, uint64_t v) {
-  auto* p = reinterpret_cast<unsigned char*>(dst);
-  while (v >= 0x80) {
-    *p++ = static_cast<unsigned char>(v | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<unsigned char>(v);
-  return reinterpret_cast<char*>(p);
-}
-
-/// Read a LEB128 value from [p, end); returns the byte after it, or nullptr when the varint is
-/// truncated or longer than 10 bytes.
-inline const char* GetVarint(const char* p, const char* end, uint64_t* v) {
-  uint64_t result = 0;
-  for (int shift = 0; shift <= 63 && p < end; shift += 7) {
-    const auto byte = static_cast<unsigned char>(*p++);
-    result |= static_cast<uint64_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0) {
-      *v = result;
-      return p;
-    }
-  }
-  return nullptr;
-}
 
 /// The record layout shared by every batch of a stream: its fields, in column order.
 class RecordCodec {

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/json_writer.h"
 #include "engine/units.h"
 
 namespace corpusflow {
@@ -28,6 +29,11 @@ void OperatorStats::Add(std::string_view counter, uint64_t n) {
 }
 
 void OperatorStats::Set(std::string_view name, double value) {
+  std::lock_guard lock(mu_);
+  values_.insert_or_assign(std::string(name), value);
+}
+
+void OperatorStats::SetInteger(std::string_view name, uint64_t value) {
   std::lock_guard lock(mu_);
   values_.insert_or_assign(std::string(name), value);
 }
@@ -59,8 +65,25 @@ uint64_t OperatorStats::counter(std::string_view name) const {
 }
 std::map<std::string, double> OperatorStats::values() const {
   std::lock_guard lock(mu_);
-  return {values_.begin(), values_.end()};
+  std::map<std::string, double> values;
+  for (const auto& [name, v] : values_) {
+    const auto* integer = std::get_if<uint64_t>(&v);
+    values.emplace(name, integer != nullptr ? static_cast<double>(*integer) : std::get<double>(v));
+  }
+  return values;
 }
+void OperatorStats::WriteFigures(JsonWriter& json) const {
+  std::lock_guard lock(mu_);
+  for (const auto& [name, v] : values_) {
+    json.Key(name);
+    if (const auto* integer = std::get_if<uint64_t>(&v)) {
+      json.Uint(*integer);
+    } else {
+      json.Double(std::get<double>(v));
+    }
+  }
+}
+
 std::map<std::string, std::string> OperatorStats::texts() const {
   std::lock_guard lock(mu_);
   return {texts_.begin(), texts_.end()};
@@ -71,84 +94,73 @@ OperatorStats& RunStats::AddOperator(std::string label) {
   return *operators_.back();
 }
 
-std::string JsonQuote(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
-namespace {}  // namespace
-
-std::string JsonNumber(double v) {
-  if (!std::isfinite(v)) return "null";
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
 std::string RunStats::ToJson() const {
-  std::ostringstream o;
-  o << "{\n  \"status\": " << JsonQuote(status);
-  if (!error.empty()) o << ",\n  \"error\": " << JsonQuote(error);
-  o << ",\n  \"elapsed_seconds\": " << JsonNumber(elapsed_seconds)
-    << ",\n  \"peak_rss_bytes\": " << peak_rss_bytes.load() << ",\n  \"operators\": [";
-  bool first = true;
-  for (const auto& op : operators_) {
-    o << (first ? "\n" : ",\n") << "    {\"name\": " << JsonQuote(op->label())
-      << ", \"records_in\": " << op->records_in << ", \"records_out\": " << op->records_out
-      << ", \"bytes_in\": " << op->bytes_in << ", \"bytes_out\": " << op->bytes_out
-      << ", \"wall_seconds\": " << JsonNumber(op->wall_ns * 1e-9)
-      << ", \"cpu_seconds\": " << JsonNumber(op->cpu_ns * 1e-9) << ",\n     \"dropped\": {";
-    first = false;
-    bool f2 = true;
-    for (const auto& [reason, n] : op->drops()) {
-      o << (f2 ? "" : ", ") << JsonQuote(reason) << ": " << n;
-      f2 = false;
-    }
-    o << "}, \"counters\": {";
-    f2 = true;
-    for (const auto& [name, n] : op->counters()) {
-      o << (f2 ? "" : ", ") << JsonQuote(name) << ": " << n;
-      f2 = false;
-    }
-    for (const auto& [name, v] : op->values()) {
-      o << (f2 ? "" : ", ") << JsonQuote(name) << ": " << JsonNumber(v);
-      f2 = false;
-    }
-    for (const auto& [name, v] : op->texts()) {
-      o << (f2 ? "" : ", ") << JsonQuote(name) << ": " << JsonQuote(v);
-      f2 = false;
-    }
-    o << "}}";
+  // Layout: run-wide figures one per line, then one operator per line pair.
+  std::string out;
+  JsonWriter json(&out, JsonWriter::Style::kSpaced);
+  json.BeginObject();
+  json.Break("\n  ");
+  json.Key("status");
+  json.String(status);
+  if (!error.empty()) {
+    json.Break("\n  ");
+    json.Key("error");
+    json.String(error);
   }
-  o << "\n  ]\n}\n";
-  return o.str();
+  json.Break("\n  ");
+  json.Key("elapsed_seconds");
+  json.Double(elapsed_seconds);
+  json.Break("\n  ");
+  json.Key("peak_rss_bytes");
+  json.Uint(peak_rss_bytes.load());
+  json.Break("\n  ");
+  json.Key("operators");
+  json.BeginArray();
+  for (const auto& op : operators_) {
+    json.Break("\n    ");
+    json.BeginObject();
+    json.Key("name");
+    json.String(op->label());
+    json.Key("records_in");
+    json.Uint(op->records_in);
+    json.Key("records_out");
+    json.Uint(op->records_out);
+    json.Key("bytes_in");
+    json.Uint(op->bytes_in);
+    json.Key("bytes_out");
+    json.Uint(op->bytes_out);
+    json.Key("wall_seconds");
+    json.Double(static_cast<double>(op->wall_ns) * 1e-9);
+    json.Key("cpu_seconds");
+    json.Double(static_cast<double>(op->cpu_ns) * 1e-9);
+    json.Break("\n     ");
+    json.Key("dropped");
+    json.BeginObject();
+    for (const auto& [reason, n] : op->drops()) {
+      json.Key(reason);
+      json.Uint(n);
+    }
+    json.EndObject();
+    json.Key("counters");
+    json.BeginObject();
+    for (const auto& [name, n] : op->counters()) {
+      json.Key(name);
+      json.Uint(n);
+    }
+    op->WriteFigures(json);
+    for (const auto& [name, text] : op->texts()) {
+      json.Key(name);
+      json.String(text);
+    }
+    json.EndObject();
+    json.EndObject();
+  }
+  json.Break("\n  ");
+  json.EndArray();
+  json.Break("\n");
+  json.EndObject();
+  out.push_back('\n');
+  return out;
 }
 
 std::string RunStats::Summary() const {

@@ -12,9 +12,12 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace corpusflow {
+
+class JsonWriter;
 
 class OperatorStats {
  public:
@@ -36,23 +39,29 @@ class OperatorStats {
   void Drop(std::string_view reason, uint64_t n = 1);
   /// Add to a named counter of the operator.
   void Add(std::string_view counter, uint64_t n);
-  /// Set a named figure of the operator (a seed, a ratio, a time).
+  /// Set a named figure of the operator (a ratio, a time).
   void Set(std::string_view name, double value);
+  /// Set a named integer figure of the operator (a seed, a size), kept and written exactly.
+  void SetInteger(std::string_view name, uint64_t value);
   void SetText(std::string_view name, std::string value);
 
   uint64_t dropped_total() const;
   std::map<std::string, uint64_t> drops() const;
   std::map<std::string, uint64_t> counters() const;
   uint64_t counter(std::string_view name) const;
+  /// The figures of Set and SetInteger (integers converted to double).
   std::map<std::string, double> values() const;
   std::map<std::string, std::string> texts() const;
+  /// Write the figures as members of the object `json` is in (integers exactly).
+  void WriteFigures(JsonWriter& json) const;
 
  private:
   std::string label_;
   mutable std::mutex mu_;
   std::map<std::string, uint64_t, std::less<>> drops_;
   std::map<std::string, uint64_t, std::less<>> counters_;
-  std::map<std::string, double, std::less<>> values_;
+  /// Set's doubles and SetInteger's integers, in one name order.
+  std::map<std::string, std::variant<double, uint64_t>, std::less<>> values_;
   std::map<std::string, std::string, std::less<>> texts_;
 };
 
@@ -81,9 +90,5 @@ class RunStats {
 uint64_t PeakRssBytes();
 /// CPU time of the calling thread in nanoseconds.
 uint64_t ThreadCpuNanos();
-/// Escape a string for a JSON document (quotes included).
-std::string JsonQuote(std::string_view s);
-/// A number for a JSON document: 6 significant digits, null when not finite.
-std::string JsonNumber(double v);
 
 }  // namespace corpusflow

@@ -25,6 +25,7 @@
 #include "engine/io/atomic_output.h"
 #include "engine/io/file.h"
 #include "engine/io/temp_dir.h"
+#include "engine/json_writer.h"
 #include "engine/progress.h"
 #include "engine/random.h"
 #include "engine/stats.h"
@@ -50,9 +51,9 @@ class IoBuffer {
     void* p = nullptr;
     if (posix_memalign(&p, kDirectAlignment, bytes) != 0) throw std::bad_alloc();
     data_.reset(static_cast<char*>(p));
-    uint64_t state = 0x9E3779B97F4A7C15ull;
+    SplitMix64 random(SplitMix64::kGamma);
     for (uint64_t i = 0; i + 8 <= bytes; i += 8) {
-      const uint64_t v = Mix64(state += 0x9E3779B97F4A7C15ull);
+      const uint64_t v = random.Next();
       std::memcpy(data_.get() + i, &v, 8);
     }
   }

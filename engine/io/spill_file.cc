@@ -8,32 +8,11 @@
 #include <cstring>
 #include <string>
 
+#include "engine/coding.h"
 #include "engine/error.h"
 
 namespace corpusflow {
 namespace {
-
-void PutU32(char* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>(v >> (8 * i));
-}
-
-void PutU64(char* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>(v >> (8 * i));
-}
-
-uint32_t GetU32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i)
-    v |= static_cast<uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
-  return v;
-}
-
-uint64_t GetU64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i)
-    v |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
-  return v;
-}
 
 std::string Where(const std::string& file, uint64_t offset) {
   return "spill file " + file + ": block at offset " + std::to_string(offset);
@@ -92,10 +71,10 @@ SpillBlock SpillBlockEncoder::Encode(std::string_view raw) {
   }
   const auto raw_size = static_cast<uint32_t>(raw.size());
   const auto stored_size = static_cast<uint32_t>(block.payload.size());
-  PutU32(block.header, kSpillBlockMagic);
-  PutU32(block.header + 4, raw_size);
-  PutU32(block.header + 8, stored_size);
-  PutU64(block.header + 12, SpillBlockChecksum(raw_size, stored_size, block.payload));
+  EncodeFixed32(block.header, kSpillBlockMagic);
+  EncodeFixed32(block.header + 4, raw_size);
+  EncodeFixed32(block.header + 8, stored_size);
+  EncodeFixed64(block.header + 12, SpillBlockChecksum(raw_size, stored_size, block.payload));
   return block;
 }
 
@@ -105,13 +84,13 @@ SpillBlockDecoder::~SpillBlockDecoder() { ZSTD_freeDCtx(dctx_); }
 
 SpillBlockHandle SpillBlockDecoder::ParseHeader(const char* header, const std::string& file,
                                                 uint64_t offset) {
-  if (GetU32(header) != kSpillBlockMagic) {
+  if (DecodeFixed32(header) != kSpillBlockMagic) {
     throw CorruptionError(Where(file, offset) + ": bad magic (not a spill block header)");
   }
   SpillBlockHandle handle;
   handle.offset = offset;
-  handle.raw_size = GetU32(header + 4);
-  handle.stored_size = GetU32(header + 8);
+  handle.raw_size = DecodeFixed32(header + 4);
+  handle.stored_size = DecodeFixed32(header + 8);
   if (handle.stored_size > handle.raw_size) {
     throw CorruptionError(Where(file, offset) + ": stored size " +
                           std::to_string(handle.stored_size) + " exceeds raw size " +
@@ -132,7 +111,7 @@ void SpillBlockDecoder::Decode(std::string_view frame, char* dst, const std::str
                           std::to_string(h.stored_size) + " bytes)");
   }
   const std::string_view payload = frame.substr(kSpillBlockHeaderBytes);
-  const uint64_t expected = GetU64(frame.data() + 12);
+  const uint64_t expected = DecodeFixed64(frame.data() + 12);
   if (SpillBlockChecksum(h.raw_size, h.stored_size, payload) != expected) {
     throw CorruptionError(Where(file, offset) +
                           ": checksum mismatch (the data on disk is corrupt)");
@@ -170,7 +149,7 @@ SpillFile::~SpillFile() {
 
 SpillBlockHandle SpillFile::Append(const SpillBlock& block) {
   SpillBlockHandle handle;
-  handle.raw_size = GetU32(block.header + 4);
+  handle.raw_size = DecodeFixed32(block.header + 4);
   handle.stored_size = static_cast<uint32_t>(block.payload.size());
   handle.offset = end_.fetch_add(block.size(), std::memory_order_acq_rel);
   file_.PWrite(handle.offset, std::string_view(block.header, kSpillBlockHeaderBytes));
@@ -204,7 +183,7 @@ void SpillFile::Read(const SpillBlockHandle& handle, char* dst, SpillBlockDecode
     CheckHeader(header, handle);
     ReadExact(dst, handle.raw_size, handle.offset + kSpillBlockHeaderBytes);
     if (SpillBlockChecksum(handle.raw_size, handle.stored_size,
-                           std::string_view(dst, handle.raw_size)) != GetU64(header + 12)) {
+                           std::string_view(dst, handle.raw_size)) != DecodeFixed64(header + 12)) {
       throw CorruptionError(Where(name_, handle.offset) +
                             ": checksum mismatch (the data on disk is corrupt)");
     }

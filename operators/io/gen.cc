@@ -23,18 +23,6 @@ namespace po = boost::program_options;
 namespace corpusflow {
 namespace {
 
-/// splitmix64: a fast generator with a 64-bit state, one per document.
-class Rng {
- public:
-  explicit Rng(uint64_t state) : state_(state) {}
-  uint64_t Next() { return Mix64(state_ += 0x9e3779b97f4a7c15ULL); }
-  /// Uniform in [0, n) (multiply-shift; the bias is below 2^-32 for the small n used here).
-  uint32_t Below(uint32_t n) { return static_cast<uint32_t>(((Next() >> 32) * n) >> 32); }
-
- private:
-  uint64_t state_;
-};
-
 /// Bytes a word copy may write past the word (words are copied 16 bytes at a time).
 constexpr size_t kCopySlack = 16;
 
@@ -103,7 +91,9 @@ class WordSampler {
 
   /// Copy a random word to `p` and return its length. REQUIRES: kCopySlack writable bytes
   /// past the word.
-  size_t Emit(Rng& rng, char* p) const {
+  size_t Emit(SplitMix64& rng, char* p) const {
+    // One draw: its high half picks the slot by multiply-shift (uniform to within
+    // size() / 2^32, kept for speed and for the documented output), its low half the coin.
     const uint64_t r = rng.Next();
     const AliasSlot& slot = slots_[((r >> 32) * slots_.size()) >> 32];
     const int k = static_cast<uint32_t>(r) >= slot.threshold ? 1 : 0;
@@ -220,7 +210,7 @@ inline char* PutNumber(char* p, uint32_t value) {
 }
 
 /// A number in one of a few shapes: 1234, 2019年 (Chinese only), 3.5, 42%.
-char* PutNumberTerm(Rng& rng, char* p, bool chinese) {
+char* PutNumberTerm(SplitMix64& rng, char* p, bool chinese) {
   switch (rng.Below(4)) {
     case 0:
       return PutNumber(p, 1 + rng.Below(9999));
@@ -261,7 +251,7 @@ namespace {
 /// Writes the sentences of one document.
 class DocumentWriter {
  public:
-  DocumentWriter(const WordSampler& chinese, const WordSampler& english, Rng& rng)
+  DocumentWriter(const WordSampler& chinese, const WordSampler& english, SplitMix64& rng)
       : chinese_(chinese), english_(english), rng_(rng) {}
 
   /// A Chinese sentence; with probability insert_rate/16 per clause an ASCII term or number.
@@ -320,7 +310,7 @@ class DocumentWriter {
 
   const WordSampler& chinese_;
   const WordSampler& english_;
-  Rng& rng_;
+  SplitMix64& rng_;
 };
 
 }  // namespace
@@ -374,7 +364,7 @@ std::string_view CorpusGenerator::Generate(uint64_t index, std::string* scratch)
   const Tables& t = *tables_;
   const size_t capacity = kMaxDocumentTarget + 2 * t.max_sentence_bytes;
   if (scratch->size() < capacity) scratch->resize(capacity);
-  Rng rng(Mix64(Mix64(options_.seed) + index * 0xd1b54a32d192ed03ULL));
+  SplitMix64 rng(Mix64(Mix64(options_.seed) + index * 0xd1b54a32d192ed03ULL));
 
   // Target length, log-normal-ish: 2^(3 + Binomial(10, 1/2)) .. twice that, so 8 B to 16 KiB
   // with a median near 400 B.
@@ -554,7 +544,7 @@ std::optional<uint64_t> GenOperator::TotalBytes() const {
 }
 
 std::unique_ptr<BatchReader> GenOperator::Open(const OpenContext& ctx) const {
-  ctx.stats.Set("seed", static_cast<double>(options_.seed));
+  ctx.stats.SetInteger("seed", options_.seed);
   ctx.stats.SetText("lang", std::string(GenLanguageName(options_.language)));
   return std::make_unique<GenReader>(options_, ctx.exec);
 }

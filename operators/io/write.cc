@@ -3,13 +3,12 @@
 #include <sys/resource.h>
 
 #include <algorithm>
-#include <array>
-#include <charconv>
 #include <cstring>
 
 #include "engine/check.h"
 #include "engine/error.h"
 #include "engine/exec_context.h"
+#include "engine/json_writer.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
 #include "engine/units.h"
@@ -24,16 +23,6 @@ namespace {
 constexpr uint64_t kShardMemoryBytes = 4 << 20;
 /// Descriptors kept free for everything else when checking `--shards` against `ulimit -n`.
 constexpr uint64_t kSpareDescriptors = 64;
-
-/// Bytes that JSON strings cannot hold as they are: control characters, '"' and '\\'.
-constexpr std::array<bool, 256> MakeJsonEscapeTable() {
-  std::array<bool, 256> table{};
-  for (int c = 0; c < 0x20; ++c) table[c] = true;
-  table['"'] = true;
-  table['\\'] = true;
-  return table;
-}
-constexpr std::array<bool, 256> kJsonEscape = MakeJsonEscapeTable();
 
 std::string ShardName(uint64_t index, uint64_t count) {
   auto pad = [](uint64_t v) {
@@ -152,12 +141,7 @@ class WriteRun : public BatchWriter {
         columns_.push_back(&RequireColumn(batch, name));
     }
     keys_.clear();
-    for (const Column* c : columns_) {
-      std::string key;
-      AppendJsonString(c->field.name, &key);
-      key.push_back(':');
-      keys_.push_back(std::move(key));
-    }
+    for (const Column* c : columns_) keys_.emplace_back(c->field.name);
   }
 
   static const Column& RequireColumn(const Batch& batch, const std::string& name) {
@@ -200,10 +184,10 @@ class WriteRun : public BatchWriter {
     return true;
   }
 
-  /// Append a string value, applying the invalid UTF-8 policy; false when the record is dropped.
-  bool AppendString(std::string_view s, const Column& column, std::string* out) {
+  /// Write a string value, applying the invalid UTF-8 policy; false when the record is dropped.
+  bool AppendString(std::string_view s, const Column& column, JsonWriter& json) {
     if (IsValidUtf8(s)) {
-      AppendJsonString(s, out);
+      json.String(s);
       return true;
     }
     switch (options_.invalid_utf8) {
@@ -217,40 +201,34 @@ class WriteRun : public BatchWriter {
         return false;
       case BadUtf8Policy::kReplace:
         replaced_ += ReplaceInvalidUtf8(s, &repaired_);
-        AppendJsonString(repaired_, out);
+        json.String(repaired_);
         return true;
     }
     return false;
   }
 
   bool FormatJson(size_t i, std::string* out) {
-    out->push_back('{');
+    JsonWriter json(out);
+    json.BeginObject();
     for (size_t k = 0; k < columns_.size(); ++k) {
-      if (k > 0) out->push_back(',');
-      out->append(keys_[k]);
+      json.Key(keys_[k]);
       const Column& column = *columns_[k];
       if (const auto* s = std::get_if<StringColumn>(&column.data)) {
-        if (!AppendString((*s)[i], column, out)) return false;
+        if (!AppendString((*s)[i], column, json)) return false;
       } else if (const auto* list = std::get_if<StringListColumn>(&column.data)) {
-        out->push_back('[');
+        json.BeginArray();
         for (size_t j = 0; j < list->ItemCount(i); ++j) {
-          if (j > 0) out->push_back(',');
-          if (!AppendString(list->Item(i, j), column, out)) return false;
+          if (!AppendString(list->Item(i, j), column, json)) return false;
         }
-        out->push_back(']');
+        json.EndArray();
       } else {
-        const auto& ids = std::get<Int32ListColumn>(column.data)[i];
-        out->push_back('[');
-        char digits[16];
-        for (size_t j = 0; j < ids.size(); ++j) {
-          if (j > 0) out->push_back(',');
-          const auto r = std::to_chars(digits, digits + sizeof digits, ids[j]);
-          out->append(digits, r.ptr);
-        }
-        out->push_back(']');
+        json.BeginArray();
+        for (const int32_t id : std::get<Int32ListColumn>(column.data)[i]) json.Int(id);
+        json.EndArray();
       }
     }
-    out->append("}\n");
+    json.EndObject();
+    out->push_back('\n');
     return true;
   }
 
@@ -263,7 +241,7 @@ class WriteRun : public BatchWriter {
   std::vector<const Column*> columns_;
   const StringColumn* meta_ = nullptr;
   size_t current_ = 0;
-  std::vector<std::string> keys_;
+  std::vector<JsonKey> keys_;
   std::string repaired_;
   uint64_t records_seen_ = 0;
   uint64_t records_written_ = 0;
@@ -271,73 +249,6 @@ class WriteRun : public BatchWriter {
 };
 
 }  // namespace
-
-void AppendJsonString(std::string_view s, std::string* out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  // Eight bytes at a time: a word without control characters, '"' or '\\' is copied as it is
-  // (the exact SWAR tests for "some byte is zero" and "some byte is below n").
-  constexpr uint64_t kOnes = 0x0101010101010101ull;
-  constexpr uint64_t kHigh = 0x8080808080808080ull;
-  auto needs_escape = [](uint64_t w) {
-    const uint64_t below_space = (w - kOnes * 0x20) & ~w;
-    const uint64_t quote = w ^ (kOnes * '"');
-    const uint64_t backslash = w ^ (kOnes * '\\');
-    const uint64_t has_quote = (quote - kOnes) & ~quote;
-    const uint64_t has_backslash = (backslash - kOnes) & ~backslash;
-    return ((below_space | has_quote | has_backslash) & kHigh) != 0;
-  };
-  out->reserve(out->size() + s.size() + 2);
-  out->push_back('"');
-  size_t run = 0;
-  size_t i = 0;
-  while (i < s.size()) {
-    if (i + 8 <= s.size()) {
-      uint64_t word;
-      std::memcpy(&word, s.data() + i, 8);
-      if (!needs_escape(word)) {
-        i += 8;
-        continue;
-      }
-    }
-    const size_t end = std::min(i + 8, s.size());
-    for (; i < end; ++i) {
-      const auto c = static_cast<unsigned char>(s[i]);
-      if (!kJsonEscape[c]) continue;
-      out->append(s.data() + run, i - run);
-      run = i + 1;
-      out->push_back('\\');
-      switch (c) {
-        case '"':
-          out->push_back('"');
-          break;
-        case '\\':
-          out->push_back('\\');
-          break;
-        case '\b':
-          out->push_back('b');
-          break;
-        case '\f':
-          out->push_back('f');
-          break;
-        case '\n':
-          out->push_back('n');
-          break;
-        case '\r':
-          out->push_back('r');
-          break;
-        case '\t':
-          out->push_back('t');
-          break;
-        default:
-          out->append("u00");
-          out->push_back(kHex[c >> 4]);
-          out->push_back(kHex[c & 15]);
-      }
-    }
-  }
-  out->append(s.data() + run, s.size() - run);
-  out->push_back('"');
-}
 
 WriteOperator::WriteOperator(WriteOptions options) : options_(std::move(options)) {
   if (options_.path.empty()) throw InvalidArgument("no output; usage: write PATH [options]");

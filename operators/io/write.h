@@ -78,7 +78,4 @@ class WriteOperator : public Sink {
   Compression compression_;
 };
 
-/// Append `s` to `out` as a quoted JSON string. REQUIRES: `s` is valid UTF-8.
-void AppendJsonString(std::string_view s, std::string* out);
-
 }  // namespace corpusflow

@@ -6,10 +6,10 @@
 #include "engine/error.h"
 #include "engine/exec_context.h"
 #include "engine/io/file_io.h"
-#include "engine/io/line_reader.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
 #include "operators/pegasus/gsg_random.h"
+#include "operators/tokenize/vocab_file.h"
 
 namespace po = boost::program_options;
 
@@ -44,7 +44,7 @@ class MlmRun : public TransformRun {
     if (!options_.vocab.empty()) {
       tokens_ = ctx.resources().Get<std::vector<std::string>>(
           ResourceCache::FileKey("token-list", {options_.vocab}), [&] {
-            return std::make_unique<std::vector<std::string>>(LoadTokenList(options_.vocab));
+            return std::make_unique<std::vector<std::string>>(ReadVocabTokens(options_.vocab, VocabColumns::kTokenThenScore));
           });
     } else {
       tokens_ = std::make_shared<const std::vector<std::string>>();
@@ -143,19 +143,6 @@ class MlmRun : public TransformRun {
 };
 
 }  // namespace
-
-std::vector<std::string> LoadTokenList(const std::string& path) {
-  LineReader reader(OpenInput(path));
-  std::vector<std::string> tokens;
-  std::string_view line;
-  while (reader.Next(&line)) {
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    const size_t tab = line.find('\t');
-    if (tab != std::string_view::npos) line = line.substr(0, tab);
-    tokens.emplace_back(line);
-  }
-  return tokens;
-}
 
 WholeWordSegmenter::WholeWordSegmenter(const std::vector<std::string>& tokens,
                                        const MlmOptions& options)

@@ -77,8 +77,4 @@ class MlmOperator : public Transform {
   MlmOptions options_;
 };
 
-/// Read a vocabulary: one token per line (the text before the first tab; a trailing '\r' is
-/// dropped). Throws IoError.
-std::vector<std::string> LoadTokenList(const std::string& path);
-
 }  // namespace corpusflow

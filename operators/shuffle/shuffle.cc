@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <utility>
 
+#include "engine/coding.h"
 #include "engine/error.h"
 #include "engine/exec_context.h"
 #include "engine/interrupt.h"
@@ -45,22 +46,11 @@ constexpr uint32_t kMaxBuckets = 1 << 16;
 /// Most spill files of one shuffle (each holds a contiguous range of first-level buckets).
 constexpr uint64_t kMaxSpillFiles = 64;
 
-void PutKey(char* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>(v >> (8 * i));
-}
-
-uint64_t GetKey(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i)
-    v |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
-  return v;
-}
-
 /// The end of the spill record at `p` (key u64 | varint(length) | encoding) in [p, end), or null
 /// when it is malformed.
 const char* RecordEnd(const char* p, const char* end) {
   uint64_t length = 0;
-  const char* after = end - p > 8 ? GetVarint(p + 8, end, &length) : nullptr;
+  const char* after = end - p > 8 ? GetVarint64Ptr(p + 8, end, &length) : nullptr;
   if (after == nullptr || length > static_cast<uint64_t>(end - after)) return nullptr;
   return after + length;
 }
@@ -296,7 +286,7 @@ bool RecordShuffler::ParseBlock(const char* p, const char* end, std::vector<Inde
   while (p < end) {
     const char* next = RecordEnd(p, end);
     if (next == nullptr) return false;
-    index.push_back(IndexEntry{GetKey(p), p + 8});
+    index.push_back(IndexEntry{DecodeFixed64(p), p + 8});
     p = next;
   }
   return true;
@@ -413,8 +403,8 @@ void RecordShuffler::Add(const Batch& batch, uint64_t first_record) {
     }
     const size_t b = shift >= 64 ? 0 : static_cast<size_t>(key >> shift);
     char* p = arena_->Append(b, need);
-    PutKey(p, key);
-    encoder.Encode(i, PutVarint(p + 8, size));
+    EncodeFixed64(p, key);
+    encoder.Encode(i, EncodeVarint64(p + 8, size));
   }
   records_ += n;
   input_bytes_ += batch.DataBytes();
@@ -646,7 +636,7 @@ void RecordShuffler::Rescatter(const Bucket& bucket, std::vector<Bucket>& childr
     while (p < end) {
       const char* next = RecordEnd(p, end);
       if (next == nullptr) ThrowBadBlock(*bucket.file, h.offset, "malformed record");
-      const uint64_t key = GetKey(p);
+      const uint64_t key = DecodeFixed64(p);
       if (bucket.width < 64 && ((key - bucket.lo) >> bucket.width) != 0) {
         ThrowBadBlock(*bucket.file, h.offset, "record key outside its bucket");
       }
@@ -820,7 +810,7 @@ bool RecordShuffler::Next(Batch* out) {
     while (cursor_ < index.size() && out->DataBytes() < config_.batch_bytes) {
       const char* record = index[cursor_++].record;
       uint64_t length = 0;
-      const char* encoded = GetVarint(record, record + 10, &length);
+      const char* encoded = GetVarint64Ptr(record, record + 10, &length);
       decoder.DecodeAppend(std::string_view(encoded, length));
     }
     if (out->DataBytes() >= config_.batch_bytes) return true;

@@ -1,11 +1,9 @@
 // The prefix dictionary of jieba (python3-jieba 0.42.1): every word with its frequency, and every
-// proper prefix of a word present with frequency 0. It is a trie over Unicode code points stored
-// as one open-addressing hash table of 8-byte slots keyed by (parent node, code point); a node is
-// its slot, which also holds the class of its frequency (an index into a small table of distinct
-// frequencies and their logarithms), so a segmenter walks the trie with one cache line per code
-// point and no logarithm. The children of the root in the Basic Multilingual Plane are also in a
-// direct table. Loading the 349,046-line dictionary of Debian's python3-jieba takes about 0.1 s
-// and 8 MB. Limits: 8 million nodes and 131,071 distinct frequencies (DataError beyond).
+// proper prefix of a word present with frequency 0. It is a CodePointTrie whose node tags are
+// the class of the node's frequency (an index into a small table of distinct frequencies and
+// their logarithms), so a segmenter walks the trie with one cache line per code point and no
+// logarithm. Loading the 349,046-line dictionary of Debian's python3-jieba takes about 0.1 s and
+// 8 MB. Limits: 8 million nodes and 131,071 distinct frequencies (DataError beyond).
 //
 // File format (jieba's dict.txt): one entry per line, `word freq [tag]`, separated by single
 // spaces; blank lines and lines without an integer frequency are errors naming file and line. A
@@ -24,15 +22,16 @@
 #include <unordered_map>
 #include <vector>
 
+#include "operators/tokenize/code_point_trie.h"
+
 namespace corpusflow {
 
 class JiebaDictionary {
  public:
-  /// A node of the trie (the end of a word or of a prefix): its slot in the table.
-  using Node = uint32_t;
-  /// The root is not a slot.
-  static constexpr Node kRoot = 0xFFFFFFFEu;
-  static constexpr Node kNoNode = 0xFFFFFFFFu;
+  /// A node of the trie (the end of a word or of a prefix).
+  using Node = CodePointTrie::Node;
+  static constexpr Node kRoot = CodePointTrie::kRoot;
+  static constexpr Node kNoNode = CodePointTrie::kNoNode;
   /// WordLogFrequency of a node that is only a prefix (frequency 0); see IsWord.
   static constexpr double kNotAWord = -1.0;
 
@@ -48,22 +47,11 @@ class JiebaDictionary {
   ~JiebaDictionary();
 
   /// The child of `node` for code point `cp`, or kNoNode.
-  Node Child(Node node, char32_t cp) const {
-    if (node == kRoot && cp < kRootTableSize) return root_children_[cp];
-    if (node == kNoNode) return kNoNode;
-    const uint64_t key = Key(node, cp);
-    size_t i = SlotHash(key);
-    while (true) {
-      const uint64_t slot = slots_[i];
-      if ((slot & kKeyMask) == key) return static_cast<Node>(i);
-      if (slot == kFreeSlot) return kNoNode;
-      i = (i + 1) & slot_mask_;
-    }
-  }
+  Node Child(Node node, char32_t cp) const { return trie_.Child(node, cp); }
   /// Whether any word continues past `node` (REQUIRES: a node, not kRoot).
-  bool HasChildren(Node node) const { return (slots_[node] & kHasChildren) != 0; }
+  bool HasChildren(Node node) const { return trie_.HasChildren(node); }
   /// ln(frequency) of the word ending at `node`, or kNotAWord for a prefix of frequency 0.
-  double WordLogFrequency(Node node) const { return class_log_frequency_[ClassOf(slots_[node])]; }
+  double WordLogFrequency(Node node) const { return class_log_frequency_[trie_.Tag(node)]; }
   static bool IsWord(double log_frequency) { return log_frequency >= 0.0; }
 
   /// ln(total frequency), as jieba's `log(self.total)`.
@@ -81,49 +69,11 @@ class JiebaDictionary {
   void AddWord(std::string_view word, int64_t frequency);
 
  private:
-  // Slot layout (64 bits): code point (bits 0-20), has-children flag (21), frequency class
-  // (22-38; class 0 = frequency 0), parent node (39-63; kRootKey for the root).
-  static constexpr char32_t kRootTableSize = 0x10000;
-  static constexpr uint64_t kFreeSlot = ~uint64_t{0};
-  static constexpr uint64_t kCodeBits = 0x1FFFFF;
-  static constexpr uint64_t kHasChildren = uint64_t{1} << 21;
-  static constexpr int kClassShift = 22;
-  static constexpr uint64_t kClassBits = 0x1FFFF;
-  static constexpr int kParentShift = 39;
-  static constexpr uint64_t kRootKey = 0x1FFFFFF;
-  static constexpr uint64_t kKeyMask = (kRootKey << kParentShift) | kCodeBits;
-  static constexpr size_t kMaxSlots = size_t{1} << 24;
-
-  static uint64_t Key(Node parent, char32_t cp) {
-    const uint64_t p = parent == kRoot ? kRootKey : parent;
-    return (p << kParentShift) | cp;
-  }
-  /// Fibonacci hashing: the top bits of the product depend on every bit of the key.
-  size_t SlotHash(uint64_t key) const {
-    return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> slot_shift_);
-  }
-  static uint32_t ClassOf(uint64_t slot) {
-    return static_cast<uint32_t>((slot >> kClassShift) & kClassBits);
-  }
-  static Node ParentOf(uint64_t slot) {
-    const uint64_t p = slot >> kParentShift;
-    return p == kRootKey ? kRoot : static_cast<Node>(p);
-  }
-
-  JiebaDictionary();
-  /// The node of `word` (valid UTF-8, not empty), created with its prefixes when missing. The
-  /// table may grow, which changes node ids.
-  Node AddPath(std::string_view word);
-  /// Double the table, re-inserting nodes parents first.
-  void Grow();
+  /// About `expected_nodes` nodes will be added.
+  explicit JiebaDictionary(size_t expected_nodes);
   void SetFrequency(Node node, int64_t frequency);
 
-  std::vector<Node> root_children_;
-  std::vector<uint64_t> slots_;
-  uint64_t slot_mask_ = 0;
-  /// 64 - log2(number of slots).
-  int slot_shift_ = 64;
-  size_t slots_used_ = 0;
+  CodePointTrie trie_;
   /// Frequency classes: class 0 is frequency 0; the others are the distinct frequencies seen.
   std::vector<int64_t> class_frequency_;
   std::vector<double> class_log_frequency_;

@@ -30,7 +30,7 @@ class SegmentRun : public TransformRun {
         stats_(stats),
         segmenter_(
             LoadJiebaSegmenter(ctx.resources(), op.dict_path(), op.options().user_dict_paths)) {
-    stats_.Set("dictionary_words", static_cast<double>(segmenter_->dictionary().word_count()));
+    stats_.SetInteger("dictionary_words", segmenter_->dictionary().word_count());
   }
 
   std::unique_ptr<OpState> MakeLocalState() override {

@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <mutex>
 #include <queue>
+#include <string>
 
+#include "engine/coding.h"
 #include "engine/error.h"
 #include "engine/exec_context.h"
+#include "engine/external_sort.h"
 #include "engine/io/file_io.h"
-#include "engine/io/spill_file.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
 #include "operators/text/unicode_text.h"
@@ -22,11 +24,8 @@ namespace po = boost::program_options;
 namespace corpusflow {
 namespace {
 
-constexpr size_t kSpillBlockBytes = 64 << 10;
 /// The smallest memory share of one worker's counter (a tiny --memory still makes progress).
 constexpr uint64_t kMinCounterShare = 64 << 10;
-/// Runs merged at once: their read buffers (one block each) stay within a few MB.
-constexpr size_t kMaxMergeFanIn = 64;
 constexpr size_t kInitialSlots = 1 << 10;
 
 /// Counts of distinct tokens: an open-addressing table over an arena of token bytes, so its
@@ -100,147 +99,6 @@ class TokenCounter {
   size_t used_ = 0;
 };
 
-void PutVarint(uint64_t v, std::string* out) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-bool GetVarint(std::string_view* in, uint64_t* v) {
-  uint64_t result = 0;
-  for (int shift = 0; shift < 64 && !in->empty(); shift += 7) {
-    const auto byte = static_cast<unsigned char>(in->front());
-    in->remove_prefix(1);
-    result |= static_cast<uint64_t>(byte & 0x7F) << shift;
-    if (byte < 0x80) {
-      *v = result;
-      return true;
-    }
-  }
-  return false;
-}
-
-/// A sorted stream of (token, count): a spilled run or a counter in memory.
-class CountCursor {
- public:
-  virtual ~CountCursor() = default;
-  /// Move to the next entry; false at the end.
-  virtual bool Next() = 0;
-  std::string_view token() const { return token_; }
-  uint64_t count() const { return count_; }
-
- protected:
-  std::string_view token_;
-  uint64_t count_ = 0;
-};
-
-class MemoryCursor : public CountCursor {
- public:
-  explicit MemoryCursor(std::vector<std::pair<std::string_view, uint64_t>> entries)
-      : entries_(std::move(entries)) {}
-  bool Next() override {
-    if (next_ >= entries_.size()) return false;
-    token_ = entries_[next_].first;
-    count_ = entries_[next_].second;
-    ++next_;
-    return true;
-  }
-
- private:
-  std::vector<std::pair<std::string_view, uint64_t>> entries_;
-  size_t next_ = 0;
-};
-
-class RunCursor : public CountCursor {
- public:
-  RunCursor(SpillFile& file, std::vector<SpillBlockHandle> blocks)
-      : file_(file), blocks_(std::move(blocks)) {}
-  bool Next() override {
-    while (rest_.empty()) {
-      if (next_block_ >= blocks_.size()) return false;
-      const SpillBlockHandle& block = blocks_[next_block_++];
-      buffer_.resize(block.raw_size);
-      file_.Read(block, buffer_.data(), decoder_);
-      file_.Release(block);
-      rest_ = buffer_;
-    }
-    uint64_t length = 0;
-    if (!GetVarint(&rest_, &length) || length > rest_.size()) Corrupt();
-    token_ = rest_.substr(0, length);
-    rest_.remove_prefix(length);
-    if (!GetVarint(&rest_, &count_)) Corrupt();
-    return true;
-  }
-
- private:
-  [[noreturn]] void Corrupt() const {
-    throw CorruptionError(file_.path().string() + ": malformed vocabulary count run");
-  }
-
-  SpillFile& file_;
-  std::vector<SpillBlockHandle> blocks_;
-  size_t next_block_ = 0;
-  SpillBlockDecoder decoder_;
-  std::string buffer_;
-  std::string_view rest_;
-};
-
-/// Writes a sorted run of (token, count) as spill blocks.
-class RunWriter {
- public:
-  explicit RunWriter(SpillFile& file) : file_(file) {}
-  void Add(std::string_view token, uint64_t count) {
-    PutVarint(token.size(), &raw_);
-    raw_.append(token);
-    PutVarint(count, &raw_);
-    if (raw_.size() >= kSpillBlockBytes) Flush();
-  }
-  std::vector<SpillBlockHandle> Finish() {
-    Flush();
-    return std::move(blocks_);
-  }
-
- private:
-  void Flush() {
-    if (raw_.empty()) return;
-    blocks_.push_back(file_.Append(encoder_.Encode(raw_)));
-    raw_.clear();
-  }
-
-  SpillFile& file_;
-  SpillBlockEncoder encoder_;
-  std::string raw_;
-  std::vector<SpillBlockHandle> blocks_;
-};
-
-/// Merge sorted cursors by token bytes, calling `emit(token, count)` once per distinct token with
-/// the sum of its counts.
-template <typename Emit>
-void MergeCursors(std::vector<std::unique_ptr<CountCursor>>& cursors, Emit&& emit) {
-  auto after = [](const CountCursor* a, const CountCursor* b) { return a->token() > b->token(); };
-  std::priority_queue<CountCursor*, std::vector<CountCursor*>, decltype(after)> heap(after);
-  for (auto& cursor : cursors) {
-    if (cursor->Next()) heap.push(cursor.get());
-  }
-  std::string token;
-  while (!heap.empty()) {
-    CountCursor* first = heap.top();
-    heap.pop();
-    token.assign(first->token());
-    uint64_t count = first->count();
-    if (first->Next()) heap.push(first);
-    while (!heap.empty() && heap.top()->token() == token) {
-      CountCursor* same = heap.top();
-      heap.pop();
-      count += same->count();
-      if (same->Next()) heap.push(same);
-    }
-    emit(std::string_view(token), count);
-  }
-}
-
 /// The best `capacity` candidates: by count descending, then token bytes ascending.
 class TopTokens {
  public:
@@ -303,7 +161,8 @@ class VocabRun : public BatchWriter {
         stats_(stats),
         segmenter_(LoadJiebaSegmenter(ctx.resources(), op.options().dict_path,
                                       op.options().user_dict_paths)),
-        basic_(/*lowercase=*/false) {
+        basic_(/*lowercase=*/false),
+        counts_(ctx.temp_dir(), "vocab-counts", SortOptions(ctx.breaker_memory_bytes())) {
     const uint64_t budget = ctx.breaker_memory_bytes();
     counter_share_ = std::max<uint64_t>(kMinCounterShare,
                                         budget / static_cast<uint64_t>(std::max(1, ctx.threads())));
@@ -335,44 +194,52 @@ class VocabRun : public BatchWriter {
   }
 
   void Finish() override {
-    std::vector<std::unique_ptr<CountCursor>> cursors;
-    if (!runs_.empty()) {
-      // Counting spilled: every count goes to disk, then runs are merged kMaxMergeFanIn at a
-      // time until one final merge remains.
-      for (const auto& counter : counters_) {
-        if (counter->size() > 0) Spill(*counter);
+    // Spilled: the counters still in memory become runs too. In memory: their entries go to the
+    // sorter's buffer, which spills only if they outgrow the budget.
+    const bool spilled = counts_.spilled_runs() > 0;
+    for (const auto& counter : counters_) {
+      if (counter->size() == 0) continue;
+      if (spilled) {
+        Spill(*counter);
+        continue;
       }
-      size_t next = 0;
-      while (runs_.size() - next > kMaxMergeFanIn) {
-        std::vector<std::unique_ptr<CountCursor>> group;
-        for (size_t i = 0; i < kMaxMergeFanIn; ++i) {
-          group.push_back(std::make_unique<RunCursor>(*spill_, std::move(runs_[next++])));
-        }
-        RunWriter writer(*spill_);
-        MergeCursors(group,
-                     [&](std::string_view token, uint64_t count) { writer.Add(token, count); });
-        runs_.push_back(writer.Finish());
+      char count[kMaxVarint64Bytes];
+      for (const auto& [token, n] : counter->SortedEntries()) {
+        counts_.Add(token, std::string_view(count, EncodeVarint64(count, n) - count));
       }
-      for (; next < runs_.size(); ++next) {
-        cursors.push_back(std::make_unique<RunCursor>(*spill_, std::move(runs_[next])));
-      }
-    } else {
-      for (const auto& counter : counters_) {
-        if (counter->size() > 0) {
-          cursors.push_back(std::make_unique<MemoryCursor>(counter->SortedEntries()));
-        }
-      }
+      counter->Clear();
     }
     const std::vector<std::string>& specials = VocabSpecialTokens();
     const VocabOptions& options = op_.options();
     TopTokens top(options.size - specials.size());
     uint64_t distinct = 0;
-    MergeCursors(cursors, [&](std::string_view token, uint64_t count) {
+    auto offer = [&](std::string_view token, uint64_t count) {
       ++distinct;
       if (count < options.min_frequency) return;
       if (std::find(specials.begin(), specials.end(), token) != specials.end()) return;
       top.Offer(token, count);
-    });
+    };
+    // Entries in token order: the counts of one token are adjacent; sum them.
+    std::unique_ptr<SortedEntryStream> entries = counts_.Finish();
+    std::string token;
+    uint64_t count = 0;
+    bool any = false;
+    while (entries->Next()) {
+      std::string_view value = entries->value();
+      uint64_t n = 0;
+      if (!GetVarint64(&value, &n) || !value.empty()) {
+        throw CorruptionError("vocab: malformed count of '" + std::string(entries->key()) + "'");
+      }
+      if (any && entries->key() == token) {
+        count += n;
+        continue;
+      }
+      if (any) offer(token, count);
+      token.assign(entries->key());
+      count = n;
+      any = true;
+    }
+    if (any) offer(token, count);
 
     OutputOptions output_options;
     output_options.run_files = ctx_.run_files();
@@ -392,9 +259,9 @@ class VocabRun : public BatchWriter {
     out->Close();
     ctx_.DeferCommit(DeferOutput(std::move(out)));
     stats_.Add("distinct_candidates", distinct);
-    stats_.Add("spilled_runs", spilled_runs_);
-    stats_.Set("vocab_size", static_cast<double>(specials.size() + kept.size()));
-    if (!kept.empty()) stats_.Set("min_kept_count", static_cast<double>(kept.back().first));
+    stats_.Add("spilled_runs", counts_.spilled_runs());
+    stats_.SetInteger("vocab_size", specials.size() + kept.size());
+    if (!kept.empty()) stats_.SetInteger("min_kept_count", kept.back().first);
   }
 
  private:
@@ -417,24 +284,21 @@ class VocabRun : public BatchWriter {
     }
   }
 
-  /// Write a counter as a sorted run to the spill file and empty it.
+  /// Write a counter as a sorted run and empty it. Thread-safe.
   void Spill(TokenCounter& counter) {
-    RunWriter writer(SpillFileLocked());
-    for (const auto& [token, count] : counter.SortedEntries()) writer.Add(token, count);
-    std::vector<SpillBlockHandle> blocks = writer.Finish();
+    ExternalSorter::RunWriter run = counts_.NewRun();
+    char count[kMaxVarint64Bytes];
+    for (const auto& [token, n] : counter.SortedEntries()) {
+      run.Add(token, std::string_view(count, EncodeVarint64(count, n) - count));
+    }
+    run.Finish();
     counter.Clear();
-    std::lock_guard lock(mu_);
-    runs_.push_back(std::move(blocks));
-    ++spilled_runs_;
   }
 
-  SpillFile& SpillFileLocked() {
-    std::lock_guard lock(mu_);
-    if (!spill_) {
-      spill_ = std::make_unique<SpillFile>(ctx_.temp_dir().NewFilePath("vocab-counts", ".spill"),
-                                           ctx_.file_system());
-    }
-    return *spill_;
+  static ExternalSortOptions SortOptions(uint64_t memory_bytes) {
+    ExternalSortOptions options;
+    options.memory_bytes = std::max<uint64_t>(kMinCounterShare, memory_bytes);
+    return options;
   }
 
   const VocabOperator& op_;
@@ -445,9 +309,9 @@ class VocabRun : public BatchWriter {
   uint64_t counter_share_ = 0;
   std::mutex mu_;
   std::vector<std::unique_ptr<TokenCounter>> counters_;
-  std::unique_ptr<SpillFile> spill_;
-  std::vector<std::vector<SpillBlockHandle>> runs_;
-  uint64_t spilled_runs_ = 0;
+  /// (token, varint count) entries: counters that outgrew their share, sorted, and at the end
+  /// every counter, merged in token order.
+  ExternalSorter counts_;
 };
 
 }  // namespace

@@ -37,23 +37,6 @@ Batch MixedBatch() {
   return batch;
 }
 
-TEST(RecordCodecTest, VarintsRoundTrip) {
-  for (uint64_t v : {uint64_t{0}, uint64_t{1}, uint64_t{127}, uint64_t{128}, uint64_t{16383},
-                     uint64_t{16384}, uint64_t{1} << 35, std::numeric_limits<uint64_t>::max()}) {
-    char buf[10];
-    char* end = PutVarint(buf, v);
-    EXPECT_EQ(static_cast<size_t>(end - buf), VarintLength(v));
-    uint64_t back = 0;
-    EXPECT_EQ(GetVarint(buf, end, &back), end);
-    EXPECT_EQ(back, v);
-    // Truncated: one byte short.
-    EXPECT_EQ(GetVarint(buf, end - 1, &back), nullptr);
-  }
-  EXPECT_EQ(VarintLength(127), 1u);
-  EXPECT_EQ(VarintLength(128), 2u);
-  EXPECT_EQ(VarintLength(std::numeric_limits<uint64_t>::max()), 10u);
-}
-
 TEST(RecordCodecTest, RoundTripsEveryColumnType) {
   const Batch in = MixedBatch();
   const RecordCodec codec = RecordCodec::ForBatch(in);

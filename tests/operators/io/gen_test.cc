@@ -416,5 +416,19 @@ TEST(GenCliTest, SameSeedWritesByteIdenticalFilesForAnyThreadCount) {
   EXPECT_NE(testing::ReadFile(other), reference);
 }
 
+// The seed is an integer figure of --stats-json, written exactly: a run is reproducible from
+// it (printf's %.6g wrote 1.23457e+13, which names another seed).
+TEST(GenCliTest, StatsJsonKeepsTheSeedExact) {
+  testing::ScopedTempDir dir;
+  const auto result = testing::RunCorpusflow(
+      {"run", "gen --bytes 1K --seed 12345678901234 | write " + dir.File("out.txt"), "--stats-json",
+       dir.File("stats.json"), "--progress", "never"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const std::string stats = testing::ReadFile(dir.File("stats.json"));
+  EXPECT_NE(stats.find("\"counters\": {\"seed\": 12345678901234, \"lang\": \"mixed\"}"),
+            std::string::npos)
+      << stats;
+}
+
 }  // namespace
 }  // namespace corpusflow

@@ -159,48 +159,6 @@ TEST(WriteTest, JsonlStringsReadBackByPythonAreTheSame) {
   EXPECT_EQ(PythonFieldHex(dir.File("out.jsonl"), "text"), expected);
 }
 
-/// The obvious one-byte-at-a-time escaping, as an oracle for the word-at-a-time one.
-std::string SimpleJsonString(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\b') {
-      out += "\\b";
-    } else if (c == '\f') {
-      out += "\\f";
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
-TEST(WriteTest, JsonEscapingAtEveryOffset) {
-  for (int special = 0; special < 256; ++special) {
-    for (size_t length = 1; length <= 19; ++length) {
-      for (size_t at = 0; at < length; ++at) {
-        std::string s(length, static_cast<char>(0xE4 - (at % 3)));  // high bytes around it
-        s[at] = static_cast<char>(special);
-        std::string out = "prefix";
-        AppendJsonString(s, &out);
-        ASSERT_EQ(out, "prefix" + SimpleJsonString(s)) << special << " at " << at << "/" << length;
-      }
-    }
-  }
-}
-
 TEST(WriteTest, ReplacedUtf8MatchesPython) {
   ScopedTempDir dir;
   std::mt19937 rng(2024);

@@ -1,0 +1,32 @@
+// Vocabulary files, read in one place: BERT's vocab.txt (one token per line, the id of a token is
+// its line number from 0) and, for the readers that accept it, SentencePiece's `.vocab`
+// ("piece<TAB>score" per line, id = line number). A line is the bytes before its '\n' without a
+// '\r' just before it; a final '\n' starts no further line, so a file of N tokens has N ids.
+// Files are decompressed by extension (`.gz`, `.bz2`, `.zst`), as every input is.
+// What a token may be is the caller's rule: Vocabulary (WordPiece) rejects empty, duplicate and
+// whitespace-holding tokens; `mlm` and `inspect` only need the id -> token table.
+// Thread safety: pure functions, safe from any thread.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace corpusflow {
+
+enum class VocabColumns {
+  /// The whole line is the token (a tab is part of it): vocab.txt for WordPiece.
+  kToken,
+  /// The token is the text before the first tab when there is one: vocab.txt or a SentencePiece
+  /// `.vocab`.
+  kTokenThenScore,
+};
+
+/// The tokens of vocabulary text, in id order (views into `text`).
+std::vector<std::string_view> SplitVocabTokens(std::string_view text, VocabColumns columns);
+
+/// The tokens of the vocabulary file `path`, in id order. Throws IoError (or CorruptionError for
+/// a damaged compressed file).
+std::vector<std::string> ReadVocabTokens(const std::string& path, VocabColumns columns);
+
+}  // namespace corpusflow
