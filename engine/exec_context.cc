@@ -49,30 +49,12 @@ uint64_t ExecContext::breaker_memory_bytes() const {
   return memory_bytes_ > in_flight + floor ? memory_bytes_ - in_flight : floor;
 }
 
-void ExecContext::DeferCommit(std::unique_ptr<DeferredCommit> commit) {
-  std::lock_guard lock(deferred_mu_);
-  deferred_.push_back(std::move(commit));
+void ExecContext::DeferCommit(std::unique_ptr<DeferredCommit> commit, CommitRank rank) {
+  outputs_.Add(std::move(commit), rank);
 }
 
-void ExecContext::CommitDeferred() {
-  std::vector<std::unique_ptr<DeferredCommit>> pending;
-  {
-    std::lock_guard lock(deferred_mu_);
-    pending.swap(deferred_);
-  }
-  // On an exception the rest of `pending` is destroyed uncommitted.
-  for (auto& commit : pending) {
-    commit->Commit();
-    commit.reset();
-  }
-}
+void ExecContext::CommitDeferred() { outputs_.Commit(); }
 
-void ExecContext::DiscardDeferred() noexcept {
-  std::vector<std::unique_ptr<DeferredCommit>> pending;
-  {
-    std::lock_guard lock(deferred_mu_);
-    pending.swap(deferred_);
-  }
-}
+void ExecContext::DiscardDeferred() noexcept { outputs_.Discard(); }
 
 }  // namespace corpusflow

@@ -7,10 +7,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <vector>
 
+#include "engine/io/commit_group.h"
 #include "engine/io/temp_dir.h"
 #include "engine/progress.h"
 
@@ -41,15 +40,6 @@ struct PlanContext {
 /// The plan context of a run with `options` (the default budget when none is given).
 PlanContext MakePlanContext(const RunOptions& options);
 
-/// Work held back until the whole run has succeeded (see ExecContext::DeferCommit).
-class DeferredCommit {
- public:
-  virtual ~DeferredCommit() = default;
-  /// Commit, e.g. finish a writer so that it renames its `*.tmp` output. Called at most once;
-  /// an object destroyed without Commit() must remove what it wrote.
-  virtual void Commit() = 0;
-};
-
 class ExecContext {
  public:
   explicit ExecContext(const RunOptions& options);
@@ -74,14 +64,14 @@ class ExecContext {
   /// Reset the early-stop flag when a new pipeline starts.
   void ResetStop() { stop_requested_ = false; }
 
-  /// Hold `commit` until every pipeline of the run has succeeded: Execute commits what it holds,
-  /// in the order added, after the last pipeline; when the run fails it is destroyed without
-  /// Commit(). For outputs a stage completes in an early pipeline that must not survive the
-  /// failure of a later one (a `tee` copy before a pipeline breaker).
-  void DeferCommit(std::unique_ptr<DeferredCommit> commit);
-  /// Commit everything DeferCommit holds (Execute, at the end of a successful run).
+  /// Hold `commit` in the run's CommitGroup until every pipeline of the run has succeeded:
+  /// Execute commits the group after the last pipeline (all members prepared, then renamed in
+  /// rank order); when the run fails its members are destroyed without Commit(). Every output
+  /// of a run goes this way, so a run's outputs appear together or not at all.
+  void DeferCommit(std::unique_ptr<DeferredCommit> commit, CommitRank rank = CommitRank::kData);
+  /// Commit the run's CommitGroup (Execute, at the end of a successful run).
   void CommitDeferred();
-  /// Destroy everything DeferCommit holds without committing it (Execute, on failure).
+  /// Destroy the run's CommitGroup members without committing them (Execute, on failure).
   void DiscardDeferred() noexcept;
 
  private:
@@ -93,8 +83,7 @@ class ExecContext {
   TempDir temp_dir_;
   Progress progress_;
   std::atomic<bool> stop_requested_{false};
-  std::mutex deferred_mu_;
-  std::vector<std::unique_ptr<DeferredCommit>> deferred_;
+  CommitGroup outputs_;
 };
 
 }  // namespace corpusflow

@@ -14,13 +14,9 @@
 #include <string_view>
 #include <vector>
 
-namespace corpusflow {
+#include "engine/io/file.h"
 
-/// Largest single write(2) or pwrite(2) into a file. Measured on this project's machines (Linux
-/// 6.18, ext4): writing 2 GB into the page cache took 0.6 s in 32 KiB calls but 1-4.5 s in
-/// 128 KiB-1 MiB calls, worse as memory fragments: large writes get large page-cache folios, and
-/// orders above 3 (32 KiB) make the kernel compact memory (see docs/shuffle.md).
-inline constexpr size_t kMaxWriteCall = 32 << 10;
+namespace corpusflow {
 
 enum class Compression { kNone, kGzip, kBzip2, kZstd };
 

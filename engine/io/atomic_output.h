@@ -1,0 +1,75 @@
+// AtomicOutput: the one way corpusflow replaces a file. An output NAME is written to a new temp
+// file `.NAME.tmp-XXXXXX` beside it (created with O_CREAT | O_EXCL | O_NOFOLLOW, so it can never
+// be an existing file, a symlink planted there or another run's temp file; mode 0666 less the
+// umask, as a plain create gives), and renamed onto NAME by Commit(). Destroyed without Commit()
+// (any failure, an interrupt) it removes the temp file, and NAME is left as it was.
+//   - A target that is one of the run's inputs (same device and inode) is refused.
+//   - A target that exists and is not a regular file (a character or block device, a FIFO, a
+//     socket, a terminal, or a symlink to one, such as /dev/stdout on a pipe) is written in
+//     place, never replaced; so is stdout ("-").
+//   - A symlink to a regular file is followed: the temp file goes beside the file it points to,
+//     which is replaced, and the link stays.
+// docs/io.md describes the naming and the commit order of a run (CommitGroup).
+// Thread safety: one thread at a time.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "engine/io/file.h"
+#include "engine/io/file_system.h"
+
+namespace corpusflow {
+
+class AtomicOutput {
+ public:
+  /// Open the output `path` ("-": stdout). `sync`: fdatasync the temp file before the rename.
+  /// Throws InvalidArgument when `path` is an input of the run, IoError when it cannot be created
+  /// (a missing folder, a directory of that name, no permission).
+  static AtomicOutput Create(const std::string& path, const RunFiles& run = {}, bool sync = false);
+
+  AtomicOutput(AtomicOutput&& other) noexcept;
+  AtomicOutput& operator=(AtomicOutput&& other) noexcept;
+  AtomicOutput(const AtomicOutput&) = delete;
+  AtomicOutput& operator=(const AtomicOutput&) = delete;
+  /// Remove the temp file unless committed.
+  ~AtomicOutput();
+
+  /// The file to write (errors name the output, "<stdout>" for stdout).
+  File& file() { return file_; }
+  /// The output as given ("-" for stdout).
+  const std::string& path() const { return path_; }
+  /// The file written: path(), or the regular file a symlink points to.
+  const std::string& target() const { return target_; }
+  /// The temp file; empty when written in place, committed or abandoned.
+  const std::string& temp_path() const { return temp_path_; }
+  /// Written in place (stdout, a device, a FIFO, ...): no temp file, no rename.
+  bool in_place() const { return in_place_; }
+
+  /// Write all of `data`. Throws IoError naming the output and the offset.
+  void Write(std::string_view data) { file_.Write(data); }
+  /// Sync (when asked for) and close the temp file, so that every write error has surfaced.
+  /// Idempotent. Throws IoError.
+  void Close();
+  /// Close(), then rename the temp file onto the target. Throws IoError.
+  void Commit();
+  /// Close and remove the temp file now; Commit() is no longer possible.
+  void Abandon() noexcept;
+
+  /// The temp name for `path`: `.NAME.tmp-` plus `suffix`, in the folder of `path`.
+  static std::string TempPathFor(const std::string& path, std::string_view suffix);
+
+ private:
+  AtomicOutput() = default;
+
+  FileSystem* fs_ = nullptr;
+  File file_;
+  std::string path_;
+  std::string target_;
+  std::string temp_path_;
+  bool in_place_ = false;
+  bool sync_ = false;
+  bool committed_ = false;
+};
+
+}  // namespace corpusflow

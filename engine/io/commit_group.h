@@ -1,0 +1,78 @@
+// CommitGroup: the outputs of one run, made visible together once everything succeeded. Writers
+// finish their files under temp names and hand them to the run's group (ExecContext::DeferCommit)
+// instead of renaming them; at the end of a successful run the group commits in two phases:
+//   1. Prepare() every member, in the order of their CommitRank and then the order in which they
+//      were added: flush, sync and close its temp files (any failure here stops the commit with
+//      nothing renamed, and every temp file is removed). A member may add members while it
+//      prepares (a `tee` finishes its inner writer then); they are prepared in turn;
+//   2. Commit() every member: the renames, in the same order. Data files (text outputs, shards, a
+//   dataset's .bin) come first,
+//      index files (a dataset's .idx) after them, reports (the --stats-json document) last, so a
+//      reader that opens a run's outputs by its index never sees an index without its data.
+// A group destroyed or discarded without Commit() destroys its members uncommitted, which removes
+// their temp files: a failed run leaves no output behind. docs/io.md has the whole protocol.
+// Thread safety: Add() may be called from any worker (and from a member's Prepare()); Commit()
+// and Discard() from one thread once the workers are done.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+namespace corpusflow {
+
+/// An output held back until the whole run succeeded.
+class DeferredCommit {
+ public:
+  virtual ~DeferredCommit() = default;
+  /// Finish the output under its temp name (flush, sync, close). Called once, before any member
+  /// of the group commits. Throws on failure.
+  virtual void Prepare() {}
+  /// Make the output visible (rename its temp files). Called once, after every member of the
+  /// group prepared. An object destroyed without Commit() must remove what it wrote.
+  virtual void Commit() = 0;
+};
+
+/// The order of the renames in a group: lower ranks first.
+enum class CommitRank {
+  /// Data files: text outputs and their shards, a dataset's `.bin`, a `tee` copy.
+  kData = 0,
+  /// Files that describe data files and must never appear before them: a dataset's `.idx`.
+  kIndex = 1,
+  /// Reports on the run itself: the `--stats-json` document.
+  kReport = 2,
+};
+
+class CommitGroup {
+ public:
+  CommitGroup() = default;
+  CommitGroup(const CommitGroup&) = delete;
+  CommitGroup& operator=(const CommitGroup&) = delete;
+  ~CommitGroup() { Discard(); }
+
+  /// Hold `member` until Commit(). Thread-safe.
+  void Add(std::unique_ptr<DeferredCommit> member, CommitRank rank = CommitRank::kData);
+  /// Prepare every member (those added meanwhile included), then commit every member, in rank
+  /// order (then order added). On an exception the members not yet committed are destroyed
+  /// (removing their temp files) and the exception propagates. The group is empty afterwards.
+  void Commit();
+  /// Destroy every member without committing it. The group is empty afterwards.
+  void Discard() noexcept;
+  /// Members held.
+  size_t size() const;
+
+ private:
+  struct Member {
+    CommitRank rank;
+    std::unique_ptr<DeferredCommit> output;
+  };
+  /// Take out the member of lowest rank added first, if any.
+  std::optional<Member> TakeFirst();
+
+  mutable std::mutex mu_;
+  std::vector<Member> members_;
+};
+
+}  // namespace corpusflow

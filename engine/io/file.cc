@@ -1,0 +1,173 @@
+#include "engine/io/file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "engine/error.h"
+#include "engine/interrupt.h"
+
+namespace corpusflow {
+namespace {
+
+/// Calls between two interrupt checks in a long loop (2 MiB of 32 KiB writes).
+constexpr uint64_t kCallsPerInterruptCheck = 64;
+
+}  // namespace
+
+ssize_t IoCalls::Read(int fd, char* buf, size_t n) { return ::read(fd, buf, n); }
+
+ssize_t IoCalls::PRead(int fd, char* buf, size_t n, uint64_t offset) {
+  return ::pread(fd, buf, n, static_cast<off_t>(offset));
+}
+
+ssize_t IoCalls::Write(int fd, const char* data, size_t n) { return ::write(fd, data, n); }
+
+ssize_t IoCalls::PWrite(int fd, const char* data, size_t n, uint64_t offset) {
+  return ::pwrite(fd, data, n, static_cast<off_t>(offset));
+}
+
+int IoCalls::Sync(int fd) { return ::fdatasync(fd); }
+
+IoCalls& IoCalls::System() {
+  static IoCalls calls;
+  return calls;
+}
+
+File::File(int fd, std::string name, Ownership ownership, IoCalls* calls)
+    : fd_(fd), name_(std::move(name)), ownership_(ownership), calls_(calls) {}
+
+File::~File() { Reset(); }
+
+File::File(File&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)),
+      name_(std::move(other.name_)),
+      ownership_(other.ownership_),
+      calls_(other.calls_),
+      max_write_call_(other.max_write_call_),
+      position_(other.position_) {}
+
+File& File::operator=(File&& other) noexcept {
+  if (this != &other) {
+    Reset();
+    fd_ = std::exchange(other.fd_, -1);
+    name_ = std::move(other.name_);
+    ownership_ = other.ownership_;
+    calls_ = other.calls_;
+    max_write_call_ = other.max_write_call_;
+    position_ = other.position_;
+  }
+  return *this;
+}
+
+void File::Reset() noexcept {
+  if (fd_ >= 0 && ownership_ == Ownership::kOwned) ::close(fd_);
+  fd_ = -1;
+}
+
+File File::Open(const std::string& path, int flags, mode_t mode, const std::string& what) {
+  for (;;) {
+    const int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+    if (fd >= 0) return File(fd, path);
+    if (errno != EINTR) ThrowIoError(what, path, errno);
+    CheckInterrupt();  // EINTR: retry unless SIGINT/SIGTERM arrived
+  }
+}
+
+void File::Fail(const char* verb, uint64_t offset, int err) const {
+  throw IoError(std::string("cannot ") + verb + " " + name_ + " at offset " +
+                std::to_string(offset) + ": " + std::strerror(err));
+}
+
+size_t File::Read(char* buf, size_t n) {
+  for (;;) {
+    const ssize_t r = calls_->Read(fd_, buf, n);
+    if (r >= 0) {
+      position_ += static_cast<uint64_t>(r);
+      return static_cast<size_t>(r);
+    }
+    if (errno != EINTR) Fail("read", position_, errno);
+    CheckInterrupt();  // EINTR: retry unless SIGINT/SIGTERM arrived
+  }
+}
+
+size_t File::PRead(uint64_t offset, char* buf, size_t n) const {
+  size_t done = 0;
+  uint64_t calls = 0;
+  while (done < n) {
+    const ssize_t r = calls_->PRead(fd_, buf + done, n - done, offset + done);
+    if (r < 0) {
+      if (errno != EINTR) Fail("read", offset + done, errno);
+      CheckInterrupt();  // EINTR: retry unless SIGINT/SIGTERM arrived
+      continue;
+    }
+    if (r == 0) break;  // the end of the file
+    done += static_cast<size_t>(r);
+    if (++calls % kCallsPerInterruptCheck == 0) CheckInterrupt();
+  }
+  return done;
+}
+
+void File::Write(std::string_view data) {
+  uint64_t calls = 0;
+  while (!data.empty()) {
+    const size_t n = max_write_call_ > 0 ? std::min(data.size(), max_write_call_) : data.size();
+    const ssize_t w = calls_->Write(fd_, data.data(), n);
+    if (w < 0) {
+      if (errno != EINTR) Fail("write", position_, errno);
+      CheckInterrupt();  // EINTR: retry unless SIGINT/SIGTERM arrived
+      continue;
+    }
+    // write(2) returns 0 only when it cannot make progress: report it as the full disk it is.
+    if (w == 0) Fail("write", position_, ENOSPC);
+    data.remove_prefix(static_cast<size_t>(w));
+    position_ += static_cast<uint64_t>(w);
+    if (++calls % kCallsPerInterruptCheck == 0) CheckInterrupt();
+  }
+}
+
+void File::PWrite(uint64_t offset, std::string_view data) const {
+  uint64_t calls = 0;
+  while (!data.empty()) {
+    const size_t n = max_write_call_ > 0 ? std::min(data.size(), max_write_call_) : data.size();
+    const ssize_t w = calls_->PWrite(fd_, data.data(), n, offset);
+    if (w < 0) {
+      if (errno != EINTR) Fail("write", offset, errno);
+      CheckInterrupt();  // EINTR: retry unless SIGINT/SIGTERM arrived
+      continue;
+    }
+    if (w == 0) Fail("write", offset, ENOSPC);
+    data.remove_prefix(static_cast<size_t>(w));
+    offset += static_cast<uint64_t>(w);
+    if (++calls % kCallsPerInterruptCheck == 0) CheckInterrupt();
+  }
+}
+
+void File::Sync() {
+  while (calls_->Sync(fd_) != 0) {
+    if (errno != EINTR) ThrowIoError("cannot sync", name_, errno);
+    CheckInterrupt();  // EINTR: retry unless SIGINT/SIGTERM arrived
+  }
+}
+
+uint64_t File::Size() const {
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) ThrowIoError("cannot stat", name_, errno);
+  return static_cast<uint64_t>(st.st_size);
+}
+
+void File::Close() {
+  if (fd_ < 0) return;
+  const int fd = std::exchange(fd_, -1);
+  if (ownership_ != Ownership::kOwned) return;
+  // Linux releases the descriptor even when close(2) fails, so it is never retried; EINTR means
+  // the data was handed over and only the wait was cut short.
+  if (::close(fd) != 0 && errno != EINTR) ThrowIoError("cannot close", name_, errno);
+}
+
+}  // namespace corpusflow
