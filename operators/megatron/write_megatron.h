@@ -1,6 +1,6 @@
 // `write-megatron PREFIX`: the sink that writes token-id fields as Megatron indexed datasets,
-// one dataset per field: `{PREFIX}_{field}_{document|sentence}.bin/.idx` (operators/
-// megatron_dataset.h, docs/megatron.md). The dtype of each dataset is uint16 when the field's
+// one dataset per field: `{PREFIX}_{field}_{document|sentence}.bin/.idx` (operators/megatron/
+// format.h, docs/megatron.md). The dtype of each dataset is uint16 when the field's
 // vocabulary size (Field::vocab_size, recorded by `tokenize` and `parse-ids`, or
 // `--vocab-size`) is below 65500, else int32; when no vocabulary size is known it is int32,
 // which holds every id. Every id is checked against the dtype and the vocabulary: an id out of
@@ -8,7 +8,7 @@
 // empty record gives an empty sequence, so the datasets of paired fields stay aligned);
 // sentence level splits each record after every `--sentence-end` id. `--shards N` writes N
 // datasets per field, record k going to shard k mod N; `{shard}` in PREFIX is replaced by the
-// zero-padded shard number. Memory is bounded (operators/megatron_dataset.h); outputs are
+// zero-padded shard number. Memory is bounded (operators/megatron/writer.h); outputs are
 // written as `*.tmp` and renamed only when the run succeeds.
 // Thread safety: the operator is immutable; the fields and dtypes follow from the input schema
 // (PlanFields: checked by OutputSchema at plan time, applied to the planned input schema at
@@ -21,7 +21,8 @@
 #include <vector>
 
 #include "engine/operator.h"
-#include "operators/megatron/megatron_dataset.h"
+#include "operators/megatron/format.h"
+#include "operators/megatron/writer.h"
 
 namespace corpusflow {
 

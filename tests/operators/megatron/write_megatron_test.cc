@@ -12,6 +12,8 @@
 
 #include "engine/error.h"
 #include "engine/registry.h"
+#include "operators/megatron/merge.h"
+#include "operators/megatron/reader.h"
 #include "tests/testing/cli_runner.h"
 #include "tests/testing/megatron_testing.h"
 #include "tests/testing/pipeline_testing.h"

@@ -1,0 +1,86 @@
+// Inspection of a Megatron indexed dataset (format.h), what `corpusflow inspect` prints: every
+// structural check of the reader run by streaming, figures (counts, a log2 histogram of sequence
+// lengths, documents without sequences), the range of token ids against a vocabulary, and the
+// first sequences decoded with it. The functions return data; the Format* functions render it as
+// the lines `corpusflow inspect` prints, so the command only parses, calls and prints.
+// Thread safety: stateless functions; a reader may be inspected from one thread at a time.
+// Errors: CorruptionError naming the file and entry for a damaged dataset, IoError.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "operators/megatron/reader.h"
+
+namespace corpusflow {
+
+/// Figures of one dataset, gathered by streaming (InspectMegatronDataset).
+struct MegatronDatasetStats {
+  uint64_t tokens = 0;
+  int32_t min_length = 0;
+  int32_t max_length = 0;
+  uint64_t empty_sequences = 0;
+  /// Bucket 0: empty sequences; bucket b >= 1: lengths in [2^(b-1), 2^b).
+  std::vector<uint64_t> length_histogram;
+  uint64_t min_sequences_per_document = 0;
+  uint64_t max_sequences_per_document = 0;
+  uint64_t documents_without_sequences = 0;
+  /// Whether the `.bin` was scanned for the id range (the fields below).
+  bool scanned_tokens = false;
+  int64_t min_id = 0;
+  int64_t max_id = -1;
+  /// The vocabulary size the ids were checked against (0 = none: only negative ids count).
+  int64_t vocab_size = 0;
+  /// Ids < 0 or >= the vocabulary size (when one was given).
+  uint64_t ids_out_of_range = 0;
+  /// The sequence holding the first such id.
+  uint64_t first_out_of_range_sequence = 0;
+
+  /// Whether the check passed: no id out of range.
+  bool ok() const { return ids_out_of_range == 0; }
+};
+
+/// Verify the whole index (ForEachSequenceChunk, ForEachDocumentChunk) and gather figures;
+/// with `scan_tokens`, also read the whole `.bin` for the id range, counting ids outside
+/// [0, vocab_size) when vocab_size > 0 (negative ids otherwise). Float dtypes are not scanned.
+/// Throws CorruptionError on a damaged dataset.
+MegatronDatasetStats InspectMegatronDataset(const MegatronDatasetReader& reader, bool scan_tokens,
+                                            int64_t vocab_size);
+
+/// One of the first sequences of a dataset, decoded.
+struct MegatronDecodedSequence {
+  uint64_t index = 0;
+  /// The document holding it.
+  uint64_t document = 0;
+  /// Its length in tokens (all of them, shown or not).
+  size_t tokens = 0;
+  /// Its first tokens separated by spaces: vocabulary entries (`<ID?>` for an id outside the
+  /// vocabulary) or, without a vocabulary, the ids; then " ... (N more)" when cut.
+  std::string text;
+
+  bool operator==(const MegatronDecodedSequence&) const = default;
+};
+
+/// Decode the first `count` sequences (fewer when the dataset has fewer), at most `max_tokens`
+/// tokens of each, with `vocabulary` (token = vocabulary[id]; empty: print ids). Throws
+/// DataError for float dtypes, CorruptionError.
+std::vector<MegatronDecodedSequence> DecodeMegatronSequences(
+    const MegatronDatasetReader& reader, uint64_t count, uint64_t max_tokens,
+    const std::vector<std::string>& vocabulary);
+
+/// The tokens of a vocabulary file, one per line (id = line number from 0); a trailing '\r' is
+/// dropped, and for SentencePiece `.vocab` files ("piece<TAB>score") the text before the tab is
+/// the token. Throws IoError.
+std::vector<std::string> ReadVocabularyTokens(const std::string& path);
+
+/// The `dataset`, `index` and `data` lines: the files and the header.
+std::string FormatMegatronFiles(const MegatronDatasetReader& reader);
+/// The figure lines (sequences ... check) of `stats`.
+std::string FormatMegatronStats(const MegatronDatasetReader& reader,
+                                const MegatronDatasetStats& stats);
+/// The `sequence I (document D, N tokens): TEXT` line.
+std::string FormatMegatronSequence(const MegatronDecodedSequence& sequence);
+
+}  // namespace corpusflow

@@ -1,0 +1,317 @@
+#include "operators/megatron/merge.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <system_error>
+
+#include "engine/error.h"
+#include "engine/interrupt.h"
+#include "operators/megatron/discovery.h"
+#include "operators/megatron/file_internal.h"
+
+namespace corpusflow {
+
+using megatron_internal::OpenForReading;
+using megatron_internal::PReadExactly;
+using megatron_internal::PWriteExactly;
+using megatron_internal::RetryOnEintr;
+
+namespace {
+
+/// Buffer of the merger's index output.
+constexpr size_t kIndexBufferBytes = 1 << 20;
+
+std::string TmpPath(const std::string& path) { return path + ".tmp"; }
+
+/// Append the whole of `from` to the end of `to_fd`: copy_file_range when the kernel can,
+/// read/write otherwise.
+void AppendFileContents(const MegatronDatasetReader& from, int to_fd, const std::string& to_path,
+                        uint64_t* to_offset) {
+  const uint64_t total = from.bin_bytes();
+  int from_fd = OpenForReading(from.bin_path());
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{from_fd};
+  uint64_t done = 0;
+  bool kernel_copy = true;
+  std::vector<char> buffer;
+  while (done < total) {
+    CheckInterrupt();
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(total - done, 64 << 20));
+    if (kernel_copy) {
+      auto in = static_cast<off64_t>(done);
+      auto out = static_cast<off64_t>(*to_offset);
+      const ssize_t r =
+          RetryOnEintr([&] { return ::copy_file_range(from_fd, &in, to_fd, &out, want, 0); });
+      if (r > 0) {
+        done += static_cast<uint64_t>(r);
+        *to_offset += static_cast<uint64_t>(r);
+        continue;
+      }
+      if (r == 0) {
+        throw CorruptionError(from.bin_path() + ": file ended at byte " + std::to_string(done) +
+                              " while being copied");
+      }
+      if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP) {
+        ThrowIoError("cannot copy " + from.bin_path() + " to", to_path, errno);
+      }
+      kernel_copy = false;
+    }
+    buffer.resize(4 << 20);
+    const size_t n = std::min(want, buffer.size());
+    PReadExactly(from_fd, from.bin_path(), done, buffer.data(), n);
+    PWriteExactly(to_fd, to_path, *to_offset, buffer.data(), n);
+    done += n;
+    *to_offset += n;
+  }
+}
+
+/// A file created as `path.tmp`, removed on destruction unless kept.
+class TmpOutput {
+ public:
+  explicit TmpOutput(const std::string& path) : tmp_(TmpPath(path)) {
+    fd_ = ::open(tmp_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0) ThrowIoError("cannot create", tmp_, errno);
+  }
+  ~TmpOutput() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!kept_) ::unlink(tmp_.c_str());
+  }
+  int fd() const { return fd_; }
+  const std::string& tmp() const { return tmp_; }
+  void Close() {
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) ThrowIoError("cannot close", tmp_, errno);
+  }
+  /// Keep the file when destroyed (its owner renames or removes it).
+  void Keep() { kept_ = true; }
+
+ private:
+  std::string tmp_;
+  int fd_ = -1;
+  bool kept_ = false;
+};
+
+/// Sequential buffered writes to an fd at a running offset.
+class IndexAppender {
+ public:
+  IndexAppender(int fd, std::string path) : fd_(fd), path_(std::move(path)) {
+    buffer_.reserve(kIndexBufferBytes);
+  }
+  void Append(const void* data, size_t n) {
+    const char* p = static_cast<const char*>(data);
+    if (buffer_.size() + n > buffer_.capacity()) Flush();
+    if (n >= buffer_.capacity()) {
+      PWriteExactly(fd_, path_, offset_, p, n);
+      offset_ += n;
+      return;
+    }
+    buffer_.insert(buffer_.end(), p, p + n);
+  }
+  void Flush() {
+    PWriteExactly(fd_, path_, offset_, buffer_.data(), buffer_.size());
+    offset_ += buffer_.size();
+    buffer_.clear();
+  }
+  uint64_t offset() const { return offset_ + buffer_.size(); }
+
+ private:
+  int fd_;
+  std::string path_;
+  std::vector<char> buffer_;
+  uint64_t offset_ = 0;
+};
+
+std::string CanonicalOrSelf(const std::string& path) {
+  std::error_code ec;
+  const auto canonical = std::filesystem::weakly_canonical(path, ec);
+  return ec ? path : canonical.string();
+}
+
+}  // namespace
+
+MegatronMerger::MegatronMerger(std::string output_prefix,
+                               const std::vector<std::string>& input_prefixes)
+    : output_prefix_(std::move(output_prefix)) {
+  if (input_prefixes.empty()) throw InvalidArgument("merge: no input datasets");
+  for (const std::string& prefix : input_prefixes) {
+    inputs_.push_back(std::make_unique<MegatronDatasetReader>(prefix));
+  }
+  const std::string out_idx = CanonicalOrSelf(MegatronIdxPath(output_prefix_));
+  const std::string out_bin = CanonicalOrSelf(MegatronBinPath(output_prefix_));
+  for (const auto& in : inputs_) {
+    if (CanonicalOrSelf(in->idx_path()) == out_idx || CanonicalOrSelf(in->bin_path()) == out_bin) {
+      throw InvalidArgument("merge: the output " + output_prefix_ +
+                            " is also an input; choose another output prefix");
+    }
+  }
+  summary_.dtype = inputs_.front()->dtype();
+  for (const auto& in : inputs_) {
+    if (in->dtype() != summary_.dtype) {
+      throw DataError("merge: " + in->idx_path() + " holds " +
+                      std::string(MegatronDTypeName(in->dtype())) + " tokens but " +
+                      inputs_.front()->idx_path() + " holds " +
+                      std::string(MegatronDTypeName(summary_.dtype)) +
+                      "; datasets of different dtypes cannot be merged");
+    }
+    summary_.sequences += in->sequences();
+    summary_.documents += in->documents();
+    summary_.bin_bytes += in->bin_bytes();
+  }
+}
+
+MegatronMerger::~MegatronMerger() {
+  if (written_ && !published_) {
+    ::unlink(TmpPath(MegatronBinPath(output_prefix_)).c_str());
+    ::unlink(TmpPath(MegatronIdxPath(output_prefix_)).c_str());
+  }
+}
+
+void MegatronMerger::Write() {
+  if (written_) return;
+  TmpOutput bin(MegatronBinPath(output_prefix_));
+  TmpOutput idx(MegatronIdxPath(output_prefix_));
+
+  IndexAppender index(idx.fd(), idx.tmp());
+  MegatronIndexHeader merged;
+  merged.dtype = summary_.dtype;
+  merged.sequence_count = summary_.sequences;
+  merged.document_index_count = summary_.documents + 1;
+  char header[kMegatronHeaderBytes];
+  EncodeMegatronIndexHeader(merged, header);
+  index.Append(header, sizeof header);
+
+  // Lengths; this pass also verifies every input's pointers and .bin size.
+  for (const auto& in : inputs_) {
+    in->ForEachSequenceChunk(
+        [&](uint64_t, std::span<const int32_t> lengths, std::span<const int64_t>) {
+          index.Append(lengths.data(), lengths.size_bytes());
+        });
+  }
+  // Pointers, offset by the bytes of the inputs before.
+  std::vector<int64_t> shifted;
+  int64_t byte_offset = 0;
+  for (const auto& in : inputs_) {
+    in->ForEachSequenceChunk(
+        [&](uint64_t, std::span<const int32_t>, std::span<const int64_t> pointers) {
+          shifted.resize(pointers.size());
+          for (size_t j = 0; j < pointers.size(); ++j) shifted[j] = pointers[j] + byte_offset;
+          index.Append(shifted.data(), shifted.size() * sizeof(int64_t));
+        });
+    byte_offset += static_cast<int64_t>(in->bin_bytes());
+  }
+  // Document indices: one leading 0, then each input's entries after its own leading 0,
+  // offset by the sequences of the inputs before.
+  const int64_t zero = 0;
+  index.Append(&zero, sizeof zero);
+  int64_t sequence_offset = 0;
+  for (const auto& in : inputs_) {
+    in->ForEachDocumentChunk([&](uint64_t first, std::span<const int64_t> entries) {
+      const size_t skip = first == 0 ? 1 : 0;
+      shifted.resize(entries.size() - skip);
+      for (size_t j = skip; j < entries.size(); ++j) {
+        shifted[j - skip] = entries[j] + sequence_offset;
+      }
+      index.Append(shifted.data(), shifted.size() * sizeof(int64_t));
+    });
+    sequence_offset += static_cast<int64_t>(in->sequences());
+  }
+  index.Flush();
+
+  uint64_t bin_offset = 0;
+  for (const auto& in : inputs_) AppendFileContents(*in, bin.fd(), bin.tmp(), &bin_offset);
+
+  bin.Close();
+  idx.Close();
+  bin.Keep();
+  idx.Keep();
+  written_ = true;
+}
+
+void MegatronMerger::Publish() {
+  if (!written_) throw std::logic_error("MegatronMerger: Publish before Write");
+  if (published_) return;
+  for (const std::string& path :
+       {MegatronBinPath(output_prefix_), MegatronIdxPath(output_prefix_)}) {
+    if (::rename(TmpPath(path).c_str(), path.c_str()) != 0) {
+      ThrowIoError("cannot rename " + TmpPath(path) + " to", path, errno);
+    }
+  }
+  published_ = true;
+}
+
+MegatronMergeSummary MergeMegatronDatasets(const std::string& output_prefix,
+                                           const std::vector<std::string>& input_prefixes) {
+  MegatronMerger merger(output_prefix, input_prefixes);
+  merger.Write();
+  merger.Publish();
+  return merger.summary();
+}
+
+std::vector<MegatronMergeGroup> GroupMegatronMergeInputs(std::string_view output,
+                                                         const std::vector<std::string>& args) {
+  const std::string output_prefix = NormalizeMegatronPrefix(output);
+  const std::vector<std::string> inputs = CollapseMegatronFilePairs(args);
+  // Output suffix ("" for plain datasets, "_src_ids_document" for write-megatron prefixes)
+  // -> the input datasets, in order.
+  std::map<std::string, std::vector<std::string>> groups;
+  std::set<std::string> first_suffixes;
+  bool plain = false;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const std::string& in = inputs[i];
+    const std::vector<std::string> found = RequireMegatronDatasets(in, "merge");
+    const bool is_plain = found.size() == 1 && found.front() == in;
+    if (i == 0) plain = is_plain;
+    if (is_plain != plain) {
+      throw InvalidArgument("merge: mix of dataset prefixes and write-megatron prefixes (" +
+                            inputs.front() + ", " + in + ")");
+    }
+    std::set<std::string> suffixes;
+    for (const std::string& dataset : found) {
+      const std::string suffix = dataset.substr(in.size());
+      suffixes.insert(suffix);
+      groups[suffix].push_back(dataset);
+    }
+    if (i == 0) {
+      first_suffixes = suffixes;
+    } else if (suffixes != first_suffixes) {
+      std::string a, b;
+      for (const auto& s : first_suffixes) a += " *" + s;
+      for (const auto& s : suffixes) b += " *" + s;
+      throw DataError("merge: " + inputs.front() + " has datasets" + a + " but " + in + " has" + b);
+    }
+  }
+  std::vector<MegatronMergeGroup> result;
+  for (auto& [suffix, datasets] : groups) {
+    result.push_back(MegatronMergeGroup{output_prefix + suffix, std::move(datasets)});
+  }
+  return result;
+}
+
+std::vector<MegatronMergeResult> MergeMegatronGroups(
+    const std::vector<MegatronMergeGroup>& groups) {
+  std::vector<std::unique_ptr<MegatronMerger>> mergers;
+  for (const MegatronMergeGroup& group : groups) {
+    mergers.push_back(std::make_unique<MegatronMerger>(group.output_prefix, group.input_prefixes));
+  }
+  for (auto& m : mergers) m->Write();
+  for (auto& m : mergers) m->Publish();
+  std::vector<MegatronMergeResult> results;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    results.push_back(MegatronMergeResult{mergers[g]->output_prefix(),
+                                          groups[g].input_prefixes.size(), mergers[g]->summary()});
+  }
+  return results;
+}
+
+}  // namespace corpusflow

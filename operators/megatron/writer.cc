@@ -1,0 +1,243 @@
+#include "operators/megatron/writer.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+#include "engine/error.h"
+#include "operators/megatron/file_internal.h"
+
+namespace corpusflow {
+
+using megatron_internal::PReadExactly;
+using megatron_internal::PWriteExactly;
+
+namespace {
+
+/// Smallest buffer of the writer's index and document files.
+constexpr size_t kMinSideBufferBytes = 16 << 10;
+/// Entries per chunk when the writer turns lengths into pointers or copies document indices.
+constexpr size_t kFinalizeChunk = 1 << 16;
+
+std::string TmpPath(const std::string& path) { return path + ".tmp"; }
+
+}  // namespace
+
+// A file written sequentially through a buffer, with positioned reads and writes for the
+// finishing steps. Removes itself when destroyed unless Keep() was called.
+
+class MegatronDatasetWriter::File {
+ public:
+  File(std::string path, size_t buffer_bytes)
+      : path_(std::move(path)), buffer_(new char[buffer_bytes]), capacity_(buffer_bytes) {
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0) ThrowIoError("cannot create", path_, errno);
+  }
+  /// A scratch file with a unique name in `dir`.
+  File(const std::filesystem::path& dir, const std::string& stem, size_t buffer_bytes)
+      : buffer_(new char[buffer_bytes]), capacity_(buffer_bytes) {
+    std::string name = (dir / (stem + "-XXXXXX")).string();
+    fd_ = ::mkostemp(name.data(), O_CLOEXEC);
+    if (fd_ < 0) ThrowIoError("cannot create a scratch file in", dir.string(), errno);
+    path_ = std::move(name);
+  }
+  ~File() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!keep_) ::unlink(path_.c_str());
+  }
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+
+  const std::string& path() const { return path_; }
+  size_t capacity() const { return capacity_; }
+  /// Bytes written so far, buffered ones included.
+  uint64_t size() const { return flushed_ + used_; }
+
+  void Append(const void* data, size_t n) {
+    const char* p = static_cast<const char*>(data);
+    if (used_ + n > capacity_) {
+      Flush();
+      if (n >= capacity_) {
+        PWriteExactly(fd_, path_, flushed_, p, n);
+        flushed_ += n;
+        return;
+      }
+    }
+    std::memcpy(buffer_.get() + used_, p, n);
+    used_ += n;
+  }
+  template <typename T>
+  void AppendValue(T v) {
+    Append(&v, sizeof v);
+  }
+  /// Append `n` bytes that `fill(char* destination)` writes straight into the buffer.
+  /// REQUIRES: n <= capacity().
+  template <typename Fill>
+  void AppendFilled(size_t n, Fill fill) {
+    if (used_ + n > capacity_) Flush();
+    fill(buffer_.get() + used_);
+    used_ += n;
+  }
+
+  void Flush() {
+    if (used_ == 0) return;
+    PWriteExactly(fd_, path_, flushed_, buffer_.get(), used_);
+    flushed_ += used_;
+    used_ = 0;
+  }
+  /// REQUIRES: the range was flushed.
+  void PRead(uint64_t offset, void* buf, size_t n) const {
+    PReadExactly(fd_, path_, offset, buf, n);
+  }
+  /// REQUIRES: the range was flushed.
+  void PWrite(uint64_t offset, const void* buf, size_t n) {
+    PWriteExactly(fd_, path_, offset, buf, n);
+  }
+
+  /// Flush and close, reporting errors of close (delayed write errors on some filesystems).
+  void Close() {
+    Flush();
+    buffer_.reset();
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) ThrowIoError("cannot close", path_, errno);
+  }
+
+  /// Rename the (closed) file; it is no longer removed on destruction.
+  void RenameTo(const std::string& target) {
+    if (::rename(path_.c_str(), target.c_str()) != 0) {
+      ThrowIoError("cannot rename " + path_ + " to", target, errno);
+    }
+    path_ = target;
+    keep_ = true;
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::unique_ptr<char[]> buffer_;
+  size_t capacity_;
+  size_t used_ = 0;
+  uint64_t flushed_ = 0;
+  bool keep_ = false;
+};
+
+MegatronDatasetWriter::MegatronDatasetWriter(std::string prefix, MegatronDType dtype,
+                                             const std::filesystem::path& scratch_dir,
+                                             size_t buffer_bytes)
+    : prefix_(std::move(prefix)), dtype_(dtype) {
+  if (dtype_ != MegatronDType::kUInt16 && dtype_ != MegatronDType::kInt32) {
+    throw std::logic_error("MegatronDatasetWriter writes uint16 or int32 token ids");
+  }
+  buffer_bytes = std::max<size_t>(buffer_bytes, kMinSideBufferBytes);
+  const size_t side_bytes = std::max(buffer_bytes / 8, kMinSideBufferBytes);
+  bin_ = std::make_unique<File>(TmpPath(MegatronBinPath(prefix_)), buffer_bytes);
+  idx_ = std::make_unique<File>(TmpPath(MegatronIdxPath(prefix_)), side_bytes);
+  documents_file_ = std::make_unique<File>(scratch_dir, "megatron-documents", side_bytes);
+  // The counts are written by Finalize().
+  MegatronIndexHeader placeholder;
+  placeholder.dtype = dtype_;
+  placeholder.document_index_count = 0;
+  char header[kMegatronHeaderBytes];
+  EncodeMegatronIndexHeader(placeholder, header);
+  idx_->Append(header, sizeof header);
+  documents_file_->AppendValue<int64_t>(0);
+}
+
+MegatronDatasetWriter::~MegatronDatasetWriter() = default;
+
+void MegatronDatasetWriter::AddSequence(std::span<const int32_t> ids,
+                                        std::span<const int32_t> tail) {
+  if (finalized_) throw std::logic_error("MegatronDatasetWriter: sequence added after Finalize");
+  const uint64_t length = ids.size() + tail.size();
+  if (length > static_cast<uint64_t>(std::numeric_limits<int32_t>::max())) {
+    throw DataError(prefix_ + ": a sequence of " + std::to_string(length) +
+                    " tokens does not fit the int32 length field of the index");
+  }
+  for (std::span<const int32_t> part : {ids, tail}) {
+    if (dtype_ == MegatronDType::kInt32) {
+      bin_->Append(part.data(), part.size_bytes());
+      continue;
+    }
+    // uint16: narrow straight into the file buffer (callers checked the range).
+    const size_t per_chunk = bin_->capacity() / sizeof(uint16_t);
+    for (size_t begin = 0; begin < part.size(); begin += per_chunk) {
+      const size_t n = std::min(per_chunk, part.size() - begin);
+      const int32_t* in = part.data() + begin;
+      bin_->AppendFilled(n * sizeof(uint16_t), [in, n](char* out) {
+        // Disjoint buffers: __restrict lets the compiler vectorise the narrowing.
+        const int32_t* __restrict from = in;
+        char* __restrict to = out;
+        for (size_t j = 0; j < n; ++j) {
+          const auto v = static_cast<uint16_t>(from[j]);
+          std::memcpy(to + 2 * j, &v, sizeof v);
+        }
+      });
+    }
+  }
+  idx_->AppendValue<int32_t>(static_cast<int32_t>(length));
+  tokens_ += length;
+  ++sequences_;
+}
+
+void MegatronDatasetWriter::EndDocument() {
+  if (finalized_) throw std::logic_error("MegatronDatasetWriter: document ended after Finalize");
+  documents_file_->AppendValue<int64_t>(static_cast<int64_t>(sequences_));
+  last_document_end_ = sequences_;
+  ++documents_;
+}
+
+void MegatronDatasetWriter::Finalize() {
+  if (finalized_) return;
+  bin_->Close();
+  idx_->Flush();
+  // Sequences after the last EndDocument() form a final document.
+  if (last_document_end_ != sequences_) EndDocument();
+  documents_file_->Flush();
+  finalized_ = true;
+
+  // Pointers: the running sum of lengths times the element size, read back from the index.
+  std::vector<int32_t> lengths(kFinalizeChunk);
+  std::vector<int64_t> values(kFinalizeChunk);
+  const int64_t element = static_cast<int64_t>(MegatronDTypeSize(dtype_));
+  int64_t pointer = 0;
+  for (uint64_t first = 0; first < sequences_; first += kFinalizeChunk) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(kFinalizeChunk, sequences_ - first));
+    idx_->PRead(kMegatronHeaderBytes + first * sizeof(int32_t), lengths.data(),
+                n * sizeof(int32_t));
+    for (size_t j = 0; j < n; ++j) {
+      values[j] = pointer;
+      pointer += lengths[j] * element;
+    }
+    idx_->Append(values.data(), n * sizeof(int64_t));
+  }
+  // Document indices, copied from the scratch file.
+  const uint64_t entries = documents_file_->size() / sizeof(int64_t);
+  for (uint64_t first = 0; first < entries; first += kFinalizeChunk) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(kFinalizeChunk, entries - first));
+    documents_file_->PRead(first * sizeof(int64_t), values.data(), n * sizeof(int64_t));
+    idx_->Append(values.data(), n * sizeof(int64_t));
+  }
+  idx_->Flush();
+  const uint64_t counts[2] = {sequences_, entries};
+  idx_->PWrite(kMegatronSequenceCountOffset, counts, sizeof counts);
+  idx_->Close();
+  documents_file_.reset();
+}
+
+void MegatronDatasetWriter::Publish() {
+  if (!finalized_) throw std::logic_error("MegatronDatasetWriter: Publish before Finalize");
+  if (published_) return;
+  // The index last: a reader that finds the .idx finds a complete .bin.
+  bin_->RenameTo(MegatronBinPath(prefix_));
+  idx_->RenameTo(MegatronIdxPath(prefix_));
+  published_ = true;
+}
+
+}  // namespace corpusflow
