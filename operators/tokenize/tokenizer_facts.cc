@@ -3,9 +3,9 @@
 #include <limits>
 #include <vector>
 
+#include "engine/coding.h"
 #include "engine/error.h"
 #include "engine/io/file_io.h"
-#include "engine/record_codec.h"
 #include "operators/text/text_file.h"
 
 namespace corpusflow {
@@ -59,7 +59,7 @@ class WireFields {
 
  private:
   const char* Varint(uint64_t* v) {
-    const char* next = GetVarint(p_, end_, v);
+    const char* next = GetVarint64Ptr(p_, end_, v);
     if (next == nullptr) Fail();
     return next;
   }
