@@ -20,6 +20,7 @@
 #include "engine/io/temp_dir.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
+#include "operators/shuffle/record_shuffler.h"
 #include "operators/shuffle/shuffle_keys.h"
 #include "tests/testing/cli_runner.h"
 #include "tests/testing/pipeline_testing.h"
