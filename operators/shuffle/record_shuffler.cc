@@ -33,6 +33,14 @@ namespace {
                         std::to_string(offset) + ": " + what);
 }
 
+/// Slabs of 4 MiB, or a block when larger: a bucket loaded in pass 2 takes only a little more
+/// than its bytes, and a few hundred mappings cover any working set.
+size_t SlabBytes(uint64_t block_bytes) {
+  constexpr uint64_t kPage = 4096;
+  return static_cast<size_t>(
+      std::max<uint64_t>(uint64_t{4} << 20, (block_bytes + kPage - 1) / kPage * kPage));
+}
+
 /// The soft limit on open descriptors (0 = unlimited or unknown).
 uint64_t DescriptorLimit() {
   rlimit limit{};
@@ -51,8 +59,9 @@ struct RecordShuffler::IndexEntry {
 struct RecordShuffler::LoadedBucket {
   /// The leaf it holds (null when empty).
   const Bucket* leaf = nullptr;
-  /// The bucket's blocks, copied or decompressed from its spill file (unused in memory).
-  LargeBuffer data;
+  /// The bucket's blocks, copied or decompressed from its spill file into slabs of the pool
+  /// (none in memory); given back once the bucket was emitted.
+  std::vector<LargeBuffer> slabs;
   std::vector<IndexEntry> index;
 };
 
@@ -104,6 +113,7 @@ RecordShuffler::RecordShuffler(const ShuffleConfig& config, TempDir& temp_dir, O
                                Progress* progress)
     : config_(config), temp_dir_(temp_dir), stats_(stats), progress_(progress) {
   layout_ = PlanLayout(0, 0);
+  pool_ = std::make_unique<SlabPool>(SlabBytes(layout_.block_bytes));
   workers_ = std::make_unique<Workers>(config_.spill);
   prefetch_group_ = std::make_unique<tbb::task_group>();
   current_ = std::make_unique<LoadedBucket>();
@@ -128,6 +138,10 @@ RecordShuffler::~RecordShuffler() {
 }
 
 size_t RecordShuffler::bucket_count() const { return leaves_.size(); }
+
+uint64_t RecordShuffler::slab_bytes_mapped() const {
+  return pool_->slabs_mapped() * pool_->slab_bytes();
+}
 
 void RecordShuffler::SetExpectedInputBytes(uint64_t bytes) { config_.expected_input_bytes = bytes; }
 
@@ -167,7 +181,7 @@ void RecordShuffler::Add(const Batch& batch, uint64_t first_record) {
     }
     layout_ = PlanLayout(n, data);
     first_buckets_ = SplitRange(Bucket{}, layout_.buckets);
-    arena_ = std::make_unique<ScatterArena>(first_buckets_.size(), layout_.chunk_bytes);
+    arena_ = std::make_unique<ScatterArena>(first_buckets_.size(), layout_.chunk_bytes, *pool_);
   }
   const int shift = first_buckets_.front().width;
   for (size_t i = 0; i < n; ++i) {
@@ -296,6 +310,7 @@ void RecordShuffler::Finish() {
   cpu_pass1_end_ = ProcessCpuSeconds();
   if (stats_ != nullptr) {
     stats_->Set("pass 1 seconds", pass1_end - pass1_start_);
+    stats_->Set("record memory bytes", static_cast<double>(layout_.record_memory));
     stats_->SetText("mode", spilled_ ? "external" : "in memory");
     stats_->SetText("spill compression", !spilled_ ? std::string("nothing spilled")
                                          : config_.spill.compression == SpillCompression::kZstd
@@ -338,12 +353,11 @@ void RecordShuffler::Finish() {
     largest_records = std::max(largest_records, b.records);
   }
   if (2 * (largest_bytes + largest_records * kShuffleIndexEntryBytes) <= layout_.record_memory) {
-    reserve_leaf_bytes_ = largest_bytes;
     reserve_leaf_records_ = largest_records;
   }
-  // Pass 2 copies blocks into reused buffers. (Reading raw blocks in place from a mapping of the
-  // spill file saved a copy but left the peak RSS far above the budget with many buckets: 463 MB
-  // for a 64 MB budget, against 88 MB copying.)
+  // Pass 2 copies blocks into slabs of the pool, which pass 1's chunks gave back. (Reading raw
+  // blocks in place from a mapping of the spill file saved a copy but left the peak RSS far above
+  // the budget with many buckets: 463 MB for a 64 MB budget, against 88 MB copying.)
   if (stats_ != nullptr) {
     stats_->Add("buckets", leaves_.size());
     stats_->Add("re-scatters", rescatters_);
@@ -371,8 +385,9 @@ void RecordShuffler::Rescatter(const Bucket& bucket, std::vector<Bucket>& childr
   children = SplitRange(bucket, RescatterBucketCount(BucketMemory(bucket), layout_.record_memory,
                                                      config_.rescatter_buckets));
   const int shift = children.front().width;
-  ScatterArena arena(children.size(), ScatterChunkBytes(layout_.record_memory, layout_.block_bytes,
-                                                        children.size()));
+  ScatterArena arena(children.size(),
+                     ScatterChunkBytes(layout_.record_memory, layout_.block_bytes, children.size()),
+                     *pool_);
   SpillBlockDecoder& decoder = workers_->decoder();
   std::string block;
   for (const SpillBlockHandle& h : bucket.blocks) {
@@ -429,23 +444,34 @@ void RecordShuffler::LoadLeaf(const Bucket& bucket, LoadedBucket* into) {
     }
   } else {
     const SpillFile& file = *bucket.file;
-    into->data.Reserve(std::max(bucket.raw_bytes, reserve_leaf_bytes_));
-    std::vector<uint64_t> offsets(bucket.blocks.size() + 1, 0);
-    for (size_t i = 0; i < bucket.blocks.size(); ++i) {
-      offsets[i + 1] = offsets[i] + bucket.blocks[i].raw_size;
+    // Blocks are laid out in slabs (a block never spans two; one larger than a slab gets a
+    // buffer of its own), then read and decoded in parallel.
+    const std::vector<SpillBlockHandle>& blocks = bucket.blocks;
+    std::vector<char*> place(blocks.size());
+    char* next = nullptr;
+    size_t left = 0;
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      const size_t size = blocks[i].raw_size;
+      if (size > left || next == nullptr) {
+        into->slabs.push_back(size > pool_->slab_bytes() ? LargeBuffer(size) : pool_->Take());
+        next = into->slabs.back().get();
+        left = into->slabs.back().size();
+      }
+      place[i] = next;
+      next += size;
+      left -= size;
     }
-    char* const data = into->data.get();
-    tbb::parallel_for(tbb::blocked_range<size_t>(0, bucket.blocks.size(), 1), [&](const auto& r) {
+    tbb::parallel_for(tbb::blocked_range<size_t>(0, blocks.size(), 1), [&](const auto& r) {
       SpillBlockDecoder& decoder = workers_->decoder();
       for (size_t i = r.begin(); i != r.end(); ++i) {
         CheckInterrupt();
-        file.Read(bucket.blocks[i], data + offsets[i], decoder);
+        file.Read(blocks[i], place[i], decoder);
       }
     });
     // Records never span blocks: parse each block's raw bytes into the index.
-    for (size_t i = 0; i < bucket.blocks.size(); ++i) {
-      if (!ParseBlock(data + offsets[i], data + offsets[i + 1], index)) {
-        ThrowBadBlock(file, bucket.blocks[i].offset, "malformed record");
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      if (!ParseBlock(place[i], place[i] + blocks[i].raw_size, index)) {
+        ThrowBadBlock(file, blocks[i].offset, "malformed record");
       }
     }
     if (index.size() != bucket.records) {
@@ -464,6 +490,8 @@ void RecordShuffler::DoneWithLeaf(LoadedBucket* loaded) {
   Bucket& leaf = leaves_[static_cast<size_t>(loaded->leaf - leaves_.data())];
   loaded->leaf = nullptr;
   loaded->index.clear();
+  for (LargeBuffer& slab : loaded->slabs) pool_->Give(std::move(slab));
+  loaded->slabs.clear();
   if (leaf.file == nullptr) {
     // In memory: give the pages back at once; the output written next reuses them.
     arena_->Free(static_cast<size_t>(leaf.arena_bucket));
@@ -528,6 +556,7 @@ void RecordShuffler::ReportPass2() {
   RecordShuffleBounds(ComputeShuffleBounds(run, LocateShuffleStorage({}, temp_dir_.parent(), "")),
                       *stats_);
   stats_->Add("buckets prefetched", prefetched_buckets_);
+  stats_->Add("slab bytes mapped", slab_bytes_mapped());
   stats_->Add("spill bytes released early", released_bytes_.load());
 }
 

@@ -43,6 +43,7 @@ class Batch;
 class OperatorStats;
 class Progress;
 class ScatterArena;
+class SlabPool;
 class TempDir;
 
 /// The layout and limits of one shuffle run.
@@ -108,6 +109,8 @@ class RecordShuffler {
   uint64_t rescatters() const { return rescatters_; }
   /// Spill files created (0 in memory).
   uint64_t spill_files() const { return spill_files_; }
+  /// Bytes of memory slabs mapped so far for chunks and loaded buckets (pass 2 reuses pass 1's).
+  uint64_t slab_bytes_mapped() const;
   /// Raw and stored (compressed) bytes written to spill files.
   uint64_t spill_raw_bytes() const { return spill_raw_bytes_.load(); }
   uint64_t spill_stored_bytes() const { return spill_stored_bytes_.load(); }
@@ -160,6 +163,9 @@ class RecordShuffler {
   /// The layout: from the budget alone until the first batch, then for the expected input.
   ShuffleLayout layout_;
 
+  /// The memory of chunks and loaded buckets, reused from pass 1 to pass 2. Declared before
+  /// them: it outlives them.
+  std::unique_ptr<SlabPool> pool_;
   /// Pass 1's records not spilled yet (and in memory, pass 2's buckets).
   std::unique_ptr<ScatterArena> arena_;
   std::unique_ptr<Workers> workers_;
@@ -191,7 +197,6 @@ class RecordShuffler {
   std::atomic<uint64_t> unloaded_bytes_{0};
   std::atomic<uint64_t> released_bytes_{0};
   /// Capacity given to pass-2 buffers: the largest leaf, when two such fit the budget.
-  uint64_t reserve_leaf_bytes_ = 0;
   uint64_t reserve_leaf_records_ = 0;
   size_t next_leaf_ = 0;
   size_t cursor_ = 0;

@@ -126,11 +126,12 @@ static const OperatorRegistrar kRegisterShuffle(OperatorDef{
     .details =
         "Every permutation of the records is equally likely. The output depends only on the "
         "seed and the input, never on --threads or --memory. Records of any layout (lines, "
-        "JSONL fields, token ids) are shuffled whole. When the input fits the memory budget it "
-        "is shuffled in memory; otherwise records are scattered to buckets in a few spill "
-        "files in the run's temp folder (checksummed blocks, raw or zstd-compressed), and each "
-        "bucket is shuffled in memory in a second pass. Without --seed a random seed is drawn and "
-        "reported in --stats-json.",
+        "JSONL fields, token ids) are shuffled whole. A small input (up to 64 MiB of records "
+        "when the budget allows) is shuffled in memory; otherwise records are scattered to "
+        "buckets in a few spill files in the run's temp folder (checksummed blocks, raw or "
+        "zstd-compressed), and each bucket is shuffled in memory in a second pass. --memory is a "
+        "ceiling: the shuffle uses no more than its spill route needs (docs/shuffle.md). Without "
+        "--seed a random seed is drawn and reported in --stats-json.",
     .describe =
         [](OptionSet& o) {
           o.named.add_options()("seed", po::value<uint64_t>(),

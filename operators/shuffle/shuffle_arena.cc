@@ -10,9 +10,6 @@ namespace corpusflow {
 namespace {
 
 constexpr size_t kPage = 4096;
-/// Regular chunks are carved from mappings of this size: few mappings whatever the chunk size
-/// (a process may hold about 65,000), and freeing returns the pages, which the heap would not.
-constexpr size_t kSlabBytes = size_t{64} << 20;
 
 }  // namespace
 
@@ -45,12 +42,6 @@ LargeBuffer& LargeBuffer::operator=(LargeBuffer&& other) noexcept {
   return *this;
 }
 
-void LargeBuffer::Reserve(size_t bytes) {
-  if (data_ != nullptr && size_ >= bytes) return;
-  reset();  // before mapping the new buffer, so that the two never coexist
-  *this = LargeBuffer(bytes);
-}
-
 void LargeBuffer::reset() {
   if (data_ == nullptr) return;
   if (mapped_ > 0) {
@@ -63,8 +54,39 @@ void LargeBuffer::reset() {
   mapped_ = 0;
 }
 
-ScatterArena::ScatterArena(size_t buckets, size_t chunk_bytes)
-    : buckets_(buckets), chunk_bytes_((chunk_bytes + kPage - 1) / kPage * kPage) {}
+LargeBuffer SlabPool::Take() {
+  {
+    std::lock_guard lock(mu_);
+    if (!free_.empty()) {
+      LargeBuffer slab = std::move(free_.back());
+      free_.pop_back();
+      return slab;
+    }
+    ++mapped_;
+  }
+  // Uninitialised on purpose: every byte handed out is written before it is read.
+  return LargeBuffer(slab_bytes_);
+}
+
+void SlabPool::Give(LargeBuffer slab) {
+  if (slab.get() == nullptr || slab.size() != slab_bytes_) return;
+  std::lock_guard lock(mu_);
+  free_.push_back(std::move(slab));
+}
+
+uint64_t SlabPool::slabs_mapped() const {
+  std::lock_guard lock(mu_);
+  return mapped_;
+}
+
+ScatterArena::ScatterArena(size_t buckets, size_t chunk_bytes, SlabPool& pool)
+    : pool_(pool),
+      buckets_(buckets),
+      chunk_bytes_(std::min((chunk_bytes + kPage - 1) / kPage * kPage, pool.slab_bytes())) {}
+
+ScatterArena::~ScatterArena() {
+  for (LargeBuffer& slab : slabs_) pool_.Give(std::move(slab));
+}
 
 void ScatterArena::Clear() {
   for (std::vector<Chunk>& chunks : buckets_) {
@@ -101,8 +123,7 @@ ScatterArena::Chunk ScatterArena::NewChunk(size_t n) {
     return c;
   }
   if (slab_left_ < chunk_bytes_) {
-    // Uninitialised on purpose: every byte handed out is written before it is read.
-    slabs_.emplace_back(std::max(kSlabBytes, chunk_bytes_));
+    slabs_.push_back(pool_.Take());
     slab_next_ = slabs_.back().get();
     slab_left_ = slabs_.back().size();
   }

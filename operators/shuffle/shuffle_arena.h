@@ -1,13 +1,17 @@
-// The shuffle's memory: LargeBuffer, a byte buffer mapped straight from the kernel so that
-// freeing it always returns the memory, and ScatterArena, the records of one scatter held in
-// per-bucket chunks carved from large slabs.
+// The shuffle's memory. LargeBuffer is a byte buffer mapped straight from the kernel, so that
+// freeing it always returns the memory. SlabPool hands out slabs of one size and takes them
+// back, so that pass 1's chunks, re-scatters and pass 2's loaded buckets reuse the same pages:
+// on the virtual machines this project runs on, a page touched for the first time costs several
+// times more than one already mapped (docs/shuffle.md, "What the measurements taught").
+// ScatterArena holds the records of one scatter in per-bucket chunks carved from pool slabs.
 //
-// Thread safety: neither class synchronises itself. A ScatterArena is filled by one thread at a
+// Thread safety: SlabPool is safe from any thread. A ScatterArena is filled by one thread at a
 // time; Free(b) may run while another bucket's chunks are read.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <vector>
 
 #include "operators/shuffle/shuffle_layout.h"
@@ -15,9 +19,8 @@
 namespace corpusflow {
 
 /// A large uninitialised byte buffer mapped straight from the kernel (small ones come from the
-/// heap), so that freeing it always returns the memory: arenas and loaded buckets come and go
-/// and must not leave the heap inflated. (Transparent huge pages were measured slower here: the
-/// kernel compacts memory on fault.)
+/// heap), so that freeing it always returns the memory. (Transparent huge pages were measured
+/// slower here: the kernel compacts memory on fault.)
 class LargeBuffer {
  public:
   LargeBuffer() = default;
@@ -32,15 +35,32 @@ class LargeBuffer {
   size_t size() const { return size_; }
   /// Free the buffer.
   void reset();
-  /// Make room for at least `bytes`, keeping the current mapping when it is large enough (its
-  /// pages are already faulted in: reusing them is much cheaper than fresh ones). Contents are
-  /// not kept.
-  void Reserve(size_t bytes);
 
  private:
   char* data_ = nullptr;
   size_t size_ = 0;
   size_t mapped_ = 0;
+};
+
+/// Slabs of `slab_bytes` bytes, mapped once and reused for the life of the pool.
+class SlabPool {
+ public:
+  explicit SlabPool(size_t slab_bytes) : slab_bytes_(slab_bytes) {}
+
+  size_t slab_bytes() const { return slab_bytes_; }
+  /// Return a slab given back earlier (its pages are mapped already), or a new one. Throws
+  /// std::bad_alloc.
+  LargeBuffer Take();
+  /// Keep `slab` for the next Take(); a buffer of another size is freed.
+  void Give(LargeBuffer slab);
+  /// Slabs mapped so far (for tests).
+  uint64_t slabs_mapped() const;
+
+ private:
+  const size_t slab_bytes_;
+  mutable std::mutex mu_;
+  std::vector<LargeBuffer> free_;
+  uint64_t mapped_ = 0;
 };
 
 /// Records held in memory, already scattered: for each bucket of one split (the first-level
@@ -56,12 +76,17 @@ class ScatterArena {
     size_t size = 0;
     uint64_t records = 0;
     /// Set for a chunk larger than a regular one (one huge record); regular chunks are carved
-    /// from the arena's slabs.
+    /// from slabs of the pool.
     LargeBuffer own;
   };
 
   /// `chunk_bytes` is rounded up to whole pages, so that a chunk's pages can be freed alone.
-  ScatterArena(size_t buckets, size_t chunk_bytes);
+  /// REQUIRES: the rounded chunk fits a slab of `pool`.
+  ScatterArena(size_t buckets, size_t chunk_bytes, SlabPool& pool);
+  /// Give the slabs back to the pool.
+  ~ScatterArena();
+  ScatterArena(const ScatterArena&) = delete;
+  ScatterArena& operator=(const ScatterArena&) = delete;
 
   /// Return room for one record of `n` bytes at the end of `bucket`'s last chunk; a new chunk
   /// when that one is full (a record larger than a chunk gets a chunk of its own).
@@ -95,6 +120,7 @@ class ScatterArena {
  private:
   Chunk NewChunk(size_t n);
 
+  SlabPool& pool_;
   std::vector<std::vector<Chunk>> buckets_;
   std::vector<Chunk> spare_;
   std::vector<LargeBuffer> slabs_;

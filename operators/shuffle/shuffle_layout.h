@@ -38,6 +38,8 @@ struct ShuffleLayoutInput {
   uint64_t sample_bytes = 0;
   /// Worker threads: each holds compression scratch.
   uint64_t threads = 1;
+  /// Threads that scatter in pass 1 at once: each keeps a chunk open per bucket.
+  uint64_t writers = 1;
   /// Whether spill blocks may be compressed (each thread then holds a zstd context).
   bool may_compress = true;
   /// The soft limit on open descriptors (0 = unlimited or unknown).
@@ -72,9 +74,15 @@ struct ShuffleLayout {
 /// Choose the layout for `input`. Never throws.
 ShuffleLayout PlanShuffleLayout(const ShuffleLayoutInput& input);
 
-/// The chunk size of a scatter into `buckets` buckets with `record_memory` bytes to fill: the
-/// open chunks' unused room stays within an eighth of it.
-uint64_t ScatterChunkBytes(uint64_t record_memory, uint64_t block_bytes, uint64_t buckets);
+/// The record memory of the spill route for an input needing `need` bytes (encodings, keys and
+/// index entries) scattered by `writers` threads: the least that holds two buckets of the first
+/// split together (so that pass 2 loads one while it emits another, with no re-scatter) and keeps
+/// every open chunk of pass 1 at 64 KiB or more; at least 64 MiB.
+uint64_t SpillWorkingSet(uint64_t need, uint64_t writers);
+
+/// The chunk size of a scatter with `open_chunks` chunks open at once (buckets x writers) and
+/// `record_memory` bytes to fill: their unused room stays within an eighth of it.
+uint64_t ScatterChunkBytes(uint64_t record_memory, uint64_t block_bytes, uint64_t open_chunks);
 
 /// Buckets a bucket needing `bucket_memory` bytes (ShuffleBucketMemory) is scattered into when it
 /// does not fit `record_memory`: sub-buckets of about 40% of it, so that pass 2 can load the next

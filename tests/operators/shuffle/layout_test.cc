@@ -1,10 +1,12 @@
 // Exact tests of the shuffle's sizing policy (operators/shuffle/shuffle_layout.h): block and chunk
-// sizes, record memory, buckets for unknown, fitting and spilling inputs, forced values, spill
-// files under descriptor limits, re-scatter fan-out.
+// sizes, record memory, the spill route's working set and the cap it puts on larger budgets,
+// buckets for unknown, small and spilling inputs, forced values, spill files under descriptor
+// limits, re-scatter fan-out.
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "operators/shuffle/shuffle_layout.h"
 
@@ -50,8 +52,7 @@ TEST(ShuffleLayoutTest, BlocksAreAThirtySecondOfTheBudgetWithinBounds) {
   EXPECT_EQ(PlanShuffleLayout(Input(1 * kMiB)).block_bytes, 32 * kKiB);
   EXPECT_EQ(PlanShuffleLayout(Input(32 * kMiB)).block_bytes, 1 * kMiB);
   EXPECT_EQ(PlanShuffleLayout(Input(4 * kGiB)).block_bytes, 1 * kMiB);
-  // Over 8 GiB: a 8192th of the budget, so that chunks stay few mappings.
-  EXPECT_EQ(PlanShuffleLayout(Input(16 * kGiB)).block_bytes, 2 * kMiB);
+  EXPECT_EQ(PlanShuffleLayout(Input(1024 * kGiB)).block_bytes, 1 * kMiB);
   ShuffleLayoutInput forced = Input(16 * kGiB);
   forced.forced_block_bytes = 300;
   EXPECT_EQ(PlanShuffleLayout(forced).block_bytes, 300u);
@@ -79,9 +80,12 @@ TEST(ShuffleLayoutTest, RecordMemoryLeavesCompressionScratchPerThread) {
 }
 
 TEST(ShuffleLayoutTest, UnknownInputSizeKeepsEachBucketsShareOfASpillLarge) {
-  // record memory / 256 KiB, rounded down to a power of two, within [2, 1024].
-  ShuffleLayoutInput large = Input(4 * kGiB);
-  EXPECT_EQ(PlanShuffleLayout(large).buckets, 1024u);
+  // record memory / 256 KiB, rounded down to a power of two, within [2, 1024]; the record memory
+  // is at most 256 MiB.
+  const ShuffleLayout large = PlanShuffleLayout(Input(4 * kGiB));
+  EXPECT_EQ(large.record_memory, 256 * kMiB);
+  EXPECT_EQ(large.buckets, 1024u);
+  EXPECT_EQ(PlanShuffleLayout(Input(1024 * kGiB)), large);
   const ShuffleLayout l = PlanShuffleLayout(Input(256 * kMiB));
   EXPECT_EQ(l.record_memory, 252 * kMiB);
   EXPECT_EQ(l.buckets, 512u);  // 1008 -> 512
@@ -97,34 +101,124 @@ TEST(ShuffleLayoutTest, UnknownInputSizeKeepsEachBucketsShareOfASpillLarge) {
   EXPECT_EQ(PlanShuffleLayout(sample_only).buckets, 128u);
 }
 
-TEST(ShuffleLayoutTest, AnInputThatFitsGetsBucketsOfAbout16MiB) {
-  // Records of 1000 bytes need 1024 bytes each: 1 GiB of input needs 1.024 GiB.
-  const ShuffleLayout l = PlanShuffleLayout(Sized(Input(2 * kGiB), kGiB));
+TEST(ShuffleLayoutTest, TheSpillRoutesWorkingSetGrowsWithTheSquareRootOfTheInput) {
+  // At least 64 MiB.
+  EXPECT_EQ(SpillWorkingSet(0, 1), 64 * kMiB);
+  EXPECT_EQ(SpillWorkingSet(1 * kGiB, 1), 64 * kMiB);
+  EXPECT_EQ(SpillWorkingSet(1 * kGiB, 2), 64 * kMiB);
+  // 2.2 GB, one writer: 128 buckets of at most 40% of 64 MiB (2.2e9 / 26.8e6 = 82 < 128) with
+  // 128 open chunks of 64 KiB (an eighth of 64 MiB).
+  EXPECT_EQ(SpillWorkingSet(2'200'000'000, 1), 64 * kMiB);
+  // Two writers double the open chunks: 64 buckets of 2.2e9 / 63 / 0.4 = 87.3 MB each.
+  EXPECT_NEAR(static_cast<double>(SpillWorkingSet(2'200'000'000, 2)), 2.2e9 / 63 / 0.4, 1);
+  // 100 times the input, 10 times the working set, give or take the rounding of K.
+  const uint64_t big = SpillWorkingSet(220'000'000'000, 2);
+  EXPECT_GT(big, 7 * SpillWorkingSet(2'200'000'000, 2));
+  EXPECT_LT(big, 14 * SpillWorkingSet(2'200'000'000, 2));
+  // Whatever the input, the layout of the working set needs no re-scatter and keeps open chunks
+  // of 64 KiB or more.
+  for (uint64_t need : {uint64_t{100} << 20, 3 * kGiB, 50 * kGiB, 2000 * kGiB}) {
+    for (uint64_t writers : {1u, 2u, 8u}) {
+      ShuffleLayoutInput in = Sized(Input(4096 * kGiB), need * 1000 / 1024);
+      in.writers = writers;
+      const ShuffleLayout l = PlanShuffleLayout(in);
+      SCOPED_TRACE("need " + std::to_string(need) + " writers " + std::to_string(writers));
+      EXPECT_NEAR(static_cast<double>(l.record_memory),
+                  static_cast<double>(SpillWorkingSet(need, writers)), 2);
+      EXPECT_FALSE(l.in_memory);
+      EXPECT_LE(static_cast<double>(need) / l.buckets, 0.4 * static_cast<double>(l.record_memory));
+      EXPECT_GE(l.chunk_bytes, std::min<uint64_t>(64 * kKiB, l.block_bytes));
+    }
+  }
+}
+
+TEST(ShuffleLayoutTest, ABudgetBeyondTheWorkingSetChangesNothing) {
+  // More memory never gives a layout that touches more memory than the spill route needs, so it
+  // is never slower than a smaller budget (fresh pages cost more than spilling through the page
+  // cache): from the budget that reaches the working set on, the layout is the same.
+  for (uint64_t bytes : {uint64_t{1000}, 50 * kMiB, 100 * kMiB, 2 * kGiB, 26 * kGiB, 1024 * kGiB}) {
+    for (uint64_t writers : {1u, 2u}) {
+      for (bool compress : {false, true}) {
+        ShuffleLayoutInput in = Sized(Input(0), bytes);
+        in.writers = writers;
+        in.may_compress = compress;
+        std::vector<ShuffleLayout> layouts;
+        for (uint64_t memory = 1 * kMiB; memory <= 8192 * kGiB; memory *= 2) {
+          in.memory_bytes = memory;
+          layouts.push_back(PlanShuffleLayout(in));
+        }
+        in.memory_bytes = 8192 * kGiB;
+        const ShuffleLayout largest = PlanShuffleLayout(in);
+        SCOPED_TRACE("bytes " + std::to_string(bytes) + " writers " + std::to_string(writers));
+        for (size_t i = 1; i < layouts.size(); ++i) {
+          EXPECT_GE(layouts[i].record_memory, layouts[i - 1].record_memory);
+          EXPECT_LE(layouts[i].record_memory, largest.record_memory);
+          if (layouts[i - 1].record_memory == largest.record_memory) {
+            EXPECT_EQ(layouts[i], layouts[i - 1]);
+          }
+        }
+        EXPECT_EQ(layouts.back(), largest);
+        // The working set is reached by a budget a little above it (scratch).
+        in.memory_bytes = largest.record_memory + largest.record_memory / 3 + 8 * kMiB;
+        EXPECT_EQ(PlanShuffleLayout(in), largest);
+      }
+    }
+  }
+}
+
+TEST(ShuffleLayoutTest, TheTwoGigabyteShuffleGetsOneLayoutAt256MAndAtABudgetThatFits) {
+  // The case of the benchmark (bench/shuffle.sh): 2 GiB of lines of 750 bytes, the shortcut's
+  // `--memory 256M` against one that fits (2832M), each less the in-flight batches.
+  ShuffleLayoutInput in = Sized(Input(0), 2 * kGiB, 750);
+  in.memory_bytes = 205 * kMiB;
+  const ShuffleLayout small = PlanShuffleLayout(in);
+  in.memory_bytes = 2265 * kMiB;
+  const ShuffleLayout fits = PlanShuffleLayout(in);
+  EXPECT_EQ(small, fits);
+  EXPECT_FALSE(fits.in_memory);
+  EXPECT_EQ(fits.record_memory, 64 * kMiB);
+  EXPECT_EQ(fits.buckets, 128u);
+  EXPECT_EQ(fits.chunk_bytes, 64 * kKiB);
+}
+
+TEST(ShuffleLayoutTest, SmallInputsStayInMemoryInBucketsOfAbout16MiB) {
+  // Records of 1000 bytes need 1024 bytes each: 60 MB need 61.4 MB, less than 64 MiB.
+  const ShuffleLayout l = PlanShuffleLayout(Sized(Input(2 * kGiB), 60'000'000));
   EXPECT_TRUE(l.in_memory);
-  EXPECT_EQ(l.buckets, 128u);  // 65.5 + 1 -> 128
-  // 100 MB: 6.1 + 1 -> 8.
-  EXPECT_EQ(PlanShuffleLayout(Sized(Input(2 * kGiB), 100'000'000)).buckets, 8u);
+  EXPECT_EQ(l.record_memory, 64 * kMiB);
+  EXPECT_EQ(l.buckets, 4u);  // 3.7 + 1 -> 4
   // A small input still gets two buckets.
-  const ShuffleLayout small = PlanShuffleLayout(Sized(Input(2 * kGiB), 1000));
-  EXPECT_TRUE(small.in_memory);
-  EXPECT_EQ(small.buckets, 2u);
+  const ShuffleLayout tiny = PlanShuffleLayout(Sized(Input(2 * kGiB), 1000));
+  EXPECT_TRUE(tiny.in_memory);
+  EXPECT_EQ(tiny.buckets, 2u);
+  // Under a smaller budget, the budget decides.
+  const ShuffleLayout under = PlanShuffleLayout(Sized(Input(48 * kMiB), 40'000'000));
+  EXPECT_TRUE(under.in_memory);
+  EXPECT_EQ(under.record_memory, 44 * kMiB);
+  EXPECT_FALSE(PlanShuffleLayout(Sized(Input(48 * kMiB), 50'000'000)).in_memory);
+  // 100 MB spill, even with gigabytes to spare: 4 buckets of at most 40% of 64 MiB.
+  const ShuffleLayout spill = PlanShuffleLayout(Sized(Input(2 * kGiB), 100'000'000));
+  EXPECT_FALSE(spill.in_memory);
+  EXPECT_EQ(spill.record_memory, 64 * kMiB);
+  EXPECT_EQ(spill.buckets, 4u);  // 102.4e6 / 26.8e6 = 3.8 + 1 -> 4
 }
 
 TEST(ShuffleLayoutTest, AnInputThatSpillsGetsBucketsOfAtMost40PercentOfTheRecordMemory) {
-  // 2 GiB of 1000-byte records need 2.048 GiB; the record memory is 252 MiB; a bucket at most
-  // 100.8 MiB: 20.8 + 1 -> 32 buckets.
-  const ShuffleLayout l = PlanShuffleLayout(Sized(Input(256 * kMiB), 2 * kGiB));
+  // Under 48 MiB (44 MiB of records, less than the working set): 2 GiB of 1000-byte records
+  // need 2.048 GiB; a bucket at most 17.6 MiB: 119.2 + 1 -> 128 buckets.
+  const ShuffleLayout l = PlanShuffleLayout(Sized(Input(48 * kMiB), 2 * kGiB));
+  EXPECT_EQ(l.record_memory, 44 * kMiB);
   EXPECT_FALSE(l.in_memory);
-  EXPECT_EQ(l.buckets, 32u);
-  EXPECT_EQ(l.chunk_bytes, 252 * kMiB / 256);  // an eighth of the record memory over 32 chunks
-  EXPECT_EQ(l.spill_files, 32u);
-  // Tiny records cost more per byte: 2 GiB of 40-byte records need 3.2 GiB -> 64 buckets.
-  EXPECT_EQ(PlanShuffleLayout(Sized(Input(256 * kMiB), 2 * kGiB, 40)).buckets, 64u);
+  EXPECT_EQ(l.buckets, 128u);
+  EXPECT_EQ(l.chunk_bytes, 44 * kKiB);  // an eighth of the record memory over 128 chunks
+  EXPECT_EQ(l.spill_files, 64u);
+  // Tiny records cost more per byte: 2 GiB of 40-byte records need 3.2 GiB -> 256 buckets.
+  EXPECT_EQ(PlanShuffleLayout(Sized(Input(48 * kMiB), 2 * kGiB, 40)).buckets, 256u);
   // The sample is the floor of the expected size (compressed inputs underestimate their data).
-  ShuffleLayoutInput under = Sized(Input(256 * kMiB), 1);
+  ShuffleLayoutInput under = Sized(Input(48 * kMiB), 1);
   under.sample_records = 1'000'000;
   under.sample_bytes = 1000 * under.sample_records;
-  EXPECT_EQ(PlanShuffleLayout(under).buckets, 16u);  // 1.024e9 / 105.7e6 = 9.7 + 1 -> 16
+  EXPECT_EQ(PlanShuffleLayout(under).buckets, 64u);  // 1.024e9 / 18.5e6 = 55.5 + 1 -> 64
 }
 
 TEST(ShuffleLayoutTest, ForcedBucketsAreRoundedUpToAPowerOfTwo) {
@@ -148,8 +242,14 @@ TEST(ShuffleLayoutTest, OpenChunksHoldAtMostAnEighthOfTheRecordMemory) {
   // At most a block.
   EXPECT_EQ(ScatterChunkBytes(1000, 300, 2), 300u);
   EXPECT_EQ(ScatterChunkBytes(64 * kMiB, 1 * kMiB, 0), 1 * kMiB);
-  const ShuffleLayout l = PlanShuffleLayout(Input(64 * kMiB));
+  ShuffleLayoutInput in = Input(64 * kMiB);
+  const ShuffleLayout l = PlanShuffleLayout(in);
   EXPECT_EQ(l.chunk_bytes, ScatterChunkBytes(l.record_memory, l.block_bytes, l.buckets));
+  // Each writer of pass 1 keeps a chunk open per bucket.
+  in.writers = 2;
+  const ShuffleLayout two = PlanShuffleLayout(in);
+  EXPECT_EQ(two.chunk_bytes, ScatterChunkBytes(l.record_memory, l.block_bytes, 2 * l.buckets));
+  EXPECT_EQ(two.chunk_bytes, l.chunk_bytes / 2);
 }
 
 TEST(ShuffleLayoutTest, SpillFilesAreASixteenthOfTheDescriptorsAtMost64) {
