@@ -4,6 +4,7 @@
 #include <tbb/global_control.h>
 #include <tbb/parallel_pipeline.h>
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
 
@@ -92,7 +93,8 @@ struct PipelineRuns {
   OperatorStats* sink_stats = nullptr;
 };
 
-void RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
+/// Run one pipeline; return the records and bytes its sink consumed.
+InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
   BatchPool pool;
   uint64_t sequence = 0;
   std::vector<std::unique_ptr<LocalStates<TransformRun>>> transform_locals;
@@ -101,6 +103,8 @@ void RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
   }
   LocalStates<BatchWriter> writer_locals(*runs.writer);
   std::vector<std::unique_ptr<uint64_t>> counters;
+  std::atomic<uint64_t> consumed_records{0};
+  std::atomic<uint64_t> consumed_bytes{0};
 
   auto chain = tbb::make_filter<void, Batch*>(tbb::filter_mode::serial_in_order,
                                               [&](tbb::flow_control& fc) -> Batch* {
@@ -159,6 +163,8 @@ void RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
   auto full = chain & tbb::make_filter<Batch*, void>(sink_mode, [&](Batch* b) {
                 runs.sink_stats->records_in += b->num_records();
                 runs.sink_stats->bytes_in += b->DataBytes();
+                consumed_records += b->num_records();
+                consumed_bytes += b->DataBytes();
                 ctx.progress().AddRecords(b->num_records());
                 {
                   StageTimer timer(*runs.sink_stats);
@@ -168,6 +174,7 @@ void RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
               });
   tbb::parallel_pipeline(ctx.max_batches_in_flight(), full);
   CheckInterrupt();
+  return InputEstimate{consumed_bytes.load(), consumed_records.load()};
 }
 
 }  // namespace
@@ -186,17 +193,24 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
   } discard_deferred{ctx};
 
   std::unique_ptr<BreakerRun> previous_breaker;
+  InputEstimate estimate;
   const size_t pipeline_count = plan.pipelines().size();
   for (size_t p = 0; p < pipeline_count; ++p) {
     const PipelinePlan& pipe = plan.pipelines()[p];
     ctx.ResetStop();
     PipelineRuns runs;
 
+    // What every operator of the pipeline is opened with: its planned input schema and the
+    // pipeline's input size (the source's bytes, or what the previous breaker consumed).
+    if (p == 0) estimate = InputEstimate{static_cast<const Source&>(*ops[0]).TotalBytes(), {}};
+    auto open = [&](size_t i) {
+      return OpenContext{ctx, *op_stats[i], plan.input_schema(i), estimate};
+    };
+
     // Source: an operator, or the output of the breaker that ended the previous pipeline.
     std::unique_ptr<BatchReader> reader;
     if (p == 0) {
-      const auto& source = static_cast<const Source&>(*ops[pipe.source]);
-      reader = source.Open(ctx, *op_stats[pipe.source]);
+      reader = static_cast<const Source&>(*ops[pipe.source]).Open(open(pipe.source));
     } else {
       reader = previous_breaker->OpenOutput();
     }
@@ -206,7 +220,7 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
     std::vector<std::unique_ptr<TransformRun>> transform_runs;
     for (size_t t : pipe.transforms) {
       const auto& transform = static_cast<const Transform&>(*ops[t]);
-      transform_runs.push_back(transform.Open(ctx, *op_stats[t]));
+      transform_runs.push_back(transform.Open(open(t)));
       runs.transforms.push_back(transform_runs.back().get());
       runs.transform_ops.push_back(&transform);
       runs.transform_stats.push_back(op_stats[t]);
@@ -216,10 +230,10 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
     std::unique_ptr<BreakerRun> breaker_run;
     const Operator& sink_op = *ops[pipe.sink];
     if (sink_op.role() == OperatorRole::kBreaker) {
-      breaker_run = static_cast<const Breaker&>(sink_op).Open(ctx, *op_stats[pipe.sink]);
+      breaker_run = static_cast<const Breaker&>(sink_op).Open(open(pipe.sink));
       runs.writer = breaker_run.get();
     } else {
-      sink_run = static_cast<const Sink&>(sink_op).Open(ctx, *op_stats[pipe.sink]);
+      sink_run = static_cast<const Sink&>(sink_op).Open(open(pipe.sink));
       runs.writer = sink_run.get();
     }
     runs.sink_op = &sink_op;
@@ -232,15 +246,12 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
       phase = "pipeline " + std::to_string(p + 1) + "/" + std::to_string(pipeline_count) + " (" +
               phase + ")";
     }
-    uint64_t total = 0;
-    if (p == 0) {
-      if (auto bytes = static_cast<const Source&>(*ops[pipe.source]).TotalBytes()) total = *bytes;
-    }
-    ctx.progress().StartPhase(phase, total);
+    ctx.progress().StartPhase(phase, p == 0 ? estimate.bytes.value_or(0) : 0);
 
-    RunPipeline(runs, ctx);
+    const InputEstimate consumed = RunPipeline(runs, ctx);
     for (TransformRun* t : runs.transforms) t->Finish();
     runs.writer->Finish();
+    if (breaker_run) estimate = breaker_run->OutputEstimate(consumed);
     // The breaker's reader may depend on the previous breaker's run: keep it alive until here.
     reader.reset();
     previous_breaker = std::move(breaker_run);

@@ -14,8 +14,8 @@ class MapTransformRun : public TransformRun {
   OperatorStats& stats_;
 };
 
-std::unique_ptr<TransformRun> MapTransform::Open(ExecContext& /*ctx*/, OperatorStats& stats) const {
-  return std::make_unique<MapTransformRun>(*this, stats);
+std::unique_ptr<TransformRun> MapTransform::Open(const OpenContext& ctx) const {
+  return std::make_unique<MapTransformRun>(*this, ctx.stats);
 }
 
 }  // namespace corpusflow

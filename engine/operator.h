@@ -25,6 +25,28 @@ class ExecContext;
 class OperatorStats;
 struct PlanContext;
 
+/// The size of the input an operator is about to receive, as far as it is known at Open: what
+/// the pipeline's source will read (Source::TotalBytes) or what the pipeline breaker before it
+/// consumed. Transforms upstream may change it (drop records, add fields): an estimate, not a
+/// promise.
+struct InputEstimate {
+  std::optional<uint64_t> bytes;
+  std::optional<uint64_t> records;
+};
+
+/// What an operator receives when an execution opens it.
+struct OpenContext {
+  /// The run: options, memory budget, temp folder, progress, resources.
+  ExecContext& exec;
+  /// This operator's counters.
+  OperatorStats& stats;
+  /// The planned schema of the batches the operator will receive (Plan::input_schema); empty
+  /// for a Source.
+  const Schema& input_schema;
+  /// The expected size of the pipeline's input.
+  InputEstimate input;
+};
+
 enum class OperatorRole { kSource, kTransform, kSink, kBreaker };
 
 /// Per-worker (local) state of a transform or sink.
@@ -97,12 +119,15 @@ class BreakerRun : public BatchWriter {
  public:
   /// After Finish(): the reader that feeds the next pipeline.
   virtual std::unique_ptr<BatchReader> OpenOutput() = 0;
+  /// After Finish(): the size of what OpenOutput() will produce, given what the breaker
+  /// consumed (counted by the executor); the next pipeline's operators receive it at Open.
+  virtual InputEstimate OutputEstimate(const InputEstimate& consumed) const { return consumed; }
 };
 
 class Source : public Operator {
  public:
   OperatorRole role() const override { return OperatorRole::kSource; }
-  virtual std::unique_ptr<BatchReader> Open(ExecContext& ctx, OperatorStats& stats) const = 0;
+  virtual std::unique_ptr<BatchReader> Open(const OpenContext& ctx) const = 0;
   /// Input bytes the source will read, when known, for progress and ETA.
   virtual std::optional<uint64_t> TotalBytes() const { return std::nullopt; }
 };
@@ -110,26 +135,26 @@ class Source : public Operator {
 class Transform : public Operator {
  public:
   OperatorRole role() const override { return OperatorRole::kTransform; }
-  virtual std::unique_ptr<TransformRun> Open(ExecContext& ctx, OperatorStats& stats) const = 0;
+  virtual std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const = 0;
 };
 
 class Sink : public Operator {
  public:
   OperatorRole role() const override { return OperatorRole::kSink; }
-  virtual std::unique_ptr<BatchWriter> Open(ExecContext& ctx, OperatorStats& stats) const = 0;
+  virtual std::unique_ptr<BatchWriter> Open(const OpenContext& ctx) const = 0;
 };
 
 class Breaker : public Operator {
  public:
   OperatorRole role() const override { return OperatorRole::kBreaker; }
-  virtual std::unique_ptr<BreakerRun> Open(ExecContext& ctx, OperatorStats& stats) const = 0;
+  virtual std::unique_ptr<BreakerRun> Open(const OpenContext& ctx) const = 0;
 };
 
 /// A Transform with no state beyond the operator itself: Map is called concurrently.
 class MapTransform : public Transform {
  public:
   friend class MapTransformRun;
-  std::unique_ptr<TransformRun> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const override;
 
  protected:
   /// Per-worker scratch space (optional).

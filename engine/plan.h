@@ -33,6 +33,8 @@ class Plan {
   const std::vector<std::string>& labels() const { return labels_; }
   /// The schema each operator emits.
   const std::vector<Schema>& schemas() const { return schemas_; }
+  /// The schema operator `i` receives: what the operator before it emits; empty for the source.
+  const Schema& input_schema(size_t i) const { return i == 0 ? no_input_ : schemas_[i - 1]; }
   const std::vector<PipelinePlan>& pipelines() const { return pipelines_; }
 
   /// The `--dry-run` printout: pipelines, breakers, and the schema after every stage.
@@ -42,6 +44,7 @@ class Plan {
   std::vector<std::unique_ptr<Operator>> operators_;
   std::vector<std::string> labels_;
   std::vector<Schema> schemas_;
+  Schema no_input_;
   std::vector<PipelinePlan> pipelines_;
 };
 

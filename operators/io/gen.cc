@@ -556,10 +556,10 @@ std::optional<uint64_t> GenOperator::TotalBytes() const {
   return options_.bytes;
 }
 
-std::unique_ptr<BatchReader> GenOperator::Open(ExecContext& ctx, OperatorStats& stats) const {
-  stats.Set("seed", static_cast<double>(options_.seed));
-  stats.SetText("lang", std::string(GenLanguageName(options_.language)));
-  return std::make_unique<GenReader>(options_, ctx);
+std::unique_ptr<BatchReader> GenOperator::Open(const OpenContext& ctx) const {
+  ctx.stats.Set("seed", static_cast<double>(options_.seed));
+  ctx.stats.SetText("lang", std::string(GenLanguageName(options_.language)));
+  return std::make_unique<GenReader>(options_, ctx.exec);
 }
 
 static const OperatorRegistrar kRegisterGen(OperatorDef{

@@ -34,8 +34,8 @@ class HeadRun : public TransformRun {
 
 }  // namespace
 
-std::unique_ptr<TransformRun> HeadOperator::Open(ExecContext& ctx, OperatorStats&) const {
-  return std::make_unique<HeadRun>(limit_, ctx);
+std::unique_ptr<TransformRun> HeadOperator::Open(const OpenContext& ctx) const {
+  return std::make_unique<HeadRun>(limit_, ctx.exec);
 }
 
 std::string HeadOperator::Describe() const {

@@ -11,7 +11,7 @@ namespace corpusflow {
 class HeadOperator : public Transform {
  public:
   explicit HeadOperator(uint64_t limit) : limit_(limit) {}
-  std::unique_ptr<TransformRun> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const override;
   std::string Describe() const override;
 
  private:

@@ -310,8 +310,8 @@ std::string ReadOperator::Describe() const {
   return text;
 }
 
-std::unique_ptr<BatchReader> ReadOperator::Open(ExecContext& ctx, OperatorStats& stats) const {
-  return std::make_unique<ReadRun>(*this, ctx, stats);
+std::unique_ptr<BatchReader> ReadOperator::Open(const OpenContext& ctx) const {
+  return std::make_unique<ReadRun>(*this, ctx.exec, ctx.stats);
 }
 
 std::optional<uint64_t> ReadOperator::TotalBytes() const { return TotalFileBytes(paths_); }

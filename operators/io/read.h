@@ -57,7 +57,7 @@ class ReadOperator : public Source {
   void Validate(const PlanContext& ctx) const override;
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
-  std::unique_ptr<BatchReader> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::unique_ptr<BatchReader> Open(const OpenContext& ctx) const override;
   std::optional<uint64_t> TotalBytes() const override;
 
   /// The expanded list of files.

@@ -83,8 +83,8 @@ std::string TeeOperator::Describe() const {
 
 bool TeeOperator::NeedsRecordIndex() const { return inner_->NeedsRecordIndex(); }
 
-std::unique_ptr<TransformRun> TeeOperator::Open(ExecContext& ctx, OperatorStats& stats) const {
-  return std::make_unique<TeeRun>(inner_->Open(ctx, stats), ctx);
+std::unique_ptr<TransformRun> TeeOperator::Open(const OpenContext& ctx) const {
+  return std::make_unique<TeeRun>(inner_->Open(ctx), ctx.exec);
 }
 
 static const OperatorRegistrar kRegisterTee(OperatorDef{

@@ -29,7 +29,7 @@ class TeeOperator : public Transform {
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
   bool NeedsRecordIndex() const override;
-  std::unique_ptr<TransformRun> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const override;
 
   const Sink& inner() const { return *inner_; }
 

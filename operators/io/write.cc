@@ -414,8 +414,8 @@ std::string WriteOperator::Describe() const {
   return text;
 }
 
-std::unique_ptr<BatchWriter> WriteOperator::Open(ExecContext& ctx, OperatorStats& stats) const {
-  return std::make_unique<WriteRun>(*this, ctx, stats);
+std::unique_ptr<BatchWriter> WriteOperator::Open(const OpenContext& ctx) const {
+  return std::make_unique<WriteRun>(*this, ctx.exec, ctx.stats);
 }
 
 std::string WriteOperator::ShardPath(const std::string& path, uint64_t index, uint64_t count) {

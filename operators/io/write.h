@@ -60,7 +60,7 @@ class WriteOperator : public Sink {
   void Validate(const PlanContext& ctx) const override;
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
-  std::unique_ptr<BatchWriter> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::unique_ptr<BatchWriter> Open(const OpenContext& ctx) const override;
 
   const WriteOptions& options() const { return options_; }
   TextFormat format() const { return format_; }

@@ -298,9 +298,8 @@ std::string WriteMegatronOperator::Describe() const {
   return d;
 }
 
-std::unique_ptr<BatchWriter> WriteMegatronOperator::Open(ExecContext& ctx,
-                                                         OperatorStats& stats) const {
-  return std::make_unique<WriteMegatronRun>(*this, options_, ctx, stats);
+std::unique_ptr<BatchWriter> WriteMegatronOperator::Open(const OpenContext& ctx) const {
+  return std::make_unique<WriteMegatronRun>(*this, options_, ctx.exec, ctx.stats);
 }
 
 static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{

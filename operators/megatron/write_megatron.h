@@ -49,7 +49,7 @@ class WriteMegatronOperator : public Sink {
   void Validate(const PlanContext& ctx) const override;
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
-  std::unique_ptr<BatchWriter> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::unique_ptr<BatchWriter> Open(const OpenContext& ctx) const override;
 
   /// The output prefix of shard `shard` (`{shard}` replaced by 5 zero-padded digits).
   std::string ShardPrefix(uint32_t shard) const;

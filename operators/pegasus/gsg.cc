@@ -263,8 +263,8 @@ bool GsgOperator::NeedsRecordIndex() const {
          options_.remove_prob > 0 || options_.random_sentence_prob > 0;
 }
 
-std::unique_ptr<TransformRun> GsgOperator::Open(ExecContext& /*ctx*/, OperatorStats& stats) const {
-  return std::make_unique<GsgRun>(options_, stats);
+std::unique_ptr<TransformRun> GsgOperator::Open(const OpenContext& ctx) const {
+  return std::make_unique<GsgRun>(options_, ctx.stats);
 }
 
 static const OperatorRegistrar kRegisterGsg(OperatorDef{

@@ -59,7 +59,7 @@ class GsgOperator : public Transform {
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
   bool NeedsRecordIndex() const override;
-  std::unique_ptr<TransformRun> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const override;
 
   const GsgOptions& options() const { return options_; }
 

@@ -243,8 +243,8 @@ std::string MlmOperator::Describe() const {
          (options_.labels.empty() ? std::string() : " -> labels " + options_.labels);
 }
 
-std::unique_ptr<TransformRun> MlmOperator::Open(ExecContext& /*ctx*/, OperatorStats& stats) const {
-  return std::make_unique<MlmRun>(options_, stats);
+std::unique_ptr<TransformRun> MlmOperator::Open(const OpenContext& ctx) const {
+  return std::make_unique<MlmRun>(options_, ctx.stats);
 }
 
 static const OperatorRegistrar kRegisterMlm(OperatorDef{

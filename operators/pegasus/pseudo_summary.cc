@@ -362,9 +362,8 @@ std::string PseudoSummaryOperator::Describe() const {
          options_.src + ", " + options_.tgt;
 }
 
-std::unique_ptr<TransformRun> PseudoSummaryOperator::Open(ExecContext& /*ctx*/,
-                                                          OperatorStats& stats) const {
-  return std::make_unique<PseudoSummaryRun>(options_, stats);
+std::unique_ptr<TransformRun> PseudoSummaryOperator::Open(const OpenContext& ctx) const {
+  return std::make_unique<PseudoSummaryRun>(options_, ctx.stats);
 }
 
 static const OperatorRegistrar kRegisterPseudoSummary(OperatorDef{

@@ -109,7 +109,7 @@ class PseudoSummaryOperator : public Transform {
 
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
-  std::unique_ptr<TransformRun> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const override;
 
   const PseudoSummaryOptions& options() const { return options_; }
 

@@ -117,9 +117,8 @@ std::string LockstepLinesSource::Describe() const {
 
 std::optional<uint64_t> LockstepLinesSource::TotalBytes() const { return TotalFileBytes(paths_); }
 
-std::unique_ptr<BatchReader> LockstepLinesSource::Open(ExecContext& ctx,
-                                                       OperatorStats& /*stats*/) const {
-  return std::make_unique<LockstepReader>(paths_, ctx);
+std::unique_ptr<BatchReader> LockstepLinesSource::Open(const OpenContext& ctx) const {
+  return std::make_unique<LockstepReader>(paths_, ctx.exec);
 }
 
 }  // namespace corpusflow

@@ -30,7 +30,7 @@ class LockstepLinesSource : public Source {
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
   std::optional<uint64_t> TotalBytes() const override;
-  std::unique_ptr<BatchReader> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::unique_ptr<BatchReader> Open(const OpenContext& ctx) const override;
 
  private:
   std::vector<std::string> paths_;

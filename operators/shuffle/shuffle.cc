@@ -113,8 +113,8 @@ std::string ShuffleOperator::Describe() const {
   return text + ")";
 }
 
-std::unique_ptr<BreakerRun> ShuffleOperator::Open(ExecContext& ctx, OperatorStats& stats) const {
-  return std::make_unique<ShuffleRun>(settings_, ctx, stats);
+std::unique_ptr<BreakerRun> ShuffleOperator::Open(const OpenContext& ctx) const {
+  return std::make_unique<ShuffleRun>(settings_, ctx.exec, ctx.stats);
 }
 
 static const OperatorRegistrar kRegisterShuffle(OperatorDef{

@@ -47,7 +47,7 @@ class ShuffleOperator : public Breaker {
   void Validate(const PlanContext& ctx) const override;
   std::string Describe() const override;
   bool NeedsRecordIndex() const override { return true; }
-  std::unique_ptr<BreakerRun> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::unique_ptr<BreakerRun> Open(const OpenContext& ctx) const override;
 
   const ShuffleSettings& settings() const { return settings_; }
 

@@ -153,8 +153,7 @@ std::string ShuffledLinesSink::ShardPath(const std::string& path, uint64_t shard
   return shards_ > 1 ? WriteOperator::ShardPath(path, shard, shards_) : path;
 }
 
-std::unique_ptr<BatchWriter> ShuffledLinesSink::Open(ExecContext& /*ctx*/,
-                                                     OperatorStats& stats) const {
+std::unique_ptr<BatchWriter> ShuffledLinesSink::Open(const OpenContext& ctx) const {
   uint64_t total = 0;
   if (shards_ > 1) {
     if (!tally_->finished.load()) {
@@ -162,7 +161,8 @@ std::unique_ptr<BatchWriter> ShuffledLinesSink::Open(ExecContext& /*ctx*/,
     }
     total = tally_->records.load();
   }
-  return std::make_unique<ShuffledLinesWriter>(*this, columns_, outputs_, shards_, total, stats);
+  return std::make_unique<ShuffledLinesWriter>(*this, columns_, outputs_, shards_, total,
+                                               ctx.stats);
 }
 
 }  // namespace corpusflow

@@ -93,9 +93,8 @@ std::string SegmentOperator::Describe() const {
   return d + ")";
 }
 
-std::unique_ptr<TransformRun> SegmentOperator::Open(ExecContext& /*ctx*/,
-                                                    OperatorStats& stats) const {
-  return std::make_unique<SegmentRun>(*this, stats);
+std::unique_ptr<TransformRun> SegmentOperator::Open(const OpenContext& ctx) const {
+  return std::make_unique<SegmentRun>(*this, ctx.stats);
 }
 
 static const OperatorRegistrar kRegisterSegment(OperatorDef{

@@ -31,7 +31,7 @@ class SegmentOperator : public Transform {
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
   bool NeedsRecordIndex() const override { return options_.invalid_utf8 == BadUtf8Policy::kError; }
-  std::unique_ptr<TransformRun> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const override;
 
   const SegmentOptions& options() const { return options_; }
   /// The dictionary actually used.

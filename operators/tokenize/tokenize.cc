@@ -316,9 +316,8 @@ std::string TokenizeOperator::Describe() const {
   return d;
 }
 
-std::unique_ptr<TransformRun> TokenizeOperator::Open(ExecContext& /*ctx*/,
-                                                     OperatorStats& stats) const {
-  return std::make_unique<TokenizeRun>(*this, stats);
+std::unique_ptr<TransformRun> TokenizeOperator::Open(const OpenContext& ctx) const {
+  return std::make_unique<TokenizeRun>(*this, ctx.stats);
 }
 
 static const OperatorRegistrar kRegisterTokenize(OperatorDef{

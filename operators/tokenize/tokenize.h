@@ -96,7 +96,7 @@ class TokenizeOperator : public Transform {
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
   bool NeedsRecordIndex() const override { return options_.invalid_utf8 == BadUtf8Policy::kError; }
-  std::unique_ptr<TransformRun> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const override;
 
   const TokenizeOptions& options() const { return options_; }
   /// The output field's name.

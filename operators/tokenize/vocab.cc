@@ -483,8 +483,8 @@ std::string VocabOperator::Describe() const {
          options_.field + " -> " + options_.output;
 }
 
-std::unique_ptr<BatchWriter> VocabOperator::Open(ExecContext& ctx, OperatorStats& stats) const {
-  return std::make_unique<VocabRun>(*this, ctx, stats);
+std::unique_ptr<BatchWriter> VocabOperator::Open(const OpenContext& ctx) const {
+  return std::make_unique<VocabRun>(*this, ctx.exec, ctx.stats);
 }
 
 static const OperatorRegistrar kRegisterVocab(OperatorDef{

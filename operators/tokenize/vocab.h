@@ -48,7 +48,7 @@ class VocabOperator : public Sink {
   void Validate(const PlanContext& ctx) const override;
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
-  std::unique_ptr<BatchWriter> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::unique_ptr<BatchWriter> Open(const OpenContext& ctx) const override;
 
   const VocabOptions& options() const { return options_; }
 

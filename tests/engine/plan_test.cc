@@ -41,7 +41,7 @@ class RejectingTransform : public Transform {
   void Validate(const PlanContext& /*ctx*/) const override {
     throw IoError("reject: cannot open /nonexistent/x: No such file or directory");
   }
-  std::unique_ptr<TransformRun> Open(ExecContext&, OperatorStats&) const override {
+  std::unique_ptr<TransformRun> Open(const OpenContext&) const override {
     ADD_FAILURE() << "opened at plan time";
     return nullptr;
   }

@@ -217,8 +217,7 @@ std::optional<uint64_t> VectorSource::TotalBytes() const {
   return total;
 }
 
-std::unique_ptr<BatchReader> VectorSource::Open(ExecContext& /*ctx*/,
-                                                OperatorStats& /*stats*/) const {
+std::unique_ptr<BatchReader> VectorSource::Open(const OpenContext& /*ctx*/) const {
   batches_produced_ = 0;
   return std::make_unique<VectorReader>(records_, batch_records_, field_, batches_produced_);
 }
@@ -231,8 +230,7 @@ Schema BatchSource::OutputSchema(const Schema& /*input*/) const {
   return batches_.empty() ? Schema() : batches_.front().schema();
 }
 
-std::unique_ptr<BatchReader> BatchSource::Open(ExecContext& /*ctx*/,
-                                               OperatorStats& /*stats*/) const {
+std::unique_ptr<BatchReader> BatchSource::Open(const OpenContext& /*ctx*/) const {
   return std::make_unique<BatchListReader>(batches_);
 }
 
@@ -253,8 +251,7 @@ Schema CollectingSink::OutputSchema(const Schema& input) const {
   return input;
 }
 
-std::unique_ptr<BatchWriter> CollectingSink::Open(ExecContext& /*ctx*/,
-                                                  OperatorStats& /*stats*/) const {
+std::unique_ptr<BatchWriter> CollectingSink::Open(const OpenContext& /*ctx*/) const {
   return std::make_unique<CollectingWriter>(output_, options_);
 }
 
@@ -263,8 +260,7 @@ JitterTransform::JitterTransform(uint64_t seed, uint32_t max_micros)
   set_name("jitter");
 }
 
-std::unique_ptr<TransformRun> JitterTransform::Open(ExecContext& /*ctx*/,
-                                                    OperatorStats& /*stats*/) const {
+std::unique_ptr<TransformRun> JitterTransform::Open(const OpenContext& /*ctx*/) const {
   return std::make_unique<JitterRun>(seed_, max_micros_);
 }
 
@@ -273,8 +269,7 @@ FailingTransform::FailingTransform(uint64_t fail_at_batch, std::string message)
   set_name("fail");
 }
 
-std::unique_ptr<TransformRun> FailingTransform::Open(ExecContext& /*ctx*/,
-                                                     OperatorStats& /*stats*/) const {
+std::unique_ptr<TransformRun> FailingTransform::Open(const OpenContext& /*ctx*/) const {
   return std::make_unique<FailingRun>(fail_at_batch_, message_);
 }
 
@@ -288,9 +283,8 @@ Schema PredicateFilter::OutputSchema(const Schema& input) const {
   return input;
 }
 
-std::unique_ptr<TransformRun> PredicateFilter::Open(ExecContext& /*ctx*/,
-                                                    OperatorStats& stats) const {
-  return std::make_unique<PredicateRun>(keep_, field_, stats);
+std::unique_ptr<TransformRun> PredicateFilter::Open(const OpenContext& ctx) const {
+  return std::make_unique<PredicateRun>(keep_, field_, ctx.stats);
 }
 
 RecordIndexTransform::RecordIndexTransform(std::string field) : field_(std::move(field)) {
@@ -303,15 +297,13 @@ Schema RecordIndexTransform::OutputSchema(const Schema& input) const {
   return out;
 }
 
-std::unique_ptr<TransformRun> RecordIndexTransform::Open(ExecContext& /*ctx*/,
-                                                         OperatorStats& /*stats*/) const {
+std::unique_ptr<TransformRun> RecordIndexTransform::Open(const OpenContext& /*ctx*/) const {
   return std::make_unique<RecordIndexRun>(field_);
 }
 
 BufferingBreaker::BufferingBreaker() { set_name("buffer"); }
 
-std::unique_ptr<BreakerRun> BufferingBreaker::Open(ExecContext& /*ctx*/,
-                                                   OperatorStats& /*stats*/) const {
+std::unique_ptr<BreakerRun> BufferingBreaker::Open(const OpenContext& /*ctx*/) const {
   return std::make_unique<BufferingRun>();
 }
 

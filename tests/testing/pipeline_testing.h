@@ -37,7 +37,7 @@ class VectorSource : public Source {
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
   std::optional<uint64_t> TotalBytes() const override;
-  std::unique_ptr<BatchReader> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::unique_ptr<BatchReader> Open(const OpenContext& ctx) const override;
 
   /// Batches handed to the executor by the last run (to check early stops).
   uint64_t batches_produced() const { return batches_produced_.load(); }
@@ -57,7 +57,7 @@ class BatchSource : public Source {
   explicit BatchSource(std::vector<Batch> batches);
 
   Schema OutputSchema(const Schema& input) const override;
-  std::unique_ptr<BatchReader> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::unique_ptr<BatchReader> Open(const OpenContext& ctx) const override;
 
  private:
   std::vector<Batch> batches_;
@@ -109,7 +109,7 @@ class CollectingSink : public Sink {
 
   Schema OutputSchema(const Schema& input) const override;
   bool NeedsRecordIndex() const override { return options_.needs_record_index; }
-  std::unique_ptr<BatchWriter> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::unique_ptr<BatchWriter> Open(const OpenContext& ctx) const override;
 
  private:
   CollectedOutput* output_;
@@ -121,7 +121,7 @@ class CollectingSink : public Sink {
 class JitterTransform : public Transform {
  public:
   explicit JitterTransform(uint64_t seed, uint32_t max_micros = 300);
-  std::unique_ptr<TransformRun> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const override;
 
  private:
   uint64_t seed_;
@@ -133,7 +133,7 @@ class JitterTransform : public Transform {
 class FailingTransform : public Transform {
  public:
   explicit FailingTransform(uint64_t fail_at_batch, std::string message = "injected failure");
-  std::unique_ptr<TransformRun> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const override;
 
  private:
   uint64_t fail_at_batch_;
@@ -146,7 +146,7 @@ class PredicateFilter : public Transform {
  public:
   PredicateFilter(std::function<bool(std::string_view)> keep, std::string field = "text");
   Schema OutputSchema(const Schema& input) const override;
-  std::unique_ptr<TransformRun> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const override;
 
  private:
   std::function<bool(std::string_view)> keep_;
@@ -160,7 +160,7 @@ class RecordIndexTransform : public Transform {
   explicit RecordIndexTransform(std::string field = "record_index");
   Schema OutputSchema(const Schema& input) const override;
   bool NeedsRecordIndex() const override { return true; }
-  std::unique_ptr<TransformRun> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const override;
 
  private:
   std::string field_;
@@ -170,7 +170,7 @@ class RecordIndexTransform : public Transform {
 class BufferingBreaker : public Breaker {
  public:
   BufferingBreaker();
-  std::unique_ptr<BreakerRun> Open(ExecContext& ctx, OperatorStats& stats) const override;
+  std::unique_ptr<BreakerRun> Open(const OpenContext& ctx) const override;
 };
 
 /// A chain of operators for Plan::Build: Chain(std::make_unique<A>(...), ...).

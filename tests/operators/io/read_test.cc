@@ -110,7 +110,8 @@ TEST(ReadTest, BatchesFollowTheBatchSize) {
   const auto op = MakeRead({dir.File("big.txt")});
   ExecContext ctx(testing::TestRunOptions(1, 64 << 20, batch_bytes));
   OperatorStats stats("read");
-  auto reader = static_cast<const Source&>(*op).Open(ctx, stats);
+  const Schema no_input;
+  auto reader = static_cast<const Source&>(*op).Open({ctx, stats, no_input, {}});
   Batch batch;
   Strings got;
   size_t batches = 0;
@@ -151,7 +152,8 @@ TEST(ReadTest, ReusedBatchGetsExactlyTheReadColumns) {
   const auto op = MakeRead({dir.File("a.txt")});
   ExecContext ctx(testing::TestRunOptions(1, 64 << 20));
   OperatorStats stats("read");
-  auto reader = static_cast<const Source&>(*op).Open(ctx, stats);
+  const Schema no_input;
+  auto reader = static_cast<const Source&>(*op).Open({ctx, stats, no_input, {}});
   Batch batch;
   batch.AddInt32List("ids").Append(std::vector<int32_t>{1, 2, 3});
   ASSERT_TRUE(reader->Next(&batch));
