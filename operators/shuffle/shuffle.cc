@@ -39,18 +39,17 @@ ShuffleConfig ConfigFor(const ShuffleSettings& settings, ExecContext& ctx) {
 
 class ShuffleRun : public BreakerRun {
  public:
-  ShuffleRun(const ShuffleSettings& settings, ExecContext& ctx, OperatorStats& stats)
+  ShuffleRun(const ShuffleSettings& settings, const OpenContext& ctx)
       : settings_(settings),
-        ctx_(ctx),
-        shuffler_(ConfigFor(settings, ctx), ctx.temp_dir(), &stats, &ctx.progress()) {
-    if (!settings.seed_given) stats.SetText("seed origin", "random");
+        shuffler_(ConfigFor(settings, ctx.exec), ctx.exec.temp_dir(), &ctx.stats,
+                  &ctx.exec.progress()) {
+    if (!settings.seed_given) ctx.stats.SetText("seed origin", "random");
+    // The input's expected size, known at Open (the source's bytes, or what the breaker before
+    // consumed), sets the layout at the first batch.
+    shuffler_.SetExpectedInputBytes(ctx.input.bytes.value_or(0));
   }
 
   void Write(Batch& batch, OpState* /*local*/) override {
-    if (!told_size_) {
-      told_size_ = true;
-      shuffler_.SetExpectedInputBytes(ctx_.progress().total_bytes());
-    }
     shuffler_.Add(batch, batch.first_record());
   }
 
@@ -68,9 +67,7 @@ class ShuffleRun : public BreakerRun {
 
  private:
   const ShuffleSettings& settings_;
-  ExecContext& ctx_;
   RecordShuffler shuffler_;
-  bool told_size_ = false;
 };
 
 }  // namespace
@@ -114,7 +111,7 @@ std::string ShuffleOperator::Describe() const {
 }
 
 std::unique_ptr<BreakerRun> ShuffleOperator::Open(const OpenContext& ctx) const {
-  return std::make_unique<ShuffleRun>(settings_, ctx.exec, ctx.stats);
+  return std::make_unique<ShuffleRun>(settings_, ctx);
 }
 
 static const OperatorRegistrar kRegisterShuffle(OperatorDef{
