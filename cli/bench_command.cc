@@ -12,6 +12,7 @@
 #include "engine/io/temp_dir.h"
 #include "engine/progress.h"
 #include "engine/units.h"
+#include "operators/shuffle/shuffle_layout.h"
 
 namespace po = boost::program_options;
 
@@ -97,6 +98,7 @@ int BenchDisk(const std::vector<std::string>& args) {
   }
   if (values.count("buckets") > 0) options.buckets = values["buckets"].as<int>();
   if (values.count("files") > 0) options.buckets = values["files"].as<int>();
+  options.max_buckets = static_cast<int>(kMaxShuffleBuckets);
   options.chunk_bytes = ParseByteSize(values["chunk"].as<std::string>(), "--chunk");
   options.sweep_block_bytes = ParseSweep(values["sweep"].as<std::string>());
   options.sweep_bytes = ParseByteSize(values["sweep-size"].as<std::string>(), "--sweep-size");

@@ -10,7 +10,9 @@
 #include "engine/random.h"
 #include "engine/registry.h"
 #include "engine/units.h"
+#include "operators/shuffle/lockstep_lines_source.h"
 #include "operators/shuffle/shuffle.h"
+#include "operators/shuffle/shuffled_lines_sink.h"
 
 namespace po = boost::program_options;
 

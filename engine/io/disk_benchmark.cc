@@ -41,8 +41,6 @@ namespace fs = std::filesystem;
 constexpr uint64_t kDirectAlignment = 4096;
 /// Space left free beyond the test files, for filesystem metadata: 1% plus this.
 constexpr uint64_t kSpaceMargin = uint64_t{16} << 20;
-/// Most buckets of the spill test (the shuffle's own limit).
-constexpr int kMaxBuckets = 1 << 16;
 
 /// An I/O buffer aligned for O_DIRECT, filled with incompressible bytes.
 class IoBuffer {
@@ -353,9 +351,11 @@ void ValidateDiskBenchmarkOptions(const DiskBenchmarkOptions& o) {
     throw InvalidArgument("bench disk: --size " + SizeLabel(o.size_bytes) +
                           " is smaller than --block " + SizeLabel(o.block_bytes));
   }
-  if (o.buckets < 1 || o.buckets > kMaxBuckets) {
-    throw InvalidArgument("bench disk: --buckets must be between 1 and " +
-                          std::to_string(kMaxBuckets));
+  if (o.buckets < 1 || (o.max_buckets > 0 && o.buckets > o.max_buckets)) {
+    throw InvalidArgument(o.max_buckets > 0
+                              ? "bench disk: --buckets must be between 1 and " +
+                                    std::to_string(o.max_buckets)
+                              : std::string("bench disk: --buckets must be positive"));
   }
   if (o.size_bytes / static_cast<uint64_t>(o.buckets) < o.chunk_bytes) {
     throw InvalidArgument("bench disk: --size " + SizeLabel(o.size_bytes) + " is smaller than " +

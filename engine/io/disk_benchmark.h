@@ -48,6 +48,8 @@ struct DiskBenchmarkOptions {
   uint64_t block_bytes = uint64_t{1} << 20;
   /// K: buckets of the spill test (the shuffle's buckets).
   int buckets = 64;
+  /// Most buckets accepted (the caller's own limit on K); 0 = no limit but the size's.
+  int max_buckets = 0;
   /// I/O size of the spill test: one bucket's run of blocks from one pass-1 flush.
   uint64_t chunk_bytes = uint64_t{256} << 10;
   /// Run the sequential write and read (seq_write, seq_read).

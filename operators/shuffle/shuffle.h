@@ -1,209 +1,24 @@
-// `shuffle`: the global shuffle, a pipeline breaker. Every record gets a 64-bit key that is a
-// pseudo-random bijection of its global ordinal under the seed (engine/random.h); the output is
-// the records in key order, which is a uniformly random permutation that depends only on the seed
-// and the input, never on threads, memory budget or bucket layout.
+// `shuffle`: the global shuffle as a pipeline breaker. It consumes every record, shuffles them
+// uniformly with RecordShuffler (operators/shuffle/record_shuffler.h: pass 1, re-scatter, pass 2)
+// and then produces them in shuffled order for the next pipeline. The output depends only on the
+// seed and the input, never on threads, memory budget or bucket layout. docs/shuffle.md explains
+// the algorithm, why it is uniform, and how to size memory and the temp folder.
 //
-// Pass 1 scatters records to K buckets as they arrive, bucket = the top bits of the key (an
-// independent, uniform draw per record), in block-sized chunks in memory. When the input fits the
-// budget nothing more is written: pass 2 sorts and emits the buckets one by one from memory.
-// Otherwise:
-//   pass 1 writes the chunks, each time the budget is full, as framed, checksummed, optionally
-//          zstd-compressed blocks (engine/spill_file.h) into a few spill files, each holding a
-//          contiguous range of buckets, so the number of open files never depends on K;
-//   re-scatter: a bucket that does not fit the budget is scattered again on the next key bits,
-//          recursively, before any output is produced;
-//   pass 2 loads the buckets in key order (blocks decoded in parallel), sorts each by key and
-//          emits it; a spill file is removed as soon as its last bucket is emitted, so its pages
-//          are free again before writeback and the output reuses them.
-// docs/shuffle.md explains why this is uniform and how to size memory and the temp folder.
-//
-// RecordShuffler is the algorithm, usable without the executor (tests drive it directly);
-// ShuffleOperator adapts it to the Breaker contract. The shortcut `corpusflow shuffle` also uses
-// LockstepLinesSource (paired corpora) and ShuffledLinesSink (one output per field, contiguous
-// shards) from here.
-// Thread safety: a RecordShuffler is driven by one thread at a time (Add, Finish, Next in that
-// order); it runs its own parallel work on oneTBB inside those calls. Operators are immutable.
+// The shortcut `corpusflow shuffle` builds `read | shuffle | write-lines` around it with
+// LockstepLinesSource (paired corpora) and ShuffledLinesSink (contiguous shards).
+// Thread safety: operators are immutable after planning; a run object is driven by the executor
+// (Write, Finish, OpenOutput in that order).
 #pragma once
-
-#include <tbb/task_group.h>
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
-#include <vector>
 
 #include "engine/io/spill_file.h"
 #include "engine/operator.h"
-#include "engine/record_codec.h"
 
 namespace corpusflow {
-
-class Progress;
-class TempDir;
-
-/// The layout and limits of one shuffle run.
-struct ShuffleConfig {
-  uint64_t seed = 0;
-  /// Bytes the shuffle may hold: records and their index in pass 1, one bucket in pass 2,
-  /// compression scratch included.
-  uint64_t memory_bytes = uint64_t{256} << 20;
-  /// Buckets of the first scatter (rounded up to a power of two); 0 = from the expected input
-  /// size and the budget.
-  uint32_t buckets = 0;
-  /// Buckets of each re-scatter (rounded up to a power of two); 0 = from the bucket's size.
-  uint32_t rescatter_buckets = 0;
-  /// Largest raw spill block (a page at least); 0 = from the budget (1 MiB, more for budgets
-  /// over 8 GiB).
-  uint32_t block_bytes = 0;
-  /// Most spill files; 0 = from the descriptor limit (a 16th of it, at most 64).
-  uint32_t max_spill_files = 0;
-  /// Input data bytes expected (0 = unknown), for K and the free-space check.
-  uint64_t expected_input_bytes = 0;
-  /// Target data bytes of each output batch.
-  uint64_t batch_bytes = uint64_t{4} << 20;
-  /// Punch holes over spill blocks as soon as they are consumed, even when the temp filesystem
-  /// has room to spare (by default only when it is short of space).
-  bool always_release_spill = false;
-  SpillOptions spill{SpillCompression::kAuto, kDefaultSpillLevel};
-};
-
-/// The global shuffle algorithm. Add every batch, Finish, then Next until it returns false.
-class RecordShuffler {
- public:
-  /// Memory charged per record besides its bytes: its 8-byte key and its index entry in pass 2.
-  /// A record's bytes are varint(length) + its encoding (engine/record_codec.h).
-  static constexpr uint64_t kMemoryPerRecord = 24;
-
-  /// `temp_dir` receives the spill file; `stats` and `progress` may be null.
-  RecordShuffler(const ShuffleConfig& config, TempDir& temp_dir, OperatorStats* stats,
-                 Progress* progress);
-  ~RecordShuffler();
-  RecordShuffler(const RecordShuffler&) = delete;
-  RecordShuffler& operator=(const RecordShuffler&) = delete;
-
-  /// Pass 1: add the records of `batch`, whose first record has global ordinal `first_record`.
-  /// Every batch must have the layout of the first. Throws IoError (disk full), InvalidArgument.
-  void Add(const Batch& batch, uint64_t first_record);
-  /// Tell the shuffle how many input data bytes to expect (0 = unknown); used at the first spill.
-  void SetExpectedInputBytes(uint64_t bytes);
-  /// End of input: sort in memory, or spill the rest and re-scatter every bucket that does not
-  /// fit the budget. Errors here come before any output.
-  void Finish();
-  /// Pass 2: fill `out` with the next records in shuffled order; false when all were emitted.
-  bool Next(Batch* out);
-
-  uint64_t records() const { return records_; }
-  /// Bytes of records (with their index) held in memory before a spill; a pass-2 bucket must fit
-  /// it too. The budget less the compression scratch.
-  uint64_t record_memory_limit() const { return arena_limit_; }
-  /// Whether the whole input was shuffled in memory (nothing spilled).
-  bool in_memory() const { return !spilled_; }
-  /// Buckets sorted in pass 2 (from memory or from the spill files).
-  size_t bucket_count() const;
-  /// Buckets scattered again because they did not fit.
-  uint64_t rescatters() const { return rescatters_; }
-  /// Spill files created (0 in memory).
-  uint64_t spill_files() const { return spill_files_; }
-  /// Raw and stored (compressed) bytes written to spill files.
-  uint64_t spill_raw_bytes() const { return spill_raw_bytes_.load(); }
-  uint64_t spill_stored_bytes() const { return spill_stored_bytes_.load(); }
-
- private:
-  struct IndexEntry;
-  struct Bucket;
-  class ScatterArena;
-  struct Workers;
-
-  /// Write every chunk of `arena` as a block of its bucket in `buckets` (the split the arena
-  /// scatters into), then clear the arena.
-  void SpillArena(ScatterArena& arena, std::vector<Bucket>& buckets);
-  /// Split the range of `parent` into this many buckets (they share its spill file).
-  std::vector<Bucket> SplitRange(const Bucket& parent, uint32_t count) const;
-  /// K, from the expected input size, the budget, and `records` records of `data` bytes seen.
-  uint32_t FirstBucketCount(uint64_t records, uint64_t data) const;
-  /// The chunk size of an arena over this many buckets.
-  size_t ChunkBytes(size_t buckets) const;
-  /// Parse a raw block's records (key, varint(length), encoding) into `index`; false when
-  /// malformed.
-  static bool ParseBlock(const char* p, const char* end, std::vector<IndexEntry>& index);
-  /// At the first spill: check the temp folder's free space and settle the compression.
-  void PrepareSpill();
-  uint32_t MaxSpillFiles() const;
-  /// Create the spill files and give each first-level bucket its file: contiguous ranges of
-  /// buckets share one.
-  void AssignSpillFiles(std::vector<Bucket>& buckets);
-  /// Append `bucket` to the leaves, scattering it again first when it does not fit.
-  void Resolve(Bucket bucket);
-  void Rescatter(const Bucket& bucket, std::vector<Bucket>& children);
-  uint64_t BucketMemory(const Bucket& bucket) const;
-  /// A bucket loaded for pass 2: its records and their index sorted by key.
-  struct LoadedBucket;
-  void LoadLeaf(const Bucket& bucket, LoadedBucket* into);
-  /// Give the disk space of `bucket`'s blocks back when the temp filesystem is short of room for
-  /// what is still to be written (hole punching makes ext4 write the blocks out first, so it is
-  /// skipped while space is plentiful).
-  void ReleaseIfTight(const Bucket& bucket, uint64_t bytes_ahead);
-  /// After a bucket was emitted: release its disk space if tight and its spill file reference
-  /// (the file's last leaf removes it).
-  void DoneWithLeaf(LoadedBucket* loaded);
-  /// Make the next bucket current (waiting for its prefetch) and start prefetching the one after
-  /// it when both fit the budget; false after the last bucket.
-  bool NextBucket();
-  static void SortIndex(std::vector<IndexEntry>& index);
-
-  ShuffleConfig config_;
-  TempDir& temp_dir_;
-  OperatorStats* stats_;
-  Progress* progress_;
-  uint64_t arena_limit_ = 0;
-  uint64_t block_bytes_ = 0;
-
-  /// Pass 1's records not spilled yet (and in memory, pass 2's buckets).
-  std::unique_ptr<ScatterArena> arena_;
-  std::unique_ptr<Workers> workers_;
-  /// The records' layout, from the first batch.
-  std::optional<RecordCodec> codec_;
-  uint64_t records_ = 0;
-  uint64_t input_bytes_ = 0;
-  /// Bytes of record encodings added in pass 1.
-  uint64_t encoded_bytes_ = 0;
-  bool spilled_ = false;
-  bool finished_ = false;
-  std::vector<Bucket> first_buckets_;
-  std::vector<Bucket> leaves_;
-  uint64_t rescatters_ = 0;
-  uint64_t spill_files_ = 0;
-  std::atomic<uint64_t> spill_raw_bytes_{0};
-  std::atomic<uint64_t> spill_stored_bytes_{0};
-  std::atomic<uint64_t> spill_blocks_{0};
-
-  // Pass 2: the bucket being emitted, the one loading in the background, and where emission
-  // stands.
-  std::unique_ptr<LoadedBucket> current_;
-  std::unique_ptr<LoadedBucket> prefetched_;
-  /// Held by pointer: tbb::task_group's destructor may throw, which a member's would inherit.
-  std::unique_ptr<tbb::task_group> prefetch_group_;
-  bool prefetching_ = false;
-  uint64_t prefetched_buckets_ = 0;
-  /// Raw spill bytes of the buckets not yet loaded in pass 2.
-  std::atomic<uint64_t> unloaded_bytes_{0};
-  std::atomic<uint64_t> released_bytes_{0};
-  /// Capacity given to pass-2 buffers: the largest leaf, when two such fit the budget.
-  uint64_t reserve_leaf_bytes_ = 0;
-  uint64_t reserve_leaf_records_ = 0;
-  size_t next_leaf_ = 0;
-  size_t cursor_ = 0;
-  bool pass2_started_ = false;
-  bool emitted_all_ = false;
-  double pass1_start_ = 0;
-  double pass2_start_ = 0;
-  /// Process CPU seconds at the start of pass 1, the end of pass 1 (for the shuffle's bounds).
-  double cpu_pass1_start_ = 0;
-  double cpu_pass1_end_ = 0;
-  double pass1_end_ = 0;
-};
 
 /// Filled by a finished shuffle for the stages after it (the shortcut's sharded writer needs
 /// the record count before it writes). Written once in Finish(), read afterwards.
@@ -238,55 +53,6 @@ class ShuffleOperator : public Breaker {
 
  private:
   ShuffleSettings settings_;
-};
-
-/// Reads two or more line-aligned files (a parallel corpus: source and target, ...) in lockstep:
-/// record k has one string column per file, `text0`, `text1`, ..., holding line k of each. Files
-/// of different line counts are a DataError naming the files, raised while reading, so before a
-/// shuffle emits anything. Decompresses by extension like `read`.
-class LockstepLinesSource : public Source {
- public:
-  /// REQUIRES: at least two paths.
-  explicit LockstepLinesSource(std::vector<std::string> paths);
-
-  /// The column holding the lines of input `i`.
-  static std::string ColumnName(size_t i);
-
-  void Validate(const PlanContext& ctx) const override;
-  Schema OutputSchema(const Schema& input) const override;
-  std::string Describe() const override;
-  std::optional<uint64_t> TotalBytes() const override;
-  std::unique_ptr<BatchReader> Open(const OpenContext& ctx) const override;
-
- private:
-  std::vector<std::string> paths_;
-};
-
-/// Writes string columns as lines, column i to outputs[i] (compressed by extension, "-" for
-/// stdout), optionally split into `shards` files per output that are contiguous pieces of the
-/// stream: shard s holds records [s*N/shards, (s+1)*N/shards), named like `write --shards`
-/// (`a-00002-of-00008.txt`). N comes from the ShuffleTally of the shuffle before it, so
-/// concatenating the shards gives exactly the unsharded output. Files are written as NAME.tmp
-/// and renamed when the run succeeds. REQUIRES: fields hold no '\n' (they come from lines).
-class ShuffledLinesSink : public Sink {
- public:
-  /// `columns[i]` is written to `outputs[i]`. `tally` is required when shards > 1.
-  ShuffledLinesSink(std::vector<std::string> columns, std::vector<std::string> outputs,
-                    uint64_t shards, const ShuffleTally* tally);
-
-  void Validate(const PlanContext& ctx) const override;
-  Schema OutputSchema(const Schema& input) const override;
-  std::string Describe() const override;
-  std::unique_ptr<BatchWriter> Open(const OpenContext& ctx) const override;
-
-  /// The file of shard `shard` of output `path`.
-  std::string ShardPath(const std::string& path, uint64_t shard) const;
-
- private:
-  std::vector<std::string> columns_;
-  std::vector<std::string> outputs_;
-  uint64_t shards_;
-  const ShuffleTally* tally_;
 };
 
 }  // namespace corpusflow

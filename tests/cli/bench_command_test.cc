@@ -229,6 +229,8 @@ TEST(BenchCommandTest, UsageErrors) {
       {{"bench", "disk", "--dir", d, "--tests", "seq,disk"}, "unknown test group 'disk'"},
       {{"bench", "disk", "--dir", d, "--tests", "sweep", "--sweep", "none"}, "no test selected"},
       {{"bench", "disk", "--sise", "1G"}, "did you mean '--size'"},
+      {{"bench", "disk", "--dir", d, "--buckets", "70000"},
+       "--buckets must be between 1 and 65536"},
   };
   for (const Case& c : cases) {
     const CommandResult r = RunCorpusflow(c.args);

@@ -380,7 +380,13 @@ TEST(DiskBenchmarkTest, ValidatesOptions) {
   expect_invalid(bad, "--size 8M is smaller than --buckets 256 x --chunk 64K");
   bad = o;
   bad.buckets = 0;
-  expect_invalid(bad, "--buckets must be between 1 and");
+  expect_invalid(bad, "--buckets must be positive");
+  bad.max_buckets = 4;
+  expect_invalid(bad, "--buckets must be between 1 and 4");
+  bad.buckets = 5;
+  expect_invalid(bad, "--buckets must be between 1 and 4");
+  bad.buckets = 4;
+  EXPECT_NO_THROW(ValidateDiskBenchmarkOptions(bad));
   bad = o;
   bad.block_bytes = 6000;
   expect_invalid(bad, "--block 6000 is not a multiple of 4K");

@@ -16,7 +16,7 @@
 
 #include "engine/io/temp_dir.h"
 #include "engine/random.h"
-#include "operators/shuffle/shuffle.h"
+#include "operators/shuffle/record_shuffler.h"
 #include "tests/testing/cli_runner.h"
 
 namespace corpusflow {

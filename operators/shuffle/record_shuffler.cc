@@ -1,0 +1,601 @@
+#include "operators/shuffle/record_shuffler.h"
+
+#include <sys/resource.h>
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+#include <tbb/parallel_sort.h>
+#include <tbb/task_arena.h>
+#include <tbb/task_group.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <utility>
+
+#include "engine/batch.h"
+#include "engine/coding.h"
+#include "engine/error.h"
+#include "engine/interrupt.h"
+#include "engine/io/file_io.h"
+#include "engine/io/temp_dir.h"
+#include "engine/progress.h"
+#include "engine/stats.h"
+#include "engine/units.h"
+#include "operators/shuffle/shuffle_arena.h"
+#include "operators/shuffle/shuffle_bounds.h"
+#include "operators/shuffle/shuffle_keys.h"
+#include "operators/shuffle/shuffle_record.h"
+
+namespace corpusflow {
+namespace {
+
+[[noreturn]] void ThrowBadBlock(const SpillFile& file, uint64_t offset, const std::string& what) {
+  throw CorruptionError("spill file " + file.path().string() + ": block at offset " +
+                        std::to_string(offset) + ": " + what);
+}
+
+/// Slabs of 4 MiB, or a block when larger: a bucket loaded in pass 2 takes only a little more
+/// than its bytes, and a few hundred mappings cover any working set.
+size_t SlabBytes(uint64_t block_bytes) {
+  constexpr uint64_t kPage = 4096;
+  return static_cast<size_t>(
+      std::max<uint64_t>(uint64_t{4} << 20, (block_bytes + kPage - 1) / kPage * kPage));
+}
+
+/// The soft limit on open descriptors (0 = unlimited or unknown).
+uint64_t DescriptorLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 0;
+  return limit.rlim_cur;
+}
+
+}  // namespace
+
+struct RecordShuffler::IndexEntry {
+  uint64_t key;
+  /// The record as varint(length) + encoding.
+  const char* record;
+};
+
+struct RecordShuffler::LoadedBucket {
+  /// The leaf it holds (null when empty).
+  const Bucket* leaf = nullptr;
+  /// The bucket's blocks, copied or decompressed from its spill file into slabs of the pool
+  /// (none in memory); given back once the bucket was emitted.
+  std::vector<LargeBuffer> slabs;
+  std::vector<IndexEntry> index;
+};
+
+struct RecordShuffler::Bucket {
+  /// The bucket holds the keys [lo, lo + 2^width).
+  uint64_t lo = 0;
+  int width = 64;
+  /// The spill file holding its blocks, shared with the other buckets of its key range; the file
+  /// is removed when the last of them is emitted (or dropped). Null for a bucket in memory.
+  std::shared_ptr<SpillFile> file;
+  /// In memory: the bucket's index in the arena (-1 when spilled).
+  int64_t arena_bucket = -1;
+  std::vector<SpillBlockHandle> blocks;
+  uint64_t records = 0;
+  uint64_t raw_bytes = 0;
+};
+
+bool RecordShuffler::ParseBlock(const char* p, const char* end, std::vector<IndexEntry>& index) {
+  while (p < end) {
+    const char* next = ShuffleRecordEnd(p, end);
+    if (next == nullptr) return false;
+    index.push_back(IndexEntry{GetShuffleKey(p), p + 8});
+    p = next;
+  }
+  return true;
+}
+
+/// Per-thread compression and decompression state.
+struct RecordShuffler::Workers {
+  explicit Workers(const SpillOptions& options) : options(options) {}
+
+  SpillBlockEncoder& encoder() {
+    auto& slot = encoders.local();
+    if (!slot) slot = std::make_unique<SpillBlockEncoder>(options);
+    return *slot;
+  }
+  SpillBlockDecoder& decoder() {
+    auto& slot = decoders.local();
+    if (!slot) slot = std::make_unique<SpillBlockDecoder>();
+    return *slot;
+  }
+
+  SpillOptions options;
+  tbb::enumerable_thread_specific<std::unique_ptr<SpillBlockEncoder>> encoders;
+  tbb::enumerable_thread_specific<std::unique_ptr<SpillBlockDecoder>> decoders;
+};
+
+RecordShuffler::RecordShuffler(const ShuffleConfig& config, TempDir& temp_dir, OperatorStats* stats,
+                               Progress* progress)
+    : config_(config), temp_dir_(temp_dir), stats_(stats), progress_(progress) {
+  layout_ = PlanLayout(0, 0);
+  pool_ = std::make_unique<SlabPool>(SlabBytes(layout_.block_bytes));
+  workers_ = std::make_unique<Workers>(config_.spill);
+  prefetch_group_ = std::make_unique<tbb::task_group>();
+  current_ = std::make_unique<LoadedBucket>();
+  prefetched_ = std::make_unique<LoadedBucket>();
+  pass1_start_ = MonotonicSeconds();
+  cpu_pass1_start_ = ProcessCpuSeconds();
+  if (stats_ != nullptr) {
+    stats_->SetText("seed", std::to_string(config_.seed));
+    stats_->Set("memory budget bytes", static_cast<double>(config_.memory_bytes));
+  }
+}
+
+RecordShuffler::~RecordShuffler() {
+  if (prefetching_) {
+    // A failed run: stop the background load before its buffers and the spill files go away.
+    prefetch_group_->cancel();
+    try {
+      prefetch_group_->wait();
+    } catch (...) {
+    }
+  }
+}
+
+size_t RecordShuffler::bucket_count() const { return leaves_.size(); }
+
+uint64_t RecordShuffler::slab_bytes_mapped() const {
+  return pool_->slabs_mapped() * pool_->slab_bytes();
+}
+
+void RecordShuffler::SetExpectedInputBytes(uint64_t bytes) { config_.expected_input_bytes = bytes; }
+
+ShuffleLayout RecordShuffler::PlanLayout(uint64_t records, uint64_t data) const {
+  ShuffleLayoutInput in;
+  in.memory_bytes = config_.memory_bytes;
+  in.expected_input_bytes = config_.expected_input_bytes;
+  in.sample_records = records;
+  in.sample_bytes = data;
+  in.threads = static_cast<uint64_t>(tbb::this_task_arena::max_concurrency());
+  in.may_compress = config_.spill.compression != SpillCompression::kNone;
+  in.descriptor_limit = DescriptorLimit();
+  in.forced_buckets = config_.buckets;
+  in.forced_block_bytes = config_.block_bytes;
+  in.forced_spill_files = config_.max_spill_files;
+  return PlanShuffleLayout(in);
+}
+
+void RecordShuffler::Add(const Batch& batch, uint64_t first_record) {
+  if (finished_) throw std::logic_error("RecordShuffler::Add after Finish");
+  const size_t n = batch.num_records();
+  if (n == 0) return;
+  if (!codec_) {
+    codec_ = RecordCodec::ForBatch(batch);
+  } else if (!codec_->Matches(batch)) {
+    throw Error("shuffle: a batch has the fields " + batch.schema().ToString() +
+                " but earlier ones had " + codec_->layout().ToString());
+  }
+  const ShuffleKeys keys(config_.seed);
+  const RecordEncoder encoder(batch);
+  if (arena_ == nullptr) {
+    // The first batch tells the size of a record: it sets the first split.
+    uint64_t data = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const size_t size = encoder.EncodedSize(i);
+      data += VarintLength(size) + size;
+    }
+    layout_ = PlanLayout(n, data);
+    first_buckets_ = SplitRange(Bucket{}, layout_.buckets);
+    arena_ = std::make_unique<ScatterArena>(first_buckets_.size(), layout_.chunk_bytes, *pool_);
+  }
+  const int shift = first_buckets_.front().width;
+  for (size_t i = 0; i < n; ++i) {
+    const size_t size = encoder.EncodedSize(i);
+    const size_t need = 8 + VarintLength(size) + size;
+    const uint64_t key = keys.Key(first_record + i);
+    encoded_bytes_ += need - 8;
+    if (arena_->used() + need + kShuffleIndexEntryBytes > layout_.record_memory &&
+        arena_->records() > 0) {
+      CheckInterrupt();
+      if (!spilled_) {
+        spilled_ = true;
+        PrepareSpill();
+        AssignSpillFiles(first_buckets_);
+      }
+      SpillArena(*arena_, first_buckets_);
+    }
+    const size_t b = shift >= 64 ? 0 : static_cast<size_t>(key >> shift);
+    char* p = arena_->Append(b, need);
+    PutShuffleKey(p, key);
+    encoder.Encode(i, EncodeVarint64(p + 8, size));
+  }
+  records_ += n;
+  input_bytes_ += batch.DataBytes();
+}
+
+std::vector<RecordShuffler::Bucket> RecordShuffler::SplitRange(const Bucket& parent,
+                                                               uint32_t count) const {
+  int bits = std::countr_zero(count);
+  bits = std::min(bits, parent.width);
+  std::vector<Bucket> children(size_t{1} << bits);
+  const int width = parent.width - bits;
+  for (size_t i = 0; i < children.size(); ++i) {
+    children[i].lo = parent.lo + (width >= 64 ? 0 : (static_cast<uint64_t>(i) << width));
+    children[i].width = width;
+    children[i].file = parent.file;
+  }
+  return children;
+}
+
+void RecordShuffler::PrepareSpill() {
+  const uint64_t n = arena_->records();
+  const uint64_t data = arena_->bytes() - 8 * n;
+  SpillCompression chosen = config_.spill.compression;
+  if (config_.expected_input_bytes > 0 && n > 0 && data > 0) {
+    const uint64_t expected = std::max(config_.expected_input_bytes, encoded_bytes_);
+    // Raw spill bytes per byte of record encoding: the encoding plus an 8-byte key per record.
+    const double raw_per_byte = static_cast<double>(data + 8 * n) / static_cast<double>(data);
+    const auto raw_need =
+        static_cast<uint64_t>(static_cast<double>(expected) * raw_per_byte * 1.05);
+    const uint64_t free = FreeDiskBytes(temp_dir_.Path());
+    if (chosen == SpillCompression::kAuto) {
+      chosen = raw_need <= free / 10 * 9 ? SpillCompression::kNone : SpillCompression::kZstd;
+    }
+    uint64_t need = raw_need;
+    if (chosen == SpillCompression::kZstd) {
+      // Compress the fullest chunk (a block as it will be spilled) to estimate the stored size.
+      std::string_view sample;
+      for (size_t b = 0; b < first_buckets_.size(); ++b) {
+        for (const ScatterArena::Chunk& c : arena_->chunks(b)) {
+          if (c.size > sample.size()) sample = std::string_view(c.data, c.size);
+        }
+      }
+      SpillBlockEncoder encoder(SpillOptions{SpillCompression::kZstd, config_.spill.level});
+      const double ratio = static_cast<double>(encoder.Encode(sample).size()) /
+                           static_cast<double>(std::max<size_t>(sample.size(), 1));
+      need = static_cast<uint64_t>(static_cast<double>(raw_need) * ratio);
+    }
+    if (need > free) {
+      std::string message = "not enough free space for the shuffle's spill files in " +
+                            temp_dir_.parent().string() + ": about " + FormatBytes(need) +
+                            " needed for " + FormatBytes(expected) + " of input, " +
+                            FormatBytes(free) + " free; choose another --tmp-dir";
+      if (chosen == SpillCompression::kNone) message += " or use --spill-compression zstd";
+      throw IoError(message);
+    }
+  } else if (chosen == SpillCompression::kAuto) {
+    // Unknown input size: raw blocks are the fastest (see docs/shuffle.md).
+    chosen = SpillCompression::kNone;
+  }
+  config_.spill.compression = chosen;
+  workers_->options = config_.spill;
+}
+
+void RecordShuffler::AssignSpillFiles(std::vector<Bucket>& buckets) {
+  // The layout's count for the first-level buckets.
+  const size_t count = std::min<size_t>(buckets.size(), layout_.spill_files);
+  std::vector<std::shared_ptr<SpillFile>> files(count);
+  for (auto& file : files) {
+    file = std::make_shared<SpillFile>(temp_dir_.NewFilePath("shuffle-spill", ".cfs"));
+  }
+  for (size_t b = 0; b < buckets.size(); ++b) buckets[b].file = files[b * count / buckets.size()];
+  spill_files_ += count;
+}
+
+void RecordShuffler::SpillArena(ScatterArena& arena, std::vector<Bucket>& buckets) {
+  // Buckets in parallel: they write to several files, and compress on every thread.
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, buckets.size(), 1), [&](const auto& range) {
+    SpillBlockEncoder& encoder = workers_->encoder();
+    for (size_t b = range.begin(); b != range.end(); ++b) {
+      CheckInterrupt();
+      Bucket& bucket = buckets[b];
+      for (const ScatterArena::Chunk& c : arena.chunks(b)) {
+        const SpillBlock block = encoder.Encode(std::string_view(c.data, c.size));
+        bucket.blocks.push_back(bucket.file->Append(block));
+        bucket.raw_bytes += c.size;
+        bucket.records += c.records;
+        spill_raw_bytes_ += c.size;
+        spill_stored_bytes_ += block.size();
+        ++spill_blocks_;
+      }
+    }
+  });
+  arena.Clear();
+}
+
+uint64_t RecordShuffler::BucketMemory(const Bucket& bucket) const {
+  return bucket.raw_bytes + bucket.records * kShuffleIndexEntryBytes;
+}
+
+void RecordShuffler::Finish() {
+  if (finished_) return;
+  finished_ = true;
+  const double pass1_end = MonotonicSeconds();
+  pass1_end_ = pass1_end;
+  cpu_pass1_end_ = ProcessCpuSeconds();
+  if (stats_ != nullptr) {
+    stats_->Set("pass 1 seconds", pass1_end - pass1_start_);
+    stats_->Set("record memory bytes", static_cast<double>(layout_.record_memory));
+    stats_->SetText("mode", spilled_ ? "external" : "in memory");
+    stats_->SetText("spill compression", !spilled_ ? std::string("nothing spilled")
+                                         : config_.spill.compression == SpillCompression::kZstd
+                                             ? "zstd level " + std::to_string(config_.spill.level)
+                                             : std::string("none"));
+  }
+  if (!spilled_) {
+    // In memory: the first-level buckets are the leaves, read from the arena.
+    for (size_t b = 0; b < first_buckets_.size(); ++b) {
+      if (arena_->chunks(b).empty()) continue;
+      Bucket leaf = first_buckets_[b];
+      leaf.arena_bucket = static_cast<int64_t>(b);
+      for (const ScatterArena::Chunk& c : arena_->chunks(b)) {
+        leaf.raw_bytes += c.size;
+        leaf.records += c.records;
+      }
+      leaves_.push_back(std::move(leaf));
+    }
+    first_buckets_.clear();
+    return;
+  }
+  SpillArena(*arena_, first_buckets_);
+  arena_.reset();
+  uint64_t oversized = 0;
+  for (const Bucket& b : first_buckets_) {
+    if (BucketMemory(b) > layout_.record_memory && b.records > 1) oversized += b.raw_bytes;
+  }
+  if (oversized > 0 && progress_ != nullptr) {
+    progress_->StartPhase("shuffle: re-scatter buckets larger than the memory budget", oversized);
+  }
+  std::vector<Bucket> first = std::move(first_buckets_);
+  first_buckets_.clear();
+  for (Bucket& b : first) Resolve(std::move(b));
+  const double rescatter_seconds = MonotonicSeconds() - pass1_end;
+  uint64_t largest_bytes = 0;
+  uint64_t largest_records = 0;
+  for (const Bucket& b : leaves_) {
+    unloaded_bytes_ += b.raw_bytes;
+    largest_bytes = std::max(largest_bytes, b.raw_bytes);
+    largest_records = std::max(largest_records, b.records);
+  }
+  if (2 * (largest_bytes + largest_records * kShuffleIndexEntryBytes) <= layout_.record_memory) {
+    reserve_leaf_records_ = largest_records;
+  }
+  // Pass 2 copies blocks into slabs of the pool, which pass 1's chunks gave back. (Reading raw
+  // blocks in place from a mapping of the spill file saved a copy but left the peak RSS far above
+  // the budget with many buckets: 463 MB for a 64 MB budget, against 88 MB copying.)
+  if (stats_ != nullptr) {
+    stats_->Add("buckets", leaves_.size());
+    stats_->Add("re-scatters", rescatters_);
+    stats_->Add("spill blocks", spill_blocks_.load());
+    stats_->Add("spill files", spill_files_);
+    stats_->Add("spill bytes raw", spill_raw_bytes_.load());
+    stats_->Add("spill bytes stored", spill_stored_bytes_.load());
+    stats_->Set("re-scatter seconds", rescatter_seconds);
+  }
+}
+
+void RecordShuffler::Resolve(Bucket bucket) {
+  if (bucket.records == 0) return;
+  if (BucketMemory(bucket) <= layout_.record_memory || bucket.records <= 1 || bucket.width == 0) {
+    leaves_.push_back(std::move(bucket));
+    return;
+  }
+  std::vector<Bucket> children;
+  Rescatter(bucket, children);
+  ++rescatters_;
+  for (Bucket& child : children) Resolve(std::move(child));
+}
+
+void RecordShuffler::Rescatter(const Bucket& bucket, std::vector<Bucket>& children) {
+  children = SplitRange(bucket, RescatterBucketCount(BucketMemory(bucket), layout_.record_memory,
+                                                     config_.rescatter_buckets));
+  const int shift = children.front().width;
+  ScatterArena arena(children.size(),
+                     ScatterChunkBytes(layout_.record_memory, layout_.block_bytes, children.size()),
+                     *pool_);
+  SpillBlockDecoder& decoder = workers_->decoder();
+  std::string block;
+  for (const SpillBlockHandle& h : bucket.blocks) {
+    CheckInterrupt();
+    block.resize(h.raw_size);
+    bucket.file->Read(h, block.data(), decoder);
+    const char* p = block.data();
+    const char* const end = p + block.size();
+    while (p < end) {
+      const char* next = ShuffleRecordEnd(p, end);
+      if (next == nullptr) ThrowBadBlock(*bucket.file, h.offset, "malformed record");
+      const uint64_t key = GetShuffleKey(p);
+      if (bucket.width < 64 && ((key - bucket.lo) >> bucket.width) != 0) {
+        ThrowBadBlock(*bucket.file, h.offset, "record key outside its bucket");
+      }
+      const auto need = static_cast<size_t>(next - p);  // key, length, encoding
+      if (arena.used() + need + kShuffleIndexEntryBytes > layout_.record_memory &&
+          arena.records() > 0) {
+        SpillArena(arena, children);
+      }
+      const size_t child = shift >= 64 ? 0 : static_cast<size_t>((key - bucket.lo) >> shift);
+      std::memcpy(arena.Append(child, need), p, need);
+      p += need;
+    }
+    if (progress_ != nullptr) progress_->AddBytes(h.raw_size);
+  }
+  SpillArena(arena, children);
+  ReleaseIfTight(bucket, spill_raw_bytes_.load());
+}
+
+void RecordShuffler::SortIndex(std::vector<IndexEntry>& index) {
+  auto by_key = [](const IndexEntry& a, const IndexEntry& b) { return a.key < b.key; };
+  if (index.size() < (1 << 16)) {
+    std::sort(index.begin(), index.end(), by_key);
+  } else {
+    tbb::parallel_sort(index.begin(), index.end(), by_key);
+  }
+}
+
+void RecordShuffler::LoadLeaf(const Bucket& bucket, LoadedBucket* into) {
+  CheckInterrupt();
+  into->leaf = &bucket;
+  auto& index = into->index;
+  index.clear();
+  // Buffers sized for the largest leaf once (when two of those fit the budget): each bucket
+  // then reuses pages already faulted in rather than mapping fresh ones.
+  index.reserve(std::max(bucket.records, reserve_leaf_records_));
+  if (bucket.file == nullptr) {
+    // In memory: index the arena's chunks where they are.
+    for (const ScatterArena::Chunk& c : arena_->chunks(static_cast<size_t>(bucket.arena_bucket))) {
+      if (!ParseBlock(c.data, c.data + c.size, index)) {
+        throw std::logic_error("shuffle: malformed record in memory");
+      }
+    }
+  } else {
+    const SpillFile& file = *bucket.file;
+    // Blocks are laid out in slabs (a block never spans two; one larger than a slab gets a
+    // buffer of its own), then read and decoded in parallel.
+    const std::vector<SpillBlockHandle>& blocks = bucket.blocks;
+    std::vector<char*> place(blocks.size());
+    char* next = nullptr;
+    size_t left = 0;
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      const size_t size = blocks[i].raw_size;
+      if (size > left || next == nullptr) {
+        into->slabs.push_back(size > pool_->slab_bytes() ? LargeBuffer(size) : pool_->Take());
+        next = into->slabs.back().get();
+        left = into->slabs.back().size();
+      }
+      place[i] = next;
+      next += size;
+      left -= size;
+    }
+    tbb::parallel_for(tbb::blocked_range<size_t>(0, blocks.size(), 1), [&](const auto& r) {
+      SpillBlockDecoder& decoder = workers_->decoder();
+      for (size_t i = r.begin(); i != r.end(); ++i) {
+        CheckInterrupt();
+        file.Read(blocks[i], place[i], decoder);
+      }
+    });
+    // Records never span blocks: parse each block's raw bytes into the index.
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      if (!ParseBlock(place[i], place[i] + blocks[i].raw_size, index)) {
+        ThrowBadBlock(file, blocks[i].offset, "malformed record");
+      }
+    }
+    if (index.size() != bucket.records) {
+      throw CorruptionError("spill file " + file.path().string() + ": a bucket holds " +
+                            std::to_string(index.size()) + " records, " +
+                            std::to_string(bucket.records) + " were written");
+    }
+    unloaded_bytes_ -= bucket.raw_bytes;
+  }
+  SortIndex(index);
+  if (progress_ != nullptr) progress_->AddBytes(bucket.raw_bytes);
+}
+
+void RecordShuffler::DoneWithLeaf(LoadedBucket* loaded) {
+  if (loaded->leaf == nullptr) return;
+  Bucket& leaf = leaves_[static_cast<size_t>(loaded->leaf - leaves_.data())];
+  loaded->leaf = nullptr;
+  loaded->index.clear();
+  for (LargeBuffer& slab : loaded->slabs) pool_->Give(std::move(slab));
+  loaded->slabs.clear();
+  if (leaf.file == nullptr) {
+    // In memory: give the pages back at once; the output written next reuses them.
+    arena_->Free(static_cast<size_t>(leaf.arena_bucket));
+    return;
+  }
+  ReleaseIfTight(leaf, unloaded_bytes_.load());
+  // The last leaf of a spill file removes it: its pages are freed before any writeback, and the
+  // output written next reuses them.
+  leaf.file.reset();
+}
+
+void RecordShuffler::ReleaseIfTight(const Bucket& bucket, uint64_t bytes_ahead) {
+  // `bytes_ahead`: what may still be written to the temp filesystem (the output of what is not
+  // emitted yet, when it goes to the same filesystem, or re-scattered copies). Keep a margin.
+  if (!config_.always_release_spill &&
+      FreeDiskBytes(temp_dir_.Path()) > bytes_ahead + bytes_ahead / 4 + (uint64_t{1} << 30)) {
+    return;
+  }
+  for (const SpillBlockHandle& h : bucket.blocks) bucket.file->Release(h);
+  released_bytes_ += bucket.raw_bytes;
+}
+
+bool RecordShuffler::NextBucket() {
+  DoneWithLeaf(current_.get());
+  if (prefetching_) {
+    prefetching_ = false;
+    prefetch_group_->wait();  // rethrows the prefetch's error
+    std::swap(current_, prefetched_);
+  } else if (next_leaf_ < leaves_.size()) {
+    LoadLeaf(leaves_[next_leaf_++], current_.get());
+  } else {
+    return false;
+  }
+  cursor_ = 0;
+  // Load the following bucket in the background while this one is emitted, when both fit (in
+  // memory only the next index is new).
+  if (next_leaf_ < leaves_.size() &&
+      (!spilled_ || BucketMemory(leaves_[next_leaf_ - 1]) + BucketMemory(leaves_[next_leaf_]) <=
+                        layout_.record_memory)) {
+    prefetching_ = true;
+    ++prefetched_buckets_;
+    const Bucket* next = &leaves_[next_leaf_++];
+    prefetch_group_->run([this, next] { LoadLeaf(*next, prefetched_.get()); });
+  }
+  return true;
+}
+
+void RecordShuffler::ReportPass2() {
+  const double pass2_end = MonotonicSeconds();
+  stats_->Set("pass 2 seconds", pass2_end - pass2_start_);
+  // Achieved time next to the I/O and CPU lower bounds (docs/disk.md). Inside a pipeline the
+  // input and output files are other stages' business: the I/O bound covers the spill, measured
+  // by `corpusflow bench disk` on the temp folder.
+  ShuffleRunFigures run;
+  run.input_bytes = input_bytes_;
+  run.output_bytes = input_bytes_;  // every record in is a record out
+  run.spill_raw_bytes = spilled_ ? spill_raw_bytes_.load() : 0;
+  run.spill_stored_bytes = spilled_ ? spill_stored_bytes_.load() : 0;
+  run.pass1 = {pass1_end_ - pass1_start_, cpu_pass1_end_ - cpu_pass1_start_, 0};
+  run.pass2 = {pass2_end - pass1_end_, ProcessCpuSeconds() - cpu_pass1_end_, 0};
+  run.threads = static_cast<int>(tbb::this_task_arena::max_concurrency());
+  RecordShuffleBounds(ComputeShuffleBounds(run, LocateShuffleStorage({}, temp_dir_.parent(), "")),
+                      *stats_);
+  stats_->Add("buckets prefetched", prefetched_buckets_);
+  stats_->Add("slab bytes mapped", slab_bytes_mapped());
+  stats_->Add("spill bytes released early", released_bytes_.load());
+}
+
+bool RecordShuffler::Next(Batch* out) {
+  if (!finished_) throw std::logic_error("RecordShuffler::Next before Finish");
+  if (!pass2_started_) {
+    pass2_started_ = true;
+    pass2_start_ = MonotonicSeconds();
+    if (progress_ != nullptr) {
+      uint64_t total = 0;
+      for (const Bucket& b : leaves_) total += b.raw_bytes;
+      progress_->StartPhase(spilled_ ? "shuffle pass 2: buckets" : "shuffle: in memory", total);
+    }
+  }
+  if (!codec_) return false;
+  codec_->PrepareBatch(out);
+  RecordDecoder decoder(out);
+  for (;;) {
+    const std::vector<IndexEntry>& index = current_->index;
+    if (cursor_ >= index.size()) {
+      if (!out->empty()) return true;
+      if (NextBucket()) continue;
+      if (!emitted_all_) {
+        emitted_all_ = true;
+        *current_ = LoadedBucket{};  // NextBucket() was done with its leaf
+        arena_.reset();
+        if (stats_ != nullptr) ReportPass2();
+      }
+      return false;
+    }
+    while (cursor_ < index.size() && out->DataBytes() < config_.batch_bytes) {
+      const char* record = index[cursor_++].record;
+      uint64_t length = 0;
+      const char* encoded = GetVarint64Ptr(record, record + 10, &length);
+      decoder.DecodeAppend(std::string_view(encoded, length));
+    }
+    if (out->DataBytes() >= config_.batch_bytes) return true;
+  }
+}
+
+}  // namespace corpusflow

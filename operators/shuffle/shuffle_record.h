@@ -1,0 +1,33 @@
+// A record as the shuffle holds it in chunks and spill blocks: its sort key (u64 little-endian),
+// varint(length), then the record's encoding (engine/record_codec.h). docs/spill_format.md
+// describes the blocks around such records.
+//
+// Thread safety: pure functions over the bytes they are given.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "engine/coding.h"
+#include "engine/record_codec.h"
+#include "operators/shuffle/shuffle_layout.h"
+
+namespace corpusflow {
+
+/// Store `key` in the first kShuffleKeyBytes bytes at `p`.
+inline void PutShuffleKey(char* p, uint64_t key) { EncodeFixed64(p, key); }
+
+/// Read the key stored at `p`.
+inline uint64_t GetShuffleKey(const char* p) { return DecodeFixed64(p); }
+
+/// Return the end of the record at `p` in [p, end), or null when it is malformed.
+inline const char* ShuffleRecordEnd(const char* p, const char* end) {
+  uint64_t length = 0;
+  const char* after = end - p > static_cast<ptrdiff_t>(kShuffleKeyBytes)
+                          ? GetVarint64Ptr(p + 8, end, &length)
+                          : nullptr;
+  if (after == nullptr || length > static_cast<uint64_t>(end - after)) return nullptr;
+  return after + length;
+}
+
+}  // namespace corpusflow

@@ -1,0 +1,168 @@
+#include "operators/shuffle/shuffled_lines_sink.h"
+
+#include <algorithm>
+
+#include "engine/error.h"
+#include "engine/io/file_io.h"
+#include "engine/stats.h"
+#include "operators/io/write.h"
+#include "operators/shuffle/shuffle.h"
+
+namespace corpusflow {
+
+namespace {
+
+class ShuffledLinesWriter : public BatchWriter {
+ public:
+  ShuffledLinesWriter(const ShuffledLinesSink& sink, std::vector<std::string> columns,
+                      std::vector<std::string> outputs, uint64_t shards, uint64_t total,
+                      OperatorStats& stats)
+      : sink_(sink),
+        columns_(std::move(columns)),
+        outputs_(std::move(outputs)),
+        shards_(std::max<uint64_t>(shards, 1)),
+        total_(total),
+        stats_(stats),
+        streams_(outputs_.size()),
+        buffers_(outputs_.size()) {
+    Open(0);
+  }
+
+  void Write(Batch& batch, OpState* /*local*/) override {
+    const size_t n = batch.num_records();
+    std::vector<const StringColumn*> columns;
+    for (const std::string& name : columns_) columns.push_back(&batch.GetString(name));
+    size_t i = 0;
+    while (i < n) {
+      // Records up to the end of the current shard.
+      const uint64_t end = ShardEnd(shard_);
+      if (written_ >= end && shard_ + 1 < shards_) {
+        Open(shard_ + 1);
+        continue;
+      }
+      const size_t take = static_cast<size_t>(
+          std::min<uint64_t>(n - i, shard_ + 1 < shards_ ? end - written_ : n - i));
+      for (size_t c = 0; c < columns.size(); ++c) {
+        std::string& buffer = buffers_[c];
+        for (size_t r = i; r < i + take; ++r) {
+          buffer.append((*columns[c])[r]);
+          buffer.push_back('\n');
+        }
+        if (buffer.size() >= (1 << 20)) Flush(c);
+      }
+      i += take;
+      written_ += take;
+    }
+  }
+
+  void Finish() override {
+    // Every shard exists, even an empty one.
+    while (shard_ + 1 < shards_) Open(shard_ + 1);
+    for (size_t c = 0; c < streams_.size(); ++c) {
+      Flush(c);
+      streams_[c].back()->Close();
+    }
+    for (auto& per_output : streams_) {
+      for (auto& stream : per_output) stream->Commit();
+    }
+    stats_.SetText("output",
+                   outputs_.size() == 1 ? outputs_[0] : std::to_string(outputs_.size()) + " files");
+  }
+
+ private:
+  uint64_t ShardEnd(uint64_t shard) const {
+    if (shards_ == 1) return UINT64_MAX;
+    return static_cast<uint64_t>((static_cast<unsigned __int128>(total_) * (shard + 1)) / shards_);
+  }
+
+  void Flush(size_t c) {
+    if (buffers_[c].empty()) return;
+    streams_[c].back()->Write(buffers_[c]);
+    buffers_[c].clear();
+  }
+
+  void Open(uint64_t shard) {
+    for (size_t c = 0; c < outputs_.size(); ++c) {
+      if (!streams_[c].empty()) {
+        Flush(c);
+        streams_[c].back()->Close();
+      }
+      streams_[c].push_back(CreateOutput(sink_.ShardPath(outputs_[c], shard)));
+    }
+    shard_ = shard;
+  }
+
+  const ShuffledLinesSink& sink_;
+  std::vector<std::string> columns_;
+  std::vector<std::string> outputs_;
+  uint64_t shards_;
+  uint64_t total_;
+  OperatorStats& stats_;
+  std::vector<std::vector<std::unique_ptr<OutputStream>>> streams_;
+  std::vector<std::string> buffers_;
+  uint64_t shard_ = 0;
+  uint64_t written_ = 0;
+};
+
+}  // namespace
+
+ShuffledLinesSink::ShuffledLinesSink(std::vector<std::string> columns,
+                                     std::vector<std::string> outputs, uint64_t shards,
+                                     const ShuffleTally* tally)
+    : columns_(std::move(columns)), outputs_(std::move(outputs)), shards_(shards), tally_(tally) {
+  if (columns_.size() != outputs_.size() || columns_.empty()) {
+    throw InvalidArgument("one output per field is needed");
+  }
+  if (shards_ > 1 && tally_ == nullptr) {
+    throw std::logic_error("ShuffledLinesSink: contiguous shards need the shuffle's tally");
+  }
+  if (shards_ > 1) {
+    for (const std::string& out : outputs_) {
+      if (out == "-") throw InvalidArgument("--shards needs output files, not stdout");
+    }
+  }
+}
+
+void ShuffledLinesSink::Validate(const PlanContext& /*ctx*/) const {
+  size_t stdout_count = 0;
+  for (const std::string& out : outputs_) {
+    if (out == "-") {
+      ++stdout_count;
+    } else {
+      CheckOutputWritable(out);
+    }
+  }
+  if (stdout_count > 1) throw InvalidArgument("only one output can be stdout ('-')");
+}
+
+Schema ShuffledLinesSink::OutputSchema(const Schema& input) const {
+  for (const std::string& c : columns_) input.Require(c, FieldType::kString, "shuffle output");
+  return input;
+}
+
+std::string ShuffledLinesSink::Describe() const {
+  std::string text = "write lines to ";
+  for (size_t i = 0; i < outputs_.size(); ++i) {
+    text += (i > 0 ? ", " : "") + (outputs_[i] == "-" ? std::string("stdout") : outputs_[i]);
+  }
+  if (shards_ > 1) text += " in " + std::to_string(shards_) + " contiguous shards each";
+  return text;
+}
+
+std::string ShuffledLinesSink::ShardPath(const std::string& path, uint64_t shard) const {
+  return shards_ > 1 ? WriteOperator::ShardPath(path, shard, shards_) : path;
+}
+
+std::unique_ptr<BatchWriter> ShuffledLinesSink::Open(const OpenContext& ctx) const {
+  uint64_t total = 0;
+  if (shards_ > 1) {
+    if (!tally_->finished.load()) {
+      throw std::logic_error("ShuffledLinesSink opened before the shuffle finished pass 1");
+    }
+    total = tally_->records.load();
+  }
+  return std::make_unique<ShuffledLinesWriter>(*this, columns_, outputs_, shards_, total,
+                                               ctx.stats);
+}
+
+}  // namespace corpusflow
