@@ -9,7 +9,6 @@
 
 #include "cli/command.h"
 #include "engine/error.h"
-#include "engine/registry.h"
 
 namespace corpusflow {
 void PrintTopLevelUsage(std::FILE* out);
@@ -32,18 +31,7 @@ int main(int argc, char** argv) {
   }
   const std::vector<std::string> args(argv + 2, argv + argc);
   try {
-    const CommandDef* command =
-        CommandRegistry::Global().Find(name == "--version" ? "version" : name);
-    if (command == nullptr) {
-      std::vector<std::string> names;
-      for (const CommandDef* d : CommandRegistry::Global().List()) names.push_back(d->name);
-      std::string message = "corpusflow: unknown command '" + name + "'";
-      const std::string nearest = NearestName(name, names);
-      if (!nearest.empty()) message += " (did you mean '" + nearest + "'?)";
-      std::fprintf(stderr, "%s; `corpusflow help` lists commands\n", message.c_str());
-      return 2;
-    }
-    return command->run(args);
+    return CommandRegistry::Global().Get(name == "--version" ? "version" : name).run(args);
   } catch (const InvalidArgument& e) {
     std::fprintf(stderr, "corpusflow: %s\n", e.what());
     return 2;
