@@ -1,12 +1,12 @@
 #include "cli/command.h"
 
-#include <algorithm>
 #include <cstdio>
 
 #include "engine/check.h"
 #include "engine/error.h"
 #include "engine/executor.h"
 #include "engine/interrupt.h"
+#include "engine/options.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
 #include "engine/stats_json.h"
@@ -16,28 +16,11 @@ namespace po = boost::program_options;
 
 namespace corpusflow {
 
+CommandRegistry::CommandRegistry() : NameRegistry("command", "`corpusflow help` lists commands") {}
+
 CommandRegistry& CommandRegistry::Global() {
   static CommandRegistry registry;
   return registry;
-}
-
-void CommandRegistry::Register(CommandDef def) {
-  CF_CHECK(Find(def.name) == nullptr, "command registered twice: " + def.name);
-  defs_.push_back(std::move(def));
-}
-
-const CommandDef* CommandRegistry::Find(std::string_view name) const {
-  for (const CommandDef& d : defs_) {
-    if (d.name == name) return &d;
-  }
-  return nullptr;
-}
-
-std::vector<const CommandDef*> CommandRegistry::List() const {
-  std::vector<const CommandDef*> out;
-  for (const CommandDef& d : defs_) out.push_back(&d);
-  std::sort(out.begin(), out.end(), [](auto* a, auto* b) { return a->name < b->name; });
-  return out;
 }
 
 CommandRegistrar::CommandRegistrar(CommandDef def) {
@@ -136,34 +119,20 @@ void ParseCommandArgs(const std::string& command, const std::vector<std::string>
                       const po::options_description& desc,
                       const po::positional_options_description* positional,
                       po::variables_map* values) {
-  try {
-    auto parser = po::command_line_parser(args).options(desc).style(
-        po::command_line_style::default_style & ~po::command_line_style::allow_guessing);
-    if (positional != nullptr) parser.positional(*positional);
-    po::store(parser.run(), *values);
-    po::notify(*values);
-  } catch (const po::unknown_option& e) {
-    std::vector<std::string> names;
-    for (const auto& opt : desc.options()) names.push_back("--" + opt->long_name());
-    std::string message = command + ": unknown option '" + e.get_option_name() + "'";
-    const std::string nearest = NearestName(e.get_option_name(), names);
-    if (!nearest.empty()) message += " (did you mean '" + nearest + "'?)";
-    throw InvalidArgument(message);
-  } catch (const po::error& e) {
-    throw InvalidArgument(command + ": " + e.what());
-  }
+  OptionSet options;
+  options.named.add(desc);
+  if (positional != nullptr) options.positional = *positional;
+  ParseOptions(options, args, OptionErrors{.who = command}, values);
 }
 
 void ParseCommandArgsWithInputs(const std::string& command, const std::vector<std::string>& args,
                                 const po::options_description& desc, const char* positional_name,
                                 po::variables_map* values) {
-  po::options_description hidden;
-  hidden.add_options()(positional_name, po::value<std::vector<std::string>>());
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description positional;
-  positional.add(positional_name, -1);
-  ParseCommandArgs(command, args, all, &positional, values);
+  OptionSet options;
+  options.named.add(desc);
+  options.hidden.add_options()(positional_name, po::value<std::vector<std::string>>());
+  options.positional.add(positional_name, -1);
+  ParseOptions(options, args, OptionErrors{.who = command}, values);
 }
 
 }  // namespace corpusflow

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/exec_context.h"
+#include "engine/name_registry.h"
 #include "engine/plan.h"
 
 namespace corpusflow {
@@ -26,15 +27,13 @@ struct CommandDef {
   std::function<int(const std::vector<std::string>& args)> run;
 };
 
-class CommandRegistry {
+/// The commands by name; Get() of an unknown name says "unknown command 'x' (did you mean
+/// 'y'?); `corpusflow help` lists commands".
+class CommandRegistry : public NameRegistry<CommandDef> {
  public:
+  CommandRegistry();
+  /// The process-wide registry that static registrars fill.
   static CommandRegistry& Global();
-  void Register(CommandDef def);
-  const CommandDef* Find(std::string_view name) const;
-  std::vector<const CommandDef*> List() const;
-
- private:
-  std::vector<CommandDef> defs_;
 };
 
 struct CommandRegistrar {
@@ -55,8 +54,9 @@ Plan PlanStages(const std::vector<std::pair<std::string, std::vector<std::string
 /// dropped records, cleanup on failure. Returns 0; throws on error (after writing stats).
 int ExecutePlan(const Plan& plan, const RunOptions& options);
 
-/// Parse `args` against `desc` (+ positional), converting Boost errors to InvalidArgument with the
-/// nearest option name. `command` names the subcommand in messages.
+/// Parse `args` against `desc` (+ positional) with the one option parser (engine/options.h):
+/// Boost errors become InvalidArgument "COMMAND: ...", an unknown option suggests the nearest
+/// option of `desc`.
 void ParseCommandArgs(const std::string& command, const std::vector<std::string>& args,
                       const boost::program_options::options_description& desc,
                       const boost::program_options::positional_options_description* positional,

@@ -12,7 +12,6 @@
 #include "cli/command.h"
 #include "engine/error.h"
 #include "engine/interrupt.h"
-#include "engine/registry.h"
 
 namespace corpusflow {
 void PrintTopLevelUsage(std::FILE* out);
@@ -50,18 +49,8 @@ int main(int argc, char** argv) {
   }
   const std::vector<std::string> args(argv + 2, argv + argc);
   try {
-    const CommandDef* command =
-        CommandRegistry::Global().Find(name == "--version" ? "version" : name);
-    if (command == nullptr) {
-      std::vector<std::string> names;
-      for (const CommandDef* d : CommandRegistry::Global().List()) names.push_back(d->name);
-      std::string message = "corpusflow: unknown command '" + name + "'";
-      const std::string nearest = NearestName(name, names);
-      if (!nearest.empty()) message += " (did you mean '" + nearest + "'?)";
-      std::fprintf(stderr, "%s; `corpusflow help` lists commands\n", message.c_str());
-      return 2;
-    }
-    const int code = command->run(args);
+    const int code =
+        CommandRegistry::Global().Get(name == "--version" ? "version" : name).run(args);
     return StdoutPipeBroke() ? kBrokenPipeExit : code;
   } catch (const InvalidArgument& e) {
     std::fprintf(stderr, "corpusflow: %s\n", e.what());

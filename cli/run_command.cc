@@ -1,4 +1,4 @@
-// `corpusflow run`, `ops`, `help`, `version` and the `gen` shortcut.
+// `corpusflow run`, `ops`, `help` and `version`.
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -105,7 +105,7 @@ int HelpCommand(const std::vector<std::string>& args) {
   const std::string& name = args[0];
   if (OperatorRegistry::Global().Find(name) != nullptr) {
     std::cout << OperatorRegistry::Global().Help(name);
-    if (name == "gen" || name == "shuffle") {
+    if (CommandRegistry::Global().Find(name) != nullptr) {
       std::cout << "\n(also a command: corpusflow " << name << " --help)\n";
     }
     return 0;
@@ -122,36 +122,6 @@ int HelpCommand(const std::vector<std::string>& args) {
 int VersionCommand(const std::vector<std::string>&) {
   std::printf("corpusflow %s\n", CORPUSFLOW_VERSION);
   return 0;
-}
-
-/// `corpusflow gen [gen options] [-o OUTPUT] [run options]`: `gen ... | write OUTPUT`.
-int GenCommand(const std::vector<std::string>& args) {
-  po::options_description desc("gen command options");
-  desc.add_options()("output,o", po::value<std::string>()->default_value("-"),
-                     "output file (compression and JSONL by extension; - = stdout)")(
-      "help", po::bool_switch(), "show the generator's options");
-  AddRunOptions(desc);
-  po::variables_map values;
-  std::vector<std::string> rest;
-  try {
-    const po::parsed_options parsed =
-        po::command_line_parser(args).options(desc).allow_unregistered().run();
-    po::store(parsed, values);
-    po::notify(values);
-    rest = po::collect_unrecognized(parsed.options, po::include_positional);
-  } catch (const po::error& e) {
-    throw InvalidArgument(std::string("gen: ") + e.what());
-  }
-  if (values["help"].as<bool>()) {
-    std::cout << "usage: corpusflow gen [--bytes SIZE] [--lang zh|en|mixed] [--seed N] "
-                 "[-o OUTPUT]\n\n"
-              << OperatorRegistry::Global().Help("gen") << "\n"
-              << desc;
-    return 0;
-  }
-  const RunOptions options = RunOptionsFrom(values);
-  StageList stages{{"gen", rest}, {"write", {values["output"].as<std::string>()}}};
-  return ExecutePlan(PlanStages(stages, options), options);
 }
 
 const CommandRegistrar kRun(CommandDef{
@@ -172,13 +142,6 @@ const CommandRegistrar kVersion(CommandDef{.name = "version",
                                            .synopsis = "version",
                                            .summary = "Print the version",
                                            .run = VersionCommand});
-const CommandRegistrar kGen(CommandDef{
-    .name = "gen",
-    .synopsis = "gen [--bytes SIZE] [--lang zh|en|mixed] [--seed N] [-o OUTPUT] [run options]",
-    .summary = "Generate a deterministic synthetic corpus (shortcut for 'gen | write')",
-    .run = GenCommand,
-});
-
 }  // namespace
 
 /// Print the top-level usage (used by main for no or unknown commands).

@@ -2,12 +2,16 @@
 // default; several inputs are mixed into one shuffle), shuffles them uniformly out of core with
 // the `shuffle` operator and writes them to stdout or -o FILE, optionally in contiguous shards.
 // `--paired` shuffles line-aligned files (source/target) with one permutation, one output each.
-// The plan is `read | shuffle | write-lines` (or the lockstep reader for --paired).
+// A pipeline template: `read INPUT... --format lines | shuffle OPTIONS | write OUTPUT`, where
+// read and shuffle come from the operator registry and the shuffle's options (--seed,
+// --spill-compression, ...) are forwarded as the operator declares them. With --paired the read
+// is the lockstep reader of operators/shuffle/; the write is the shuffle's line sink, which
+// cuts contiguous shards.
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/pipeline_template.h"
 #include "engine/error.h"
-#include "engine/random.h"
 #include "engine/registry.h"
 #include "engine/units.h"
 #include "operators/shuffle/lockstep_lines_source.h"
@@ -24,33 +28,39 @@ constexpr const char* kSynopsis =
     "[--shards N] [--paired] [--spill-compression auto|zstd|none] [--spill-level N] "
     "[--stats-json PATH] [--progress auto|always|never] [--dry-run]";
 
+/// Return the shuffle operator created from the forwarded options, telling `tally` its record
+/// count (the contiguous shards of the sink need it).
+std::unique_ptr<Operator> MakeShuffle(const std::vector<std::string>& args, ShuffleTally* tally) {
+  const std::unique_ptr<Operator> parsed = OperatorRegistry::Global().Create("shuffle", args);
+  const auto* shuffle = dynamic_cast<const ShuffleOperator*>(parsed.get());
+  if (shuffle == nullptr) throw std::logic_error("the 'shuffle' operator is not a ShuffleOperator");
+  ShuffleSettings settings = shuffle->settings();
+  settings.tally = tally;
+  auto op = std::make_unique<ShuffleOperator>(settings);
+  op->set_name("shuffle");
+  return op;
+}
+
 int ShuffleCommand(const std::vector<std::string>& args) {
-  po::options_description desc("shuffle options");
-  desc.add_options()("output,o", po::value<std::vector<std::string>>(),
-                     "output file (default: stdout); with --paired, once per input")(
-      "seed", po::value<uint64_t>(), "seed of the permutation (default: random, in --stats-json)")(
+  ShortcutCommandLine command_line("shuffle", kSynopsis);
+  command_line.own().add_options()("output,o", po::value<std::vector<std::string>>(),
+                                   "output file (default: stdout); with --paired, once per input")(
       "shards", po::value<uint64_t>()->default_value(1),
       "split each output into N files NAME-0000k-of-0000N.EXT, contiguous pieces of the one "
       "permutation")("paired", po::bool_switch(),
                      "shuffle line-aligned inputs (e.g. source and target) with the same "
                      "permutation, one output per input")(
-      "spill-compression", po::value<std::string>()->default_value("auto"),
-      "spill blocks: auto (raw unless the temp disk is too small for them), zstd, none")(
-      "spill-level", po::value<int>()->default_value(kDefaultSpillLevel),
-      "zstd level of spill blocks (negative = faster)")(
-      "buckets", po::value<uint32_t>()->default_value(0),
-      "force the number of buckets of the first scatter (0 = automatic)")(
       "dry-run", po::bool_switch(), "print the plan and stop")("help,h", po::bool_switch(),
                                                                "show this help");
-  AddRunOptions(desc);
-  po::variables_map values;
-  ParseCommandArgsWithInputs("shuffle", args, desc, "input", &values);
+  command_line.TakePositionals("input");
+  command_line.Forward("shuffle");
+  command_line.Parse(args);
+  const OptionValues& values = command_line.values();
   if (values["help"].as<bool>()) {
-    std::cout << "usage: corpusflow " << kSynopsis << "\n\n"
-              << "Shuffle lines uniformly at random, out of core: every permutation is equally "
-                 "likely,\nthe output depends only on --seed and the input. Reads stdin and "
-                 "writes stdout by default.\n\n"
-              << desc;
+    std::cout << command_line.Help(
+        "Shuffle lines uniformly at random, out of core: every permutation is equally likely,\n"
+        "the output depends only on --seed and the input. Reads stdin and writes stdout by "
+        "default.");
     return 0;
   }
 
@@ -63,19 +73,8 @@ int ShuffleCommand(const std::vector<std::string>& args) {
   const uint64_t shards = values["shards"].as<uint64_t>();
   if (shards == 0) throw InvalidArgument("shuffle: --shards must be at least 1");
 
-  ShuffleSettings settings;
-  if (values.count("seed") > 0) {
-    settings.seed = values["seed"].as<uint64_t>();
-    settings.seed_given = true;
-  } else {
-    settings.seed = RandomSeed();
-  }
-  settings.buckets = values["buckets"].as<uint32_t>();
-  settings.spill.compression = ParseSpillCompression(values["spill-compression"].as<std::string>());
-  settings.spill.level = values["spill-level"].as<int>();
   ShuffleTally tally;
-  settings.tally = &tally;
-
+  std::unique_ptr<Operator> shuffle = MakeShuffle(command_line.ArgsFor("shuffle"), &tally);
   std::vector<std::unique_ptr<Operator>> chain;
   std::vector<std::string> columns;
   if (paired) {
@@ -88,6 +87,7 @@ int ShuffleCommand(const std::vector<std::string>& args) {
                             std::to_string(outputs.size()) + " outputs)");
     }
     chain.push_back(std::make_unique<LockstepLinesSource>(inputs));
+    chain.back()->set_name("read-paired");
     for (size_t i = 0; i < inputs.size(); ++i) {
       columns.push_back(LockstepLinesSource::ColumnName(i));
     }
@@ -101,9 +101,7 @@ int ShuffleCommand(const std::vector<std::string>& args) {
     chain.push_back(OperatorRegistry::Global().Create("read", read_args));
     columns.push_back("text");
   }
-  chain.back()->set_name(paired ? "read-paired" : "read");
-  chain.push_back(std::make_unique<ShuffleOperator>(settings));
-  chain.back()->set_name("shuffle");
+  chain.push_back(std::move(shuffle));
   chain.push_back(std::make_unique<ShuffledLinesSink>(columns, outputs, shards, &tally));
   chain.back()->set_name("write");
 

@@ -263,6 +263,51 @@ TEST(ShuffleCommandTest, UsageErrors) {
   EXPECT_NE(help.out.find("--paired"), std::string::npos);
 }
 
+TEST(ShuffleCommandTest, DryRunPlansReadShuffleWriteWithTheForwardedOptions) {
+  ScopedTempDir dir;
+  WriteFile(dir.File("a"), "1\n");
+  WriteFile(dir.File("b"), "2\n");
+  const CommandResult r =
+      RunCorpusflow({"shuffle", dir.File("a"), dir.File("b"), "-o", dir.File("c"), "--seed", "1",
+                     "--spill-compression", "zstd", "--spill-level", "5", "--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string shuffle =
+      "shuffle: shuffle all records uniformly (seed 1, memory the run's share, spill zstd level "
+      "5)\n      -> text:string\n";
+  EXPECT_EQ(r.out,
+            "pipeline 1 of 2:\n"
+            "  source    read: read 2 files as lines\n"
+            "      -> text:string\n"
+            "  breaker   " +
+                shuffle +
+                "pipeline 2 of 2:\n"
+                "  breaker   " +
+                shuffle + "  sink      write: write lines to " + dir.File("c") +
+                "\n      -> text:string\n");
+  EXPECT_EQ(ListDir(dir.path()), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(ShuffleCommandTest, HelpShowsTheShuffleOperatorsOwnOptions) {
+  const CommandResult r = RunCorpusflow({"shuffle", "--help"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const size_t forwarded = r.out.find("options of the shuffle operator");
+  const size_t run = r.out.find("run options:");
+  ASSERT_NE(forwarded, std::string::npos) << r.out;
+  ASSERT_NE(run, std::string::npos) << r.out;
+  // The operator's descriptions, word for word (`corpusflow help shuffle` shows the same).
+  const std::string op_help = RunCorpusflow({"help", "shuffle"}).out;
+  for (const char* text :
+       {"--seed arg", "seed of the permutation", "--spill-compression arg (=auto)",
+        "--spill-level arg", "--buckets arg (=0)"}) {
+    const size_t at = r.out.find(text, forwarded);
+    EXPECT_TRUE(at != std::string::npos && at < run) << text << " in\n" << r.out;
+    EXPECT_NE(op_help.find(text), std::string::npos) << text;
+  }
+  // --memory is the run's budget here, not the operator's.
+  EXPECT_EQ(r.out.find("memory for the shuffle"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--memory", run), std::string::npos) << r.out;
+}
+
 TEST(ShuffleCommandTest, RandomSeedIsReportedAndReproduces) {
   ScopedTempDir dir;
   const auto lines = Corpus(2000);
