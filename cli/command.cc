@@ -2,7 +2,6 @@
 
 #include <cstdio>
 
-#include "engine/check.h"
 #include "engine/error.h"
 #include "engine/executor.h"
 #include "engine/interrupt.h"

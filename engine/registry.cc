@@ -2,7 +2,6 @@
 
 #include <sstream>
 
-#include "engine/check.h"
 #include "engine/error.h"
 
 namespace po = boost::program_options;
