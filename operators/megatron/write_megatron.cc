@@ -58,7 +58,7 @@ class WriteMegatronRun : public BatchWriter {
  public:
   WriteMegatronRun(const WriteMegatronOperator& op, const WriteMegatronOptions& options,
                    ExecContext& ctx, OperatorStats& stats)
-      : op_(op), options_(options), fields_(op.planned_fields()), stats_(stats) {
+      : op_(op), options_(options), fields_(op.planned_fields()), ctx_(ctx), stats_(stats) {
     if (fields_.empty()) {
       throw std::logic_error("write-megatron: opened without planning (OutputSchema not called)");
     }
@@ -112,7 +112,13 @@ class WriteMegatronRun : public BatchWriter {
     // Finish runs outside the executor's timing of Write(): its time is reported apart.
     const double start = MonotonicSeconds();
     for (auto& w : writers_) w->Finalize();
-    for (auto& w : writers_) w->Publish();
+    // The datasets are committed with the run's other outputs, once the whole run succeeded:
+    // every .bin, then every .idx (commit.h).
+    for (auto& w : writers_) {
+      w->Defer([this](std::unique_ptr<DeferredCommit> member, CommitRank rank) {
+        ctx_.DeferCommit(std::move(member), rank);
+      });
+    }
     for (size_t f = 0; f < fields_.size(); ++f) {
       uint64_t sequences = 0, documents = 0, tokens = 0, bytes = 0;
       for (uint32_t shard = 0; shard < options_.shards; ++shard) {
@@ -186,6 +192,7 @@ class WriteMegatronRun : public BatchWriter {
   const WriteMegatronOperator& op_;
   const WriteMegatronOptions& options_;
   const std::vector<WriteMegatronOperator::FieldPlan>& fields_;
+  ExecContext& ctx_;
   OperatorStats& stats_;
   std::vector<std::unique_ptr<MegatronDatasetWriter>> writers_;
   std::vector<int32_t> eod_;
@@ -319,7 +326,8 @@ static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{
         "sentence level ends a sentence after each --sentence-end id. --append-eod adds an id to "
         "the end of every non-empty document. --shards N sends record k to shard k mod N; PREFIX "
         "must then contain {shard}, replaced by the 5-digit shard number. Files are written as "
-        "*.tmp and renamed when the run succeeds; memory stays bounded at any size.",
+        "temp files and renamed when the run succeeds, every .bin before every .idx; memory "
+        "stays bounded at any size.",
     .describe =
         [](OptionSet& o) {
           o.named.add_options()("fields", po::value<std::string>()->default_value(""),

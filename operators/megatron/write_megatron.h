@@ -9,7 +9,8 @@
 // sentence level splits each record after every `--sentence-end` id. `--shards N` writes N
 // datasets per field, record k going to shard k mod N; `{shard}` in PREFIX is replaced by the
 // zero-padded shard number. Memory is bounded (operators/megatron/writer.h); outputs are
-// written as `*.tmp` and renamed only when the run succeeds.
+// written as temp files and committed with the run's other outputs only when the run succeeds,
+// every `.bin` before every `.idx` (operators/megatron/commit.h).
 // Thread safety: the operator is immutable once planned (the fields and dtypes are resolved by
 // OutputSchema during planning); its writer is ordered, one batch at a time.
 #pragma once
