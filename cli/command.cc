@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 
 #include "engine/error.h"
 #include "engine/executor.h"
 #include "engine/interrupt.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
+#include "engine/stats_json.h"
 #include "engine/units.h"
 
 namespace po = boost::program_options;
@@ -51,7 +51,7 @@ void AddRunOptions(po::options_description& desc) {
       "tmp-dir", po::value<std::string>()->default_value(""),
       "folder for spill files (default: $TMPDIR or /tmp)")(
       "stats-json", po::value<std::string>()->default_value(""),
-      "write per-operator counters to this JSON file")(
+      "write per-operator counters to this JSON file (- for stdout)")(
       "progress", po::value<std::string>()->default_value("auto"),
       "progress line on stderr: auto (when a terminal), always, never");
 }
@@ -85,49 +85,47 @@ Plan PlanStages(const std::vector<std::pair<std::string, std::vector<std::string
   return Plan::Build(std::move(chain), MakePlanContext(options));
 }
 
-namespace {
-
-void WriteStatsJson(const std::string& path, const RunStats& stats) {
-  if (path.empty()) return;
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << stats.ToJson();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw IoError("cannot write stats to " + path);
-    }
-  }
-  std::filesystem::rename(tmp, path);
-}
-
-}  // namespace
-
 int ExecutePlan(const Plan& plan, const RunOptions& options) {
   InstallInterruptHandlers();
   RunStats stats;
   const double start = MonotonicSeconds();
-  auto report = [&] {
+  auto finish = [&] {
     stats.elapsed_seconds = MonotonicSeconds() - start;
     stats.peak_rss_bytes = PeakRssBytes();
-    WriteStatsJson(options.stats_json, stats);
+  };
+  // A failed run still reports, unless the report itself cannot be written (then the run's own
+  // error is the one to show).
+  auto report_failure = [&] {
+    if (options.stats_json.empty()) return;
+    finish();
+    RunFiles run;
+    run.file_system = options.file_system;
+    try {
+      WriteStatsJson(options.stats_json, stats, run);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "corpusflow: cannot write --stats-json: %s\n", e.what());
+    }
   };
   try {
     // The context (and with it the run's temp folder) ends before stats are reported.
     ExecContext ctx(options);
+    if (!options.stats_json.empty()) {
+      // Written once every output is complete, and renamed with them (last).
+      ctx.DeferCommit(DeferStatsJson(options.stats_json, stats, ctx, finish), CommitRank::kReport);
+    }
     Execute(plan, ctx, stats);
     ctx.progress().Stop();
   } catch (const Interrupted&) {
     stats.status = "interrupted";
-    report();
+    report_failure();
     throw;
   } catch (const std::exception& e) {
     stats.status = "error";
     stats.error = e.what();
-    report();
+    report_failure();
     throw;
   }
-  report();
+  finish();
   const std::string summary = stats.Summary();
   if (!summary.empty()) std::fputs(summary.c_str(), stderr);
   return 0;

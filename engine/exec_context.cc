@@ -33,6 +33,7 @@ ExecContext::ExecContext(const RunOptions& options)
       memory_bytes_(options.memory_bytes > 0 ? options.memory_bytes : DefaultMemoryBudget()),
       temp_dir_(options.tmp_dir.empty() ? TempDir::DefaultParent() : options.tmp_dir),
       progress_(options.progress) {
+  run_files_.file_system = options.file_system;
   // Batches of a few MB; smaller when the budget is tiny so several fit in flight. A batch in
   // flight costs about three times its data (input buffers, output buffers, reader chunk).
   batch_bytes_ = options.batch_bytes > 0
@@ -47,6 +48,11 @@ uint64_t ExecContext::breaker_memory_bytes() const {
   const uint64_t in_flight = 3 * batch_bytes_ * max_in_flight_;
   const uint64_t floor = memory_bytes_ / 2;
   return memory_bytes_ > in_flight + floor ? memory_bytes_ - in_flight : floor;
+}
+
+void ExecContext::SetInputFiles(const std::vector<std::string>& paths) {
+  run_files_.inputs =
+      std::make_shared<const std::vector<FileId>>(IdentifyFiles(file_system(), paths));
 }
 
 void ExecContext::DeferCommit(std::unique_ptr<DeferredCommit> commit, CommitRank rank) {

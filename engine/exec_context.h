@@ -1,5 +1,7 @@
 // What a running operator may use from the engine: run options, the memory budget and batch
-// size derived from it, the run's temp folder, progress reporting, and early stop (`head`).
+// size derived from it, the run's temp folder, its FileSystem and input files (RunFiles, for
+// every output it creates), the CommitGroup that holds its outputs until the run succeeded,
+// progress reporting, and early stop (`head`).
 // One ExecContext per run, shared by all workers: every member is thread-safe.
 #pragma once
 
@@ -8,8 +10,10 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/io/commit_group.h"
+#include "engine/io/file_system.h"
 #include "engine/io/temp_dir.h"
 #include "engine/progress.h"
 
@@ -25,7 +29,11 @@ struct RunOptions {
   uint64_t batch_bytes = 0;
   std::filesystem::path tmp_dir;
   ProgressMode progress = ProgressMode::kAuto;
+  /// The `--stats-json` document to write ("" = none, "-" = stdout).
   std::string stats_json;
+  /// The file layer every file of the run goes through; null = FileSystem::Default(). Tests set
+  /// a fault-injecting one (tests/testing/fault_file_system.h).
+  FileSystem* file_system = nullptr;
 };
 
 /// The default budget: a quarter of physical memory, at least 256 MiB.
@@ -35,6 +43,11 @@ uint64_t DefaultMemoryBudget();
 struct PlanContext {
   RunOptions options;
   uint64_t memory_bytes = 0;
+
+  /// The run's FileSystem.
+  FileSystem& file_system() const {
+    return options.file_system != nullptr ? *options.file_system : FileSystem::Default();
+  }
 };
 
 /// The plan context of a run with `options` (the default budget when none is given).
@@ -56,6 +69,14 @@ class ExecContext {
   uint64_t breaker_memory_bytes() const;
 
   TempDir& temp_dir() { return temp_dir_; }
+  /// The run's FileSystem (RunOptions::file_system, else the POSIX one).
+  FileSystem& file_system() const { return run_files_.fs(); }
+  /// The FileSystem and the input files of the run: what every output of the run is created
+  /// with (OutputOptions::run_files, AtomicOutput::Create).
+  const RunFiles& run_files() const { return run_files_; }
+  /// Record the files the run reads, which no output may replace (Execute, from the plan).
+  /// REQUIRES: no worker runs yet.
+  void SetInputFiles(const std::vector<std::string>& paths);
   Progress& progress() { return progress_; }
 
   /// Ask the source to stop producing (after `head` has what it needs).
@@ -81,6 +102,7 @@ class ExecContext {
   uint64_t batch_bytes_;
   size_t max_in_flight_;
   TempDir temp_dir_;
+  RunFiles run_files_;
   Progress progress_;
   std::atomic<bool> stop_requested_{false};
   CommitGroup outputs_;

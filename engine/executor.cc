@@ -178,8 +178,9 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
   const auto& ops = plan.operators();
   std::vector<OperatorStats*> op_stats;
   for (const std::string& label : plan.labels()) op_stats.push_back(&stats.AddOperator(label));
+  ctx.SetInputFiles(plan.input_paths());
 
-  // Commits held back by stages (ExecContext::DeferCommit) happen only if the run gets to the end.
+  // The run's outputs (ExecContext::DeferCommit) are committed only if the run gets to the end.
   struct DiscardDeferredOnExit {
     ExecContext& ctx;
     ~DiscardDeferredOnExit() { ctx.DiscardDeferred(); }

@@ -4,8 +4,10 @@
 // batches in flight is ExecContext::max_batches_in_flight(), derived from the memory budget, so
 // memory follows `--memory`; batches come from a pool and are reused. Stages that need record
 // ordinals get a serial numbering step in front of them, so results never depend on the thread
-// count. An exception anywhere cancels the pipeline and is rethrown here; run objects are
-// destroyed without Finish(), which removes their partial outputs.
+// count. Writers hand their finished outputs to the run's CommitGroup (ExecContext::DeferCommit),
+// which is committed after the last pipeline. An exception anywhere cancels the pipeline and is
+// rethrown here; run objects are destroyed without Finish() and the CommitGroup is discarded,
+// which removes every partial output.
 #pragma once
 
 #include "engine/exec_context.h"

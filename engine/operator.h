@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/batch.h"
 #include "engine/schema.h"
@@ -53,6 +54,12 @@ class Operator {
   /// Whether the executor must number batches (Batch::first_record) before this operator sees
   /// them, for random draws derived from (seed, record index).
   virtual bool NeedsRecordIndex() const { return false; }
+  /// The files the operator reads (data, dictionaries) as given, "-" for stdin. The planner
+  /// refuses a run whose output is one of them, and no output may replace one at run time.
+  virtual std::vector<std::string> InputPaths() const { return {}; }
+  /// The files the operator writes as given, "-" for stdout (the planner refuses two outputs
+  /// of one file, and an output that is an input).
+  virtual std::vector<std::string> OutputPaths() const { return {}; }
 
  private:
   std::string name_;

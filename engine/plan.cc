@@ -4,9 +4,49 @@
 #include <sstream>
 
 #include "engine/error.h"
+#include "engine/io/paths.h"
 #include "engine/registry.h"
 
 namespace corpusflow {
+namespace {
+
+/// A file of the run and the stage that names it.
+struct RunFile {
+  std::string path;
+  std::string stage;
+};
+
+/// Whether `path` is a file an output replaces: not stdout, and not an existing device, FIFO or
+/// socket (those are written in place, and two writers or a reader and a writer may share one).
+bool ReplacedByOutput(FileSystem& fs, const std::string& path) {
+  if (path == "-") return false;
+  const std::optional<FileStatus> status = fs.Stat(path);
+  return !status || status->type != FileType::kOther;
+}
+
+/// Throw InvalidArgument when an output is an input of the run or two outputs are one file.
+void CheckRunFiles(FileSystem& fs, const std::vector<RunFile>& inputs,
+                   const std::vector<RunFile>& outputs) {
+  for (size_t o = 0; o < outputs.size(); ++o) {
+    const RunFile& out = outputs[o];
+    if (!ReplacedByOutput(fs, out.path)) continue;
+    for (const RunFile& in : inputs) {
+      if (SameFile(fs, out.path, in.path)) {
+        throw InvalidArgument(out.stage + " would replace " + out.path + ", an input of " +
+                              in.stage + (in.path == out.path ? "" : " (" + in.path + ")") +
+                              "; write the output to another file");
+      }
+    }
+    for (size_t k = 0; k < o; ++k) {
+      if (SameFile(fs, out.path, outputs[k].path)) {
+        throw InvalidArgument(out.path + " is written twice, by " + outputs[k].stage + " and by " +
+                              out.stage + "; give each output its own file");
+      }
+    }
+  }
+}
+
+}  // namespace
 
 Plan Plan::Build(std::vector<std::unique_ptr<Operator>> chain, const PlanContext& ctx) {
   if (chain.empty()) throw InvalidArgument("empty pipeline");
@@ -46,6 +86,22 @@ Plan Plan::Build(std::vector<std::unique_ptr<Operator>> chain, const PlanContext
     schema = op.OutputSchema(schema);
     plan.schemas_.push_back(schema);
   }
+
+  std::vector<RunFile> inputs, outputs;
+  for (size_t i = 0; i < n; ++i) {
+    for (std::string& path : chain[i]->InputPaths()) {
+      plan.input_paths_.push_back(path);
+      inputs.push_back(RunFile{std::move(path), "'" + plan.labels_[i] + "'"});
+    }
+    for (std::string& path : chain[i]->OutputPaths()) {
+      outputs.push_back(RunFile{std::move(path), "'" + plan.labels_[i] + "'"});
+    }
+  }
+  if (const std::string& stats = ctx.options.stats_json; !stats.empty()) {
+    CheckOutputWritable(stats);
+    outputs.push_back(RunFile{stats, "--stats-json"});
+  }
+  CheckRunFiles(ctx.file_system(), inputs, outputs);
 
   PipelinePlan current;
   current.source = 0;

@@ -1,9 +1,11 @@
 // The planner. A pipeline spec is a chain of operators `source | ... | sink`; the planner checks
 // roles (a source first, a sink last, breakers in between), runs every operator's Validate (files,
-// directories, option combinations) and threads the schema through OutputSchema, all before any
-// I/O. It then cuts the chain at pipeline breakers: `read | a | shuffle | b | write` becomes two
-// pipelines, [read -> a -> shuffle(sink)] and [shuffle(source) -> b -> write].
-// A Plan owns its operators and is immutable once built.
+// directories, option combinations), threads the schema through OutputSchema, and checks the
+// run's files: no output (the `--stats-json` document included) is an input of the run or
+// written twice, and the stats document's folder exists; all before any I/O. It then cuts the chain
+// at pipeline breakers: `read | a | shuffle | b | write` becomes two pipelines, [read -> a ->
+// shuffle(sink)] and [shuffle(source) -> b -> write]. A Plan owns its operators and is immutable
+// once built.
 #pragma once
 
 #include <memory>
@@ -34,6 +36,8 @@ class Plan {
   /// The schema each operator emits.
   const std::vector<Schema>& schemas() const { return schemas_; }
   const std::vector<PipelinePlan>& pipelines() const { return pipelines_; }
+  /// The files the run reads (every operator's InputPaths), for ExecContext::SetInputFiles.
+  const std::vector<std::string>& input_paths() const { return input_paths_; }
 
   /// The `--dry-run` printout: pipelines, breakers, and the schema after every stage.
   std::string ToString() const;
@@ -43,6 +47,7 @@ class Plan {
   std::vector<std::string> labels_;
   std::vector<Schema> schemas_;
   std::vector<PipelinePlan> pipelines_;
+  std::vector<std::string> input_paths_;
 };
 
 }  // namespace corpusflow

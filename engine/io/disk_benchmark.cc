@@ -22,6 +22,8 @@
 
 #include "engine/error.h"
 #include "engine/interrupt.h"
+#include "engine/io/atomic_output.h"
+#include "engine/io/file.h"
 #include "engine/io/temp_dir.h"
 #include "engine/progress.h"
 #include "engine/random.h"
@@ -40,31 +42,6 @@ constexpr uint64_t kDirectAlignment = 4096;
 constexpr uint64_t kSpaceMargin = uint64_t{16} << 20;
 /// Most buckets of the spill test (the shuffle's own limit).
 constexpr int kMaxBuckets = 1 << 16;
-
-/// A file descriptor closed on destruction.
-class FileDescriptor {
- public:
-  FileDescriptor() = default;
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() { Close(); }
-  FileDescriptor(FileDescriptor&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-  FileDescriptor& operator=(FileDescriptor&& other) noexcept {
-    if (this != &other) {
-      Close();
-      fd_ = other.fd_;
-      other.fd_ = -1;
-    }
-    return *this;
-  }
-  int get() const { return fd_; }
-  void Close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 /// An I/O buffer aligned for O_DIRECT, filled with incompressible bytes.
 class IoBuffer {
@@ -114,76 +91,44 @@ std::string SizeLabel(uint64_t bytes) {
   return std::to_string(bytes);
 }
 
-FileDescriptor OpenFile(const fs::path& path, int flags, bool direct) {
+/// Run `io`, naming the benchmark in the message of an IoError it throws.
+template <typename Io>
+void BenchIo(Io&& io) {
+  try {
+    io();
+  } catch (const IoError& e) {
+    throw IoError(std::string("bench disk: ") + e.what());
+  }
+}
+
+/// Open a test file; every I/O call of a test is one system call of the test's size.
+File OpenFile(const fs::path& path, int flags, bool direct) {
   if (direct) flags |= O_DIRECT;
-  for (;;) {
-    const int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0600);
-    if (fd >= 0) return FileDescriptor(fd);
-    if (errno == EINTR) {
-      CheckInterrupt();
-      continue;
-    }
-    ThrowIoError("bench disk: cannot open", path.string(), errno);
-  }
+  File file = File::Open(path, flags, 0600, "bench disk: cannot open");
+  file.set_max_write_call(0);
+  return file;
 }
 
-void WriteFully(int fd, const char* data, uint64_t n, uint64_t offset, const fs::path& path) {
-  while (n > 0) {
-    const ssize_t w = ::pwrite(fd, data, n, static_cast<off_t>(offset));
-    if (w < 0) {
-      if (errno == EINTR) {
-        CheckInterrupt();
-        continue;
-      }
-      ThrowIoError("bench disk: cannot write", path.string(), errno);
-    }
-    if (w == 0) throw IoError("bench disk: cannot write " + path.string() + ": no progress");
-    data += w;
-    n -= static_cast<uint64_t>(w);
-    offset += static_cast<uint64_t>(w);
-  }
-}
-
-void ReadFully(int fd, char* data, uint64_t n, uint64_t offset, const fs::path& path) {
-  while (n > 0) {
-    const ssize_t r = ::pread(fd, data, n, static_cast<off_t>(offset));
-    if (r < 0) {
-      if (errno == EINTR) {
-        CheckInterrupt();
-        continue;
-      }
-      ThrowIoError("bench disk: cannot read", path.string(), errno);
-    }
-    if (r == 0) {
-      throw IoError("bench disk: " + path.string() + " ended at offset " + std::to_string(offset) +
+void ReadFully(const File& file, char* data, uint64_t n, uint64_t offset) {
+  BenchIo([&] {
+    const size_t got = file.PRead(offset, data, n);
+    if (got < n) {
+      throw IoError(file.name() + " ended at offset " + std::to_string(offset + got) +
                     " before the bytes written to it");
     }
-    data += r;
-    n -= static_cast<uint64_t>(r);
-    offset += static_cast<uint64_t>(r);
-  }
-}
-
-void SyncFile(int fd, const fs::path& path) {
-  while (::fdatasync(fd) != 0) {
-    if (errno == EINTR) {
-      CheckInterrupt();
-      continue;
-    }
-    ThrowIoError("bench disk: cannot fdatasync", path.string(), errno);
-  }
+  });
 }
 
 /// Drop the file's clean pages from the page cache and return the fraction still resident.
 double DropFromPageCache(const fs::path& path) {
-  FileDescriptor fd = OpenFile(path, O_RDONLY, false);
+  File file = OpenFile(path, O_RDONLY, false);
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) ThrowIoError("bench disk: cannot stat", path.string(), errno);
-  const int rc = ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
+  if (::fstat(file.fd(), &st) != 0) ThrowIoError("bench disk: cannot stat", path.string(), errno);
+  const int rc = ::posix_fadvise(file.fd(), 0, 0, POSIX_FADV_DONTNEED);
   if (rc != 0) ThrowIoError("bench disk: posix_fadvise(DONTNEED) failed on", path.string(), rc);
   if (st.st_size == 0) return 0;
   const uint64_t length = static_cast<uint64_t>(st.st_size);
-  void* map = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fd.get(), 0);
+  void* map = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, file.fd(), 0);
   if (map == MAP_FAILED) return -1;
   const long page = ::sysconf(_SC_PAGESIZE);
   const uint64_t pages = (length + page - 1) / page;
@@ -236,7 +181,7 @@ class DiskBench {
       fs::remove(path, ec);
       return false;
     }
-    FileDescriptor file(fd);
+    File file(fd, path.string());
     int err = 0;
     if (::pwrite(fd, buffer_->data(), kDirectAlignment, 0) < 0 ||
         ::pread(fd, buffer_->data(), kDirectAlignment, 0) < 0) {
@@ -261,7 +206,7 @@ class DiskBench {
                        const std::vector<uint64_t>& offsets, uint64_t io_bytes,
                        uint64_t* file_bytes) {
     DiskTestResult result = NewResult(std::move(name), std::move(description), io_bytes);
-    FileDescriptor fd = OpenFile(path, O_WRONLY | O_CREAT | O_TRUNC, direct_);
+    File file = OpenFile(path, O_WRONLY | O_CREAT | O_TRUNC, direct_);
     const uint64_t planned = offsets.size() * io_bytes;
     StartPhase(result, planned);
     *file_bytes = 0;
@@ -272,11 +217,13 @@ class DiskBench {
           *file_bytes = std::max(*file_bytes, offset + io_bytes);
           return true;
         },
-        [&](uint64_t offset) { WriteFully(fd.get(), buffer_->data(), io_bytes, offset, path); });
+        [&](uint64_t offset) {
+          BenchIo([&] { file.PWrite(offset, std::string_view(buffer_->data(), io_bytes)); });
+        });
     const double sync_start = Now();
-    SyncFile(fd.get(), path);
+    BenchIo([&] { file.Sync(); });
     const double end = Now();
-    fd.Close();
+    BenchIo([&] { file.Close(); });
     result.seconds = end - start;
     result.sync_seconds = end - sync_start;
     return result;
@@ -289,7 +236,7 @@ class DiskBench {
                       uint64_t file_bytes) {
     DiskTestResult result = NewResult(std::move(name), std::move(description), io_bytes);
     if (!direct_) result.cached_fraction = DropFromPageCache(path);
-    FileDescriptor fd = OpenFile(path, O_RDONLY, direct_);
+    File file = OpenFile(path, O_RDONLY, direct_);
     uint64_t planned = 0;
     for (const uint64_t offset : offsets) {
       if (offset + io_bytes <= file_bytes) planned += io_bytes;
@@ -298,9 +245,9 @@ class DiskBench {
     const double start = TimedLoop(
         offsets, io_bytes, planned, result,
         [&](uint64_t offset) { return offset + io_bytes <= file_bytes; },
-        [&](uint64_t offset) { ReadFully(fd.get(), buffer_->data(), io_bytes, offset, path); });
+        [&](uint64_t offset) { ReadFully(file, buffer_->data(), io_bytes, offset); });
     result.seconds = Now() - start;
-    fd.Close();
+    file.Close();
     return result;
   }
 
@@ -778,26 +725,17 @@ fs::path DiskFiguresCacheFile(const fs::path& cache_dir, const std::string& devi
   return cache_dir / ("disk-" + name + ".json");
 }
 
-fs::path SaveDiskFigures(const DiskBenchmarkResult& result, const fs::path& cache_dir) {
+fs::path SaveDiskFigures(const DiskBenchmarkResult& result, const fs::path& cache_dir,
+                         FileSystem& file_system) {
   std::error_code ec;
   fs::create_directories(cache_dir, ec);
   if (ec) ThrowIoError("cannot create cache folder", cache_dir.string(), ec.value());
   const fs::path file = DiskFiguresCacheFile(cache_dir, result.device.key);
-  const fs::path tmp = file.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
-    out << DiskBenchmarkToJson(result);
-    out.close();
-    if (!out) {
-      fs::remove(tmp, ec);
-      throw IoError("cannot write cache file " + tmp.string());
-    }
-  }
-  fs::rename(tmp, file, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    ThrowIoError("cannot rename cache file to", file.string(), ec.value());
-  }
+  RunFiles run;
+  run.file_system = &file_system;
+  AtomicOutput out = AtomicOutput::Create(file.string(), run);
+  out.Write(DiskBenchmarkToJson(result));
+  out.Commit();
   return file;
 }
 

@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/io/file_system.h"
+
 namespace corpusflow {
 
 class Progress;
@@ -177,10 +179,11 @@ std::optional<std::filesystem::path> DiskFiguresCacheDir();
 std::filesystem::path DiskFiguresCacheFile(const std::filesystem::path& cache_dir,
                                            const std::string& device_key);
 
-/// Write the run's JSON to the cache file of its device (atomically: temp file + rename).
-/// Returns the file written. Throws IoError.
+/// Write the run's JSON to the cache file of its device through `fs` (an AtomicOutput: a temp
+/// file renamed into place). Returns the file written. Throws IoError.
 std::filesystem::path SaveDiskFigures(const DiskBenchmarkResult& result,
-                                      const std::filesystem::path& cache_dir);
+                                      const std::filesystem::path& cache_dir,
+                                      FileSystem& fs = FileSystem::Default());
 
 /// The cached figures of the device that holds `path`, or nullopt when the path does not exist,
 /// no cache folder is configured, or the device was never measured. An unreadable or corrupt

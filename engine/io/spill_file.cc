@@ -2,18 +2,13 @@
 
 #include <fcntl.h>
 #include <linux/falloc.h>
-#include <unistd.h>
 #include <xxhash.h>
 #include <zstd.h>
 
-#include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <string>
 
 #include "engine/error.h"
-#include "engine/interrupt.h"
-#include "engine/io/file_io.h"
 
 namespace corpusflow {
 namespace {
@@ -160,14 +155,17 @@ void SpillBlockDecoder::Decode(std::string_view frame, char* dst, const std::str
   }
 }
 
-SpillFile::SpillFile(std::filesystem::path path) : path_(std::move(path)), name_(path_.string()) {
-  fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd_ < 0) ThrowIoError("cannot create spill file", name_, errno);
+SpillFile::SpillFile(std::filesystem::path path, FileSystem& fs)
+    : path_(std::move(path)), name_(path_.string()), fs_(fs) {
+  std::optional<File> file = fs_.CreateExclusive(name_, 0600);
+  if (!file) ThrowIoError("cannot create spill file", name_, EEXIST);
+  file_ = std::move(*file);
+  file_.set_name("spill file " + name_);
 }
 
 SpillFile::~SpillFile() {
-  if (fd_ >= 0) ::close(fd_);
-  ::unlink(path_.c_str());
+  file_ = File();
+  fs_.Unlink(name_);
 }
 
 SpillBlockHandle SpillFile::Append(const SpillBlock& block) {
@@ -175,46 +173,16 @@ SpillBlockHandle SpillFile::Append(const SpillBlock& block) {
   handle.raw_size = GetU32(block.header + 4);
   handle.stored_size = static_cast<uint32_t>(block.payload.size());
   handle.offset = end_.fetch_add(block.size(), std::memory_order_acq_rel);
-  uint64_t at = handle.offset;
-  auto write_all = [&](const char* p, size_t left) {
-    while (left > 0) {
-      const ssize_t n = ::pwrite(fd_, p, std::min(left, kMaxWriteCall), static_cast<off_t>(at));
-      if (n < 0) {
-        if (errno == EINTR) {
-          CheckInterrupt();
-          continue;
-        }
-        ThrowIoError("cannot write spill file", name_, errno);
-      }
-      if (n == 0) ThrowIoError("cannot write spill file", name_, ENOSPC);
-      p += n;
-      left -= static_cast<size_t>(n);
-      at += static_cast<uint64_t>(n);
-    }
-  };
-  write_all(block.header, kSpillBlockHeaderBytes);
-  write_all(block.payload.data(), block.payload.size());
+  file_.PWrite(handle.offset, std::string_view(block.header, kSpillBlockHeaderBytes));
+  file_.PWrite(handle.offset + kSpillBlockHeaderBytes, block.payload);
   return handle;
 }
 
 void SpillFile::ReadExact(char* dst, size_t n, uint64_t offset) const {
-  const uint64_t start = offset;
-  while (n > 0) {
-    const ssize_t got = ::pread(fd_, dst, n, static_cast<off_t>(offset));
-    if (got < 0) {
-      if (errno == EINTR) {
-        CheckInterrupt();
-        continue;
-      }
-      ThrowIoError("cannot read spill file", name_, errno);
-    }
-    if (got == 0) {
-      throw CorruptionError(Where(name_, start) + ": the file ends at offset " +
-                            std::to_string(offset) + " inside the block (truncated)");
-    }
-    dst += got;
-    n -= static_cast<size_t>(got);
-    offset += static_cast<uint64_t>(got);
+  const size_t got = file_.PRead(offset, dst, n);
+  if (got < n) {
+    throw CorruptionError(Where(name_, offset) + ": the file ends at offset " +
+                          std::to_string(offset + got) + " inside the block (truncated)");
   }
 }
 
@@ -269,7 +237,7 @@ SpillBlockHandle SpillFile::ReadAt(uint64_t offset, std::string* out,
 
 void SpillFile::Release(const SpillBlockHandle& handle) {
   // Best effort: filesystems without hole punching keep the space until the file is removed.
-  (void)::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+  (void)::fallocate(file_.fd(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                     static_cast<off_t>(handle.offset), static_cast<off_t>(handle.frame_size()));
 }
 

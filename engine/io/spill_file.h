@@ -19,6 +19,9 @@
 #include <string>
 #include <string_view>
 
+#include "engine/io/file.h"
+#include "engine/io/file_system.h"
+
 struct ZSTD_CCtx_s;
 struct ZSTD_DCtx_s;
 
@@ -110,12 +113,13 @@ class SpillBlockDecoder {
   std::string scratch_;
 };
 
-/// A spill file in the run's temp folder, written and read by block. The file is removed when
-/// the SpillFile is destroyed (success, error or interrupt alike).
+/// A spill file in the run's temp folder, written and read by block through the run's FileSystem
+/// (ExecContext::file_system()). The file is removed when the SpillFile is destroyed (success,
+/// error or interrupt alike).
 class SpillFile {
  public:
-  /// Create `path` (it must not exist yet). Throws IoError.
-  explicit SpillFile(std::filesystem::path path);
+  /// Create `path` (it must not exist yet) in `fs`. Throws IoError.
+  explicit SpillFile(std::filesystem::path path, FileSystem& fs = FileSystem::Default());
   ~SpillFile();
   SpillFile(const SpillFile&) = delete;
   SpillFile& operator=(const SpillFile&) = delete;
@@ -143,7 +147,8 @@ class SpillFile {
 
   std::filesystem::path path_;
   std::string name_;
-  int fd_ = -1;
+  FileSystem& fs_;
+  File file_;
   std::atomic<uint64_t> end_{0};
 };
 

@@ -1,6 +1,5 @@
 #include "operators/io/gen.h"
 
-#include <fcntl.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
 #include <unistd.h>
@@ -12,6 +11,7 @@
 
 #include "engine/error.h"
 #include "engine/exec_context.h"
+#include "engine/io/file_system.h"
 #include "engine/random.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
@@ -141,22 +141,10 @@ bool IsChineseWord(std::string_view word) {
 
 /// The contents of the dictionary file; throws IoError naming it.
 std::string ReadWholeFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) ThrowIoError("cannot open dictionary", path, errno);
+  File file = FileSystem::Default().OpenForRead(path, "cannot open dictionary");
   std::string data;
   char buffer[1 << 16];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof(buffer));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      ThrowIoError("cannot read dictionary", path, err);
-    }
-    if (n == 0) break;
-    data.append(buffer, static_cast<size_t>(n));
-  }
-  ::close(fd);
+  while (const size_t n = file.Read(buffer, sizeof buffer)) data.append(buffer, n);
   return data;
 }
 

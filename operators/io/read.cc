@@ -125,8 +125,9 @@ class ReadRun : public BatchReader {
     const size_t i = next_file_++;
     const std::string& path = op_.paths()[i];
     const ReadOptions& options = op_.options();
-    std::unique_ptr<InputStream> input =
-        options.compression ? OpenInput(path, *options.compression) : OpenInput(path);
+    const Compression compression =
+        options.compression.value_or(path == "-" ? Compression::kNone : CompressionFromPath(path));
+    std::unique_ptr<InputStream> input = OpenInput(path, compression, ctx_.file_system());
     reader_ = std::make_unique<LineReader>(std::move(input));
     format_ = op_.FormatOf(i);
     raw_reported_ = 0;

@@ -59,6 +59,7 @@ class ReadOperator : public Source {
   std::string Describe() const override;
   std::unique_ptr<BatchReader> Open(ExecContext& ctx, OperatorStats& stats) const override;
   std::optional<uint64_t> TotalBytes() const override;
+  std::vector<std::string> InputPaths() const override { return paths_; }
 
   /// The expanded list of files.
   const std::vector<std::string>& paths() const { return paths_; }

@@ -9,12 +9,15 @@ namespace po = boost::program_options;
 namespace corpusflow {
 namespace {
 
-/// The copy, finished only once the whole run has succeeded.
+/// The copy, finished only once the whole run has succeeded: its writer's Finish() runs when the
+/// run's CommitGroup prepares, and hands the writer's files to the same group, which renames
+/// them with the run's other outputs.
 class TeeCommit : public DeferredCommit {
  public:
   TeeCommit(std::unique_ptr<BatchWriter> writer, std::unique_ptr<OpState> local)
       : writer_(std::move(writer)), local_(std::move(local)) {}
-  void Commit() override { writer_->Finish(); }
+  void Prepare() override { writer_->Finish(); }
+  void Commit() override {}
 
  private:
   std::unique_ptr<BatchWriter> writer_;
@@ -29,7 +32,7 @@ class TeeRun : public TransformRun {
   bool serial() const override { return true; }
   void Apply(Batch& batch, OpState* /*local*/) override { writer_->Write(batch, local_.get()); }
   /// The inner writer is finished at the end of the run, after the main sink: a later pipeline
-  /// that fails (after a breaker) or a main sink that fails to commit leaves no copy behind.
+  /// that fails (after a breaker) or a main sink that fails to finish leaves no copy behind.
   void Finish() override {
     ctx_.DeferCommit(std::make_unique<TeeCommit>(std::move(writer_), std::move(local_)));
   }
@@ -82,6 +85,10 @@ std::string TeeOperator::Describe() const {
 }
 
 bool TeeOperator::NeedsRecordIndex() const { return inner_->NeedsRecordIndex(); }
+
+std::vector<std::string> TeeOperator::InputPaths() const { return inner_->InputPaths(); }
+
+std::vector<std::string> TeeOperator::OutputPaths() const { return inner_->OutputPaths(); }
 
 std::unique_ptr<TransformRun> TeeOperator::Open(ExecContext& ctx, OperatorStats& stats) const {
   return std::make_unique<TeeRun>(inner_->Open(ctx, stats), ctx);

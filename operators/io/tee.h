@@ -1,9 +1,10 @@
 // `tee`: copy the stream to a second sink and pass it on unchanged. `tee PATH [write options]` is
 // shorthand for `tee write PATH [options]`; in general `tee SINK ARGS...` wraps any registered
 // sink, created through the operator registry. Planning delegates to the inner sink (Validate,
-// the schema check, Describe). A serial transform: the inner writer sees the batches one at a
-// time in sequence order and is finished (its output committed) only when the whole run has
-// succeeded (ExecContext::DeferCommit), after the main sink. When any pipeline of the run fails,
+// the schema check, Describe, the run's files). A serial transform: the inner writer sees the
+// batches one at a time in sequence order and is finished only when the whole run has succeeded,
+// as the run's CommitGroup prepares (ExecContext::DeferCommit), so its files are renamed with the
+// run's other outputs. When any pipeline of the run fails,
 // the inner writer is destroyed without Finish() and removes its partial output. Immutable after
 // planning.
 #pragma once
@@ -29,6 +30,8 @@ class TeeOperator : public Transform {
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
   bool NeedsRecordIndex() const override;
+  std::vector<std::string> InputPaths() const override;
+  std::vector<std::string> OutputPaths() const override;
   std::unique_ptr<TransformRun> Open(ExecContext& ctx, OperatorStats& stats) const override;
 
   const Sink& inner() const { return *inner_; }

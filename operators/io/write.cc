@@ -52,7 +52,8 @@ struct Shard {
 class WriteRun : public BatchWriter {
  public:
   WriteRun(const WriteOperator& op, ExecContext& ctx, OperatorStats& stats)
-      : op_(op), options_(op.options()), stats_(stats) {
+      : op_(op), options_(op.options()), ctx_(ctx), stats_(stats) {
+    output_options_.run_files = ctx.run_files();
     output_options_.level = options_.level;
     output_options_.compression = op.compression();
     output_options_.sync = options_.fsync;
@@ -105,7 +106,8 @@ class WriteRun : public BatchWriter {
       shard.stream->Close();
       bytes += shard.stream->bytes_written();
     }
-    for (Shard& shard : shards_) shard.stream->Commit();
+    // Every file is complete; the run renames them all once it has succeeded.
+    for (Shard& shard : shards_) ctx_.DeferCommit(DeferOutput(std::move(shard.stream)));
     stats_.Add("files", shards_.size());
     stats_.Add("output_bytes", bytes);
     if (replaced_ > 0) stats_.Add("invalid_utf8_replaced", replaced_);
@@ -253,6 +255,7 @@ class WriteRun : public BatchWriter {
 
   const WriteOperator& op_;
   const WriteOptions& options_;
+  ExecContext& ctx_;
   OperatorStats& stats_;
   OutputOptions output_options_;
   std::vector<Shard> shards_;
@@ -387,6 +390,20 @@ void WriteOperator::Validate(const PlanContext& ctx) const {
   }
 }
 
+std::vector<std::string> WriteOperator::OutputPaths() const {
+  if (options_.shards > 1) {
+    std::vector<std::string> paths;
+    for (uint64_t i = 0; i < options_.shards; ++i) {
+      paths.push_back(ShardPath(options_.path, i, options_.shards));
+    }
+    return paths;
+  }
+  // By size: the later shards' names depend on the data; the run refuses to replace an input
+  // with any of them when it creates them.
+  if (options_.shard_bytes > 0) return {ShardPath(options_.path, 0, 0)};
+  return {options_.path};
+}
+
 Schema WriteOperator::OutputSchema(const Schema& input) const {
   const std::string who = "write";
   if (format_ == TextFormat::kLines) {
@@ -453,7 +470,9 @@ static const OperatorRegistrar kRegisterWrite(OperatorDef{
     .summary = "Write records as text lines or JSONL to a file or stdout (.gz/.bz2/.zst)",
     .details =
         "PATH is a file (compressed by its extension: .gz, .bz2, .zst) or - for stdout. Files "
-        "are written as PATH.tmp and renamed when the run succeeds; a failed run leaves nothing.\n"
+        "are written to a hidden temp file beside them (.NAME.tmp-XXXXXX) and renamed when the "
+        "whole run succeeds; a failed run leaves nothing. Devices, FIFOs and links to them "
+        "(/dev/stdout) are written in place. PATH may not be an input of the run.\n"
         "lines: one string field per line (default text); a record holding a newline fails the "
         "run unless --newline space|drop. jsonl (.jsonl, .ndjson, .json): one object per record "
         "with the --field columns (default all); invalid UTF-8 fails the run unless "

@@ -10,7 +10,8 @@
 // Sharding: `--shards N` deals records round-robin to N files `STEM-0000k-of-0000N.EXT`;
 // `--shard-size SIZE` starts a new file `STEM-0000k.EXT` once one holds SIZE uncompressed bytes.
 // Both depend only on the record order, never on batches or threads.
-// Every file is written as `NAME.tmp` and renamed only when the whole run succeeded; a failed
+// Every file is written through AtomicOutput (a hidden temp file beside it) and handed to the
+// run's CommitGroup when complete, so it is renamed only when the whole run succeeded; a failed
 // run leaves no output behind. The operator is immutable; its writer is ordered (the executor
 // hands it one batch at a time, in sequence order), so it needs no synchronisation.
 #pragma once
@@ -60,6 +61,7 @@ class WriteOperator : public Sink {
   void Validate(const PlanContext& ctx) const override;
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
+  std::vector<std::string> OutputPaths() const override;
   std::unique_ptr<BatchWriter> Open(ExecContext& ctx, OperatorStats& stats) const override;
 
   const WriteOptions& options() const { return options_; }

@@ -374,7 +374,9 @@ class VocabRun : public BatchWriter {
       top.Offer(token, count);
     });
 
-    std::unique_ptr<OutputStream> out = CreateOutput(options.output);
+    OutputOptions output_options;
+    output_options.run_files = ctx_.run_files();
+    std::unique_ptr<OutputStream> out = CreateOutput(options.output, output_options);
     std::string text;
     for (const std::string& special : specials) text += special + "\n";
     const auto kept = top.Take();
@@ -387,7 +389,8 @@ class VocabRun : public BatchWriter {
       }
     }
     out->Write(text);
-    out->Commit();
+    out->Close();
+    ctx_.DeferCommit(DeferOutput(std::move(out)));
     stats_.Add("distinct_candidates", distinct);
     stats_.Add("spilled_runs", spilled_runs_);
     stats_.Set("vocab_size", static_cast<double>(specials.size() + kept.size()));
@@ -428,7 +431,8 @@ class VocabRun : public BatchWriter {
   SpillFile& SpillFileLocked() {
     std::lock_guard lock(mu_);
     if (!spill_) {
-      spill_ = std::make_unique<SpillFile>(ctx_.temp_dir().NewFilePath("vocab-counts", ".spill"));
+      spill_ = std::make_unique<SpillFile>(ctx_.temp_dir().NewFilePath("vocab-counts", ".spill"),
+                                           ctx_.file_system());
     }
     return *spill_;
   }
@@ -472,6 +476,14 @@ void VocabOperator::Validate(const PlanContext& /*ctx*/) const {
   CheckInputReadable(JiebaSegmenter::DictionaryPathOrDefault(options_.dict_path));
   for (const std::string& path : options_.user_dict_paths) CheckInputReadable(path);
 }
+
+std::vector<std::string> VocabOperator::InputPaths() const {
+  std::vector<std::string> paths = options_.user_dict_paths;
+  paths.push_back(JiebaSegmenter::DictionaryPathOrDefault(options_.dict_path));
+  return paths;
+}
+
+std::vector<std::string> VocabOperator::OutputPaths() const { return {options_.output}; }
 
 Schema VocabOperator::OutputSchema(const Schema& input) const {
   input.Require(options_.field, FieldType::kString, name());

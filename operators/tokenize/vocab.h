@@ -48,6 +48,8 @@ class VocabOperator : public Sink {
   void Validate(const PlanContext& ctx) const override;
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
+  std::vector<std::string> InputPaths() const override;
+  std::vector<std::string> OutputPaths() const override;
   std::unique_ptr<BatchWriter> Open(ExecContext& ctx, OperatorStats& stats) const override;
 
   const VocabOptions& options() const { return options_; }

@@ -186,7 +186,10 @@ std::vector<std::string> ListDir(const std::filesystem::path& dir) {
   return names;
 }
 
-std::string CorpusflowBinary() { return CORPUSFLOW_BINARY; }
+std::string CorpusflowBinary() {
+  const char* other = std::getenv("CORPUSFLOW_TEST_BINARY");
+  return other != nullptr && *other != '\0' ? other : CORPUSFLOW_BINARY;
+}
 std::string SourceDir() { return CORPUSFLOW_SOURCE_DIR; }
 
 }  // namespace corpusflow::testing

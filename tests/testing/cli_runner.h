@@ -53,7 +53,8 @@ std::string JoinIds(const std::vector<int32_t>& ids);
 /// Names of the entries of a folder, sorted.
 std::vector<std::string> ListDir(const std::filesystem::path& dir);
 
-/// Path of the built `corpusflow` binary.
+/// Path of the built `corpusflow` binary, or $CORPUSFLOW_TEST_BINARY when set (to run a test
+/// against another build, e.g. the code before a fix).
 std::string CorpusflowBinary();
 /// The repository root (for test data shipped with the project).
 std::string SourceDir();

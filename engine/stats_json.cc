@@ -1,0 +1,47 @@
+#include "engine/stats_json.h"
+
+#include <optional>
+#include <utility>
+
+#include "engine/io/atomic_output.h"
+
+namespace corpusflow {
+namespace {
+
+class StatsJsonCommit : public DeferredCommit {
+ public:
+  StatsJsonCommit(std::string path, const RunStats& stats, const ExecContext& ctx,
+                  std::function<void()> finish)
+      : path_(std::move(path)), stats_(stats), ctx_(ctx), finish_(std::move(finish)) {}
+
+  void Prepare() override {
+    if (finish_) finish_();
+    out_.emplace(AtomicOutput::Create(path_, ctx_.run_files()));
+    out_->Write(stats_.ToJson());
+    out_->Close();
+  }
+  void Commit() override { out_->Commit(); }
+
+ private:
+  std::string path_;
+  const RunStats& stats_;
+  const ExecContext& ctx_;
+  std::function<void()> finish_;
+  std::optional<AtomicOutput> out_;
+};
+
+}  // namespace
+
+void WriteStatsJson(const std::string& path, const RunStats& stats, const RunFiles& run) {
+  AtomicOutput out = AtomicOutput::Create(path, run);
+  out.Write(stats.ToJson());
+  out.Commit();
+}
+
+std::unique_ptr<DeferredCommit> DeferStatsJson(std::string path, const RunStats& stats,
+                                               const ExecContext& ctx,
+                                               std::function<void()> finish) {
+  return std::make_unique<StatsJsonCommit>(std::move(path), stats, ctx, std::move(finish));
+}
+
+}  // namespace corpusflow
