@@ -75,7 +75,7 @@ class WriteMegatronRun : public BatchWriter {
       for (const auto& field : fields_) {
         writers_.push_back(std::make_unique<MegatronDatasetWriter>(
             MegatronDatasetPrefix(prefix, field.name, options_.level), field.dtype, scratch,
-            buffer_bytes));
+            buffer_bytes, ctx.run_files()));
       }
     }
     if (options_.append_eod) eod_.push_back(*options_.append_eod);
@@ -285,6 +285,19 @@ Schema WriteMegatronOperator::OutputSchema(const Schema& input) const {
   }
   planned_ = std::move(planned);
   return input;
+}
+
+std::vector<std::string> WriteMegatronOperator::OutputPaths() const {
+  std::vector<std::string> paths;
+  for (uint32_t shard = 0; shard < options_.shards; ++shard) {
+    const std::string prefix = ShardPrefix(shard);
+    for (const FieldPlan& field : planned_) {
+      const std::string dataset = MegatronDatasetPrefix(prefix, field.name, options_.level);
+      paths.push_back(MegatronBinPath(dataset));
+      paths.push_back(MegatronIdxPath(dataset));
+    }
+  }
+  return paths;
 }
 
 std::string WriteMegatronOperator::Describe() const {

@@ -51,6 +51,8 @@ class WriteMegatronOperator : public Sink {
   void Validate(const PlanContext& ctx) const override;
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
+  /// The `.bin` and `.idx` of every (shard, field) dataset. REQUIRES: OutputSchema was called.
+  std::vector<std::string> OutputPaths() const override;
   std::unique_ptr<BatchWriter> Open(ExecContext& ctx, OperatorStats& stats) const override;
 
   /// The output prefix of shard `shard` (`{shard}` replaced by 5 zero-padded digits).
