@@ -1,8 +1,9 @@
 // `corpusflow merge OUT_PREFIX IN_PREFIX...`: concatenate Megatron datasets by streaming
 // (operators/megatron/merge.h). An input is a dataset prefix (`x`, `x.idx` or `x.bin`), or the
 // prefix given to `write-megatron`, in which case every field's dataset is merged into
-// OUT_PREFIX_{field}_{level}. All outputs are written as `.tmp` and renamed only when every
-// merge succeeded. This file parses the arguments, calls the library and prints its summary.
+// OUT_PREFIX_{field}_{level}. All outputs are written as temp files and committed together only
+// when every merge succeeded (operators/megatron/commit.h). This file parses the arguments, calls
+// the library and prints its summary.
 #include <cstdio>
 #include <iostream>
 

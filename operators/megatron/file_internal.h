@@ -1,6 +1,5 @@
-// Private to operators/megatron/: the positioned POSIX reads and writes that the dataset writer,
-// reader and merge share (full transfers, EINTR retried unless the run is interrupted, errors
-// naming the file). Stateless functions; safe from any thread on distinct descriptors.
+// Private to operators/megatron/: the few file helpers the dataset writer, reader and merge
+// share on top of engine/io/file.h. Stateless functions; safe from any thread on distinct files.
 #pragma once
 
 #include <sys/types.h>
@@ -8,13 +7,18 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <string>
 
 #include "engine/interrupt.h"
+#include "engine/io/file.h"
 
 namespace corpusflow::megatron_internal {
 
-/// Retry a system call interrupted by a signal, unless the signal asks the run to stop.
+/// Read exactly `n` bytes of `file` at `offset`. Throws IoError, or CorruptionError naming the
+/// file and offset where it ends first.
+void PReadExactly(const File& file, uint64_t offset, void* buf, size_t n);
+
+/// Retry a system call that File does not wrap (copy_file_range) while it fails with EINTR,
+/// unless the signal asks the run to stop.
 template <typename Call>
 ssize_t RetryOnEintr(Call call) {
   for (;;) {
@@ -23,14 +27,5 @@ ssize_t RetryOnEintr(Call call) {
     CheckInterrupt();
   }
 }
-
-/// Read exactly `n` bytes at `offset`. Throws IoError, or CorruptionError at the end of file.
-void PReadExactly(int fd, const std::string& path, uint64_t offset, void* buf, size_t n);
-/// Write exactly `n` bytes at `offset`. Throws IoError.
-void PWriteExactly(int fd, const std::string& path, uint64_t offset, const void* buf, size_t n);
-/// The size of the open file. Throws IoError.
-uint64_t FileSize(int fd, const std::string& path);
-/// Open `path` read-only. Throws IoError.
-int OpenForReading(const std::string& path);
 
 }  // namespace corpusflow::megatron_internal

@@ -19,9 +19,7 @@
 
 namespace corpusflow {
 
-using megatron_internal::OpenForReading;
 using megatron_internal::PReadExactly;
-using megatron_internal::PWriteExactly;
 using megatron_internal::RetryOnEintr;
 
 namespace {
@@ -29,18 +27,11 @@ namespace {
 /// Buffer of the merger's index output.
 constexpr size_t kIndexBufferBytes = 1 << 20;
 
-std::string TmpPath(const std::string& path) { return path + ".tmp"; }
-
-/// Append the whole of `from` to the end of `to_fd`: copy_file_range when the kernel can,
-/// read/write otherwise.
-void AppendFileContents(const MegatronDatasetReader& from, int to_fd, const std::string& to_path,
-                        uint64_t* to_offset) {
+/// Append the whole of `from`'s `.bin` to `to` at `*to_offset`: copy_file_range when the kernel
+/// can, read/write otherwise.
+void AppendFileContents(const MegatronDatasetReader& from, File& to, uint64_t* to_offset) {
   const uint64_t total = from.bin_bytes();
-  int from_fd = OpenForReading(from.bin_path());
-  struct FdCloser {
-    int fd;
-    ~FdCloser() { ::close(fd); }
-  } closer{from_fd};
+  const File in_file = File::Open(from.bin_path(), O_RDONLY);
   uint64_t done = 0;
   bool kernel_copy = true;
   std::vector<char> buffer;
@@ -50,8 +41,8 @@ void AppendFileContents(const MegatronDatasetReader& from, int to_fd, const std:
     if (kernel_copy) {
       auto in = static_cast<off64_t>(done);
       auto out = static_cast<off64_t>(*to_offset);
-      const ssize_t r =
-          RetryOnEintr([&] { return ::copy_file_range(from_fd, &in, to_fd, &out, want, 0); });
+      const ssize_t r = RetryOnEintr(
+          [&] { return ::copy_file_range(in_file.fd(), &in, to.fd(), &out, want, 0); });
       if (r > 0) {
         done += static_cast<uint64_t>(r);
         *to_offset += static_cast<uint64_t>(r);
@@ -62,72 +53,41 @@ void AppendFileContents(const MegatronDatasetReader& from, int to_fd, const std:
                               " while being copied");
       }
       if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP) {
-        ThrowIoError("cannot copy " + from.bin_path() + " to", to_path, errno);
+        ThrowIoError("cannot copy " + from.bin_path() + " to", to.name(), errno);
       }
       kernel_copy = false;
     }
     buffer.resize(4 << 20);
     const size_t n = std::min(want, buffer.size());
-    PReadExactly(from_fd, from.bin_path(), done, buffer.data(), n);
-    PWriteExactly(to_fd, to_path, *to_offset, buffer.data(), n);
+    PReadExactly(in_file, done, buffer.data(), n);
+    to.PWrite(*to_offset, std::string_view(buffer.data(), n));
     done += n;
     *to_offset += n;
   }
 }
 
-/// A file created as `path.tmp`, removed on destruction unless kept.
-class TmpOutput {
- public:
-  explicit TmpOutput(const std::string& path) : tmp_(TmpPath(path)) {
-    fd_ = ::open(tmp_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd_ < 0) ThrowIoError("cannot create", tmp_, errno);
-  }
-  ~TmpOutput() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!kept_) ::unlink(tmp_.c_str());
-  }
-  int fd() const { return fd_; }
-  const std::string& tmp() const { return tmp_; }
-  void Close() {
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) ThrowIoError("cannot close", tmp_, errno);
-  }
-  /// Keep the file when destroyed (its owner renames or removes it).
-  void Keep() { kept_ = true; }
-
- private:
-  std::string tmp_;
-  int fd_ = -1;
-  bool kept_ = false;
-};
-
-/// Sequential buffered writes to an fd at a running offset.
+/// Sequential buffered writes to a File at a running offset.
 class IndexAppender {
  public:
-  IndexAppender(int fd, std::string path) : fd_(fd), path_(std::move(path)) {
-    buffer_.reserve(kIndexBufferBytes);
-  }
+  explicit IndexAppender(File& file) : file_(file) { buffer_.reserve(kIndexBufferBytes); }
   void Append(const void* data, size_t n) {
     const char* p = static_cast<const char*>(data);
     if (buffer_.size() + n > buffer_.capacity()) Flush();
     if (n >= buffer_.capacity()) {
-      PWriteExactly(fd_, path_, offset_, p, n);
+      file_.PWrite(offset_, std::string_view(p, n));
       offset_ += n;
       return;
     }
     buffer_.insert(buffer_.end(), p, p + n);
   }
   void Flush() {
-    PWriteExactly(fd_, path_, offset_, buffer_.data(), buffer_.size());
+    file_.PWrite(offset_, std::string_view(buffer_.data(), buffer_.size()));
     offset_ += buffer_.size();
     buffer_.clear();
   }
-  uint64_t offset() const { return offset_ + buffer_.size(); }
 
  private:
-  int fd_;
-  std::string path_;
+  File& file_;
   std::vector<char> buffer_;
   uint64_t offset_ = 0;
 };
@@ -141,8 +101,8 @@ std::string CanonicalOrSelf(const std::string& path) {
 }  // namespace
 
 MegatronMerger::MegatronMerger(std::string output_prefix,
-                               const std::vector<std::string>& input_prefixes)
-    : output_prefix_(std::move(output_prefix)) {
+                               const std::vector<std::string>& input_prefixes, FileSystem& fs)
+    : output_prefix_(std::move(output_prefix)), fs_(fs) {
   if (input_prefixes.empty()) throw InvalidArgument("merge: no input datasets");
   for (const std::string& prefix : input_prefixes) {
     inputs_.push_back(std::make_unique<MegatronDatasetReader>(prefix));
@@ -170,19 +130,31 @@ MegatronMerger::MegatronMerger(std::string output_prefix,
   }
 }
 
-MegatronMerger::~MegatronMerger() {
-  if (written_ && !published_) {
-    ::unlink(TmpPath(MegatronBinPath(output_prefix_)).c_str());
-    ::unlink(TmpPath(MegatronIdxPath(output_prefix_)).c_str());
-  }
-}
+MegatronMerger::~MegatronMerger() = default;
 
 void MegatronMerger::Write() {
   if (written_) return;
-  TmpOutput bin(MegatronBinPath(output_prefix_));
-  TmpOutput idx(MegatronIdxPath(output_prefix_));
+  // The inputs of the merge are the inputs of its "run": no output may replace one.
+  std::vector<std::string> input_files;
+  for (const auto& in : inputs_) {
+    input_files.push_back(in->idx_path());
+    input_files.push_back(in->bin_path());
+  }
+  RunFiles run;
+  run.file_system = &fs_;
+  run.inputs = std::make_shared<const std::vector<FileId>>(IdentifyFiles(fs_, input_files));
+  files_ = std::make_unique<MegatronDatasetFiles>(output_prefix_, run);
+  try {
+    WriteFiles();
+  } catch (...) {
+    files_.reset();  // removes the temp files now
+    throw;
+  }
+  written_ = true;
+}
 
-  IndexAppender index(idx.fd(), idx.tmp());
+void MegatronMerger::WriteFiles() {
+  IndexAppender index(files_->idx());
   MegatronIndexHeader merged;
   merged.dtype = summary_.dtype;
   merged.sequence_count = summary_.sequences;
@@ -229,25 +201,20 @@ void MegatronMerger::Write() {
   index.Flush();
 
   uint64_t bin_offset = 0;
-  for (const auto& in : inputs_) AppendFileContents(*in, bin.fd(), bin.tmp(), &bin_offset);
+  for (const auto& in : inputs_) AppendFileContents(*in, files_->bin(), &bin_offset);
+  files_->Close();
+}
 
-  bin.Close();
-  idx.Close();
-  bin.Keep();
-  idx.Keep();
-  written_ = true;
+void MegatronMerger::Defer(const DeferCommitFn& defer) {
+  if (!written_) throw std::logic_error("MegatronMerger: Defer before Write");
+  if (files_ == nullptr) throw std::logic_error("MegatronMerger: committed twice");
+  MegatronDatasetFiles::Defer(std::move(files_), defer);
 }
 
 void MegatronMerger::Publish() {
   if (!written_) throw std::logic_error("MegatronMerger: Publish before Write");
-  if (published_) return;
-  for (const std::string& path :
-       {MegatronBinPath(output_prefix_), MegatronIdxPath(output_prefix_)}) {
-    if (::rename(TmpPath(path).c_str(), path.c_str()) != 0) {
-      ThrowIoError("cannot rename " + TmpPath(path) + " to", path, errno);
-    }
-  }
-  published_ = true;
+  if (files_ == nullptr) return;
+  MegatronDatasetFiles::Commit(std::move(files_));
 }
 
 MegatronMergeSummary MergeMegatronDatasets(const std::string& output_prefix,
@@ -305,7 +272,14 @@ std::vector<MegatronMergeResult> MergeMegatronGroups(
     mergers.push_back(std::make_unique<MegatronMerger>(group.output_prefix, group.input_prefixes));
   }
   for (auto& m : mergers) m->Write();
-  for (auto& m : mergers) m->Publish();
+  // Every output dataset switches together: all .bin files, then all .idx files (commit.h).
+  CommitGroup outputs;
+  for (auto& m : mergers) {
+    m->Defer([&outputs](std::unique_ptr<DeferredCommit> member, CommitRank rank) {
+      outputs.Add(std::move(member), rank);
+    });
+  }
+  outputs.Commit();
   std::vector<MegatronMergeResult> results;
   for (size_t g = 0; g < groups.size(); ++g) {
     results.push_back(MegatronMergeResult{mergers[g]->output_prefix(),

@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/io/file_system.h"
+#include "operators/megatron/commit.h"
 #include "operators/megatron/format.h"
 #include "operators/megatron/reader.h"
 
@@ -29,14 +31,16 @@ struct MegatronMergeSummary {
 };
 
 /// A merge of datasets into one, in two steps so that several merges can be committed together:
-/// Write() streams everything into `OUT.bin.tmp` / `OUT.idx.tmp`, Publish() renames them.
-/// Destroying the merger before Publish() removes its `.tmp` files.
+/// Write() streams everything into the temp files of `OUT.bin` and `OUT.idx`, then Defer() hands
+/// them to a CommitGroup or Publish() commits them alone (commit.h). Destroying the merger
+/// before either removes its temp files.
 class MegatronMerger {
  public:
-  /// Open and check every input (headers, sizes, equal dtypes) before anything is written.
-  /// Throws InvalidArgument (no inputs, the output is an input), DataError (dtypes differ),
-  /// CorruptionError or IoError.
-  MegatronMerger(std::string output_prefix, const std::vector<std::string>& input_prefixes);
+  /// Open and check every input (headers, sizes, equal dtypes) before anything is written; the
+  /// output goes to `fs`. Throws InvalidArgument (no inputs, the output is an input), DataError
+  /// (dtypes differ), CorruptionError or IoError.
+  MegatronMerger(std::string output_prefix, const std::vector<std::string>& input_prefixes,
+                 FileSystem& fs = FileSystem::Default());
   ~MegatronMerger();
   MegatronMerger(const MegatronMerger&) = delete;
   MegatronMerger& operator=(const MegatronMerger&) = delete;
@@ -44,18 +48,25 @@ class MegatronMerger {
   /// The totals of the output (known once the inputs are open).
   const MegatronMergeSummary& summary() const { return summary_; }
   const std::string& output_prefix() const { return output_prefix_; }
-  /// Write the merged dataset under `.tmp` names. Throws CorruptionError (a damaged input) or
+  /// Write the merged dataset under temp names. Throws CorruptionError (a damaged input) or
   /// IoError.
   void Write();
-  /// Rename the `.tmp` files (`.bin` first). REQUIRES: Write().
+  /// Hand the commit of the output to `defer`. REQUIRES: Write(); once.
+  void Defer(const DeferCommitFn& defer);
+  /// Commit the output now, alone. REQUIRES: Write().
   void Publish();
 
  private:
+  /// Write() into files_.
+  void WriteFiles();
+
   std::string output_prefix_;
+  FileSystem& fs_;
   std::vector<std::unique_ptr<MegatronDatasetReader>> inputs_;
   MegatronMergeSummary summary_;
+  /// The output's temp files; null before Write() and once handed to a commit.
+  std::unique_ptr<MegatronDatasetFiles> files_;
   bool written_ = false;
-  bool published_ = false;
 };
 
 /// Merge `input_prefixes` into `output_prefix`: MegatronMerger's Write() and Publish().
@@ -87,7 +98,8 @@ struct MegatronMergeResult {
 };
 
 /// Merge every group: open and check all inputs of all groups first, then write every output
-/// under `.tmp` names, and rename them only when all were written (a failure leaves none).
+/// under temp names, and commit them together in one CommitGroup only when all were written
+/// (a failure leaves none; commit.h).
 std::vector<MegatronMergeResult> MergeMegatronGroups(const std::vector<MegatronMergeGroup>& groups);
 
 }  // namespace corpusflow

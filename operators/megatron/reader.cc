@@ -1,6 +1,6 @@
 #include "operators/megatron/reader.h"
 
-#include <unistd.h>
+#include <fcntl.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -11,77 +11,65 @@
 
 namespace corpusflow {
 
-using megatron_internal::FileSize;
-using megatron_internal::OpenForReading;
 using megatron_internal::PReadExactly;
 
 MegatronDatasetReader::MegatronDatasetReader(std::string prefix)
     : prefix_(std::move(prefix)),
       idx_path_(MegatronIdxPath(prefix_)),
       bin_path_(MegatronBinPath(prefix_)) {
-  idx_fd_ = OpenForReading(idx_path_);
-  try {
-    const uint64_t idx_bytes = FileSize(idx_fd_, idx_path_);
-    if (idx_bytes < kMegatronHeaderBytes) {
-      throw CorruptionError(idx_path_ + ": truncated index: " + std::to_string(idx_bytes) +
-                            " bytes, shorter than the 34-byte header");
-    }
-    char head[kMegatronHeaderBytes];
-    PReadExactly(idx_fd_, idx_path_, 0, head, sizeof head);
-    header_ = DecodeMegatronIndexHeader(head, idx_path_);
-    // Bound the counts by the file size before computing the expected size (no overflow).
-    const uint64_t body = idx_bytes - kMegatronHeaderBytes;
-    const bool plausible =
-        header_.sequence_count <= body / 12 && header_.document_index_count <= body / 8;
-    if (!plausible || header_.IndexFileBytes() != idx_bytes) {
-      const std::string counts = "the header says " + std::to_string(header_.sequence_count) +
-                                 " sequences and " + std::to_string(header_.document_index_count) +
-                                 " document index entries";
-      if (!plausible || header_.IndexFileBytes() > idx_bytes) {
-        throw CorruptionError(idx_path_ + ": truncated index: " + std::to_string(idx_bytes) +
-                              " bytes, but " + counts +
-                              (plausible
-                                   ? " (" + std::to_string(header_.IndexFileBytes()) + " bytes)"
-                                   : std::string()));
-      }
-      throw CorruptionError(
-          idx_path_ + ": index has " + std::to_string(idx_bytes - header_.IndexFileBytes()) +
-          " bytes after its end (" + counts + "); multimodal indexes are not supported");
-    }
-    if (header_.document_index_count == 0) {
-      throw CorruptionError(idx_path_ + ": the document index is empty (it must start with 0)");
-    }
-    bin_fd_ = OpenForReading(bin_path_);
-    bin_bytes_ = FileSize(bin_fd_, bin_path_);
-  } catch (...) {
-    ::close(idx_fd_);
-    if (bin_fd_ >= 0) ::close(bin_fd_);
-    throw;
+  idx_ = File::Open(idx_path_, O_RDONLY);
+  const uint64_t idx_bytes = idx_.Size();
+  if (idx_bytes < kMegatronHeaderBytes) {
+    throw CorruptionError(idx_path_ + ": truncated index: " + std::to_string(idx_bytes) +
+                          " bytes, shorter than the 34-byte header");
   }
+  char head[kMegatronHeaderBytes];
+  PReadExactly(idx_, 0, head, sizeof head);
+  header_ = DecodeMegatronIndexHeader(head, idx_path_);
+  // Bound the counts by the file size before computing the expected size (no overflow).
+  const uint64_t body = idx_bytes - kMegatronHeaderBytes;
+  const bool plausible =
+      header_.sequence_count <= body / 12 && header_.document_index_count <= body / 8;
+  if (!plausible || header_.IndexFileBytes() != idx_bytes) {
+    const std::string counts = "the header says " + std::to_string(header_.sequence_count) +
+                               " sequences and " + std::to_string(header_.document_index_count) +
+                               " document index entries";
+    if (!plausible || header_.IndexFileBytes() > idx_bytes) {
+      throw CorruptionError(idx_path_ + ": truncated index: " + std::to_string(idx_bytes) +
+                            " bytes, but " + counts +
+                            (plausible ? " (" + std::to_string(header_.IndexFileBytes()) + " bytes)"
+                                       : std::string()));
+    }
+    throw CorruptionError(
+        idx_path_ + ": index has " + std::to_string(idx_bytes - header_.IndexFileBytes()) +
+        " bytes after its end (" + counts + "); multimodal indexes are not supported");
+  }
+  if (header_.document_index_count == 0) {
+    throw CorruptionError(idx_path_ + ": the document index is empty (it must start with 0)");
+  }
+  bin_ = File::Open(bin_path_, O_RDONLY);
+  bin_bytes_ = bin_.Size();
 }
 
-MegatronDatasetReader::~MegatronDatasetReader() {
-  ::close(idx_fd_);
-  ::close(bin_fd_);
-}
+MegatronDatasetReader::~MegatronDatasetReader() = default;
 
 void MegatronDatasetReader::ReadLengths(uint64_t first, std::span<int32_t> out) const {
   if (first + out.size() > header_.sequence_count) throw std::out_of_range("ReadLengths");
-  PReadExactly(idx_fd_, idx_path_, kMegatronHeaderBytes + 4 * first, out.data(), out.size_bytes());
+  PReadExactly(idx_, kMegatronHeaderBytes + 4 * first, out.data(), out.size_bytes());
 }
 
 void MegatronDatasetReader::ReadPointers(uint64_t first, std::span<int64_t> out) const {
   if (first + out.size() > header_.sequence_count) throw std::out_of_range("ReadPointers");
-  PReadExactly(idx_fd_, idx_path_, kMegatronHeaderBytes + 4 * header_.sequence_count + 8 * first,
-               out.data(), out.size_bytes());
+  PReadExactly(idx_, kMegatronHeaderBytes + 4 * header_.sequence_count + 8 * first, out.data(),
+               out.size_bytes());
 }
 
 void MegatronDatasetReader::ReadDocumentIndices(uint64_t first, std::span<int64_t> out) const {
   if (first + out.size() > header_.document_index_count) {
     throw std::out_of_range("ReadDocumentIndices");
   }
-  PReadExactly(idx_fd_, idx_path_, kMegatronHeaderBytes + 12 * header_.sequence_count + 8 * first,
-               out.data(), out.size_bytes());
+  PReadExactly(idx_, kMegatronHeaderBytes + 12 * header_.sequence_count + 8 * first, out.data(),
+               out.size_bytes());
 }
 
 void MegatronDatasetReader::ReadBin(uint64_t offset, std::span<char> out) const {
@@ -90,7 +78,7 @@ void MegatronDatasetReader::ReadBin(uint64_t offset, std::span<char> out) const 
                           " bytes at offset " + std::to_string(offset) + " is past its end (" +
                           std::to_string(bin_bytes_) + " bytes)");
   }
-  PReadExactly(bin_fd_, bin_path_, offset, out.data(), out.size());
+  PReadExactly(bin_, offset, out.data(), out.size());
 }
 
 void MegatronDatasetReader::ReadSequence(uint64_t i, std::vector<int64_t>* ids) const {

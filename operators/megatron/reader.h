@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/io/file.h"
 #include "operators/megatron/format.h"
 
 namespace corpusflow {
@@ -63,8 +64,8 @@ class MegatronDatasetReader {
   std::string prefix_;
   std::string idx_path_;
   std::string bin_path_;
-  int idx_fd_ = -1;
-  int bin_fd_ = -1;
+  File idx_;
+  File bin_;
   MegatronIndexHeader header_;
   uint64_t bin_bytes_ = 0;
 };

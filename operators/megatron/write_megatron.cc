@@ -59,7 +59,7 @@ class WriteMegatronRun : public BatchWriter {
   WriteMegatronRun(const WriteMegatronOperator& op, const WriteMegatronOptions& options,
                    std::vector<WriteMegatronOperator::FieldPlan> fields, ExecContext& ctx,
                    OperatorStats& stats)
-      : op_(op), options_(options), fields_(std::move(fields)), stats_(stats) {
+      : op_(op), options_(options), fields_(std::move(fields)), ctx_(ctx), stats_(stats) {
     const std::filesystem::path scratch = ctx.temp_dir().Path();
     // Write buffers share at most an eighth of the budget (and 64 MiB), so that many shards
     // and fields stay within memory; each .bin buffer is between 64 KiB and 4 MiB.
@@ -73,7 +73,7 @@ class WriteMegatronRun : public BatchWriter {
       for (const auto& field : fields_) {
         writers_.push_back(std::make_unique<MegatronDatasetWriter>(
             MegatronDatasetPrefix(prefix, field.name, options_.level), field.dtype, scratch,
-            buffer_bytes));
+            buffer_bytes, ctx.run_files()));
       }
     }
     if (options_.append_eod) eod_.push_back(*options_.append_eod);
@@ -110,7 +110,13 @@ class WriteMegatronRun : public BatchWriter {
     // Finish runs outside the executor's timing of Write(): its time is reported apart.
     const double start = MonotonicSeconds();
     for (auto& w : writers_) w->Finalize();
-    for (auto& w : writers_) w->Publish();
+    // The datasets are committed with the run's other outputs, once the whole run succeeded:
+    // every .bin, then every .idx (commit.h).
+    for (auto& w : writers_) {
+      w->Defer([this](std::unique_ptr<DeferredCommit> member, CommitRank rank) {
+        ctx_.DeferCommit(std::move(member), rank);
+      });
+    }
     for (size_t f = 0; f < fields_.size(); ++f) {
       uint64_t sequences = 0, documents = 0, tokens = 0, bytes = 0;
       for (uint32_t shard = 0; shard < options_.shards; ++shard) {
@@ -184,6 +190,7 @@ class WriteMegatronRun : public BatchWriter {
   const WriteMegatronOperator& op_;
   const WriteMegatronOptions& options_;
   const std::vector<WriteMegatronOperator::FieldPlan> fields_;
+  ExecContext& ctx_;
   OperatorStats& stats_;
   std::vector<std::unique_ptr<MegatronDatasetWriter>> writers_;
   std::vector<int32_t> eod_;
@@ -283,6 +290,19 @@ Schema WriteMegatronOperator::OutputSchema(const Schema& input) const {
   return input;
 }
 
+std::vector<std::string> WriteMegatronOperator::OutputPaths() const {
+  std::vector<std::string> paths;
+  for (uint32_t shard = 0; shard < options_.shards; ++shard) {
+    const std::string prefix = ShardPrefix(shard);
+    for (const std::string& field : options_.fields) {
+      const std::string dataset = MegatronDatasetPrefix(prefix, field, options_.level);
+      paths.push_back(MegatronBinPath(dataset));
+      paths.push_back(MegatronIdxPath(dataset));
+    }
+  }
+  return paths;
+}
+
 std::string WriteMegatronOperator::Describe() const {
   std::string d = "write Megatron datasets " + options_.prefix + "_{field}_" +
                   std::string(MegatronLevelName(options_.level)) + ".bin/.idx";
@@ -327,7 +347,8 @@ static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{
         "sentence level ends a sentence after each --sentence-end id. --append-eod adds an id to "
         "the end of every non-empty document. --shards N sends record k to shard k mod N; PREFIX "
         "must then contain {shard}, replaced by the 5-digit shard number. Files are written as "
-        "*.tmp and renamed when the run succeeds; memory stays bounded at any size.",
+        "temp files and renamed when the run succeeds, every .bin before every .idx; memory "
+        "stays bounded at any size.",
     .describe =
         [](OptionSet& o) {
           o.named.add_options()("fields", po::value<std::string>()->default_value(""),

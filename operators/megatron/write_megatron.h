@@ -9,7 +9,8 @@
 // sentence level splits each record after every `--sentence-end` id. `--shards N` writes N
 // datasets per field, record k going to shard k mod N; `{shard}` in PREFIX is replaced by the
 // zero-padded shard number. Memory is bounded (operators/megatron/writer.h); outputs are
-// written as `*.tmp` and renamed only when the run succeeds.
+// written as temp files and committed with the run's other outputs only when the run succeeds,
+// every `.bin` before every `.idx` (operators/megatron/commit.h).
 // Thread safety: the operator is immutable; the fields and dtypes follow from the input schema
 // (PlanFields: checked by OutputSchema at plan time, applied to the planned input schema at
 // Open); its writer is ordered, one batch at a time.
@@ -52,6 +53,9 @@ class WriteMegatronOperator : public Sink {
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
   std::string DescribePlanned(const Schema& input) const override;
+  /// The `.bin` and `.idx` of every (shard, field) dataset when --fields names the fields;
+  /// otherwise the fields follow from the input and AtomicOutput refuses an input at Open.
+  std::vector<std::string> OutputPaths() const override;
   std::unique_ptr<BatchWriter> Open(const OpenContext& ctx) const override;
 
   /// The output prefix of shard `shard` (`{shard}` replaced by 5 zero-padded digits).

@@ -1,6 +1,7 @@
 #include "operators/megatron/writer.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,7 +17,6 @@
 namespace corpusflow {
 
 using megatron_internal::PReadExactly;
-using megatron_internal::PWriteExactly;
 
 namespace {
 
@@ -25,36 +25,17 @@ constexpr size_t kMinSideBufferBytes = 16 << 10;
 /// Entries per chunk when the writer turns lengths into pointers or copies document indices.
 constexpr size_t kFinalizeChunk = 1 << 16;
 
-std::string TmpPath(const std::string& path) { return path + ".tmp"; }
-
 }  // namespace
 
-// A file written sequentially through a buffer, with positioned reads and writes for the
-// finishing steps. Removes itself when destroyed unless Keep() was called.
-
-class MegatronDatasetWriter::File {
+// Sequential appends to a File through a buffer, with positioned reads and writes of what was
+// flushed for the finishing steps.
+class MegatronDatasetWriter::Appender {
  public:
-  File(std::string path, size_t buffer_bytes)
-      : path_(std::move(path)), buffer_(new char[buffer_bytes]), capacity_(buffer_bytes) {
-    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd_ < 0) ThrowIoError("cannot create", path_, errno);
-  }
-  /// A scratch file with a unique name in `dir`.
-  File(const std::filesystem::path& dir, const std::string& stem, size_t buffer_bytes)
-      : buffer_(new char[buffer_bytes]), capacity_(buffer_bytes) {
-    std::string name = (dir / (stem + "-XXXXXX")).string();
-    fd_ = ::mkostemp(name.data(), O_CLOEXEC);
-    if (fd_ < 0) ThrowIoError("cannot create a scratch file in", dir.string(), errno);
-    path_ = std::move(name);
-  }
-  ~File() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!keep_) ::unlink(path_.c_str());
-  }
-  File(const File&) = delete;
-  File& operator=(const File&) = delete;
+  Appender(File& file, size_t buffer_bytes)
+      : file_(file), buffer_(new char[buffer_bytes]), capacity_(buffer_bytes) {}
+  Appender(const Appender&) = delete;
+  Appender& operator=(const Appender&) = delete;
 
-  const std::string& path() const { return path_; }
   size_t capacity() const { return capacity_; }
   /// Bytes written so far, buffered ones included.
   uint64_t size() const { return flushed_ + used_; }
@@ -64,7 +45,7 @@ class MegatronDatasetWriter::File {
     if (used_ + n > capacity_) {
       Flush();
       if (n >= capacity_) {
-        PWriteExactly(fd_, path_, flushed_, p, n);
+        file_.PWrite(flushed_, std::string_view(p, n));
         flushed_ += n;
         return;
       }
@@ -87,59 +68,72 @@ class MegatronDatasetWriter::File {
 
   void Flush() {
     if (used_ == 0) return;
-    PWriteExactly(fd_, path_, flushed_, buffer_.get(), used_);
+    file_.PWrite(flushed_, std::string_view(buffer_.get(), used_));
     flushed_ += used_;
     used_ = 0;
   }
   /// REQUIRES: the range was flushed.
-  void PRead(uint64_t offset, void* buf, size_t n) const {
-    PReadExactly(fd_, path_, offset, buf, n);
-  }
+  void PRead(uint64_t offset, void* buf, size_t n) const { PReadExactly(file_, offset, buf, n); }
   /// REQUIRES: the range was flushed.
   void PWrite(uint64_t offset, const void* buf, size_t n) {
-    PWriteExactly(fd_, path_, offset, buf, n);
+    file_.PWrite(offset, std::string_view(static_cast<const char*>(buf), n));
   }
-
-  /// Flush and close, reporting errors of close (delayed write errors on some filesystems).
-  void Close() {
+  /// Flush and release the buffer.
+  void Finish() {
     Flush();
     buffer_.reset();
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) ThrowIoError("cannot close", path_, errno);
-  }
-
-  /// Rename the (closed) file; it is no longer removed on destruction.
-  void RenameTo(const std::string& target) {
-    if (::rename(path_.c_str(), target.c_str()) != 0) {
-      ThrowIoError("cannot rename " + path_ + " to", target, errno);
-    }
-    path_ = target;
-    keep_ = true;
   }
 
  private:
-  std::string path_;
-  int fd_ = -1;
+  File& file_;
   std::unique_ptr<char[]> buffer_;
   size_t capacity_;
   size_t used_ = 0;
   uint64_t flushed_ = 0;
-  bool keep_ = false;
+};
+
+// A scratch file with a unique name in a folder, removed when destroyed.
+class MegatronDatasetWriter::ScratchFile {
+ public:
+  ScratchFile(const std::filesystem::path& dir, const std::string& stem) {
+    std::string name = (dir / (stem + "-XXXXXX")).string();
+    const int fd = ::mkostemp(name.data(), O_CLOEXEC);
+    if (fd < 0) ThrowIoError("cannot create a scratch file in", dir.string(), errno);
+    path_ = std::move(name);
+    file_ = File(fd, path_);
+  }
+  ~ScratchFile() {
+    try {
+      file_.Close();
+    } catch (...) {
+      // A scratch file being dropped: a failed close changes nothing.
+    }
+    ::unlink(path_.c_str());
+  }
+  ScratchFile(const ScratchFile&) = delete;
+  ScratchFile& operator=(const ScratchFile&) = delete;
+
+  File& file() { return file_; }
+
+ private:
+  std::string path_;
+  File file_;
 };
 
 MegatronDatasetWriter::MegatronDatasetWriter(std::string prefix, MegatronDType dtype,
                                              const std::filesystem::path& scratch_dir,
-                                             size_t buffer_bytes)
+                                             size_t buffer_bytes, const RunFiles& run)
     : prefix_(std::move(prefix)), dtype_(dtype) {
   if (dtype_ != MegatronDType::kUInt16 && dtype_ != MegatronDType::kInt32) {
     throw std::logic_error("MegatronDatasetWriter writes uint16 or int32 token ids");
   }
   buffer_bytes = std::max<size_t>(buffer_bytes, kMinSideBufferBytes);
   const size_t side_bytes = std::max(buffer_bytes / 8, kMinSideBufferBytes);
-  bin_ = std::make_unique<File>(TmpPath(MegatronBinPath(prefix_)), buffer_bytes);
-  idx_ = std::make_unique<File>(TmpPath(MegatronIdxPath(prefix_)), side_bytes);
-  documents_file_ = std::make_unique<File>(scratch_dir, "megatron-documents", side_bytes);
+  files_ = std::make_unique<MegatronDatasetFiles>(prefix_, run);
+  scratch_ = std::make_unique<ScratchFile>(scratch_dir, "megatron-documents");
+  bin_ = std::make_unique<Appender>(files_->bin(), buffer_bytes);
+  idx_ = std::make_unique<Appender>(files_->idx(), side_bytes);
+  documents_file_ = std::make_unique<Appender>(scratch_->file(), side_bytes);
   // The counts are written by Finalize().
   MegatronIndexHeader placeholder;
   placeholder.dtype = dtype_;
@@ -195,7 +189,7 @@ void MegatronDatasetWriter::EndDocument() {
 
 void MegatronDatasetWriter::Finalize() {
   if (finalized_) return;
-  bin_->Close();
+  bin_->Finish();
   idx_->Flush();
   // Sequences after the last EndDocument() form a final document.
   if (last_document_end_ != sequences_) EndDocument();
@@ -227,17 +221,26 @@ void MegatronDatasetWriter::Finalize() {
   idx_->Flush();
   const uint64_t counts[2] = {sequences_, entries};
   idx_->PWrite(kMegatronSequenceCountOffset, counts, sizeof counts);
-  idx_->Close();
+  idx_->Finish();
   documents_file_.reset();
+  scratch_.reset();
+  files_->Close();
+}
+
+void MegatronDatasetWriter::Defer(const DeferCommitFn& defer) {
+  if (!finalized_) throw std::logic_error("MegatronDatasetWriter: Defer before Finalize");
+  if (files_ == nullptr) throw std::logic_error("MegatronDatasetWriter: committed twice");
+  bin_.reset();
+  idx_.reset();
+  MegatronDatasetFiles::Defer(std::move(files_), defer);
 }
 
 void MegatronDatasetWriter::Publish() {
   if (!finalized_) throw std::logic_error("MegatronDatasetWriter: Publish before Finalize");
-  if (published_) return;
-  // The index last: a reader that finds the .idx finds a complete .bin.
-  bin_->RenameTo(MegatronBinPath(prefix_));
-  idx_->RenameTo(MegatronIdxPath(prefix_));
-  published_ = true;
+  if (files_ == nullptr) return;
+  bin_.reset();
+  idx_.reset();
+  MegatronDatasetFiles::Commit(std::move(files_));
 }
 
 }  // namespace corpusflow

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "engine/error.h"
 #include "operators/megatron/reader.h"
 #include "tests/testing/cli_runner.h"
+#include "tests/testing/fault_file_system.h"
 #include "tests/testing/megatron_testing.h"
 
 namespace corpusflow {
@@ -95,6 +97,25 @@ TEST(MegatronMergeTest, OutputMustNotBeAnInput) {
   EXPECT_THROW(MergeMegatronDatasets(dir.File("a"), {dir.File("a")}), InvalidArgument);
   EXPECT_THROW(MergeMegatronDatasets(dir.File("a"), {}), InvalidArgument);
   EXPECT_EQ(ReadDataset(dir.File("a")), (std::vector<Document>{{{1}}}));
+}
+
+TEST(MegatronMergeTest, FullDiskIsAnIoErrorAndLeavesNothing) {
+  ScopedTempDir dir;
+  WriteMegatronDocuments(dir.File("a"), MegatronDType::kUInt16, RandomMegatronDocuments(1, 50, 9),
+                         dir.path());
+  testing::FaultFileSystem fs;
+  fs.set_path_filter(".m.idx");  // the output index's temp file
+  fs.FailWritesFrom(1, ENOSPC);
+  MegatronMerger merger(dir.File("m"), {dir.File("a"), dir.File("a")}, fs);
+  try {
+    merger.Write();
+    FAIL() << "no error";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot write " + dir.File("m.idx")), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(fs.failed_writes(), 1u);
+  EXPECT_EQ(ListDir(dir.path()), (std::vector<std::string>{"a.bin", "a.idx"}));
 }
 
 // --- grouping the arguments of `corpusflow merge` --------------------------------------------

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <random>
 #include <string>
 #include <utility>
@@ -15,6 +16,7 @@
 #include "operators/megatron/merge.h"
 #include "operators/megatron/reader.h"
 #include "tests/testing/cli_runner.h"
+#include "tests/testing/fault_file_system.h"
 #include "tests/testing/megatron_testing.h"
 #include "tests/testing/pipeline_testing.h"
 
@@ -26,6 +28,7 @@ using testing::ListDir;
 using testing::ReadFile;
 using testing::ReadMegatronDocuments;
 using testing::ScopedTempDir;
+using testing::WriteFile;
 
 using Document = testing::MegatronDocument;
 using Stages = std::vector<std::pair<std::string, std::vector<std::string>>>;
@@ -419,6 +422,61 @@ TEST(WriteMegatronTest, EmptyInputWritesEmptyDatasets) {
   EXPECT_TRUE(ReadMegatronDocuments(out + "_text_ids_document", &dtype).empty());
   EXPECT_EQ(dtype, MegatronDType::kUInt16);
   ExpectNumpyReads(out + "_text_ids_document", {}, "uint16");
+}
+
+// Every write of write-megatron goes through the run's FileSystem: a full disk on the .bin or
+// the .idx of the second shard is an IoError naming it, and leaves the previous datasets as they
+// were with no temp file.
+TEST(WriteMegatronTest, FullDiskThroughTheRunsFileSystemLeavesThePreviousDatasets) {
+  ScopedTempDir dir;
+  std::vector<std::string> lines;
+  for (int i = 0; i < 2000; ++i) lines.push_back(std::to_string(i % 997) + " 5 6");
+  const Stages stages = {{"parse-ids", {"--vocab-size", "1000"}},
+                         {"write-megatron", {dir.File("o-{shard}"), "--shards", "2"}}};
+  RunStages(lines, stages);
+  const std::vector<std::string> before = ListDir(dir.path());
+  ASSERT_EQ(before.size(), 4u);
+  const std::string previous = ReadFile(dir.File("o-00001_text_ids_document.bin"));
+  for (const std::string file :
+       {"o-00001_text_ids_document.bin", "o-00001_text_ids_document.idx"}) {
+    testing::FaultFileSystem fs;
+    fs.set_path_filter(file);
+    fs.FailWritesFrom(1, ENOSPC);
+    std::vector<std::unique_ptr<Operator>> chain;
+    chain.push_back(std::make_unique<testing::VectorSource>(
+        std::vector<std::string>(lines.rbegin(), lines.rend()), 100));
+    for (const auto& [name, args] : stages) {
+      chain.push_back(OperatorRegistry::Global().Create(name, args));
+    }
+    RunOptions options = testing::TestRunOptions(2, 64 << 20);
+    options.file_system = &fs;
+    try {
+      testing::RunChain(std::move(chain), options);
+      FAIL() << "no error";
+    } catch (const IoError& e) {
+      EXPECT_NE(std::string(e.what()).find("cannot write " + dir.File(file)), std::string::npos)
+          << e.what();
+      EXPECT_NE(std::string(e.what()).find("No space left on device"), std::string::npos);
+    }
+    EXPECT_GT(fs.failed_writes(), 0u);
+    EXPECT_EQ(ListDir(dir.path()), before);
+    EXPECT_EQ(ReadFile(dir.File("o-00001_text_ids_document.bin")), previous);
+  }
+}
+
+// The old sink renamed its output over a file the run was reading: the input was lost.
+TEST(WriteMegatronTest, AnOutputThatIsAnInputIsRefusedBeforeAnyIo) {
+  ScopedTempDir dir;
+  WriteFile(dir.File("o_text_ids_document.bin"), "1 2 3\n4\n");
+  const testing::CommandResult r = testing::RunCorpusflow(
+      {"run", "read " + dir.File("o_text_ids_document.bin") +
+                  " | parse-ids --vocab-size 10 | write-megatron " + dir.File("o")});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("would replace " + dir.File("o_text_ids_document.bin") + ", an input"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(ReadFile(dir.File("o_text_ids_document.bin")), "1 2 3\n4\n");
+  EXPECT_EQ(ListDir(dir.path()), (std::vector<std::string>{"o_text_ids_document.bin"}));
 }
 
 }  // namespace

@@ -1,0 +1,170 @@
+#include "operators/megatron/commit.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <utility>
+
+#include "engine/error.h"
+#include "operators/megatron/format.h"
+
+namespace corpusflow {
+namespace {
+
+/// The step before which CORPUSFLOW_TEST_PAUSE_MEGATRON_COMMIT asks to pause (0 = none).
+uint64_t PauseStep() {
+  static const uint64_t step = [] {
+    const char* value = std::getenv("CORPUSFLOW_TEST_PAUSE_MEGATRON_COMMIT");
+    return value != nullptr ? std::strtoull(value, nullptr, 10) : 0;
+  }();
+  return step;
+}
+
+/// Count one step of a commit; pause forever before the step the test asked for.
+void Step(const std::string& what) {
+  static std::atomic<uint64_t> steps{0};
+  const uint64_t step = ++steps;
+  if (PauseStep() == 0 || step != PauseStep()) return;
+  std::fprintf(stderr, "corpusflow: test pause before step %llu: %s\n",
+               static_cast<unsigned long long>(step), what.c_str());
+  std::fflush(stderr);
+  for (;;) ::pause();
+}
+
+AtomicOutput CreateDatasetFile(const std::string& path, const RunFiles& run) {
+  // Checked before AtomicOutput would open a FIFO in place, which blocks until it has a reader.
+  const std::optional<FileStatus> status = run.fs().Stat(path);
+  if (status && status->type == FileType::kOther) {
+    throw IoError("cannot write dataset file " + path + ": it is not a regular file");
+  }
+  AtomicOutput out = AtomicOutput::Create(path, run);
+  if (out.in_place()) {
+    throw IoError("cannot write dataset file " + path + ": it is not a regular file");
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string MegatronBackupPath(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const size_t name = slash == std::string::npos ? 0 : slash + 1;
+  return path.substr(0, name) + "." + path.substr(name) + ".prev";
+}
+
+/// The data-rank member: step 1.
+class MegatronDatasetFiles::DataCommit : public DeferredCommit {
+ public:
+  explicit DataCommit(std::shared_ptr<MegatronDatasetFiles> files) : files_(std::move(files)) {}
+  void Prepare() override { files_->Close(); }
+  void Commit() override { files_->CommitData(); }
+
+ private:
+  std::shared_ptr<MegatronDatasetFiles> files_;
+};
+
+/// The index-rank member: step 2.
+class MegatronDatasetFiles::IndexCommit : public DeferredCommit {
+ public:
+  explicit IndexCommit(std::shared_ptr<MegatronDatasetFiles> files) : files_(std::move(files)) {}
+  void Prepare() override { files_->Close(); }
+  void Commit() override { files_->CommitIndex(); }
+
+ private:
+  std::shared_ptr<MegatronDatasetFiles> files_;
+};
+
+MegatronDatasetFiles::MegatronDatasetFiles(std::string prefix, const RunFiles& run)
+    : prefix_(std::move(prefix)),
+      fs_(&run.fs()),
+      bin_(CreateDatasetFile(MegatronBinPath(prefix_), run)),
+      idx_(CreateDatasetFile(MegatronIdxPath(prefix_), run)) {}
+
+MegatronDatasetFiles::~MegatronDatasetFiles() {
+  if ((moved_index_ || data_committed_) && !index_committed_) Undo();
+}
+
+void MegatronDatasetFiles::Close() {
+  bin_.Close();
+  idx_.Close();
+}
+
+void MegatronDatasetFiles::Defer(std::unique_ptr<MegatronDatasetFiles> files,
+                                 const DeferCommitFn& defer) {
+  std::shared_ptr<MegatronDatasetFiles> shared = std::move(files);
+  defer(std::make_unique<DataCommit>(shared), CommitRank::kData);
+  defer(std::make_unique<IndexCommit>(std::move(shared)), CommitRank::kIndex);
+}
+
+void MegatronDatasetFiles::Commit(std::unique_ptr<MegatronDatasetFiles> files) {
+  CommitGroup group;
+  Defer(std::move(files), [&group](std::unique_ptr<DeferredCommit> member, CommitRank rank) {
+    group.Add(std::move(member), rank);
+  });
+  group.Commit();
+}
+
+void MegatronDatasetFiles::CommitData() {
+  const std::string& bin = bin_.target();
+  const std::string& idx = idx_.target();
+  const std::string bin_backup = MegatronBackupPath(bin);
+  const std::string idx_backup = MegatronBackupPath(idx);
+  const bool has_bin = fs_->LinkStat(bin).has_value();
+  if (fs_->LinkStat(idx).has_value()) {
+    // A dataset is replaced. Backups left by an interrupted commit are older than it.
+    fs_->Unlink(idx_backup);
+    fs_->Unlink(bin_backup);
+    if (has_bin) {
+      Step("move " + idx + " to " + idx_backup);
+      fs_->Rename(idx, idx_backup);
+      moved_index_ = true;
+      Step("move " + bin + " to " + bin_backup);
+      fs_->Rename(bin, bin_backup);
+      moved_bin_ = true;
+    } else {
+      // An index without its data is no dataset to keep.
+      Step("remove " + idx);
+      if (!fs_->Unlink(idx) && fs_->LinkStat(idx).has_value()) {
+        ThrowIoError("cannot remove", idx, errno);
+      }
+    }
+  } else if (has_bin && fs_->LinkStat(idx_backup) && !fs_->LinkStat(bin_backup)) {
+    // An earlier commit was killed after moving the index away: the .bin in place is the one
+    // the backup index describes. Complete the backup pair before replacing it.
+    Step("move " + bin + " to " + bin_backup);
+    fs_->Rename(bin, bin_backup);
+  }
+  Step("rename the new " + bin);
+  bin_.Commit();
+  data_committed_ = true;
+}
+
+void MegatronDatasetFiles::CommitIndex() {
+  const std::string& idx = idx_.target();
+  Step("rename the new " + idx);
+  idx_.Commit();
+  index_committed_ = true;
+  fs_->Unlink(MegatronBackupPath(idx));
+  fs_->Unlink(MegatronBackupPath(bin_.target()));
+}
+
+void MegatronDatasetFiles::Undo() noexcept {
+  const std::string& bin = bin_.target();
+  const std::string& idx = idx_.target();
+  try {
+    if (moved_bin_) {
+      fs_->Rename(MegatronBackupPath(bin), bin);
+    } else if (data_committed_) {
+      fs_->Unlink(bin);
+    }
+    if (moved_index_) fs_->Rename(MegatronBackupPath(idx), idx);
+  } catch (...) {
+    // Best effort: what could not be put back stays in the backups, which inspect names.
+  }
+}
+
+}  // namespace corpusflow
