@@ -11,6 +11,7 @@
 
 #include "cli/command.h"
 #include "cli/pipeline_template.h"
+#include "engine/check.h"
 #include "engine/error.h"
 #include "engine/registry.h"
 #include "engine/units.h"
@@ -33,7 +34,7 @@ constexpr const char* kSynopsis =
 std::unique_ptr<Operator> MakeShuffle(const std::vector<std::string>& args, ShuffleTally* tally) {
   const std::unique_ptr<Operator> parsed = OperatorRegistry::Global().Create("shuffle", args);
   const auto* shuffle = dynamic_cast<const ShuffleOperator*>(parsed.get());
-  if (shuffle == nullptr) throw std::logic_error("the 'shuffle' operator is not a ShuffleOperator");
+  CF_CHECK(shuffle != nullptr, "the 'shuffle' operator is not a ShuffleOperator");
   ShuffleSettings settings = shuffle->settings();
   settings.tally = tally;
   auto op = std::make_unique<ShuffleOperator>(settings);

@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "engine/check.h"
 #include "engine/error.h"
 #include "engine/interrupt.h"
 #include "operators/megatron/discovery.h"
@@ -206,13 +207,13 @@ void MegatronMerger::WriteFiles() {
 }
 
 void MegatronMerger::Defer(const DeferCommitFn& defer) {
-  if (!written_) throw std::logic_error("MegatronMerger: Defer before Write");
-  if (files_ == nullptr) throw std::logic_error("MegatronMerger: committed twice");
+  CF_CHECK(written_, "MegatronMerger: Defer before Write");
+  CF_CHECK(files_ != nullptr, "MegatronMerger: committed twice");
   MegatronDatasetFiles::Defer(std::move(files_), defer);
 }
 
 void MegatronMerger::Publish() {
-  if (!written_) throw std::logic_error("MegatronMerger: Publish before Write");
+  CF_CHECK(written_, "MegatronMerger: Publish before Write");
   if (files_ == nullptr) return;
   MegatronDatasetFiles::Commit(std::move(files_));
 }

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "engine/check.h"
 #include "engine/error.h"
 #include "operators/megatron/file_internal.h"
 
@@ -124,9 +125,8 @@ MegatronDatasetWriter::MegatronDatasetWriter(std::string prefix, MegatronDType d
                                              const std::filesystem::path& scratch_dir,
                                              size_t buffer_bytes, const RunFiles& run)
     : prefix_(std::move(prefix)), dtype_(dtype) {
-  if (dtype_ != MegatronDType::kUInt16 && dtype_ != MegatronDType::kInt32) {
-    throw std::logic_error("MegatronDatasetWriter writes uint16 or int32 token ids");
-  }
+  CF_CHECK(dtype_ == MegatronDType::kUInt16 || dtype_ == MegatronDType::kInt32,
+           "MegatronDatasetWriter writes uint16 or int32 token ids");
   buffer_bytes = std::max<size_t>(buffer_bytes, kMinSideBufferBytes);
   const size_t side_bytes = std::max(buffer_bytes / 8, kMinSideBufferBytes);
   files_ = std::make_unique<MegatronDatasetFiles>(prefix_, run);
@@ -148,7 +148,7 @@ MegatronDatasetWriter::~MegatronDatasetWriter() = default;
 
 void MegatronDatasetWriter::AddSequence(std::span<const int32_t> ids,
                                         std::span<const int32_t> tail) {
-  if (finalized_) throw std::logic_error("MegatronDatasetWriter: sequence added after Finalize");
+  CF_CHECK(!finalized_, "MegatronDatasetWriter: sequence added after Finalize");
   const uint64_t length = ids.size() + tail.size();
   if (length > static_cast<uint64_t>(std::numeric_limits<int32_t>::max())) {
     throw DataError(prefix_ + ": a sequence of " + std::to_string(length) +
@@ -181,7 +181,7 @@ void MegatronDatasetWriter::AddSequence(std::span<const int32_t> ids,
 }
 
 void MegatronDatasetWriter::EndDocument() {
-  if (finalized_) throw std::logic_error("MegatronDatasetWriter: document ended after Finalize");
+  CF_CHECK(!finalized_, "MegatronDatasetWriter: document ended after Finalize");
   documents_file_->AppendValue<int64_t>(static_cast<int64_t>(sequences_));
   last_document_end_ = sequences_;
   ++documents_;
@@ -228,15 +228,15 @@ void MegatronDatasetWriter::Finalize() {
 }
 
 void MegatronDatasetWriter::Defer(const DeferCommitFn& defer) {
-  if (!finalized_) throw std::logic_error("MegatronDatasetWriter: Defer before Finalize");
-  if (files_ == nullptr) throw std::logic_error("MegatronDatasetWriter: committed twice");
+  CF_CHECK(finalized_, "MegatronDatasetWriter: Defer before Finalize");
+  CF_CHECK(files_ != nullptr, "MegatronDatasetWriter: committed twice");
   bin_.reset();
   idx_.reset();
   MegatronDatasetFiles::Defer(std::move(files_), defer);
 }
 
 void MegatronDatasetWriter::Publish() {
-  if (!finalized_) throw std::logic_error("MegatronDatasetWriter: Publish before Finalize");
+  CF_CHECK(finalized_, "MegatronDatasetWriter: Publish before Finalize");
   if (files_ == nullptr) return;
   bin_.reset();
   idx_.reset();

@@ -30,6 +30,7 @@ class LockstepLinesSource : public Source {
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
   std::optional<uint64_t> TotalBytes() const override;
+  std::vector<std::string> InputPaths() const override { return paths_; }
   std::unique_ptr<BatchReader> Open(const OpenContext& ctx) const override;
 
  private:

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "engine/batch.h"
+#include "engine/check.h"
 #include "engine/coding.h"
 #include "engine/error.h"
 #include "engine/interrupt.h"
@@ -162,7 +163,7 @@ ShuffleLayout RecordShuffler::PlanLayout(uint64_t records, uint64_t data) const 
 }
 
 void RecordShuffler::Add(const Batch& batch, uint64_t first_record) {
-  if (finished_) throw std::logic_error("RecordShuffler::Add after Finish");
+  CF_CHECK(!finished_, "RecordShuffler::Add after Finish");
   const size_t n = batch.num_records();
   if (n == 0) return;
   if (!codec_) {
@@ -439,9 +440,8 @@ void RecordShuffler::LoadLeaf(const Bucket& bucket, LoadedBucket* into) {
   if (bucket.file == nullptr) {
     // In memory: index the arena's chunks where they are.
     for (const ScatterArena::Chunk& c : arena_->chunks(static_cast<size_t>(bucket.arena_bucket))) {
-      if (!ParseBlock(c.data, c.data + c.size, index)) {
-        throw std::logic_error("shuffle: malformed record in memory");
-      }
+      const bool parsed = ParseBlock(c.data, c.data + c.size, index);
+      CF_CHECK(parsed, "shuffle: malformed record in memory");
     }
   } else {
     const SpillFile& file = *bucket.file;
@@ -562,7 +562,7 @@ void RecordShuffler::ReportPass2() {
 }
 
 bool RecordShuffler::Next(Batch* out) {
-  if (!finished_) throw std::logic_error("RecordShuffler::Next before Finish");
+  CF_CHECK(finished_, "RecordShuffler::Next before Finish");
   if (!pass2_started_) {
     pass2_started_ = true;
     pass2_start_ = MonotonicSeconds();

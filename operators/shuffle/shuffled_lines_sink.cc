@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "engine/check.h"
 #include "engine/error.h"
+#include "engine/exec_context.h"
 #include "engine/io/file_io.h"
 #include "engine/stats.h"
 #include "operators/io/write.h"
@@ -16,8 +18,9 @@ class ShuffledLinesWriter : public BatchWriter {
  public:
   ShuffledLinesWriter(const ShuffledLinesSink& sink, std::vector<std::string> columns,
                       std::vector<std::string> outputs, uint64_t shards, uint64_t total,
-                      OperatorStats& stats)
+                      ExecContext& ctx, OperatorStats& stats)
       : sink_(sink),
+        ctx_(ctx),
         columns_(std::move(columns)),
         outputs_(std::move(outputs)),
         shards_(std::max<uint64_t>(shards, 1)),
@@ -62,8 +65,10 @@ class ShuffledLinesWriter : public BatchWriter {
       Flush(c);
       streams_[c].back()->Close();
     }
+    // Every shard of every output is committed with the run's other outputs, together, once
+    // the whole run succeeded: paired outputs and shards never appear one without the other.
     for (auto& per_output : streams_) {
-      for (auto& stream : per_output) stream->Commit();
+      for (auto& stream : per_output) ctx_.DeferCommit(DeferOutput(std::move(stream)));
     }
     stats_.SetText("output",
                    outputs_.size() == 1 ? outputs_[0] : std::to_string(outputs_.size()) + " files");
@@ -87,12 +92,15 @@ class ShuffledLinesWriter : public BatchWriter {
         Flush(c);
         streams_[c].back()->Close();
       }
-      streams_[c].push_back(CreateOutput(sink_.ShardPath(outputs_[c], shard)));
+      OutputOptions options;
+      options.run_files = ctx_.run_files();
+      streams_[c].push_back(CreateOutput(sink_.ShardPath(outputs_[c], shard), options));
     }
     shard_ = shard;
   }
 
   const ShuffledLinesSink& sink_;
+  ExecContext& ctx_;
   std::vector<std::string> columns_;
   std::vector<std::string> outputs_;
   uint64_t shards_;
@@ -113,9 +121,8 @@ ShuffledLinesSink::ShuffledLinesSink(std::vector<std::string> columns,
   if (columns_.size() != outputs_.size() || columns_.empty()) {
     throw InvalidArgument("one output per field is needed");
   }
-  if (shards_ > 1 && tally_ == nullptr) {
-    throw std::logic_error("ShuffledLinesSink: contiguous shards need the shuffle's tally");
-  }
+  CF_CHECK(shards_ <= 1 || tally_ != nullptr,
+           "ShuffledLinesSink: contiguous shards need the shuffle's tally");
   if (shards_ > 1) {
     for (const std::string& out : outputs_) {
       if (out == "-") throw InvalidArgument("--shards needs output files, not stdout");
@@ -140,6 +147,17 @@ Schema ShuffledLinesSink::OutputSchema(const Schema& input) const {
   return input;
 }
 
+std::vector<std::string> ShuffledLinesSink::OutputPaths() const {
+  std::vector<std::string> paths;
+  for (const std::string& out : outputs_) {
+    if (out == "-") continue;
+    for (uint64_t shard = 0; shard < std::max<uint64_t>(shards_, 1); ++shard) {
+      paths.push_back(ShardPath(out, shard));
+    }
+  }
+  return paths;
+}
+
 std::string ShuffledLinesSink::Describe() const {
   std::string text = "write lines to ";
   for (size_t i = 0; i < outputs_.size(); ++i) {
@@ -156,12 +174,11 @@ std::string ShuffledLinesSink::ShardPath(const std::string& path, uint64_t shard
 std::unique_ptr<BatchWriter> ShuffledLinesSink::Open(const OpenContext& ctx) const {
   uint64_t total = 0;
   if (shards_ > 1) {
-    if (!tally_->finished.load()) {
-      throw std::logic_error("ShuffledLinesSink opened before the shuffle finished pass 1");
-    }
+    CF_CHECK(tally_->finished.load(),
+             "ShuffledLinesSink opened before the shuffle finished pass 1");
     total = tally_->records.load();
   }
-  return std::make_unique<ShuffledLinesWriter>(*this, columns_, outputs_, shards_, total,
+  return std::make_unique<ShuffledLinesWriter>(*this, columns_, outputs_, shards_, total, ctx.exec,
                                                ctx.stats);
 }
 
