@@ -18,6 +18,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace corpusflow {
 
@@ -66,6 +67,24 @@ inline uint64_t DecodeFixed64(const char* p) {
     }
   }
   return v;
+}
+
+/// Read a little-endian integer of type T (8 to 64 bits, signed or unsigned) at `p`: the
+/// element types of formats such as Megatron's `.bin`.
+template <typename T>
+inline T DecodeFixed(const char* p) {
+  static_assert(std::is_integral_v<T> && sizeof(T) <= 8);
+  if constexpr (std::endian::native == std::endian::little) {
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  } else {
+    std::make_unsigned_t<T> v = 0;
+    for (size_t i = 0; i < sizeof(T); ++i) {
+      v |= static_cast<std::make_unsigned_t<T>>(static_cast<unsigned char>(p[i])) << (8 * i);
+    }
+    return static_cast<T>(v);
+  }
 }
 
 /// Write `n` 32-bit integers little-endian at `dst` (4 * n bytes); returns the byte after them.

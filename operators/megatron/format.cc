@@ -3,23 +3,13 @@
 #include <bit>
 #include <cstring>
 
+#include "engine/coding.h"
 #include "engine/error.h"
 
 namespace corpusflow {
 
 static_assert(std::endian::native == std::endian::little,
               "the Megatron format is little-endian; big-endian hosts need byte swapping");
-
-namespace {
-
-template <typename T>
-T LoadLittleEndian(const char* p) {
-  T v;
-  std::memcpy(&v, p, sizeof(T));
-  return v;
-}
-
-}  // namespace
 
 bool IsValidMegatronDTypeCode(uint8_t code) { return code >= 1 && code <= 8; }
 
@@ -75,17 +65,17 @@ MegatronDType MegatronDTypeForVocabSize(int64_t vocab_size) {
 int64_t LoadMegatronId(MegatronDType dtype, const char* p) {
   switch (dtype) {
     case MegatronDType::kUInt8:
-      return LoadLittleEndian<uint8_t>(p);
+      return DecodeFixed<uint8_t>(p);
     case MegatronDType::kInt8:
-      return LoadLittleEndian<int8_t>(p);
+      return DecodeFixed<int8_t>(p);
     case MegatronDType::kInt16:
-      return LoadLittleEndian<int16_t>(p);
+      return DecodeFixed<int16_t>(p);
     case MegatronDType::kUInt16:
-      return LoadLittleEndian<uint16_t>(p);
+      return DecodeFixed<uint16_t>(p);
     case MegatronDType::kInt32:
-      return LoadLittleEndian<int32_t>(p);
+      return DecodeFixed<int32_t>(p);
     case MegatronDType::kInt64:
-      return LoadLittleEndian<int64_t>(p);
+      return DecodeFixed<int64_t>(p);
     default:
       return 0;
   }
@@ -128,7 +118,7 @@ MegatronIndexHeader DecodeMegatronIndexHeader(const char* in, const std::string&
                           ": not a Megatron index (the file does not start with MMIDIDX)");
   }
   MegatronIndexHeader header;
-  header.version = LoadLittleEndian<uint64_t>(in + kMegatronVersionOffset);
+  header.version = DecodeFixed<uint64_t>(in + kMegatronVersionOffset);
   if (header.version != kMegatronIndexVersion) {
     throw CorruptionError(idx_path + ": unsupported index version " +
                           std::to_string(header.version) + " (expected 1)");
@@ -138,8 +128,8 @@ MegatronIndexHeader DecodeMegatronIndexHeader(const char* in, const std::string&
     throw CorruptionError(idx_path + ": unknown dtype code " + std::to_string(code));
   }
   header.dtype = static_cast<MegatronDType>(code);
-  header.sequence_count = LoadLittleEndian<uint64_t>(in + kMegatronSequenceCountOffset);
-  header.document_index_count = LoadLittleEndian<uint64_t>(in + kMegatronDocumentCountOffset);
+  header.sequence_count = DecodeFixed<uint64_t>(in + kMegatronSequenceCountOffset);
+  header.document_index_count = DecodeFixed<uint64_t>(in + kMegatronDocumentCountOffset);
   return header;
 }
 

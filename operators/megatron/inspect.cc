@@ -10,6 +10,7 @@
 #include <limits>
 #include <span>
 
+#include "engine/coding.h"
 #include "engine/error.h"
 #include "engine/interrupt.h"
 #include "engine/units.h"
@@ -18,17 +19,10 @@ namespace corpusflow {
 namespace {
 
 template <typename T>
-T LoadLittleEndian(const char* p) {
-  T v;
-  std::memcpy(&v, p, sizeof(T));
-  return v;
-}
-
-template <typename T>
 void ScanIds(const char* data, size_t count, uint64_t first_token, int64_t vocab_size,
              MegatronDatasetStats* stats, uint64_t* first_bad_token) {
   for (size_t j = 0; j < count; ++j) {
-    const int64_t v = LoadLittleEndian<T>(data + j * sizeof(T));
+    const int64_t v = DecodeFixed<T>(data + j * sizeof(T));
     stats->min_id = std::min(stats->min_id, v);
     stats->max_id = std::max(stats->max_id, v);
     if (v < 0 || (vocab_size > 0 && v >= vocab_size)) {
