@@ -13,6 +13,7 @@
 #include "engine/interrupt.h"
 #include "operators/megatron/discovery.h"
 #include "operators/megatron/inspect.h"
+#include "operators/tokenize/vocab_file.h"
 
 namespace po = boost::program_options;
 
@@ -82,7 +83,7 @@ int InspectCommand(const std::vector<std::string>& args) {
   if (options.vocab_size < 0) throw InvalidArgument("inspect: --vocab-size must be positive");
   const std::string vocab = values["vocab"].as<std::string>();
   if (!vocab.empty()) {
-    options.vocabulary = ReadVocabularyTokens(vocab);
+    options.vocabulary = ReadVocabTokens(vocab, VocabColumns::kTokenThenScore);
     if (options.vocab_size == 0)
       options.vocab_size = static_cast<int64_t>(options.vocabulary.size());
   }

@@ -6,7 +6,6 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <span>
 
@@ -184,21 +183,6 @@ std::vector<MegatronDecodedSequence> DecodeMegatronSequences(
     decoded.push_back(std::move(sequence));
   }
   return decoded;
-}
-
-std::vector<std::string> ReadVocabularyTokens(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) ThrowIoError("cannot open vocabulary", path, errno);
-  std::vector<std::string> tokens;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    const size_t tab = line.find('\t');
-    if (tab != std::string::npos) line.resize(tab);
-    tokens.push_back(std::move(line));
-  }
-  if (in.bad()) ThrowIoError("cannot read vocabulary", path, errno);
-  return tokens;
 }
 
 std::string FormatMegatronFiles(const MegatronDatasetReader& reader) {

@@ -70,11 +70,6 @@ std::vector<MegatronDecodedSequence> DecodeMegatronSequences(
     const MegatronDatasetReader& reader, uint64_t count, uint64_t max_tokens,
     const std::vector<std::string>& vocabulary);
 
-/// The tokens of a vocabulary file, one per line (id = line number from 0); a trailing '\r' is
-/// dropped, and for SentencePiece `.vocab` files ("piece<TAB>score") the text before the tab is
-/// the token. Throws IoError.
-std::vector<std::string> ReadVocabularyTokens(const std::string& path);
-
 /// The `dataset`, `index` and `data` lines: the files and the header.
 std::string FormatMegatronFiles(const MegatronDatasetReader& reader);
 /// The figure lines (sequences ... check) of `stats`.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "operators/tokenize/vocab_file.h"
 #include "tests/testing/cli_runner.h"
 #include "tests/testing/megatron_testing.h"
 
@@ -105,9 +106,9 @@ TEST(MegatronInspectTest, DecodingSkipsDocumentsWithoutSequences) {
 TEST(MegatronInspectTest, VocabularyTokensAreLinesBeforeATab) {
   ScopedTempDir dir;
   WriteFile(dir.File("v.txt"), "[PAD]\r\n\xe4\xb8\xad\n\n\xe2\x96\x81the\t-3.25\nlast");
-  EXPECT_EQ(ReadVocabularyTokens(dir.File("v.txt")),
+  EXPECT_EQ(ReadVocabTokens(dir.File("v.txt"), VocabColumns::kTokenThenScore),
             (std::vector<std::string>{"[PAD]", "\xe4\xb8\xad", "", "\xe2\x96\x81the", "last"}));
-  EXPECT_THROW(ReadVocabularyTokens(dir.File("missing.txt")), IoError);
+  EXPECT_THROW(ReadVocabTokens(dir.File("missing.txt"), VocabColumns::kTokenThenScore), IoError);
 }
 
 TEST(MegatronInspectTest, ReportTextOfTheWorkedExample) {
