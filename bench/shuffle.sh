@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Throughput of the global shuffle: `corpusflow shuffle` with a 256 MB budget (spills to disk) and
-# with a budget the input fits in (one pass in memory), against GNU `shuf`, `sort -R` and `cat`,
+# with a budget the input fits in (more memory must never be slower: the layout caps the memory
+# it uses, docs/shuffle.md), against GNU `shuf`, `sort -R` and `cat`,
 # in one invocation on one generated corpus with the page cache warm. Fast commands run --repeat
 # times (median wall time); `sort -R` once. Every output is checked to be a permutation of the
 # input (sorted copies compared by digest); the corpusflow outputs of one seed must be identical
@@ -102,7 +103,7 @@ input_digest=$(digest "$work/in.txt")
 cat "$work/in.txt" >/dev/null  # warm the page cache
 echo "corpus: $bytes bytes, $lines lines; $(nproc) cores; threads $threads"
 
-fits=$((bytes * 12 / 10000000 + 256))M  # the shuffle's share holds the whole input
+fits=$((bytes * 12 / 10000000 + 256))M  # the shuffle's share could hold the whole input
 
 for ((r = 1; r <= repeat; ++r)); do
   run_timed cat "$work/cat.out" sh -c 'cat "$0" >"$1"' "$work/in.txt" "$work/cat.out"
