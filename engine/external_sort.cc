@@ -144,7 +144,11 @@ ExternalSorter::~ExternalSorter() = default;
 
 SpillFile& ExternalSorter::File() {
   std::lock_guard lock(mu_);
-  if (!file_) file_ = std::make_unique<SpillFile>(temp_dir_.NewFilePath(name_, ".spill"));
+  if (!file_) {
+    file_ = std::make_unique<SpillFile>(
+        temp_dir_.NewFilePath(name_, ".spill"),
+        options_.file_system != nullptr ? *options_.file_system : FileSystem::Default());
+  }
   return *file_;
 }
 

@@ -29,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/io/file_system.h"
 #include "engine/io/spill_file.h"
 
 namespace corpusflow {
@@ -57,6 +58,8 @@ struct ExternalSortOptions {
   /// Raw bytes of a run's blocks (a larger entry gets a block of its own).
   size_t block_bytes = size_t{64} << 10;
   SpillOptions spill;
+  /// The file system the spill file is written through (the run's: ExecContext::file_system()).
+  FileSystem* file_system = nullptr;
 };
 
 class ExternalSorter {

@@ -100,9 +100,9 @@ class Operator {
   /// The files the operator reads (data, dictionaries) as given, "-" for stdin. The planner
   /// refuses a run whose output is one of them, and no output may replace one at run time.
   virtual std::vector<std::string> InputPaths() const { return {}; }
-  /// The files the operator writes as given, "-" for stdout (the planner refuses two outputs
-  /// of one file, and an output that is an input).
-  virtual std::vector<std::string> OutputPaths() const { return {}; }
+  /// The files the operator writes as given, "-" for stdout, given its planned input schema
+  /// (the planner refuses two outputs of one file, and an output that is an input).
+  virtual std::vector<std::string> OutputPaths(const Schema& /*input*/) const { return {}; }
 
  private:
   std::string name_;

@@ -93,7 +93,7 @@ Plan Plan::Build(std::vector<std::unique_ptr<Operator>> chain, const PlanContext
       plan.input_paths_.push_back(path);
       inputs.push_back(RunFile{std::move(path), "'" + plan.labels_[i] + "'"});
     }
-    for (std::string& path : chain[i]->OutputPaths()) {
+    for (std::string& path : chain[i]->OutputPaths(i == 0 ? Schema{} : plan.schemas_[i - 1])) {
       outputs.push_back(RunFile{std::move(path), "'" + plan.labels_[i] + "'"});
     }
   }

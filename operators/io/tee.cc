@@ -94,7 +94,9 @@ bool TeeOperator::NeedsRecordIndex() const { return inner_->NeedsRecordIndex(); 
 
 std::vector<std::string> TeeOperator::InputPaths() const { return inner_->InputPaths(); }
 
-std::vector<std::string> TeeOperator::OutputPaths() const { return inner_->OutputPaths(); }
+std::vector<std::string> TeeOperator::OutputPaths(const Schema& input) const {
+  return inner_->OutputPaths(input);
+}
 
 std::unique_ptr<TransformRun> TeeOperator::Open(const OpenContext& ctx) const {
   return std::make_unique<TeeRun>(inner_->Open(ctx), ctx.exec);

@@ -32,7 +32,7 @@ class TeeOperator : public Transform {
   std::string DescribePlanned(const Schema& input) const override;
   bool NeedsRecordIndex() const override;
   std::vector<std::string> InputPaths() const override;
-  std::vector<std::string> OutputPaths() const override;
+  std::vector<std::string> OutputPaths(const Schema& input) const override;
   std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const override;
 
   const Sink& inner() const { return *inner_; }

@@ -302,7 +302,7 @@ void WriteOperator::Validate(const PlanContext& ctx) const {
   }
 }
 
-std::vector<std::string> WriteOperator::OutputPaths() const {
+std::vector<std::string> WriteOperator::OutputPaths(const Schema& /*input*/) const {
   if (options_.shards > 1) {
     std::vector<std::string> paths;
     for (uint64_t i = 0; i < options_.shards; ++i) {

@@ -61,7 +61,7 @@ class WriteOperator : public Sink {
   void Validate(const PlanContext& ctx) const override;
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
-  std::vector<std::string> OutputPaths() const override;
+  std::vector<std::string> OutputPaths(const Schema& input) const override;
   std::unique_ptr<BatchWriter> Open(const OpenContext& ctx) const override;
 
   const WriteOptions& options() const { return options_; }

@@ -290,12 +290,12 @@ Schema WriteMegatronOperator::OutputSchema(const Schema& input) const {
   return input;
 }
 
-std::vector<std::string> WriteMegatronOperator::OutputPaths() const {
+std::vector<std::string> WriteMegatronOperator::OutputPaths(const Schema& input) const {
   std::vector<std::string> paths;
   for (uint32_t shard = 0; shard < options_.shards; ++shard) {
     const std::string prefix = ShardPrefix(shard);
-    for (const std::string& field : options_.fields) {
-      const std::string dataset = MegatronDatasetPrefix(prefix, field, options_.level);
+    for (const FieldPlan& field : PlanFields(input)) {
+      const std::string dataset = MegatronDatasetPrefix(prefix, field.name, options_.level);
       paths.push_back(MegatronBinPath(dataset));
       paths.push_back(MegatronIdxPath(dataset));
     }

@@ -53,9 +53,8 @@ class WriteMegatronOperator : public Sink {
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
   std::string DescribePlanned(const Schema& input) const override;
-  /// The `.bin` and `.idx` of every (shard, field) dataset when --fields names the fields;
-  /// otherwise the fields follow from the input and AtomicOutput refuses an input at Open.
-  std::vector<std::string> OutputPaths() const override;
+  /// The `.bin` and `.idx` of every (shard, field) dataset for the planned input.
+  std::vector<std::string> OutputPaths(const Schema& input) const override;
   std::unique_ptr<BatchWriter> Open(const OpenContext& ctx) const override;
 
   /// The output prefix of shard `shard` (`{shard}` replaced by 5 zero-padded digits).

@@ -147,7 +147,7 @@ Schema ShuffledLinesSink::OutputSchema(const Schema& input) const {
   return input;
 }
 
-std::vector<std::string> ShuffledLinesSink::OutputPaths() const {
+std::vector<std::string> ShuffledLinesSink::OutputPaths(const Schema& /*input*/) const {
   std::vector<std::string> paths;
   for (const std::string& out : outputs_) {
     if (out == "-") continue;

@@ -162,7 +162,7 @@ class VocabRun : public BatchWriter {
         segmenter_(LoadJiebaSegmenter(ctx.resources(), op.options().dict_path,
                                       op.options().user_dict_paths)),
         basic_(/*lowercase=*/false),
-        counts_(ctx.temp_dir(), "vocab-counts", SortOptions(ctx.breaker_memory_bytes())) {
+        counts_(ctx.temp_dir(), "vocab-counts", SortOptions(ctx)) {
     const uint64_t budget = ctx.breaker_memory_bytes();
     counter_share_ = std::max<uint64_t>(kMinCounterShare,
                                         budget / static_cast<uint64_t>(std::max(1, ctx.threads())));
@@ -295,9 +295,10 @@ class VocabRun : public BatchWriter {
     counter.Clear();
   }
 
-  static ExternalSortOptions SortOptions(uint64_t memory_bytes) {
+  static ExternalSortOptions SortOptions(ExecContext& ctx) {
     ExternalSortOptions options;
-    options.memory_bytes = std::max<uint64_t>(kMinCounterShare, memory_bytes);
+    options.memory_bytes = std::max<uint64_t>(kMinCounterShare, ctx.breaker_memory_bytes());
+    options.file_system = &ctx.file_system();
     return options;
   }
 
@@ -347,7 +348,9 @@ std::vector<std::string> VocabOperator::InputPaths() const {
   return paths;
 }
 
-std::vector<std::string> VocabOperator::OutputPaths() const { return {options_.output}; }
+std::vector<std::string> VocabOperator::OutputPaths(const Schema& /*input*/) const {
+  return {options_.output};
+}
 
 Schema VocabOperator::OutputSchema(const Schema& input) const {
   input.Require(options_.field, FieldType::kString, name());

@@ -49,7 +49,7 @@ class VocabOperator : public Sink {
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
   std::vector<std::string> InputPaths() const override;
-  std::vector<std::string> OutputPaths() const override;
+  std::vector<std::string> OutputPaths(const Schema& input) const override;
   std::unique_ptr<BatchWriter> Open(const OpenContext& ctx) const override;
 
   const VocabOptions& options() const { return options_; }
