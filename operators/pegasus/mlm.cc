@@ -44,7 +44,8 @@ class MlmRun : public TransformRun {
     if (!options_.vocab.empty()) {
       tokens_ = ctx.resources().Get<std::vector<std::string>>(
           ResourceCache::FileKey("token-list", {options_.vocab}), [&] {
-            return std::make_unique<std::vector<std::string>>(ReadVocabTokens(options_.vocab, VocabColumns::kTokenThenScore));
+            return std::make_unique<std::vector<std::string>>(
+                ReadVocabTokens(options_.vocab, VocabColumns::kTokenThenScore));
           });
     } else {
       tokens_ = std::make_shared<const std::vector<std::string>>();
