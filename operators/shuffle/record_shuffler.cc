@@ -273,7 +273,9 @@ void RecordShuffler::AssignSpillFiles(std::vector<Bucket>& buckets) {
   const size_t count = std::min<size_t>(buckets.size(), layout_.spill_files);
   std::vector<std::shared_ptr<SpillFile>> files(count);
   for (auto& file : files) {
-    file = std::make_shared<SpillFile>(temp_dir_.NewFilePath("shuffle-spill", ".cfs"));
+    file = std::make_shared<SpillFile>(
+        temp_dir_.NewFilePath("shuffle-spill", ".cfs"),
+        config_.file_system != nullptr ? *config_.file_system : FileSystem::Default());
   }
   for (size_t b = 0; b < buckets.size(); ++b) buckets[b].file = files[b * count / buckets.size()];
   spill_files_ += count;

@@ -70,6 +70,8 @@ struct ShuffleConfig {
   /// has room to spare (by default only when it is short of space).
   bool always_release_spill = false;
   SpillOptions spill{SpillCompression::kAuto, kDefaultSpillLevel};
+  /// The file system spill files are written through (the run's; null: the POSIX one).
+  FileSystem* file_system = nullptr;
 };
 
 /// The global shuffle algorithm. Add every batch, Finish, then Next until it returns false.

@@ -34,6 +34,7 @@ ShuffleConfig ConfigFor(const ShuffleSettings& settings, ExecContext& ctx) {
   config.buckets = settings.buckets;
   config.spill = settings.spill;
   config.batch_bytes = ctx.batch_bytes();
+  config.file_system = &ctx.file_system();
   return config;
 }
 

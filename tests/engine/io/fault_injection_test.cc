@@ -1,9 +1,9 @@
 // In-process fault tests of every writer on the engine's file layer (LevelDB's
 // fault_injection_test, through the FileSystem seam): `write` (plain, compressed, sharded), `tee`,
-// `vocab` and its spill files, the `--stats-json` document, spill files and the disk figures
-// cache. A full disk (ENOSPC) or a failing one (EIO) on the Nth write call fails the run with an
-// error naming the file, and leaves no output and no temp file behind; an existing output is left
-// as it was. Corrupted reads are reported, never passed on.
+// `vocab` and its spill files, the shuffle's spill files, the `--stats-json` document, spill files
+// and the disk figures cache. A full disk (ENOSPC) or a failing one (EIO) on the Nth write call
+// fails the run with an error naming the file, and leaves no output and no temp file behind; an
+// existing output is left as it was. Corrupted reads are reported, never passed on.
 #include <gtest/gtest.h>
 
 #include <cerrno>
@@ -177,6 +177,31 @@ TEST(FaultInjectionTest, VocabAndItsSpillFilesLeaveNothing) {
       EXPECT_EQ(ListDir(dir.path()), Strings{"tmp"});
       EXPECT_TRUE(ListDir(dir.path() / "tmp").empty());
     }
+  }
+}
+
+TEST(FaultInjectionTest, ShuffleSpillFilesLeaveNothing) {
+  // About 10 MB of records under a 4 MiB budget: pass 1 spills.
+  const std::vector<std::string> records = MakeRecords(150000);
+  for (const Fault& fault : kFaults) {
+    SCOPED_TRACE("shuffle-spill write " + std::to_string(fault.nth_write));
+    ScopedTempDir dir;
+    fs::create_directory(dir.path() / "tmp");
+    FaultFileSystem faults;
+    faults.set_path_filter("shuffle-spill");
+    faults.FailWritesFrom(fault.nth_write, fault.err);
+    const std::string message = ErrorMessage<IoError>([&] {
+      RunStages(records,
+                {{"shuffle", {"--seed", "1", "--spill-compression", "none"}},
+                 {"write", {dir.File("out.txt")}}},
+                &faults, dir.path() / "tmp", 4 << 20);
+    });
+    EXPECT_NE(message.find("cannot write spill file " + (dir.path() / "tmp").string()),
+              std::string::npos)
+        << message;
+    EXPECT_GE(faults.failed_writes(), 1u);
+    EXPECT_EQ(ListDir(dir.path()), Strings{"tmp"});
+    EXPECT_TRUE(ListDir(dir.path() / "tmp").empty());
   }
 }
 
