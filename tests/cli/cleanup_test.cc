@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,8 +17,6 @@
 #include <vector>
 
 #include "tests/testing/cli_runner.h"
-
-extern char** environ;
 
 namespace corpusflow {
 namespace {
@@ -33,6 +30,7 @@ using testing::RunCorpusflow;
 using testing::RunProgram;
 using testing::ScopedTempDir;
 using testing::SplitLines;
+using testing::StartCorpusflow;
 using testing::WriteFile;
 
 /// `n` distinct lines of `width` bytes or so.
@@ -50,35 +48,6 @@ std::string BigInput() { return JoinLines(Lines(60000, 900)); }
 std::vector<std::string> Sorted(std::vector<std::string> lines) {
   std::sort(lines.begin(), lines.end());
   return lines;
-}
-
-/// Start `corpusflow args...` with the given descriptors as stdin and stdout (-1: /dev/null)
-/// and stderr into `err_path`; returns its pid.
-pid_t Start(const std::vector<std::string>& args, int in_fd, int out_fd,
-            const std::string& err_path) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  if (in_fd >= 0) {
-    posix_spawn_file_actions_adddup2(&actions, in_fd, 0);
-  } else {
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  }
-  if (out_fd >= 0) {
-    posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
-  } else {
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  }
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  std::vector<std::string> argv{testing::CorpusflowBinary()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<char*> raw;
-  for (std::string& a : argv) raw.push_back(a.data());
-  raw.push_back(nullptr);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, raw[0], &actions, nullptr, raw.data(), environ) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
 }
 
 /// Reap `pid`: "exit N" or "killed by signal N".
@@ -142,9 +111,9 @@ bool WriteAll(int fd, const std::string& data) {
 /// Leave in `tmp` the run folder of a shuffle SIGKILLed mid-spill; returns its name.
 std::string LeaveFolderOfKilledRun(const ScopedTempDir& work, const fs::path& tmp) {
   WriteFile(work.File("killed.txt"), BigInput());
-  const pid_t pid = Start({"shuffle", work.File("killed.txt"), "--memory", "4M", "--tmp-dir",
-                           tmp.string(), "--progress", "never"},
-                          -1, -1, work.File("killed.err"));
+  const pid_t pid = StartCorpusflow({"shuffle", work.File("killed.txt"), "--memory", "4M",
+                                     "--tmp-dir", tmp.string(), "--progress", "never"},
+                                    -1, -1, work.File("killed.err"));
   EXPECT_GT(pid, 0);
   const std::string folder = WaitForSpill(tmp, pid);
   kill(pid, SIGKILL);
@@ -159,9 +128,10 @@ TEST(CleanupTest, SighupMidShuffleExits130AndLeavesNothing) {
   ScopedTempDir logs;
   ScopedTempDir tmp;
   WriteFile(dir.File("in.txt"), BigInput());
-  const pid_t pid = Start({"shuffle", dir.File("in.txt"), "-o", dir.File("out.txt"), "--memory",
-                           "4M", "--tmp-dir", tmp.path().string(), "--progress", "never"},
-                          -1, -1, logs.File("err"));
+  const pid_t pid =
+      StartCorpusflow({"shuffle", dir.File("in.txt"), "-o", dir.File("out.txt"), "--memory", "4M",
+                       "--tmp-dir", tmp.path().string(), "--progress", "never"},
+                      -1, -1, logs.File("err"));
   ASSERT_GT(pid, 0);
   EXPECT_NE(WaitForSpill(tmp.path(), pid), "");
   kill(pid, SIGHUP);
@@ -181,11 +151,11 @@ TEST(CleanupTest, ReaderClosingStdoutEndsRunQuietlyWith141AndLeavesNothing) {
   // The tee copy is committed only when the whole run succeeds; the shuffle's spill folder is
   // in use while it writes stdout.
   const pid_t pid =
-      Start({"run",
-             "read " + dir.File("in.txt") + " | tee " + dir.File("copy.txt") +
-                 " | shuffle --seed 1 | write -",
-             "--memory", "4M", "--tmp-dir", tmp.path().string(), "--progress", "never"},
-            -1, out.fds[1], logs.File("err"));
+      StartCorpusflow({"run",
+                       "read " + dir.File("in.txt") + " | tee " + dir.File("copy.txt") +
+                           " | shuffle --seed 1 | write -",
+                       "--memory", "4M", "--tmp-dir", tmp.path().string(), "--progress", "never"},
+                      -1, out.fds[1], logs.File("err"));
   ASSERT_GT(pid, 0);
   out.CloseWrite();
   // Read the first line, then go away like `head -1`.
@@ -254,9 +224,10 @@ TEST(CleanupTest, ConcurrentRunSweepsDeadFoldersButKeepsALiveRunsFolder) {
   const std::vector<std::string> a_lines = Lines(40000, 500);
   const std::string a_input = JoinLines(a_lines);
   Pipe in;
-  const pid_t a = Start({"shuffle", "-o", dir.File("a.txt"), "--memory", "4M", "--tmp-dir",
-                         tmp.path().string(), "--seed", "3", "--progress", "never"},
-                        in.fds[0], -1, logs.File("a.err"));
+  const pid_t a =
+      StartCorpusflow({"shuffle", "-o", dir.File("a.txt"), "--memory", "4M", "--tmp-dir",
+                       tmp.path().string(), "--seed", "3", "--progress", "never"},
+                      in.fds[0], -1, logs.File("a.err"));
   ASSERT_GT(a, 0);
   in.CloseRead();
   const size_t half = a_input.size() / 2;

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,8 +18,6 @@
 #include "engine/random.h"
 #include "tests/testing/cli_runner.h"
 #include "tests/testing/pipeline_testing.h"
-
-extern char** environ;
 
 namespace corpusflow {
 namespace {
@@ -396,19 +393,9 @@ TEST(ShuffleCommandTest, FullDiskIsAClearErrorWithNothingLeftBehind) {
 
 /// Start the binary with stdout and stderr to files; returns its pid.
 pid_t Spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  std::vector<std::string> argv{testing::CorpusflowBinary()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<char*> raw;
-  for (std::string& a : argv) raw.push_back(a.data());
-  raw.push_back(nullptr);
-  pid_t pid = -1;
-  posix_spawn(&pid, raw[0], &actions, nullptr, raw.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
+  const int out_fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const pid_t pid = testing::StartCorpusflow(args, -1, out_fd, err);
+  if (out_fd >= 0) close(out_fd);
   return pid;
 }
 

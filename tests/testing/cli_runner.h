@@ -2,6 +2,8 @@
 // and a runner capturing exit code, stdout and stderr.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -56,6 +58,12 @@ std::vector<std::string> ListDir(const std::filesystem::path& dir);
 /// Path of the built `corpusflow` binary, or $CORPUSFLOW_TEST_BINARY when set (to run a test
 /// against another build, e.g. the code before a fix).
 std::string CorpusflowBinary();
+
+/// Start the corpusflow binary with `args` in the background, stdin from `in_fd` and stdout to
+/// `out_fd` (-1: /dev/null), stderr into the file `err_path`. Returns its pid, -1 on failure;
+/// the caller reaps it.
+pid_t StartCorpusflow(const std::vector<std::string>& args, int in_fd, int out_fd,
+                      const std::string& err_path);
 /// The repository root (for test data shipped with the project).
 std::string SourceDir();
 
