@@ -1,22 +1,22 @@
 // `corpusflow shuffle`: a drop-in for `shuf` and terashuf. Reads lines from the inputs (stdin by
 // default; several inputs are mixed into one shuffle), shuffles them uniformly out of core with
-// the `shuffle` operator and writes them to stdout or -o FILE, optionally in contiguous shards.
+// the `shuffle` operator and writes them to stdout or -o FILE, optionally in shards
+// (engine/sharding.h; contiguous pieces of the permutation by default).
 // `--paired` shuffles line-aligned files (source/target) with one permutation, one output each.
 // A pipeline template: `read INPUT... --format lines | shuffle OPTIONS | write OUTPUT`, where
 // read and shuffle come from the operator registry and the shuffle's options (--seed,
 // --spill-compression, ...) are forwarded as the operator declares them. With --paired the read
 // is the lockstep reader of operators/shuffle/; the write is the shuffle's line sink, which
-// cuts contiguous shards.
+// writes one output per input and, by default, cuts the shards as contiguous pieces.
 #include <iostream>
 
 #include "cli/command.h"
 #include "cli/pipeline_template.h"
-#include "engine/check.h"
 #include "engine/error.h"
 #include "engine/registry.h"
+#include "engine/sharding.h"
 #include "engine/units.h"
 #include "operators/shuffle/lockstep_lines_source.h"
-#include "operators/shuffle/shuffle.h"
 #include "operators/shuffle/shuffled_lines_sink.h"
 
 namespace po = boost::program_options;
@@ -26,33 +26,23 @@ namespace {
 
 constexpr const char* kSynopsis =
     "shuffle [INPUT...] [-o OUTPUT]... [--seed N] [--memory SIZE] [--threads N] [--tmp-dir DIR] "
-    "[--shards N] [--paired] [--spill-compression auto|zstd|none] [--spill-level N] "
+    "[--shards N [--shard-policy P]] [--paired] [--spill-compression auto|zstd|none] "
+    "[--spill-level N] "
     "[--stats-json PATH] [--progress auto|always|never] [--dry-run]";
-
-/// Return the shuffle operator created from the forwarded options, telling `tally` its record
-/// count (the contiguous shards of the sink need it).
-std::unique_ptr<Operator> MakeShuffle(const std::vector<std::string>& args, ShuffleTally* tally) {
-  const std::unique_ptr<Operator> parsed = OperatorRegistry::Global().Create("shuffle", args);
-  const auto* shuffle = dynamic_cast<const ShuffleOperator*>(parsed.get());
-  CF_CHECK(shuffle != nullptr, "the 'shuffle' operator is not a ShuffleOperator");
-  ShuffleSettings settings = shuffle->settings();
-  settings.tally = tally;
-  auto op = std::make_unique<ShuffleOperator>(settings);
-  op->set_name("shuffle");
-  return op;
-}
 
 int ShuffleCommand(const std::vector<std::string>& args) {
   ShortcutCommandLine command_line("shuffle", kSynopsis);
   command_line.own().add_options()("output,o", po::value<std::vector<std::string>>(),
                                    "output file (default: stdout); with --paired, once per input")(
       "shards", po::value<uint64_t>()->default_value(1),
-      "split each output into N files NAME-0000k-of-0000N.EXT, contiguous pieces of the one "
-      "permutation")("paired", po::bool_switch(),
-                     "shuffle line-aligned inputs (e.g. source and target) with the same "
-                     "permutation, one output per input")(
-      "dry-run", po::bool_switch(), "print the plan and stop")("help,h", po::bool_switch(),
-                                                               "show this help");
+      "split each output into N files NAME-0000k-of-0000N.EXT (see --shard-policy)")(
+      "shard-policy", po::value<std::string>()->default_value("contiguous"),
+      "contiguous (N pieces of the one permutation: concatenated, they are the unsharded "
+      "output) or round-robin (records dealt in turn)")(
+      "paired", po::bool_switch(),
+      "shuffle line-aligned inputs (e.g. source and target) with the same "
+      "permutation, one output per input")("dry-run", po::bool_switch(), "print the plan and stop")(
+      "help,h", po::bool_switch(), "show this help");
   command_line.TakePositionals("input");
   command_line.Forward("shuffle");
   command_line.Parse(args);
@@ -74,8 +64,9 @@ int ShuffleCommand(const std::vector<std::string>& args) {
   const uint64_t shards = values["shards"].as<uint64_t>();
   if (shards == 0) throw InvalidArgument("shuffle: --shards must be at least 1");
 
-  ShuffleTally tally;
-  std::unique_ptr<Operator> shuffle = MakeShuffle(command_line.ArgsFor("shuffle"), &tally);
+  const ShardPolicy shard_policy = ParseShardPolicy(values["shard-policy"].as<std::string>());
+  std::unique_ptr<Operator> shuffle =
+      OperatorRegistry::Global().Create("shuffle", command_line.ArgsFor("shuffle"));
   std::vector<std::unique_ptr<Operator>> chain;
   std::vector<std::string> columns;
   if (paired) {
@@ -103,7 +94,7 @@ int ShuffleCommand(const std::vector<std::string>& args) {
     columns.push_back("text");
   }
   chain.push_back(std::move(shuffle));
-  chain.push_back(std::make_unique<ShuffledLinesSink>(columns, outputs, shards, &tally));
+  chain.push_back(std::make_unique<ShuffledLinesSink>(columns, outputs, shards, shard_policy));
   chain.back()->set_name("write");
 
   const RunOptions options = RunOptionsFrom(values);

@@ -260,10 +260,16 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
     PipelineRuns runs;
 
     // What every operator of the pipeline is opened with: its planned input schema and the
-    // pipeline's input size (the source's bytes, or what the previous breaker consumed).
+    // pipeline's input size (the source's bytes, or what the previous breaker consumed and
+    // will emit).
     if (p == 0) estimate = InputEstimate{static_cast<const Source&>(*ops[0]).TotalBytes(), {}};
+    // The record count is exact only for the operator right after the source: a transform may
+    // change it.
+    const size_t first_after_source = pipe.transforms.empty() ? pipe.sink : pipe.transforms[0];
     auto open = [&](size_t i) {
-      return OpenContext{ctx, *op_stats[i], plan.input_schema(i), estimate};
+      InputEstimate input = estimate;
+      if (i != first_after_source) input.records.reset();
+      return OpenContext{ctx, *op_stats[i], plan.input_schema(i), input};
     };
 
     // Source: an operator, or the output of the breaker that ended the previous pipeline.

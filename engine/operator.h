@@ -46,11 +46,16 @@ enum class OperatorRole { kSource, kTransform, kSink, kBreaker };
 
 /// The size of the input a pipeline is about to receive, as far as it is known at Open: what its
 /// source will read (Source::TotalBytes, bytes of the input files) or what the breaker that
-/// feeds it consumed (BreakerRun::OutputEstimate: records and batch data bytes). The same for
-/// every operator of the pipeline; the transforms before an operator may change it (drop
-/// records, add fields), so it is an estimate for sizing, never a promise.
+/// feeds it consumed (BreakerRun::OutputEstimate: records and batch data bytes). The bytes are
+/// the same for every operator of the pipeline, an estimate for sizing, never a promise (the
+/// transforms before an operator may drop records or add fields); the record count is exact,
+/// and given only where it is (sharding by contiguous pieces needs it: engine/sharding.h).
 struct InputEstimate {
+  /// Data bytes of the pipeline's input (the source's files, or what the previous breaker
+  /// consumed), an estimate of the work ahead.
   std::optional<uint64_t> bytes;
+  /// The exact number of records the operator will receive: known for the operator right
+  /// after a breaker (what the breaker emits), unknown elsewhere (a transform may change it).
   std::optional<uint64_t> records;
 };
 
@@ -165,8 +170,12 @@ class BreakerRun : public BatchWriter {
   /// After Finish(): the reader that feeds the next pipeline.
   virtual std::unique_ptr<BatchReader> OpenOutput() = 0;
   /// After Finish(): the size of what OpenOutput() will produce, given what the breaker
-  /// consumed (counted by the executor); the next pipeline's operators receive it at Open.
-  virtual InputEstimate OutputEstimate(const InputEstimate& consumed) const { return consumed; }
+  /// consumed (counted by the executor); the next pipeline's operators receive it at Open. By
+  /// default the bytes consumed and no record count: a breaker that emits exactly the records
+  /// it consumed says so.
+  virtual InputEstimate OutputEstimate(const InputEstimate& consumed) const {
+    return InputEstimate{consumed.bytes, std::nullopt};
+  }
 };
 
 class Source : public Operator {

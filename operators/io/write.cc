@@ -10,6 +10,7 @@
 #include "engine/exec_context.h"
 #include "engine/json_writer.h"
 #include "engine/registry.h"
+#include "engine/sharding.h"
 #include "engine/stats.h"
 #include "engine/units.h"
 
@@ -24,14 +25,6 @@ constexpr uint64_t kShardMemoryBytes = 4 << 20;
 /// Descriptors kept free for everything else when checking `--shards` against `ulimit -n`.
 constexpr uint64_t kSpareDescriptors = 64;
 
-std::string ShardName(uint64_t index, uint64_t count) {
-  auto pad = [](uint64_t v) {
-    std::string digits = std::to_string(v);
-    return digits.size() < 5 ? std::string(5 - digits.size(), '0') + digits : digits;
-  };
-  return "-" + pad(index) + (count > 0 ? "-of-" + pad(count) : "");
-}
-
 /// One output file of the run.
 struct Shard {
   std::unique_ptr<OutputStream> stream;
@@ -41,8 +34,13 @@ struct Shard {
 
 class WriteRun : public BatchWriter {
  public:
-  WriteRun(const WriteOperator& op, ExecContext& ctx, OperatorStats& stats)
-      : op_(op), options_(op.options()), ctx_(ctx), stats_(stats) {
+  WriteRun(const WriteOperator& op, const OpenContext& open)
+      : op_(op),
+        options_(op.options()),
+        ctx_(open.exec),
+        stats_(open.stats),
+        dealer_(options_.shard_policy, options_.shards, open.input.records, "write") {
+    ExecContext& ctx = open.exec;
     output_options_.run_files = ctx.run_files();
     output_options_.level = options_.level;
     output_options_.compression = op.compression();
@@ -51,9 +49,7 @@ class WriteRun : public BatchWriter {
     output_options_.threads = options_.compression_threads.value_or(single ? ctx.threads() : 0);
     if (options_.shards > 0) {
       for (uint64_t i = 0; i < options_.shards; ++i) {
-        OpenShard(options_.shards == 1
-                      ? options_.path
-                      : WriteOperator::ShardPath(options_.path, i, options_.shards));
+        OpenShard(ShardFilePath(options_.path, i, options_.shards));
       }
     } else if (options_.shard_bytes == 0) {
       OpenShard(options_.path);
@@ -73,11 +69,11 @@ class WriteRun : public BatchWriter {
       const size_t mark = shard.buffer.size();
       const bool kept = op_.format() == TextFormat::kLines ? FormatLine(i, &shard.buffer)
                                                            : FormatJson(i, &shard.buffer);
+      if (options_.shards > 0) dealer_.Advance(kept);
       if (!kept) {
         shard.buffer.resize(mark);
         continue;
       }
-      ++records_written_;
       if (options_.shard_bytes > 0 &&
           shard.stream->bytes_written() + shard.buffer.size() >= options_.shard_bytes) {
         FlushShard(shard);
@@ -89,7 +85,7 @@ class WriteRun : public BatchWriter {
   }
 
   void Finish() override {
-    if (shards_.empty()) OpenShard(WriteOperator::ShardPath(options_.path, 0, 0));
+    if (shards_.empty()) OpenShard(ShardFilePath(options_.path, 0, 0));
     uint64_t bytes = 0;
     for (Shard& shard : shards_) {
       FlushShard(shard);
@@ -112,9 +108,9 @@ class WriteRun : public BatchWriter {
 
   /// The shard the next kept record goes to.
   Shard& TargetShard() {
-    if (options_.shards > 0) return shards_[records_written_ % options_.shards];
+    if (options_.shards > 0) return shards_[dealer_.shard()];
     if (options_.shard_bytes > 0 && (shards_.empty() || shards_.back().closed)) {
-      OpenShard(WriteOperator::ShardPath(options_.path, shards_.size(), 0));
+      OpenShard(ShardFilePath(options_.path, shards_.size(), 0));
     }
     return shards_.back();
   }
@@ -236,6 +232,8 @@ class WriteRun : public BatchWriter {
   const WriteOptions& options_;
   ExecContext& ctx_;
   OperatorStats& stats_;
+  /// Which of the --shards files the next record goes to.
+  ShardDealer dealer_;
   OutputOptions output_options_;
   std::vector<Shard> shards_;
   std::vector<const Column*> columns_;
@@ -244,7 +242,6 @@ class WriteRun : public BatchWriter {
   std::vector<JsonKey> keys_;
   std::string repaired_;
   uint64_t records_seen_ = 0;
-  uint64_t records_written_ = 0;
   uint64_t replaced_ = 0;
 };
 
@@ -306,13 +303,13 @@ std::vector<std::string> WriteOperator::OutputPaths(const Schema& /*input*/) con
   if (options_.shards > 1) {
     std::vector<std::string> paths;
     for (uint64_t i = 0; i < options_.shards; ++i) {
-      paths.push_back(ShardPath(options_.path, i, options_.shards));
+      paths.push_back(ShardFilePath(options_.path, i, options_.shards));
     }
     return paths;
   }
   // By size: the later shards' names depend on the data; the run refuses to replace an input
   // with any of them when it creates them.
-  if (options_.shard_bytes > 0) return {ShardPath(options_.path, 0, 0)};
+  if (options_.shard_bytes > 0) return {ShardFilePath(options_.path, 0, 0)};
   return {options_.path};
 }
 
@@ -336,7 +333,10 @@ std::string WriteOperator::Describe() const {
   std::string text = "write " + (options_.path == "-" ? std::string("stdout") : options_.path) +
                      " as " + std::string(TextFormatName(format_));
   if (compression_ != Compression::kNone) text += ", " + std::string(CompressionName(compression_));
-  if (options_.shards > 1) text += ", " + std::to_string(options_.shards) + " shards";
+  if (options_.shards > 1) {
+    text += ", " + std::to_string(options_.shards) + " " +
+            std::string(ShardPolicyName(options_.shard_policy)) + " shards";
+  }
   if (options_.shard_bytes > 0) {
     text += ", shards of " + FormatBytes(static_cast<double>(options_.shard_bytes));
   }
@@ -344,20 +344,7 @@ std::string WriteOperator::Describe() const {
 }
 
 std::unique_ptr<BatchWriter> WriteOperator::Open(const OpenContext& ctx) const {
-  return std::make_unique<WriteRun>(*this, ctx.exec, ctx.stats);
-}
-
-std::string WriteOperator::ShardPath(const std::string& path, uint64_t index, uint64_t count) {
-  const std::string base = StripCompressionExtension(path);
-  const std::string codec_ext = path.substr(base.size());
-  const size_t slash = base.rfind('/');
-  const size_t name_start = slash == std::string::npos ? 0 : slash + 1;
-  const size_t dot = base.rfind('.');
-  // A leading dot (".hidden") starts the name; it is no extension.
-  const bool has_ext = dot != std::string::npos && dot > name_start;
-  const std::string stem = has_ext ? base.substr(0, dot) : base;
-  const std::string ext = has_ext ? base.substr(dot) : std::string();
-  return stem + ShardName(index, count) + ext + codec_ext;
+  return std::make_unique<WriteRun>(*this, ctx);
 }
 
 namespace {
@@ -389,8 +376,10 @@ static const OperatorRegistrar kRegisterWrite(OperatorDef{
         "run unless --newline space|drop. jsonl (.jsonl, .ndjson, .json): one object per record "
         "with the --field columns (default all); invalid UTF-8 fails the run unless "
         "--invalid-utf8 replace|drop.\n"
-        "--shards N deals records round-robin to N files NAME-0000k-of-0000N.EXT; --shard-size "
-        "SIZE starts NAME-0000k.EXT after SIZE uncompressed bytes.",
+        "--shards N writes N files NAME-0000k-of-0000N.EXT: --shard-policy round-robin (default) "
+        "deals written records in turn, contiguous cuts the order in N pieces (needs a known "
+        "record count: right after shuffle). --shard-size SIZE starts NAME-0000k.EXT after SIZE "
+        "uncompressed bytes. docs/io.md, Shards.",
     .describe =
         [](OptionSet& o) {
           o.named.add_options()("format", po::value<std::string>()->default_value("auto"),
@@ -404,7 +393,9 @@ static const OperatorRegistrar kRegisterWrite(OperatorDef{
               "compression-threads", po::value<int>(),
               "zstd worker threads (default: the run's --threads; 0 = inline)")(
               "shards", po::value<uint64_t>()->default_value(0),
-              "deal records round-robin to N files")(
+              "write N files (see --shard-policy)")(
+              "shard-policy", po::value<std::string>()->default_value("round-robin"),
+              "round-robin (written records in turn) or contiguous (N pieces of the order)")(
               "shard-size", po::value<std::string>(),
               "start a new file after SIZE uncompressed bytes (e.g. 1G)")(
               "newline", po::value<std::string>()->default_value("fail"),
@@ -441,6 +432,7 @@ static const OperatorRegistrar kRegisterWrite(OperatorDef{
         options.compression_threads = v["compression-threads"].as<int>();
       }
       options.shards = v["shards"].as<uint64_t>();
+      options.shard_policy = ParseShardPolicy(v["shard-policy"].as<std::string>());
       if (v.count("shard-size")) {
         options.shard_bytes = ParseByteSize(v["shard-size"].as<std::string>(), "--shard-size");
         if (options.shard_bytes == 0) throw InvalidArgument("--shard-size must be positive");

@@ -7,9 +7,10 @@
 //          strings as JSON strings, string lists as arrays of strings, id lists as arrays of
 //          numbers. JSON needs UTF-8: invalid bytes fail the run (default), or the record is
 //          dropped, or each maximal invalid subsequence becomes U+FFFD (`--invalid-utf8`).
-// Sharding: `--shards N` deals records round-robin to N files `STEM-0000k-of-0000N.EXT`;
+// Sharding (engine/sharding.h): `--shards N` writes N files `STEM-0000k-of-0000N.EXT`, dealt by
+// `--shard-policy` (round-robin over written records, or contiguous pieces of the order);
 // `--shard-size SIZE` starts a new file `STEM-0000k.EXT` once one holds SIZE uncompressed bytes.
-// Both depend only on the record order, never on batches or threads.
+// All depend only on the record order, never on batches or threads.
 // Every file is written through AtomicOutput (a hidden temp file beside it) and handed to the
 // run's CommitGroup when complete, so it is renamed only when the whole run succeeded; a failed
 // run leaves no output behind. The operator is immutable; its writer is ordered (the executor
@@ -23,6 +24,7 @@
 
 #include "engine/io/file_io.h"
 #include "engine/operator.h"
+#include "engine/sharding.h"
 #include "operators/io/read.h"
 #include "operators/text/unicode_text.h"
 
@@ -42,8 +44,10 @@ struct WriteOptions {
   int level = 0;
   /// zstd worker threads; unset = the run's thread count (single-file output only).
   std::optional<int> compression_threads;
-  /// Round-robin over this many files; 0 = no sharding by count.
+  /// Deal records to this many files; 0 = no sharding by count.
   uint64_t shards = 0;
+  /// How records are dealt to the `shards` files.
+  ShardPolicy shard_policy = ShardPolicy::kRoundRobin;
   /// Start a new file after this many uncompressed bytes; 0 = no sharding by size.
   uint64_t shard_bytes = 0;
   NewlinePolicy newline = NewlinePolicy::kFail;
@@ -67,10 +71,6 @@ class WriteOperator : public Sink {
   const WriteOptions& options() const { return options_; }
   TextFormat format() const { return format_; }
   Compression compression() const { return compression_; }
-
-  /// The name of shard `index`: "out/a.jsonl.zst" -> "out/a-00002-of-00008.jsonl.zst" (of
-  /// `count`), or "out/a-00002.jsonl.zst" when `count` is 0 (sharding by size).
-  static std::string ShardPath(const std::string& path, uint64_t index, uint64_t count);
 
  private:
   WriteOptions options_;

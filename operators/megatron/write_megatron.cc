@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <set>
@@ -22,14 +21,7 @@ namespace po = boost::program_options;
 namespace corpusflow {
 namespace {
 
-constexpr std::string_view kShardPlaceholder = "{shard}";
 constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
-
-std::string ShardNumber(uint32_t shard) {
-  char text[16];
-  std::snprintf(text, sizeof text, "%05u", shard);
-  return text;
-}
 
 std::vector<std::string> SplitCommas(const std::string& text) {
   std::vector<std::string> parts;
@@ -57,9 +49,14 @@ int32_t ParseId(const std::string& text, const std::string& option) {
 class WriteMegatronRun : public BatchWriter {
  public:
   WriteMegatronRun(const WriteMegatronOperator& op, const WriteMegatronOptions& options,
-                   std::vector<WriteMegatronOperator::FieldPlan> fields, ExecContext& ctx,
-                   OperatorStats& stats)
-      : op_(op), options_(options), fields_(std::move(fields)), ctx_(ctx), stats_(stats) {
+                   std::vector<WriteMegatronOperator::FieldPlan> fields, const OpenContext& open)
+      : op_(op),
+        options_(options),
+        fields_(std::move(fields)),
+        ctx_(open.exec),
+        stats_(open.stats),
+        dealer_(options.shard_policy, options.shards, open.input.records, op.name()) {
+    ExecContext& ctx = open.exec;
     const std::filesystem::path scratch = ctx.temp_dir().Path();
     // Write buffers share at most an eighth of the budget (and 64 MiB), so that many shards
     // and fields stay within memory; each .bin buffer is between 64 KiB and 4 MiB.
@@ -92,9 +89,11 @@ class WriteMegatronRun : public BatchWriter {
           std::any_of(columns.begin(), columns.end(),
                       [i](const Int32ListColumn* c) { return (*c)[i].empty(); })) {
         ++dropped;
+        dealer_.Advance(false);
         continue;
       }
-      const size_t shard = static_cast<size_t>(record % options_.shards);
+      const size_t shard = static_cast<size_t>(dealer_.shard());
+      dealer_.Advance(true);
       for (size_t f = 0; f < fields_.size(); ++f) {
         const std::span<const int32_t> ids = (*columns[f])[i];
         // Checked record by record, so the ids are still in cache when they are written.
@@ -192,6 +191,8 @@ class WriteMegatronRun : public BatchWriter {
   const std::vector<WriteMegatronOperator::FieldPlan> fields_;
   ExecContext& ctx_;
   OperatorStats& stats_;
+  /// Which shard the next record goes to.
+  ShardDealer dealer_;
   std::vector<std::unique_ptr<MegatronDatasetWriter>> writers_;
   std::vector<int32_t> eod_;
   std::vector<size_t> ends_;
@@ -208,9 +209,10 @@ WriteMegatronOperator::WriteMegatronOperator(WriteMegatronOptions options)
                           "')");
   }
   if (options_.shards == 0) throw InvalidArgument("--shards must be at least 1");
-  if (options_.shards > 1 && prefix.find(kShardPlaceholder) == std::string::npos) {
-    throw InvalidArgument("--shards " + std::to_string(options_.shards) +
-                          " needs '{shard}' in PREFIX, e.g. out/train-{shard}");
+  if (prefix.find("{shard}") != std::string::npos) {
+    throw InvalidArgument("PREFIX '" + prefix +
+                          "': {shard} is no longer replaced; --shards N names the datasets "
+                          "PREFIX-0000k-of-0000N_FIELD_LEVEL (docs/io.md, Shards)");
   }
   if (options_.level == MegatronLevel::kSentence && options_.sentence_end.empty()) {
     throw InvalidArgument(
@@ -230,13 +232,7 @@ WriteMegatronOperator::WriteMegatronOperator(WriteMegatronOptions options)
 }
 
 std::string WriteMegatronOperator::ShardPrefix(uint32_t shard) const {
-  std::string prefix = options_.prefix;
-  const std::string number = ShardNumber(shard);
-  for (size_t at = prefix.find(kShardPlaceholder); at != std::string::npos;
-       at = prefix.find(kShardPlaceholder, at + number.size())) {
-    prefix.replace(at, kShardPlaceholder.size(), number);
-  }
-  return prefix;
+  return corpusflow::ShardPrefix(options_.prefix, shard, options_.shards);
 }
 
 void WriteMegatronOperator::Validate(const PlanContext& /*ctx*/) const {
@@ -306,7 +302,10 @@ std::vector<std::string> WriteMegatronOperator::OutputPaths(const Schema& input)
 std::string WriteMegatronOperator::Describe() const {
   std::string d = "write Megatron datasets " + options_.prefix + "_{field}_" +
                   std::string(MegatronLevelName(options_.level)) + ".bin/.idx";
-  if (options_.shards > 1) d += " in " + std::to_string(options_.shards) + " shards";
+  if (options_.shards > 1) {
+    d += " in " + std::to_string(options_.shards) + " " +
+         std::string(ShardPolicyName(options_.shard_policy)) + " shards";
+  }
   return d;
 }
 
@@ -327,15 +326,15 @@ std::string WriteMegatronOperator::DescribePlanned(const Schema& input) const {
 }
 
 std::unique_ptr<BatchWriter> WriteMegatronOperator::Open(const OpenContext& ctx) const {
-  return std::make_unique<WriteMegatronRun>(*this, options_, PlanFields(ctx.input_schema), ctx.exec,
-                                            ctx.stats);
+  return std::make_unique<WriteMegatronRun>(*this, options_, PlanFields(ctx.input_schema), ctx);
 }
 
 static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{
     .name = "write-megatron",
     .role = OperatorRole::kSink,
     .synopsis = "write-megatron PREFIX [--fields F1,F2] [--vocab-size N] [--append-eod ID] "
-                "[--level document|sentence --sentence-end IDS] [--shards N] [--drop-empty]",
+                "[--level document|sentence --sentence-end IDS] [--shards N [--shard-policy P]] "
+                "[--drop-empty]",
     .summary = "Write token-id fields as Megatron indexed datasets (.bin/.idx)",
     .details =
         "One dataset per field: PREFIX_FIELD_document.bin/.idx (or _sentence), byte-compatible "
@@ -345,8 +344,10 @@ static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{
         "out of range stop the run with the record number. Document level writes one sequence "
         "per record (an empty record gives an empty sequence, keeping paired datasets aligned); "
         "sentence level ends a sentence after each --sentence-end id. --append-eod adds an id to "
-        "the end of every non-empty document. --shards N sends record k to shard k mod N; PREFIX "
-        "must then contain {shard}, replaced by the 5-digit shard number. Files are written as "
+        "the end of every non-empty document. --shards N writes N datasets per field, "
+        "PREFIX-0000k-of-0000N_FIELD_LEVEL: --shard-policy round-robin (default) deals written "
+        "records in turn, contiguous cuts the order in N pieces (right after shuffle). Files are "
+        "written as "
         "temp files and renamed when the run succeeds, every .bin before every .idx; memory "
         "stays bounded at any size.",
     .describe =
@@ -361,7 +362,9 @@ static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{
               "sentence-end", po::value<std::string>()->default_value(""),
               "comma-separated ids that end a sentence (--level sentence)")(
               "shards", po::value<uint32_t>()->default_value(1),
-              "number of datasets per field; PREFIX must contain {shard}")(
+              "number of datasets per field (PREFIX-0000k-of-0000N)")(
+              "shard-policy", po::value<std::string>()->default_value("round-robin"),
+              "round-robin (written records in turn) or contiguous (N pieces of the order)")(
               "drop-empty", po::bool_switch(),
               "drop records whose ids are empty in any written field (counted)");
           o.hidden.add_options()("prefix", po::value<std::string>()->required(), "output prefix");
@@ -387,6 +390,7 @@ static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{
         options.sentence_end.push_back(ParseId(id, "--sentence-end"));
       }
       options.shards = v["shards"].as<uint32_t>();
+      options.shard_policy = ParseShardPolicy(v["shard-policy"].as<std::string>());
       options.drop_empty = v["drop-empty"].as<bool>();
       return std::make_unique<WriteMegatronOperator>(std::move(options));
     },

@@ -7,13 +7,13 @@
 // range is a DataError naming the record. Document level writes one sequence per record (an
 // empty record gives an empty sequence, so the datasets of paired fields stay aligned);
 // sentence level splits each record after every `--sentence-end` id. `--shards N` writes N
-// datasets per field, record k going to shard k mod N; `{shard}` in PREFIX is replaced by the
-// zero-padded shard number. Memory is bounded (operators/megatron/writer.h); outputs are
-// written as temp files and committed with the run's other outputs only when the run succeeds,
-// every `.bin` before every `.idx` (operators/megatron/commit.h).
-// Thread safety: the operator is immutable; the fields and dtypes follow from the input schema
-// (PlanFields: checked by OutputSchema at plan time, applied to the planned input schema at
-// Open); its writer is ordered, one batch at a time.
+// datasets per field, `PREFIX-0000k-of-0000N_{field}_...`, dealt by `--shard-policy`
+// (engine/sharding.h: round-robin over written records, or contiguous pieces). Memory is bounded
+// (operators/megatron/writer.h); outputs are written as temp files and committed with the run's
+// other outputs only when the run succeeds, every `.bin` before every `.idx`
+// (operators/megatron/commit.h). Thread safety: the operator is immutable; the fields and dtypes
+// follow from the input schema (PlanFields: checked by OutputSchema at plan time, applied to the
+// planned input schema at Open); its writer is ordered, one batch at a time.
 #pragma once
 
 #include <cstdint>
@@ -22,13 +22,14 @@
 #include <vector>
 
 #include "engine/operator.h"
+#include "engine/sharding.h"
 #include "operators/megatron/format.h"
 #include "operators/megatron/writer.h"
 
 namespace corpusflow {
 
 struct WriteMegatronOptions {
-  /// Output prefix; may contain `{shard}`.
+  /// Output prefix (shard k of N: PREFIX-0000k-of-0000N).
   std::string prefix;
   /// Fields to write; empty = every int32-list field of the input.
   std::vector<std::string> fields;
@@ -40,6 +41,7 @@ struct WriteMegatronOptions {
   /// Sentence level: ids that end a sentence (kept at the end of it).
   std::vector<int32_t> sentence_end;
   uint32_t shards = 1;
+  ShardPolicy shard_policy = ShardPolicy::kRoundRobin;
   /// Drop records whose ids are empty in any written field (counted as "empty ids").
   bool drop_empty = false;
 };
@@ -57,7 +59,7 @@ class WriteMegatronOperator : public Sink {
   std::vector<std::string> OutputPaths(const Schema& input) const override;
   std::unique_ptr<BatchWriter> Open(const OpenContext& ctx) const override;
 
-  /// The output prefix of shard `shard` (`{shard}` replaced by 5 zero-padded digits).
+  /// The output prefix of shard `shard` (engine/sharding.h, ShardPrefix).
   std::string ShardPrefix(uint32_t shard) const;
 
   /// A field as planned: its dtype, why, and the largest id it accepts.

@@ -54,12 +54,11 @@ class ShuffleRun : public BreakerRun {
     shuffler_.Add(batch, batch.first_record());
   }
 
-  void Finish() override {
-    shuffler_.Finish();
-    if (settings_.tally != nullptr) {
-      settings_.tally->records = shuffler_.records();
-      settings_.tally->finished = true;
-    }
+  void Finish() override { shuffler_.Finish(); }
+
+  /// Every record consumed comes out once: the count is exact for the operator after it.
+  InputEstimate OutputEstimate(const InputEstimate& consumed) const override {
+    return InputEstimate{consumed.bytes, shuffler_.records()};
   }
 
   std::unique_ptr<BatchReader> OpenOutput() override {

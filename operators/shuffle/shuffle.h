@@ -10,7 +10,6 @@
 // (Write, Finish, OpenOutput in that order).
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -19,13 +18,6 @@
 #include "engine/operator.h"
 
 namespace corpusflow {
-
-/// Filled by a finished shuffle for the stages after it (the shortcut's sharded writer needs
-/// the record count before it writes). Written once in Finish(), read afterwards.
-struct ShuffleTally {
-  std::atomic<uint64_t> records{0};
-  std::atomic<bool> finished{false};
-};
 
 struct ShuffleSettings {
   uint64_t seed = 0;
@@ -36,8 +28,6 @@ struct ShuffleSettings {
   /// Force the number of buckets of the first scatter (0 = automatic).
   uint32_t buckets = 0;
   SpillOptions spill{SpillCompression::kAuto, kDefaultSpillLevel};
-  /// Told the record count when pass 1 ends (may be null).
-  ShuffleTally* tally = nullptr;
 };
 
 class ShuffleOperator : public Breaker {

@@ -6,9 +6,8 @@
 #include "engine/error.h"
 #include "engine/exec_context.h"
 #include "engine/io/file_io.h"
+#include "engine/sharding.h"
 #include "engine/stats.h"
-#include "operators/io/write.h"
-#include "operators/shuffle/shuffle.h"
 
 namespace corpusflow {
 
@@ -17,18 +16,24 @@ namespace {
 class ShuffledLinesWriter : public BatchWriter {
  public:
   ShuffledLinesWriter(const ShuffledLinesSink& sink, std::vector<std::string> columns,
-                      std::vector<std::string> outputs, uint64_t shards, uint64_t total,
+                      std::vector<std::string> outputs, ShardPolicy policy, ShardDealer dealer,
                       ExecContext& ctx, OperatorStats& stats)
       : sink_(sink),
         ctx_(ctx),
         columns_(std::move(columns)),
         outputs_(std::move(outputs)),
-        shards_(std::max<uint64_t>(shards, 1)),
-        total_(total),
+        dealer_(dealer),
+        contiguous_(policy == ShardPolicy::kContiguous),
         stats_(stats),
         streams_(outputs_.size()),
         buffers_(outputs_.size()) {
-    Open(0);
+    for (size_t c = 0; c < outputs_.size(); ++c) {
+      streams_[c].resize(dealer_.shards());
+      buffers_[c].resize(dealer_.shards());
+    }
+    // Round-robin writes every shard at once; contiguous pieces one after the other, each
+    // closed once the order has passed it, so only one file per output is open at a time.
+    OpenThrough(policy == ShardPolicy::kRoundRobin ? dealer_.shards() - 1 : 0);
   }
 
   void Write(Batch& batch, OpState* /*local*/) override {
@@ -37,33 +42,28 @@ class ShuffledLinesWriter : public BatchWriter {
     for (const std::string& name : columns_) columns.push_back(&batch.GetString(name));
     size_t i = 0;
     while (i < n) {
-      // Records up to the end of the current shard.
-      const uint64_t end = ShardEnd(shard_);
-      if (written_ >= end && shard_ + 1 < shards_) {
-        Open(shard_ + 1);
-        continue;
-      }
-      const size_t take = static_cast<size_t>(
-          std::min<uint64_t>(n - i, shard_ + 1 < shards_ ? end - written_ : n - i));
+      // The records that go to the current shard in a row.
+      const uint64_t shard = dealer_.shard();
+      OpenThrough(shard);
+      const size_t take = static_cast<size_t>(std::min<uint64_t>(n - i, dealer_.RunLength()));
       for (size_t c = 0; c < columns.size(); ++c) {
-        std::string& buffer = buffers_[c];
+        std::string& buffer = buffers_[c][shard];
         for (size_t r = i; r < i + take; ++r) {
           buffer.append((*columns[c])[r]);
           buffer.push_back('\n');
         }
-        if (buffer.size() >= (1 << 20)) Flush(c);
+        if (buffer.size() >= (1 << 20)) Flush(c, shard);
       }
+      dealer_.AdvanceRun(take);
       i += take;
-      written_ += take;
     }
   }
 
   void Finish() override {
     // Every shard exists, even an empty one.
-    while (shard_ + 1 < shards_) Open(shard_ + 1);
+    OpenThrough(dealer_.shards() - 1);
     for (size_t c = 0; c < streams_.size(); ++c) {
-      Flush(c);
-      streams_[c].back()->Close();
+      for (uint64_t shard = 0; shard < dealer_.shards(); ++shard) Close(c, shard);
     }
     // Every shard of every output is committed with the run's other outputs, together, once
     // the whole run succeeded: paired outputs and shards never appear one without the other.
@@ -75,54 +75,57 @@ class ShuffledLinesWriter : public BatchWriter {
   }
 
  private:
-  uint64_t ShardEnd(uint64_t shard) const {
-    if (shards_ == 1) return UINT64_MAX;
-    return static_cast<uint64_t>((static_cast<unsigned __int128>(total_) * (shard + 1)) / shards_);
-  }
-
-  void Flush(size_t c) {
-    if (buffers_[c].empty()) return;
-    streams_[c].back()->Write(buffers_[c]);
-    buffers_[c].clear();
-  }
-
-  void Open(uint64_t shard) {
-    for (size_t c = 0; c < outputs_.size(); ++c) {
-      if (!streams_[c].empty()) {
-        Flush(c);
-        streams_[c].back()->Close();
+  /// Create the files of every shard up to `last`; under the contiguous policy, close those
+  /// before `last` (the order has passed them).
+  void OpenThrough(uint64_t last) {
+    for (; opened_ <= last; ++opened_) {
+      for (size_t c = 0; c < outputs_.size(); ++c) {
+        if (contiguous_ && opened_ > 0) Close(c, opened_ - 1);
+        OutputOptions options;
+        options.run_files = ctx_.run_files();
+        streams_[c][opened_] = CreateOutput(sink_.ShardPath(outputs_[c], opened_), options);
       }
-      OutputOptions options;
-      options.run_files = ctx_.run_files();
-      streams_[c].push_back(CreateOutput(sink_.ShardPath(outputs_[c], shard), options));
     }
-    shard_ = shard;
+  }
+
+  void Close(size_t c, uint64_t shard) {
+    Flush(c, shard);
+    streams_[c][shard]->Close();  // idempotent
+  }
+
+  void Flush(size_t c, uint64_t shard) {
+    std::string& buffer = buffers_[c][shard];
+    if (buffer.empty()) return;
+    streams_[c][shard]->Write(buffer);
+    buffer.clear();
   }
 
   const ShuffledLinesSink& sink_;
   ExecContext& ctx_;
   std::vector<std::string> columns_;
   std::vector<std::string> outputs_;
-  uint64_t shards_;
-  uint64_t total_;
+  ShardDealer dealer_;
+  const bool contiguous_;
   OperatorStats& stats_;
+  /// Shards whose files exist: [0, opened_).
+  uint64_t opened_ = 0;
+  /// Per output, per shard.
   std::vector<std::vector<std::unique_ptr<OutputStream>>> streams_;
-  std::vector<std::string> buffers_;
-  uint64_t shard_ = 0;
-  uint64_t written_ = 0;
+  std::vector<std::vector<std::string>> buffers_;
 };
 
 }  // namespace
 
 ShuffledLinesSink::ShuffledLinesSink(std::vector<std::string> columns,
                                      std::vector<std::string> outputs, uint64_t shards,
-                                     const ShuffleTally* tally)
-    : columns_(std::move(columns)), outputs_(std::move(outputs)), shards_(shards), tally_(tally) {
+                                     ShardPolicy policy)
+    : columns_(std::move(columns)),
+      outputs_(std::move(outputs)),
+      shards_(std::max<uint64_t>(shards, 1)),
+      policy_(policy) {
   if (columns_.size() != outputs_.size() || columns_.empty()) {
     throw InvalidArgument("one output per field is needed");
   }
-  CF_CHECK(shards_ <= 1 || tally_ != nullptr,
-           "ShuffledLinesSink: contiguous shards need the shuffle's tally");
   if (shards_ > 1) {
     for (const std::string& out : outputs_) {
       if (out == "-") throw InvalidArgument("--shards needs output files, not stdout");
@@ -151,7 +154,7 @@ std::vector<std::string> ShuffledLinesSink::OutputPaths(const Schema& /*input*/)
   std::vector<std::string> paths;
   for (const std::string& out : outputs_) {
     if (out == "-") continue;
-    for (uint64_t shard = 0; shard < std::max<uint64_t>(shards_, 1); ++shard) {
+    for (uint64_t shard = 0; shard < shards_; ++shard) {
       paths.push_back(ShardPath(out, shard));
     }
   }
@@ -163,23 +166,21 @@ std::string ShuffledLinesSink::Describe() const {
   for (size_t i = 0; i < outputs_.size(); ++i) {
     text += (i > 0 ? ", " : "") + (outputs_[i] == "-" ? std::string("stdout") : outputs_[i]);
   }
-  if (shards_ > 1) text += " in " + std::to_string(shards_) + " contiguous shards each";
+  if (shards_ > 1) {
+    text += " in " + std::to_string(shards_) + " " + std::string(ShardPolicyName(policy_)) +
+            " shards each";
+  }
   return text;
 }
 
 std::string ShuffledLinesSink::ShardPath(const std::string& path, uint64_t shard) const {
-  return shards_ > 1 ? WriteOperator::ShardPath(path, shard, shards_) : path;
+  return ShardFilePath(path, shard, shards_);
 }
 
 std::unique_ptr<BatchWriter> ShuffledLinesSink::Open(const OpenContext& ctx) const {
-  uint64_t total = 0;
-  if (shards_ > 1) {
-    CF_CHECK(tally_->finished.load(),
-             "ShuffledLinesSink opened before the shuffle finished pass 1");
-    total = tally_->records.load();
-  }
-  return std::make_unique<ShuffledLinesWriter>(*this, columns_, outputs_, shards_, total, ctx.exec,
-                                               ctx.stats);
+  return std::make_unique<ShuffledLinesWriter>(
+      *this, columns_, outputs_, policy_,
+      ShardDealer(policy_, shards_, ctx.input.records, "shuffle"), ctx.exec, ctx.stats);
 }
 
 }  // namespace corpusflow

@@ -1,5 +1,5 @@
 // ShuffledLinesSink: the sink of `corpusflow shuffle`, which writes string columns as lines, one
-// output per column, optionally in shards that are contiguous pieces of the shuffled order.
+// output per column, optionally in shards (contiguous pieces of the shuffled order by default).
 // Thread safety: the operator is immutable; its writer is ordered (one batch at a time, in
 // sequence order).
 #pragma once
@@ -10,22 +10,21 @@
 #include <vector>
 
 #include "engine/operator.h"
+#include "engine/sharding.h"
 
 namespace corpusflow {
 
-struct ShuffleTally;
-
 /// Writes string columns as lines, column i to outputs[i] (compressed by extension, "-" for
-/// stdout), optionally split into `shards` files per output that are contiguous pieces of the
-/// stream: shard s holds records [s*N/shards, (s+1)*N/shards), named like `write --shards`
-/// (`a-00002-of-00008.txt`). N comes from the ShuffleTally of the shuffle before it, so
-/// concatenating the shards gives exactly the unsharded output. Files are written as NAME.tmp
-/// and renamed when the run succeeds. REQUIRES: fields hold no '\n' (they come from lines).
+/// stdout), optionally split into `shards` files per output (engine/sharding.h: the names of
+/// `write --shards`, e.g. `a-00002-of-00008.txt`). The `shuffle` command uses the contiguous
+/// policy, which needs the record count of the shuffle right before it, so that the shards
+/// concatenated are exactly the unsharded output. Files are written through AtomicOutput and
+/// committed when the run succeeds. REQUIRES: fields hold no '\n' (they come from lines).
 class ShuffledLinesSink : public Sink {
  public:
-  /// `columns[i]` is written to `outputs[i]`. `tally` is required when shards > 1.
+  /// `columns[i]` is written to `outputs[i]`, in `shards` files dealt by `policy`.
   ShuffledLinesSink(std::vector<std::string> columns, std::vector<std::string> outputs,
-                    uint64_t shards, const ShuffleTally* tally);
+                    uint64_t shards, ShardPolicy policy);
 
   void Validate(const PlanContext& ctx) const override;
   Schema OutputSchema(const Schema& input) const override;
@@ -40,7 +39,7 @@ class ShuffledLinesSink : public Sink {
   std::vector<std::string> columns_;
   std::vector<std::string> outputs_;
   uint64_t shards_;
-  const ShuffleTally* tally_;
+  ShardPolicy policy_;
 };
 
 }  // namespace corpusflow

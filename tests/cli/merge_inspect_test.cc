@@ -159,7 +159,7 @@ TEST(MegatronCliTest, MergedShardsOfAPairEqualOneRunInShardOrder) {
       " | parse-ids --output tgt_ids --vocab-size 70000";
   const CommandResult sharded =
       RunCorpusflow({"run", "read " + dir.File("ids.txt") + stages + " | write-megatron " +
-                                dir.File("sh-{shard}") + " --shards 3"});
+                                dir.File("sh") + " --shards 3"});
   ASSERT_EQ(sharded.exit_code, 0) << sharded.err;
   // The same records in shard-major order: shard 0 holds lines 0, 3, 6, ...
   std::vector<std::string> all;
@@ -178,8 +178,9 @@ TEST(MegatronCliTest, MergedShardsOfAPairEqualOneRunInShardOrder) {
   ASSERT_EQ(single.exit_code, 0) << single.err;
 
   // Merge by write-megatron prefixes: each field is merged into its own dataset.
-  const CommandResult merge = RunCorpusflow(
-      {"merge", dir.File("m"), dir.File("sh-00000"), dir.File("sh-00001"), dir.File("sh-00002")});
+  const CommandResult merge =
+      RunCorpusflow({"merge", dir.File("m"), dir.File("sh-00000-of-00003"),
+                     dir.File("sh-00001-of-00003"), dir.File("sh-00002-of-00003")});
   ASSERT_EQ(merge.exit_code, 0) << merge.err;
   EXPECT_TRUE(Contains(merge.out, dir.File("m") + "_src_ids_document: 3 inputs, 50 sequences"))
       << merge.out;
@@ -192,8 +193,8 @@ TEST(MegatronCliTest, MergedShardsOfAPairEqualOneRunInShardOrder) {
   // Merge by dataset files, as a shell glob lists them (.bin and .idx of each).
   std::vector<std::string> args = {"merge", dir.File("g")};
   for (const std::string shard : {"00000", "00001", "00002"}) {
-    args.push_back(dir.File("sh-" + shard + "_tgt_ids_document.bin"));
-    args.push_back(dir.File("sh-" + shard + "_tgt_ids_document.idx"));
+    args.push_back(dir.File("sh-" + shard + "-of-00003_tgt_ids_document.bin"));
+    args.push_back(dir.File("sh-" + shard + "-of-00003_tgt_ids_document.idx"));
   }
   ASSERT_EQ(RunCorpusflow(args).exit_code, 0);
   EXPECT_EQ(ReadFile(dir.File("g.idx")), ReadFile(dir.File("single_tgt_ids_document.idx")));
@@ -233,7 +234,7 @@ TEST(MegatronCliTest, FullDiskIsAClearErrorWithNothingLeftBehind) {
   const CommandResult run = RunCorpusflow(
       {"run", "--tmp-dir", out.path().string(),
        "read " + in.File("ids.txt") + " | parse-ids --vocab-size 30000 | write-megatron " +
-           out.File("o-{shard}") + " --shards 2"},
+           out.File("o") + " --shards 2"},
       "", env);
   EXPECT_EQ(run.exit_code, 1) << run.err;
   EXPECT_TRUE(Contains(run.err, "No space left on device")) << run.err;

@@ -222,6 +222,17 @@ TEST(ShuffleCommandTest, PairedShufflesAlignedFilesWithOnePermutation) {
   ASSERT_EQ(sharded.exit_code, 0) << sharded.err;
   EXPECT_EQ(ReadFile(dir.File("t-00000-of-00002.txt")) + ReadFile(dir.File("t-00001-of-00002.txt")),
             JoinLines(ShuffleKeyOrder(tgt, 21)));
+  // Round-robin shards deal the same permutation in turn, the pairs still aligned.
+  const CommandResult dealt = RunCorpusflow(
+      {"shuffle", "--paired", dir.File("src.txt"), dir.File("tgt.txt"), "-o", dir.File("rs.txt"),
+       "-o", dir.File("rt.txt"), "--seed", "21", "--shards", "3", "--shard-policy", "round-robin"});
+  ASSERT_EQ(dealt.exit_code, 0) << dealt.err;
+  const std::vector<std::string> order = ShuffleKeyOrder(tgt, 21);
+  for (size_t k = 0; k < 3; ++k) {
+    std::vector<std::string> mine;
+    for (size_t i = k; i < order.size(); i += 3) mine.push_back(order[i]);
+    EXPECT_EQ(ReadFile(dir.File("rt-0000" + std::to_string(k) + "-of-00003.txt")), JoinLines(mine));
+  }
 }
 
 TEST(ShuffleCommandTest, MisalignedPairedInputsFailBeforeAnyOutput) {
@@ -245,6 +256,7 @@ TEST(ShuffleCommandTest, UsageErrors) {
            {"shuffle", "--paired", dir.File("a.txt"), dir.File("a.txt"), "-o", dir.File("o")},
            {"shuffle", dir.File("a.txt"), "-o", dir.File("o"), "-o", dir.File("p")},
            {"shuffle", dir.File("a.txt"), "--shards", "2"},
+           {"shuffle", dir.File("a.txt"), "-o", dir.File("o"), "--shard-policy", "striped"},
            {"shuffle", dir.File("a.txt"), "--spill-compression", "lz4"},
            {"shuffle", dir.File("a.txt"), "--spill-level", "1000"},
            {"shuffle", dir.File("a.txt"), "--seeed", "1"},

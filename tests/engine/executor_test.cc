@@ -514,7 +514,42 @@ TEST(ExecutorTest, OpenReceivesThePlannedInputSchemaAndTheInputEstimate) {
   const InputEstimate consumed{kept_bytes + index_bytes, kept_records};
   EXPECT_EQ(second.input.bytes, consumed.bytes);
   EXPECT_EQ(second.input.records, consumed.records);
-  EXPECT_EQ(last.input.records, consumed.records);
+  // The bytes stay the pipeline's; the exact record count is only for the operator right after
+  // the breaker, since a transform may change it.
+  EXPECT_EQ(last.input.bytes, consumed.bytes);
+  EXPECT_EQ(last.input.records, std::nullopt);
+}
+
+// A breaker that does not say it emits what it consumed gives the next operator no count.
+TEST(ExecutorTest, ABreakerGivesARecordCountOnlyWhenItSaysSo) {
+  class CountlessBreaker : public Breaker {
+   public:
+    CountlessBreaker() { set_name("countless"); }
+    std::unique_ptr<BreakerRun> Open(const OpenContext& ctx) const override {
+      class Run : public BreakerRun {
+       public:
+        explicit Run(std::unique_ptr<BreakerRun> inner) : inner_(std::move(inner)) {}
+        void Write(Batch& batch, OpState* local) override { inner_->Write(batch, local); }
+        void Finish() override { inner_->Finish(); }
+        std::unique_ptr<BatchReader> OpenOutput() override { return inner_->OpenOutput(); }
+
+       private:
+        std::unique_ptr<BreakerRun> inner_;
+      };
+      return std::make_unique<Run>(BufferingBreaker().Open(ctx));
+    }
+  };
+  ProbeLog counted, countless;
+  RunChain(Chain(std::make_unique<VectorSource>(MakeRecords(40), 8),
+                 std::make_unique<BufferingBreaker>(), std::make_unique<ProbeSink>(&counted, true)),
+           TestRunOptions(2, 1 << 20));
+  EXPECT_EQ(counted.input.records, std::optional<uint64_t>(40));
+  RunChain(
+      Chain(std::make_unique<VectorSource>(MakeRecords(40), 8),
+            std::make_unique<CountlessBreaker>(), std::make_unique<ProbeSink>(&countless, true)),
+      TestRunOptions(2, 1 << 20));
+  EXPECT_EQ(countless.input.records, std::nullopt);
+  EXPECT_EQ(countless.input.bytes, counted.input.bytes);
 }
 
 }  // namespace

@@ -188,6 +188,8 @@ class BufferingRun : public BreakerRun {
   std::unique_ptr<BatchReader> OpenOutput() override {
     return std::make_unique<BatchListReader>(batches_);
   }
+  /// It replays every record it consumed.
+  InputEstimate OutputEstimate(const InputEstimate& consumed) const override { return consumed; }
 
  private:
   std::vector<Batch> batches_;
@@ -251,7 +253,8 @@ Schema CollectingSink::OutputSchema(const Schema& input) const {
   return input;
 }
 
-std::unique_ptr<BatchWriter> CollectingSink::Open(const OpenContext& /*ctx*/) const {
+std::unique_ptr<BatchWriter> CollectingSink::Open(const OpenContext& ctx) const {
+  output_->input = ctx.input;
   return std::make_unique<CollectingWriter>(output_, options_);
 }
 

@@ -86,6 +86,8 @@ struct CollectedOutput {
   std::vector<uint64_t> batch_records;
   /// Whether the writer was finished (a failed run never finishes it).
   bool finished = false;
+  /// What the sink was opened with (OpenContext::input).
+  InputEstimate input;
   /// Whether the writer was destroyed (it is, on success and on failure).
   bool destroyed = false;
   std::mutex mu;

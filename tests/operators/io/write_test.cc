@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <random>
@@ -231,15 +232,6 @@ TEST(WriteTest, InvalidUtf8FailsOrDrops) {
   EXPECT_EQ(ReadFile(dir.File("l.txt")), "good\nbad \xFF\ngood again\n");
 }
 
-TEST(WriteTest, ShardPath) {
-  EXPECT_EQ(WriteOperator::ShardPath("out/a.jsonl.zst", 2, 8), "out/a-00002-of-00008.jsonl.zst");
-  EXPECT_EQ(WriteOperator::ShardPath("out/a.txt", 13, 0), "out/a-00013.txt");
-  EXPECT_EQ(WriteOperator::ShardPath("a", 0, 3), "a-00000-of-00003");
-  EXPECT_EQ(WriteOperator::ShardPath("d.x/a.gz", 1, 0), "d.x/a-00001.gz");
-  EXPECT_EQ(WriteOperator::ShardPath(".hidden", 1, 0), ".hidden-00001");
-  EXPECT_EQ(WriteOperator::ShardPath("a.txt", 123456, 200000), "a-123456-of-200000.txt");
-}
-
 TEST(WriteTest, ShardsDealRecordsRoundRobin) {
   ScopedTempDir dir;
   Strings records;
@@ -255,6 +247,49 @@ TEST(WriteTest, ShardsDealRecordsRoundRobin) {
   EXPECT_EQ(read("s-00001-of-00003.txt.gz"), "r1\nr4\nr7\n");
   EXPECT_EQ(read("s-00002-of-00003.txt.gz"), "r2\nr5\nr8\n");
   EXPECT_EQ(stats.operators()[1]->counter("files"), 3u);
+}
+
+// Right after a shuffle the count is known: contiguous shards are pieces of the shuffled order,
+// and concatenated they are the unsharded output. Dropped records keep their place.
+TEST(WriteTest, ContiguousShardsAfterAShuffleAreThePiecesOfTheOrder) {
+  ScopedTempDir dir;
+  Strings records;
+  for (int i = 0; i < 1000; ++i)
+    records.push_back(i % 97 == 0 ? "bad\nline" : "r" + std::to_string(i));
+  auto run = [&](const Strings& write_args, RunStats* stats) {
+    testing::RunChain(testing::Chain(std::make_unique<VectorSource>(records, 64),
+                                     OperatorRegistry::Global().Create("shuffle", {"--seed", "5"}),
+                                     MakeWrite(write_args)),
+                      testing::TestRunOptions(2, 64 << 20), stats);
+  };
+  RunStats whole, sharded;
+  run({dir.File("all.txt"), "--newline", "drop"}, &whole);
+  run({dir.File("s.txt"), "--shards", "4", "--shard-policy", "contiguous", "--newline", "drop"},
+      &sharded);
+  std::string joined;
+  for (int k = 0; k < 4; ++k) {
+    const std::string part = ReadFile(dir.File("s-0000" + std::to_string(k) + "-of-00004.txt"));
+    // 1000 records in 4 pieces of 250, less the dropped ones of each piece.
+    EXPECT_LE(std::count(part.begin(), part.end(), '\n'), 250);
+    EXPECT_GE(std::count(part.begin(), part.end(), '\n'), 250 - 11);
+    joined += part;
+  }
+  EXPECT_EQ(joined, ReadFile(dir.File("all.txt")));
+  EXPECT_EQ(sharded.operators().back()->drops().at("newline in record"), 11u);
+  EXPECT_EQ(whole.operators().back()->drops().at("newline in record"), 11u);
+}
+
+// Without a breaker right before it, the count is unknown: the run refuses before writing.
+TEST(WriteTest, ContiguousShardsNeedAKnownCount) {
+  ScopedTempDir dir;
+  EXPECT_EQ(
+      ErrorMessage<InvalidArgument>([&] {
+        RunWrite({"a", "b"}, {dir.File("s.txt"), "--shards", "2", "--shard-policy", "contiguous"});
+      }),
+      "write: --shard-policy contiguous needs the number of records before the first one "
+      "arrives, known right after a breaker such as shuffle; put it there or use "
+      "--shard-policy round-robin");
+  EXPECT_TRUE(ListDir(dir.path()).empty());
 }
 
 TEST(WriteTest, ShardSizeStartsNewFiles) {
@@ -331,7 +366,7 @@ TEST(WriteTest, OptionAndPlanErrors) {
   EXPECT_THROW(RunWrite({"x"}, {out, "--shards", "100000"}), InvalidArgument);
   EXPECT_TRUE(ListDir(dir.path()).empty());
   EXPECT_EQ(MakeWrite({dir.File("a.jsonl.zst"), "--shards", "4"})->Describe(),
-            "write " + dir.File("a.jsonl.zst") + " as jsonl, zstd, 4 shards");
+            "write " + dir.File("a.jsonl.zst") + " as jsonl, zstd, 4 round-robin shards");
 }
 
 TEST(WriteCliTest, JsonlRoundTripThroughReadAndWrite) {

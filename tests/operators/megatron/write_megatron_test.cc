@@ -237,7 +237,9 @@ TEST(WriteMegatronTest, BadOptionsAreUsageErrors) {
   auto create = [](std::vector<std::string> args) {
     return OperatorRegistry::Global().Create("write-megatron", args);
   };
-  EXPECT_THROW(create({"out/x", "--shards", "4"}), InvalidArgument);  // no {shard}
+  // {shard} was the old naming; a prefix holding it is refused, not written literally.
+  EXPECT_THROW(create({"out/x-{shard}", "--shards", "4"}), InvalidArgument);
+  EXPECT_THROW(create({"out/x", "--shards", "4", "--shard-policy", "random"}), InvalidArgument);
   EXPECT_THROW(create({"out/x", "--shards", "0"}), InvalidArgument);
   EXPECT_THROW(create({"out/x", "--level", "sentence"}), InvalidArgument);  // no --sentence-end
   EXPECT_THROW(create({"out/x", "--sentence-end", "5"}), InvalidArgument);
@@ -319,6 +321,19 @@ TEST(WriteMegatronTest, DropEmptyCountsDrops) {
   EXPECT_EQ(sink.records_in.load(), 5u);
 }
 
+// Round-robin deals the records written: a dropped record takes no turn, so the shards stay
+// equal. (It used to deal by stream position: every kept record below went to shard 0.)
+TEST(WriteMegatronTest, ShardsDealWrittenRecordsRoundRobin) {
+  ScopedTempDir dir;
+  const std::string out = dir.File("d");
+  RunStages({"1", "", "2", "", "3", "", "4", ""},
+            {{"parse-ids", {}}, {"write-megatron", {out, "--drop-empty", "--shards", "2"}}});
+  EXPECT_EQ(ReadMegatronDocuments(out + "-00000-of-00002_text_ids_document"),
+            AsDocuments({{1}, {3}}));
+  EXPECT_EQ(ReadMegatronDocuments(out + "-00001-of-00002_text_ids_document"),
+            AsDocuments({{2}, {4}}));
+}
+
 /// Random records of ids below `vocab`, some empty.
 std::vector<std::vector<int32_t>> RandomRecords(uint64_t seed, size_t n, int64_t vocab) {
   std::mt19937_64 rng(seed);
@@ -343,7 +358,7 @@ TEST(WriteMegatronTest, ManyShardsRoundTripThroughNumpy) {
                                                               {1 << 20, "int32"}};
   for (const auto& [vocab, dtype] : cases) {
     const auto records = RandomRecords(11, 2000, vocab);
-    const std::string out = dir.File(dtype + "-{shard}");
+    const std::string out = dir.File(dtype);
     const uint32_t shards = 7;
     RunStages(ToLines(records),
               {{"parse-ids", {"--vocab-size", std::to_string(vocab)}},
@@ -353,7 +368,8 @@ TEST(WriteMegatronTest, ManyShardsRoundTripThroughNumpy) {
       std::vector<std::vector<int32_t>> mine;
       for (size_t k = s; k < records.size(); k += shards) mine.push_back(records[k]);
       char name[64];
-      std::snprintf(name, sizeof name, "%s-%05u_text_ids_document", dtype.c_str(), s);
+      std::snprintf(name, sizeof name, "%s-%05u-of-%05u_text_ids_document", dtype.c_str(), s,
+                    shards);
       const std::string prefix = dir.File(name);
       EXPECT_EQ(ReadMegatronDocuments(prefix), AsDocuments(mine)) << prefix;
       oracle.Expect(prefix, AsDocuments(mine), dtype);
@@ -368,12 +384,12 @@ TEST(WriteMegatronTest, MergedShardsEqualASingleRunOfTheSameOrder) {
   const uint32_t shards = 4;
   RunStages(ToLines(records),
             {{"parse-ids", {"--vocab-size", "30000"}},
-             {"write-megatron", {dir.File("sh{shard}"), "--shards", std::to_string(shards)}}},
+             {"write-megatron", {dir.File("sh"), "--shards", std::to_string(shards)}}},
             2, 16);
   std::vector<std::string> parts;
   std::vector<std::vector<int32_t>> shard_major;
   for (uint32_t s = 0; s < shards; ++s) {
-    parts.push_back(dir.File("sh0000" + std::to_string(s) + "_text_ids_document"));
+    parts.push_back(dir.File("sh-0000" + std::to_string(s) + "-of-00004_text_ids_document"));
     for (size_t k = s; k < records.size(); k += shards) shard_major.push_back(records[k]);
   }
   MergeMegatronDatasets(dir.File("merged"), parts);
@@ -432,13 +448,13 @@ TEST(WriteMegatronTest, FullDiskThroughTheRunsFileSystemLeavesThePreviousDataset
   std::vector<std::string> lines;
   for (int i = 0; i < 2000; ++i) lines.push_back(std::to_string(i % 997) + " 5 6");
   const Stages stages = {{"parse-ids", {"--vocab-size", "1000"}},
-                         {"write-megatron", {dir.File("o-{shard}"), "--shards", "2"}}};
+                         {"write-megatron", {dir.File("o"), "--shards", "2"}}};
   RunStages(lines, stages);
   const std::vector<std::string> before = ListDir(dir.path());
   ASSERT_EQ(before.size(), 4u);
-  const std::string previous = ReadFile(dir.File("o-00001_text_ids_document.bin"));
+  const std::string previous = ReadFile(dir.File("o-00001-of-00002_text_ids_document.bin"));
   for (const std::string file :
-       {"o-00001_text_ids_document.bin", "o-00001_text_ids_document.idx"}) {
+       {"o-00001-of-00002_text_ids_document.bin", "o-00001-of-00002_text_ids_document.idx"}) {
     testing::FaultFileSystem fs;
     fs.set_path_filter(file);
     fs.FailWritesFrom(1, ENOSPC);
@@ -460,7 +476,7 @@ TEST(WriteMegatronTest, FullDiskThroughTheRunsFileSystemLeavesThePreviousDataset
     }
     EXPECT_GT(fs.failed_writes(), 0u);
     EXPECT_EQ(ListDir(dir.path()), before);
-    EXPECT_EQ(ReadFile(dir.File("o-00001_text_ids_document.bin")), previous);
+    EXPECT_EQ(ReadFile(dir.File("o-00001-of-00002_text_ids_document.bin")), previous);
   }
 }
 
