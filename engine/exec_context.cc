@@ -34,6 +34,8 @@ ExecContext::ExecContext(const RunOptions& options)
       temp_dir_(options.tmp_dir.empty() ? TempDir::DefaultParent() : options.tmp_dir),
       progress_(options.progress) {
   run_files_.file_system = options.file_system;
+  // A commit of several renames is journaled in the run folder (engine/io/commit_journal.h).
+  outputs_.set_journal_folder([this] { return temp_dir_.Path(); });
   // Batches of a few MB; smaller when the budget is tiny so several fit in flight. A batch in
   // flight costs about three times its data (input buffers, output buffers, reader chunk).
   batch_bytes_ = options.batch_bytes > 0

@@ -244,6 +244,14 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
   std::vector<OperatorStats*> op_stats;
   for (const std::string& label : plan.labels()) op_stats.push_back(&stats.AddOperator(label));
   ctx.SetInputFiles(plan.input_paths());
+  // The run folder is made at once, whether the run needs one or not: making it sweeps the
+  // folders of killed runs, finishing any commit one of them left half done
+  // (engine/io/commit_journal.h). A temp folder that cannot be written fails only a run that
+  // needs it, later.
+  try {
+    ctx.temp_dir().Path();
+  } catch (const IoError&) {
+  }
 
   // The run's outputs (ExecContext::DeferCommit) are committed only if the run gets to the end.
   struct DiscardDeferredOnExit {

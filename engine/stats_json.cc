@@ -21,6 +21,10 @@ class StatsJsonCommit : public DeferredCommit {
     out_->Close();
   }
   void Commit() override { out_->Commit(); }
+  std::vector<PendingRename> Renames() const override {
+    if (!out_ || out_->temp_path().empty()) return {};
+    return {PendingRename{out_->temp_path(), out_->target()}};
+  }
 
  private:
   std::string path_;

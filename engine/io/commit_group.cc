@@ -1,9 +1,32 @@
 #include "engine/io/commit_group.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <optional>
 
 namespace corpusflow {
+namespace {
+
+/// CORPUSFLOW_TEST_PAUSE_COMMIT=N (tests only): stop before the N-th member commit of the
+/// process, saying so on stderr, until killed; the SIGKILL tests use it.
+void PauseForTest() {
+  static const uint64_t pause_at = [] {
+    const char* value = std::getenv("CORPUSFLOW_TEST_PAUSE_COMMIT");
+    return value != nullptr ? std::strtoull(value, nullptr, 10) : 0;
+  }();
+  static std::atomic<uint64_t> commits{0};
+  if (pause_at == 0 || ++commits != pause_at) return;
+  std::fprintf(stderr, "corpusflow: test pause before commit %llu\n",
+               static_cast<unsigned long long>(pause_at));
+  std::fflush(stderr);
+  for (;;) ::pause();
+}
+
+}  // namespace
 
 void CommitGroup::Add(std::unique_ptr<DeferredCommit> member, CommitRank rank) {
   std::lock_guard lock(mu_);
@@ -31,10 +54,21 @@ void CommitGroup::Commit() {
     }
     std::stable_sort(prepared.begin(), prepared.end(),
                      [](const Member& a, const Member& b) { return a.rank < b.rank; });
+    std::vector<PendingRename> renames;
+    for (const Member& m : prepared) {
+      for (PendingRename& r : m.output->Renames()) renames.push_back(std::move(r));
+    }
+    std::optional<std::filesystem::path> journal;
+    if (renames.size() >= 2 && journal_folder_) {
+      journal = journal_folder_();
+      WriteCommitJournal(*journal, renames);
+    }
     for (Member& m : prepared) {
+      PauseForTest();
       m.output->Commit();
       m.output.reset();
     }
+    if (journal) RemoveCommitJournal(*journal);
   } catch (...) {
     Discard();
     throw;

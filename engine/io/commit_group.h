@@ -9,6 +9,8 @@
 //   dataset's .bin) come first,
 //      index files (a dataset's .idx) after them, reports (the --stats-json document) last, so a
 //      reader that opens a run's outputs by its index never sees an index without its data.
+// A SIGKILL between two renames cannot be caught: the renames are journaled in the run folder
+// first, and the next run's sweep of that folder finishes them (engine/io/commit_journal.h).
 // A group destroyed or discarded without Commit() destroys its members uncommitted, which removes
 // their temp files: a failed run leaves no output behind. docs/io.md has the whole protocol.
 // Thread safety: Add() may be called from any worker (and from a member's Prepare()); Commit()
@@ -16,10 +18,14 @@
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <vector>
+
+#include "engine/io/commit_journal.h"
 
 namespace corpusflow {
 
@@ -33,6 +39,9 @@ class DeferredCommit {
   /// Make the output visible (rename its temp files). Called once, after every member of the
   /// group prepared. An object destroyed without Commit() must remove what it wrote.
   virtual void Commit() = 0;
+  /// After Prepare(): the renames Commit() will do, for the group's journal; none for an output
+  /// written in place, or one that keeps its own crash protocol (a Megatron dataset).
+  virtual std::vector<PendingRename> Renames() const { return {}; }
 };
 
 /// The order of the renames in a group: lower ranks first.
@@ -54,8 +63,15 @@ class CommitGroup {
 
   /// Hold `member` until Commit(). Thread-safe.
   void Add(std::unique_ptr<DeferredCommit> member, CommitRank rank = CommitRank::kData);
+  /// Where the journal of a commit of several renames goes (the run folder); unset: no journal.
+  /// Called only when a journal is needed.
+  void set_journal_folder(std::function<std::filesystem::path()> folder) {
+    journal_folder_ = std::move(folder);
+  }
   /// Prepare every member (those added meanwhile included), then commit every member, in rank
-  /// order (then order added). On an exception the members not yet committed are destroyed
+  /// order (then order added); when the members have two renames or more and a journal folder
+  /// is set, the renames are journaled first and the journal removed after the last
+  /// (engine/io/commit_journal.h). On an exception the members not yet committed are destroyed
   /// (removing their temp files) and the exception propagates. The group is empty afterwards.
   void Commit();
   /// Destroy every member without committing it. The group is empty afterwards.
@@ -73,6 +89,7 @@ class CommitGroup {
 
   mutable std::mutex mu_;
   std::vector<Member> members_;
+  std::function<std::filesystem::path()> journal_folder_;
 };
 
 }  // namespace corpusflow

@@ -84,6 +84,12 @@ class RawOutput {
     out_.Commit();
   }
 
+  /// The rename Commit() will do; none when written in place.
+  std::vector<PendingRename> Renames() const {
+    if (out_.temp_path().empty()) return {};
+    return {PendingRename{out_.temp_path(), out_.target()}};
+  }
+
   template <typename F>
   void Guarded(F&& f) {
     try {
@@ -132,6 +138,7 @@ class FileOutput : public OutputStream {
   }
   const std::string& name() const override { return raw_.name(); }
   uint64_t bytes_written() const override { return bytes_written_; }
+  std::vector<PendingRename> Renames() const override { return raw_.Renames(); }
 
  protected:
   virtual void Encode(std::string_view data) = 0;
@@ -291,6 +298,7 @@ class DeferredOutput : public DeferredCommit {
   explicit DeferredOutput(std::unique_ptr<OutputStream> output) : output_(std::move(output)) {}
   void Prepare() override { output_->Close(); }
   void Commit() override { output_->Commit(); }
+  std::vector<PendingRename> Renames() const override { return output_->Renames(); }
 
  private:
   std::unique_ptr<OutputStream> output_;

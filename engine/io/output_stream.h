@@ -52,6 +52,9 @@ class OutputStream {
   virtual const std::string& name() const = 0;
   /// Uncompressed bytes written so far.
   virtual uint64_t bytes_written() const = 0;
+  /// After Close(): the rename Commit() will do (none when written in place), for the run's
+  /// commit journal.
+  virtual std::vector<PendingRename> Renames() const = 0;
 };
 
 /// Create `path` ("-" for stdout), compressing by extension. The parent directory must exist.

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "engine/error.h"
+#include "engine/io/commit_journal.h"
 #include "engine/units.h"
 
 namespace corpusflow {
@@ -68,9 +69,10 @@ uint64_t RegularFileBytes(const fs::path& dir) {
   return total;
 }
 
-/// Remove the run folder `dir` if it is one of this user's whose owner is gone; the bytes
-/// removed, or nullopt when `dir` was left alone.
-std::optional<uint64_t> RemoveIfStale(const fs::path& dir, uid_t uid) {
+/// Remove the run folder `dir` if it is one of this user's whose owner is gone, after finishing
+/// the commit it journaled (into `sweep`); the bytes removed, or nullopt when `dir` was left
+/// alone.
+std::optional<uint64_t> RemoveIfStale(const fs::path& dir, uid_t uid, StaleSweep& sweep) {
   struct stat st {};
   if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != uid) {
     return std::nullopt;
@@ -84,6 +86,9 @@ std::optional<uint64_t> RemoveIfStale(const fs::path& dir, uid_t uid) {
   // the folder first leaves this one holding an unlinked file.
   if (::fstat(fd, &lock_st) == 0 && S_ISREG(lock_st.st_mode) && lock_st.st_uid == uid &&
       ::flock(fd, LOCK_EX | LOCK_NB) == 0 && IsFileAt(fd, lock_path)) {
+    JournalRecovery recovery = RecoverCommitJournal(dir);
+    for (std::string& target : recovery.completed) sweep.completed.push_back(std::move(target));
+    for (std::string& target : recovery.superseded) sweep.superseded.push_back(std::move(target));
     const uint64_t bytes = RegularFileBytes(dir);
     std::error_code ec;
     fs::remove_all(dir, ec);
@@ -95,11 +100,18 @@ std::optional<uint64_t> RemoveIfStale(const fs::path& dir, uid_t uid) {
 
 /// One line on stderr (clearing a progress line being drawn on a terminal).
 void ReportSweep(const StaleSweep& sweep, const fs::path& parent) {
+  const char* clear = ::isatty(STDERR_FILENO) == 1 ? "\r\033[K" : "";
   std::fprintf(stderr,
                "%scorpusflow: removed %llu stale temp folder%s of killed runs from %s (%s)\n",
-               ::isatty(STDERR_FILENO) == 1 ? "\r\033[K" : "",
-               static_cast<unsigned long long>(sweep.folders), sweep.folders == 1 ? "" : "s",
+               clear, static_cast<unsigned long long>(sweep.folders), sweep.folders == 1 ? "" : "s",
                parent.c_str(), FormatBytes(static_cast<double>(sweep.bytes)).c_str());
+  for (const std::string& target : sweep.completed) {
+    std::fprintf(stderr, "corpusflow: finished the commit of a killed run: %s\n", target.c_str());
+  }
+  for (const std::string& target : sweep.superseded) {
+    std::fprintf(stderr, "corpusflow: a killed run's output %s was replaced since; kept as it is\n",
+                 target.c_str());
+  }
 }
 
 }  // namespace
@@ -120,7 +132,7 @@ StaleSweep SweepStaleRunFolders(const fs::path& parent) noexcept {
     std::error_code ec;
     for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
       if (!IsRunFolderName(it->path().filename().string())) continue;
-      if (const std::optional<uint64_t> bytes = RemoveIfStale(it->path(), uid)) {
+      if (const std::optional<uint64_t> bytes = RemoveIfStale(it->path(), uid, sweep)) {
         ++sweep.folders;
         sweep.bytes += *bytes;
       }

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace corpusflow {
 
@@ -24,11 +25,16 @@ struct StaleSweep {
   uint64_t folders = 0;
   /// Bytes of the regular files in them.
   uint64_t bytes = 0;
+  /// Outputs whose commit a killed run left half done, finished from its journal
+  /// (engine/io/commit_journal.h), and those left as they were because they were replaced since.
+  std::vector<std::string> completed;
+  std::vector<std::string> superseded;
 };
 
 /// Remove the run folders in `parent` whose owner is gone: named `corpusflow-<digits>-<digits>`,
 /// a directory (not a symlink) of this user holding a regular `corpusflow.lock` of this user
-/// whose flock can be taken. Errors skip a folder, they never end the run.
+/// whose flock can be taken. A commit journal in one is carried out first (the dead run's
+/// outputs all get their new version). Errors skip a folder, they never end the run.
 StaleSweep SweepStaleRunFolders(const std::filesystem::path& parent) noexcept;
 
 /// Whether `name` has the form of a run folder's name, `corpusflow-<digits>-<digits>`.

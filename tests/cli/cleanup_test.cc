@@ -216,6 +216,78 @@ TEST(CleanupTest, NextRunRemovesTheFolderOfASigkilledRun) {
   EXPECT_EQ(Sorted(SplitLines(ReadFile(dir.File("out.txt")))), Sorted(lines));
 }
 
+// SIGKILL between the two renames of paired outputs used to leave output A new and B old for
+// good. The renames are journaled in the run folder first: the killed run's journal names them,
+// and the next run that sweeps the folder finishes the commit, so both are new.
+TEST(CleanupTest, SigkillBetweenPairedRenamesIsFinishedByTheNextRun) {
+  ScopedTempDir dir;
+  ScopedTempDir tmp;
+  std::vector<std::string> src, tgt;
+  for (int i = 0; i < 3000; ++i) {
+    src.push_back("source " + std::to_string(i));
+    tgt.push_back("target " + std::to_string(i));
+  }
+  WriteFile(dir.File("src.txt"), JoinLines(src));
+  WriteFile(dir.File("tgt.txt"), JoinLines(tgt));
+  auto paired = [&](const std::string& a, const std::string& b) {
+    return std::vector<std::string>{"shuffle",
+                                    "--paired",
+                                    dir.File("src.txt"),
+                                    dir.File("tgt.txt"),
+                                    "-o",
+                                    dir.File(a),
+                                    "-o",
+                                    dir.File(b),
+                                    "--seed",
+                                    "3",
+                                    "--tmp-dir",
+                                    tmp.path().string(),
+                                    "--progress",
+                                    "never"};
+  };
+  ASSERT_EQ(RunCorpusflow(paired("ref-s.txt", "ref-t.txt")).exit_code, 0);
+  WriteFile(dir.File("s.txt"), "old s\n");
+  WriteFile(dir.File("t.txt"), "old t\n");
+
+  // Paused before its second rename, then killed.
+  std::string command = "\"$0\"";
+  const std::vector<std::string> args = paired("s.txt", "t.txt");
+  for (size_t i = 0; i < args.size(); ++i) command += " \"${" + std::to_string(i + 2) + "}\"";
+  const std::string script = command +
+                             " 2>\"$1\" & pid=$!\n"
+                             "until grep -q 'test pause' \"$1\"; do\n"
+                             "  if ! kill -0 $pid 2>/dev/null; then echo ended; exit 0; fi\n"
+                             "  sleep 0.02\n"
+                             "done\n"
+                             "kill -9 $pid; wait $pid; echo killed\n";
+  std::vector<std::string> argv = {"bash", "-c", script, testing::CorpusflowBinary(),
+                                   dir.File("err.txt")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const CommandResult killed = RunProgram(argv, "", {"CORPUSFLOW_TEST_PAUSE_COMMIT=2"});
+  ASSERT_EQ(killed.out, "killed\n") << ReadFile(dir.File("err.txt"));
+  EXPECT_EQ(ReadFile(dir.File("s.txt")), ReadFile(dir.File("ref-s.txt")));
+  EXPECT_EQ(ReadFile(dir.File("t.txt")), "old t\n");
+  const std::vector<std::string> folders = ListDir(tmp.path());
+  ASSERT_EQ(folders.size(), 1u);
+  EXPECT_TRUE(fs::exists(tmp.path() / folders[0] / "commit.journal"));
+
+  // Any next run with the same temp folder finishes the commit.
+  WriteFile(dir.File("other.txt"), "x\ny\n");
+  const CommandResult next =
+      RunCorpusflow({"run", "--tmp-dir", tmp.path().string(), "--progress", "never",
+                     "read " + dir.File("other.txt") + " | write " + dir.File("other.out")});
+  ASSERT_EQ(next.exit_code, 0) << next.err;
+  EXPECT_NE(next.err.find("corpusflow: finished the commit of a killed run: " + dir.File("t.txt")),
+            std::string::npos)
+      << next.err;
+  EXPECT_EQ(ReadFile(dir.File("t.txt")), ReadFile(dir.File("ref-t.txt")));
+  EXPECT_EQ(ReadFile(dir.File("s.txt")), ReadFile(dir.File("ref-s.txt")));
+  EXPECT_EQ(ListDir(dir.path()),
+            (std::vector<std::string>{"err.txt", "other.out", "other.txt", "ref-s.txt", "ref-t.txt",
+                                      "s.txt", "src.txt", "t.txt", "tgt.txt"}));
+  EXPECT_TRUE(ListDir(tmp.path()).empty());
+}
+
 TEST(CleanupTest, ConcurrentRunSweepsDeadFoldersButKeepsALiveRunsFolder) {
   ScopedTempDir dir;
   ScopedTempDir logs;
