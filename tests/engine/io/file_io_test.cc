@@ -216,7 +216,9 @@ TEST_P(CodecTest, CloseThenCommitRenames) {
   out->Write("one\ntwo\n");
   out->Close();
   out->Close();
-  EXPECT_THROW(out->Write("more"), std::logic_error);
+  EXPECT_DEATH(out->Write("more"),
+               "check failed at .*output_stream.cc:[0-9]+: !closed_: write "
+               "after close to .*shard");
   out->Commit();
   EXPECT_EQ(ListDir(dir_.path()), std::vector<std::string>{"shard" + GetParam()});
   EXPECT_EQ(ReadAll(Path("shard")), "one\ntwo\n");
@@ -290,6 +292,18 @@ TEST(FileIoTest, ZstdCorruptionNamesTheOffset) {
   EXPECT_NE(message.find("corrupt zstd data in " + dir.File("junk.zst") + " at compressed byte"),
             std::string::npos)
       << message;
+}
+
+TEST(FileIoDeathTest, AnUnknownCodecIsABug) {
+  ScopedTempDir dir;
+  const Compression unknown = static_cast<Compression>(99);
+  EXPECT_DEATH(OpenInput(dir.File("in.txt"), unknown),
+               "check failed at .*input_stream.cc:[0-9]+: .*unknown compression 99");
+  OutputOptions options;
+  options.compression = unknown;
+  EXPECT_DEATH(CreateOutput(dir.File("out.txt"), options),
+               "check failed at .*output_stream.cc:[0-9]+: .*unknown compression 99");
+  EXPECT_TRUE(ListDir(dir.path()).empty());
 }
 
 TEST(FileIoTest, MissingInputAndDirectoriesAreIoErrors) {
