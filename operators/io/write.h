@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/io/file_io.h"
+#include "engine/io/compression.h"
 #include "engine/operator.h"
 #include "operators/io/read.h"
 #include "operators/text/unicode_text.h"

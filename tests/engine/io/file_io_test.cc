@@ -1,8 +1,7 @@
-// Tests of engine/file_io: every codec round-trips arbitrary bytes, interoperates with the gzip,
-// bzip2 and zstd command-line tools, reads concatenated streams, reports truncated and corrupt
-// data with the file name, and never leaves a partial output behind.
-#include "engine/io/file_io.h"
-
+// Tests of the file layer's streams (engine/io/input_stream.h, output_stream.h, compression.h,
+// paths.h): every codec round-trips arbitrary bytes, interoperates with the gzip, bzip2 and zstd
+// command-line tools, reads concatenated streams, reports truncated and corrupt data with the file
+// name, and never leaves a partial output behind.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -13,6 +12,10 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/io/compression.h"
+#include "engine/io/input_stream.h"
+#include "engine/io/output_stream.h"
+#include "engine/io/paths.h"
 #include "tests/testing/cli_runner.h"
 #include "tests/testing/expect_error.h"
 
