@@ -1,4 +1,4 @@
-// `corpusflow bench disk`: measure the disk that holds a directory (engine/disk_benchmark.h),
+// `corpusflow bench disk`: measure the disk that holds a directory (engine/io/disk_benchmark.h),
 // print a table or JSON, and cache the figures for the shuffle's I/O bound
 // (engine/shuffle_bounds.h).
 #include <cstdio>
@@ -9,6 +9,8 @@
 #include "engine/error.h"
 #include "engine/interrupt.h"
 #include "engine/io/disk_benchmark.h"
+#include "engine/io/disk_figures.h"
+#include "engine/io/disk_report.h"
 #include "engine/io/temp_dir.h"
 #include "engine/progress.h"
 #include "engine/units.h"

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "cli/command.h"
+#include "engine/check.h"
 #include "engine/registry.h"
 
 namespace po = boost::program_options;
@@ -98,7 +99,7 @@ const std::vector<std::string>& ShortcutCommandLine::ArgsFor(std::string_view op
   for (const Forwarded& f : forwarded_) {
     if (f.op == op) return f.args;
   }
-  throw std::logic_error("ShortcutCommandLine: '" + std::string(op) + "' is not forwarded");
+  CF_CHECK(false, "ShortcutCommandLine: '" + std::string(op) + "' is not forwarded");
 }
 
 std::string ShortcutCommandLine::Help(std::string_view description) const {

@@ -7,12 +7,12 @@
 #pragma once
 
 #include <map>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "engine/check.h"
 #include "engine/error.h"
 
 namespace corpusflow {
@@ -37,13 +37,12 @@ class NameRegistry {
   NameRegistry(const NameRegistry&) = delete;
   NameRegistry& operator=(const NameRegistry&) = delete;
 
-  /// Add `def`. REQUIRES: no entry has its name (a programming error: std::logic_error).
+  /// Add `def`. REQUIRES: `def` has a name and no entry has it (CF_CHECK: a corpusflow bug).
   void Register(Def def) {
     std::string name = def.name;
-    if (name.empty()) throw std::logic_error(kind_ + " registered without a name");
-    if (!defs_.try_emplace(name, std::move(def)).second) {
-      throw std::logic_error(kind_ + " registered twice: " + name);
-    }
+    CF_CHECK(!name.empty(), kind_ + " registered without a name");
+    const bool added = defs_.try_emplace(name, std::move(def)).second;
+    CF_CHECK(added, kind_ + " registered twice: " + name);
   }
 
   /// Return the entry named `name`, or null.

@@ -1,14 +1,11 @@
 #include "engine/io/disk_benchmark.h"
 
 #include <fcntl.h>
-#include <simdjson.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -16,16 +13,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "engine/error.h"
 #include "engine/interrupt.h"
-#include "engine/io/atomic_output.h"
 #include "engine/io/file.h"
 #include "engine/io/temp_dir.h"
-#include "engine/json_writer.h"
 #include "engine/progress.h"
 #include "engine/random.h"
 #include "engine/stats.h"
@@ -78,8 +71,9 @@ class IoBuffer {
 
 double Now() { return MonotonicSeconds(); }
 
-/// "4K", "1M", "2G", or plain bytes.
-std::string SizeLabel(uint64_t bytes) {
+}  // namespace
+
+std::string DiskBlockLabel(uint64_t bytes) {
   if (bytes >= (uint64_t{1} << 30) && bytes % (uint64_t{1} << 30) == 0) {
     return std::to_string(bytes >> 30) + "G";
   }
@@ -89,6 +83,8 @@ std::string SizeLabel(uint64_t bytes) {
   if (bytes >= 1024 && bytes % 1024 == 0) return std::to_string(bytes >> 10) + "K";
   return std::to_string(bytes);
 }
+
+namespace {
 
 /// Run `io`, naming the benchmark in the message of an IoError it throws.
 template <typename Io>
@@ -322,16 +318,6 @@ uint64_t SweepBytes(const DiskBenchmarkOptions& o, uint64_t block) {
   return std::max(block, volume / block * block);
 }
 
-std::string TestLabel(const DiskTestResult& t) {
-  if (t.name == "seq_write") return "sequential write + fdatasync";
-  if (t.name == "seq_read") return "sequential read";
-  if (t.name == "spill_write") return "spill write, " + std::to_string(t.buckets) + " buckets";
-  if (t.name == "spill_read") {
-    return "spill read, " + std::to_string(t.buckets) + " buckets, strided";
-  }
-  return t.description;
-}
-
 }  // namespace
 
 const DiskTestResult* DiskBenchmarkResult::Find(const std::string& name) const {
@@ -348,8 +334,8 @@ void ValidateDiskBenchmarkOptions(const DiskBenchmarkOptions& o) {
   if (o.block_bytes == 0) throw InvalidArgument("bench disk: --block must be positive");
   if (o.chunk_bytes == 0) throw InvalidArgument("bench disk: --chunk must be positive");
   if (o.size_bytes < o.block_bytes) {
-    throw InvalidArgument("bench disk: --size " + SizeLabel(o.size_bytes) +
-                          " is smaller than --block " + SizeLabel(o.block_bytes));
+    throw InvalidArgument("bench disk: --size " + DiskBlockLabel(o.size_bytes) +
+                          " is smaller than --block " + DiskBlockLabel(o.block_bytes));
   }
   if (o.buckets < 1 || (o.max_buckets > 0 && o.buckets > o.max_buckets)) {
     throw InvalidArgument(o.max_buckets > 0
@@ -358,23 +344,23 @@ void ValidateDiskBenchmarkOptions(const DiskBenchmarkOptions& o) {
                               : std::string("bench disk: --buckets must be positive"));
   }
   if (o.size_bytes / static_cast<uint64_t>(o.buckets) < o.chunk_bytes) {
-    throw InvalidArgument("bench disk: --size " + SizeLabel(o.size_bytes) + " is smaller than " +
-                          "--buckets " + std::to_string(o.buckets) + " x --chunk " +
-                          SizeLabel(o.chunk_bytes));
+    throw InvalidArgument("bench disk: --size " + DiskBlockLabel(o.size_bytes) +
+                          " is smaller than " + "--buckets " + std::to_string(o.buckets) +
+                          " x --chunk " + DiskBlockLabel(o.chunk_bytes));
   }
   if (!(o.time_limit_seconds > 0)) {
     throw InvalidArgument("bench disk: the time limit must be positive");
   }
   for (uint64_t b : o.sweep_block_bytes) {
     if (b == 0 || b > o.size_bytes) {
-      throw InvalidArgument("bench disk: sweep block size " + SizeLabel(b) +
-                            " must be positive and at most --size " + SizeLabel(o.size_bytes));
+      throw InvalidArgument("bench disk: sweep block size " + DiskBlockLabel(b) +
+                            " must be positive and at most --size " + DiskBlockLabel(o.size_bytes));
     }
   }
   if (o.cache_mode != CacheMode::kBuffered) {
     auto check = [](uint64_t bytes, const std::string& what) {
       if (bytes % kDirectAlignment != 0) {
-        throw InvalidArgument("bench disk: " + what + " " + SizeLabel(bytes) +
+        throw InvalidArgument("bench disk: " + what + " " + DiskBlockLabel(bytes) +
                               " is not a multiple of 4K, which O_DIRECT needs (use --buffered)");
       }
     };
@@ -394,69 +380,6 @@ uint64_t DiskBenchmarkSpaceNeeded(const DiskBenchmarkOptions& o) {
   }
   for (uint64_t b : o.sweep_block_bytes) largest = std::max(largest, SweepBytes(o, b));
   return largest + largest / 100 + kSpaceMargin;
-}
-
-DeviceIdentity IdentifyDevice(const fs::path& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) ThrowIoError("cannot stat", path.string(), errno);
-  DeviceIdentity id;
-  id.key = std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
-  std::error_code ec;
-  const std::string canonical = fs::weakly_canonical(fs::absolute(path), ec).string();
-  std::ifstream mountinfo("/proc/self/mountinfo");
-  std::string line;
-  size_t best_by_device = 0;
-  size_t best_any = 0;
-  DeviceIdentity any;
-  auto unescape = [](const std::string& s) {
-    // Mount points escape space, tab, newline and backslash as \ooo.
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '\\' && i + 3 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1]))) {
-        out += static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8));
-        i += 3;
-      } else {
-        out += s[i];
-      }
-    }
-    return out;
-  };
-  auto is_prefix = [&](const std::string& mount) {
-    if (mount == "/") return true;
-    return canonical.compare(0, mount.size(), mount) == 0 &&
-           (canonical.size() == mount.size() || canonical[mount.size()] == '/');
-  };
-  while (std::getline(mountinfo, line)) {
-    std::istringstream fields(line);
-    std::vector<std::string> f;
-    std::string word;
-    while (fields >> word) f.push_back(word);
-    auto dash = std::find(f.begin(), f.end(), "-");
-    if (f.size() < 5 || dash == f.end() || dash + 2 >= f.end()) continue;
-    const std::string mount = unescape(f[4]);
-    if (!is_prefix(mount)) continue;
-    const std::string fstype = *(dash + 1);
-    const std::string source = *(dash + 2);
-    // Longest matching mount point (+1 so "/" beats "nothing found").
-    if (f[2] == id.key && mount.size() + 1 > best_by_device) {
-      best_by_device = mount.size() + 1;
-      id.source = source;
-      id.filesystem = fstype;
-      id.mount_point = mount;
-    }
-    if (mount.size() + 1 > best_any) {
-      best_any = mount.size() + 1;
-      any.source = source;
-      any.filesystem = fstype;
-      any.mount_point = mount;
-    }
-  }
-  if (best_by_device == 0 && best_any > 0) {
-    id.source = any.source;
-    id.filesystem = any.filesystem;
-    id.mount_point = any.mount_point;
-  }
-  return id;
 }
 
 DiskBenchmarkResult RunDiskBenchmark(const DiskBenchmarkOptions& options, Progress* progress) {
@@ -482,7 +405,7 @@ DiskBenchmarkResult RunDiskBenchmark(const DiskBenchmarkOptions& options, Progre
     throw IoError("bench disk: " + dir.string() + " has " + FormatBytes(free_bytes) + " free" +
                   (result.device.source.empty() ? "" : " on " + result.device.source) +
                   " but the benchmark needs " + FormatBytes(needed) + " (--size " +
-                  SizeLabel(options.size_bytes) + "); use a smaller --size or another --dir");
+                  DiskBlockLabel(options.size_bytes) + "); use a smaller --size or another --dir");
   }
   result.measured_at = static_cast<double>(std::time(nullptr));
 
@@ -533,7 +456,7 @@ DiskBenchmarkResult RunDiskBenchmark(const DiskBenchmarkOptions& options, Progre
     for (uint64_t b = 0; b < k; ++b) {
       for (uint64_t r = 0; r < rounds; ++r) by_bucket.push_back((r * k + b) * chunk);
     }
-    const std::string shape = std::to_string(k) + " buckets x " + SizeLabel(chunk) + " chunks";
+    const std::string shape = std::to_string(k) + " buckets x " + DiskBlockLabel(chunk) + " chunks";
     result.tests.push_back(bench.Write("spill_write", "spill write + fdatasync, " + shape, spill,
                                        by_round, chunk, &file_bytes));
     result.tests.back().buckets = options.buckets;
@@ -545,225 +468,15 @@ DiskBenchmarkResult RunDiskBenchmark(const DiskBenchmarkOptions& options, Progre
   // The sweep: at each block size, a file written and then read back.
   for (uint64_t b : options.sweep_block_bytes) {
     const fs::path file = temp.NewFilePath("sweep");
-    result.tests.push_back(
-        bench.Write("write_" + SizeLabel(b), "write + fdatasync, " + SizeLabel(b) + " blocks", file,
-                    SequentialOffsets(SweepBytes(options, b), b), b, &file_bytes));
-    result.tests.push_back(bench.Read("read_" + SizeLabel(b), "read, " + SizeLabel(b) + " blocks",
-                                      file, SequentialOffsets(file_bytes, b), b, file_bytes));
+    result.tests.push_back(bench.Write(
+        "write_" + DiskBlockLabel(b), "write + fdatasync, " + DiskBlockLabel(b) + " blocks", file,
+        SequentialOffsets(SweepBytes(options, b), b), b, &file_bytes));
+    result.tests.push_back(bench.Read("read_" + DiskBlockLabel(b),
+                                      "read, " + DiskBlockLabel(b) + " blocks", file,
+                                      SequentialOffsets(file_bytes, b), b, file_bytes));
     RemoveFile(file);
   }
   return result;
-}
-
-std::string FormatDiskBenchmarkTable(const DiskBenchmarkResult& r) {
-  std::ostringstream o;
-  o << "bench disk: " << r.dir.string();
-  if (!r.device.source.empty()) o << " on " << r.device.source;
-  o << " (" << (r.device.filesystem.empty() ? "?" : r.device.filesystem) << ", device "
-    << r.device.key << "), " << (r.direct ? "O_DIRECT" : "buffered I/O") << ", "
-    << SizeLabel(r.options.size_bytes) << " per main test\n";
-  char line[256];
-  std::snprintf(line, sizeof line, "%-40s %6s %9s %9s %9s %9s %9s %9s\n", "test", "block", "MB/s",
-                "IOPS", "p50 us", "p95 us", "p99 us", "max us");
-  o << line;
-  bool any_stopped = false;
-  for (const DiskTestResult& t : r.tests) {
-    std::string label = TestLabel(t);
-    if (t.stopped_by_time_limit) {
-      label += " *";
-      any_stopped = true;
-    }
-    std::snprintf(line, sizeof line, "%-40s %6s %9.1f %9.0f %9.0f %9.0f %9.0f %9.0f\n",
-                  label.c_str(), SizeLabel(t.block_bytes).c_str(), t.BytesPerSecond() / 1e6,
-                  t.Iops(), t.latency_us.p50, t.latency_us.p95, t.latency_us.p99, t.latency_us.max);
-    o << line;
-  }
-  if (!r.cache_note.empty()) {
-    double worst = -1;
-    for (const DiskTestResult& t : r.tests) worst = std::max(worst, t.cached_fraction);
-    o << "note: " << r.cache_note;
-    if (worst >= 0) {
-      std::snprintf(line, sizeof line, "; at most %.1f%% of a file was still cached before reading",
-                    100 * worst);
-      o << line;
-    }
-    o << "\n";
-  }
-  if (r.device.filesystem == "tmpfs" || r.device.filesystem == "ramfs") {
-    o << "note: " << r.device.filesystem
-      << " keeps files in memory: these are RAM figures, not a disk's\n";
-  }
-  if (any_stopped) {
-    std::snprintf(line, sizeof line,
-                  "note: tests marked * reached the %.0f s limit; their figures cover the bytes "
-                  "moved\n",
-                  r.options.time_limit_seconds);
-    o << line;
-  }
-  o << "MB/s = 10^6 bytes per second; latency is per read/write call; write figures include "
-       "the final fdatasync\n";
-  return o.str();
-}
-
-std::string DiskBenchmarkToJson(const DiskBenchmarkResult& r) {
-  std::ostringstream o;
-  const DiskFigures figures = DiskFiguresFrom(r);
-  o << "{\n  \"format\": \"corpusflow-bench-disk\",\n  \"version\": 1,\n"
-    << "  \"measured_at\": " << JsonNumber(r.measured_at) << ",\n"
-    << "  \"dir\": " << JsonQuote(r.dir.string()) << ",\n"
-    << "  \"device\": {\"key\": " << JsonQuote(r.device.key)
-    << ", \"source\": " << JsonQuote(r.device.source)
-    << ", \"filesystem\": " << JsonQuote(r.device.filesystem)
-    << ", \"mount_point\": " << JsonQuote(r.device.mount_point) << "},\n"
-    << "  \"direct\": " << (r.direct ? "true" : "false") << ",\n"
-    << "  \"cache_note\": " << JsonQuote(r.cache_note) << ",\n"
-    << "  \"options\": {\"size_bytes\": " << r.options.size_bytes
-    << ", \"block_bytes\": " << r.options.block_bytes << ", \"buckets\": " << r.options.buckets
-    << ", \"chunk_bytes\": " << r.options.chunk_bytes
-    << ", \"sweep_bytes\": " << r.options.sweep_bytes
-    << ", \"time_limit_seconds\": " << JsonNumber(r.options.time_limit_seconds) << "},\n"
-    << "  \"tests\": [";
-  for (size_t i = 0; i < r.tests.size(); ++i) {
-    const DiskTestResult& t = r.tests[i];
-    o << (i == 0 ? "\n" : ",\n") << "    {\"name\": " << JsonQuote(t.name)
-      << ", \"description\": " << JsonQuote(t.description) << ", \"block_bytes\": " << t.block_bytes
-      << ", \"buckets\": " << t.buckets << ", \"bytes\": " << t.bytes
-      << ", \"operations\": " << t.operations << ", \"seconds\": " << JsonNumber(t.seconds)
-      << ", \"sync_seconds\": " << JsonNumber(t.sync_seconds)
-      << ", \"mb_per_second\": " << JsonNumber(t.BytesPerSecond() / 1e6)
-      << ", \"iops\": " << JsonNumber(t.Iops())
-      << ", \"latency_us\": {\"p50\": " << JsonNumber(t.latency_us.p50)
-      << ", \"p95\": " << JsonNumber(t.latency_us.p95)
-      << ", \"p99\": " << JsonNumber(t.latency_us.p99)
-      << ", \"max\": " << JsonNumber(t.latency_us.max) << "}"
-      << ", \"stopped_by_time_limit\": " << (t.stopped_by_time_limit ? "true" : "false")
-      << ", \"cached_fraction\": "
-      << (t.cached_fraction < 0 ? std::string("null") : JsonNumber(t.cached_fraction)) << "}";
-  }
-  o << "\n  ],\n  \"summary\": {\"seq_write_bytes_per_second\": "
-    << JsonNumber(figures.seq_write_bytes_per_second)
-    << ", \"seq_read_bytes_per_second\": " << JsonNumber(figures.seq_read_bytes_per_second)
-    << ", \"spill_write_bytes_per_second\": " << JsonNumber(figures.spill_write_bytes_per_second)
-    << ", \"spill_read_bytes_per_second\": " << JsonNumber(figures.spill_read_bytes_per_second)
-    << "}\n}\n";
-  return o.str();
-}
-
-DiskFigures DiskFiguresFrom(const DiskBenchmarkResult& r) {
-  DiskFigures f;
-  f.device = r.device;
-  f.dir = r.dir.string();
-  f.direct = r.direct;
-  f.measured_at = r.measured_at;
-  auto rate = [&](const char* name) {
-    const DiskTestResult* t = r.Find(name);
-    return t == nullptr ? 0.0 : t->BytesPerSecond();
-  };
-  f.seq_write_bytes_per_second = rate("seq_write");
-  f.seq_read_bytes_per_second = rate("seq_read");
-  f.spill_write_bytes_per_second = rate("spill_write");
-  f.spill_read_bytes_per_second = rate("spill_read");
-  return f;
-}
-
-DiskFigures ParseDiskFiguresJson(const std::string& json, const std::string& origin) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(json).get(doc) != simdjson::SUCCESS) {
-    throw CorruptionError(origin + ": not a JSON document");
-  }
-  auto fail = [&](const std::string& what) -> DiskFigures {
-    throw CorruptionError(origin + ": not a `corpusflow bench disk` document (" + what + ")");
-  };
-  std::string_view format;
-  if (doc["format"].get(format) != simdjson::SUCCESS || format != "corpusflow-bench-disk") {
-    return fail("no \"format\": \"corpusflow-bench-disk\"");
-  }
-  DiskFigures f;
-  f.source = origin;
-  auto text = [&](simdjson::dom::element e, const char* key) {
-    std::string_view v;
-    if (e[key].get(v) != simdjson::SUCCESS) fail(std::string("missing string \"") + key + "\"");
-    return std::string(v);
-  };
-  auto number = [&](simdjson::dom::element e, const char* key) {
-    double v = 0;
-    if (e[key].get(v) != simdjson::SUCCESS || !(v >= 0)) {
-      fail(std::string("missing or negative number \"") + key + "\"");
-    }
-    return v;
-  };
-  simdjson::dom::element device, summary;
-  if (doc["device"].get(device) != simdjson::SUCCESS) return fail("missing \"device\"");
-  if (doc["summary"].get(summary) != simdjson::SUCCESS) return fail("missing \"summary\"");
-  f.device.key = text(device, "key");
-  f.device.source = text(device, "source");
-  f.device.filesystem = text(device, "filesystem");
-  f.device.mount_point = text(device, "mount_point");
-  f.dir = text(doc, "dir");
-  bool direct = false;
-  if (doc["direct"].get(direct) != simdjson::SUCCESS) return fail("missing \"direct\"");
-  f.direct = direct;
-  f.measured_at = number(doc, "measured_at");
-  f.seq_write_bytes_per_second = number(summary, "seq_write_bytes_per_second");
-  f.seq_read_bytes_per_second = number(summary, "seq_read_bytes_per_second");
-  f.spill_write_bytes_per_second = number(summary, "spill_write_bytes_per_second");
-  f.spill_read_bytes_per_second = number(summary, "spill_read_bytes_per_second");
-  return f;
-}
-
-std::optional<fs::path> DiskFiguresCacheDir() {
-  const char* xdg = std::getenv("XDG_CACHE_HOME");
-  if (xdg != nullptr && xdg[0] == '/') return fs::path(xdg) / "corpusflow";
-  const char* home = std::getenv("HOME");
-  if (home != nullptr && home[0] == '/') return fs::path(home) / ".cache" / "corpusflow";
-  return std::nullopt;
-}
-
-fs::path DiskFiguresCacheFile(const fs::path& cache_dir, const std::string& device_key) {
-  std::string name = device_key;
-  std::replace(name.begin(), name.end(), ':', '-');
-  return cache_dir / ("disk-" + name + ".json");
-}
-
-fs::path SaveDiskFigures(const DiskBenchmarkResult& result, const fs::path& cache_dir,
-                         FileSystem& file_system) {
-  std::error_code ec;
-  fs::create_directories(cache_dir, ec);
-  if (ec) ThrowIoError("cannot create cache folder", cache_dir.string(), ec.value());
-  const fs::path file = DiskFiguresCacheFile(cache_dir, result.device.key);
-  RunFiles run;
-  run.file_system = &file_system;
-  AtomicOutput out = AtomicOutput::Create(file.string(), run);
-  out.Write(DiskBenchmarkToJson(result));
-  out.Commit();
-  return file;
-}
-
-std::optional<DiskFigures> LoadDiskFigures(const fs::path& path) {
-  const std::optional<fs::path> cache_dir = DiskFiguresCacheDir();
-  if (!cache_dir) return std::nullopt;
-  // An output that does not exist yet lives on the device of its nearest existing folder.
-  std::error_code ec;
-  fs::path probe = fs::absolute(path, ec);
-  if (ec) return std::nullopt;
-  while (!fs::exists(probe, ec)) {
-    if (!probe.has_parent_path() || probe.parent_path() == probe) return std::nullopt;
-    probe = probe.parent_path();
-  }
-  try {
-    const DeviceIdentity device = IdentifyDevice(probe);
-    const fs::path file = DiskFiguresCacheFile(*cache_dir, device.key);
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return std::nullopt;
-    std::stringstream text;
-    text << in.rdbuf();
-    DiskFigures figures = ParseDiskFiguresJson(text.str(), file.string());
-    if (figures.device.key != device.key) return std::nullopt;
-    return figures;
-  } catch (const Error&) {
-    return std::nullopt;
-  }
 }
 
 }  // namespace corpusflow

@@ -7,23 +7,25 @@
 // writes at a few block sizes. Every I/O call is timed, so each test reports MB/s, IOPS and
 // latency percentiles.
 //
-// All files live in a run-specific folder (engine/temp_dir.h) that is removed when the benchmark
-// ends, fails or is interrupted (long loops call CheckInterrupt()). The figures of the last run
-// on a device can be cached (a JSON file per device under $XDG_CACHE_HOME/corpusflow/) so that
-// the shuffle reports its I/O lower bound without measuring again (engine/shuffle_bounds.h).
+// All files live in a run-specific folder (engine/io/temp_dir.h) that is removed when the
+// benchmark ends, fails or is interrupted (long loops call CheckInterrupt()). This file is the
+// measurement; the table and JSON of a run are in engine/io/disk_report.h, the figures the shuffle
+// reads and their per-device cache in engine/io/disk_figures.h, the device lookup in
+// engine/io/device_identity.h.
 //
 // Thread-safety: RunDiskBenchmark uses only its arguments (and the process-wide interrupt flag);
 // concurrent calls on different directories are safe but measure each other's traffic. The
-// other functions are pure or touch only the cache file they name.
+// other functions are pure.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
-#include <optional>
 #include <string>
 #include <vector>
 
-#include "engine/io/file_system.h"
+#include "engine/io/device_identity.h"
+// The figures and their cache: operators/shuffle/shuffle_bounds.h reads them through this header.
+#include "engine/io/disk_figures.h"  // IWYU pragma: export
 
 namespace corpusflow {
 
@@ -65,21 +67,6 @@ struct DiskBenchmarkOptions {
   double time_limit_seconds = 8;
   CacheMode cache_mode = CacheMode::kAuto;
 };
-
-/// The device and filesystem that hold a path (from stat and /proc/self/mountinfo).
-struct DeviceIdentity {
-  /// "major:minor" of st_dev; the cache key.
-  std::string key;
-  /// The mount source, e.g. "/dev/vda" ("" when unknown).
-  std::string source;
-  /// The filesystem type, e.g. "ext4" ("" when unknown).
-  std::string filesystem;
-  /// The mount point that holds the path.
-  std::string mount_point;
-};
-
-/// Identify the device of `path` (an existing file or directory). Throws IoError.
-DeviceIdentity IdentifyDevice(const std::filesystem::path& path);
 
 /// Latency percentiles of the I/O calls of one test, in microseconds.
 struct LatencyPercentiles {
@@ -133,6 +120,9 @@ struct DiskBenchmarkResult {
   const DiskTestResult* Find(const std::string& name) const;
 };
 
+/// The label of a block size in test names and tables: "4K", "1M", "2G", or plain bytes.
+std::string DiskBlockLabel(uint64_t bytes);
+
 /// Bytes of free space the benchmark needs in its directory.
 uint64_t DiskBenchmarkSpaceNeeded(const DiskBenchmarkOptions& options);
 
@@ -144,52 +134,5 @@ void ValidateDiskBenchmarkOptions(const DiskBenchmarkOptions& options);
 /// any I/O) or an I/O call fails, and Interrupted on SIGINT/SIGTERM; its files are removed in
 /// every case.
 DiskBenchmarkResult RunDiskBenchmark(const DiskBenchmarkOptions& options, Progress* progress);
-
-/// The human table: one row per test with MB/s, IOPS and latency percentiles.
-std::string FormatDiskBenchmarkTable(const DiskBenchmarkResult& result);
-
-/// The JSON document of a run (also the format of the cache file).
-std::string DiskBenchmarkToJson(const DiskBenchmarkResult& result);
-
-/// The figures of a device that bound a shuffle, as cached by the last `bench disk`.
-struct DiskFigures {
-  DeviceIdentity device;
-  /// The directory that was measured.
-  std::string dir;
-  bool direct = false;
-  double measured_at = 0;
-  double seq_write_bytes_per_second = 0;
-  double seq_read_bytes_per_second = 0;
-  double spill_write_bytes_per_second = 0;
-  double spill_read_bytes_per_second = 0;
-  /// The cache file the figures were read from ("" when they come from a live result).
-  std::string source;
-};
-
-/// The figures of a run (those of the four main tests).
-DiskFigures DiskFiguresFrom(const DiskBenchmarkResult& result);
-
-/// Parse a document written by DiskBenchmarkToJson. Throws CorruptionError naming `origin` when
-/// it is not one.
-DiskFigures ParseDiskFiguresJson(const std::string& json, const std::string& origin);
-
-/// The folder of the cache: $XDG_CACHE_HOME/corpusflow, else $HOME/.cache/corpusflow;
-/// nullopt when neither variable is set.
-std::optional<std::filesystem::path> DiskFiguresCacheDir();
-
-/// The cache file of a device key ("254:0" -> ".../disk-254-0.json").
-std::filesystem::path DiskFiguresCacheFile(const std::filesystem::path& cache_dir,
-                                           const std::string& device_key);
-
-/// Write the run's JSON to the cache file of its device through `fs` (an AtomicOutput: a temp
-/// file renamed into place). Returns the file written. Throws IoError.
-std::filesystem::path SaveDiskFigures(const DiskBenchmarkResult& result,
-                                      const std::filesystem::path& cache_dir,
-                                      FileSystem& fs = FileSystem::Default());
-
-/// The cached figures of the device that holds `path`, or nullopt when the path does not exist,
-/// no cache folder is configured, or the device was never measured. An unreadable or corrupt
-/// cache file is treated as absent.
-std::optional<DiskFigures> LoadDiskFigures(const std::filesystem::path& path);
 
 }  // namespace corpusflow

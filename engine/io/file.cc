@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "engine/error.h"
 #include "engine/interrupt.h"
@@ -17,6 +18,16 @@ namespace {
 
 /// Calls between two interrupt checks in a long loop (2 MiB of 32 KiB writes).
 constexpr uint64_t kCallsPerInterruptCheck = 64;
+/// Most bytes of one copy_file_range call (an interrupt is checked between calls).
+constexpr uint64_t kMaxCopyCall = uint64_t{64} << 20;
+/// The buffer of a copy that the kernel cannot do.
+constexpr size_t kCopyBufferBytes = size_t{4} << 20;
+
+/// Whether copy_file_range failed only because it cannot copy between these files (another
+/// filesystem, an old kernel, a special file): the copy goes through a buffer instead.
+bool KernelCopyUnsupported(int err) {
+  return err == EXDEV || err == ENOSYS || err == EINVAL || err == EOPNOTSUPP;
+}
 
 }  // namespace
 
@@ -33,6 +44,13 @@ ssize_t IoCalls::PWrite(int fd, const char* data, size_t n, uint64_t offset) {
 }
 
 int IoCalls::Sync(int fd) { return ::fdatasync(fd); }
+
+ssize_t IoCalls::CopyRange(int in_fd, uint64_t in_offset, int out_fd, uint64_t out_offset,
+                           size_t n) {
+  auto in = static_cast<loff_t>(in_offset);
+  auto out = static_cast<loff_t>(out_offset);
+  return ::copy_file_range(in_fd, &in, out_fd, &out, n, 0);
+}
 
 IoCalls& IoCalls::System() {
   static IoCalls calls;
@@ -147,6 +165,40 @@ void File::PWrite(uint64_t offset, std::string_view data) const {
     data.remove_prefix(static_cast<size_t>(w));
     offset += static_cast<uint64_t>(w);
     if (++calls % kCallsPerInterruptCheck == 0) CheckInterrupt();
+  }
+}
+
+void File::CopyFrom(const File& from, uint64_t from_offset, uint64_t offset, uint64_t n) const {
+  const auto ended = [&](uint64_t done) {
+    throw CorruptionError(from.name() + ": file ended at byte " +
+                          std::to_string(from_offset + done) + " while being copied");
+  };
+  uint64_t done = 0;
+  while (done < n) {
+    CheckInterrupt();
+    const size_t want = static_cast<size_t>(std::min(n - done, kMaxCopyCall));
+    const ssize_t r = calls_->CopyRange(from.fd_, from_offset + done, fd_, offset + done, want);
+    if (r > 0) {
+      done += static_cast<uint64_t>(r);
+      continue;
+    }
+    if (r == 0) ended(done);
+    const int err = errno;
+    if (err == EINTR) continue;  // CheckInterrupt() above stops on SIGINT/SIGTERM
+    if (KernelCopyUnsupported(err)) break;
+    throw IoError("cannot copy " + from.name() + " at offset " +
+                  std::to_string(from_offset + done) + " to " + name_ + " at offset " +
+                  std::to_string(offset + done) + ": " + std::strerror(err));
+  }
+  if (done == n) return;
+  std::vector<char> buffer(static_cast<size_t>(std::min<uint64_t>(n - done, kCopyBufferBytes)));
+  while (done < n) {
+    CheckInterrupt();
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(n - done, buffer.size()));
+    const size_t got = from.PRead(from_offset + done, buffer.data(), want);
+    if (got < want) ended(done + got);
+    PWrite(offset + done, std::string_view(buffer.data(), want));
+    done += want;
   }
 }
 

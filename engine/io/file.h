@@ -36,6 +36,10 @@ class IoCalls {
   virtual ssize_t PWrite(int fd, const char* data, size_t n, uint64_t offset);
   /// fdatasync(2).
   virtual int Sync(int fd);
+  /// copy_file_range(2) of up to `n` bytes from `in_fd` at `in_offset` to `out_fd` at
+  /// `out_offset` (file offsets left alone).
+  virtual ssize_t CopyRange(int in_fd, uint64_t in_offset, int out_fd, uint64_t out_offset,
+                            size_t n);
 
   /// The kernel's calls (a process-wide object without state).
   static IoCalls& System();
@@ -86,6 +90,12 @@ class File {
   void Write(std::string_view data);
   /// Write all of `data` at `offset`. Throws IoError.
   void PWrite(uint64_t offset, std::string_view data) const;
+  /// Copy `n` bytes of `from` at `from_offset` into this file at `offset`: in the kernel
+  /// (copy_file_range, through this file's IoCalls) where the filesystems allow it, else through
+  /// a buffer (PRead from `from`, PWrite here). EINTR is retried and short copies are continued.
+  /// Throws IoError naming both files and offsets (ENOSPC, EIO, ...), or CorruptionError naming
+  /// `from` when it ends before `n` bytes.
+  void CopyFrom(const File& from, uint64_t from_offset, uint64_t offset, uint64_t n) const;
   /// fdatasync(2) the file. Throws IoError.
   void Sync();
   /// The file's size (fstat). Throws IoError.

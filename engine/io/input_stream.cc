@@ -10,9 +10,9 @@
 #include <boost/iostreams/filter/gzip.hpp>
 #include <boost/iostreams/filtering_streambuf.hpp>
 #include <ios>
-#include <stdexcept>
 #include <vector>
 
+#include "engine/check.h"
 #include "engine/error.h"
 #include "engine/io/file.h"
 
@@ -235,7 +235,7 @@ std::unique_ptr<InputStream> OpenInput(const std::string& path, Compression comp
     case Compression::kBzip2:
       return std::make_unique<BoostInput>(path, compression, fs);
   }
-  throw std::logic_error("unknown compression");
+  CF_CHECK(false, "unknown compression " + std::to_string(static_cast<int>(compression)));
 }
 
 }  // namespace corpusflow

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/io/file_io.h"
+#include "engine/io/input_stream.h"
 
 namespace corpusflow {
 

@@ -8,9 +8,9 @@
 #include <boost/iostreams/filtering_streambuf.hpp>
 #include <exception>
 #include <ios>
-#include <stdexcept>
 #include <vector>
 
+#include "engine/check.h"
 #include "engine/error.h"
 #include "engine/io/atomic_output.h"
 
@@ -45,7 +45,7 @@ class RawOutput {
   void Write(const char* data, size_t n) {
     if (abandoned_) return;
     ThrowIfFailed();
-    if (closed_) throw std::logic_error("write after close to " + name_);
+    CF_CHECK(!closed_, "write after close to " + name_);
     if (buffer_.size() + n <= kWriteChunk) {
       buffer_.append(data, n);
       return;
@@ -122,7 +122,7 @@ class FileOutput : public OutputStream {
   FileOutput(const std::string& path, const OutputOptions& options) : raw_(path, options) {}
 
   void Write(std::string_view data) override {
-    if (closed_) throw std::logic_error("write after close to " + raw_.name());
+    CF_CHECK(!closed_, "write after close to " + raw_.name());
     Encode(data);
     bytes_written_ += data.size();
   }
@@ -318,7 +318,7 @@ std::unique_ptr<OutputStream> CreateOutput(const std::string& path, const Output
     case Compression::kBzip2:
       return std::make_unique<BoostOutput>(path, options, compression);
   }
-  throw std::logic_error("unknown compression");
+  CF_CHECK(false, "unknown compression " + std::to_string(static_cast<int>(compression)));
 }
 
 std::unique_ptr<DeferredCommit> DeferOutput(std::unique_ptr<OutputStream> output) {

@@ -10,6 +10,7 @@
 #include "engine/exec_context.h"
 #include "engine/interrupt.h"
 #include "engine/io/line_reader.h"
+#include "engine/io/paths.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
 

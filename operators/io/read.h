@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/io/file_io.h"
+#include "engine/io/compression.h"
 #include "engine/operator.h"
 
 namespace corpusflow {

@@ -8,6 +8,8 @@
 #include "engine/check.h"
 #include "engine/error.h"
 #include "engine/exec_context.h"
+#include "engine/io/output_stream.h"
+#include "engine/io/paths.h"
 #include "engine/json_writer.h"
 #include "engine/registry.h"
 #include "engine/sharding.h"

@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/io/file_io.h"
+#include "engine/io/compression.h"
 #include "engine/operator.h"
 #include "engine/sharding.h"
 #include "operators/io/read.h"

@@ -1,11 +1,6 @@
 #include "operators/megatron/merge.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -14,57 +9,21 @@
 
 #include "engine/check.h"
 #include "engine/error.h"
-#include "engine/interrupt.h"
 #include "operators/megatron/discovery.h"
-#include "operators/megatron/file_internal.h"
 
 namespace corpusflow {
-
-using megatron_internal::PReadExactly;
-using megatron_internal::RetryOnEintr;
-
 namespace {
 
 /// Buffer of the merger's index output.
 constexpr size_t kIndexBufferBytes = 1 << 20;
 
-/// Append the whole of `from`'s `.bin` to `to` at `*to_offset`: copy_file_range when the kernel
-/// can, read/write otherwise.
-void AppendFileContents(const MegatronDatasetReader& from, File& to, uint64_t* to_offset) {
-  const uint64_t total = from.bin_bytes();
-  const File in_file = File::Open(from.bin_path(), O_RDONLY);
-  uint64_t done = 0;
-  bool kernel_copy = true;
-  std::vector<char> buffer;
-  while (done < total) {
-    CheckInterrupt();
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(total - done, 64 << 20));
-    if (kernel_copy) {
-      auto in = static_cast<off64_t>(done);
-      auto out = static_cast<off64_t>(*to_offset);
-      const ssize_t r = RetryOnEintr(
-          [&] { return ::copy_file_range(in_file.fd(), &in, to.fd(), &out, want, 0); });
-      if (r > 0) {
-        done += static_cast<uint64_t>(r);
-        *to_offset += static_cast<uint64_t>(r);
-        continue;
-      }
-      if (r == 0) {
-        throw CorruptionError(from.bin_path() + ": file ended at byte " + std::to_string(done) +
-                              " while being copied");
-      }
-      if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP) {
-        ThrowIoError("cannot copy " + from.bin_path() + " to", to.name(), errno);
-      }
-      kernel_copy = false;
-    }
-    buffer.resize(4 << 20);
-    const size_t n = std::min(want, buffer.size());
-    PReadExactly(in_file, done, buffer.data(), n);
-    to.PWrite(*to_offset, std::string_view(buffer.data(), n));
-    done += n;
-    *to_offset += n;
-  }
+/// Append the whole of `from`'s `.bin` to `to` at `*to_offset`, reading it through `fs`
+/// (File::CopyFrom: in the kernel when it can, through a buffer otherwise).
+void AppendFileContents(const MegatronDatasetReader& from, FileSystem& fs, const File& to,
+                        uint64_t* to_offset) {
+  const File in = fs.OpenForRead(from.bin_path(), "cannot open");
+  to.CopyFrom(in, 0, *to_offset, from.bin_bytes());
+  *to_offset += from.bin_bytes();
 }
 
 /// Sequential buffered writes to a File at a running offset.
@@ -202,7 +161,7 @@ void MegatronMerger::WriteFiles() {
   index.Flush();
 
   uint64_t bin_offset = 0;
-  for (const auto& in : inputs_) AppendFileContents(*in, files_->bin(), &bin_offset);
+  for (const auto& in : inputs_) AppendFileContents(*in, fs_, files_->bin(), &bin_offset);
   files_->Close();
 }
 

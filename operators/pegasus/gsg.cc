@@ -6,8 +6,9 @@
 
 #include "engine/error.h"
 #include "engine/exec_context.h"
-#include "engine/io/file_io.h"
+#include "engine/io/input_stream.h"
 #include "engine/io/line_reader.h"
+#include "engine/io/paths.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
 #include "operators/tokenize/jieba_segmenter.h"

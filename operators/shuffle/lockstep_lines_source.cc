@@ -2,7 +2,7 @@
 
 #include "engine/error.h"
 #include "engine/exec_context.h"
-#include "engine/io/file_io.h"
+#include "engine/io/input_stream.h"
 #include "engine/io/line_reader.h"
 #include "engine/progress.h"
 

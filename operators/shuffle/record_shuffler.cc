@@ -17,7 +17,6 @@
 #include "engine/coding.h"
 #include "engine/error.h"
 #include "engine/interrupt.h"
-#include "engine/io/file_io.h"
 #include "engine/io/temp_dir.h"
 #include "engine/progress.h"
 #include "engine/stats.h"

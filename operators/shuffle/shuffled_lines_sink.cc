@@ -5,7 +5,8 @@
 #include "engine/check.h"
 #include "engine/error.h"
 #include "engine/exec_context.h"
-#include "engine/io/file_io.h"
+#include "engine/io/output_stream.h"
+#include "engine/io/paths.h"
 #include "engine/sharding.h"
 #include "engine/stats.h"
 

@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "engine/io/file_io.h"
+#include "engine/io/input_stream.h"
 
 namespace corpusflow {
 

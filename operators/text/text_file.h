@@ -1,5 +1,5 @@
 // Small text files the tokenizers load whole (vocab.txt, jieba dictionaries): read a file into
-// memory (decompressed by extension, as engine/file_io.h opens it) and walk its lines.
+// memory (decompressed by extension, as engine/io/input_stream.h opens it) and walk its lines.
 // Thread safety: ReadWholeFile is safe from any thread; a TextLines belongs to one thread.
 #pragma once
 

@@ -2,7 +2,7 @@
 
 #include "engine/error.h"
 #include "engine/exec_context.h"
-#include "engine/io/file_io.h"
+#include "engine/io/paths.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
 #include "operators/text/bad_utf8_records.h"

@@ -6,7 +6,7 @@
 
 #include "engine/error.h"
 #include "engine/exec_context.h"
-#include "engine/io/file_io.h"
+#include "engine/io/paths.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
 #include "operators/text/bad_utf8_records.h"
@@ -30,29 +30,39 @@ int32_t RequireToken(const Vocabulary& vocab, std::string_view token, const std:
   return *id;
 }
 
-/// BERT BasicTokenizer + WordPiece.
-class WordPieceTokenizer : public TextTokenizer {
+/// What WordPiece and T5 PEGASUS share: a BERT vocabulary, BERT's BasicTokenizer feeding greedy
+/// longest-match WordPiece (unknown words become [UNK]), and [CLS] and [SEP] as the start and
+/// end tokens. Subclasses say how text reaches EncodeBasic.
+class BertVocabularyTokenizer : public TextTokenizer {
  public:
-  WordPieceTokenizer(const TokenizerOptions& options, std::shared_ptr<const Vocabulary> vocab)
+  int64_t vocab_size() const override { return static_cast<int64_t>(vocab_->size()); }
+  std::optional<int32_t> start_id() const override { return cls_; }
+  std::optional<int32_t> end_id() const override { return sep_; }
+
+ protected:
+  /// `default_max_chars_per_word` applies when the options leave it at 0.
+  BertVocabularyTokenizer(const TokenizerOptions& options, std::shared_ptr<const Vocabulary> vocab,
+                          bool lowercase, size_t default_max_chars_per_word)
       : vocab_(std::move(vocab)),
-        basic_(options.lowercase),
-        wordpiece_(
-            *vocab_, RequireToken(*vocab_, "[UNK]", options.vocab_path),
-            options.max_chars_per_word > 0 ? options.max_chars_per_word : kHfMaxCharsPerWord),
+        basic_(lowercase),
+        wordpiece_(*vocab_, RequireToken(*vocab_, "[UNK]", options.vocab_path),
+                   options.max_chars_per_word > 0 ? options.max_chars_per_word
+                                                  : default_max_chars_per_word),
         cls_(vocab_->Find("[CLS]")),
         sep_(vocab_->Find("[SEP]")) {}
 
-  size_t Encode(std::string_view text, std::vector<int32_t>* ids) const override {
-    thread_local BertBasicTokenizer::Scratch scratch;
+  const Vocabulary& vocab() const { return *vocab_; }
+
+  /// Split `text` with the BasicTokenizer and append the WordPiece ids of each word to `ids`.
+  /// Returns the number of words encoded as [UNK].
+  size_t EncodeBasic(std::string_view text, BertBasicTokenizer::Scratch& scratch,
+                     std::vector<int32_t>* ids) const {
     size_t unknown = 0;
     basic_.Tokenize(text, scratch, [&](const char32_t* word, size_t n) {
       unknown += wordpiece_.Encode(word, n, ids) ? 1 : 0;
     });
     return unknown;
   }
-  int64_t vocab_size() const override { return static_cast<int64_t>(vocab_->size()); }
-  std::optional<int32_t> start_id() const override { return cls_; }
-  std::optional<int32_t> end_id() const override { return sep_; }
 
  private:
   std::shared_ptr<const Vocabulary> vocab_;
@@ -62,19 +72,26 @@ class WordPieceTokenizer : public TextTokenizer {
   std::optional<int32_t> sep_;
 };
 
+/// BERT BasicTokenizer + WordPiece.
+class WordPieceTokenizer : public BertVocabularyTokenizer {
+ public:
+  WordPieceTokenizer(const TokenizerOptions& options, std::shared_ptr<const Vocabulary> vocab)
+      : BertVocabularyTokenizer(options, std::move(vocab), options.lowercase, kHfMaxCharsPerWord) {}
+
+  size_t Encode(std::string_view text, std::vector<int32_t>* ids) const override {
+    thread_local BertBasicTokenizer::Scratch scratch;
+    return EncodeBasic(text, scratch, ids);
+  }
+};
+
 /// bert4keras' Tokenizer(vocab, do_lower_case=True, pre_tokenize=jieba.cut(s, HMM=False)).
-class T5PegasusTokenizer : public TextTokenizer {
+class T5PegasusTokenizer : public BertVocabularyTokenizer {
  public:
   T5PegasusTokenizer(const TokenizerOptions& options, std::shared_ptr<const Vocabulary> vocab,
                      std::shared_ptr<const JiebaSegmenter> segmenter)
-      : vocab_(std::move(vocab)),
-        segmenter_(std::move(segmenter)),
-        basic_(/*lowercase=*/false),
-        wordpiece_(*vocab_, RequireToken(*vocab_, "[UNK]", options.vocab_path),
-                   options.max_chars_per_word > 0 ? options.max_chars_per_word
-                                                  : kBert4kerasMaxCharsPerWord),
-        cls_(vocab_->Find("[CLS]")),
-        sep_(vocab_->Find("[SEP]")) {}
+      : BertVocabularyTokenizer(options, std::move(vocab), /*lowercase=*/false,
+                                kBert4kerasMaxCharsPerWord),
+        segmenter_(std::move(segmenter)) {}
 
   size_t Encode(std::string_view text, std::vector<int32_t>* ids) const override {
     struct Scratch {
@@ -89,27 +106,17 @@ class T5PegasusTokenizer : public TextTokenizer {
     segmenter_->Cut(s.normalized, &s.words);
     size_t unknown = 0;
     for (std::string_view word : s.words) {
-      if (const std::optional<int32_t> id = vocab_->Find(word)) {
+      if (const std::optional<int32_t> id = vocab().Find(word)) {
         ids->push_back(*id);
         continue;
       }
-      basic_.Tokenize(word, s.basic, [&](const char32_t* piece, size_t n) {
-        unknown += wordpiece_.Encode(piece, n, ids) ? 1 : 0;
-      });
+      unknown += EncodeBasic(word, s.basic, ids);
     }
     return unknown;
   }
-  int64_t vocab_size() const override { return static_cast<int64_t>(vocab_->size()); }
-  std::optional<int32_t> start_id() const override { return cls_; }
-  std::optional<int32_t> end_id() const override { return sep_; }
 
  private:
-  std::shared_ptr<const Vocabulary> vocab_;
   std::shared_ptr<const JiebaSegmenter> segmenter_;
-  BertBasicTokenizer basic_;
-  WordPiece wordpiece_;
-  std::optional<int32_t> cls_;
-  std::optional<int32_t> sep_;
 };
 
 /// libsentencepiece, with PEGASUS' id shift.

@@ -3,7 +3,7 @@
 #include <sentencepiece_processor.h>
 
 #include "engine/error.h"
-#include "engine/io/file_io.h"
+#include "engine/io/paths.h"
 #include "operators/tokenize/jieba_segmenter.h"
 #include "operators/tokenize/vocabulary.h"
 

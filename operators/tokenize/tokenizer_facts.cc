@@ -5,7 +5,7 @@
 
 #include "engine/coding.h"
 #include "engine/error.h"
-#include "engine/io/file_io.h"
+#include "engine/io/paths.h"
 #include "operators/text/text_file.h"
 
 namespace corpusflow {

@@ -1,20 +1,15 @@
 // `corpusflow bench disk` through the real binary: figures, JSON, the cache file, cleanup, exit
 // codes on a missing or full directory, and Ctrl-C.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <simdjson.h>
-#include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <thread>
 
 #include "tests/testing/cli_runner.h"
-
-extern char** environ;
 
 namespace corpusflow::testing {
 namespace {
@@ -179,21 +174,11 @@ TEST(BenchCommandTest, FullDiskDuringTheRunFailsAndCleansUp) {
 TEST(BenchCommandTest, InterruptRemovesItsFilesAndExits130) {
   ScopedTempDir dir;
   ScopedTempDir logs;
-  std::vector<std::string> args = {
-      CorpusflowBinary(), "bench", "disk",       "--dir", dir.path().string(), "--size", "256M",
-      "--block",          "64K",   "--progress", "never", "--no-cache"};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
   const std::string err_path = logs.File("stderr");
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  pid_t pid = 0;
-  ASSERT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&actions);
+  const pid_t pid = StartCorpusflow({"bench", "disk", "--dir", dir.path().string(), "--size",
+                                     "256M", "--block", "64K", "--progress", "never", "--no-cache"},
+                                    -1, -1, err_path);
+  ASSERT_GT(pid, 0);
   // Wait until the run folder exists, then press Ctrl-C.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (ListDir(dir.path()).empty() && std::chrono::steady_clock::now() < deadline) {

@@ -113,4 +113,17 @@ ssize_t FaultFileSystem::Calls::PWrite(int fd, const char* data, size_t n, uint6
   return IoCalls::PWrite(fd, data, n, offset);
 }
 
+ssize_t FaultFileSystem::Calls::CopyRange(int in_fd, uint64_t in_offset, int out_fd,
+                                          uint64_t out_offset, size_t n) {
+  ++fs_.copy_calls_;
+  if (fs_.copy_error_ != 0) {
+    errno = fs_.copy_error_;
+    return -1;
+  }
+  if (Eintr()) return -1;
+  if (FailWrite()) return -1;
+  if (fs_.short_writes_ > 0) n = std::min(n, fs_.short_writes_);
+  return IoCalls::CopyRange(in_fd, in_offset, out_fd, out_offset, n);
+}
+
 }  // namespace corpusflow::testing

@@ -1,9 +1,10 @@
 // FaultFileSystem: a FileSystem for in-process fault tests, in the spirit of LevelDB's
 // fault_injection_test. It opens, creates, renames and removes files through a base FileSystem
 // (the POSIX one by default) and hands out Files whose system calls it intercepts: the Nth write
-// call and every later one fail with ENOSPC or EIO (a full or failing disk), write calls move at
-// most a few bytes (short writes), calls fail with EINTR before succeeding, bytes read at a
-// given offset come back flipped or swapped (corruption), and renames fail. Only files whose path
+// call and every later one fail with ENOSPC or EIO (a full or failing disk; a copy_file_range
+// into a file counts as a write call), write calls move at most a few bytes (short writes), calls
+// fail with EINTR before succeeding, kernel copies are refused (EXDEV), bytes read at a given
+// offset come back flipped or swapped (corruption), and renames fail. Only files whose path
 // contains the filter (default: every file) get the faults.
 // Thread safety: configure it before the run; the intercepted calls may run on many threads.
 #pragma once
@@ -34,11 +35,16 @@ class FaultFileSystem : public FileSystem {
   void FlipOnRead(uint64_t offset, unsigned char mask = 0x01);
   /// Swap the bytes at file offsets `offset` and `offset + 1` whenever both are read in one call.
   void SwapOnRead(uint64_t offset);
+  /// Fail every copy_file_range call with `err` (EXDEV, EOPNOTSUPP: a copy the kernel cannot
+  /// do), without counting it as a write call.
+  void RefuseKernelCopies(int err) { copy_error_ = err; }
   /// Fail every rename with `err`.
   void FailRenames(int err) { rename_error_ = err; }
 
   /// Write calls seen so far (those that failed included), over the files that get faults.
   uint64_t write_calls() const { return write_calls_.load(); }
+  /// copy_file_range calls seen so far (refused ones included), over the files that get faults.
+  uint64_t copy_calls() const { return copy_calls_.load(); }
   /// Write calls failed on purpose so far.
   uint64_t failed_writes() const { return failed_writes_.load(); }
   /// Files created through CreateExclusive so far (whatever the filter).
@@ -61,6 +67,8 @@ class FaultFileSystem : public FileSystem {
     ssize_t PRead(int fd, char* buf, size_t n, uint64_t offset) override;
     ssize_t Write(int fd, const char* data, size_t n) override;
     ssize_t PWrite(int fd, const char* data, size_t n, uint64_t offset) override;
+    ssize_t CopyRange(int in_fd, uint64_t in_offset, int out_fd, uint64_t out_offset,
+                      size_t n) override;
 
    private:
     /// Whether this call fails with EINTR (every other call when set_eintr).
@@ -87,6 +95,8 @@ class FaultFileSystem : public FileSystem {
   unsigned char flip_mask_ = 0;
   std::optional<uint64_t> swap_offset_;
   int rename_error_ = 0;
+  int copy_error_ = 0;
+  std::atomic<uint64_t> copy_calls_{0};
   std::atomic<uint64_t> write_calls_{0};
   std::atomic<uint64_t> failed_writes_{0};
   std::atomic<uint64_t> files_created_{0};

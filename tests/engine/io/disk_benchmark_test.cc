@@ -1,5 +1,6 @@
-// Tests of the disk benchmark (engine/disk_benchmark.h) on small sizes in temp folders, and of
-// the shuffle bounds computed from its figures (engine/shuffle_bounds.h).
+// Tests of the disk benchmark (engine/io/disk_benchmark.h, disk_report.h, disk_figures.h,
+// device_identity.h) on small sizes in temp folders, and of the shuffle bounds computed from its
+// figures (operators/shuffle/shuffle_bounds.h).
 #include "engine/io/disk_benchmark.h"
 
 #include <gtest/gtest.h>
@@ -18,6 +19,9 @@
 
 #include "engine/error.h"
 #include "engine/interrupt.h"
+#include "engine/io/device_identity.h"
+#include "engine/io/disk_figures.h"
+#include "engine/io/disk_report.h"
 #include "engine/io/temp_dir.h"
 #include "engine/progress.h"
 #include "engine/stats.h"

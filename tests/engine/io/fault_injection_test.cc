@@ -15,6 +15,8 @@
 #include "cli/command.h"
 #include "engine/error.h"
 #include "engine/io/disk_benchmark.h"
+#include "engine/io/disk_figures.h"
+#include "engine/io/disk_report.h"
 #include "engine/io/spill_file.h"
 #include "engine/registry.h"
 #include "tests/testing/cli_runner.h"

@@ -1,8 +1,7 @@
-// Tests of engine/file_io: every codec round-trips arbitrary bytes, interoperates with the gzip,
-// bzip2 and zstd command-line tools, reads concatenated streams, reports truncated and corrupt
-// data with the file name, and never leaves a partial output behind.
-#include "engine/io/file_io.h"
-
+// Tests of the file layer's streams (engine/io/input_stream.h, output_stream.h, compression.h,
+// paths.h): every codec round-trips arbitrary bytes, interoperates with the gzip, bzip2 and zstd
+// command-line tools, reads concatenated streams, reports truncated and corrupt data with the file
+// name, and never leaves a partial output behind.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -13,6 +12,10 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/io/compression.h"
+#include "engine/io/input_stream.h"
+#include "engine/io/output_stream.h"
+#include "engine/io/paths.h"
 #include "tests/testing/cli_runner.h"
 #include "tests/testing/expect_error.h"
 
@@ -216,7 +219,9 @@ TEST_P(CodecTest, CloseThenCommitRenames) {
   out->Write("one\ntwo\n");
   out->Close();
   out->Close();
-  EXPECT_THROW(out->Write("more"), std::logic_error);
+  EXPECT_DEATH(out->Write("more"),
+               "check failed at .*output_stream.cc:[0-9]+: !closed_: write "
+               "after close to .*shard");
   out->Commit();
   EXPECT_EQ(ListDir(dir_.path()), std::vector<std::string>{"shard" + GetParam()});
   EXPECT_EQ(ReadAll(Path("shard")), "one\ntwo\n");
@@ -290,6 +295,18 @@ TEST(FileIoTest, ZstdCorruptionNamesTheOffset) {
   EXPECT_NE(message.find("corrupt zstd data in " + dir.File("junk.zst") + " at compressed byte"),
             std::string::npos)
       << message;
+}
+
+TEST(FileIoDeathTest, AnUnknownCodecIsABug) {
+  ScopedTempDir dir;
+  const Compression unknown = static_cast<Compression>(99);
+  EXPECT_DEATH(OpenInput(dir.File("in.txt"), unknown),
+               "check failed at .*input_stream.cc:[0-9]+: .*unknown compression 99");
+  OutputOptions options;
+  options.compression = unknown;
+  EXPECT_DEATH(CreateOutput(dir.File("out.txt"), options),
+               "check failed at .*output_stream.cc:[0-9]+: .*unknown compression 99");
+  EXPECT_TRUE(ListDir(dir.path()).empty());
 }
 
 TEST(FileIoTest, MissingInputAndDirectoriesAreIoErrors) {

@@ -95,6 +95,45 @@ TEST(FileTest, FailedWriteNamesTheFileAndTheOffset) {
   }
 }
 
+TEST(FileTest, CopiesARangeInTheKernelOrThroughABuffer) {
+  ScopedTempDir dir;
+  const std::string data = Pattern(200000);
+  WriteFile(dir.File("in"), data);
+  for (const bool kernel : {true, false}) {
+    SCOPED_TRACE(kernel ? "copy_file_range" : "buffered");
+    FaultFileSystem fs;
+    if (!kernel) fs.RefuseKernelCopies(EXDEV);
+    fs.set_short_writes(999);
+    fs.set_eintr(true);
+    const File in = fs.OpenForRead(dir.File("in"));
+    const std::string name = kernel ? "k" : "b";
+    File out = *fs.CreateExclusive(dir.File(name));
+    out.PWrite(0, "head");
+    out.CopyFrom(in, 1000, 4, 150000);
+    EXPECT_EQ(ReadFile(dir.File(name)), "head" + data.substr(1000, 150000));
+    if (kernel) {
+      EXPECT_GT(fs.copy_calls(), 150000u / 999);
+    }
+    EXPECT_EQ(ErrorMessage<CorruptionError>([&] { out.CopyFrom(in, 199000, 0, 2000); }),
+              dir.File("in") + ": file ended at byte 200000 while being copied");
+  }
+}
+
+TEST(FileTest, FailedCopyNamesBothFilesAndOffsets) {
+  ScopedTempDir dir;
+  WriteFile(dir.File("in"), Pattern(5000));
+  for (const int err : {ENOSPC, EIO}) {
+    FaultFileSystem fs;
+    const File in = fs.OpenForRead(dir.File("in"));
+    File out = *fs.CreateExclusive(dir.File("out" + std::to_string(err)));
+    out.set_name("out.bin");
+    fs.FailWritesFrom(1, err);
+    EXPECT_EQ(ErrorMessage<IoError>([&] { out.CopyFrom(in, 10, 20, 100); }),
+              "cannot copy " + dir.File("in") +
+                  " at offset 10 to out.bin at offset 20: " + std::strerror(err));
+  }
+}
+
 TEST(FileTest, OpenErrorsNameThePath) {
   ScopedTempDir dir;
   const std::string message =

@@ -5,13 +5,16 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "engine/error.h"
 #include "operators/megatron/reader.h"
 #include "tests/testing/cli_runner.h"
+#include "tests/testing/expect_error.h"
 #include "tests/testing/fault_file_system.h"
 #include "tests/testing/megatron_testing.h"
 
@@ -116,6 +119,87 @@ TEST(MegatronMergeTest, FullDiskIsAnIoErrorAndLeavesNothing) {
   }
   EXPECT_EQ(fs.failed_writes(), 1u);
   EXPECT_EQ(ListDir(dir.path()), (std::vector<std::string>{"a.bin", "a.idx"}));
+}
+
+/// Two datasets "a" and "b" in `dir`, and their four files' bytes by name.
+std::map<std::string, std::string> WriteTwoInputs(const ScopedTempDir& dir) {
+  WriteMegatronDocuments(dir.File("a"), MegatronDType::kUInt16,
+                         RandomMegatronDocuments(3, 300, 65535), dir.path());
+  WriteMegatronDocuments(dir.File("b"), MegatronDType::kUInt16,
+                         RandomMegatronDocuments(4, 200, 65535), dir.path());
+  std::map<std::string, std::string> files;
+  for (const char* name : {"a.bin", "a.idx", "b.bin", "b.idx"}) {
+    files[name] = ReadFile(dir.File(name));
+  }
+  return files;
+}
+
+TEST(MegatronMergeTest, FailedTokenCopyLeavesNothingAndTheInputsUntouched) {
+  // The n-th copy into the output .bin fails: n = 1 while copying a.bin, n = 2 while copying
+  // b.bin (each input is one copy_file_range call).
+  for (const int err : {ENOSPC, EIO}) {
+    for (const uint64_t n : {1, 2}) {
+      SCOPED_TRACE(std::string(std::strerror(err)) + ", copy " + std::to_string(n));
+      ScopedTempDir dir;
+      const std::map<std::string, std::string> inputs = WriteTwoInputs(dir);
+      testing::FaultFileSystem fs;
+      fs.set_path_filter(".m.bin");  // the output .bin's temp file
+      fs.FailWritesFrom(n, err);
+      MegatronMerger merger(dir.File("m"), {dir.File("a"), dir.File("b")}, fs);
+      const std::string from = n == 1 ? "a.bin" : "b.bin";
+      const uint64_t at = n == 1 ? 0 : inputs.at("a.bin").size();
+      EXPECT_EQ(testing::ErrorMessage<IoError>([&] { merger.Write(); }),
+                "cannot copy " + dir.File(from) + " at offset 0 to " + dir.File("m.bin") +
+                    " at offset " + std::to_string(at) + ": " + std::strerror(err));
+      EXPECT_EQ(fs.failed_writes(), 1u);
+      EXPECT_EQ(fs.copy_calls(), n);
+      EXPECT_EQ(ListDir(dir.path()),
+                (std::vector<std::string>{"a.bin", "a.idx", "b.bin", "b.idx"}));
+      for (const auto& [name, bytes] : inputs) EXPECT_EQ(ReadFile(dir.File(name)), bytes) << name;
+    }
+  }
+}
+
+TEST(MegatronMergeTest, CopiesTheKernelRefusesGoThroughABuffer) {
+  ScopedTempDir dir;
+  WriteTwoInputs(dir);
+  MergeMegatronDatasets(dir.File("expected"), {dir.File("a"), dir.File("b")});
+  {
+    testing::FaultFileSystem fs;
+    fs.RefuseKernelCopies(EXDEV);
+    MegatronMerger merger(dir.File("m"), {dir.File("a"), dir.File("b")}, fs);
+    merger.Write();
+    merger.Publish();
+    EXPECT_EQ(fs.copy_calls(), 2u);
+    EXPECT_EQ(ReadFile(dir.File("m.bin")), ReadFile(dir.File("expected.bin")));
+    EXPECT_EQ(ReadFile(dir.File("m.idx")), ReadFile(dir.File("expected.idx")));
+  }
+  // A full disk on the buffered path is a write error of the output, and leaves nothing.
+  testing::FaultFileSystem fs;
+  fs.RefuseKernelCopies(EOPNOTSUPP);
+  fs.set_path_filter(".f.bin");
+  fs.FailWritesFrom(1, ENOSPC);
+  MegatronMerger merger(dir.File("f"), {dir.File("a"), dir.File("b")}, fs);
+  EXPECT_EQ(testing::ErrorMessage<IoError>([&] { merger.Write(); }),
+            "cannot write " + dir.File("f.bin") + " at offset 0: " + std::strerror(ENOSPC));
+  for (const std::string& name : ListDir(dir.path())) EXPECT_NE(name.find("f."), 0u) << name;
+}
+
+TEST(MegatronMergeTest, InterruptedAndShortCopiesAreContinued) {
+  ScopedTempDir dir;
+  WriteTwoInputs(dir);
+  MergeMegatronDatasets(dir.File("expected"), {dir.File("a"), dir.File("b")});
+  testing::FaultFileSystem fs;
+  fs.set_path_filter(".m.bin");
+  fs.set_eintr(true);
+  fs.set_short_writes(1000);
+  MegatronMerger merger(dir.File("m"), {dir.File("a"), dir.File("b")}, fs);
+  merger.Write();
+  merger.Publish();
+  const std::string expected = ReadFile(dir.File("expected.bin"));
+  EXPECT_GT(fs.copy_calls(), 2 * (expected.size() / 1000));
+  EXPECT_EQ(ReadFile(dir.File("m.bin")), expected);
+  EXPECT_EQ(ReadFile(dir.File("m.idx")), ReadFile(dir.File("expected.idx")));
 }
 
 // --- grouping the arguments of `corpusflow merge` --------------------------------------------
