@@ -160,6 +160,7 @@ ShuffleLayout RecordShuffler::PlanLayout(uint64_t records, uint64_t data) const 
   in.forced_buckets = config_.buckets;
   in.forced_block_bytes = config_.block_bytes;
   in.forced_spill_files = config_.max_spill_files;
+  // in.writers stays 1: pass-1 threads share one arena, so K chunks are open whatever their number.
   return PlanShuffleLayout(in);
 }
 
