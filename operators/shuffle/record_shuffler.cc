@@ -8,6 +8,7 @@
 #include <tbb/task_group.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <utility>
@@ -110,9 +111,9 @@ struct RecordShuffler::Workers {
   tbb::enumerable_thread_specific<std::unique_ptr<SpillBlockDecoder>> decoders;
 };
 
-RecordShuffler::RecordShuffler(const ShuffleConfig& config, TempDir& temp_dir, OperatorStats* stats,
-                               Progress* progress)
-    : config_(config), temp_dir_(temp_dir), stats_(stats), progress_(progress) {
+RecordShuffler::RecordShuffler(const ShuffleConfig& config, const Schema& layout, TempDir& temp_dir,
+                               OperatorStats* stats, Progress* progress)
+    : config_(config), temp_dir_(temp_dir), stats_(stats), progress_(progress), codec_(layout) {
   layout_ = PlanLayout(0, 0);
   pool_ = std::make_unique<SlabPool>(SlabBytes(layout_.block_bytes));
   workers_ = std::make_unique<Workers>(config_.spill);
@@ -158,52 +159,162 @@ ShuffleLayout RecordShuffler::PlanLayout(uint64_t records, uint64_t data) const 
   in.forced_buckets = config_.buckets;
   in.forced_block_bytes = config_.block_bytes;
   in.forced_spill_files = config_.max_spill_files;
+  // in.writers stays 1: pass-1 threads share one arena, so K chunks are open whatever their number.
   return PlanShuffleLayout(in);
 }
 
+std::unique_ptr<RecordShuffler::Writer> RecordShuffler::NewWriter() {
+  auto writer = std::make_unique<Writer>();
+  writer->id = writers_made_.fetch_add(1);
+  return writer;
+}
+
 void RecordShuffler::Add(const Batch& batch, uint64_t first_record) {
+  if (own_writer_ == nullptr) own_writer_ = NewWriter();
+  Add(*own_writer_, batch, first_record);
+}
+
+void RecordShuffler::AwaitLayout(uint64_t first_record, uint64_t records, uint64_t data) {
+  if (layout_set_.load(std::memory_order_acquire)) return;
+  std::unique_lock lock(layout_mu_);
+  if (first_record == 0 && !layout_set_.load(std::memory_order_relaxed)) {
+    // The batch holding record 0 (the first non-empty one) tells the size of a record: it sets
+    // the first split, whichever thread adds it.
+    layout_ = PlanLayout(records, data);
+    sample_records_ = records;
+    sample_bytes_ = data;
+    first_buckets_ = SplitRange(Bucket{}, layout_.buckets);
+    arena_ = std::make_unique<ScatterArena>(first_buckets_.size(), layout_.chunk_bytes, *pool_);
+    bucket_mu_ = std::make_unique<std::mutex[]>(first_buckets_.size());
+    layout_set_.store(true, std::memory_order_release);
+    lock.unlock();
+    layout_cv_.notify_all();
+    return;
+  }
+  // Another thread is adding the batch of record 0 (the executor numbered it before this one).
+  while (!layout_set_.load(std::memory_order_relaxed)) {
+    layout_cv_.wait_for(lock, std::chrono::milliseconds(20));
+    if (tbb::is_current_task_group_canceling()) {
+      throw Error("shuffle: the run stopped before its first batch was added");
+    }
+    CheckInterrupt();
+  }
+}
+
+size_t RecordShuffler::Reserve(const Writer& writer, size_t begin, size_t end) {
+  const uint64_t limit = layout_.record_memory;
+  uint64_t held = held_.load(std::memory_order_relaxed);
+  for (;;) {
+    // The rule of a single writer: a record goes in unless it overflows what is already held.
+    uint64_t total = held;
+    size_t i = begin;
+    for (; i < end; ++i) {
+      const size_t size = writer.sizes[i];
+      const uint64_t charge = 8 + VarintLength(size) + size + kShuffleIndexEntryBytes;
+      if (total + charge > limit && total > 0) break;
+      total += charge;
+    }
+    if (i == begin) return begin;
+    if (held_.compare_exchange_weak(held, total, std::memory_order_relaxed)) return i;
+  }
+}
+
+void RecordShuffler::Place(Writer& writer, size_t end) {
+  const size_t buckets = first_buckets_.size();
+  // Writers start at different buckets, so that they seldom wait for one another's lock.
+  const size_t first = (size_t{writer.id} * 0x9e3779b9u) % buckets;
+  for (size_t k = 0; k < buckets; ++k) {
+    const size_t b = first + k < buckets ? first + k : first + k - buckets;
+    uint32_t next = writer.next[b];
+    const uint32_t stop = writer.start[b + 1];
+    if (next == stop || writer.order[next] >= end) continue;
+    std::lock_guard lock(bucket_mu_[b]);
+    for (; next < stop && writer.order[next] < end; ++next) {
+      const uint32_t i = writer.order[next];
+      const size_t size = writer.sizes[i];
+      writer.dest[i] = arena_->AppendShared(b, 8 + VarintLength(size) + size);
+    }
+    writer.next[b] = next;
+  }
+}
+
+void RecordShuffler::SpillHeld(uint64_t need) {
+  CheckInterrupt();
+  std::unique_lock lock(spill_mu_);
+  const uint64_t held = held_.load(std::memory_order_relaxed);
+  // Another thread spilled meanwhile: the record fits now.
+  if (held == 0 || held + need <= layout_.record_memory) return;
+  if (!spilled_) {
+    spilled_ = true;
+    PrepareSpill();
+    AssignSpillFiles(first_buckets_);
+  }
+  // Isolated: while it waits inside the spill's parallel loop, this thread must not pick up
+  // another Add, which would wait for the lock it holds.
+  tbb::this_task_arena::isolate([&] { SpillArena(*arena_, first_buckets_); });
+  held_.store(0, std::memory_order_relaxed);
+}
+
+void RecordShuffler::Add(Writer& writer, const Batch& batch, uint64_t first_record) {
   CF_CHECK(!finished_, "RecordShuffler::Add after Finish");
   const size_t n = batch.num_records();
   if (n == 0) return;
-  if (!codec_) {
-    codec_ = RecordCodec::ForBatch(batch);
-  } else if (!codec_->Matches(batch)) {
+  if (!codec_.Matches(batch)) {
     throw Error("shuffle: a batch has the fields " + batch.schema().ToString() +
-                " but earlier ones had " + codec_->layout().ToString());
+                " but the plan gave it " + codec_.layout().ToString());
   }
+  CF_CHECK(n < (uint64_t{1} << 32), "shuffle: a batch of 2^32 records or more");
   const ShuffleKeys keys(config_.seed);
   const RecordEncoder encoder(batch);
-  if (arena_ == nullptr) {
-    // The first batch tells the size of a record: it sets the first split.
-    uint64_t data = 0;
-    for (size_t i = 0; i < n; ++i) {
-      const size_t size = encoder.EncodedSize(i);
-      data += VarintLength(size) + size;
-    }
-    layout_ = PlanLayout(n, data);
-    first_buckets_ = SplitRange(Bucket{}, layout_.buckets);
-    arena_ = std::make_unique<ScatterArena>(first_buckets_.size(), layout_.chunk_bytes, *pool_);
-  }
-  const int shift = first_buckets_.front().width;
+  writer.keys.resize(n);
+  writer.sizes.resize(n);
+  uint64_t data = 0;
   for (size_t i = 0; i < n; ++i) {
     const size_t size = encoder.EncodedSize(i);
-    const size_t need = 8 + VarintLength(size) + size;
-    const uint64_t key = keys.Key(first_record + i);
-    encoded_bytes_ += need - 8;
-    if (arena_->used() + need + kShuffleIndexEntryBytes > layout_.record_memory &&
-        arena_->records() > 0) {
-      CheckInterrupt();
-      if (!spilled_) {
-        spilled_ = true;
-        PrepareSpill();
-        AssignSpillFiles(first_buckets_);
+    writer.sizes[i] = size;
+    writer.keys[i] = keys.Key(first_record + i);
+    data += VarintLength(size) + size;
+  }
+  AwaitLayout(first_record, n, data);
+  encoded_bytes_ += data;
+
+  // Group the records by bucket (a counting sort of their indices).
+  const size_t buckets = first_buckets_.size();
+  const int shift = first_buckets_.front().width;
+  writer.start.assign(buckets + 1, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const size_t b = shift >= 64 ? 0 : static_cast<size_t>(writer.keys[i] >> shift);
+    ++writer.start[b + 1];
+  }
+  for (size_t b = 0; b < buckets; ++b) writer.start[b + 1] += writer.start[b];
+  writer.next.assign(writer.start.begin(), writer.start.end() - 1);
+  writer.order.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const size_t b = shift >= 64 ? 0 : static_cast<size_t>(writer.keys[i] >> shift);
+    writer.order[writer.next[b]++] = static_cast<uint32_t>(i);
+  }
+  writer.next.assign(writer.start.begin(), writer.start.end() - 1);
+  writer.dest.resize(n);
+
+  // Reserve, place and copy the longest run of records that fits, spilling everything held in
+  // between: with one thread, spills fall exactly where a record would overflow the memory.
+  size_t i = 0;
+  while (i < n) {
+    {
+      std::shared_lock lock(spill_mu_);
+      const size_t end = Reserve(writer, i, n);
+      if (end > i) {
+        Place(writer, end);
+        for (; i < end; ++i) {
+          char* p = writer.dest[i];
+          PutShuffleKey(p, writer.keys[i]);
+          encoder.Encode(i, EncodeVarint64(p + 8, writer.sizes[i]));
+        }
+        continue;
       }
-      SpillArena(*arena_, first_buckets_);
     }
-    const size_t b = shift >= 64 ? 0 : static_cast<size_t>(key >> shift);
-    char* p = arena_->Append(b, need);
-    PutShuffleKey(p, key);
-    encoder.Encode(i, EncodeVarint64(p + 8, size));
+    const size_t size = writer.sizes[i];
+    SpillHeld(8 + VarintLength(size) + size + kShuffleIndexEntryBytes);
   }
   records_ += n;
   input_bytes_ += batch.DataBytes();
@@ -224,11 +335,12 @@ std::vector<RecordShuffler::Bucket> RecordShuffler::SplitRange(const Bucket& par
 }
 
 void RecordShuffler::PrepareSpill() {
-  const uint64_t n = arena_->records();
-  const uint64_t data = arena_->bytes() - 8 * n;
+  // The layout's sample (not what is held: that depends on which threads added what).
+  const uint64_t n = sample_records_;
+  const uint64_t data = sample_bytes_;
   SpillCompression chosen = config_.spill.compression;
   if (config_.expected_input_bytes > 0 && n > 0 && data > 0) {
-    const uint64_t expected = std::max(config_.expected_input_bytes, encoded_bytes_);
+    const uint64_t expected = std::max(config_.expected_input_bytes, encoded_bytes_.load());
     // Raw spill bytes per byte of record encoding: the encoding plus an 8-byte key per record.
     const double raw_per_byte = static_cast<double>(data + 8 * n) / static_cast<double>(data);
     const auto raw_need =
@@ -336,6 +448,7 @@ void RecordShuffler::Finish() {
     return;
   }
   SpillArena(*arena_, first_buckets_);
+  held_ = 0;
   arena_.reset();
   uint64_t oversized = 0;
   for (const Bucket& b : first_buckets_) {
@@ -548,8 +661,8 @@ void RecordShuffler::ReportPass2() {
   // input and output files are other stages' business: the I/O bound covers the spill, measured
   // by `corpusflow bench disk` on the temp folder.
   ShuffleRunFigures run;
-  run.input_bytes = input_bytes_;
-  run.output_bytes = input_bytes_;  // every record in is a record out
+  run.input_bytes = input_bytes_.load();
+  run.output_bytes = input_bytes_.load();  // every record in is a record out
   run.spill_raw_bytes = spilled_ ? spill_raw_bytes_.load() : 0;
   run.spill_stored_bytes = spilled_ ? spill_stored_bytes_.load() : 0;
   run.pass1 = {pass1_end_ - pass1_start_, cpu_pass1_end_ - cpu_pass1_start_, 0};
@@ -573,8 +686,8 @@ bool RecordShuffler::Next(Batch* out) {
       progress_->StartPhase(spilled_ ? "shuffle pass 2: buckets" : "shuffle: in memory", total);
     }
   }
-  if (!codec_) return false;
-  codec_->PrepareBatch(out);
+  if (records_.load() == 0) return false;
+  codec_.PrepareBatch(out);
   RecordDecoder decoder(out);
   for (;;) {
     const std::vector<IndexEntry>& index = current_->index;

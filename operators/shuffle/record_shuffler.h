@@ -6,9 +6,11 @@
 // bucket layout.
 //
 // Pass 1 scatters records to K buckets as they arrive, bucket = the top bits of the key (an
-// independent, uniform draw per record), in block-sized chunks in memory (ScatterArena). When the
-// input fits the record memory nothing more is written: pass 2 sorts and emits the buckets one by
-// one from memory. Otherwise:
+// independent, uniform draw per record), in block-sized chunks in memory (ScatterArena). Several
+// threads may add batches at once, each with its own Writer: a batch reserves its records' memory
+// against one shared count, places each record at the end of its bucket's chunk (one lock per
+// bucket and batch) and copies it there outside any lock. When the input fits the record memory
+// nothing more is written: pass 2 sorts and emits the buckets one by one from memory. Otherwise:
 //   pass 1 writes the chunks, each time the record memory is full, as framed, checksummed,
 //          optionally zstd-compressed blocks (engine/io/spill_file.h) into a few spill files, each
 //          holding a contiguous range of buckets, so the number of open files never depends on K;
@@ -17,20 +19,31 @@
 //   pass 2 loads the buckets in key order (blocks decoded in parallel), sorts each by key and
 //          emits it; a spill file is removed as soon as its last bucket is emitted, so its pages
 //          are free again before writeback and the output reuses them.
-// The layout (K, record memory, block and chunk sizes, spill files) comes from the pure sizing
-// policy in operators/shuffle/shuffle_layout.h. docs/shuffle.md explains why this is uniform and
-// how to size memory and the temp folder.
+// The record layout (RecordCodec) is the planned input schema, given at construction. The layout
+// of the run (K, record memory, block and chunk sizes, spill files) comes from the pure sizing
+// policy in operators/shuffle/shuffle_layout.h, given the budget, the expected input bytes and a
+// sample: the batch that holds record 0 (the first non-empty batch of the stream), whichever
+// thread adds it, so that the layout never depends on thread timing. A batch added before that
+// one waits for it. docs/shuffle.md explains why this is uniform and how to size memory and the
+// temp folder.
 //
-// Thread safety: a RecordShuffler is driven by one thread at a time (Add, Finish, Next in that
-// order); it runs its own parallel work on oneTBB inside those calls.
+// Thread safety: Add(Writer&, ...) may be called from several threads at once, each with its own
+// Writer (NewWriter is thread-safe); Add(batch, ...) uses the shuffler's own writer, one thread at
+// a time. Pass 1's record memory is shared: when a batch does not fit, its thread takes the
+// shuffler's spill lock exclusively (adds hold it shared) and spills every held record, so blocks
+// stay as large as with one thread. Finish, then Next, run on one thread after every Add
+// returned; the shuffler runs its own parallel work on oneTBB inside those calls (a spill inside
+// Add runs isolated, so a waiting thread never picks up another Add).
 #pragma once
 
 #include <tbb/task_group.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <optional>
+#include <mutex>
+#include <shared_mutex>
 #include <vector>
 
 #include "engine/io/spill_file.h"
@@ -81,17 +94,43 @@ class RecordShuffler {
   /// A record's bytes are varint(length) + its encoding (engine/record_codec.h).
   static constexpr uint64_t kMemoryPerRecord = kShuffleMemoryPerRecord;
 
-  /// `temp_dir` receives the spill file; `stats` and `progress` may be null.
-  RecordShuffler(const ShuffleConfig& config, TempDir& temp_dir, OperatorStats* stats,
-                 Progress* progress);
+  /// One thread's scratch for pass 1: the keys, sizes and places of one batch's records, reused
+  /// from batch to batch. Used by one Add at a time; it holds no records.
+  class Writer {
+   private:
+    friend class RecordShuffler;
+    /// Spreads the bucket locks writers take first.
+    uint32_t id = 0;
+    std::vector<uint64_t> keys;
+    std::vector<size_t> sizes;
+    /// The batch's records grouped by bucket, in record order within a bucket; bucket b's are
+    /// order[start[b], start[b + 1]), those not placed yet from next[b].
+    std::vector<uint32_t> order;
+    std::vector<uint32_t> start;
+    std::vector<uint32_t> next;
+    std::vector<char*> dest;
+  };
+
+  /// `layout`: the fields of every batch, in column order (the planned input schema). `temp_dir`
+  /// receives the spill file; `stats` and `progress` may be null.
+  RecordShuffler(const ShuffleConfig& config, const Schema& layout, TempDir& temp_dir,
+                 OperatorStats* stats, Progress* progress);
   ~RecordShuffler();
   RecordShuffler(const RecordShuffler&) = delete;
   RecordShuffler& operator=(const RecordShuffler&) = delete;
 
-  /// Pass 1: add the records of `batch`, whose first record has global ordinal `first_record`.
-  /// Every batch must have the layout of the first. Throws IoError (disk full), InvalidArgument.
+  /// A writer for one thread of pass 1. Thread-safe.
+  std::unique_ptr<Writer> NewWriter();
+  /// Pass 1: add the records of `batch`, whose first record has global ordinal `first_record`,
+  /// with the calling thread's `writer`. Thread-safe for distinct writers. Record ordinals must
+  /// start at 0 (a batch waits until the one holding record 0 was added, by another thread) and
+  /// no two records may share one. Throws Error when the batch's fields are not the layout's,
+  /// IoError (disk full), InvalidArgument.
+  void Add(Writer& writer, const Batch& batch, uint64_t first_record);
+  /// Add with the shuffler's own writer; one thread at a time.
   void Add(const Batch& batch, uint64_t first_record);
-  /// Tell the shuffle how many input data bytes to expect (0 = unknown); used at the first spill.
+  /// Tell the shuffle how many input data bytes to expect (0 = unknown), before the first Add; it
+  /// sets the layout with the batch holding record 0, and the free-space check at the first spill.
   void SetExpectedInputBytes(uint64_t bytes);
   /// End of input: sort in memory, or spill the rest and re-scatter every bucket that does not
   /// fit the budget. Errors here come before any output.
@@ -99,7 +138,7 @@ class RecordShuffler {
   /// Pass 2: fill `out` with the next records in shuffled order; false when all were emitted.
   bool Next(Batch* out);
 
-  uint64_t records() const { return records_; }
+  uint64_t records() const { return records_.load(); }
   /// Bytes of records (with their index) held in memory before a spill; a pass-2 bucket must fit
   /// it too. The budget less the compression scratch.
   uint64_t record_memory_limit() const { return layout_.record_memory; }
@@ -129,6 +168,18 @@ class RecordShuffler {
   std::vector<Bucket> SplitRange(const Bucket& parent, uint32_t count) const;
   /// The layout for the expected input, given `records` records of `data` encoded bytes seen.
   ShuffleLayout PlanLayout(uint64_t records, uint64_t data) const;
+  /// Return once the run's layout is set: set it from this batch when it holds record 0
+  /// (`records` records of `data` encoded bytes), else wait for the thread adding that one.
+  void AwaitLayout(uint64_t first_record, uint64_t records, uint64_t data);
+  /// Reserve record memory for the longest run of `writer`'s records from `begin` on that fits
+  /// what is held (at least one when nothing is); return its end (`begin`: none fits).
+  size_t Reserve(const Writer& writer, size_t begin, size_t end);
+  /// Give each of `writer`'s records not placed yet, up to `end`, its place at the end of its
+  /// bucket (under the bucket's lock).
+  void Place(Writer& writer, size_t end);
+  /// Spill every held record unless another thread did since record memory of `need` bytes was
+  /// found missing. Takes the spill lock exclusively.
+  void SpillHeld(uint64_t need);
   /// Parse a raw block's records (key, varint(length), encoding) into `index`; false when
   /// malformed.
   static bool ParseBlock(const char* p, const char* end, std::vector<IndexEntry>& index);
@@ -162,8 +213,25 @@ class RecordShuffler {
   TempDir& temp_dir_;
   OperatorStats* stats_;
   Progress* progress_;
-  /// The layout: from the budget alone until the first batch, then for the expected input.
+  /// The records' layout, from the planned input schema.
+  const RecordCodec codec_;
+  /// The layout: from the budget alone until the batch holding record 0, then for the expected
+  /// input (set once, under layout_mu_; layout_set_ tells other threads).
   ShuffleLayout layout_;
+  std::mutex layout_mu_;
+  std::condition_variable layout_cv_;
+  std::atomic<bool> layout_set_{false};
+  /// The layout's sample (the batch holding record 0): records and encoded bytes.
+  uint64_t sample_records_ = 0;
+  uint64_t sample_bytes_ = 0;
+  /// Pass 1: adds hold it shared, a spill exclusively.
+  std::shared_mutex spill_mu_;
+  /// Record memory (records, keys and index entries) reserved in the arena, by every writer.
+  std::atomic<uint64_t> held_{0};
+  /// One lock per first-level bucket: a batch places its records in a bucket under its lock.
+  std::unique_ptr<std::mutex[]> bucket_mu_;
+  std::atomic<uint32_t> writers_made_{0};
+  std::unique_ptr<Writer> own_writer_;
 
   /// The memory of chunks and loaded buckets, reused from pass 1 to pass 2. Declared before
   /// them: it outlives them.
@@ -171,12 +239,11 @@ class RecordShuffler {
   /// Pass 1's records not spilled yet (and in memory, pass 2's buckets).
   std::unique_ptr<ScatterArena> arena_;
   std::unique_ptr<Workers> workers_;
-  /// The records' layout, from the first batch.
-  std::optional<RecordCodec> codec_;
-  uint64_t records_ = 0;
-  uint64_t input_bytes_ = 0;
+  std::atomic<uint64_t> records_{0};
+  std::atomic<uint64_t> input_bytes_{0};
   /// Bytes of record encodings added in pass 1.
-  uint64_t encoded_bytes_ = 0;
+  std::atomic<uint64_t> encoded_bytes_{0};
+  /// Set by the first spill, under the exclusive spill lock.
   bool spilled_ = false;
   bool finished_ = false;
   std::vector<Bucket> first_buckets_;

@@ -39,19 +39,29 @@ ShuffleConfig ConfigFor(const ShuffleSettings& settings, ExecContext& ctx) {
 }
 
 class ShuffleRun : public BreakerRun {
+  struct Local : OpState {
+    explicit Local(std::unique_ptr<RecordShuffler::Writer> w) : writer(std::move(w)) {}
+    std::unique_ptr<RecordShuffler::Writer> writer;
+  };
+
  public:
   ShuffleRun(const ShuffleSettings& settings, const OpenContext& ctx)
       : settings_(settings),
-        shuffler_(ConfigFor(settings, ctx.exec), ctx.exec.temp_dir(), &ctx.stats,
+        shuffler_(ConfigFor(settings, ctx.exec), ctx.input_schema, ctx.exec.temp_dir(), &ctx.stats,
                   &ctx.exec.progress()) {
     if (!settings.seed_given) ctx.stats.SetText("seed origin", "random");
     // The input's expected size, known at Open (the source's bytes, or what the breaker before
-    // consumed), sets the layout at the first batch.
+    // consumed), sets the layout with the batch holding record 0.
     shuffler_.SetExpectedInputBytes(ctx.input.bytes.value_or(0));
   }
 
-  void Write(Batch& batch, OpState* /*local*/) override {
-    shuffler_.Add(batch, batch.first_record());
+  /// Workers add batches at once, each with its own writer (record_shuffler.h).
+  bool ordered() const override { return false; }
+  std::unique_ptr<OpState> MakeLocalState() override {
+    return std::make_unique<Local>(shuffler_.NewWriter());
+  }
+  void Write(Batch& batch, OpState* local) override {
+    shuffler_.Add(*static_cast<Local*>(local)->writer, batch, batch.first_record());
   }
 
   void Finish() override { shuffler_.Finish(); }

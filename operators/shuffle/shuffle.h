@@ -7,7 +7,8 @@
 // The shortcut `corpusflow shuffle` builds `read | shuffle | write-lines` around it with
 // LockstepLinesSource (paired corpora) and ShuffledLinesSink (contiguous shards).
 // Thread safety: operators are immutable after planning; a run object is driven by the executor
-// (Write, Finish, OpenOutput in that order).
+// (Write, Finish, OpenOutput in that order). Write runs on several workers at once, each with its
+// local state (a RecordShuffler::Writer).
 #pragma once
 
 #include <cstdint>

@@ -117,6 +117,7 @@ ScatterArena::Chunk ScatterArena::NewChunk(size_t n) {
     c.capacity = n;
     return c;
   }
+  std::lock_guard lock(chunk_mu_);
   if (!spare_.empty()) {
     c = std::move(spare_.back());
     spare_.pop_back();

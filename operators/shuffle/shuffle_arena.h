@@ -5,8 +5,10 @@
 // times more than one already mapped (docs/shuffle.md, "What the measurements taught").
 // ScatterArena holds the records of one scatter in per-bucket chunks carved from pool slabs.
 //
-// Thread safety: SlabPool is safe from any thread. A ScatterArena is filled by one thread at a
-// time; Free(b) may run while another bucket's chunks are read.
+// Thread safety: SlabPool is safe from any thread. A ScatterArena is filled either by one thread
+// at a time (Append) or by several at once through AppendShared, each bucket by one of them at a
+// time (pass 1 locks the bucket); new chunks are carved under the arena's own lock. Clear and
+// Free run while nothing is appended; Free(b) may run while another bucket's chunks are read.
 #pragma once
 
 #include <cstddef>
@@ -91,6 +93,14 @@ class ScatterArena {
   /// Return room for one record of `n` bytes at the end of `bucket`'s last chunk; a new chunk
   /// when that one is full (a record larger than a chunk gets a chunk of its own).
   char* Append(size_t bucket, size_t n) {
+    bytes_ += n;
+    ++records_;
+    return AppendShared(bucket, n);
+  }
+  /// Append for one of several threads filling the arena at once: the same as Append, but not
+  /// counted in bytes() and records() (the callers count). REQUIRES: no other call appends to
+  /// `bucket` meanwhile.
+  char* AppendShared(size_t bucket, size_t n) {
     std::vector<Chunk>& chunks = buckets_[bucket];
     if (chunks.empty() || chunks.back().size + n > chunks.back().capacity) {
       chunks.push_back(NewChunk(n));
@@ -99,12 +109,10 @@ class ScatterArena {
     char* p = c.data + c.size;
     c.size += n;
     ++c.records;
-    bytes_ += n;
-    ++records_;
     return p;
   }
 
-  /// Bytes of the records held (keys included) and their count.
+  /// Bytes of the records held (keys included) and their count, as far as Append counted them.
   uint64_t bytes() const { return bytes_; }
   uint64_t records() const { return records_; }
   /// Memory charged against the budget: the bytes and, per record, its pass-2 index entry.
@@ -122,6 +130,8 @@ class ScatterArena {
 
   SlabPool& pool_;
   std::vector<std::vector<Chunk>> buckets_;
+  /// Guards spare_, slabs_, slab_next_ and slab_left_ (NewChunk from several threads).
+  std::mutex chunk_mu_;
   std::vector<Chunk> spare_;
   std::vector<LargeBuffer> slabs_;
   char* slab_next_ = nullptr;

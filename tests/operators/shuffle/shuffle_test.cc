@@ -60,6 +60,9 @@ struct ShuffleResult {
   std::map<std::string, std::string> texts;
 };
 
+/// The layout of batches of lines: one string field "text".
+Schema TextLayout() { return Schema({Field{"text", FieldType::kString, 0}}); }
+
 /// Drive a RecordShuffler directly over `records`, `batch_records` per batch.
 ShuffleResult Shuffle(const std::vector<std::string>& records, const ShuffleConfig& config,
                       size_t batch_records = 100) {
@@ -68,7 +71,7 @@ ShuffleResult Shuffle(const std::vector<std::string>& records, const ShuffleConf
   {
     TempDir temp(dir.path());
     OperatorStats stats("shuffle");
-    RecordShuffler shuffler(config, temp, &stats, nullptr);
+    RecordShuffler shuffler(config, TextLayout(), temp, &stats, nullptr);
     for (size_t start = 0; start < records.size(); start += batch_records) {
       Batch batch;
       StringColumn& text = batch.AddString("text");
@@ -151,7 +154,7 @@ TEST(ShuffleTest, InMemoryBucketsAreSortedOneByOne) {
   TempDir temp(dir.path());
   ShuffleConfig config = Config(3, uint64_t{1} << 30);
   config.expected_input_bytes = uint64_t{100} << 20;
-  RecordShuffler shuffler(config, temp, nullptr, nullptr);
+  RecordShuffler shuffler(config, TextLayout(), temp, nullptr, nullptr);
   AddAllAndFinish(shuffler, lines);
   EXPECT_TRUE(shuffler.in_memory());
   EXPECT_GE(shuffler.bucket_count(), 8u);
@@ -169,7 +172,7 @@ TEST(ShuffleTest, ABudgetBeyondTheWorkingSetLeavesTheLayoutAsItIs) {
     TempDir temp(dir.path());
     ShuffleConfig config = Config(5, memory);
     config.expected_input_bytes = uint64_t{2} << 30;
-    RecordShuffler shuffler(config, temp, nullptr, nullptr);
+    RecordShuffler shuffler(config, TextLayout(), temp, nullptr, nullptr);
     AddAllAndFinish(shuffler, lines);
     EXPECT_TRUE(shuffler.in_memory());
     limits.push_back(shuffler.record_memory_limit());
@@ -192,7 +195,7 @@ TEST(ShuffleTest, Pass2LoadsBucketsIntoTheMemoryPass1Used) {
   const auto lines = MakeLines(300000);
   ScopedTempDir dir;
   TempDir temp(dir.path());
-  RecordShuffler shuffler(Config(6, 24 << 20), temp, nullptr, nullptr);
+  RecordShuffler shuffler(Config(6, 24 << 20), TextLayout(), temp, nullptr, nullptr);
   AddAllAndFinish(shuffler, lines);
   ASSERT_FALSE(shuffler.in_memory());
   ASSERT_EQ(shuffler.rescatters(), 0u);
@@ -216,7 +219,7 @@ TEST(ShuffleTest, SpillFilesAreFewAndRemovedAsPass2GoesOn) {
   TempDir temp(dir.path());
   ShuffleConfig config = Config(8, 200000, 64);
   config.max_spill_files = 4;
-  RecordShuffler shuffler(config, temp, nullptr, nullptr);
+  RecordShuffler shuffler(config, TextLayout(), temp, nullptr, nullptr);
   AddAllAndFinish(shuffler, lines);
   ASSERT_FALSE(shuffler.in_memory());
   EXPECT_EQ(shuffler.spill_files(), 4u);
@@ -340,7 +343,7 @@ TEST(ShuffleTest, InputOfExactlyTheBudgetStaysInMemoryAndOneMoreSpills) {
   ShuffleConfig config = Config(5, 4000);
   uint64_t exact = 0;
   for (; config.memory_bytes > 3000; --config.memory_bytes) {
-    exact = RecordShuffler(config, temp, nullptr, nullptr).record_memory_limit();
+    exact = RecordShuffler(config, TextLayout(), temp, nullptr, nullptr).record_memory_limit();
     if (exact % cost == 0) break;
   }
   ASSERT_EQ(exact % cost, 0u) << "limit " << exact;
@@ -403,7 +406,8 @@ TEST(ShuffleTest, RecordsWithSeveralFieldsStayWhole) {
   for (uint64_t memory : {uint64_t{1} << 20, uint64_t{6000}}) {
     ScopedTempDir dir;
     TempDir temp(dir.path());
-    RecordShuffler shuffler(Config(21, memory, 0, 0, 300), temp, nullptr, nullptr);
+    RecordShuffler shuffler(Config(21, memory, 0, 0, 300), batches[0].schema(), temp, nullptr,
+                            nullptr);
     uint64_t first = 0;
     for (const Batch& b : batches) {
       shuffler.Add(b, first);
@@ -436,7 +440,7 @@ TEST(ShuffleTest, RecordsWithSeveralFieldsStayWhole) {
 TEST(ShuffleTest, RejectsABatchWithAnotherLayout) {
   ScopedTempDir dir;
   TempDir temp(dir.path());
-  RecordShuffler shuffler(Config(1, 1 << 20), temp, nullptr, nullptr);
+  RecordShuffler shuffler(Config(1, 1 << 20), TextLayout(), temp, nullptr, nullptr);
   Batch a;
   a.AddString("text").Append("x");
   shuffler.Add(a, 0);
@@ -482,7 +486,7 @@ TEST(ShuffleTest, CorruptSpillBlockIsAnErrorNamingFileAndOffset) {
     TempDir temp(dir.path());
     ShuffleConfig config = Config(17, 100000, 8);
     config.spill.compression = compression;
-    RecordShuffler shuffler(config, temp, nullptr, nullptr);
+    RecordShuffler shuffler(config, TextLayout(), temp, nullptr, nullptr);
     const auto lines = MakeLines(3000);
     AddAllAndFinish(shuffler, lines);
     ASSERT_FALSE(shuffler.in_memory());
@@ -519,7 +523,7 @@ TEST(ShuffleTest, DestroyedInPass2WhileABucketLoads) {
     ScopedTempDir dir;
     {
       TempDir temp(dir.path());
-      RecordShuffler shuffler(Config(4, 200000, 0, 0, 2048), temp, nullptr, nullptr);
+      RecordShuffler shuffler(Config(4, 200000, 0, 0, 2048), TextLayout(), temp, nullptr, nullptr);
       AddAllAndFinish(shuffler, lines);
       Batch out;
       for (int i = 0; i < emitted; ++i) ASSERT_TRUE(shuffler.Next(&out));
@@ -533,7 +537,7 @@ TEST(ShuffleTest, RefusesToStartWhenTheTempDiskIsTooSmall) {
   TempDir temp(dir.path());
   ShuffleConfig config = Config(1, 20000);
   config.expected_input_bytes = uint64_t{1} << 60;  // an exabyte
-  RecordShuffler shuffler(config, temp, nullptr, nullptr);
+  RecordShuffler shuffler(config, TextLayout(), temp, nullptr, nullptr);
   Batch batch;
   StringColumn& text = batch.AddString("text");
   for (const auto& l : MakeLines(2000)) text.Append(l);

@@ -100,7 +100,8 @@ class PermutationSource {
     config.rescatter_buckets = layout_.rescatter;
     config.block_bytes = layout_.block;
     config.batch_bytes = 1 << 20;
-    RecordShuffler shuffler(config, temp_, nullptr, nullptr);
+    RecordShuffler shuffler(config, Schema({Field{"text", FieldType::kString, 0}}), temp_, nullptr,
+                            nullptr);
     Batch batch;
     StringColumn& text = batch.AddString("text");
     for (uint32_t i = 0; i < n; ++i) text.Append(std::to_string(i));
