@@ -4,6 +4,7 @@
 #include "engine/exec_context.h"
 #include "engine/io/input_stream.h"
 #include "engine/io/line_reader.h"
+#include "engine/io/paths.h"
 #include "engine/progress.h"
 
 namespace corpusflow {

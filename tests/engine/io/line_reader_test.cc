@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/io/output_stream.h"
 #include "tests/testing/cli_runner.h"
 
 namespace corpusflow {

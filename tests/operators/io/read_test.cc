@@ -11,6 +11,7 @@
 
 #include "engine/error.h"
 #include "engine/exec_context.h"
+#include "engine/io/output_stream.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
 #include "tests/testing/cli_runner.h"
