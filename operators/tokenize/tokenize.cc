@@ -423,7 +423,10 @@ static const OperatorRegistrar kRegisterTokenize(OperatorDef{
         "(sentencepiece). --max-len N keeps the first N-1 tokens and the end token (the first "
         "N without --add-special), as bert4keras and PEGASUS truncate. The output field "
         "records the vocabulary size, so write-megatron stores uint16 or int32 by itself. "
-        "Unknown tokens, truncated records and repaired UTF-8 are counted in --stats-json.",
+        "Invalid UTF-8 is repaired (U+FFFD) before wordpiece and t5pegasus; sentencepiece gets "
+        "the bytes as spm_encode does and SentencePiece makes one U+FFFD per invalid byte. "
+        "Unknown tokens, special tokens, truncated records and repaired UTF-8 are counted in "
+        "--stats-json.",
     .describe =
         [](OptionSet& o) {
           o.named.add_options()("kind", po::value<std::string>()->required(),
