@@ -1,10 +1,12 @@
-// `corpusflow inspect PREFIX [--vocab vocab.txt] [--show N]`: print what a Megatron dataset
-// holds and check it: header, file sizes, counts, a histogram of sequence lengths, the range of
-// token ids (against the vocabulary when one is given), and the first N sequences decoded with
-// the vocabulary. PREFIX is a dataset (`x`, `x.idx`, `x.bin`) or a `write-megatron` prefix (all
-// its datasets are shown). Exit status 1 when an id is outside the vocabulary; a damaged
-// dataset is a CorruptionError (exit 1) with the file and entry. The checks, figures and decoding
-// are operators/megatron/inspect.h; this file parses the arguments, calls it and prints.
+// `corpusflow inspect PREFIX [--vocab vocab.txt] [--id-offset N] [--special-tokens MAP]
+// [--show N]`: print what a Megatron dataset holds and check it: header, file sizes, counts, a
+// histogram of sequence lengths, the range of token ids (against the vocabulary when one is
+// given, read with the ids of `tokenize --id-offset`), and the first N sequences decoded with the
+// vocabulary and the special tokens' names. PREFIX is a dataset (`x`, `x.idx`, `x.bin`) or a
+// `write-megatron` prefix (all its datasets are shown). Exit status 1 when an id is outside the
+// vocabulary; a damaged dataset is a CorruptionError (exit 1) with the file and entry. The checks,
+// figures and decoding are operators/megatron/inspect.h; this file parses the arguments, calls it
+// and prints.
 #include <cstdio>
 #include <iostream>
 
@@ -13,6 +15,7 @@
 #include "engine/interrupt.h"
 #include "operators/megatron/discovery.h"
 #include "operators/megatron/inspect.h"
+#include "operators/tokenize/special_tokens.h"
 #include "operators/tokenize/vocab_file.h"
 
 namespace po = boost::program_options;
@@ -21,8 +24,11 @@ namespace corpusflow {
 namespace {
 
 struct InspectOptions {
-  std::vector<std::string> vocabulary;
+  /// TokenNames: the name of every id, empty for none.
+  std::vector<std::string> names;
   int64_t vocab_size = 0;
+  /// Whether a vocabulary file was given (ids without a name are then not printed as numbers).
+  bool has_vocabulary = false;
   uint64_t show = 3;
   uint64_t show_tokens = 100;
   bool quick = false;
@@ -38,7 +44,8 @@ bool InspectOne(const std::string& prefix, const InspectOptions& options) {
       InspectMegatronDataset(reader, !options.quick, options.vocab_size);
   std::fputs(FormatMegatronStats(reader, stats).c_str(), stdout);
   for (const MegatronDecodedSequence& sequence :
-       DecodeMegatronSequences(reader, options.show, options.show_tokens, options.vocabulary)) {
+       DecodeMegatronSequences(reader, options.show, options.show_tokens, options.names,
+                               options.has_vocabulary ? options.vocab_size : 0)) {
     std::fputs(FormatMegatronSequence(sequence).c_str(), stdout);
   }
   return stats.ok();
@@ -50,6 +57,11 @@ int InspectCommand(const std::vector<std::string>& args) {
                      "vocabulary file (one token per line) to decode ids and check their range")(
       "vocab-size", po::value<int64_t>()->default_value(0),
       "check ids against this vocabulary size (default: the --vocab file's size)")(
+      "id-offset", po::value<int32_t>()->default_value(0),
+      "read --vocab by the ids of tokenize --id-offset N (PEGASUS: 103): ids 0 and 1 are its "
+      "lines 0 and 1, id k+N its line k")(
+      "special-tokens", po::value<std::string>()->default_value(""),
+      "names of special ids, as tokenize's: pegasus, bert or TOKEN=ID,...")(
       "show", po::value<uint64_t>()->default_value(3), "print the first N sequences")(
       "show-tokens", po::value<uint64_t>()->default_value(100),
       "print at most this many tokens of each sequence")(
@@ -64,7 +76,8 @@ int InspectCommand(const std::vector<std::string>& args) {
   po::variables_map values;
   ParseCommandArgs("inspect", args, all, &positional, &values);
   if (values["help"].as<bool>()) {
-    std::cout << "usage: corpusflow inspect PREFIX [--vocab vocab.txt] [--show N]\n\n"
+    std::cout << "usage: corpusflow inspect PREFIX [--vocab vocab.txt] [--id-offset N] "
+                 "[--special-tokens MAP] [--show N]\n\n"
                  "PREFIX is a dataset (x, x.idx or x.bin) or a write-megatron prefix.\n\n"
               << desc;
     return 0;
@@ -82,10 +95,24 @@ int InspectCommand(const std::vector<std::string>& args) {
   options.vocab_size = values["vocab-size"].as<int64_t>();
   if (options.vocab_size < 0) throw InvalidArgument("inspect: --vocab-size must be positive");
   const std::string vocab = values["vocab"].as<std::string>();
+  const int32_t id_offset = values["id-offset"].as<int32_t>();
+  if (id_offset < 0) throw InvalidArgument("inspect: --id-offset must not be negative");
+  if (id_offset > 0 && vocab.empty()) {
+    throw InvalidArgument("inspect: --id-offset says how to read --vocab; give the vocabulary");
+  }
+  std::vector<SpecialToken> special_tokens;
+  const std::string special_spec = values["special-tokens"].as<std::string>();
+  if (!special_spec.empty()) {
+    special_tokens = ParseSpecialTokens(special_spec, "inspect: --special-tokens");
+  }
+  std::vector<std::string> vocabulary;
   if (!vocab.empty()) {
-    options.vocabulary = ReadVocabTokens(vocab, VocabColumns::kTokenThenScore);
-    if (options.vocab_size == 0)
-      options.vocab_size = static_cast<int64_t>(options.vocabulary.size());
+    vocabulary = ReadVocabTokens(vocab, VocabColumns::kTokenThenScore);
+    options.has_vocabulary = true;
+  }
+  options.names = TokenNames(std::move(vocabulary), id_offset, special_tokens);
+  if (options.has_vocabulary && options.vocab_size == 0) {
+    options.vocab_size = static_cast<int64_t>(options.names.size());
   }
   const std::string name = values["prefix"].as<std::string>();
   const std::vector<std::string> datasets = RequireMegatronDatasets(name, "inspect");
@@ -104,7 +131,8 @@ int InspectCommand(const std::vector<std::string>& args) {
 
 const CommandRegistrar kInspect(CommandDef{
     .name = "inspect",
-    .synopsis = "inspect PREFIX [--vocab vocab.txt] [--show N] [--quick]",
+    .synopsis = "inspect PREFIX [--vocab vocab.txt] [--id-offset N] [--special-tokens MAP] "
+                "[--show N] [--quick]",
     .summary = "Check a Megatron dataset and print its figures and first sequences",
     .run = InspectCommand,
 });

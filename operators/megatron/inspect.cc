@@ -13,6 +13,7 @@
 #include "engine/error.h"
 #include "engine/interrupt.h"
 #include "engine/units.h"
+#include "operators/tokenize/vocab_file.h"
 
 namespace corpusflow {
 namespace {
@@ -147,9 +148,29 @@ MegatronDatasetStats InspectMegatronDataset(const MegatronDatasetReader& reader,
   return stats;
 }
 
-std::vector<MegatronDecodedSequence> DecodeMegatronSequences(
-    const MegatronDatasetReader& reader, uint64_t count, uint64_t max_tokens,
-    const std::vector<std::string>& vocabulary) {
+std::vector<std::string> TokenNames(std::vector<std::string> vocabulary, int32_t id_offset,
+                                    const std::vector<SpecialToken>& special_tokens) {
+  const bool has_vocabulary = !vocabulary.empty();
+  std::vector<std::string> names = ShiftVocabTokens(std::move(vocabulary), id_offset);
+  for (const SpecialToken& special : special_tokens) {
+    const auto id = static_cast<size_t>(special.id);
+    if (id >= names.size()) {
+      if (has_vocabulary) {
+        throw InvalidArgument("inspect: special token '" + special.text + "=" +
+                              std::to_string(special.id) + "' is outside the vocabulary (" +
+                              std::to_string(names.size()) + " ids)");
+      }
+      names.resize(id + 1);
+    }
+    names[id] = special.text;
+  }
+  return names;
+}
+
+std::vector<MegatronDecodedSequence> DecodeMegatronSequences(const MegatronDatasetReader& reader,
+                                                             uint64_t count, uint64_t max_tokens,
+                                                             const std::vector<std::string>& names,
+                                                             int64_t vocabulary_size) {
   std::vector<MegatronDecodedSequence> decoded;
   const uint64_t show = std::min(count, reader.sequences());
   std::vector<int64_t> ids;
@@ -171,10 +192,13 @@ std::vector<MegatronDecodedSequence> DecodeMegatronSequences(
     for (size_t j = 0; j < shown; ++j) {
       if (j) text += ' ';
       const int64_t id = ids[j];
-      if (vocabulary.empty()) {
+      if (id >= 0 && static_cast<uint64_t>(id) < names.size() &&
+          !names[static_cast<size_t>(id)].empty()) {
+        text += names[static_cast<size_t>(id)];
+      } else if (vocabulary_size <= 0) {
         text += std::to_string(id);
-      } else if (id >= 0 && static_cast<uint64_t>(id) < vocabulary.size()) {
-        text += vocabulary[static_cast<size_t>(id)];
+      } else if (id >= 0 && id < vocabulary_size) {
+        text += "<" + std::to_string(id) + ">";
       } else {
         text += "<" + std::to_string(id) + "?>";
       }

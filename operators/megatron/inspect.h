@@ -1,7 +1,8 @@
 // Inspection of a Megatron indexed dataset (format.h), what `corpusflow inspect` prints: every
 // structural check of the reader run by streaming, figures (counts, a log2 histogram of sequence
 // lengths, documents without sequences), the range of token ids against a vocabulary, and the
-// first sequences decoded with it. The functions return data; the Format* functions render it as
+// first sequences decoded with it (by the ids of `tokenize --id-offset` and with the names of
+// special tokens when asked). The functions return data; the Format* functions render it as
 // the lines `corpusflow inspect` prints, so the command only parses, calls and prints.
 // Thread safety: stateless functions; a reader may be inspected from one thread at a time.
 // Errors: CorruptionError naming the file and entry for a damaged dataset, IoError.
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "operators/megatron/reader.h"
+#include "operators/tokenize/special_tokens.h"
 
 namespace corpusflow {
 
@@ -56,19 +58,30 @@ struct MegatronDecodedSequence {
   uint64_t document = 0;
   /// Its length in tokens (all of them, shown or not).
   size_t tokens = 0;
-  /// Its first tokens separated by spaces: vocabulary entries (`<ID?>` for an id outside the
-  /// vocabulary) or, without a vocabulary, the ids; then " ... (N more)" when cut.
+  /// Its first tokens separated by spaces: their names (TokenNames), else `<ID>` for an id of
+  /// the vocabulary without a name (one PEGASUS' offset reserves) and `<ID?>` for an id outside
+  /// it, or, without a vocabulary, the ids; then " ... (N more)" when cut.
   std::string text;
 
   bool operator==(const MegatronDecodedSequence&) const = default;
 };
 
+/// The name of every id for decoding: the tokens of a vocabulary file (`vocabulary`, line k =
+/// id k; empty: none) read with the ids of `tokenize --id-offset` (ShiftVocabTokens), and the
+/// special tokens' names over them (extending the table when there is no vocabulary). An id
+/// without a name has an empty string. Throws InvalidArgument for a special id outside the
+/// vocabulary.
+std::vector<std::string> TokenNames(std::vector<std::string> vocabulary, int32_t id_offset,
+                                    const std::vector<SpecialToken>& special_tokens);
+
 /// Decode the first `count` sequences (fewer when the dataset has fewer), at most `max_tokens`
-/// tokens of each, with `vocabulary` (token = vocabulary[id]; empty: print ids). Throws
-/// DataError for float dtypes, CorruptionError.
-std::vector<MegatronDecodedSequence> DecodeMegatronSequences(
-    const MegatronDatasetReader& reader, uint64_t count, uint64_t max_tokens,
-    const std::vector<std::string>& vocabulary);
+/// tokens of each, with `names` (TokenNames); `vocabulary_size` > 0 says the names come with a
+/// vocabulary of that many ids (0: ids without a name print as numbers). Throws DataError for
+/// float dtypes, CorruptionError.
+std::vector<MegatronDecodedSequence> DecodeMegatronSequences(const MegatronDatasetReader& reader,
+                                                             uint64_t count, uint64_t max_tokens,
+                                                             const std::vector<std::string>& names,
+                                                             int64_t vocabulary_size);
 
 /// The `dataset`, `index` and `data` lines: the files and the header.
 std::string FormatMegatronFiles(const MegatronDatasetReader& reader);

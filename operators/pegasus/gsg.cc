@@ -86,13 +86,12 @@ class GsgRun : public TransformRun {
       } else {
         SplitSentences((*texts)[r], options_.split, &sentences);
       }
+      // A document is empty when it has no sentence. A sentence of whitespace alone (what the
+      // reference split makes of a whitespace-only document) counts, as it does for the
+      // reference, which masks it like any other.
       worker.parts.clear();
-      bool has_content = false;
-      for (std::string_view s : sentences) {
-        worker.parts.push_back(SplitSentenceParts(s));
-        has_content |= !worker.parts.back().content.empty();
-      }
-      if (!has_content) {
+      for (std::string_view s : sentences) worker.parts.push_back(SplitSentenceParts(s));
+      if (sentences.empty()) {
         keep[r] = false;
         ++empty;
         continue;
@@ -292,8 +291,10 @@ static const OperatorRegistrar kRegisterGsg(OperatorDef{
         "(CJK characters one by one, other scripts by word) or jieba (jieba words, "
         "HMM=False). The mask token replaces each selected sentence in src, unless "
         "--keep-prob/--remove-prob/--random-sentence-prob pick another fate for it; tgt holds "
-        "the selected sentences in order. --split pegasus --tokens reference --min-sentences 1 "
-        "reproduces the reference's selection. Random draws depend only on --seed and the "
+        "the selected sentences in order; the mask token is text, which tokenize "
+        "--special-tokens turns into one id (pegasus: <mask_1> = 2). --split pegasus --tokens "
+        "reference --min-sentences 1 reproduces the reference's selection (a whitespace-only "
+        "document is one sentence and is masked). Random draws depend only on --seed and the "
         "record's position in the stream.",
     .describe =
         [](OptionSet& o) {

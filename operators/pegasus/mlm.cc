@@ -39,14 +39,24 @@ struct MlmWorker : OpState {
 
 class MlmRun : public TransformRun {
  public:
-  MlmRun(const MlmOptions& options, ExecContext& ctx, OperatorStats& stats)
+  /// `vocab_ids`: the ids of the vocabulary file when the run was planned.
+  MlmRun(const MlmOptions& options, int64_t vocab_ids, ExecContext& ctx, OperatorStats& stats)
       : options_(options), stats_(stats) {
     if (!options_.vocab.empty()) {
       tokens_ = ctx.resources().Get<std::vector<std::string>>(
-          ResourceCache::FileKey("token-list", {options_.vocab}), [&] {
+          // The key holds the offset: two stages may read one file by different ids.
+          ResourceCache::FileKey("token-list+" + std::to_string(options_.id_offset),
+                                 {options_.vocab}),
+          [&] {
             return std::make_unique<std::vector<std::string>>(
-                ReadVocabTokens(options_.vocab, VocabColumns::kTokenThenScore));
+                ShiftVocabTokens(ReadVocabTokens(options_.vocab, VocabColumns::kTokenThenScore),
+                                 options_.id_offset));
           });
+      if (static_cast<int64_t>(tokens_->size()) != vocab_ids) {
+        throw DataError(options_.vocab + ": changed after the run was planned (" +
+                        std::to_string(vocab_ids) + " ids planned, " +
+                        std::to_string(tokens_->size()) + " now)");
+      }
     } else {
       tokens_ = std::make_shared<const std::vector<std::string>>();
     }
@@ -147,7 +157,9 @@ class MlmRun : public TransformRun {
 
 WholeWordSegmenter::WholeWordSegmenter(const std::vector<std::string>& tokens,
                                        const MlmOptions& options)
-    : special_below_(options.special_below), mask_id_(options.mask_id) {
+    : special_below_(options.special_below),
+      mask_id_(options.mask_id),
+      id_offset_(options.id_offset) {
   kind_.resize(tokens.size(), kWordStart);
   for (size_t id = 0; id < tokens.size(); ++id) {
     const std::string& token = tokens[id];
@@ -165,6 +177,8 @@ WholeWordSegmenter::WholeWordSegmenter(const std::vector<std::string>& tokens,
 
 bool WholeWordSegmenter::IsSpecial(int32_t id) const {
   if (id < special_below_ || id == mask_id_) return true;
+  // The ids PEGASUS' offset reserves (<mask_1>, <mask_2>, ...).
+  if (id_offset_ > 0 && id >= 2 && id - 2 < id_offset_) return true;
   return static_cast<size_t>(id) < kind_.size() && kind_[id] == kSpecial;
 }
 
@@ -199,6 +213,15 @@ MlmOperator::MlmOperator(MlmOptions options) : options_(std::move(options)) {
     throw InvalidArgument("--mask-prob and --random-prob must be >= 0 with a sum <= 1");
   }
   if (options_.special_below < 0) throw InvalidArgument("--special-below must be >= 0");
+  if (options_.id_offset < 0) throw InvalidArgument("--id-offset must be >= 0");
+  if (options_.id_offset > 0 && options_.vocab.empty()) {
+    throw InvalidArgument("--id-offset says how to read --vocab; give the vocabulary too");
+  }
+  if (!options_.vocab.empty()) {
+    vocab_ids_ = static_cast<int64_t>(
+                     ReadVocabTokens(options_.vocab, VocabColumns::kTokenThenScore).size()) +
+                 options_.id_offset;
+  }
   if (options_.vocab_size < 0) throw InvalidArgument("--vocab-size must be >= 0");
   if (options_.field.empty() || options_.labels == options_.field) {
     throw InvalidArgument("--field must be non-empty and differ from --labels");
@@ -215,6 +238,23 @@ Schema MlmOperator::OutputSchema(const Schema& input) const {
       options_.vocab.empty()) {
     throw InvalidArgument("mlm: the vocabulary size of '" + options_.field +
                           "' is unknown; give --vocab-size or --vocab");
+  }
+  if (vocab_ids_ > 0) {
+    // The vocabulary file must give every id of the field a line: with another size its line k
+    // is not id k (an offset was forgotten, or it is another vocabulary).
+    const int64_t expected = options_.vocab_size > 0 ? options_.vocab_size : field.vocab_size;
+    if (expected > 0 && expected != vocab_ids_) {
+      const int64_t lines = vocab_ids_ - options_.id_offset;
+      std::string hint;
+      if (expected > lines) {
+        hint = "; the ids were shifted by " + std::to_string(expected - lines) +
+               " (tokenize --id-offset?): give mlm --id-offset " + std::to_string(expected - lines);
+      }
+      throw InvalidArgument("mlm: --vocab " + options_.vocab + " has " + std::to_string(lines) +
+                            " tokens, " + std::to_string(vocab_ids_) + " ids with --id-offset " +
+                            std::to_string(options_.id_offset) + ", but '" + options_.field +
+                            "' has " + std::to_string(expected) + " ids" + hint);
+    }
   }
   const int64_t vocab = options_.vocab_size > 0 ? options_.vocab_size : field.vocab_size;
   if (options_.special_below > 0 && vocab > 0 && options_.special_below >= vocab) {
@@ -241,7 +281,7 @@ std::string MlmOperator::Describe() const {
 }
 
 std::unique_ptr<TransformRun> MlmOperator::Open(const OpenContext& ctx) const {
-  return std::make_unique<MlmRun>(options_, ctx.exec, ctx.stats);
+  return std::make_unique<MlmRun>(options_, vocab_ids_, ctx.exec, ctx.stats);
 }
 
 static const OperatorRegistrar kRegisterMlm(OperatorDef{
@@ -253,7 +293,9 @@ static const OperatorRegistrar kRegisterMlm(OperatorDef{
         "Whole words come from --vocab (WordPiece: a token starting with --continuation-prefix "
         "'##' continues the word before it; with --word-start-prefix '▁' (SentencePiece) a piece "
         "without the prefix continues it); without a vocabulary each token is a word. Special "
-        "tokens ([CLS], <mask_1>, ids below --special-below, the mask id) are never picked. The "
+        "tokens ([CLS], <mask_1>, ids below --special-below, the mask id) are never picked. "
+        "--id-offset N reads --vocab by the ids of tokenize --id-offset N (PEGASUS: 103); a "
+        "vocabulary whose ids differ from the field's vocabulary size is refused. The "
         "labels field holds the original ids of the picked tokens and --ignore-label elsewhere. "
         "Random draws depend only on --seed and the record's position in the stream.",
     .describe =
@@ -275,6 +317,8 @@ static const OperatorRegistrar kRegisterMlm(OperatorDef{
               "ids of random replacements are below this (default: the field's vocabulary)");
           add("special-below", po::value<int32_t>()->default_value(0),
               "ids below this are special: never masked nor drawn");
+          add("id-offset", po::value<int32_t>()->default_value(0),
+              "the ids were shifted as tokenize --id-offset N does (PEGASUS: 103)");
           add("continuation-prefix", po::value<std::string>()->default_value("##"),
               "WordPiece continuation mark");
           add("word-start-prefix", po::value<std::string>()->default_value(""),
@@ -295,6 +339,7 @@ static const OperatorRegistrar kRegisterMlm(OperatorDef{
       options.vocab = v["vocab"].as<std::string>();
       options.vocab_size = v["vocab-size"].as<int64_t>();
       options.special_below = v["special-below"].as<int32_t>();
+      options.id_offset = v["id-offset"].as<int32_t>();
       options.continuation_prefix = v["continuation-prefix"].as<std::string>();
       options.word_start_prefix = v["word-start-prefix"].as<std::string>();
       options.ignore_label = v["ignore-label"].as<int32_t>();

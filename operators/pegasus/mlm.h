@@ -9,6 +9,10 @@
 // padding) elsewhere, as google-research/pegasus's mlm_ids.
 // Special tokens: ids below --special-below, --mask-id itself, and with a vocabulary every token
 // written [LIKE_THIS] or <like_this>; they are never picked nor drawn as random ids.
+// --id-offset N reads the vocabulary by the ids of `tokenize --id-offset N` (PEGASUS: lines 0 and
+// 1 keep their ids, line k >= 2 is id k + N; ids 2 .. N+1 are special). A vocabulary file whose
+// ids (lines + N) differ from the field's vocabulary size is refused at plan time: its line k
+// would not be id k, and the whole words would silently come out wrong.
 // Draws derive from (seed, record ordinal): the same output for any thread count.
 // The operator is immutable; a run loads the vocabulary once and shares it read-only.
 #pragma once
@@ -35,8 +39,11 @@ struct MlmOptions {
   int64_t vocab_size = 0;
   int32_t special_below = 0;
   int32_t ignore_label = 0;
-  /// One token per line (text before a tab), line k = id k.
+  /// One token per line (text before a tab), line k = id k (shifted by id_offset).
   std::string vocab;
+  /// PEGASUS' id offset of the ids (tokenize --id-offset): vocabulary line k >= 2 is id k +
+  /// id_offset, and ids 2 .. id_offset+1 are special.
+  int32_t id_offset = 0;
   std::string continuation_prefix = "##";
   /// When set, pieces that do NOT start with it continue a word (SentencePiece's "▁").
   std::string word_start_prefix;
@@ -46,7 +53,8 @@ struct MlmOptions {
 /// Whole words of a token-id sequence for masking.
 class WholeWordSegmenter {
  public:
-  /// `tokens`: the vocabulary (may be empty: every token is a word).
+  /// `tokens`: the vocabulary by id, shifted by options.id_offset when it is set
+  /// (ShiftVocabTokens); may be empty: every token is a word.
   WholeWordSegmenter(const std::vector<std::string>& tokens, const MlmOptions& options);
   /// Whether `id` is special (never masked, never a random replacement).
   bool IsSpecial(int32_t id) const;
@@ -59,12 +67,13 @@ class WholeWordSegmenter {
 
   int32_t special_below_;
   int32_t mask_id_;
+  int32_t id_offset_;
   std::vector<uint8_t> kind_;  // per id: 0 word start, 1 continuation, 2 special
 };
 
 class MlmOperator : public Transform {
  public:
-  /// Checks option ranges; throws InvalidArgument.
+  /// Checks option ranges and counts the ids of --vocab; throws InvalidArgument, IoError.
   explicit MlmOperator(MlmOptions options);
 
   void Validate(const PlanContext& ctx) const override;
@@ -75,6 +84,8 @@ class MlmOperator : public Transform {
 
  private:
   MlmOptions options_;
+  /// The ids of the vocabulary file (its lines plus the offset); 0 without one.
+  int64_t vocab_ids_ = 0;
 };
 
 }  // namespace corpusflow

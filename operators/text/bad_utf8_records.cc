@@ -13,6 +13,10 @@ void BadUtf8Records::StartBatch(uint64_t first_record, size_t n) {
 }
 
 bool BadUtf8Records::Keep(size_t i, std::string_view* text) {
+  if (policy_ == BadUtf8Policy::kReplace && repair_ == Repair::kByConsumer) {
+    if (!IsValidUtf8(*text)) ++repaired_;
+    return true;
+  }
   const Utf8Outcome outcome =
       ApplyBadUtf8Policy(policy_, text, &repaired_text_, who_, first_record_ + i + 1, field_);
   if (outcome == Utf8Outcome::kRepaired) ++repaired_;

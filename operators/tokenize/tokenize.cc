@@ -43,7 +43,8 @@ class BertVocabularyTokenizer : public TextTokenizer {
   /// `default_max_chars_per_word` applies when the options leave it at 0.
   BertVocabularyTokenizer(const TokenizerOptions& options, std::shared_ptr<const Vocabulary> vocab,
                           bool lowercase, size_t default_max_chars_per_word)
-      : vocab_(std::move(vocab)),
+      : TextTokenizer(options),
+        vocab_(std::move(vocab)),
         basic_(lowercase),
         wordpiece_(*vocab_, RequireToken(*vocab_, "[UNK]", options.vocab_path),
                    options.max_chars_per_word > 0 ? options.max_chars_per_word
@@ -78,7 +79,7 @@ class WordPieceTokenizer : public BertVocabularyTokenizer {
   WordPieceTokenizer(const TokenizerOptions& options, std::shared_ptr<const Vocabulary> vocab)
       : BertVocabularyTokenizer(options, std::move(vocab), options.lowercase, kHfMaxCharsPerWord) {}
 
-  size_t Encode(std::string_view text, std::vector<int32_t>* ids) const override {
+  size_t EncodeText(std::string_view text, std::vector<int32_t>* ids) const override {
     thread_local BertBasicTokenizer::Scratch scratch;
     return EncodeBasic(text, scratch, ids);
   }
@@ -93,7 +94,7 @@ class T5PegasusTokenizer : public BertVocabularyTokenizer {
                                 kBert4kerasMaxCharsPerWord),
         segmenter_(std::move(segmenter)) {}
 
-  size_t Encode(std::string_view text, std::vector<int32_t>* ids) const override {
+  size_t EncodeText(std::string_view text, std::vector<int32_t>* ids) const override {
     struct Scratch {
       std::string normalized;
       UncasedScratch uncased;
@@ -124,13 +125,13 @@ class SentencePieceTokenizer : public TextTokenizer {
  public:
   SentencePieceTokenizer(const TokenizerOptions& options,
                          std::shared_ptr<const sentencepiece::SentencePieceProcessor> processor)
-      : processor_(std::move(processor)), offset_(options.id_offset) {
+      : TextTokenizer(options), processor_(std::move(processor)), offset_(options.id_offset) {
     unk_ = processor_->unk_id();
     const int eos = processor_->eos_id();
     if (eos >= 0) eos_ = Shift(eos);
   }
 
-  size_t Encode(std::string_view text, std::vector<int32_t>* ids) const override {
+  size_t EncodeText(std::string_view text, std::vector<int32_t>* ids) const override {
     thread_local std::vector<int> pieces;
     pieces.clear();
     const auto status = processor_->Encode(text, &pieces);
@@ -159,8 +160,13 @@ class SentencePieceTokenizer : public TextTokenizer {
 
 /// Per-worker buffers of a tokenize run.
 struct TokenizeLocal : OpState {
+  // SentencePiece gets invalid bytes as they are, as spm_encode does: it turns each into U+FFFD
+  // itself (one per byte, where the repair here makes one per maximal invalid sequence).
   explicit TokenizeLocal(const TokenizeOptions& options)
-      : utf8(options.invalid_utf8, "tokenize", options.field) {}
+      : utf8(options.invalid_utf8, "tokenize", options.field,
+             options.tokenizer.kind == TokenizerKind::kSentencePiece
+                 ? BadUtf8Records::Repair::kByConsumer
+                 : BadUtf8Records::Repair::kHere) {}
   Int32ListColumn ids_column;
   std::vector<int32_t> ids;
   BadUtf8Records utf8;
@@ -188,7 +194,7 @@ class TokenizeRun : public TransformRun {
     // -1: none.
     const int32_t start = options.add_special ? tokenizer.start_id().value_or(-1) : -1;
     const int32_t end = options.add_special ? tokenizer.end_id().value_or(-1) : -1;
-    uint64_t unknown = 0, tokens = 0, truncated = 0;
+    uint64_t unknown = 0, tokens = 0, truncated = 0, specials = 0;
     for (size_t i = 0; i < n; ++i) {
       std::string_view text = input[i];
       if (!local.utf8.Keep(i, &text)) {
@@ -197,7 +203,7 @@ class TokenizeRun : public TransformRun {
       }
       local.ids.clear();
       if (start >= 0) local.ids.push_back(start);
-      unknown += tokenizer.Encode(text, &local.ids);
+      unknown += tokenizer.Encode(text, &local.ids, &specials);
       if (end >= 0) local.ids.push_back(end);
       if (TruncateIds(&local.ids, end >= 0, options.max_len)) ++truncated;
       tokens += local.ids.size();
@@ -207,6 +213,7 @@ class TokenizeRun : public TransformRun {
     local.utf8.FinishBatch(batch, stats_);
     stats_.Add("tokens", tokens);
     stats_.Add("unknown_tokens", unknown);
+    if (specials > 0) stats_.Add("special_tokens", specials);
     if (truncated > 0) stats_.Add("truncated_records", truncated);
   }
 
@@ -217,6 +224,21 @@ class TokenizeRun : public TransformRun {
 };
 
 }  // namespace
+
+size_t TextTokenizer::Encode(std::string_view text, std::vector<int32_t>* ids,
+                             uint64_t* specials) const {
+  if (special_tokens_.empty()) return EncodeText(text, ids);
+  size_t unknown = 0;
+  uint64_t found = 0;
+  special_tokens_.Split(
+      text, [&](std::string_view stretch) { unknown += EncodeText(stretch, ids); },
+      [&](int32_t id) {
+        ids->push_back(id);
+        ++found;
+      });
+  if (specials != nullptr) *specials += found;
+  return unknown;
+}
 
 TokenizerKind ParseTokenizerKind(const std::string& text) {
   if (text == "wordpiece") return TokenizerKind::kWordPiece;
@@ -269,9 +291,9 @@ void CheckTokenizerOptions(const TokenizerOptions& options) {
 TokenizerFacts ReadTokenizerFacts(const TokenizerOptions& options) {
   CheckTokenizerOptions(options);
   if (options.kind == TokenizerKind::kSentencePiece) {
-    return ReadSentencePieceFacts(options.model_path, options.id_offset);
+    return ReadSentencePieceFacts(options.model_path, options.id_offset, options.special_tokens);
   }
-  return ReadVocabularyFacts(options.vocab_path);
+  return ReadVocabularyFacts(options.vocab_path, options.special_tokens);
 }
 
 std::unique_ptr<TextTokenizer> TextTokenizer::Create(const TokenizerOptions& options,
@@ -293,6 +315,7 @@ std::unique_ptr<TextTokenizer> TextTokenizer::Create(const TokenizerOptions& opt
 }
 
 std::unique_ptr<TextTokenizer> TextTokenizer::Create(const TokenizerOptions& options) {
+  ReadTokenizerFacts(options);
   ResourceCache resources;
   return Create(options, resources);
 }
@@ -353,7 +376,9 @@ std::string TokenizeOperator::Describe() const {
   std::string d = std::string(TokenizerKindName(t.kind)) + " " +
                   (t.kind == TokenizerKind::kSentencePiece ? t.model_path : t.vocab_path) + " (" +
                   std::to_string(facts_.vocab_size) + " ids) " + options_.field + " -> " + output_;
-  if (options_.add_special) d += ", special tokens";
+  if (!t.special_tokens.empty()) d += ", special tokens " + FormatSpecialTokens(t.special_tokens);
+  if (options_.add_special)
+    d += ", " + std::string(facts_.start_id ? "[CLS]/[SEP]" : "EOS") + " added";
   if (options_.max_len > 0) d += ", max " + std::to_string(options_.max_len);
   return d;
 }
@@ -388,12 +413,20 @@ static const OperatorRegistrar kRegisterTokenize(OperatorDef{
         "the vocabulary is one token, any other goes through the BERT path (words up to 200 "
         "characters).\n"
         "sentencepiece: a SentencePiece .model (libsentencepiece, ids as spm_encode gives them); "
-        "--id-offset 103 shifts every id above 1 as PEGASUS does (0 pad and 1 eos kept).\n"
+        "--id-offset 103 shifts every id above 1 as PEGASUS does (0 pad and 1 eos kept, so "
+        "pieces 0 and 1 of the model must be its pad and EOS controls).\n"
+        "--special-tokens maps literal tokens of the text to fixed ids, never pieces: "
+        "pegasus (<pad>=0,</s>=1,<mask_1>=2,<mask_2>=3, with --id-offset 103), bert "
+        "([PAD]=0,[UNK]=100,[CLS]=101,[SEP]=102,[MASK]=103) or TOKEN=ID entries, separated by "
+        "commas; an id must be free or the same token in the vocabulary.\n"
         "--add-special puts [CLS] first and [SEP] last (wordpiece, t5pegasus) or appends EOS "
         "(sentencepiece). --max-len N keeps the first N-1 tokens and the end token (the first "
         "N without --add-special), as bert4keras and PEGASUS truncate. The output field "
         "records the vocabulary size, so write-megatron stores uint16 or int32 by itself. "
-        "Unknown tokens, truncated records and repaired UTF-8 are counted in --stats-json.",
+        "Invalid UTF-8 is repaired (U+FFFD) before wordpiece and t5pegasus; sentencepiece gets "
+        "the bytes as spm_encode does and SentencePiece makes one U+FFFD per invalid byte. "
+        "Unknown tokens, special tokens, truncated records and repaired UTF-8 are counted in "
+        "--stats-json.",
     .describe =
         [](OptionSet& o) {
           o.named.add_options()("kind", po::value<std::string>()->required(),
@@ -411,6 +444,8 @@ static const OperatorRegistrar kRegisterTokenize(OperatorDef{
               "truncate to N ids, the end token kept (0: no limit)")(
               "id-offset", po::value<int32_t>()->default_value(0),
               "sentencepiece: add N to every id above 1 (PEGASUS: 103)")(
+              "special-tokens", po::value<std::string>(),
+              "literal tokens to fixed ids: pegasus, bert or TOKEN=ID,... (comma-separated)")(
               "dict", po::value<std::string>(), "t5pegasus: jieba dictionary (default: Debian's)")(
               "user-dict", po::value<std::vector<std::string>>()->composing(),
               "t5pegasus: jieba user dictionary (repeatable)")(
@@ -429,6 +464,9 @@ static const OperatorRegistrar kRegisterTokenize(OperatorDef{
         if (t.max_chars_per_word == 0) throw InvalidArgument("--max-chars-per-word must be > 0");
       }
       t.id_offset = v["id-offset"].as<int32_t>();
+      if (v.count("special-tokens")) {
+        t.special_tokens = ParseSpecialTokens(v["special-tokens"].as<std::string>());
+      }
       if (v.count("dict")) t.dict_path = v["dict"].as<std::string>();
       if (v.count("user-dict")) t.user_dict_paths = v["user-dict"].as<std::vector<std::string>>();
       options.field = v["field"].as<std::string>();

@@ -7,8 +7,13 @@
 //                  vocabulary is one token, other words go through BERT basic + WordPiece;
 //   sentencepiece  a SentencePiece .model through libsentencepiece (spm_encode parity), with the
 //                  PEGASUS id offset (ids above 1 shifted by --id-offset).
-// `--add-special` adds [CLS]/[SEP] (EOS for sentencepiece); `--max-len N` truncates as the
+// `--special-tokens` maps literal tokens of the text (`<mask_1>` of gsg, `[MASK]`) to fixed ids
+// (special_tokens.h): the text is cut at them and the stretches between them are tokenized one by
+// one. `--add-special` adds [CLS]/[SEP] (EOS for sentencepiece); `--max-len N` truncates as the
 // references do: the first N-1 tokens and the end token are kept (the first N without one).
+// Invalid UTF-8 is repaired before tokenizing (U+FFFD per maximal invalid sequence), except for
+// sentencepiece, which gets the bytes as spm_encode does (SentencePiece itself turns each invalid
+// byte into U+FFFD).
 // Unknown tokens, truncated records and invalid UTF-8 are counted in the operator's stats.
 // Planning reads only the tokenizer's facts (tokenizer_facts.h: id count, special ids); the
 // vocabulary, jieba dictionary or model loads in Open through the run's ResourceCache, once for
@@ -27,6 +32,7 @@
 #include "engine/operator.h"
 #include "engine/resource_cache.h"
 #include "operators/text/unicode_text.h"
+#include "operators/tokenize/special_tokens.h"
 #include "operators/tokenize/tokenizer_facts.h"
 
 namespace corpusflow {
@@ -50,6 +56,8 @@ struct TokenizerOptions {
   size_t max_chars_per_word = 0;
   /// Added to every SentencePiece id greater than 1 (PEGASUS: 103).
   int32_t id_offset = 0;
+  /// Literal tokens that become these ids wherever they occur in the text.
+  std::vector<SpecialToken> special_tokens;
   /// jieba dictionaries (t5pegasus); empty = the default dictionary.
   std::string dict_path;
   std::vector<std::string> user_dict_paths;
@@ -61,21 +69,36 @@ class TextTokenizer {
   virtual ~TextTokenizer() = default;
 
   /// Load the vocabulary, model or dictionaries through `resources`. Throws IoError, DataError
-  /// or InvalidArgument.
+  /// or InvalidArgument. REQUIRES: ReadTokenizerFacts(options) succeeded (it checks the id
+  /// layout and the special tokens against the files).
   static std::unique_ptr<TextTokenizer> Create(const TokenizerOptions& options,
                                                ResourceCache& resources);
-  /// Load the tokenizer on its own (tools and tests).
+  /// Check the options with ReadTokenizerFacts and load the tokenizer on its own (tools and
+  /// tests).
   static std::unique_ptr<TextTokenizer> Create(const TokenizerOptions& options);
 
-  /// Append the ids of `text` (valid UTF-8, no special tokens) to `*ids`; returns the number of
-  /// unknown tokens among them.
-  virtual size_t Encode(std::string_view text, std::vector<int32_t>* ids) const = 0;
+  /// Append the ids of `text` to `*ids`: the special tokens of the options become their ids, the
+  /// rest is tokenized (valid UTF-8 for wordpiece and t5pegasus; any bytes for sentencepiece).
+  /// Returns the number of unknown tokens; adds the number of special tokens to `*specials`
+  /// when given.
+  size_t Encode(std::string_view text, std::vector<int32_t>* ids,
+                uint64_t* specials = nullptr) const;
   /// Ids are in [0, vocab_size()).
   virtual int64_t vocab_size() const = 0;
   /// What --add-special puts first ([CLS]) and last ([SEP] or EOS); nullopt when none or when
   /// the vocabulary lacks it.
   virtual std::optional<int32_t> start_id() const = 0;
   virtual std::optional<int32_t> end_id() const = 0;
+
+ protected:
+  explicit TextTokenizer(const TokenizerOptions& options)
+      : special_tokens_(options.special_tokens) {}
+  /// Append the ids of `text`, which holds no special token; returns the number of unknown
+  /// tokens among them.
+  virtual size_t EncodeText(std::string_view text, std::vector<int32_t>* ids) const = 0;
+
+ private:
+  SpecialTokenMatcher special_tokens_;
 };
 
 /// Throw InvalidArgument when `options` combine badly (a --model for wordpiece, ...).

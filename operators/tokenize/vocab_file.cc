@@ -1,5 +1,7 @@
 #include "operators/tokenize/vocab_file.h"
 
+#include <algorithm>
+
 #include "operators/text/text_file.h"
 
 namespace corpusflow {
@@ -20,6 +22,17 @@ std::vector<std::string> ReadVocabTokens(const std::string& path, VocabColumns c
   const std::string text = ReadWholeFile(path);
   const std::vector<std::string_view> views = SplitVocabTokens(text, columns);
   return std::vector<std::string>(views.begin(), views.end());
+}
+
+std::vector<std::string> ShiftVocabTokens(std::vector<std::string> tokens, int32_t id_offset) {
+  if (id_offset <= 0) return tokens;
+  const size_t kept = std::min<size_t>(tokens.size(), 2);
+  const auto offset = static_cast<size_t>(id_offset);
+  std::vector<std::string> shifted(tokens.size() + offset);
+  for (size_t line = 0; line < tokens.size(); ++line) {
+    shifted[line < kept ? line : line + offset] = std::move(tokens[line]);
+  }
+  return shifted;
 }
 
 }  // namespace corpusflow

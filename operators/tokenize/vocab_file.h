@@ -3,6 +3,7 @@
 // ("piece<TAB>score" per line, id = line number). A line is the bytes before its '\n' without a
 // '\r' just before it; a final '\n' starts no further line, so a file of N tokens has N ids.
 // Files are decompressed by extension (`.gz`, `.bz2`, `.zst`), as every input is.
+// SentencePiece vocabularies read for ids shifted as PEGASUS shifts them are ShiftVocabTokens'.
 // What a token may be is the caller's rule: Vocabulary (WordPiece) rejects empty, duplicate and
 // whitespace-holding tokens; `mlm` and `inspect` only need the id -> token table.
 // Thread safety: pure functions, safe from any thread.
@@ -28,5 +29,10 @@ std::vector<std::string_view> SplitVocabTokens(std::string_view text, VocabColum
 /// The tokens of the vocabulary file `path`, in id order. Throws IoError (or CorruptionError for
 /// a damaged compressed file).
 std::vector<std::string> ReadVocabTokens(const std::string& path, VocabColumns columns);
+
+/// The tokens of a SentencePiece vocabulary by the ids of `tokenize --id-offset`: lines 0 and 1
+/// keep their ids, line k >= 2 becomes id k + `id_offset`, and ids 2 .. id_offset+1, which no
+/// line has, are empty strings. The size grows by `id_offset`.
+std::vector<std::string> ShiftVocabTokens(std::vector<std::string> tokens, int32_t id_offset);
 
 }  // namespace corpusflow

@@ -98,6 +98,48 @@ TEST(MegatronCliTest, InspectFlagsIdsOutsideTheVocabulary) {
   EXPECT_EQ(RunCorpusflow({"inspect", dir.File("v"), "--vocab-size", "61"}).exit_code, 0);
 }
 
+TEST(MegatronCliTest, InspectReadsPegasusOffsetIdsAndNamesSpecialTokens) {
+  ScopedTempDir dir;
+  // A SentencePiece .vocab with PEGASUS' ids (pad 0, eos 1, unk 2): under tokenize --id-offset
+  // 103 its lines 2..7 are ids 105..110, and ids 2..104 are PEGASUS' own (<mask_1> 2,
+  // <mask_2> 3, the rest reserved).
+  WriteFile(dir.File("m.vocab"),
+            "<pad>\t0\n</s>\t0\n<unk>\t0\n\u2581the\t-1\n\u2581un\t-2\naff\t-3\nable\t-4\n"
+            "\u2581x\t-5\n");
+  WriteDataset(dir.File("p"), MegatronDType::kUInt16,
+               {{{106, 2, 110, 1}}, {{3, 107, 108, 109, 50, 105, 1, 0}}}, dir.path());
+  const CommandResult r = RunCorpusflow({"inspect", dir.File("p"), "--vocab", dir.File("m.vocab"),
+                                         "--id-offset", "103", "--special-tokens", "pegasus"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(Contains(r.out, "token ids  0..110 (vocabulary of 111: all in range)\n")) << r.out;
+  EXPECT_TRUE(
+      Contains(r.out, "sequence 0 (document 0, 4 tokens): \u2581the <mask_1> \u2581x </s>\n"))
+      << r.out;
+  EXPECT_TRUE(Contains(r.out,
+                       "sequence 1 (document 1, 8 tokens): <mask_2> \u2581un aff able <50> <unk> "
+                       "</s> <pad>\n"))
+      << r.out;
+  // The special tokens name ids without a vocabulary too.
+  const CommandResult names =
+      RunCorpusflow({"inspect", dir.File("p"), "--special-tokens", "<mask_1>=2,<mask_2>=3,</s>=1"});
+  ASSERT_EQ(names.exit_code, 0) << names.err;
+  EXPECT_TRUE(Contains(names.out, "sequence 0 (document 0, 4 tokens): 106 <mask_1> 110 </s>\n"))
+      << names.out;
+  // Read without the offset, the ids are out of range: what the offset is for.
+  const CommandResult plain =
+      RunCorpusflow({"inspect", dir.File("p"), "--vocab", dir.File("m.vocab")});
+  EXPECT_EQ(plain.exit_code, 1);
+  EXPECT_TRUE(Contains(plain.out, "(vocabulary of 8: 7 ids OUT OF RANGE, the first in sequence 0)"))
+      << plain.out;
+  // An offset needs a vocabulary; a special id must be inside it.
+  EXPECT_EQ(RunCorpusflow({"inspect", dir.File("p"), "--id-offset", "103"}).exit_code, 2);
+  const CommandResult outside = RunCorpusflow(
+      {"inspect", dir.File("p"), "--vocab", dir.File("m.vocab"), "--special-tokens", "<x>=200"});
+  EXPECT_EQ(outside.exit_code, 2);
+  EXPECT_TRUE(Contains(outside.err, "special token '<x>=200' is outside the vocabulary (8 ids)"))
+      << outside.err;
+}
+
 TEST(MegatronCliTest, TruncatedIndexIsAClearErrorForInspectAndMerge) {
   ScopedTempDir dir;
   WriteDataset(dir.File("a"), MegatronDType::kUInt16, {{{1, 2}}, {{3}}}, dir.path());

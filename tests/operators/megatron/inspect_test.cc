@@ -84,19 +84,40 @@ TEST(MegatronInspectTest, DecodesTheFirstSequencesWithTheirDocuments) {
   WriteWorkedExample(dir);
   const MegatronDatasetReader reader(dir.File("g"));
   using Decoded = std::vector<MegatronDecodedSequence>;
-  EXPECT_EQ(DecodeMegatronSequences(reader, 10, 100, {}),
+  EXPECT_EQ(DecodeMegatronSequences(reader, 10, 100, {}, 0),
             (Decoded{{0, 0, 3, "1 2 3"}, {1, 1, 1, "4"}, {2, 1, 2, "65535 0"}, {3, 2, 0, ""}}));
-  EXPECT_EQ(DecodeMegatronSequences(reader, 1, 2, {}), (Decoded{{0, 0, 3, "1 2 ... (1 more)"}}));
-  EXPECT_EQ(DecodeMegatronSequences(reader, 3, 100, {"a", "b", "c", "d", "e"}),
+  EXPECT_EQ(DecodeMegatronSequences(reader, 1, 2, {}, 0), (Decoded{{0, 0, 3, "1 2 ... (1 more)"}}));
+  EXPECT_EQ(DecodeMegatronSequences(reader, 3, 100, {"a", "b", "c", "d", "e"}, 5),
             (Decoded{{0, 0, 3, "b c d"}, {1, 1, 1, "e"}, {2, 1, 2, "<65535?> a"}}));
-  EXPECT_TRUE(DecodeMegatronSequences(reader, 0, 100, {}).empty());
+  EXPECT_TRUE(DecodeMegatronSequences(reader, 0, 100, {}, 0).empty());
+}
+
+TEST(MegatronInspectTest, NamesOfOffsetIdsAndSpecialTokens) {
+  // tokenize --id-offset 3: lines 0 and 1 keep their ids, line k >= 2 is id k + 3.
+  const std::vector<std::string> names =
+      TokenNames({"<pad>", "</s>", "<unk>", "a"}, 3, ParseSpecialTokens("<mask_1>=2,<mask_2>=3"));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"<pad>", "</s>", "<mask_1>", "<mask_2>", "", "<unk>", "a"}));
+  ScopedTempDir dir;
+  WriteMegatronDocuments(dir.File("p"), MegatronDType::kUInt16, {{{6, 2, 4, 9, 1}}}, dir.path());
+  const MegatronDatasetReader reader(dir.File("p"));
+  using Decoded = std::vector<MegatronDecodedSequence>;
+  // An id of the vocabulary without a name is <ID>, one outside it <ID?>.
+  EXPECT_EQ(DecodeMegatronSequences(reader, 1, 100, names, 7),
+            (Decoded{{0, 0, 5, "a <mask_1> <4> <9?> </s>"}}));
+  // Without a vocabulary, special tokens name their ids among the numbers.
+  const std::vector<std::string> specials = TokenNames({}, 0, ParseSpecialTokens("pegasus"));
+  EXPECT_EQ(specials.size(), 4u);
+  EXPECT_EQ(DecodeMegatronSequences(reader, 1, 100, specials, 0),
+            (Decoded{{0, 0, 5, "6 <mask_1> 4 9 </s>"}}));
+  EXPECT_THROW(TokenNames({"a", "b"}, 0, ParseSpecialTokens("<x>=2")), InvalidArgument);
 }
 
 TEST(MegatronInspectTest, DecodingSkipsDocumentsWithoutSequences) {
   ScopedTempDir dir;
   WriteMegatronDocuments(dir.File("e"), MegatronDType::kUInt16, {{}, {}, {{7}}, {}, {{8}, {9}}},
                          dir.path());
-  const auto decoded = DecodeMegatronSequences(MegatronDatasetReader(dir.File("e")), 5, 100, {});
+  const auto decoded = DecodeMegatronSequences(MegatronDatasetReader(dir.File("e")), 5, 100, {}, 0);
   ASSERT_EQ(decoded.size(), 3u);
   EXPECT_EQ(decoded[0].document, 2u);
   EXPECT_EQ(decoded[1].document, 4u);

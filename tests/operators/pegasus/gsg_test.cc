@@ -449,6 +449,26 @@ TEST(GsgOperatorTest, DropsEmptyAndShortDocumentsWithACount) {
   EXPECT_EQ(Field(one->records[0], "tgt"), "只有一句话。");
 }
 
+TEST(GsgOperatorTest, AWhitespaceOnlyDocumentIsMaskedAsTheReferenceDoes) {
+  // The reference split makes one sentence of a whitespace-only document, and the reference
+  // masks it: input <mask_1> + EOS, target EOS alone. An empty document has no sentence.
+  const std::vector<std::string> args = {"--split",   "pegasus",         "--tokens",
+                                         "reference", "--min-sentences", "1"};
+  const auto run = RunGsg({"   \n ", "", "\t"}, args);
+  ASSERT_EQ(run->records.size(), 2u);
+  EXPECT_EQ(Field(run->records[0], "src"), "   \n <mask_1>");
+  EXPECT_EQ(Field(run->records[0], "tgt"), "");
+  EXPECT_EQ(Field(run->records[1], "src"), "\t<mask_1>");
+  EXPECT_EQ(Field(run->records[1], "tgt"), "");
+  const OperatorStats& stats = GsgStats(*run);
+  EXPECT_EQ(stats.drops().at("empty document"), 1u);
+  EXPECT_EQ(stats.counter("masked"), 2u);
+  // With the default --min-sentences 2 it is a one-sentence document.
+  const auto two = RunGsg({"   \n "}, {"--split", "pegasus"});
+  EXPECT_TRUE(two->records.empty());
+  EXPECT_EQ(GsgStats(*two).drops().at("fewer than 2 sentences"), 1u);
+}
+
 TEST(GsgOperatorTest, InvalidUtf8AndNoSeparators) {
   const std::string bad = "坏\xff字节。第二\xe4句。第三句没有";
   const auto run = RunGsg({bad, std::string(5000, 'x')}, {"--min-sentences", "1"});

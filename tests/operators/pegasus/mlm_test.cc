@@ -13,6 +13,7 @@
 
 #include "engine/error.h"
 #include "engine/registry.h"
+#include "operators/tokenize/vocab_file.h"
 #include "tests/testing/cli_runner.h"
 #include "tests/testing/pipeline_testing.h"
 
@@ -223,6 +224,60 @@ TEST(MlmOperatorTest, DeterministicForAnyThreadCountAndSeedDependent) {
     differences += Ids(one[i], "src_ids") != Ids(reseeded[i], "src_ids");
   }
   EXPECT_GT(differences, 800u);
+}
+
+// A SentencePiece `.vocab` with PEGASUS' ids: pad 0, eos 1, unk 2.
+const char kPieceVocab[] =
+    "<pad>\t0\n</s>\t0\n<unk>\t0\n\u2581the\t-1\n\u2581un\t-2\naff\t-3\nable\t-4\n"
+    "\u2581x\t-5\n";
+
+TEST(MlmOperatorTest, SentencePieceIdsShiftedByThePegasusOffset) {
+  testing::ScopedTempDir dir;
+  testing::WriteFile(dir.File("m.vocab"), kPieceVocab);
+  // tokenize --id-offset 103: lines 3..7 are ids 106..110, ids 2..104 are PEGASUS' own.
+  // ▁the ▁un aff able <mask_1> ▁x </s>
+  const std::vector<int32_t> ids = {106, 107, 108, 109, 2, 110, 1};
+  MlmOptions options;
+  options.mask_id = 3;
+  options.id_offset = 103;
+  options.word_start_prefix = "\u2581";
+  const WholeWordSegmenter segmenter(
+      ShiftVocabTokens(ReadVocabTokens(dir.File("m.vocab"), VocabColumns::kTokenThenScore), 103),
+      options);
+  Words words;
+  segmenter.Segment(ids, &words);
+  EXPECT_EQ(words, (Words{{0, 1}, {1, 4}, {5, 6}}));
+  EXPECT_TRUE(segmenter.IsSpecial(2));
+  EXPECT_TRUE(segmenter.IsSpecial(104));
+  EXPECT_FALSE(segmenter.IsSpecial(106));
+
+  // The operator: every word masked, whole.
+  const std::vector<std::string> args = {
+      "--mask-id",           "3",      "--vocab",       dir.File("m.vocab"),
+      "--word-start-prefix", "\u2581", "--ratio",       "1",
+      "--mask-prob",         "1",      "--random-prob", "0"};
+  std::vector<std::string> with_offset = args;
+  with_offset.insert(with_offset.end(), {"--id-offset", "103"});
+  const auto records = RunMlm({IdsBatch({ids}, 8 + 103)}, with_offset);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(Ids(records[0], "src_ids"), (std::vector<int32_t>{3, 3, 3, 3, 2, 3, 1}));
+  EXPECT_EQ(Ids(records[0], "mlm_ids"), (std::vector<int32_t>{106, 107, 108, 109, 0, 110, 0}));
+
+  // Without the offset line k would be read as id k: refused at plan time, with the remedy.
+  auto op = OperatorRegistry::Global().Create("mlm", args);
+  try {
+    op->OutputSchema(Schema({Field{"src_ids", FieldType::kInt32List, 8 + 103}}));
+    FAIL() << "no error";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("has 8 tokens, 8 ids with --id-offset 0, but 'src_ids' "
+                                         "has 111 ids; the ids were shifted by 103 (tokenize "
+                                         "--id-offset?): give mlm --id-offset 103"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_NO_THROW(op->OutputSchema(Schema({Field{"src_ids", FieldType::kInt32List, 8}})));
+  EXPECT_THROW(OperatorRegistry::Global().Create("mlm", {"--mask-id", "3", "--id-offset", "103"}),
+               InvalidArgument);
 }
 
 TEST(MlmOperatorTest, EdgeCasesAndErrors) {

@@ -54,6 +54,10 @@ struct TrainedModel {
   std::vector<std::string> lines;
 };
 
+/// spm_train flags of PEGASUS' (and mT5's) ids: pad 0, eos 1, unk 2, no bos.
+const std::vector<std::string> kPegasusIds = {"--pad_id=0", "--eos_id=1", "--unk_id=2",
+                                              "--bos_id=-1"};
+
 /// Train a model on the corpus with spm_train.
 TrainedModel Train(const ScopedTempDir& tmp, const std::string& name,
                    const std::vector<std::string>& extra_flags) {
@@ -206,6 +210,164 @@ TEST(SentencePieceTest, BadModelFiles) {
   EXPECT_NE(message.find(tmp.File("bad.model")), std::string::npos) << message;
   options.vocab_path = "vocab.txt";
   EXPECT_THROW(TextTokenizer::Create(options), InvalidArgument);
+}
+
+/// Options of a SentencePiece tokenizer of `model` with `offset`.
+TokenizerOptions SentencePieceOptions(const std::string& model, int32_t offset) {
+  TokenizerOptions options;
+  options.kind = TokenizerKind::kSentencePiece;
+  options.model_path = model;
+  options.id_offset = offset;
+  return options;
+}
+
+/// spm_encode's ids of each of `lines` (no EOS), each id above 1 shifted by `offset`.
+std::vector<std::vector<int32_t>> SpmIds(const std::string& model,
+                                         const std::vector<std::string>& lines, int32_t offset) {
+  const auto spm =
+      RunProgram({"spm_encode", "--model=" + model, "--output_format=id", "--minloglevel=2"},
+                 testing::JoinLines(lines));
+  EXPECT_EQ(spm.exit_code, 0) << spm.err;
+  std::vector<std::vector<int32_t>> out;
+  std::string out_text = spm.out;
+  size_t pos = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    size_t eol = out_text.find('\n', pos);
+    if (eol == std::string::npos) eol = out_text.size();
+    std::vector<int32_t> ids;
+    size_t p = pos;
+    while (p < eol) {
+      size_t sp = out_text.find(' ', p);
+      if (sp == std::string::npos || sp > eol) sp = eol;
+      const int id = std::stoi(out_text.substr(p, sp - p));
+      ids.push_back(id > 1 ? id + offset : id);
+      p = sp + 1;
+    }
+    out.push_back(std::move(ids));
+    pos = eol + 1;
+  }
+  return out;
+}
+
+/// `{"FIELD":[ids]}` lines, as `write --field FIELD` prints an ids field.
+std::string IdsJsonLines(const std::string& field, const std::vector<std::vector<int32_t>>& rows) {
+  std::string out;
+  for (const std::vector<int32_t>& ids : rows) {
+    out += "{\"" + field + "\":[";
+    for (size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + std::to_string(ids[i]);
+    out += "]}\n";
+  }
+  return out;
+}
+
+TEST(SentencePieceTest, PegasusSpecialTokensAreTheirIdsNeverPieces) {
+  ScopedTempDir tmp;
+  // PEGASUS' ids, and the mask tokens as user-defined pieces (which used to give <mask_1> the
+  // shifted id 106 instead of 2).
+  std::vector<std::string> flags = kPegasusIds;
+  flags.insert(flags.end(),
+               {"--user_defined_symbols=<mask_1>,<mask_2>", "--character_coverage=0.995"});
+  const TrainedModel trained = Train(tmp, "pegasus", flags);
+  TokenizerOptions options = SentencePieceOptions(trained.model, 103);
+  options.special_tokens = ParseSpecialTokens("pegasus");
+  const auto tokenizer = TextTokenizer::Create(options);
+  EXPECT_EQ(tokenizer->end_id(), 1);
+  // What gsg writes, a literal EOS, and <mask_2>: the text between the tokens is encoded as
+  // spm_encode encodes it on its own.
+  const std::vector<std::string> stretches = {"The cat sat on the mat. ", " A bird flew. ",
+                                              "自由软件", "free software"};
+  const std::vector<std::vector<int32_t>> spm = SpmIds(trained.model, stretches, 103);
+  std::vector<int32_t> expected = spm[0];
+  expected.push_back(2);
+  expected.insert(expected.end(), spm[1].begin(), spm[1].end());
+  expected.push_back(2);
+  std::vector<int32_t> ids;
+  uint64_t specials = 0;
+  EXPECT_EQ(
+      tokenizer->Encode("The cat sat on the mat. <mask_1> A bird flew. <mask_1>", &ids, &specials),
+      0u);
+  EXPECT_EQ(ids, expected);
+  EXPECT_EQ(specials, 2u);
+  expected = {3};
+  expected.insert(expected.end(), spm[2].begin(), spm[2].end());
+  expected.push_back(1);
+  expected.insert(expected.end(), spm[3].begin(), spm[3].end());
+  expected.push_back(0);
+  ids.clear();
+  tokenizer->Encode("<mask_2>自由软件</s>free software<pad>", &ids);
+  EXPECT_EQ(ids, expected);
+  // No piece lands on the ids the offset reserves.
+  for (const int32_t id : expected) EXPECT_TRUE(id < 4 || id >= 105) << id;
+
+  // Without the offset, ids 2 and 3 are pieces of the model: refused, with the remedy.
+  options.id_offset = 0;
+  const std::string message =
+      testing::ErrorMessage<InvalidArgument>([&] { TextTokenizer::Create(options); });
+  EXPECT_NE(message.find(trained.model + ": special token '<mask_1>=2': id 2 is its token '<unk>'"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("needs --id-offset 103"), std::string::npos) << message;
+}
+
+TEST(SentencePieceTest, DefaultIdsUnderAnIdOffsetAreRefused) {
+  ScopedTempDir tmp;
+  // spm_train's defaults: unk 0, bos 1, eos 2. With the offset, every <unk> would become 0
+  // (padding) and EOS 105.
+  const TrainedModel trained = Train(tmp, "defaults", {"--model_type=unigram"});
+  TokenizerOptions options = SentencePieceOptions(trained.model, 103);
+  const std::string message =
+      testing::ErrorMessage<InvalidArgument>([&] { TextTokenizer::Create(options); });
+  EXPECT_NE(message.find(trained.model + ": --id-offset 103 keeps ids 0 and 1 for the model's pad "
+                                         "and EOS, but its piece 0 is '<unk>' (unknown), piece 1 "
+                                         "is '<s>' (control) and its EOS '</s>' is piece 2"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("--pad_id=0 --eos_id=1 --unk_id=2 --bos_id=-1"), std::string::npos)
+      << message;
+  // Through the binary: a usage error before anything is written.
+  WriteFile(tmp.File("in.txt"), "free software\n");
+  const auto run = testing::RunCorpusflow(
+      {"run",
+       "read " + tmp.File("in.txt") + " | tokenize --kind sentencepiece --model " + trained.model +
+           " --id-offset 103 --add-special | write " + tmp.File("out.jsonl"),
+       "--progress", "never"});
+  EXPECT_EQ(run.exit_code, 2) << run.err;
+  EXPECT_NE(run.err.find(trained.model + ": --id-offset 103 keeps ids 0 and 1"), std::string::npos)
+      << run.err;
+  EXPECT_FALSE(std::filesystem::exists(tmp.File("out.jsonl")));
+  // Without the offset the same model is fine.
+  options.id_offset = 0;
+  EXPECT_EQ(TextTokenizer::Create(options)->end_id(), 2);
+}
+
+TEST(SentencePieceTest, InvalidUtf8GivesTheIdsOfSpmEncode) {
+  ScopedTempDir tmp;
+  // Truncated sequences, stray continuation bytes, 0xFF: SentencePiece makes one U+FFFD per bad
+  // byte (an <unk>, or its three byte pieces with byte fallback); a repair before encoding made
+  // one per sequence, and U+FFFD in the text is normalised to a space.
+  const std::string input =
+      "ab\xe4\xb8"
+      "cd \xff\xfe x\n\xe4\xb8\xad\xe6\x96 自由\x80\x80软件\nplain text\n";
+  WriteFile(tmp.File("in.txt"), input);
+  const TrainedModel unigram = Train(tmp, "unigram", {"--model_type=unigram"});
+  std::vector<std::string> byte_flags = kPegasusIds;
+  byte_flags.insert(byte_flags.end(), {"--byte_fallback=true", "--character_coverage=0.995"});
+  const TrainedModel bytes = Train(tmp, "bytes", byte_flags);
+  for (const TrainedModel* trained : {&unigram, &bytes}) {
+    SCOPED_TRACE(trained->model);
+    const auto result = testing::RunCorpusflow(
+        {"run",
+         "read " + tmp.File("in.txt") + " | tokenize --kind sentencepiece --model " +
+             trained->model + " | write " + tmp.File("out.jsonl") + " --field text_ids",
+         "--progress", "never", "--stats-json", tmp.File("stats.json")});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(ReadFile(tmp.File("out.jsonl")),
+              IdsJsonLines("text_ids", SpmIds(trained->model, SplitLines(input), 0)));
+    // The two records with bad bytes are counted.
+    EXPECT_NE(ReadFile(tmp.File("stats.json")).find("\"invalid_utf8_replaced\": 2"),
+              std::string::npos)
+        << ReadFile(tmp.File("stats.json"));
+  }
 }
 
 TEST(SentencePieceTest, EndToEndThroughTheBinaryWithPegasusOffset) {
