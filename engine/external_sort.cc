@@ -109,7 +109,9 @@ class ExternalSorter::MergingStream : public SortedEntryStream {
 };
 
 ExternalSorter::RunWriter::RunWriter(ExternalSorter* sorter)
-    : sorter_(sorter), encoder_(std::make_unique<SpillBlockEncoder>(sorter->options_.spill)) {}
+    : sorter_(sorter),
+      stream_(sorter->next_stream_.fetch_add(1)),
+      encoder_(std::make_unique<SpillBlockEncoder>(sorter->options_.spill)) {}
 
 ExternalSorter::RunWriter::RunWriter(RunWriter&&) noexcept = default;
 ExternalSorter::RunWriter::~RunWriter() = default;
@@ -124,7 +126,11 @@ void ExternalSorter::RunWriter::Add(std::string_view key, std::string_view value
 
 void ExternalSorter::RunWriter::Flush() {
   if (raw_.empty()) return;
-  blocks_.push_back(sorter_->File().Append(encoder_->Encode(raw_)));
+  if (blocks_.size() == UINT32_MAX) {
+    throw InvalidArgument("external sort: a run of 2^32 blocks (raise the block size)");
+  }
+  blocks_.push_back(sorter_->File().Append(encoder_->Encode(raw_), stream_,
+                                           static_cast<uint32_t>(blocks_.size())));
   raw_.clear();
 }
 

@@ -21,6 +21,7 @@
 // calls Add; spilled_runs() may be read from any thread.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -90,6 +91,8 @@ class ExternalSorter {
     void Flush();
 
     ExternalSorter* sorter_;
+    /// The run's number in the sort: the stream of its blocks' identity (docs/spill_format.md).
+    uint64_t stream_;
     std::unique_ptr<SpillBlockEncoder> encoder_;
     std::string raw_;
     std::vector<SpillBlockHandle> blocks_;
@@ -139,6 +142,8 @@ class ExternalSorter {
   std::unique_ptr<SpillFile> file_;
   std::vector<Run> runs_;
   uint64_t spilled_runs_ = 0;
+  /// Numbers given to RunWriters (merge passes included).
+  std::atomic<uint64_t> next_stream_{0};
 };
 
 }  // namespace corpusflow

@@ -3,12 +3,15 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <boost/iostreams/categories.hpp>
 #include <boost/iostreams/filter/bzip2.hpp>
-#include <boost/iostreams/filter/gzip.hpp>
 #include <boost/iostreams/filtering_streambuf.hpp>
+#include <climits>
+#include <cstring>
 #include <ios>
 #include <vector>
 
@@ -117,6 +120,111 @@ class ZstdInput : public InputStream {
   bool frame_done_ = true;
 };
 
+/// `.gz`: zlib's inflate with the gzip wrapper, which checks every member's header, its CRC-32
+/// and its ISIZE (the member's decoded length modulo 2^32; RFC 1952). Concatenated members are
+/// read as one stream; anything after a member that is not another member is corrupt, as is a
+/// stream that ends inside a member or an empty file.
+class GzipInput : public InputStream {
+ public:
+  GzipInput(const std::string& path, FileSystem& fs) : raw_(path, fs), in_buf_(kCompressedChunk) {
+    // 15 + 16: the largest window, gzip wrapper only.
+    if (inflateInit2(&zs_, 15 + 16) != Z_OK) throw std::bad_alloc();
+  }
+  ~GzipInput() override { inflateEnd(&zs_); }
+  GzipInput(const GzipInput&) = delete;
+  GzipInput& operator=(const GzipInput&) = delete;
+
+  size_t Read(char* buf, size_t n) override {
+    if (n == 0) return 0;
+    for (;;) {
+      if (zs_.avail_in == 0 && !raw_eof_) {
+        const size_t got = raw_.Read(in_buf_.data(), in_buf_.size());
+        zs_.next_in = reinterpret_cast<Bytef*>(in_buf_.data());
+        zs_.avail_in = static_cast<uInt>(got);
+        raw_eof_ = got == 0;
+      }
+      if (zs_.avail_in == 0 && raw_eof_) {
+        if (in_member_) Corrupt("truncated (the stream ends inside a member)");
+        if (!any_member_) Corrupt("empty file, not a gzip stream");
+        return 0;
+      }
+      if (!in_member_) {
+        // The next member (or trailing bytes that must be one).
+        if (any_member_ && inflateReset(&zs_) != Z_OK) Corrupt("cannot reset zlib");
+        in_member_ = any_member_ = true;
+        member_bytes_ = 0;
+      }
+      const Bytef* in_before = zs_.next_in;
+      zs_.next_out = reinterpret_cast<Bytef*>(buf);
+      zs_.avail_out = static_cast<uInt>(std::min<size_t>(n, UINT_MAX));
+      const int ret = inflate(&zs_, Z_NO_FLUSH);
+      KeepTail(in_before, zs_.next_in);
+      const size_t out = static_cast<size_t>(reinterpret_cast<char*>(zs_.next_out) - buf);
+      member_bytes_ += out;
+      switch (ret) {
+        case Z_OK:
+        case Z_BUF_ERROR:  // no progress: more input is needed (read above)
+          break;
+        case Z_STREAM_END:
+          in_member_ = false;
+          break;
+        case Z_MEM_ERROR:
+          throw std::bad_alloc();
+        case Z_NEED_DICT:
+          Corrupt("the member needs a preset dictionary (not gzip)");
+        default:
+          Corrupt(DataErrorText());
+      }
+      if (out > 0) return out;
+    }
+  }
+  uint64_t raw_bytes_read() const override { return raw_.bytes_read(); }
+  const std::string& name() const override { return raw_.name(); }
+
+ private:
+  /// Keep the last 4 compressed bytes inflate consumed: after a failed length check, the ISIZE.
+  void KeepTail(const Bytef* from, const Bytef* to) {
+    for (const Bytef* p = to - from > 4 ? to - 4 : from; p < to; ++p) {
+      std::memmove(tail_, tail_ + 1, 3);
+      tail_[3] = *p;
+    }
+  }
+
+  std::string DataErrorText() const {
+    const std::string msg = zs_.msg != nullptr ? zs_.msg : "invalid data";
+    if (msg == "incorrect data check") return "CRC mismatch";
+    if (msg == "incorrect length check") {
+      const uint32_t isize =
+          static_cast<uint32_t>(tail_[0]) | static_cast<uint32_t>(tail_[1]) << 8 |
+          static_cast<uint32_t>(tail_[2]) << 16 | static_cast<uint32_t>(tail_[3]) << 24;
+      return "length mismatch: the member's ISIZE trailer says " + std::to_string(isize) +
+             " bytes, it decodes to " + std::to_string(member_bytes_ & 0xffffffffu) +
+             " (modulo 2^32)";
+    }
+    if (msg == "incorrect header check" || msg == "unknown compression method" ||
+        msg == "unknown header flags set" || msg == "header crc mismatch") {
+      return "bad gzip header (" + msg + ")";
+    }
+    return "invalid deflate data (" + msg + ")";
+  }
+
+  [[noreturn]] void Corrupt(const std::string& what) const {
+    const uint64_t offset = raw_.bytes_read() - zs_.avail_in;
+    throw CorruptionError("corrupt gzip data in " + raw_.name() + " at compressed byte " +
+                          std::to_string(offset) + ": " + what);
+  }
+
+  RawInput raw_;
+  z_stream zs_{};
+  std::vector<char> in_buf_;
+  bool raw_eof_ = false;
+  bool in_member_ = false;
+  bool any_member_ = false;
+  /// Bytes the current member decoded to so far.
+  uint64_t member_bytes_ = 0;
+  unsigned char tail_[4] = {0, 0, 0, 0};
+};
+
 /// A Boost.Iostreams Source over a RawInput (the chain copies devices, so it holds a pointer).
 class BoostRawSource {
  public:
@@ -132,28 +240,6 @@ class BoostRawSource {
   RawInput* raw_;
 };
 
-std::string GzipErrorText(const bio::gzip_error& e) {
-  switch (e.error()) {
-    case bio::gzip::bad_crc:
-      return "CRC mismatch";
-    case bio::gzip::bad_length:
-      return "length mismatch";
-    case bio::gzip::bad_header:
-      return "bad gzip header";
-    case bio::gzip::bad_footer:
-      return "bad or missing gzip footer (truncated file?)";
-    case bio::gzip::zlib_error: {
-      const int code = e.zlib_error_code();
-      if (code == bio::zlib::data_error) return "invalid deflate data";
-      if (code == bio::zlib::buf_error) return "truncated (the stream ends inside a member)";
-      if (code == bio::zlib::mem_error) return "out of memory";
-      return "zlib error " + std::to_string(code);
-    }
-    default:
-      return e.what();
-  }
-}
-
 std::string Bzip2ErrorText(const bio::bzip2_error& e) {
   const int code = e.error();
   if (code == bio::bzip2::data_error) return "invalid bzip2 data";
@@ -163,18 +249,12 @@ std::string Bzip2ErrorText(const bio::bzip2_error& e) {
   return "bzip2 error " + std::to_string(code);
 }
 
-/// `.gz` and `.bz2` through Boost.Iostreams; concatenated members are read as one stream.
-class BoostInput : public InputStream {
+/// `.bz2` through Boost.Iostreams; concatenated streams are read as one stream.
+class Bzip2Input : public InputStream {
  public:
-  BoostInput(const std::string& path, Compression compression, FileSystem& fs)
-      : raw_(path, fs), compression_(compression) {
-    if (compression == Compression::kGzip) {
-      chain_.push(bio::gzip_decompressor(bio::gzip::default_window_bits, kCompressedChunk),
-                  kCompressedChunk);
-    } else {
-      chain_.push(bio::bzip2_decompressor(bio::bzip2::default_small, kCompressedChunk),
-                  kCompressedChunk);
-    }
+  Bzip2Input(const std::string& path, FileSystem& fs) : raw_(path, fs) {
+    chain_.push(bio::bzip2_decompressor(bio::bzip2::default_small, kCompressedChunk),
+                kCompressedChunk);
     chain_.push(BoostRawSource(&raw_), kCompressedChunk);
   }
 
@@ -189,8 +269,6 @@ class BoostInput : public InputStream {
       return static_cast<size_t>(got);
     } catch (const Error&) {
       throw;
-    } catch (const bio::gzip_error& e) {
-      Corrupt(GzipErrorText(e));
     } catch (const bio::bzip2_error& e) {
       Corrupt(Bzip2ErrorText(e));
     } catch (const std::ios_base::failure& e) {
@@ -202,14 +280,11 @@ class BoostInput : public InputStream {
 
  private:
   [[noreturn]] void Corrupt(const std::string& what) const {
-    const char* codec = compression_ == Compression::kGzip ? "gzip" : "bzip2";
-    throw CorruptionError("corrupt " + std::string(codec) + " data in " + raw_.name() +
-                          " near compressed byte " + std::to_string(raw_.bytes_read()) + ": " +
-                          what);
+    throw CorruptionError("corrupt bzip2 data in " + raw_.name() + " near compressed byte " +
+                          std::to_string(raw_.bytes_read()) + ": " + what);
   }
 
   RawInput raw_;
-  Compression compression_;
   bio::filtering_streambuf<bio::input> chain_;
   bool eof_ = false;
 };
@@ -232,8 +307,9 @@ std::unique_ptr<InputStream> OpenInput(const std::string& path, Compression comp
     case Compression::kZstd:
       return std::make_unique<ZstdInput>(path, fs);
     case Compression::kGzip:
+      return std::make_unique<GzipInput>(path, fs);
     case Compression::kBzip2:
-      return std::make_unique<BoostInput>(path, compression, fs);
+      return std::make_unique<Bzip2Input>(path, fs);
   }
   CF_CHECK(false, "unknown compression " + std::to_string(static_cast<int>(compression)));
 }

@@ -1,7 +1,8 @@
-// Input streams with transparent decompression: plain files, stdin ("-"), and `.gz`, `.bz2`
-// (Boost.Iostreams) and `.zst` (libzstd streaming), chosen by extension or given. Files are read
-// through a FileSystem (the default POSIX one unless a test injects faults). Errors name the file
-// (and the offset for corrupt compressed data). Each stream is used by one thread at a time.
+// Input streams with transparent decompression: plain files, stdin ("-"), and `.gz` (zlib's
+// inflate: every member's CRC-32 and ISIZE checked), `.bz2` (Boost.Iostreams) and `.zst` (libzstd
+// streaming), chosen by extension or given. Files are read through a FileSystem (the default
+// POSIX one unless a test injects faults). Errors name the file (and the offset for corrupt
+// compressed data). Each stream is used by one thread at a time.
 #pragma once
 
 #include <cstddef>

@@ -64,6 +64,72 @@ bool IsBlank(std::string_view line) {
                      [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
 }
 
+/// The length of the JSON number at the start of `s` (RFC 8259: -?(0|[1-9][0-9]*)(.[0-9]+)?
+/// ([eE][+-]?[0-9]+)?), or 0 when `s` does not start with one.
+size_t JsonNumberLength(std::string_view s) {
+  size_t i = 0;
+  const auto digits = [&] {
+    const size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i > start;
+  };
+  if (i < s.size() && s[i] == '-') ++i;
+  if (i < s.size() && s[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return 0;
+  }
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits()) return 0;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digits()) return 0;
+  }
+  return i;
+}
+
+/// Overwrite every valid JSON number outside strings in `json` with "0" and spaces (the same
+/// length): simdjson's DOM refuses numbers out of double's range (1e400, integers beyond 64 bits)
+/// that are valid JSON, and read only ever reads strings. A token that is not a valid number is
+/// left for the parser to refuse. Returns whether anything changed.
+bool BlankJsonNumbers(char* json, size_t size) {
+  bool changed = false;
+  bool in_string = false;
+  for (size_t i = 0; i < size; ++i) {
+    const char c = json[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      continue;
+    }
+    if (c != '-' && (c < '0' || c > '9')) continue;
+    // The token: every character that can continue a number.
+    size_t end = i;
+    while (end < size &&
+           ((json[end] >= '0' && json[end] <= '9') || json[end] == '-' || json[end] == '+' ||
+            json[end] == '.' || json[end] == 'e' || json[end] == 'E')) {
+      ++end;
+    }
+    if (JsonNumberLength(std::string_view(json + i, end - i)) == end - i) {
+      json[i] = '0';
+      std::memset(json + i + 1, ' ', end - i - 1);
+      changed = true;
+    }
+    i = end - 1;
+  }
+  return changed;
+}
+
 class ReadRun : public BatchReader {
  public:
   ReadRun(const ReadOperator& op, ExecContext& ctx, OperatorStats& stats)
@@ -180,7 +246,13 @@ class ReadRun : public BatchReader {
     }
     std::memcpy(padded_.data(), line.data(), line.size());
     simdjson::dom::element doc;
-    if (auto error = parser_.parse(padded_.data(), line.size(), false).get(doc)) {
+    simdjson::error_code error = parser_.parse(padded_.data(), line.size(), false).get(doc);
+    if (error == simdjson::NUMBER_ERROR && BlankJsonNumbers(padded_.data(), line.size())) {
+      // Valid numbers out of double's range are valid JSON (Python reads 1e400 as inf): parse
+      // again with every valid number blanked; an invalid one still fails.
+      error = parser_.parse(padded_.data(), line.size(), false).get(doc);
+    }
+    if (error) {
       return BadRecord("malformed JSON",
                        std::string("malformed JSON (") + simdjson::error_message(error) + ")");
     }
@@ -190,12 +262,24 @@ class ReadRun : public BatchReader {
                        "expected a JSON object, found " + std::string(JsonTypeName(doc.type())));
     }
     const std::vector<std::string>& fields = op_.options().fields;
+    // A key given twice: the last value counts, as in Python's json module and jq.
+    found_.assign(fields.size(), simdjson::dom::element());
+    found_given_.assign(fields.size(), false);
+    for (const simdjson::dom::key_value_pair pair : object) {
+      for (size_t i = 0; i < fields.size(); ++i) {
+        if (pair.key == fields[i]) {
+          found_[i] = pair.value;
+          found_given_[i] = true;
+        }
+      }
+    }
     values_.clear();
-    for (const std::string& field : fields) {
-      simdjson::dom::element value;
-      if (object.at_key(field).get(value) != simdjson::SUCCESS) {
+    for (size_t i = 0; i < fields.size(); ++i) {
+      const std::string& field = fields[i];
+      if (!found_given_[i]) {
         return BadRecord("missing field '" + field + "'", "no field '" + field + "'");
       }
+      const simdjson::dom::element value = found_[i];
       std::string_view text;
       if (value.get_string().get(text) != simdjson::SUCCESS) {
         return BadRecord("field '" + field + "' not a string",
@@ -250,6 +334,9 @@ class ReadRun : public BatchReader {
   simdjson::dom::parser parser_;
   std::vector<char> padded_;
   std::vector<std::string_view> values_;
+  /// Per requested field: its last value in the record, and whether it has one.
+  std::vector<simdjson::dom::element> found_;
+  std::vector<bool> found_given_;
 };
 
 }  // namespace
@@ -368,9 +455,9 @@ static const OperatorRegistrar kRegisterRead(OperatorDef{
           o.named.add_options()("format", po::value<std::string>()->default_value("auto"),
                                 "auto (by extension), lines or jsonl")(
               "field", po::value<std::vector<std::string>>()->composing(),
-              "JSONL key(s) to read, repeatable or comma-separated (default text); with lines, "
-              "the column name")("as", po::value<std::string>(),
-                                 "name of the column of a single field")(
+              "JSONL key(s) to read, repeatable or comma-separated (default text; a key given "
+              "twice: its last value, as in Python and jq); with lines, the column name")(
+              "as", po::value<std::string>(), "name of the column of a single field")(
               "compression", po::value<std::string>()->default_value("auto"),
               "auto (by extension), none, gzip, bzip2 or zstd")("skip-empty", po::bool_switch(),
                                                                 "drop empty records (counted)")(

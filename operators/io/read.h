@@ -4,7 +4,9 @@
 //   lines  every line is one record (binary-safe: NUL, 0xFF, '\r' and empty lines are kept; only
 //          '\n' separates; a last line without '\n' is a record);
 //   jsonl  one JSON object per line; the string value of each `--field` (default `text`)
-//          becomes a column of that name. Blank lines are skipped (counted as `blank_lines`).
+//          becomes a column of that name (a key given twice: its last value, as in Python's
+//          json and jq; numbers out of double's range are valid JSON and accepted). Blank lines
+//          are skipped (counted as `blank_lines`).
 // A bad JSONL record either ends the run with "FILE:LINE: reason" (`--on-error fail`, the
 // default) or is dropped and counted with its reason (`--on-error skip`). `--meta` adds a
 // `meta` column "FILE:LINE" naming where each record came from.

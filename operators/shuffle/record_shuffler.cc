@@ -71,15 +71,30 @@ struct RecordShuffler::Bucket {
   /// The bucket holds the keys [lo, lo + 2^width).
   uint64_t lo = 0;
   int width = 64;
+  /// Its number in the run (first-level buckets 0..K-1 in key order, re-scattered ones from K
+  /// on): the stream of its spill blocks' identity.
+  uint64_t id = 0;
   /// The spill file holding its blocks, shared with the other buckets of its key range; the file
   /// is removed when the last of them is emitted (or dropped). Null for a bucket in memory.
   std::shared_ptr<SpillFile> file;
   /// In memory: the bucket's index in the arena (-1 when spilled).
   int64_t arena_bucket = -1;
   std::vector<SpillBlockHandle> blocks;
+  /// Records written to the bucket in pass 1 (or by the re-scatter that made it).
   uint64_t records = 0;
   uint64_t raw_bytes = 0;
 };
+
+namespace {
+
+[[noreturn]] void ThrowRecordCount(const SpillFile& file, uint64_t bucket, uint64_t found,
+                                   uint64_t written) {
+  throw CorruptionError("spill file " + file.path().string() + ": bucket " +
+                        std::to_string(bucket) + " holds " + std::to_string(found) + " records, " +
+                        std::to_string(written) + " were written");
+}
+
+}  // namespace
 
 bool RecordShuffler::ParseBlock(const char* p, const char* end, std::vector<IndexEntry>& index) {
   while (p < end) {
@@ -113,7 +128,12 @@ struct RecordShuffler::Workers {
 
 RecordShuffler::RecordShuffler(const ShuffleConfig& config, const Schema& layout, TempDir& temp_dir,
                                OperatorStats* stats, Progress* progress)
-    : config_(config), temp_dir_(temp_dir), stats_(stats), progress_(progress), codec_(layout) {
+    : config_(config),
+      temp_dir_(temp_dir),
+      stats_(stats),
+      progress_(progress),
+      codec_(layout),
+      run_id_(NewSpillRunId()) {
   layout_ = PlanLayout(0, 0);
   pool_ = std::make_unique<SlabPool>(SlabBytes(layout_.block_bytes));
   workers_ = std::make_unique<Workers>(config_.spill);
@@ -184,6 +204,8 @@ void RecordShuffler::AwaitLayout(uint64_t first_record, uint64_t records, uint64
     sample_records_ = records;
     sample_bytes_ = data;
     first_buckets_ = SplitRange(Bucket{}, layout_.buckets);
+    for (size_t b = 0; b < first_buckets_.size(); ++b) first_buckets_[b].id = b;
+    next_bucket_id_ = first_buckets_.size();
     arena_ = std::make_unique<ScatterArena>(first_buckets_.size(), layout_.chunk_bytes, *pool_);
     bucket_mu_ = std::make_unique<std::mutex[]>(first_buckets_.size());
     layout_set_.store(true, std::memory_order_release);
@@ -383,10 +405,11 @@ void RecordShuffler::AssignSpillFiles(std::vector<Bucket>& buckets) {
   // The layout's count for the first-level buckets.
   const size_t count = std::min<size_t>(buckets.size(), layout_.spill_files);
   std::vector<std::shared_ptr<SpillFile>> files(count);
-  for (auto& file : files) {
-    file = std::make_shared<SpillFile>(
+  for (size_t f = 0; f < count; ++f) {
+    files[f] = std::make_shared<SpillFile>(
         temp_dir_.NewFilePath("shuffle-spill", ".cfs"),
-        config_.file_system != nullptr ? *config_.file_system : FileSystem::Default());
+        config_.file_system != nullptr ? *config_.file_system : FileSystem::Default(), run_id_,
+        static_cast<uint32_t>(f));
   }
   for (size_t b = 0; b < buckets.size(); ++b) buckets[b].file = files[b * count / buckets.size()];
   spill_files_ += count;
@@ -401,7 +424,10 @@ void RecordShuffler::SpillArena(ScatterArena& arena, std::vector<Bucket>& bucket
       Bucket& bucket = buckets[b];
       for (const ScatterArena::Chunk& c : arena.chunks(b)) {
         const SpillBlock block = encoder.Encode(std::string_view(c.data, c.size));
-        bucket.blocks.push_back(bucket.file->Append(block));
+        // Each block is numbered in its bucket: pass 2 reads it back only as that block.
+        CF_CHECK(bucket.blocks.size() < UINT32_MAX, "shuffle: a bucket of 2^32 spill blocks");
+        bucket.blocks.push_back(
+            bucket.file->Append(block, bucket.id, static_cast<uint32_t>(bucket.blocks.size())));
         bucket.raw_bytes += c.size;
         bucket.records += c.records;
         spill_raw_bytes_ += c.size;
@@ -459,6 +485,11 @@ void RecordShuffler::Finish() {
   }
   std::vector<Bucket> first = std::move(first_buckets_);
   first_buckets_.clear();
+  uint64_t written = 0;
+  for (const Bucket& b : first) written += b.records;
+  CF_CHECK(written == records_.load(), "shuffle: " + std::to_string(written) +
+                                           " records spilled of " +
+                                           std::to_string(records_.load()) + " added");
   for (Bucket& b : first) Resolve(std::move(b));
   const double rescatter_seconds = MonotonicSeconds() - pass1_end;
   uint64_t largest_bytes = 0;
@@ -500,12 +531,14 @@ void RecordShuffler::Resolve(Bucket bucket) {
 void RecordShuffler::Rescatter(const Bucket& bucket, std::vector<Bucket>& children) {
   children = SplitRange(bucket, RescatterBucketCount(BucketMemory(bucket), layout_.record_memory,
                                                      config_.rescatter_buckets));
+  for (Bucket& child : children) child.id = next_bucket_id_++;
   const int shift = children.front().width;
   ScatterArena arena(children.size(),
                      ScatterChunkBytes(layout_.record_memory, layout_.block_bytes, children.size()),
                      *pool_);
   SpillBlockDecoder& decoder = workers_->decoder();
   std::string block;
+  uint64_t records = 0;
   for (const SpillBlockHandle& h : bucket.blocks) {
     CheckInterrupt();
     block.resize(h.raw_size);
@@ -527,9 +560,13 @@ void RecordShuffler::Rescatter(const Bucket& bucket, std::vector<Bucket>& childr
       const size_t child = shift >= 64 ? 0 : static_cast<size_t>((key - bucket.lo) >> shift);
       std::memcpy(arena.Append(child, need), p, need);
       p += need;
+      ++records;
     }
     if (progress_ != nullptr) progress_->AddBytes(h.raw_size);
   }
+  // Every block passed its checksum and identity; the count catches a block that lost or gained
+  // records since pass 1 in any other way.
+  if (records != bucket.records) ThrowRecordCount(*bucket.file, bucket.id, records, bucket.records);
   SpillArena(arena, children);
   ReleaseIfTight(bucket, spill_raw_bytes_.load());
 }
@@ -590,9 +627,7 @@ void RecordShuffler::LoadLeaf(const Bucket& bucket, LoadedBucket* into) {
       }
     }
     if (index.size() != bucket.records) {
-      throw CorruptionError("spill file " + file.path().string() + ": a bucket holds " +
-                            std::to_string(index.size()) + " records, " +
-                            std::to_string(bucket.records) + " were written");
+      ThrowRecordCount(file, bucket.id, index.size(), bucket.records);
     }
     unloaded_bytes_ -= bucket.raw_bytes;
   }

@@ -19,6 +19,10 @@
 //   pass 2 loads the buckets in key order (blocks decoded in parallel), sorts each by key and
 //          emits it; a spill file is removed as soon as its last bucket is emitted, so its pages
 //          are free again before writeback and the output reuses them.
+// Every spill block carries its identity (this run, its file, its bucket, its number in the
+// bucket) and is read back only as the block it was written as; the re-scatter and pass 2 also
+// count each bucket's records against pass 1. A corrupt, misplaced or stale block is a
+// CorruptionError naming the spill file and the block, never a record lost or duplicated.
 // The record layout (RecordCodec) is the planned input schema, given at construction. The layout
 // of the run (K, record memory, block and chunk sizes, spill files) comes from the pure sizing
 // policy in operators/shuffle/shuffle_layout.h, given the budget, the expected input bytes and a
@@ -248,6 +252,10 @@ class RecordShuffler {
   bool finished_ = false;
   std::vector<Bucket> first_buckets_;
   std::vector<Bucket> leaves_;
+  /// The run number in the identity of every spill block (random per shuffler).
+  const uint64_t run_id_;
+  /// The number of the next bucket a re-scatter makes (first-level buckets are 0..K-1).
+  uint64_t next_bucket_id_ = 0;
   uint64_t rescatters_ = 0;
   uint64_t spill_files_ = 0;
   std::atomic<uint64_t> spill_raw_bytes_{0};

@@ -244,7 +244,7 @@ TEST(FaultInjectionTest, SpillFileErrorsNameTheFileAndTheFileGoes) {
     SpillFile file(path, faults);
     SpillBlockEncoder encoder(SpillOptions{SpillCompression::kNone});
     const SpillBlock block = encoder.Encode(raw);
-    const std::string message = ErrorMessage<IoError>([&] { file.Append(block); });
+    const std::string message = ErrorMessage<IoError>([&] { file.Append(block, 0, 0); });
     EXPECT_EQ(message, "cannot write spill file " + path + " at offset " +
                            std::to_string(kSpillBlockHeaderBytes + kMaxWriteCall) +
                            ": No space left on device");
@@ -255,7 +255,7 @@ TEST(FaultInjectionTest, SpillFileErrorsNameTheFileAndTheFileGoes) {
   faults.FlipOnRead(kSpillBlockHeaderBytes + 500, 0x40);
   SpillFile file(path, faults);
   SpillBlockEncoder encoder(SpillOptions{SpillCompression::kNone});
-  const SpillBlockHandle handle = file.Append(encoder.Encode(raw));
+  const SpillBlockHandle handle = file.Append(encoder.Encode(raw), 0, 0);
   SpillBlockDecoder decoder;
   std::string back(raw.size(), '\0');
   const std::string message =

@@ -288,6 +288,71 @@ TEST(FileIoTest, EmptyCompressedFilesAreCorrupt) {
   EXPECT_EQ(ReadAll(dir.File("e.txt")), "");
 }
 
+/// `bytes` with the little-endian u32 at `at` increased by `delta`.
+std::string AddToU32(std::string bytes, size_t at, uint32_t delta) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i)
+    v |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + i])) << (8 * i);
+  v += delta;
+  for (int i = 0; i < 4; ++i) bytes[at + i] = static_cast<char>(v >> (8 * i));
+  return bytes;
+}
+
+TEST(FileIoTest, GzipIsizeMismatchIsCorruptionNamingTheFile) {
+  // A member whose ISIZE trailer (its decoded length modulo 2^32) is wrong but whose CRC-32 is
+  // right: gzip -t reports "length error"; it used to be read as if nothing were wrong.
+  ScopedTempDir dir;
+  const std::string a = MakeData(70000, 31), b = MakeData(4097, 32);
+  WriteThrough(dir.File("a.gz"), a);
+  WriteThrough(dir.File("b.gz"), b);
+  const std::string ga = ReadFile(dir.File("a.gz")), gb = ReadFile(dir.File("b.gz"));
+  ASSERT_EQ(ReadAll(dir.File("a.gz")), a);
+
+  const std::string one = dir.File("one.gz");
+  WriteFile(one, AddToU32(ga, ga.size() - 4, 1));
+  EXPECT_EQ(ErrorMessage<CorruptionError>([&] { ReadAll(one); }),
+            "corrupt gzip data in " + one + " at compressed byte " + std::to_string(ga.size()) +
+                ": length mismatch: the member's ISIZE trailer says 70001 bytes, it decodes to "
+                "70000 (modulo 2^32)");
+  const testing::CommandResult tool = RunProgram({"gzip", "-t", one});
+  EXPECT_NE(tool.exit_code, 0);
+
+  // Every member of a concatenated stream is checked: the first of two, then the second.
+  const std::string first = dir.File("first.gz");
+  WriteFile(first, AddToU32(ga, ga.size() - 4, 0xffffffffu) + gb);
+  EXPECT_EQ(ErrorMessage<CorruptionError>([&] { ReadAll(first, 1000); }),
+            "corrupt gzip data in " + first + " at compressed byte " + std::to_string(ga.size()) +
+                ": length mismatch: the member's ISIZE trailer says 69999 bytes, it decodes to "
+                "70000 (modulo 2^32)");
+  const std::string second = dir.File("second.gz");
+  WriteFile(second, ga + AddToU32(gb, gb.size() - 4, 1u << 31));
+  EXPECT_EQ(ErrorMessage<CorruptionError>([&] { ReadAll(second, 1000); }),
+            "corrupt gzip data in " + second + " at compressed byte " +
+                std::to_string(ga.size() + gb.size()) +
+                ": length mismatch: the member's ISIZE trailer says 2147487745 bytes, it decodes "
+                "to 4097 (modulo 2^32)");
+  // Both right: read whole.
+  WriteFile(dir.File("both.gz"), ga + gb);
+  EXPECT_EQ(ReadAll(dir.File("both.gz"), 1000), a + b);
+}
+
+TEST(FileIoTest, GzipCrcAndTrailingGarbageAreCorruption) {
+  ScopedTempDir dir;
+  const std::string data = MakeData(20000, 33);
+  WriteThrough(dir.File("g.gz"), data);
+  const std::string g = ReadFile(dir.File("g.gz"));
+  const std::string crc = dir.File("crc.gz");
+  WriteFile(crc, AddToU32(g, g.size() - 8, 1));
+  EXPECT_EQ(ErrorMessage<CorruptionError>([&] { ReadAll(crc); }),
+            "corrupt gzip data in " + crc + " at compressed byte " + std::to_string(g.size() - 4) +
+                ": CRC mismatch");
+  const std::string garbage = dir.File("garbage.gz");
+  WriteFile(garbage, g + "not gzip");
+  EXPECT_EQ(ErrorMessage<CorruptionError>([&] { ReadAll(garbage); }),
+            "corrupt gzip data in " + garbage + " at compressed byte " +
+                std::to_string(g.size() + 2) + ": bad gzip header (incorrect header check)");
+}
+
 TEST(FileIoTest, ZstdCorruptionNamesTheOffset) {
   ScopedTempDir dir;
   WriteFile(dir.File("junk.zst"), std::string(100, 'x'));

@@ -183,6 +183,105 @@ TEST(ReadTest, JsonlFieldsAreUnescaped) {
   EXPECT_EQ(op->Describe(), "read " + dir.File("d.jsonl") + " as jsonl");
 }
 
+/// What Python's json module reads from `path`: per line (blank lines skipped), the repr of
+/// `json.loads(line)[field]` for a string, else "ERROR" (not JSON, not an object, no such key)
+/// or "NOT A STRING".
+Strings PythonJsonField(const std::string& path, const std::string& field) {
+  const auto python =
+      testing::RunProgram({"/usr/bin/python3", "-c",
+                           "import json, sys\n"
+                           "for line in open(sys.argv[1], encoding='utf-8'):\n"
+                           "    if not line.strip():\n"
+                           "        continue\n"
+                           "    try:\n"
+                           "        v = json.loads(line)[sys.argv[2]]\n"
+                           "    except Exception:\n"
+                           "        print('ERROR')\n"
+                           "        continue\n"
+                           "    print(v if isinstance(v, str) else 'NOT A STRING')\n",
+                           path, field});
+  EXPECT_EQ(python.exit_code, 0) << python.err;
+  Strings out;
+  std::string line;
+  for (char c : python.out) {
+    if (c == '\n') {
+      out.push_back(line);
+      line.clear();
+    } else {
+      line.push_back(c);
+    }
+  }
+  return out;
+}
+
+/// Expect Python's json module and `read PATH` to read the strings `expected` from `path`.
+void ExpectReadLikePython(const std::string& path, const Strings& expected) {
+  EXPECT_EQ(PythonJsonField(path, "text"), expected);
+  RunStats stats;
+  EXPECT_EQ(RunRead({path}, &stats), expected);
+  EXPECT_EQ(stats.operators()[0]->dropped_total(), 0u);
+}
+
+TEST(ReadTest, NumbersOutOfDoubleRangeAreValidJson) {
+  // simdjson's DOM refuses 1e400 and integers beyond 64 bits; they are valid JSON (Python reads
+  // them as inf and as big integers), so a record with one in an unrelated field is read.
+  ScopedTempDir dir;
+  const std::string path = dir.File("n.jsonl");
+  WriteFile(path,
+            "{\"n\":1e400,\"text\":\"a\"}\n"
+            "{\"text\":\"b\",\"big\":123456789012345678901234567890,\"neg\":-1E+400,"
+            "\"list\":[1e999,{\"x\":-0.5e-999},18446744073709551616,-9223372036854775809]}\n"
+            "{\"text\":\"1e400 \\\"9e999\\\" -1\",\"n\":[2e308]}\n"
+            "{\"text\":\"c\",\"tiny\":1e-400,\"n\":0.1e+0400}\n");
+  ExpectReadLikePython(path, {"a", "b", "1e400 \"9e999\" -1", "c"});
+
+  // Invalid numbers stay invalid, out of range or not; a huge number in the field read is a
+  // number, not a string.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"{\"text\":\"x\",\"n\":01}", ":2: malformed JSON"},
+      {"{\"text\":\"x\",\"n\":1.}", ":2: malformed JSON"},
+      {"{\"text\":\"x\",\"n\":-}", ":2: malformed JSON"},
+      {"{\"text\":\"x\",\"n\":1e400.5}", ":2: malformed JSON"},
+      {"{\"text\":\"x\",\"n\":+1e400}", ":2: malformed JSON"},
+      {"{\"text\":\"x\",\"n\":1e400 1}", ":2: malformed JSON"},
+      {"{\"text\":1e400}", ":2: field 'text' is a number, not a string"},
+      {"1e400", ":2: expected a JSON object, found a number"},
+  };
+  const std::string good = "{\"text\":\"ok\"}\n";
+  for (const auto& [line, expected_error] : cases) {
+    const std::string bad = dir.File("bad.jsonl");
+    WriteFile(bad, good + line + "\n" + good);
+    const Strings python = PythonJsonField(bad, "text");
+    ASSERT_EQ(python.size(), 3u) << line;
+    EXPECT_EQ(python[1], expected_error.find("malformed") != std::string::npos     ? "ERROR"
+                         : expected_error.find("number, not") != std::string::npos ? "NOT A STRING"
+                                                                                   : "ERROR")
+        << line;
+    const std::string message = ErrorMessage<DataError>([&] { RunRead({bad}); });
+    EXPECT_NE(message.find(bad + expected_error), std::string::npos) << line << " -> " << message;
+  }
+}
+
+TEST(ReadTest, ADuplicateKeyTakesItsLastValueLikePythonAndJq) {
+  ScopedTempDir dir;
+  const std::string path = dir.File("d.jsonl");
+  WriteFile(path,
+            "{\"text\":\"first\",\"text\":\"last\"}\n"
+            "{\"text\":\"a\",\"id\":\"1\",\"text\":\"b\",\"te\\u0078t\":\"c\",\"id\":\"2\"}\n"
+            "{\"text\":1,\"text\":\"a number, then a string\"}\n"
+            "{\"nested\":{\"text\":\"no\",\"text\":\"no\"},\"text\":\"yes\"}\n");
+  ExpectReadLikePython(path, {"last", "c", "a number, then a string", "yes"});
+  EXPECT_EQ(RunRead({path, "--on-error", "skip", "--field", "text,id"}, nullptr, "id"),
+            (Strings{"2"}));
+  // The last value decides whether the record is good.
+  const std::string bad = dir.File("bad.jsonl");
+  WriteFile(bad, "{\"text\":\"a string\",\"text\":null}\n");
+  EXPECT_EQ(PythonJsonField(bad, "text"), Strings{"NOT A STRING"});
+  EXPECT_EQ(
+      ErrorMessage<DataError>([&] { RunRead({bad}); }),
+      bad + ":1: field 'text' is null, not a string (use --on-error skip to drop bad records)");
+}
+
 TEST(ReadTest, MetaNamesFileAndLine) {
   ScopedTempDir dir;
   WriteFile(dir.File("a.txt"), "x\ny\n");
