@@ -63,6 +63,8 @@ def main():
                    "--src-len", "64", "--tgt-len", "32", "--steps", "150", "--d-model", "64",
                    "--layers", "2", "--batch-size", "16", "--log-every", "50", "--device", "cpu"])
         print(log)
+        if "decoder start 0," not in log:
+            sys.exit("the decoder should start with the pad id by default:\n" + log)
         m = re.search(r"first-loss ([0-9.]+) last-loss ([0-9.]+)", log)
         if not m:
             sys.exit("no loss summary in the output")
@@ -71,6 +73,29 @@ def main():
         if not last < first - 1.0:
             sys.exit("the loss did not fall: first %.4f last %.4f" % (first, last))
         print("ok: loss %.4f -> %.4f" % (first, last))
+
+        # --decoder-start-id reaches the decoder input of every pair; the defaults are the small
+        # CPU-sized run the README promises (about a minute on two cores).
+        sys.path.insert(0, os.path.join(ROOT, "examples"))
+        import train_tiny_seq2seq as script
+        defaults = script.parse_args([out])
+        if (defaults.steps, defaults.src_len, defaults.tgt_len, defaults.batch_size,
+                defaults.d_model, defaults.decoder_start_id) != (150, 128, 48, 8, 64, None):
+            sys.exit("unexpected defaults: %s" % defaults)
+        args = script.parse_args([out, "--decoder-start-id", "101", "--tgt-len", "8"])
+        src = script.IndexedDataset(script.dataset_prefix(out, "src_ids", "document"))
+        tgt = script.IndexedDataset(script.dataset_prefix(out, "tgt_ids", "document"))
+        pairs = script.make_pairs(args, src, tgt)
+        for i in (0, len(pairs) - 1):
+            item = pairs[i]
+            if int(item["decoder_input_ids"][0]) != 101:
+                sys.exit("pair %d: decoder input starts with %d, not 101"
+                         % (i, int(item["decoder_input_ids"][0])))
+            # The rest is the target shifted right by one.
+            target = tgt[i][:min(len(tgt[i]), 8) - 1].astype("int64")
+            if list(item["decoder_input_ids"][1:1 + len(target)]) != list(target):
+                sys.exit("pair %d: the decoder input is not the shifted target" % i)
+        print("ok: --decoder-start-id 101 starts every decoder input")
 
 
 if __name__ == "__main__":
