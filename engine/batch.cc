@@ -82,6 +82,7 @@ Column& Batch::AddColumn(std::string_view name, FieldType type, int64_t vocab_si
   column.field = Field{std::string(name), type, vocab_size};
   switch (type) {
     case FieldType::kString:
+    case FieldType::kJsonMembers:
       column.data = StringColumn();
       break;
     case FieldType::kStringList:

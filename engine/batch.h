@@ -3,6 +3,7 @@
 //   string       bytes + offsets                       (text, src, tgt)
 //   string-list  bytes + item offsets + record offsets (tokens, sentences)
 //   int32-list   values + offsets                      (src_ids, tgt_ids)
+//   json-members bytes + offsets, like string          (read --all-fields: one JSON object each)
 // A batch carries a sequence number (order restored after parallel stages) and the ordinal of
 // its first record in the stream (set by the executor for stages that ask for it).
 // Thread safety: a Batch is owned by one stage at a time; no internal synchronisation.

@@ -277,7 +277,7 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
     auto open = [&](size_t i) {
       InputEstimate input = estimate;
       if (i != first_after_source) input.records.reset();
-      return OpenContext{ctx, *op_stats[i], plan.input_schema(i), input};
+      return OpenContext{ctx, *op_stats[i], plan.input_schema(i), input, plan.later_fields(i)};
     };
 
     // Source: an operator, or the output of the breaker that ended the previous pipeline.

@@ -66,6 +66,13 @@ class JsonWriter {
   void Double(double value);
   void Bool(bool value);
   void Null();
+  /// Write members given as JSON text, `"a":1,"b":[2]` (an object's text without its braces),
+  /// inside the open object, as they are. Nothing when `members` is empty.
+  void RawMembers(std::string_view members) {
+    if (members.empty()) return;
+    BeforeItem();
+    out_->append(members);
+  }
 
   /// Put `whitespace` (e.g. "\n  ") before the next member, element or closing bracket,
   /// instead of the style's separator space. For documents laid out over several lines.

@@ -23,7 +23,8 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-std::string NearestName(std::string_view word, const std::vector<std::string>& candidates) {
+std::string NearestName(std::string_view word, const std::vector<std::string>& candidates,
+                        size_t min_limit) {
   std::string best;
   size_t best_distance = std::string::npos;
   for (const std::string& c : candidates) {
@@ -33,12 +34,13 @@ std::string NearestName(std::string_view word, const std::vector<std::string>& c
       best = c;
     }
   }
-  const size_t limit = std::max<size_t>(2, word.size() / 3);
+  const size_t limit = std::max<size_t>(min_limit, word.size() / 3);
   return best_distance <= limit ? best : std::string();
 }
 
-std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates) {
-  const std::string nearest = NearestName(word, candidates);
+std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates,
+                       size_t min_limit) {
+  const std::string nearest = NearestName(word, candidates, min_limit);
   return nearest.empty() ? std::string() : " (did you mean '" + nearest + "'?)";
 }
 

@@ -18,12 +18,15 @@
 namespace corpusflow {
 
 /// Return the candidate closest to `word` by edit distance, or "" when none is reasonably close
-/// (more than max(2, |word|/3) edits away). Ties go to the earliest candidate.
-std::string NearestName(std::string_view word, const std::vector<std::string>& candidates);
+/// (more than max(`min_limit`, |word|/3) edits away). Ties go to the earliest candidate. Field
+/// names use `min_limit` 1: they are short and alike (`tgt` is two edits from `text`).
+std::string NearestName(std::string_view word, const std::vector<std::string>& candidates,
+                        size_t min_limit = 2);
 
 /// Return " (did you mean 'NEAREST'?)" for the candidate nearest to `word`, or "" when none is
 /// close: the one suggestion suffix of every unknown-name message.
-std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates);
+std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates,
+                       size_t min_limit = 2);
 
 /// Definitions of type `Def` (a struct with a `std::string name`) by name. Entries never move,
 /// so pointers returned by Find, Get and List stay valid for the registry's life.

@@ -59,6 +59,32 @@ struct InputEstimate {
   std::optional<uint64_t> records;
 };
 
+/// A field an operator adds to every record (Operator::AddedFields): its name and the option
+/// that names it ("--src"), for messages.
+struct AddedField {
+  std::string name;
+  std::string option;
+
+  bool operator==(const AddedField&) const = default;
+};
+
+/// A field that a stage of a planned run adds, as the planner saw it: for a source that carries
+/// fields it does not name in its schema (`read --all-fields`), which only it can check against
+/// the data.
+struct FieldClaim {
+  AddedField field;
+  /// The stage's label in the plan ("pseudo-summary").
+  std::string stage;
+  /// Whether the stage may replace a field of that name (`--overwrite`).
+  bool overwrite = false;
+};
+
+/// An empty list of claims: the later_fields of an OpenContext built outside a plan (tests).
+inline const std::vector<FieldClaim>& NoFieldClaims() {
+  static const std::vector<FieldClaim> none;
+  return none;
+}
+
 /// What an operator receives when an execution opens it.
 struct OpenContext {
   /// The run: options, memory budget, temp folder, progress, resources.
@@ -70,6 +96,8 @@ struct OpenContext {
   const Schema& input_schema;
   /// The expected size of the pipeline's input.
   InputEstimate input;
+  /// The fields that the stages after this one add, in plan order (Plan::later_fields).
+  const std::vector<FieldClaim>& later_fields = NoFieldClaims();
 };
 
 /// The local state of one worker of a transform, sink or breaker run: scratch buffers, partial
@@ -99,6 +127,15 @@ class Operator {
   /// The plan printout's line given the planned input schema: Describe(), unless the input
   /// decides more (write-megatron: each field's dtype).
   virtual std::string DescribePlanned(const Schema& /*input*/) const { return Describe(); }
+  /// The fields the operator adds to every record, under the names its options give, each with
+  /// the option that names it. The planner refuses to let an operator replace a field its input
+  /// already has unless overwrite(); a field that the operator reads and replaces in place
+  /// because the user named it so (`parse-ids --field text --output text`) is not listed.
+  virtual std::vector<AddedField> AddedFields() const { return {}; }
+  /// Whether the user allowed the operator to replace fields of the names it adds
+  /// (`--overwrite`, which the registry gives every operator that declares outputs).
+  bool overwrite() const { return overwrite_; }
+  void set_overwrite(bool overwrite) { overwrite_ = overwrite; }
   /// Whether the executor must number batches (Batch::first_record) before this operator sees
   /// them, for random draws derived from (seed, record index).
   virtual bool NeedsRecordIndex() const { return false; }
@@ -111,6 +148,7 @@ class Operator {
 
  private:
   std::string name_;
+  bool overwrite_ = false;
 };
 
 /// One execution of a Source: a serial producer of batches.

@@ -5,6 +5,7 @@
 
 #include "engine/error.h"
 #include "engine/io/paths.h"
+#include "engine/name_registry.h"
 #include "engine/registry.h"
 
 namespace corpusflow {
@@ -46,6 +47,26 @@ void CheckRunFiles(FileSystem& fs, const std::vector<RunFile>& inputs,
   }
 }
 
+/// The least edit distance a field-name suggestion may have (NearestName).
+constexpr size_t kFieldNameEdits = 1;
+
+/// What the planner adds to the message of a missing field: the operators that add it
+/// ("; 'src' comes from gsg or pseudo-summary"), or else the nearest known field name (upstream's
+/// or one an operator declares) and where that one comes from.
+std::string MissingFieldHint(const std::string& field, const Schema& input) {
+  const OperatorRegistry& registry = OperatorRegistry::Global();
+  if (std::string origin = registry.FieldOrigin(field); !origin.empty()) return "; " + origin;
+  std::vector<std::string> known = input.Names();
+  for (std::string& name : registry.DeclaredFieldNames()) {
+    if (input.Find(name) == nullptr) known.push_back(std::move(name));
+  }
+  const std::string nearest = NearestName(field, known, kFieldNameEdits);
+  if (nearest.empty()) return "";
+  std::string hint = DidYouMean(field, known, kFieldNameEdits);
+  if (input.Find(nearest) == nullptr) hint += "; " + registry.FieldOrigin(nearest);
+  return hint;
+}
+
 }  // namespace
 
 Plan Plan::Build(std::vector<std::unique_ptr<Operator>> chain, const PlanContext& ctx) {
@@ -77,14 +98,40 @@ Plan Plan::Build(std::vector<std::unique_ptr<Operator>> chain, const PlanContext
   for (const auto& op : chain) ++seen[op->name()];
   std::map<std::string, int> counter;
   Schema schema;
+  // The stage that last produced each field, for overwrite messages.
+  std::map<std::string, std::string> origin;
+  std::vector<FieldClaim> claims;
+  std::vector<size_t> claims_before(n, 0);
   for (size_t i = 0; i < n; ++i) {
     const Operator& op = *chain[i];
     std::string label = op.name();
     if (seen[label] > 1) label += "#" + std::to_string(++counter[label]);
     plan.labels_.push_back(label);
     op.Validate(ctx);
-    schema = op.OutputSchema(schema);
+    const std::vector<AddedField> added = op.AddedFields();
+    for (const AddedField& field : added) {
+      if (schema.Find(field.name) == nullptr || op.overwrite()) continue;
+      throw InvalidArgument(label + " would overwrite field '" + field.name + "', which " +
+                            origin[field.name] + " produces (pass --overwrite to replace it, or " +
+                            field.option + " NAME to keep both)");
+    }
+    try {
+      schema = op.OutputSchema(schema);
+    } catch (const MissingFieldError& e) {
+      throw InvalidArgument(e.what() + MissingFieldHint(e.field(), schema));
+    }
     plan.schemas_.push_back(schema);
+    for (const AddedField& field : added) origin[field.name] = label;
+    for (const Field& field : schema.fields()) origin.try_emplace(field.name, label);
+    claims_before[i] = claims.size();
+    for (const AddedField& field : added) {
+      claims.push_back(FieldClaim{field, label, op.overwrite()});
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const size_t after = i + 1 < n ? claims_before[i + 1] : claims.size();
+    plan.later_fields_.emplace_back(claims.begin() + static_cast<std::ptrdiff_t>(after),
+                                    claims.end());
   }
 
   std::vector<RunFile> inputs, outputs;

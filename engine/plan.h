@@ -1,6 +1,9 @@
 // The planner. A pipeline spec is a chain of operators `source | ... | sink`; the planner checks
 // roles (a source first, a sink last, breakers in between), runs every operator's Validate (files,
-// directories, option combinations), threads the schema through OutputSchema, and checks the
+// directories, option combinations), threads the schema through OutputSchema (a missing field
+// gets the nearest known names and the operators that add it: "(did you mean 'text'?)", "'src'
+// comes from gsg or pseudo-summary", from the registry's declared outputs), refuses a stage that
+// would replace a field its input has unless it was given --overwrite, and checks the
 // run's files: no output (the `--stats-json` document included) is an input of the run or
 // written twice, and the stats document's folder exists; all before any I/O. It then cuts the chain
 // at pipeline breakers: `read | a | shuffle | b | write` becomes two pipelines, [read -> a ->
@@ -38,6 +41,9 @@ class Plan {
   /// The schema operator `i` receives: what the operator before it emits; empty for the source.
   const Schema& input_schema(size_t i) const { return i == 0 ? no_input_ : schemas_[i - 1]; }
   const std::vector<PipelinePlan>& pipelines() const { return pipelines_; }
+  /// The fields that the operators after operator `i` add (their AddedFields, in order), for
+  /// OpenContext::later_fields.
+  const std::vector<FieldClaim>& later_fields(size_t i) const { return later_fields_[i]; }
   /// The files the run reads (every operator's InputPaths), for ExecContext::SetInputFiles.
   const std::vector<std::string>& input_paths() const { return input_paths_; }
 
@@ -50,6 +56,7 @@ class Plan {
   std::vector<Schema> schemas_;
   Schema no_input_;
   std::vector<PipelinePlan> pipelines_;
+  std::vector<std::vector<FieldClaim>> later_fields_;
   std::vector<std::string> input_paths_;
 };
 

@@ -39,6 +39,9 @@ void RecordCodec::PrepareBatch(Batch* out) const {
       case FieldType::kInt32List:
         out->AddInt32List(f.name, f.vocab_size);
         break;
+      case FieldType::kJsonMembers:
+        out->AddField(f);
+        break;
     }
   }
 }

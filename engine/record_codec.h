@@ -1,6 +1,6 @@
 // Serialisation of whole records of any Batch layout, for spill files. A record is encoded field by
 // field in the order of the layout (the batch's columns):
-//   string       varint(length) bytes
+//   string       varint(length) bytes   (json-members likewise)
 //   string-list  varint(items) { varint(length) bytes }*
 //   int32-list   varint(count) { int32 little-endian }*
 // Varints and fixed-width integers are engine/coding.h's. The encoding is not self-describing: the

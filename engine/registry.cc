@@ -1,5 +1,6 @@
 #include "engine/registry.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "engine/error.h"
@@ -11,6 +12,17 @@ namespace corpusflow {
 OptionSet OperatorDef::Options() const {
   OptionSet options;
   if (describe) describe(options);
+  if (!outputs.empty()) {
+    std::string names;
+    for (const DeclaredOutput& output : outputs) {
+      names += (names.empty() ? "" : ", ") + output.option;
+    }
+    options.named.add_options()("overwrite", po::bool_switch(),
+                                ("replace a field of the same name that upstream already has "
+                                 "(otherwise an error; or rename the output: " +
+                                 names + ")")
+                                    .c_str());
+  }
   return options;
 }
 
@@ -47,6 +59,7 @@ std::unique_ptr<Operator> OperatorRegistry::Create(std::string_view name,
     throw InvalidArgument(who + "missing or malformed option; usage: " + def.synopsis);
   }
   op->set_name(def.name);
+  if (!def.outputs.empty()) op->set_overwrite(values["overwrite"].as<bool>());
   return op;
 }
 
@@ -56,8 +69,57 @@ std::string OperatorRegistry::Help(std::string_view name) const {
   std::ostringstream out;
   out << "usage: " << def.synopsis << "\n\n" << def.summary << " (" << RoleName(def.role) << ")\n";
   if (!def.details.empty()) out << "\n" << def.details << "\n";
+  if (!def.outputs.empty()) {
+    out << "\nAdds fields:";
+    for (const DeclaredOutput& output : def.outputs) {
+      out << " " << (output.name.starts_with('*') ? "FIELD" + output.name.substr(1) : output.name)
+          << " (" << output.option << ")";
+    }
+    out << "; a field of that name from upstream is an error unless --overwrite.\n";
+  }
   if (!options.named.options().empty()) out << "\n" << options.named;
   return out.str();
+}
+
+std::vector<std::string> OperatorRegistry::ProducersOf(std::string_view field) const {
+  std::vector<std::string> exact, derived;
+  for (const OperatorDef* def : List()) {
+    for (const DeclaredOutput& output : def->outputs) {
+      if (!output.name.starts_with('*')) {
+        if (output.name == field) exact.push_back(def->name);
+        continue;
+      }
+      const std::string_view suffix = std::string_view(output.name).substr(1);
+      if (field.size() > suffix.size() && field.ends_with(suffix)) {
+        derived.push_back(def->name + " --field " +
+                          std::string(field.substr(0, field.size() - suffix.size())));
+      }
+    }
+  }
+  return exact.empty() ? derived : exact;
+}
+
+std::string OperatorRegistry::FieldOrigin(std::string_view field) const {
+  const std::vector<std::string> producers = ProducersOf(field);
+  if (producers.empty()) return "";
+  std::string text = "'" + std::string(field) + "' comes from ";
+  for (size_t i = 0; i < producers.size(); ++i) {
+    if (i > 0) text += i + 1 == producers.size() ? " or " : ", ";
+    text += producers[i];
+  }
+  return text;
+}
+
+std::vector<std::string> OperatorRegistry::DeclaredFieldNames() const {
+  std::vector<std::string> names;
+  for (const OperatorDef* def : List()) {
+    for (const DeclaredOutput& output : def->outputs) {
+      if (!output.name.starts_with('*')) names.push_back(output.name);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
 }
 
 OperatorRegistrar::OperatorRegistrar(OperatorDef def) {

@@ -14,6 +14,8 @@ std::string_view FieldTypeName(FieldType type) {
       return "string-list";
     case FieldType::kInt32List:
       return "int32-list";
+    case FieldType::kJsonMembers:
+      return "json-members";
   }
   return "?";
 }
@@ -25,20 +27,42 @@ const Field* Schema::Find(std::string_view name) const {
   return nullptr;
 }
 
+namespace {
+
+[[noreturn]] void ThrowMissing(const Schema& schema, std::string_view name, std::string_view wanted,
+                               std::string_view who) {
+  throw MissingFieldError(std::string(who) + " needs field " + std::string(wanted) +
+                              " but upstream " +
+                              (schema.empty() ? std::string("produces no fields")
+                                              : "only produces " + schema.ToString()),
+                          std::string(name));
+}
+
+}  // namespace
+
 const Field& Schema::Require(std::string_view name, FieldType type, std::string_view who) const {
   const Field* f = Find(name);
   const std::string wanted =
       "'" + std::string(name) + "' (" + std::string(FieldTypeName(type)) + ")";
-  if (f == nullptr) {
-    throw InvalidArgument(
-        std::string(who) + " needs field " + wanted + " but upstream " +
-        (fields_.empty() ? std::string("produces no fields") : "only produces " + ToString()));
-  }
+  if (f == nullptr) ThrowMissing(*this, name, wanted, who);
   if (f->type != type) {
     throw InvalidArgument(std::string(who) + " needs field " + wanted + " but upstream '" +
                           f->name + "' is " + std::string(FieldTypeName(f->type)));
   }
   return *f;
+}
+
+const Field& Schema::Require(std::string_view name, std::string_view who) const {
+  const Field* f = Find(name);
+  if (f == nullptr) ThrowMissing(*this, name, "'" + std::string(name) + "'", who);
+  return *f;
+}
+
+std::vector<std::string> Schema::Names() const {
+  std::vector<std::string> names;
+  names.reserve(fields_.size());
+  for (const Field& f : fields_) names.push_back(f.name);
+  return names;
 }
 
 void Schema::Set(Field field) {

@@ -1,6 +1,7 @@
 // Schemas: the named, typed fields a stage reads and writes. The planner threads a Schema through
 // the operators before any I/O, so "tokenize needs `tgt` but upstream only produces `text`" is a
-// plan-time usage error. Plain values; no synchronisation.
+// plan-time usage error (a MissingFieldError, to which the planner adds "did you mean" and the
+// operators that produce the field). Plain values; no synchronisation.
 #pragma once
 
 #include <cstdint>
@@ -8,11 +9,17 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/error.h"
+
 namespace corpusflow {
 
-enum class FieldType { kString, kStringList, kInt32List };
+/// kJsonMembers is the members of a JSON object that no other column holds, as the text of one
+/// JSON object per record (`{"id":7,"tags":["a"]}`, each value byte for byte as read):
+/// `read --all-fields` makes it, `write` puts its members back beside the other columns. Its
+/// data is a StringColumn.
+enum class FieldType { kString, kStringList, kInt32List, kJsonMembers };
 
-/// "string", "string-list" or "int32-list".
+/// "string", "string-list", "int32-list" or "json-members".
 std::string_view FieldTypeName(FieldType type);
 
 /// A field of a record and its metadata.
@@ -25,6 +32,20 @@ struct Field {
   bool operator==(const Field&) const = default;
 };
 
+/// A field an operator needs is not in its input schema. Schema::Require throws it; the planner
+/// completes the message with the nearest known field names and the operators that add the
+/// field (engine/plan.h).
+class MissingFieldError : public InvalidArgument {
+ public:
+  MissingFieldError(const std::string& message, std::string field)
+      : InvalidArgument(message), field_(std::move(field)) {}
+  /// The name of the missing field.
+  const std::string& field() const { return field_; }
+
+ private:
+  std::string field_;
+};
+
 class Schema {
  public:
   Schema() = default;
@@ -33,9 +54,15 @@ class Schema {
   const std::vector<Field>& fields() const { return fields_; }
   bool empty() const { return fields_.empty(); }
   const Field* Find(std::string_view name) const;
-  /// Return the field or throw InvalidArgument naming the operator `who`, e.g.
-  /// "tokenize needs field 'tgt' (string) but upstream only produces 'text' (string)".
+  /// Return the field or throw naming the operator `who`: MissingFieldError "tokenize needs field
+  /// 'tgt' (string) but upstream only produces text:string" when there is none, InvalidArgument
+  /// "... but upstream 'tgt' is int32-list" when it has another type.
   const Field& Require(std::string_view name, FieldType type, std::string_view who) const;
+  /// Return the field of any type, or throw MissingFieldError "write needs field 'tgt' but
+  /// upstream only produces text:string".
+  const Field& Require(std::string_view name, std::string_view who) const;
+  /// The names of the fields, in order.
+  std::vector<std::string> Names() const;
   /// Add a field, or replace the one of the same name in place.
   void Set(Field field);
   void Remove(std::string_view name);

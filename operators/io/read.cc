@@ -6,11 +6,13 @@
 #include <cstring>
 #include <filesystem>
 
+#include "engine/check.h"
 #include "engine/error.h"
 #include "engine/exec_context.h"
 #include "engine/interrupt.h"
 #include "engine/io/line_reader.h"
 #include "engine/io/paths.h"
+#include "engine/name_registry.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
 
@@ -57,6 +59,98 @@ std::string_view JsonTypeName(simdjson::dom::element_type type) {
       return "null";
   }
   return "?";
+}
+
+/// A member of a JSON object as it is written: its key (quoted, escapes kept) and its value,
+/// byte for byte.
+struct RawMember {
+  std::string_view key;
+  std::string_view value;
+};
+
+bool IsJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+size_t SkipJsonSpace(std::string_view s, size_t i) {
+  while (i < s.size() && IsJsonSpace(s[i])) ++i;
+  return i;
+}
+
+/// The end of the string that starts with the quote at `i`.
+size_t SkipJsonString(std::string_view s, size_t i) {
+  for (++i; i < s.size(); ++i) {
+    if (s[i] == '\\') {
+      ++i;
+    } else if (s[i] == '"') {
+      return i + 1;
+    }
+  }
+  return s.size();
+}
+
+/// The end of the value that starts at `i`.
+size_t SkipJsonValue(std::string_view s, size_t i) {
+  if (i < s.size() && s[i] == '"') return SkipJsonString(s, i);
+  if (i < s.size() && (s[i] == '{' || s[i] == '[')) {
+    size_t depth = 0;
+    while (i < s.size()) {
+      const char c = s[i];
+      if (c == '"') {
+        i = SkipJsonString(s, i);
+        continue;
+      }
+      if (c == '{' || c == '[') {
+        ++depth;
+      } else if ((c == '}' || c == ']') && --depth == 0) {
+        return i + 1;
+      }
+      ++i;
+    }
+    return s.size();
+  }
+  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && !IsJsonSpace(s[i])) ++i;
+  return i;
+}
+
+/// Split a JSON object into its members as written, in order (duplicates included).
+/// REQUIRES: `json` is one valid JSON object (simdjson accepted it).
+void SplitJsonMembers(std::string_view json, std::vector<RawMember>* members) {
+  members->clear();
+  size_t i = SkipJsonSpace(json, 0);
+  CF_CHECK(i < json.size() && json[i] == '{', "read: not a JSON object after parsing");
+  i = SkipJsonSpace(json, i + 1);
+  while (i < json.size() && json[i] != '}') {
+    const size_t key_end = SkipJsonString(json, i);
+    RawMember member{json.substr(i, key_end - i), {}};
+    i = SkipJsonSpace(json, key_end);
+    CF_CHECK(i < json.size() && json[i] == ':', "read: no ':' after a key of a parsed object");
+    i = SkipJsonSpace(json, i + 1);
+    const size_t value_end = SkipJsonValue(json, i);
+    member.value = json.substr(i, value_end - i);
+    members->push_back(member);
+    i = SkipJsonSpace(json, value_end);
+    if (i < json.size() && json[i] == ',') i = SkipJsonSpace(json, i + 1);
+  }
+}
+
+/// "no field 'txt' (did you mean 'text'?); the record has text, id; 'src' comes from ...": why
+/// `field` is missing from `object`, with what the record has and where the field comes from.
+std::string MissingFieldMessage(const std::string& field, simdjson::dom::object object) {
+  constexpr size_t kListed = 8;
+  std::vector<std::string> keys;
+  for (const simdjson::dom::key_value_pair member : object) {
+    if (std::find(keys.begin(), keys.end(), member.key) == keys.end()) {
+      keys.emplace_back(member.key);
+    }
+  }
+  std::string message = "no field '" + field + "'" + DidYouMean(field, keys, 1) + "; the record ";
+  if (keys.empty()) message += "is empty";
+  for (size_t i = 0; i < keys.size() && i < kListed; ++i) {
+    message += (i == 0 ? "has " : ", ") + keys[i];
+  }
+  if (keys.size() > kListed) message += ", ... (" + std::to_string(keys.size()) + " fields)";
+  const std::string origin = OperatorRegistry::Global().FieldOrigin(field);
+  if (!origin.empty()) message += "; " + origin;
+  return message;
 }
 
 bool IsBlank(std::string_view line) {
@@ -132,19 +226,26 @@ bool BlankJsonNumbers(char* json, size_t size) {
 
 class ReadRun : public BatchReader {
  public:
-  ReadRun(const ReadOperator& op, ExecContext& ctx, OperatorStats& stats)
-      : op_(op), ctx_(ctx), stats_(stats), columns_(op.columns()) {
-    if (op.options().meta) columns_.push_back("meta");
-    batch_cost_ = std::max<uint64_t>(ctx.batch_bytes(), 1);
+  ReadRun(const ReadOperator& op, const OpenContext& open)
+      : op_(op),
+        ctx_(open.exec),
+        stats_(open.stats),
+        layout_(op.OutputSchema(Schema()).fields()),
+        later_fields_(open.later_fields),
+        fields_(op.options().fields.size()) {
+    batch_cost_ = std::max<uint64_t>(ctx_.batch_bytes(), 1);
     stats_.SetText("format", FormatsText());
   }
 
   bool Next(Batch* out) override {
     PrepareColumns(out);
     uint64_t cost = 0;
-    const uint64_t per_record = kOffsetBytes * columns_.size();
+    const uint64_t per_record = kOffsetBytes * layout_.size();
     while (cost < batch_cost_) {
-      if (reader_ == nullptr && !OpenNextFile()) break;
+      if (reader_ == nullptr && !OpenNextFile()) {
+        CheckEveryFieldFound();
+        break;
+      }
       std::string_view line;
       if (!reader_->Next(&line)) {
         CloseFile();
@@ -170,19 +271,17 @@ class ReadRun : public BatchReader {
  private:
   /// Make `out` an empty batch with exactly our columns, reusing their capacity when possible.
   void PrepareColumns(Batch* out) {
-    bool same = out->columns().size() == columns_.size();
-    for (size_t i = 0; same && i < columns_.size(); ++i) {
-      const Column& c = out->columns()[i];
-      same = c.field.name == columns_[i] && c.field.type == FieldType::kString;
-    }
+    bool same = out->columns().size() == layout_.size();
+    for (size_t i = 0; same && i < layout_.size(); ++i)
+      same = out->columns()[i].field == layout_[i];
     if (same) {
       out->ClearRecords();
     } else {
       out->Reset();
-      for (const std::string& name : columns_) out->AddString(name);
+      for (const Field& field : layout_) out->AddField(field);
     }
     targets_.clear();
-    for (size_t i = 0; i < columns_.size(); ++i) {
+    for (size_t i = 0; i < layout_.size(); ++i) {
       targets_.push_back(&std::get<StringColumn>(out->columns()[i].data));
     }
   }
@@ -261,42 +360,152 @@ class ReadRun : public BatchReader {
       return BadRecord("not a JSON object",
                        "expected a JSON object, found " + std::string(JsonTypeName(doc.type())));
     }
-    const std::vector<std::string>& fields = op_.options().fields;
+    const ReadOptions& options = op_.options();
+    const std::vector<std::string>& fields = options.fields;
+    members_split_ = false;
     // A key given twice: the last value counts, as in Python's json module and jq.
     found_.assign(fields.size(), simdjson::dom::element());
-    found_given_.assign(fields.size(), false);
+    found_index_.assign(fields.size(), kNotFound);
+    size_t index = 0;
     for (const simdjson::dom::key_value_pair pair : object) {
-      for (size_t i = 0; i < fields.size(); ++i) {
-        if (pair.key == fields[i]) {
-          found_[i] = pair.value;
-          found_given_[i] = true;
+      for (size_t k = 0; k < fields.size(); ++k) {
+        if (pair.key == fields[k]) {
+          found_[k] = pair.value;
+          found_index_[k] = index;
         }
       }
+      ++index;
     }
     values_.clear();
-    for (size_t i = 0; i < fields.size(); ++i) {
-      const std::string& field = fields[i];
-      if (!found_given_[i]) {
-        return BadRecord("missing field '" + field + "'", "no field '" + field + "'");
+    for (size_t k = 0; k < fields.size(); ++k) {
+      const std::string& field = fields[k];
+      if (found_index_[k] == kNotFound) {
+        const std::string message = MissingFieldMessage(field, object);
+        FieldCount& count = fields_[k];
+        if (count.missing++ == 0) count.first_missing = Where() + ": " + message;
+        return BadRecord("missing field '" + field + "'", message);
       }
-      const simdjson::dom::element value = found_[i];
+      ++fields_[k].found;
+      const simdjson::dom::element value = found_[k];
       std::string_view text;
-      if (value.get_string().get(text) != simdjson::SUCCESS) {
+      const simdjson::dom::element_type type = value.type();
+      if (type == simdjson::dom::element_type::INT64 ||
+          type == simdjson::dom::element_type::UINT64 ||
+          type == simdjson::dom::element_type::DOUBLE) {
+        // A number is kept as it is written ("kept as its JSON text").
+        text = RawValue(line, found_index_[k]);
+        ++numbers_as_text_;
+      } else if (value.get_string().get(text) != simdjson::SUCCESS) {
         return BadRecord("field '" + field + "' not a string",
-                         "field '" + field + "' is " + std::string(JsonTypeName(value.type())) +
-                             ", not a string");
+                         "field '" + field + "' is " + std::string(JsonTypeName(type)) +
+                             ", not a string or number (--all-fields carries any JSON value)");
       }
-      if (op_.options().skip_empty && text.empty()) {
+      if (options.skip_empty && text.empty()) {
         stats_.Drop("empty " + field);
         return;
       }
       values_.push_back(text);
     }
+    if (options.all_fields) CollectOtherMembers(line, object);
     for (size_t i = 0; i < values_.size(); ++i) {
       targets_[i]->Append(values_[i]);
       data_bytes_ += values_[i].size();
     }
-    if (op_.options().meta) AppendMeta();
+    if (options.all_fields) {
+      targets_[values_.size()]->Append(other_);
+      data_bytes_ += other_.size();
+    }
+    if (options.meta) AppendMeta();
+  }
+
+  /// "FILE:LINE" of the line last read.
+  std::string Where() const {
+    return reader_->input().name() + ":" + std::to_string(reader_->line_number());
+  }
+
+  /// Split `line` into its members as written, once per record.
+  void SplitMembers(std::string_view line) {
+    if (members_split_) return;
+    SplitJsonMembers(line, &members_);
+    members_split_ = true;
+  }
+
+  /// The value of the member at `index` of the record's object, as written in `line`.
+  std::string_view RawValue(std::string_view line, size_t index) {
+    SplitMembers(line);
+    CF_CHECK(index < members_.size(), "read: a parsed member is not in the line");
+    return members_[index].value;
+  }
+
+  /// Fill other_ with the members of `object` that no column holds, as one JSON object, each as
+  /// written. A key given twice keeps its first place and its last value, as Python's json and jq
+  /// do (and as --field takes the last value). A member that a column or a later stage would
+  /// replace is an error unless that stage may --overwrite it (it is dropped).
+  void CollectOtherMembers(std::string_view line, simdjson::dom::object object) {
+    SplitMembers(line);
+    const ReadOptions& options = op_.options();
+    keys_.clear();
+    for (const simdjson::dom::key_value_pair member : object) keys_.push_back(member.key);
+    CF_CHECK(keys_.size() == members_.size(), "read: the members of a parsed object do not match");
+    other_.assign("{");
+    other_keys_.clear();
+    for (size_t index = 0; index < keys_.size(); ++index) {
+      const std::string_view key = keys_[index];
+      if (std::find(options.fields.begin(), options.fields.end(), key) != options.fields.end() ||
+          std::find(other_keys_.begin(), other_keys_.end(), key) != other_keys_.end()) {
+        continue;
+      }
+      if (key != kOtherMembersColumn &&
+          std::any_of(layout_.begin(), layout_.end(),
+                      [&](const Field& column) { return column.name == key; })) {
+        throw DataError(
+            Where() + ": field '" + std::string(key) + "' would be overwritten by " +
+            (key == "meta" && options.meta ? std::string("--meta") : "--as " + std::string(key)) +
+            "; name the column otherwise");
+      }
+      if (const FieldClaim* claim = FindLaterField(key)) {
+        if (claim->overwrite) {
+          ++replaced_;
+          continue;
+        }
+        throw DataError(Where() + ": field '" + std::string(key) + "' would be overwritten by " +
+                        claim->stage + " (pass --overwrite to " + claim->stage +
+                        " to replace it, or " + claim->field.option + " NAME to keep both)");
+      }
+      size_t last = index;
+      for (size_t j = index + 1; j < keys_.size(); ++j) {
+        if (keys_[j] == key) last = j;
+      }
+      other_keys_.push_back(key);
+      if (other_.size() > 1) other_.push_back(',');
+      other_.append(members_[index].key);
+      other_.push_back(':');
+      other_.append(members_[last].value);
+    }
+    other_.push_back('}');
+  }
+
+  const FieldClaim* FindLaterField(std::string_view name) const {
+    for (const FieldClaim& claim : later_fields_) {
+      if (claim.field.name == name) return &claim;
+    }
+    return nullptr;
+  }
+
+  /// At the end of the input: a field that no record had, whose records --on-error skip
+  /// dropped one by one, is an error (the output would be empty).
+  void CheckEveryFieldFound() {
+    if (checked_) return;
+    checked_ = true;
+    if (numbers_as_text_ > 0) stats_.Add("numbers_as_text", numbers_as_text_);
+    if (replaced_ > 0) stats_.Add("members_replaced", replaced_);
+    for (size_t k = 0; k < fields_.size(); ++k) {
+      const FieldCount& count = fields_[k];
+      if (count.found > 0 || count.missing == 0) continue;
+      throw DataError("read: no record has field '" + op_.options().fields[k] +
+                      "', so --on-error skip dropped all " + std::to_string(count.missing) +
+                      " records; the first: " + count.first_missing);
+    }
   }
 
   /// Fail with "FILE:LINE: message", or drop the record under `reason`.
@@ -305,8 +514,7 @@ class ReadRun : public BatchReader {
       stats_.Drop(reason);
       return;
     }
-    throw DataError(reader_->input().name() + ":" + std::to_string(reader_->line_number()) + ": " +
-                    message + " (use --on-error skip to drop bad records)");
+    throw DataError(Where() + ": " + message + " (use --on-error skip to drop bad records)");
   }
 
   std::string FormatsText() const {
@@ -317,10 +525,24 @@ class ReadRun : public BatchReader {
     return lines && jsonl ? "lines+jsonl" : jsonl ? "jsonl" : "lines";
   }
 
+  /// How many records had a --field, and how many lacked it (the first named).
+  struct FieldCount {
+    uint64_t found = 0;
+    uint64_t missing = 0;
+    std::string first_missing;
+  };
+
   const ReadOperator& op_;
   ExecContext& ctx_;
   OperatorStats& stats_;
-  std::vector<std::string> columns_;
+  /// The columns of every batch: the fields, `*` (--all-fields), `meta` (--meta).
+  std::vector<Field> layout_;
+  /// OpenContext::later_fields, copied: the run may outlive the context.
+  std::vector<FieldClaim> later_fields_;
+  std::vector<FieldCount> fields_;
+  bool checked_ = false;
+  uint64_t numbers_as_text_ = 0;
+  uint64_t replaced_ = 0;
   uint64_t batch_cost_;
   std::vector<StringColumn*> targets_;
   uint64_t data_bytes_ = 0;
@@ -334,9 +556,16 @@ class ReadRun : public BatchReader {
   simdjson::dom::parser parser_;
   std::vector<char> padded_;
   std::vector<std::string_view> values_;
-  /// Per requested field: its last value in the record, and whether it has one.
+  static constexpr size_t kNotFound = ~size_t{0};
+  /// Per requested field: its last value in the record and that member's index (kNotFound).
   std::vector<simdjson::dom::element> found_;
-  std::vector<bool> found_given_;
+  std::vector<size_t> found_index_;
+  std::vector<RawMember> members_;
+  bool members_split_ = false;
+  std::string other_;
+  std::vector<std::string_view> other_keys_;
+  /// The keys of the record's object, in order (duplicates included).
+  std::vector<std::string_view> keys_;
 };
 
 }  // namespace
@@ -374,6 +603,17 @@ ReadOperator::ReadOperator(ReadOptions options) : options_(std::move(options)) {
   if (options_.meta && std::count(columns_.begin(), columns_.end(), "meta") > 0) {
     throw InvalidArgument("--meta adds a column 'meta', which a field already uses");
   }
+  if (options_.all_fields) {
+    if (std::count(columns_.begin(), columns_.end(), kOtherMembersColumn) > 0) {
+      throw InvalidArgument("--all-fields adds the column '*', which a field already uses");
+    }
+    for (size_t i = 0; i < paths_.size(); ++i) {
+      if (formats_[i] != TextFormat::kJsonl) {
+        throw InvalidArgument("--all-fields keeps the fields of JSONL records, but " + paths_[i] +
+                              " is read as lines (use --format jsonl?)");
+      }
+    }
+  }
 }
 
 void ReadOperator::Validate(const PlanContext& /*ctx*/) const {
@@ -383,6 +623,9 @@ void ReadOperator::Validate(const PlanContext& /*ctx*/) const {
 Schema ReadOperator::OutputSchema(const Schema& /*input*/) const {
   Schema schema;
   for (const std::string& column : columns_) schema.Set(Field{column, FieldType::kString, 0});
+  if (options_.all_fields) {
+    schema.Set(Field{std::string(kOtherMembersColumn), FieldType::kJsonMembers, 0});
+  }
   if (options_.meta) schema.Set(Field{"meta", FieldType::kString, 0});
   return schema;
 }
@@ -400,7 +643,7 @@ std::string ReadOperator::Describe() const {
 }
 
 std::unique_ptr<BatchReader> ReadOperator::Open(const OpenContext& ctx) const {
-  return std::make_unique<ReadRun>(*this, ctx.exec, ctx.stats);
+  return std::make_unique<ReadRun>(*this, ctx);
 }
 
 std::optional<uint64_t> ReadOperator::TotalBytes() const { return TotalFileBytes(paths_); }
@@ -447,9 +690,13 @@ static const OperatorRegistrar kRegisterRead(OperatorDef{
         "extension (.gz, .bz2, .zst) unless --compression says otherwise.\n"
         "lines: every line is a record, byte for byte (NUL, 0xFF, CR and empty lines kept; a last "
         "line without newline is a record). jsonl (.jsonl, .ndjson, .json): one JSON object per "
-        "line; each --field must hold a string and becomes a column of that name; blank lines "
-        "are skipped. A bad record stops the run with FILE:LINE unless --on-error skip, which "
-        "drops it and counts it by reason.",
+        "line; each --field becomes a string column of that name (a string as its text, a "
+        "number as its JSON text: 7 -> \"7\"); blank lines are skipped. --all-fields keeps "
+        "every other member too, each value byte for byte (numbers, booleans, null, objects, "
+        "arrays), in one column '*' that write puts back as the same JSON members; a member that "
+        "a later stage adds is an error (FILE:LINE) unless that stage has --overwrite. A bad "
+        "record stops the run with FILE:LINE unless --on-error skip, which drops it and counts "
+        "it by reason; a --field that no record has is an error either way.",
     .describe =
         [](OptionSet& o) {
           o.named.add_options()("format", po::value<std::string>()->default_value("auto"),
@@ -463,7 +710,9 @@ static const OperatorRegistrar kRegisterRead(OperatorDef{
                                                                 "drop empty records (counted)")(
               "on-error", po::value<std::string>()->default_value("fail"),
               "bad JSONL record: fail (FILE:LINE) or skip (dropped, counted by reason)")(
-              "meta", po::bool_switch(), "add a column 'meta' with FILE:LINE of each record");
+              "meta", po::bool_switch(), "add a column 'meta' with FILE:LINE of each record")(
+              "all-fields", po::bool_switch(),
+              "jsonl: keep every other field as JSON in the column '*' (write puts them back)");
           o.hidden.add_options()("input", po::value<std::vector<std::string>>(), "input files");
           o.positional.add("input", -1);
         },
@@ -481,6 +730,7 @@ static const OperatorRegistrar kRegisterRead(OperatorDef{
       }
       options.skip_bad_records = on_error == "skip";
       options.meta = v["meta"].as<bool>();
+      options.all_fields = v["all-fields"].as<bool>();
       return std::make_unique<ReadOperator>(std::move(options));
     },
 });

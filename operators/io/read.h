@@ -3,13 +3,19 @@
 // decompressed by extension (`.gz`, `.bz2`, `.zst`). Two formats:
 //   lines  every line is one record (binary-safe: NUL, 0xFF, '\r' and empty lines are kept; only
 //          '\n' separates; a last line without '\n' is a record);
-//   jsonl  one JSON object per line; the string value of each `--field` (default `text`)
-//          becomes a column of that name (a key given twice: its last value, as in Python's
-//          json and jq; numbers out of double's range are valid JSON and accepted). Blank lines
-//          are skipped (counted as `blank_lines`).
+//   jsonl  one JSON object per line; the value of each `--field` (default `text`) becomes a
+//          string column of that name: a string as its text, a number as its JSON text (`7`).
+//          A key given twice: its last value, as in Python's json and jq; numbers out of
+//          double's range are valid JSON and accepted. `--all-fields` also keeps every other
+//          member, each value byte for byte, in one json-members column `*`
+//          (kOtherMembersColumn), which `write` puts back; a member that a later stage adds
+//          (OpenContext::later_fields) is an error naming file and line, or is dropped when that
+//          stage may --overwrite it. Blank lines are skipped (counted as `blank_lines`).
 // A bad JSONL record either ends the run with "FILE:LINE: reason" (`--on-error fail`, the
-// default) or is dropped and counted with its reason (`--on-error skip`). `--meta` adds a
-// `meta` column "FILE:LINE" naming where each record came from.
+// default) or is dropped and counted with its reason (`--on-error skip`); a missing field names
+// the record's fields, the nearest one and the operators that add it, and a field that no record
+// has ends a skipping run too. `--meta` adds a `meta` column "FILE:LINE" naming where each record
+// came from.
 // The operator is immutable; one BatchReader reads serially and owns its open file.
 #pragma once
 
@@ -24,6 +30,9 @@
 namespace corpusflow {
 
 enum class TextFormat { kLines, kJsonl };
+
+/// The column of `read --all-fields`: the members no other column holds (FieldType::kJsonMembers).
+inline constexpr std::string_view kOtherMembersColumn = "*";
 
 /// "lines" or "jsonl".
 std::string_view TextFormatName(TextFormat format);
@@ -49,6 +58,8 @@ struct ReadOptions {
   bool skip_bad_records = false;
   /// Add a `meta` column "FILE:LINE".
   bool meta = false;
+  /// JSONL: keep every other member in the column kOtherMembersColumn.
+  bool all_fields = false;
 };
 
 class ReadOperator : public Source {

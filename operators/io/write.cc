@@ -209,8 +209,16 @@ class WriteRun : public BatchWriter {
     JsonWriter json(out);
     json.BeginObject();
     for (size_t k = 0; k < columns_.size(); ++k) {
-      json.Key(keys_[k]);
       const Column& column = *columns_[k];
+      if (column.field.type == FieldType::kJsonMembers) {
+        // read --all-fields: the record's other members, written back as they were read.
+        const std::string_view object = std::get<StringColumn>(column.data)[i];
+        CF_CHECK(object.size() >= 2 && object.front() == '{' && object.back() == '}',
+                 "write: column '" + column.field.name + "' does not hold a JSON object");
+        json.RawMembers(object.substr(1, object.size() - 2));
+        continue;
+      }
+      json.Key(keys_[k]);
       if (const auto* s = std::get_if<StringColumn>(&column.data)) {
         if (!AppendString((*s)[i], column, json)) return false;
       } else if (const auto* list = std::get_if<StringListColumn>(&column.data)) {
@@ -320,12 +328,7 @@ Schema WriteOperator::OutputSchema(const Schema& input) const {
   if (format_ == TextFormat::kLines) {
     input.Require(options_.fields.empty() ? "text" : options_.fields[0], FieldType::kString, who);
   } else {
-    for (const std::string& name : options_.fields) {
-      if (input.Find(name) == nullptr) {
-        throw InvalidArgument("write needs field '" + name + "' but upstream only produces " +
-                              input.ToString());
-      }
-    }
+    for (const std::string& name : options_.fields) input.Require(name, who);
     if (input.empty()) throw InvalidArgument("write: upstream produces no field");
   }
   return input;
@@ -376,7 +379,8 @@ static const OperatorRegistrar kRegisterWrite(OperatorDef{
         "(/dev/stdout) are written in place. PATH may not be an input of the run.\n"
         "lines: one string field per line (default text); a record holding a newline fails the "
         "run unless --newline space|drop. jsonl (.jsonl, .ndjson, .json): one object per record "
-        "with the --field columns (default all); invalid UTF-8 fails the run unless "
+        "with the --field columns (default all; the column '*' of read --all-fields puts back "
+        "the other members as they were read); invalid UTF-8 fails the run unless "
         "--invalid-utf8 replace|drop.\n"
         "--shards N writes N files NAME-0000k-of-0000N.EXT: --shard-policy round-robin (default) "
         "deals written records in turn, contiguous cuts the order in N pieces (needs a known "

@@ -239,6 +239,18 @@ void GsgOperator::Validate(const PlanContext& /*ctx*/) const {
   if (options_.tokens == RougeTokens::kJieba) CheckInputReadable(options_.jieba_dict);
 }
 
+std::vector<AddedField> GsgOperator::AddedFields() const {
+  std::vector<AddedField> added;
+  for (const AddedField& field :
+       {AddedField{options_.src, "--src"}, AddedField{options_.tgt, "--tgt"}}) {
+    // A consumed input of the same name is replaced in place, as the user named it.
+    const bool consumed = !options_.keep_input &&
+                          (field.name == options_.field || field.name == options_.sentences_field);
+    if (!consumed) added.push_back(field);
+  }
+  return added;
+}
+
 Schema GsgOperator::OutputSchema(const Schema& input) const {
   const Field* sentences = input.Find(options_.sentences_field);
   if (sentences == nullptr || sentences->type != FieldType::kStringList) {
@@ -353,6 +365,7 @@ static const OperatorRegistrar kRegisterGsg(OperatorDef{
       options.keep_input = v["keep-input"].as<bool>();
       return std::make_unique<GsgOperator>(std::move(options));
     },
+    .outputs = {{"src", "--src"}, {"tgt", "--tgt"}},
 });
 
 }  // namespace corpusflow

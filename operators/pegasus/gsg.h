@@ -57,6 +57,7 @@ class GsgOperator : public Transform {
 
   void Validate(const PlanContext& ctx) const override;
   Schema OutputSchema(const Schema& input) const override;
+  std::vector<AddedField> AddedFields() const override;
   std::string Describe() const override;
   bool NeedsRecordIndex() const override;
   std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const override;

@@ -232,6 +232,11 @@ void MlmOperator::Validate(const PlanContext& /*ctx*/) const {
   if (!options_.vocab.empty()) CheckInputReadable(options_.vocab);
 }
 
+std::vector<AddedField> MlmOperator::AddedFields() const {
+  if (options_.labels.empty() || options_.labels == options_.field) return {};
+  return {{options_.labels, "--labels"}};
+}
+
 Schema MlmOperator::OutputSchema(const Schema& input) const {
   const Field& field = input.Require(options_.field, FieldType::kInt32List, name());
   if (options_.random_prob > 0 && options_.vocab_size == 0 && field.vocab_size == 0 &&
@@ -346,6 +351,7 @@ static const OperatorRegistrar kRegisterMlm(OperatorDef{
       options.seed = v["seed"].as<uint64_t>();
       return std::make_unique<MlmOperator>(std::move(options));
     },
+    .outputs = {{"mlm_ids", "--labels"}},
 });
 
 }  // namespace corpusflow

@@ -340,6 +340,16 @@ PseudoSummaryOperator::PseudoSummaryOperator(PseudoSummaryOptions options)
   }
 }
 
+std::vector<AddedField> PseudoSummaryOperator::AddedFields() const {
+  std::vector<AddedField> added;
+  for (const AddedField& field :
+       {AddedField{options_.src, "--src"}, AddedField{options_.tgt, "--tgt"}}) {
+    // The consumed input of the same name is replaced in place, as the user named it.
+    if (options_.keep_input || field.name != options_.field) added.push_back(field);
+  }
+  return added;
+}
+
 Schema PseudoSummaryOperator::OutputSchema(const Schema& input) const {
   input.Require(options_.field, FieldType::kString, name());
   Schema out = input;
@@ -423,6 +433,7 @@ static const OperatorRegistrar kRegisterPseudoSummary(OperatorDef{
       }
       return std::make_unique<PseudoSummaryOperator>(std::move(options));
     },
+    .outputs = {{"src", "--src"}, {"tgt", "--tgt"}},
 });
 
 }  // namespace corpusflow

@@ -108,6 +108,7 @@ class PseudoSummaryOperator : public Transform {
   explicit PseudoSummaryOperator(PseudoSummaryOptions options);
 
   Schema OutputSchema(const Schema& input) const override;
+  std::vector<AddedField> AddedFields() const override;
   std::string Describe() const override;
   std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const override;
 

@@ -10,6 +10,11 @@ namespace po = boost::program_options;
 
 namespace corpusflow {
 
+std::vector<AddedField> SentencesOperator::AddedFields() const {
+  if (options_.output == options_.field) return {};
+  return {{options_.output, "--output"}};
+}
+
 Schema SentencesOperator::OutputSchema(const Schema& input) const {
   input.Require(options_.field, FieldType::kString, name());
   Schema out = input;
@@ -88,6 +93,7 @@ static const OperatorRegistrar kRegisterSentences(OperatorDef{
       }
       return std::make_unique<SentencesOperator>(std::move(options));
     },
+    .outputs = {{"sentences", "--output"}},
 });
 
 }  // namespace corpusflow

@@ -24,6 +24,7 @@ class SentencesOperator : public Transform {
  public:
   explicit SentencesOperator(SentencesOptions options) : options_(std::move(options)) {}
   Schema OutputSchema(const Schema& input) const override;
+  std::vector<AddedField> AddedFields() const override;
   std::string Describe() const override;
   std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const override;
 

@@ -38,6 +38,11 @@ ParseIdsOperator::ParseIdsOperator(std::string field, std::string output, int64_
   }
 }
 
+std::vector<AddedField> ParseIdsOperator::AddedFields() const {
+  if (output_ == field_) return {};
+  return {{output_, "--output"}};
+}
+
 Schema ParseIdsOperator::OutputSchema(const Schema& input) const {
   input.Require(field_, FieldType::kString, name());
   Schema out = input;
@@ -145,6 +150,7 @@ static const OperatorRegistrar kRegisterParseIds(OperatorDef{
                                                 v["output"].as<std::string>(),
                                                 v["vocab-size"].as<int64_t>());
     },
+    .outputs = {{"text_ids", "--output"}},
 });
 
 }  // namespace corpusflow

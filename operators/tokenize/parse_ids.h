@@ -21,6 +21,7 @@ class ParseIdsOperator : public Transform {
   ParseIdsOperator(std::string field, std::string output, int64_t vocab_size);
 
   Schema OutputSchema(const Schema& input) const override;
+  std::vector<AddedField> AddedFields() const override;
   std::string Describe() const override;
   bool NeedsRecordIndex() const override { return true; }
   std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const override;

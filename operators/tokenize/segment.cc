@@ -82,6 +82,11 @@ void SegmentOperator::Validate(const PlanContext& /*ctx*/) const {
   for (const std::string& path : options_.user_dict_paths) CheckInputReadable(path);
 }
 
+std::vector<AddedField> SegmentOperator::AddedFields() const {
+  if (options_.output == options_.field) return {};
+  return {{options_.output, "--output"}};
+}
+
 Schema SegmentOperator::OutputSchema(const Schema& input) const {
   input.Require(options_.field, FieldType::kString, name());
   Schema out = input;
@@ -138,6 +143,7 @@ static const OperatorRegistrar kRegisterSegment(OperatorDef{
       options.invalid_utf8 = ParseBadUtf8Policy(v["invalid-utf8"].as<std::string>());
       return std::make_unique<SegmentOperator>(std::move(options));
     },
+    .outputs = {{"tokens", "--output"}},
 });
 
 }  // namespace corpusflow

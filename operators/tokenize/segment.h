@@ -29,6 +29,7 @@ class SegmentOperator : public Transform {
 
   void Validate(const PlanContext& ctx) const override;
   Schema OutputSchema(const Schema& input) const override;
+  std::vector<AddedField> AddedFields() const override;
   std::string Describe() const override;
   bool NeedsRecordIndex() const override { return options_.invalid_utf8 == BadUtf8Policy::kError; }
   std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const override;

@@ -364,6 +364,11 @@ void TokenizeOperator::Validate(const PlanContext& /*ctx*/) const {
   }
 }
 
+std::vector<AddedField> TokenizeOperator::AddedFields() const {
+  if (output_ == options_.field) return {};
+  return {{output_, "--output"}};
+}
+
 Schema TokenizeOperator::OutputSchema(const Schema& input) const {
   input.Require(options_.field, FieldType::kString, name());
   Schema out = input;
@@ -476,6 +481,7 @@ static const OperatorRegistrar kRegisterTokenize(OperatorDef{
       options.invalid_utf8 = ParseBadUtf8Policy(v["invalid-utf8"].as<std::string>());
       return std::make_unique<TokenizeOperator>(std::move(options));
     },
+    .outputs = {{"*_ids", "--output"}},
 });
 
 }  // namespace corpusflow

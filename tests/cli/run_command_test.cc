@@ -215,5 +215,52 @@ TEST(RunCommandTest, SchemaMismatchIsAPlanTimeUsageError) {
   EXPECT_TRUE(ListDir(dir.path()).empty());
 }
 
+TEST(RunCommandTest, ReplacingAFieldIsAPlanTimeErrorUnlessAskedFor) {
+  ScopedTempDir dir;
+  const std::string in = dir.File("in.jsonl");
+  WriteFile(in, "{\"text\":\"One. Two.\",\"src\":\"mine\"}\n");
+  const std::string expected =
+      "corpusflow: pseudo-summary would overwrite field 'src', which read produces (pass "
+      "--overwrite to replace it, or --src NAME to keep both)\n";
+  for (const std::string& dry : {std::string("--dry-run"), std::string("--progress=never")}) {
+    const CommandResult r = RunCorpusflow(
+        {"run", "read " + in + " --field text,src | pseudo-summary | write " + dir.File("o.jsonl"),
+         dry});
+    EXPECT_EQ(r.exit_code, 2) << dry;
+    EXPECT_EQ(r.err, expected) << dry;
+  }
+  EXPECT_EQ(ListDir(dir.path()), std::vector<std::string>{"in.jsonl"});
+  // A later stage names where the field came from.
+  CommandResult r = RunCorpusflow(
+      {"run", "read " + in + " | sentences | sentences --field text | write -", "--dry-run"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "corpusflow: sentences#2 would overwrite field 'sentences', which sentences#1 "
+            "produces (pass --overwrite to replace it, or --output NAME to keep both)\n");
+  // Asked for: --overwrite replaces it, another name keeps both.
+  r = RunCorpusflow({"run",
+                     "read " + in +
+                         " --field text,src | sentences --output src --overwrite | write - "
+                         "--format jsonl",
+                     "--progress", "never"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"text\":\"One. Two.\",\"src\":[\"One. \",\"Two.\"]}\n");
+  r = RunCorpusflow(
+      {"run",
+       "read " + in + " --field text,src | sentences --output split | write - --format jsonl",
+       "--progress", "never"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"text\":\"One. Two.\",\"src\":\"mine\",\"split\":[\"One. \",\"Two.\"]}\n");
+}
+
+TEST(RunCommandTest, MissingFieldNamesTheOperatorThatAddsIt) {
+  const CommandResult r = RunCorpusflow(
+      {"run", "gen --docs 2 | filter --field tgt --drop-empty | write -", "--dry-run"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "corpusflow: filter needs field 'tgt' (string) but upstream only produces "
+            "text:string; 'tgt' comes from gsg or pseudo-summary\n");
+}
+
 }  // namespace
 }  // namespace corpusflow::testing

@@ -98,6 +98,27 @@ TEST(JsonWriterTest, CompactLayout) {
             "\"obj\":{},\"flags\":[true,false,null]}");
 }
 
+TEST(JsonWriterTest, RawMembersGoInAsTheyAreWithTheirCommas) {
+  std::string out;
+  JsonWriter json(&out);
+  json.BeginObject();
+  json.RawMembers("\"id\":7,\"x\": [1, 2.50]");
+  json.Key("text");
+  json.String("a");
+  json.RawMembers("");
+  json.RawMembers("\"ok\":true");
+  json.EndObject();
+  EXPECT_EQ(out, "{\"id\":7,\"x\": [1, 2.50],\"text\":\"a\",\"ok\":true}");
+  out.clear();
+  JsonWriter empty(&out);
+  empty.BeginObject();
+  empty.RawMembers("");
+  empty.Key("a");
+  empty.Int(1);
+  empty.EndObject();
+  EXPECT_EQ(out, "{\"a\":1}");
+}
+
 TEST(JsonWriterTest, SpacedLayoutWithBreaks) {
   std::string out;
   JsonWriter json(&out, JsonWriter::Style::kSpaced);

@@ -90,6 +90,11 @@ TEST(NearestNameTest, PicksTheClosestWithinALimit) {
   // Ties go to the first candidate.
   EXPECT_EQ(NearestName("bat", {"cat", "hat"}), "cat");
   EXPECT_EQ(NearestName("bat", {"hat", "cat"}), "hat");
+  // Field names ask for max(1, |word|/3): `tgt` is not a misspelt `text`, `txt` is.
+  EXPECT_EQ(NearestName("tgt", {"text"}), "text");
+  EXPECT_EQ(NearestName("tgt", {"text"}, 1), "");
+  EXPECT_EQ(NearestName("txt", {"text"}, 1), "text");
+  EXPECT_EQ(NearestName("lables", {"labels"}, 1), "labels");
 }
 
 TEST(NearestNameTest, DidYouMeanWordsTheSuggestion) {

@@ -94,13 +94,37 @@ TEST(PlanTest, SchemaErrorNamesTheOperatorAndWhatUpstreamProduces) {
   CollectingSinkOptions options;
   options.field = "tgt";
   ExpectPlanError(Chain(Source(), std::make_unique<CollectingSink>(&out, options)),
-                  "collect needs field 'tgt' (string) but upstream only produces text:string");
+                  "collect needs field 'tgt' (string) but upstream only produces text:string; "
+                  "'tgt' comes from gsg or pseudo-summary");
   ExpectPlanError(
       Chain(Source(), std::make_unique<RecordIndexTransform>("text2"),
             std::make_unique<PredicateFilter>([](std::string_view) { return true; }, "src"),
             std::make_unique<CollectingSink>(&out)),
       "predicate needs field 'src' (string) but upstream only produces text:string, "
-      "text2:string");
+      "text2:string; 'src' comes from gsg or pseudo-summary");
+}
+
+TEST(PlanTest, MissingFieldSuggestsTheNearestKnownNameAndWhereItComesFrom) {
+  // The hints come from the registry's declared outputs (OperatorDef::outputs).
+  auto expect = [](const std::string& field, const std::string& message) {
+    CollectedOutput out;
+    CollectingSinkOptions options;
+    options.field = field;
+    ExpectPlanError(Chain(Source(), std::make_unique<CollectingSink>(&out, options)), message);
+  };
+  expect("txt",
+         "collect needs field 'txt' (string) but upstream only produces text:string (did you "
+         "mean 'text'?)");
+  expect("sentence",
+         "collect needs field 'sentence' (string) but upstream only produces text:string (did "
+         "you mean 'sentences'?); 'sentences' comes from sentences");
+  expect("src_ids",
+         "collect needs field 'src_ids' (string) but upstream only produces text:string; "
+         "'src_ids' comes from tokenize --field src");
+  expect("mlm_ids",
+         "collect needs field 'mlm_ids' (string) but upstream only produces text:string; "
+         "'mlm_ids' comes from mlm");
+  expect("zzzzzz", "collect needs field 'zzzzzz' (string) but upstream only produces text:string");
 }
 
 TEST(PlanTest, ValidateRunsAtPlanTime) {

@@ -102,5 +102,52 @@ TEST(OperatorRegistryTest, GlobalRegistryHoldsEveryOperatorSorted) {
   EXPECT_EQ(registry.Create("head", {"3"})->name(), "head");
 }
 
+TEST(OperatorRegistryTest, DeclaredOutputsGiveOverwriteHelpAndProducers) {
+  OperatorRegistry registry;
+  OperatorDef def = KeepDef();
+  def.outputs = {{"kept", "--output"}, {"*_len", "--lengths"}};
+  registry.Register(std::move(def));
+  const std::string help = registry.Help("keep");
+  EXPECT_NE(help.find("\nAdds fields: kept (--output) FIELD_len (--lengths); a field of that name "
+                      "from upstream is an error unless --overwrite.\n"),
+            std::string::npos)
+      << help;
+  EXPECT_NE(help.find("  --overwrite "), std::string::npos) << help;
+  EXPECT_FALSE(registry.Create("keep", {"3"})->overwrite());
+  EXPECT_TRUE(registry.Create("keep", {"3", "--overwrite"})->overwrite());
+  EXPECT_EQ(registry.ProducersOf("kept"), std::vector<std::string>{"keep"});
+  EXPECT_EQ(registry.ProducersOf("text_len"), std::vector<std::string>{"keep --field text"});
+  EXPECT_EQ(registry.ProducersOf("_len"), std::vector<std::string>{});
+  EXPECT_EQ(registry.DeclaredFieldNames(), std::vector<std::string>{"kept"});
+  EXPECT_EQ(registry.FieldOrigin("kept"), "'kept' comes from keep");
+  EXPECT_EQ(registry.FieldOrigin("other"), "");
+  // An operator that declares no outputs has no --overwrite.
+  OperatorRegistry plain;
+  plain.Register(KeepDef());
+  EXPECT_EQ(ErrorMessage<InvalidArgument>([&] {
+              plain.Create("keep", {"3", "--overwrite"});
+            }),
+            "keep: unknown option '--overwrite'; `corpusflow help keep` lists its options");
+}
+
+TEST(OperatorRegistryTest, EveryOperatorAddsTheFieldsItDeclares) {
+  // The registry's declared outputs are what the operators add with their default options.
+  const OperatorRegistry& registry = OperatorRegistry::Global();
+  EXPECT_EQ(registry.ProducersOf("src"), (std::vector<std::string>{"gsg", "pseudo-summary"}));
+  EXPECT_EQ(registry.FieldOrigin("tgt"), "'tgt' comes from gsg or pseudo-summary");
+  EXPECT_EQ(registry.ProducersOf("src_ids"), std::vector<std::string>{"tokenize --field src"});
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"pseudo-summary", {}},      {"gsg", {}}, {"sentences", {}}, {"parse-ids", {}},
+      {"mlm", {"--mask-id", "4"}},
+  };
+  for (const auto& [name, args] : cases) {
+    std::vector<AddedField> declared;
+    for (const DeclaredOutput& output : registry.Get(name).outputs) {
+      declared.push_back(AddedField{output.name, output.option});
+    }
+    EXPECT_EQ(registry.Create(name, args)->AddedFields(), declared) << name;
+  }
+}
+
 }  // namespace
 }  // namespace corpusflow
