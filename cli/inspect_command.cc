@@ -11,6 +11,7 @@
 #include "cli/command.h"
 #include "engine/error.h"
 #include "engine/interrupt.h"
+#include "engine/options.h"
 #include "operators/megatron/discovery.h"
 #include "operators/megatron/inspect.h"
 #include "operators/tokenize/vocab_file.h"
@@ -48,10 +49,10 @@ int InspectCommand(const std::vector<std::string>& args) {
   po::options_description desc("inspect options");
   desc.add_options()("vocab", po::value<std::string>()->default_value(""),
                      "vocabulary file (one token per line) to decode ids and check their range")(
-      "vocab-size", po::value<int64_t>()->default_value(0),
+      "vocab-size", IntegerValue(0, int64_t{1} << 31)->default_value(0),
       "check ids against this vocabulary size (default: the --vocab file's size)")(
-      "show", po::value<uint64_t>()->default_value(3), "print the first N sequences")(
-      "show-tokens", po::value<uint64_t>()->default_value(100),
+      "show", CountValue()->default_value(3), "print the first N sequences")(
+      "show-tokens", CountValue()->default_value(100),
       "print at most this many tokens of each sequence")(
       "quick", po::bool_switch(), "skip the scan of the .bin for the id range")(
       "help", po::bool_switch(), "show this help");

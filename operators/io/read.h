@@ -5,8 +5,10 @@
 //          '\n' separates; a last line without '\n' is a record);
 //   jsonl  one JSON object per line; the string value of each `--field` (default `text`)
 //          becomes a column of that name. Blank lines are skipped (counted as `blank_lines`).
-// A bad JSONL record either ends the run with "FILE:LINE: reason" (`--on-error fail`, the
-// default) or is dropped and counted with its reason (`--on-error skip`). `--meta` adds a
+// A bad record (malformed JSONL, or a line longer than the run's `--max-record-bytes`,
+// ExecContext::max_record_bytes) either ends the run with "FILE:LINE: reason" (`--on-error
+// fail`, the default) or is dropped and counted with its reason (`--on-error skip`); a too-long
+// line is never held whole, so memory stays bounded whatever the input. `--meta` adds a
 // `meta` column "FILE:LINE" naming where each record came from.
 // The operator is immutable; one BatchReader reads serially and owns its open file.
 #pragma once

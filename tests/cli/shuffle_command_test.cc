@@ -369,14 +369,23 @@ TEST(ShuffleCommandTest, InputEndingOnABufferBoundaryIsNotDuplicated) {
   }
 }
 
-TEST(ShuffleCommandTest, ALineLargerThanTheBudgetWorks) {
+// A record may outgrow the budget when --max-record-bytes allows it; by default (an eighth of
+// --memory) such a line is an error naming its place.
+TEST(ShuffleCommandTest, ALineLargerThanTheBudgetWorksWhenAllowed) {
   auto lines = Corpus(5000);
   lines[1234] = std::string(3 << 20, 'H');  // 3 MB, three times the 1 MB budget
   lines[4321] = std::string(2 << 20, 'J');
-  const CommandResult r =
-      RunCorpusflow({"shuffle", "--seed", "8", "--memory", "1M"}, JoinLines(lines));
+  const CommandResult r = RunCorpusflow(
+      {"shuffle", "--seed", "8", "--memory", "1M", "--max-record-bytes", "3M"}, JoinLines(lines));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, JoinLines(ShuffleKeyOrder(lines, 8)));
+  const CommandResult refused =
+      RunCorpusflow({"shuffle", "--seed", "8", "--memory", "1M"}, JoinLines(lines));
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_EQ(refused.err,
+            "corpusflow: error: <stdin>:1235: record longer than 128 KiB, the --max-record-bytes "
+            "limit (default: an eighth of --memory) (use --on-error skip to drop bad records)\n");
+  EXPECT_EQ(refused.out, "");
 }
 
 TEST(ShuffleCommandTest, FullDiskIsAClearErrorWithNothingLeftBehind) {
