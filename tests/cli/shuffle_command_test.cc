@@ -386,6 +386,24 @@ TEST(ShuffleCommandTest, ALineLargerThanTheBudgetWorksWhenAllowed) {
             "corpusflow: error: <stdin>:1235: record longer than 128 KiB, the --max-record-bytes "
             "limit (default: an eighth of --memory) (use --on-error skip to drop bad records)\n");
   EXPECT_EQ(refused.out, "");
+  // --on-error skip drops the two long lines, counted in the summary.
+  const CommandResult skipped = RunCorpusflow(
+      {"shuffle", "--seed", "8", "--memory", "1M", "--on-error", "skip"}, JoinLines(lines));
+  ASSERT_EQ(skipped.exit_code, 0) << skipped.err;
+  std::vector<std::string> kept = lines;
+  kept.erase(kept.begin() + 4321);
+  kept.erase(kept.begin() + 1234);
+  std::vector<std::string> out = SplitLines(skipped.out);
+  std::sort(out.begin(), out.end());
+  std::sort(kept.begin(), kept.end());
+  EXPECT_EQ(out, kept);
+  EXPECT_NE(skipped.err.find("longer than --max-record-bytes"), std::string::npos) << skipped.err;
+  const CommandResult paired = RunCorpusflow(
+      {"shuffle", "--paired", "a", "b", "-o", "c", "-o", "d", "--on-error", "skip", "--dry-run"});
+  EXPECT_EQ(paired.exit_code, 2);
+  EXPECT_EQ(paired.err,
+            "corpusflow: shuffle: --paired lines are never dropped (that would misalign the "
+            "inputs): --on-error must be fail\n");
 }
 
 TEST(ShuffleCommandTest, FullDiskIsAClearErrorWithNothingLeftBehind) {
