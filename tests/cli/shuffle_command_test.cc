@@ -379,12 +379,16 @@ TEST(ShuffleCommandTest, ALineLargerThanTheBudgetWorksWhenAllowed) {
       {"shuffle", "--seed", "8", "--memory", "1M", "--max-record-bytes", "3M"}, JoinLines(lines));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, JoinLines(ShuffleKeyOrder(lines, 8)));
+  // From a file: the run stops reading at the error, which would leave a stdin writer blocked.
+  ScopedTempDir dir;
+  WriteFile(dir.File("in.txt"), JoinLines(lines));
   const CommandResult refused =
-      RunCorpusflow({"shuffle", "--seed", "8", "--memory", "1M"}, JoinLines(lines));
+      RunCorpusflow({"shuffle", dir.File("in.txt"), "--seed", "8", "--memory", "1M"});
   EXPECT_EQ(refused.exit_code, 1);
-  EXPECT_EQ(refused.err,
-            "corpusflow: error: <stdin>:1235: record longer than 128 KiB, the --max-record-bytes "
-            "limit (default: an eighth of --memory) (use --on-error skip to drop bad records)\n");
+  EXPECT_EQ(refused.err, "corpusflow: error: " + dir.File("in.txt") +
+                             ":1235: record longer than 128 KiB, the --max-record-bytes limit "
+                             "(default: an eighth of --memory) (use --on-error skip to drop bad "
+                             "records)\n");
   EXPECT_EQ(refused.out, "");
   // --on-error skip drops the two long lines, counted in the summary.
   const CommandResult skipped = RunCorpusflow(
