@@ -12,6 +12,7 @@
 #include "engine/io/disk_figures.h"
 #include "engine/io/disk_report.h"
 #include "engine/io/temp_dir.h"
+#include "engine/options.h"
 #include "engine/progress.h"
 #include "engine/units.h"
 #include "operators/shuffle/shuffle_layout.h"
@@ -51,13 +52,14 @@ int BenchDisk(const std::vector<std::string>& args) {
   po::options_description desc("bench disk options");
   desc.add_options()("dir", po::value<std::string>()->default_value(""),
                      "directory to measure (default: $TMPDIR or /tmp)")(
-      "size", po::value<std::string>()->default_value("2G"),
+      "size", ByteSizeValue(1)->default_value(uint64_t{2} << 30, "2G"),
       "bytes of the sequential test file and of the spill test file")(
-      "block", po::value<std::string>()->default_value("1M"), "I/O size of the sequential tests")(
-      "buckets", po::value<int>(),
+      "block", ByteSizeValue(1)->default_value(uint64_t{1} << 20, "1M"),
+      "I/O size of the sequential tests")(
+      "buckets", CountValue(1, kMaxShuffleBuckets),
       "K: buckets of the spill test, whose chunks interleave in one file (default 64)")(
-      "files", po::value<int>(), "same as --buckets")(
-      "chunk", po::value<std::string>()->default_value("256K"),
+      "files", CountValue(1, kMaxShuffleBuckets), "same as --buckets")(
+      "chunk", ByteSizeValue(1)->default_value(uint64_t{256} << 10, "256K"),
       "I/O size of the spill test: one bucket's run of blocks from one pass-1 flush")(
       "direct", po::bool_switch(), "require O_DIRECT (fail where the filesystem refuses it)")(
       "buffered", po::bool_switch(),
@@ -67,7 +69,7 @@ int BenchDisk(const std::vector<std::string>& args) {
       "and read), sweep (block sizes); the cache needs seq and spill")(
       "sweep", po::value<std::string>()->default_value("4K,64K,1M,4M"),
       "block sizes of the sequential read/write sweep, or 'none'")(
-      "sweep-size", po::value<std::string>()->default_value("256M"),
+      "sweep-size", ByteSizeValue(1)->default_value(uint64_t{256} << 20, "256M"),
       "bytes per sweep test (at most --size)")(
       "time-limit", po::value<double>()->default_value(8),
       "seconds after which each test stops (its figures cover the bytes moved)")(
@@ -93,17 +95,18 @@ int BenchDisk(const std::vector<std::string>& args) {
   DiskBenchmarkOptions options;
   const std::string dir = values["dir"].as<std::string>();
   options.dir = dir.empty() ? TempDir::DefaultParent() : std::filesystem::path(dir);
-  options.size_bytes = ParseByteSize(values["size"].as<std::string>(), "--size");
-  options.block_bytes = ParseByteSize(values["block"].as<std::string>(), "--block");
+  options.size_bytes = values["size"].as<uint64_t>();
+  options.block_bytes = values["block"].as<uint64_t>();
   if (values.count("buckets") > 0 && values.count("files") > 0) {
     throw InvalidArgument("bench disk: give --buckets or --files (the same option), not both");
   }
-  if (values.count("buckets") > 0) options.buckets = values["buckets"].as<int>();
-  if (values.count("files") > 0) options.buckets = values["files"].as<int>();
+  if (values.count("buckets") > 0)
+    options.buckets = static_cast<int>(values["buckets"].as<uint64_t>());
+  if (values.count("files") > 0) options.buckets = static_cast<int>(values["files"].as<uint64_t>());
   options.max_buckets = static_cast<int>(kMaxShuffleBuckets);
-  options.chunk_bytes = ParseByteSize(values["chunk"].as<std::string>(), "--chunk");
+  options.chunk_bytes = values["chunk"].as<uint64_t>();
   options.sweep_block_bytes = ParseSweep(values["sweep"].as<std::string>());
-  options.sweep_bytes = ParseByteSize(values["sweep-size"].as<std::string>(), "--sweep-size");
+  options.sweep_bytes = values["sweep-size"].as<uint64_t>();
   options.time_limit_seconds = values["time-limit"].as<double>();
   bool sweep = false;
   options.sequential = false;

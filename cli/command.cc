@@ -14,6 +14,12 @@
 namespace po = boost::program_options;
 
 namespace corpusflow {
+namespace {
+
+/// The most worker threads `--threads` asks for.
+constexpr uint64_t kMaxThreads = 4096;
+
+}  // namespace
 
 CommandRegistry::CommandRegistry() : NameRegistry("command", "`corpusflow help` lists commands") {}
 
@@ -27,10 +33,13 @@ CommandRegistrar::CommandRegistrar(CommandDef def) {
 }
 
 void AddRunOptions(po::options_description& desc) {
-  desc.add_options()("threads", po::value<int>()->default_value(0),
+  desc.add_options()("threads", CountValue(0, kMaxThreads)->default_value(0),
                      "worker threads (0 = all cores); results never depend on it")(
-      "memory", po::value<std::string>()->default_value(""),
+      "memory", ByteSizeValue(1 << 20),
       "memory budget of the whole run, e.g. 256M, 4G (default: a quarter of RAM)")(
+      "max-record-bytes", ByteSizeValue(1),
+      "longest record read, e.g. 64M (default: an eighth of --memory); a longer one is an "
+      "error naming its file and line, or dropped and counted with read --on-error skip")(
       "tmp-dir", po::value<std::string>()->default_value(""),
       "folder for spill files (default: $TMPDIR or /tmp)")(
       "stats-json", po::value<std::string>()->default_value(""),
@@ -41,14 +50,10 @@ void AddRunOptions(po::options_description& desc) {
 
 RunOptions RunOptionsFrom(const po::variables_map& values) {
   RunOptions options;
-  options.threads = values["threads"].as<int>();
-  if (options.threads < 0) throw InvalidArgument("--threads must be >= 0");
-  const std::string memory = values["memory"].as<std::string>();
-  if (!memory.empty()) {
-    options.memory_bytes = ParseByteSize(memory, "--memory");
-    if (options.memory_bytes < (1u << 20)) {
-      throw InvalidArgument("--memory " + memory + " is too small (at least 1M)");
-    }
+  options.threads = static_cast<int>(values["threads"].as<uint64_t>());
+  if (values.count("memory") > 0) options.memory_bytes = values["memory"].as<uint64_t>();
+  if (values.count("max-record-bytes") > 0) {
+    options.max_record_bytes = values["max-record-bytes"].as<uint64_t>();
   }
   options.tmp_dir = values["tmp-dir"].as<std::string>();
   if (!options.tmp_dir.empty() && !std::filesystem::is_directory(options.tmp_dir)) {

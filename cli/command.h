@@ -40,7 +40,8 @@ struct CommandRegistrar {
   explicit CommandRegistrar(CommandDef def);
 };
 
-/// Add the run-wide options (--threads, --memory, --tmp-dir, --stats-json, --progress) to `desc`.
+/// Add the run-wide options (--threads, --memory, --max-record-bytes, --tmp-dir, --stats-json,
+/// --progress) to `desc`.
 void AddRunOptions(boost::program_options::options_description& desc);
 /// Read the run-wide options back from parsed values.
 RunOptions RunOptionsFrom(const boost::program_options::variables_map& values);

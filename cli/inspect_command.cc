@@ -9,10 +9,12 @@
 // and prints.
 #include <cstdio>
 #include <iostream>
+#include <limits>
 
 #include "cli/command.h"
 #include "engine/error.h"
 #include "engine/interrupt.h"
+#include "engine/options.h"
 #include "operators/megatron/discovery.h"
 #include "operators/megatron/inspect.h"
 #include "operators/tokenize/special_tokens.h"
@@ -55,15 +57,15 @@ int InspectCommand(const std::vector<std::string>& args) {
   po::options_description desc("inspect options");
   desc.add_options()("vocab", po::value<std::string>()->default_value(""),
                      "vocabulary file (one token per line) to decode ids and check their range")(
-      "vocab-size", po::value<int64_t>()->default_value(0),
+      "vocab-size", IntegerValue(0, int64_t{1} << 31)->default_value(0),
       "check ids against this vocabulary size (default: the --vocab file's size)")(
-      "id-offset", po::value<int32_t>()->default_value(0),
+      "id-offset", IntegerValue(0, std::numeric_limits<int32_t>::max())->default_value(0),
       "read --vocab by the ids of tokenize --id-offset N (PEGASUS: 103): ids 0 and 1 are its "
       "lines 0 and 1, id k+N its line k")(
       "special-tokens", po::value<std::string>()->default_value(""),
       "names of special ids, as tokenize's: pegasus, bert or TOKEN=ID,...")(
-      "show", po::value<uint64_t>()->default_value(3), "print the first N sequences")(
-      "show-tokens", po::value<uint64_t>()->default_value(100),
+      "show", CountValue()->default_value(3), "print the first N sequences")(
+      "show-tokens", CountValue()->default_value(100),
       "print at most this many tokens of each sequence")(
       "quick", po::bool_switch(), "skip the scan of the .bin for the id range")(
       "help", po::bool_switch(), "show this help");
@@ -95,7 +97,7 @@ int InspectCommand(const std::vector<std::string>& args) {
   options.vocab_size = values["vocab-size"].as<int64_t>();
   if (options.vocab_size < 0) throw InvalidArgument("inspect: --vocab-size must be positive");
   const std::string vocab = values["vocab"].as<std::string>();
-  const int32_t id_offset = values["id-offset"].as<int32_t>();
+  const auto id_offset = static_cast<int32_t>(values["id-offset"].as<int64_t>());
   if (id_offset < 0) throw InvalidArgument("inspect: --id-offset must not be negative");
   if (id_offset > 0 && vocab.empty()) {
     throw InvalidArgument("inspect: --id-offset says how to read --vocab; give the vocabulary");

@@ -30,10 +30,25 @@ bool StdoutPipeBroke() {
   return corpusflow::InterruptSignal() == SIGPIPE || (failed && errno == EPIPE);
 }
 
+/// Whether SIGINT, SIGTERM or SIGHUP arrived: then the run ends with 130, whatever else it
+/// met on its way out (an error from a system call the signal cut short, a usage error).
+bool SignalArrived() {
+  const int sig = corpusflow::InterruptSignal();
+  return sig != 0 && sig != SIGPIPE;
+}
+
+int ExitInterrupted() {
+  std::fprintf(stderr, "corpusflow: interrupted; temp files and partial outputs removed\n");
+  return 130;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace corpusflow;
+  // First of all, so that a signal at any later point (parsing, planning, loading a tokenizer,
+  // blocked opening a FIFO) ends the run through its clean-up with exit 130.
+  InstallInterruptHandlers();
   // Batch buffers are a few MB each and are freed and reallocated all run long. A fixed mmap
   // threshold returns them to the system at once instead of letting glibc grow its heap (and the
   // resident set) with every larger batch.
@@ -51,16 +66,18 @@ int main(int argc, char** argv) {
   try {
     const int code =
         CommandRegistry::Global().Get(name == "--version" ? "version" : name).run(args);
-    return StdoutPipeBroke() ? kBrokenPipeExit : code;
-  } catch (const InvalidArgument& e) {
-    std::fprintf(stderr, "corpusflow: %s\n", e.what());
-    return 2;
+    if (StdoutPipeBroke()) return kBrokenPipeExit;
+    return SignalArrived() ? ExitInterrupted() : code;
   } catch (const BrokenPipe&) {
     return kBrokenPipeExit;  // quietly: the reader has what it wanted
   } catch (const Interrupted&) {
-    std::fprintf(stderr, "corpusflow: interrupted; temp files and partial outputs removed\n");
-    return 130;
+    return ExitInterrupted();
+  } catch (const InvalidArgument& e) {
+    if (SignalArrived()) return ExitInterrupted();
+    std::fprintf(stderr, "corpusflow: %s\n", e.what());
+    return 2;
   } catch (const std::exception& e) {
+    if (SignalArrived()) return ExitInterrupted();
     std::fprintf(stderr, "corpusflow: error: %s\n", e.what());
     return 1;
   }

@@ -13,6 +13,7 @@
 #include "cli/command.h"
 #include "cli/pipeline_template.h"
 #include "engine/error.h"
+#include "engine/options.h"
 #include "engine/registry.h"
 #include "engine/sharding.h"
 #include "engine/units.h"
@@ -26,7 +27,8 @@ namespace {
 
 constexpr const char* kSynopsis =
     "shuffle [INPUT...] [-o OUTPUT]... [--seed N] [--memory SIZE] [--threads N] [--tmp-dir DIR] "
-    "[--shards N [--shard-policy P]] [--paired] [--spill-compression auto|zstd|none] "
+    "[--shards N [--shard-policy P]] [--paired] [--on-error fail|skip] "
+    "[--max-record-bytes SIZE] [--spill-compression auto|zstd|none] "
     "[--spill-level N] "
     "[--stats-json PATH] [--progress auto|always|never] [--dry-run]";
 
@@ -34,11 +36,13 @@ int ShuffleCommand(const std::vector<std::string>& args) {
   ShortcutCommandLine command_line("shuffle", kSynopsis);
   command_line.own().add_options()("output,o", po::value<std::vector<std::string>>(),
                                    "output file (default: stdout); with --paired, once per input")(
-      "shards", po::value<uint64_t>()->default_value(1),
+      "shards", CountValue(1, kMaxShards)->default_value(1),
       "split each output into N files NAME-0000k-of-0000N.EXT (see --shard-policy)")(
       "shard-policy", po::value<std::string>()->default_value("contiguous"),
       "contiguous (N pieces of the one permutation: concatenated, they are the unsharded "
       "output) or round-robin (records dealt in turn)")(
+      "on-error", po::value<std::string>()->default_value("fail"),
+      "a line longer than --max-record-bytes: fail (FILE:LINE) or skip (dropped, counted)")(
       "paired", po::bool_switch(),
       "shuffle line-aligned inputs (e.g. source and target) with the same "
       "permutation, one output per input")("dry-run", po::bool_switch(), "print the plan and stop")(
@@ -62,7 +66,6 @@ int ShuffleCommand(const std::vector<std::string>& args) {
   if (values.count("output") > 0) outputs = values["output"].as<std::vector<std::string>>();
   const bool paired = values["paired"].as<bool>();
   const uint64_t shards = values["shards"].as<uint64_t>();
-  if (shards == 0) throw InvalidArgument("shuffle: --shards must be at least 1");
 
   const ShardPolicy shard_policy = ParseShardPolicy(values["shard-policy"].as<std::string>());
   std::unique_ptr<Operator> shuffle =
@@ -70,6 +73,11 @@ int ShuffleCommand(const std::vector<std::string>& args) {
   std::vector<std::unique_ptr<Operator>> chain;
   std::vector<std::string> columns;
   if (paired) {
+    if (values["on-error"].as<std::string>() != "fail") {
+      throw InvalidArgument(
+          "shuffle: --paired lines are never dropped (that would misalign "
+          "the inputs): --on-error must be fail");
+    }
     if (inputs.size() < 2) {
       throw InvalidArgument("shuffle: --paired needs two or more line-aligned inputs");
     }
@@ -88,8 +96,10 @@ int ShuffleCommand(const std::vector<std::string>& args) {
       throw InvalidArgument("shuffle: one -o for all inputs (or --paired for one per input)");
     }
     if (outputs.empty()) outputs.push_back("-");
-    std::vector<std::string> read_args = inputs;
-    read_args.insert(read_args.end(), {"--format", "lines"});
+    // After "--" every input is a path, even one that starts with '-'.
+    std::vector<std::string> read_args = {"--format", "lines", "--on-error",
+                                          values["on-error"].as<std::string>(), "--"};
+    read_args.insert(read_args.end(), inputs.begin(), inputs.end());
     chain.push_back(OperatorRegistry::Global().Create("read", read_args));
     columns.push_back("text");
   }

@@ -36,8 +36,10 @@ int VocabCommand(const std::vector<std::string>& args) {
   if (!values.count("input")) throw InvalidArgument("vocab: give the input files (- for stdin)");
   if (!values.count("output")) throw InvalidArgument("vocab: give the output with -o vocab.txt");
 
-  std::vector<std::string> read_args = values["input"].as<std::vector<std::string>>();
-  read_args.insert(read_args.end(), {"--field", values["field"].as<std::string>()});
+  // After "--" every input is a path, even one that starts with '-'.
+  std::vector<std::string> read_args = {"--field", values["field"].as<std::string>(), "--"};
+  const std::vector<std::string>& inputs = values["input"].as<std::vector<std::string>>();
+  read_args.insert(read_args.end(), inputs.begin(), inputs.end());
   std::vector<std::string> vocab_args = {"-o", values["output"].as<std::string>()};
   const std::vector<std::string>& forwarded = command_line.ArgsFor("vocab");
   vocab_args.insert(vocab_args.end(), forwarded.begin(), forwarded.end());

@@ -18,6 +18,10 @@ uint64_t DefaultMemoryBudget() {
   return std::max<uint64_t>(PhysicalMemoryBytes() / 4, uint64_t{256} << 20);
 }
 
+uint64_t DefaultMaxRecordBytes(uint64_t memory_bytes) {
+  return std::max<uint64_t>(memory_bytes / 8, 1);
+}
+
 namespace {
 
 int ResolveThreads(int requested) {
@@ -31,6 +35,8 @@ ExecContext::ExecContext(const RunOptions& options)
     : options_(options),
       threads_(ResolveThreads(options.threads)),
       memory_bytes_(options.memory_bytes > 0 ? options.memory_bytes : DefaultMemoryBudget()),
+      max_record_bytes_(options.max_record_bytes > 0 ? options.max_record_bytes
+                                                     : DefaultMaxRecordBytes(memory_bytes_)),
       temp_dir_(options.tmp_dir.empty() ? TempDir::DefaultParent() : options.tmp_dir),
       progress_(options.progress) {
   run_files_.file_system = options.file_system;

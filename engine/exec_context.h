@@ -28,6 +28,9 @@ struct RunOptions {
   uint64_t memory_bytes = 0;
   /// Target bytes per batch; 0 = derived from the budget.
   uint64_t batch_bytes = 0;
+  /// The longest record a source accepts (`--max-record-bytes`); 0 = DefaultMaxRecordBytes of
+  /// the budget.
+  uint64_t max_record_bytes = 0;
   std::filesystem::path tmp_dir;
   ProgressMode progress = ProgressMode::kAuto;
   /// The `--stats-json` document to write ("" = none, "-" = stdout).
@@ -39,6 +42,9 @@ struct RunOptions {
 
 /// The default budget: a quarter of physical memory, at least 256 MiB.
 uint64_t DefaultMemoryBudget();
+/// The default longest record of a run with budget `memory_bytes`: an eighth of it, so that a
+/// record, the batch that holds it and a breaker's copy of it stay inside the budget.
+uint64_t DefaultMaxRecordBytes(uint64_t memory_bytes);
 
 /// What operators may check at plan time (before any I/O).
 struct PlanContext {
@@ -64,6 +70,10 @@ class ExecContext {
   uint64_t memory_bytes() const { return memory_bytes_; }
   /// Target data bytes per batch that sources aim for.
   uint64_t batch_bytes() const { return batch_bytes_; }
+  /// The longest record a source may produce: a longer one is an error naming its file and line,
+  /// or a counted drop where the source is asked to skip bad records; sources never hold more
+  /// of one record than this.
+  uint64_t max_record_bytes() const { return max_record_bytes_; }
   /// Batches in flight in one pipeline (TBB tokens).
   size_t max_batches_in_flight() const { return max_in_flight_; }
   /// Memory left to a pipeline breaker (shuffle, vocab) after the in-flight batches' share.
@@ -104,6 +114,7 @@ class ExecContext {
   int threads_;
   uint64_t memory_bytes_;
   uint64_t batch_bytes_;
+  uint64_t max_record_bytes_;
   size_t max_in_flight_;
   TempDir temp_dir_;
   RunFiles run_files_;

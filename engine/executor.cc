@@ -18,6 +18,11 @@ namespace {
 /// Batches reused across the pipeline; owns every batch so none leaks on cancellation.
 class BatchPool {
  public:
+  /// A batch that comes back holding more than `max_kept_bytes` (it carried a record far larger
+  /// than a batch) is emptied, so that the pool keeps its batches at their usual size and a
+  /// huge record's memory is given back once it has passed.
+  explicit BatchPool(uint64_t max_kept_bytes) : max_kept_bytes_(max_kept_bytes) {}
+
   Batch* Get() {
     std::lock_guard lock(mu_);
     if (!free_.empty()) {
@@ -29,11 +34,13 @@ class BatchPool {
     return all_.back().get();
   }
   void Put(Batch* b) {
+    if (b->MemoryBytes() > max_kept_bytes_) b->Reset();
     std::lock_guard lock(mu_);
     free_.push_back(b);
   }
 
  private:
+  uint64_t max_kept_bytes_;
   std::mutex mu_;
   std::vector<std::unique_ptr<Batch>> all_;
   std::vector<Batch*> free_;
@@ -143,7 +150,8 @@ struct PipelineRuns {
 /// Run one pipeline to its end: every batch through every stage, then each stage's Combine
 /// steps and Finish, in stage order. Returns the records and bytes its sink consumed.
 InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
-  BatchPool pool;
+  // A batch in flight costs about three times its data (as ExecContext sizes them).
+  BatchPool pool(8 * ctx.batch_bytes());
   uint64_t sequence = 0;
   std::vector<std::unique_ptr<LocalStates<TransformRun>>> transform_locals;
   for (TransformRun* t : runs.transforms) {
@@ -232,6 +240,8 @@ InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
   }
   writer_locals.CombineAll();
   runs.writer->Finish();
+  // A signal during the final phase ends the run too (Finish steps need not check it).
+  CheckInterrupt();
   return InputEstimate{consumed_bytes.load(), consumed_records.load()};
 }
 
@@ -328,6 +338,8 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
     previous_breaker = std::move(breaker_run);
     stats.peak_rss_bytes = PeakRssBytes();
   }
+  // The last moment a signal can stop the run: the commit renames outputs all or none.
+  CheckInterrupt();
   ctx.CommitDeferred();
 }
 

@@ -3,7 +3,9 @@
 // (the one process-wide variable of the engine: a signal handler can reach nothing else);
 // long-running loops call CheckInterrupt(), which throws Interrupted, or BrokenPipe after
 // SIGPIPE, so the normal error path cancels the pipeline and RAII removes the temp folder and
-// partial outputs. The CLI then exits 130, or 141 quietly for a broken pipe.
+// partial outputs. The CLI then exits 130, or 141 quietly for a broken pipe. cli/main.cc installs
+// the handlers before anything else and exits 130 whenever one of the first three arrived, even
+// if the run ended by another error on its way out (a system call the signal cut short).
 //
 // SIGPIPE is caught, not left to its default action (which kills the process before any
 // cleanup): a write to a pipe without a reader then fails with EPIPE, which the writers turn

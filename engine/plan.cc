@@ -1,6 +1,7 @@
 #include "engine/plan.h"
 
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "engine/error.h"
@@ -17,32 +18,32 @@ struct RunFile {
   std::string stage;
 };
 
-/// Whether `path` is a file an output replaces: not stdout, and not an existing device, FIFO or
-/// socket (those are written in place, and two writers or a reader and a writer may share one).
-bool ReplacedByOutput(FileSystem& fs, const std::string& path) {
-  if (path == "-") return false;
-  const std::optional<FileStatus> status = fs.Stat(path);
-  return !status || status->type != FileType::kOther;
-}
-
 /// Throw InvalidArgument when an output is an input of the run or two outputs are one file.
+/// One Stat per file and a map, so that a run of many shards plans in O(n log n).
 void CheckRunFiles(FileSystem& fs, const std::vector<RunFile>& inputs,
                    const std::vector<RunFile>& outputs) {
-  for (size_t o = 0; o < outputs.size(); ++o) {
-    const RunFile& out = outputs[o];
-    if (!ReplacedByOutput(fs, out.path)) continue;
-    for (const RunFile& in : inputs) {
-      if (SameFile(fs, out.path, in.path)) {
-        throw InvalidArgument(out.stage + " would replace " + out.path + ", an input of " +
-                              in.stage + (in.path == out.path ? "" : " (" + in.path + ")") +
-                              "; write the output to another file");
-      }
+  std::map<PathIdentity, const RunFile*> input_files;
+  for (const RunFile& in : inputs) {
+    if (const auto key = IdentifyPath(in.path, fs.Stat(in.path))) input_files.emplace(*key, &in);
+  }
+  std::map<PathIdentity, const RunFile*> output_files;
+  for (const RunFile& out : outputs) {
+    if (out.path == "-") continue;
+    const std::optional<FileStatus> status = fs.Stat(out.path);
+    // An existing device, FIFO or socket is written in place, never replaced: two writers, or
+    // a reader and a writer, may share one.
+    if (status && status->type == FileType::kOther) continue;
+    const std::optional<PathIdentity> key = IdentifyPath(out.path, status);
+    if (!key) continue;
+    if (const auto in = input_files.find(*key); in != input_files.end()) {
+      const RunFile& input = *in->second;
+      throw InvalidArgument(out.stage + " would replace " + out.path + ", an input of " +
+                            input.stage + (input.path == out.path ? "" : " (" + input.path + ")") +
+                            "; write the output to another file");
     }
-    for (size_t k = 0; k < o; ++k) {
-      if (SameFile(fs, out.path, outputs[k].path)) {
-        throw InvalidArgument(out.path + " is written twice, by " + outputs[k].stage + " and by " +
-                              out.stage + "; give each output its own file");
-      }
+    if (const auto [earlier, fresh] = output_files.emplace(*key, &out); !fresh) {
+      throw InvalidArgument(out.path + " is written twice, by " + earlier->second->stage +
+                            " and by " + out.stage + "; give each output its own file");
     }
   }
 }

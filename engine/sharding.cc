@@ -1,5 +1,7 @@
 #include "engine/sharding.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 
 #include "engine/check.h"
@@ -29,6 +31,23 @@ ShardPolicy ParseShardPolicy(std::string_view name) {
   if (name == "contiguous") return ShardPolicy::kContiguous;
   throw InvalidArgument("unknown --shard-policy '" + std::string(name) +
                         "' (expected round-robin or contiguous)");
+}
+
+void CheckShardsFitOpenFiles(uint64_t shards, uint64_t files_per_shard, std::string_view who,
+                             std::string_view alternative) {
+  struct rlimit limit {};
+  if (shards <= 1 || getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+    return;
+  }
+  const uint64_t files = shards * files_per_shard;  // both at most kMaxShards-sized: no overflow
+  if (files + kSpareDescriptors <= limit.rlim_cur) return;
+  std::string message = who.empty() ? "" : std::string(who) + ": ";
+  message += "--shards " + std::to_string(shards) + " keeps " + std::to_string(files) +
+             " files open at once, more than `ulimit -n` (" + std::to_string(limit.rlim_cur) +
+             ") allows less " + std::to_string(kSpareDescriptors) +
+             " for the run's other files; raise the limit (ulimit -n) or use fewer shards" +
+             std::string(alternative);
+  throw InvalidArgument(message);
 }
 
 std::string ShardFilePath(const std::string& path, uint64_t index, uint64_t count) {

@@ -18,6 +18,10 @@
 //                breaker such as `shuffle`. Dropped records keep their place (their shard is
 //                one shorter).
 //
+// Limits, checked at plan time: at most kMaxShards shards (`--shards` options declare
+// CountValue(.., kMaxShards), engine/options.h), and a sink that holds every shard open at once
+// checks that they fit `ulimit -n` (CheckShardsFitOpenFiles).
+//
 // Thread safety: ShardDealer is a plain value used by one thread (sinks that shard are ordered).
 #pragma once
 
@@ -29,6 +33,20 @@
 namespace corpusflow {
 
 enum class ShardPolicy { kRoundRobin, kContiguous };
+
+/// The most shards one output may be split into.
+constexpr uint64_t kMaxShards = 100000;
+/// Descriptors left for everything else a run opens (inputs, spill files, resources) when
+/// CheckShardsFitOpenFiles compares shards with `ulimit -n`.
+constexpr uint64_t kSpareDescriptors = 64;
+
+/// Throw InvalidArgument when `shards` shards of `files_per_shard` files each, all open at once,
+/// do not fit the soft limit on open files (RLIMIT_NOFILE, `ulimit -n`) less kSpareDescriptors:
+/// "--shards 5000 keeps 5000 files open at once, more than `ulimit -n` (1024) allows less 64
+/// for the run's other files; raise it (ulimit -n) or use fewer shards". `alternative` is
+/// appended to the advice (e.g. " or --shard-size"); `who` opens the message when not empty.
+void CheckShardsFitOpenFiles(uint64_t shards, uint64_t files_per_shard, std::string_view who,
+                             std::string_view alternative = "");
 
 /// "round-robin" or "contiguous".
 std::string_view ShardPolicyName(ShardPolicy policy);

@@ -11,16 +11,6 @@
 
 namespace corpusflow {
 
-uint64_t ParseCount(std::string_view text, std::string_view what) {
-  uint64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
-    throw InvalidArgument("invalid " + std::string(what) + " '" + std::string(text) +
-                          "' (expected a whole number)");
-  }
-  return value;
-}
-
 uint64_t ParseByteSize(std::string_view text, std::string_view what) {
   auto fail = [&]() -> uint64_t {
     throw InvalidArgument("invalid " + std::string(what) + " '" + std::string(text) +

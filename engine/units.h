@@ -10,8 +10,6 @@ namespace corpusflow {
 /// Parse a byte size: a number with an optional suffix K, M, G, T (powers of 1024; "KB", "KiB",
 /// "k" accepted too). Throws InvalidArgument naming `what` on a malformed value.
 uint64_t ParseByteSize(std::string_view text, std::string_view what = "size");
-/// Parse a whole number ("12"); throws InvalidArgument naming `what` otherwise.
-uint64_t ParseCount(std::string_view text, std::string_view what);
 
 /// Format bytes as "1.5 GiB", "300 MiB", "12 B".
 std::string FormatBytes(double bytes);

@@ -1,6 +1,7 @@
 #include "engine/io/file.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +23,42 @@ constexpr uint64_t kCallsPerInterruptCheck = 64;
 constexpr uint64_t kMaxCopyCall = uint64_t{64} << 20;
 /// The buffer of a copy that the kernel cannot do.
 constexpr size_t kCopyBufferBytes = size_t{4} << 20;
+
+/// How long a FIFO's open waits for the other end between two interrupt checks.
+constexpr int kFifoWaitMs = 50;
+
+/// Open the FIFO `path` as File::Open does, never blocking in open(2): a reader opens at once
+/// and polls until a writer has come (Linux reports neither POLLIN nor POLLHUP on a FIFO no
+/// writer has opened yet); a writer retries while open(2) says there is no reader (ENXIO).
+/// Then the descriptor is made blocking again, as a plain open would have left it.
+File OpenFifo(const std::string& path, int flags, const std::string& what) {
+  const bool reader = (flags & O_ACCMODE) == O_RDONLY;
+  for (;;) {
+    CheckInterrupt();
+    const int fd = ::open(path.c_str(), flags | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENXIO && !reader) {
+        ::poll(nullptr, 0, kFifoWaitMs);  // no reader yet
+        continue;
+      }
+      if (errno == EINTR) continue;
+      ThrowIoError(what, path, errno);
+    }
+    File file(fd, path);
+    while (reader) {
+      pollfd p{fd, POLLIN, 0};
+      const int ready = ::poll(&p, 1, kFifoWaitMs);
+      if (ready > 0) break;
+      if (ready < 0 && errno != EINTR) ThrowIoError("cannot wait for a writer of", path, errno);
+      CheckInterrupt();
+    }
+    const int status = ::fcntl(fd, F_GETFL);
+    if (status < 0 || ::fcntl(fd, F_SETFL, status & ~O_NONBLOCK) != 0) {
+      ThrowIoError(what, path, errno);
+    }
+    return file;
+  }
+}
 
 /// Whether copy_file_range failed only because it cannot copy between these files (another
 /// filesystem, an old kernel, a special file): the copy goes through a buffer instead.
@@ -89,6 +126,13 @@ void File::Reset() noexcept {
 }
 
 File File::Open(const std::string& path, int flags, mode_t mode, const std::string& what) {
+  CheckInterrupt();
+  struct stat st {};
+  // O_RDWR never blocks on a FIFO; O_CREAT makes a regular file.
+  if ((flags & O_CREAT) == 0 && (flags & O_ACCMODE) != O_RDWR && ::stat(path.c_str(), &st) == 0 &&
+      S_ISFIFO(st.st_mode)) {
+    return OpenFifo(path, flags, what);
+  }
   for (;;) {
     const int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
     if (fd >= 0) return File(fd, path);

@@ -61,8 +61,12 @@ class File {
   File(const File&) = delete;
   File& operator=(const File&) = delete;
 
-  /// open(2) `path` with `flags` (O_CLOEXEC is added) and `mode`, retrying EINTR. Throws
-  /// IoError "cannot open PATH: reason" (`what` replaces "cannot open").
+  /// open(2) `path` with `flags` (O_CLOEXEC is added) and `mode`, retrying EINTR unless
+  /// SIGINT/SIGTERM/SIGHUP arrived (then Interrupted). A FIFO is opened without blocking in
+  /// open(2), which a signal delivered to another thread would not cut short: the other end is
+  /// waited for in steps of 50 ms with an interrupt check between them, so a run waiting for a
+  /// FIFO's writer or reader stops on Ctrl-C from any thread. Throws IoError "cannot open PATH:
+  /// reason" (`what` replaces "cannot open").
   static File Open(const std::string& path, int flags, mode_t mode = 0666,
                    const std::string& what = "cannot open");
 

@@ -1,9 +1,13 @@
 // Split an InputStream into lines, binary-safe: NUL, 0xFF, '\r' and empty lines are kept byte for
-// byte; only '\n' separates. A last line without '\n' is still a line. Lines of any length work
-// (a line longer than the buffer is assembled in a growing buffer). Not thread-safe.
+// byte; only '\n' separates. A last line without '\n' is still a line. Lines longer than the
+// buffer are assembled in a growing buffer, up to a limit (`max_line_bytes`, a run's
+// `--max-record-bytes`): a longer line is reported as too long as soon as its first
+// max_line_bytes + 1 bytes are seen, and never held whole, so an endless line (a stream without
+// '\n') costs no more memory than the limit. Not thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -14,23 +18,40 @@ namespace corpusflow {
 
 class LineReader {
  public:
-  /// `buffer_bytes`: size of each read from the stream.
-  explicit LineReader(std::unique_ptr<InputStream> input, size_t buffer_bytes = 1 << 20);
+  /// What Read() found.
+  enum class Status { kLine, kTooLong, kEnd };
 
-  /// The next line without its '\n', valid until the next call; false at the end.
+  /// `buffer_bytes`: size of each read from the stream. `max_line_bytes`: the longest line
+  /// returned (no limit by default).
+  explicit LineReader(std::unique_ptr<InputStream> input, size_t buffer_bytes = 1 << 20,
+                      uint64_t max_line_bytes = std::numeric_limits<uint64_t>::max());
+
+  /// Read the next line: kLine with `*line` set to it without its '\n' (valid until the next
+  /// call); kTooLong for a line of more than max_line_bytes, numbered by line_number() (the
+  /// next call skips the rest of it, reading and discarding up to its '\n'); kEnd at the end.
+  Status Read(std::string_view* line);
+  /// The next line without its '\n', valid until the next call; false at the end. A line of
+  /// more than max_line_bytes throws DataError "NAME:LINE: line longer than N bytes ...".
   bool Next(std::string_view* line);
-  /// 1-based number of the line last returned.
+  /// 1-based number of the line last returned (or found too long).
   uint64_t line_number() const { return line_number_; }
+  uint64_t max_line_bytes() const { return max_line_bytes_; }
   const InputStream& input() const { return *input_; }
 
  private:
   bool Fill();
+  /// Discard up to and including the '\n' that ends a too-long line; false at the end.
+  bool SkipRestOfLine();
 
   std::unique_ptr<InputStream> input_;
   std::string buffer_;
+  size_t read_bytes_;
+  uint64_t max_line_bytes_;
   size_t begin_ = 0;
   size_t end_ = 0;
   bool eof_ = false;
+  /// Inside a too-long line whose rest is still to be skipped.
+  bool skipping_ = false;
   uint64_t line_number_ = 0;
 };
 

@@ -55,16 +55,24 @@ void CheckInputReadable(const std::string& path) {
   if (::access(path.c_str(), R_OK) != 0) ThrowIoError("cannot read input", path, errno);
 }
 
+std::optional<PathIdentity> IdentifyPath(const std::string& path,
+                                         const std::optional<FileStatus>& status) {
+  if (path == "-") return std::nullopt;
+  if (status) {
+    return PathIdentity{
+        .exists = true, .device = status->id.device, .inode = status->id.inode, .path = {}};
+  }
+  std::error_code ec;
+  const std::filesystem::path canonical = std::filesystem::weakly_canonical(path, ec);
+  if (ec) return std::nullopt;
+  return PathIdentity{.exists = false, .device = 0, .inode = 0, .path = canonical.string()};
+}
+
 bool SameFile(FileSystem& fs, const std::string& a, const std::string& b) {
   if (a == "-" || b == "-") return false;
-  const std::optional<FileStatus> sa = fs.Stat(a);
-  const std::optional<FileStatus> sb = fs.Stat(b);
-  if (sa && sb) return sa->id == sb->id;
-  if (sa || sb) return false;
-  std::error_code ec_a, ec_b;
-  const std::filesystem::path pa = std::filesystem::weakly_canonical(a, ec_a);
-  const std::filesystem::path pb = std::filesystem::weakly_canonical(b, ec_b);
-  return !ec_a && !ec_b && pa == pb;
+  const std::optional<PathIdentity> ia = IdentifyPath(a, fs.Stat(a));
+  const std::optional<PathIdentity> ib = IdentifyPath(b, fs.Stat(b));
+  return ia && ib && *ia == *ib;
 }
 
 std::vector<std::string> ExpandInputPattern(const std::string& pattern) {

@@ -3,6 +3,7 @@
 // file, and the total size of the inputs (for progress). Pure functions of the file system state.
 #pragma once
 
+#include <compare>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -19,6 +20,22 @@ std::optional<uint64_t> TotalFileBytes(const std::vector<std::string>& paths);
 void CheckOutputWritable(const std::string& path);
 /// Throw IoError unless `path` exists and is readable (plan-time check).
 void CheckInputReadable(const std::string& path);
+
+/// What names one file, as a key to compare or sort: an existing file's device and inode, else
+/// its absolute path with the folders' ".." and symlinks resolved.
+struct PathIdentity {
+  bool exists = false;
+  dev_t device = 0;
+  ino_t inode = 0;
+  std::string path;
+
+  friend auto operator<=>(const PathIdentity&, const PathIdentity&) = default;
+};
+
+/// The identity of `path`, whose FileSystem::Stat is `status`; nullopt for stdin/stdout ("-")
+/// and for a path that cannot be resolved, which is the same as no other file.
+std::optional<PathIdentity> IdentifyPath(const std::string& path,
+                                         const std::optional<FileStatus>& status);
 
 /// Whether `a` and `b` name the same file: the same device and inode when both exist, the same
 /// absolute path (".." and symlinks of the folders resolved) when neither does. Stdin/stdout

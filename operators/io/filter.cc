@@ -6,7 +6,6 @@
 #include "engine/error.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
-#include "engine/units.h"
 #include "operators/text/unicode_text.h"
 
 namespace po = boost::program_options;
@@ -160,10 +159,10 @@ static const OperatorRegistrar kRegisterFilter(OperatorDef{
     .describe =
         [](OptionSet& o) {
           auto add = o.named.add_options();
-          add("min-chars", po::value<std::string>(), "drop records with fewer code points");
-          add("max-chars", po::value<std::string>(), "drop records with more code points");
-          add("min-bytes", po::value<std::string>(), "drop records with fewer bytes (e.g. 1K)");
-          add("max-bytes", po::value<std::string>(), "drop records with more bytes (e.g. 1M)");
+          add("min-chars", CountValue(), "drop records with fewer code points");
+          add("max-chars", CountValue(), "drop records with more code points");
+          add("min-bytes", ByteSizeValue(), "drop records with fewer bytes (e.g. 1K)");
+          add("max-bytes", ByteSizeValue(), "drop records with more bytes (e.g. 1M)");
           add("drop-invalid-utf8", po::bool_switch(), "drop records that are not valid UTF-8");
           add("drop-empty", po::bool_switch(), "drop empty or whitespace-only records");
           add("field", po::value<std::string>()->default_value("text"), "string field checked");
@@ -171,18 +170,14 @@ static const OperatorRegistrar kRegisterFilter(OperatorDef{
     .create = [](const OptionValues& v) -> std::unique_ptr<Operator> {
       FilterOptions options;
       options.field = v["field"].as<std::string>();
-      auto count = [&v](const char* name) -> std::optional<uint64_t> {
+      auto given = [&v](const char* name) -> std::optional<uint64_t> {
         if (v.count(name) == 0) return std::nullopt;
-        return ParseCount(v[name].as<std::string>(), std::string("--") + name);
+        return v[name].as<uint64_t>();
       };
-      auto size = [&v](const char* name) -> std::optional<uint64_t> {
-        if (v.count(name) == 0) return std::nullopt;
-        return ParseByteSize(v[name].as<std::string>(), std::string("--") + name);
-      };
-      options.min_chars = count("min-chars");
-      options.max_chars = count("max-chars");
-      options.min_bytes = size("min-bytes");
-      options.max_bytes = size("max-bytes");
+      options.min_chars = given("min-chars");
+      options.max_chars = given("max-chars");
+      options.min_bytes = given("min-bytes");
+      options.max_bytes = given("max-bytes");
       options.drop_invalid_utf8 = v["drop-invalid-utf8"].as<bool>();
       options.drop_empty = v["drop-empty"].as<bool>();
       return std::make_unique<FilterOperator>(std::move(options));

@@ -564,10 +564,10 @@ static const OperatorRegistrar kRegisterGen(OperatorDef{
     .describe =
         [](OptionSet& o) {
           auto add = o.named.add_options();
-          add("bytes", po::value<std::string>(), "stop after about SIZE bytes (e.g. 2G)");
-          add("docs", po::value<std::string>(), "stop after N documents");
+          add("bytes", ByteSizeValue(1), "stop after about SIZE bytes (e.g. 2G)");
+          add("docs", CountValue(1), "stop after N documents");
           add("lang", po::value<std::string>()->default_value("mixed"), "zh, en or mixed");
-          add("seed", po::value<uint64_t>()->default_value(1), "random seed");
+          add("seed", CountValue()->default_value(1), "random seed");
           add("paragraphs", po::bool_switch(),
               "separate paragraphs with '\\n' (for JSONL output; otherwise a document is one "
               "line)");
@@ -577,14 +577,8 @@ static const OperatorRegistrar kRegisterGen(OperatorDef{
         },
     .create = [](const OptionValues& v) -> std::unique_ptr<Operator> {
       GenOptions options;
-      if (v.count("bytes")) {
-        options.bytes = ParseByteSize(v["bytes"].as<std::string>(), "--bytes");
-        if (options.bytes == 0) throw InvalidArgument("--bytes must be greater than 0");
-      }
-      if (v.count("docs")) {
-        options.docs = ParseCount(v["docs"].as<std::string>(), "--docs");
-        if (options.docs == 0) throw InvalidArgument("--docs must be greater than 0");
-      }
+      if (v.count("bytes")) options.bytes = v["bytes"].as<uint64_t>();
+      if (v.count("docs")) options.docs = v["docs"].as<uint64_t>();
       if (options.bytes == 0 && options.docs == 0) {
         throw InvalidArgument(
             "give --bytes SIZE (or --docs N); usage: gen --bytes SIZE "

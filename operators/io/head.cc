@@ -50,7 +50,7 @@ static const OperatorRegistrar kRegisterHead(OperatorDef{
     .details = "Records after the first N are not read at all: the source stops early.",
     .describe =
         [](OptionSet& o) {
-          o.hidden.add_options()("count", po::value<uint64_t>()->required(), "records to keep");
+          o.hidden.add_options()("count", CountValue()->required(), "records to keep");
           o.positional.add("count", 1);
         },
     .create = [](const OptionValues& v) -> std::unique_ptr<Operator> {

@@ -15,6 +15,7 @@
 #include "engine/name_registry.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
+#include "engine/units.h"
 
 namespace po = boost::program_options;
 
@@ -38,6 +39,8 @@ namespace {
 
 /// Per-record cost of offsets when deciding that a batch is full (an 8-byte offset per column).
 constexpr uint64_t kOffsetBytes = sizeof(uint64_t);
+/// The drop reason of a record longer than the run's --max-record-bytes (--on-error skip).
+constexpr const char* kTooLongReason = "longer than --max-record-bytes";
 
 /// The type of a JSON value, for messages.
 std::string_view JsonTypeName(simdjson::dom::element_type type) {
@@ -247,7 +250,8 @@ class ReadRun : public BatchReader {
         break;
       }
       std::string_view line;
-      if (!reader_->Next(&line)) {
+      const LineReader::Status status = reader_->Read(&line);
+      if (status == LineReader::Status::kEnd) {
         CloseFile();
         continue;
       }
@@ -255,6 +259,13 @@ class ReadRun : public BatchReader {
       if ((++lines_read_ & 0xFFFF) == 0) {
         CheckInterrupt();
         ReportProgress();
+      }
+      if (status == LineReader::Status::kTooLong) {
+        BadRecord(kTooLongReason, "record longer than " +
+                                      FormatBytes(static_cast<double>(reader_->max_line_bytes())) +
+                                      ", the --max-record-bytes limit (default: an eighth of "
+                                      "--memory)");
+        continue;
       }
       const uint64_t before = data_bytes_;
       if (format_ == TextFormat::kLines) {
@@ -294,7 +305,9 @@ class ReadRun : public BatchReader {
     const Compression compression =
         options.compression.value_or(path == "-" ? Compression::kNone : CompressionFromPath(path));
     std::unique_ptr<InputStream> input = OpenInput(path, compression, ctx_.file_system());
-    reader_ = std::make_unique<LineReader>(std::move(input));
+    // The line reader holds no more of a line than the run's record limit.
+    reader_ =
+        std::make_unique<LineReader>(std::move(input), size_t{1} << 20, ctx_.max_record_bytes());
     format_ = op_.FormatOf(i);
     raw_reported_ = 0;
     stats_.Add("files", 1);
@@ -695,8 +708,9 @@ static const OperatorRegistrar kRegisterRead(OperatorDef{
         "every other member too, each value byte for byte (numbers, booleans, null, objects, "
         "arrays), in one column '*' that write puts back as the same JSON members; a member that "
         "a later stage adds is an error (FILE:LINE) unless that stage has --overwrite. A bad "
-        "record stops the run with FILE:LINE unless --on-error skip, which drops it and counts "
-        "it by reason; a --field that no record has is an error either way.",
+        "record (malformed JSONL, or a line longer than the run's --max-record-bytes, by default "
+        "an eighth of --memory) stops the run with FILE:LINE unless --on-error skip, which drops "
+        "it and counts it by reason; a --field that no record has is an error either way.",
     .describe =
         [](OptionSet& o) {
           o.named.add_options()("format", po::value<std::string>()->default_value("auto"),
@@ -709,7 +723,8 @@ static const OperatorRegistrar kRegisterRead(OperatorDef{
               "auto (by extension), none, gzip, bzip2 or zstd")("skip-empty", po::bool_switch(),
                                                                 "drop empty records (counted)")(
               "on-error", po::value<std::string>()->default_value("fail"),
-              "bad JSONL record: fail (FILE:LINE) or skip (dropped, counted by reason)")(
+              "bad record (malformed JSONL, longer than --max-record-bytes): fail (FILE:LINE) "
+              "or skip (dropped, counted by reason)")(
               "meta", po::bool_switch(), "add a column 'meta' with FILE:LINE of each record")(
               "all-fields", po::bool_switch(),
               "jsonl: keep every other field as JSON in the column '*' (write puts them back)");

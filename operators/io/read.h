@@ -11,8 +11,10 @@
 //          (kOtherMembersColumn), which `write` puts back; a member that a later stage adds
 //          (OpenContext::later_fields) is an error naming file and line, or is dropped when that
 //          stage may --overwrite it. Blank lines are skipped (counted as `blank_lines`).
-// A bad JSONL record either ends the run with "FILE:LINE: reason" (`--on-error fail`, the
-// default) or is dropped and counted with its reason (`--on-error skip`); a missing field names
+// A bad record (malformed JSONL, or a line longer than the run's `--max-record-bytes`,
+// ExecContext::max_record_bytes) either ends the run with "FILE:LINE: reason" (`--on-error
+// fail`, the default) or is dropped and counted with its reason (`--on-error skip`); a too-long
+// line is never held whole, so memory stays bounded whatever the input. A missing field names
 // the record's fields, the nearest one and the operators that add it, and a field that no record
 // has ends a skipping run too. `--meta` adds a `meta` column "FILE:LINE" naming where each record
 // came from.

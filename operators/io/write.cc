@@ -1,7 +1,5 @@
 #include "operators/io/write.h"
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <cstring>
 
@@ -24,8 +22,6 @@ namespace {
 /// Estimated memory of one open shard (write buffer, codec state, batch slice), for the
 /// plan-time check of `--shards`.
 constexpr uint64_t kShardMemoryBytes = 4 << 20;
-/// Descriptors kept free for everything else when checking `--shards` against `ulimit -n`.
-constexpr uint64_t kSpareDescriptors = 64;
 
 /// One output file of the run.
 struct Shard {
@@ -283,22 +279,12 @@ WriteOperator::WriteOperator(WriteOptions options) : options_(std::move(options)
                           std::string(CompressionName(compression_)) + " [" + std::to_string(lo) +
                           ", " + std::to_string(hi) + "]");
   }
-  if (options_.compression_threads && *options_.compression_threads < 0) {
-    throw InvalidArgument("--compression-threads must be >= 0");
-  }
 }
 
 void WriteOperator::Validate(const PlanContext& ctx) const {
   CheckOutputWritable(options_.path);
   if (options_.shards > 1) {
-    struct rlimit limit {};
-    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
-        options_.shards + kSpareDescriptors > limit.rlim_cur) {
-      throw InvalidArgument("--shards " + std::to_string(options_.shards) +
-                            " needs as many open files, above `ulimit -n` (" +
-                            std::to_string(limit.rlim_cur) +
-                            ") minus spare; raise the limit or use --shard-size");
-    }
+    CheckShardsFitOpenFiles(options_.shards, 1, name(), " or --shard-size");
     if (options_.shards * kShardMemoryBytes > ctx.memory_bytes) {
       throw InvalidArgument("--shards " + std::to_string(options_.shards) + " needs about " +
                             FormatBytes(static_cast<double>(options_.shards * kShardMemoryBytes)) +
@@ -394,15 +380,15 @@ static const OperatorRegistrar kRegisterWrite(OperatorDef{
               "field(s) to write, repeatable or comma-separated (lines: one, default text; "
               "jsonl: default all)")("compression", po::value<std::string>()->default_value("auto"),
                                      "auto (by extension), none, gzip, bzip2 or zstd")(
-              "level", po::value<int>()->default_value(0),
+              "level", IntegerValue(-131072, 22)->default_value(0),
               "compression level (0 = default: zstd 3, gzip 6, bzip2 9)")(
-              "compression-threads", po::value<int>(),
+              "compression-threads", CountValue(0, 256),
               "zstd worker threads (default: the run's --threads; 0 = inline)")(
-              "shards", po::value<uint64_t>()->default_value(0),
+              "shards", CountValue(0, kMaxShards)->default_value(0),
               "write N files (see --shard-policy)")(
               "shard-policy", po::value<std::string>()->default_value("round-robin"),
               "round-robin (written records in turn) or contiguous (N pieces of the order)")(
-              "shard-size", po::value<std::string>(),
+              "shard-size", ByteSizeValue(1),
               "start a new file after SIZE uncompressed bytes (e.g. 1G)")(
               "newline", po::value<std::string>()->default_value("fail"),
               "lines: a record with a newline: fail, space (replace by ' ') or drop")(
@@ -433,16 +419,13 @@ static const OperatorRegistrar kRegisterWrite(OperatorDef{
       }
       const std::string compression = v["compression"].as<std::string>();
       if (compression != "auto") options.compression = ParseCompression(compression);
-      options.level = v["level"].as<int>();
+      options.level = static_cast<int>(v["level"].as<int64_t>());
       if (v.count("compression-threads")) {
-        options.compression_threads = v["compression-threads"].as<int>();
+        options.compression_threads = static_cast<int>(v["compression-threads"].as<uint64_t>());
       }
       options.shards = v["shards"].as<uint64_t>();
       options.shard_policy = ParseShardPolicy(v["shard-policy"].as<std::string>());
-      if (v.count("shard-size")) {
-        options.shard_bytes = ParseByteSize(v["shard-size"].as<std::string>(), "--shard-size");
-        if (options.shard_bytes == 0) throw InvalidArgument("--shard-size must be positive");
-      }
+      if (v.count("shard-size")) options.shard_bytes = v["shard-size"].as<uint64_t>();
       options.newline = ParseChoice<NewlinePolicy>("--newline", v["newline"].as<std::string>(),
                                                    {{"fail", NewlinePolicy::kFail},
                                                     {"space", NewlinePolicy::kSpace},

@@ -236,16 +236,15 @@ std::string WriteMegatronOperator::ShardPrefix(uint32_t shard) const {
 }
 
 void WriteMegatronOperator::Validate(const PlanContext& /*ctx*/) const {
-  for (uint32_t shard = 0; shard < options_.shards; ++shard) {
-    const std::string prefix = ShardPrefix(shard);
-    std::filesystem::path dir = std::filesystem::path(prefix).parent_path();
-    if (dir.empty()) dir = ".";
-    const std::string what = "cannot write datasets " + prefix + "_*: folder";
-    struct stat st {};
-    if (::stat(dir.c_str(), &st) != 0) ThrowIoError(what, dir.string(), errno);
-    if (!S_ISDIR(st.st_mode)) throw IoError(what + " " + dir.string() + " is not a folder");
-    if (::access(dir.c_str(), W_OK | X_OK) != 0) ThrowIoError(what, dir.string(), errno);
-  }
+  // Every shard's prefix only adds to the name's end: one folder holds them all.
+  const std::string prefix = ShardPrefix(0);
+  std::filesystem::path dir = std::filesystem::path(prefix).parent_path();
+  if (dir.empty()) dir = ".";
+  const std::string what = "cannot write datasets " + prefix + "_*: folder";
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) ThrowIoError(what, dir.string(), errno);
+  if (!S_ISDIR(st.st_mode)) throw IoError(what + " " + dir.string() + " is not a folder");
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) ThrowIoError(what, dir.string(), errno);
 }
 
 std::vector<WriteMegatronOperator::FieldPlan> WriteMegatronOperator::PlanFields(
@@ -282,15 +281,17 @@ std::vector<WriteMegatronOperator::FieldPlan> WriteMegatronOperator::PlanFields(
 }
 
 Schema WriteMegatronOperator::OutputSchema(const Schema& input) const {
-  PlanFields(input);
+  // Each (shard, field) writer holds its .bin, its .idx and a scratch file open.
+  CheckShardsFitOpenFiles(options_.shards, 3 * PlanFields(input).size(), name());
   return input;
 }
 
 std::vector<std::string> WriteMegatronOperator::OutputPaths(const Schema& input) const {
   std::vector<std::string> paths;
+  const std::vector<FieldPlan> fields = PlanFields(input);
   for (uint32_t shard = 0; shard < options_.shards; ++shard) {
     const std::string prefix = ShardPrefix(shard);
-    for (const FieldPlan& field : PlanFields(input)) {
+    for (const FieldPlan& field : fields) {
       const std::string dataset = MegatronDatasetPrefix(prefix, field.name, options_.level);
       paths.push_back(MegatronBinPath(dataset));
       paths.push_back(MegatronIdxPath(dataset));
@@ -354,14 +355,15 @@ static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{
         [](OptionSet& o) {
           o.named.add_options()("fields", po::value<std::string>()->default_value(""),
                                 "comma-separated int32-list fields (default: all of them)")(
-              "vocab-size", po::value<int64_t>()->default_value(0),
+              "vocab-size", IntegerValue(0, int64_t{kInt32Max} + 1)->default_value(0),
               "vocabulary size, overriding the one recorded on the fields")(
-              "append-eod", po::value<int64_t>(), "append this id to every non-empty document")(
+              "append-eod", IntegerValue(0, kInt32Max),
+              "append this id to every non-empty document")(
               "level", po::value<std::string>()->default_value("document"),
               "document (one sequence per record) or sentence")(
               "sentence-end", po::value<std::string>()->default_value(""),
               "comma-separated ids that end a sentence (--level sentence)")(
-              "shards", po::value<uint32_t>()->default_value(1),
+              "shards", CountValue(1, kMaxShards)->default_value(1),
               "number of datasets per field (PREFIX-0000k-of-0000N)")(
               "shard-policy", po::value<std::string>()->default_value("round-robin"),
               "round-robin (written records in turn) or contiguous (N pieces of the order)")(
@@ -376,7 +378,7 @@ static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{
       options.fields = SplitCommas(v["fields"].as<std::string>());
       options.vocab_size = v["vocab-size"].as<int64_t>();
       if (v.count("append-eod") > 0) {
-        options.append_eod = ParseId(std::to_string(v["append-eod"].as<int64_t>()), "--append-eod");
+        options.append_eod = static_cast<int32_t>(v["append-eod"].as<int64_t>());
       }
       const std::string level = v["level"].as<std::string>();
       if (level == "document") {
@@ -389,7 +391,7 @@ static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{
       for (const std::string& id : SplitCommas(v["sentence-end"].as<std::string>())) {
         options.sentence_end.push_back(ParseId(id, "--sentence-end"));
       }
-      options.shards = v["shards"].as<uint32_t>();
+      options.shards = static_cast<uint32_t>(v["shards"].as<uint64_t>());
       options.shard_policy = ParseShardPolicy(v["shard-policy"].as<std::string>());
       options.drop_empty = v["drop-empty"].as<bool>();
       return std::make_unique<WriteMegatronOperator>(std::move(options));

@@ -13,6 +13,7 @@
 
 #include "engine/check.h"
 #include "engine/error.h"
+#include "engine/interrupt.h"
 #include "operators/megatron/file_internal.h"
 
 namespace corpusflow {
@@ -202,6 +203,7 @@ void MegatronDatasetWriter::Finalize() {
   const int64_t element = static_cast<int64_t>(MegatronDTypeSize(dtype_));
   int64_t pointer = 0;
   for (uint64_t first = 0; first < sequences_; first += kFinalizeChunk) {
+    CheckInterrupt();
     const size_t n = static_cast<size_t>(std::min<uint64_t>(kFinalizeChunk, sequences_ - first));
     idx_->PRead(kMegatronHeaderBytes + first * sizeof(int32_t), lengths.data(),
                 n * sizeof(int32_t));
@@ -214,6 +216,7 @@ void MegatronDatasetWriter::Finalize() {
   // Document indices, copied from the scratch file.
   const uint64_t entries = documents_file_->size() / sizeof(int64_t);
   for (uint64_t first = 0; first < entries; first += kFinalizeChunk) {
+    CheckInterrupt();
     const size_t n = static_cast<size_t>(std::min<uint64_t>(kFinalizeChunk, entries - first));
     documents_file_->PRead(first * sizeof(int64_t), values.data(), n * sizeof(int64_t));
     idx_->Append(values.data(), n * sizeof(int64_t));

@@ -335,9 +335,9 @@ static const OperatorRegistrar kRegisterGsg(OperatorDef{
               "probability that a selected sentence is removed from src");
           add("random-sentence-prob", po::value<double>()->default_value(0.0, "0"),
               "probability that a selected sentence is replaced by a random sentence");
-          add("min-sentences", po::value<size_t>()->default_value(2),
+          add("min-sentences", CountValue()->default_value(2),
               "drop documents with fewer sentences (counted)");
-          add("seed", po::value<uint64_t>()->default_value(0), "random seed");
+          add("seed", CountValue()->default_value(0), "random seed");
           add("src", po::value<std::string>()->default_value("src"), "output field: masked text");
           add("tgt", po::value<std::string>()->default_value("tgt"),
               "output field: selected sentences");
@@ -358,7 +358,7 @@ static const OperatorRegistrar kRegisterGsg(OperatorDef{
       options.keep_prob = v["keep-prob"].as<double>();
       options.remove_prob = v["remove-prob"].as<double>();
       options.random_sentence_prob = v["random-sentence-prob"].as<double>();
-      options.min_sentences = v["min-sentences"].as<size_t>();
+      options.min_sentences = v["min-sentences"].as<uint64_t>();
       options.seed = v["seed"].as<uint64_t>();
       options.src = v["src"].as<std::string>();
       options.tgt = v["tgt"].as<std::string>();

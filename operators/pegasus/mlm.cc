@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 
 #include "engine/error.h"
 #include "engine/exec_context.h"
@@ -15,6 +16,8 @@ namespace po = boost::program_options;
 
 namespace corpusflow {
 namespace {
+
+constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
 
 /// Salt of the per-record random streams of `mlm` ("mlm" in ASCII).
 constexpr uint64_t kMlmSalt = 0x6d6c6d;
@@ -306,7 +309,7 @@ static const OperatorRegistrar kRegisterMlm(OperatorDef{
     .describe =
         [](OptionSet& o) {
           auto add = o.named.add_options();
-          add("mask-id", po::value<int32_t>(), "id of the mask token (required)");
+          add("mask-id", IntegerValue(0, kInt32Max), "id of the mask token (required)");
           add("field", po::value<std::string>()->default_value("src_ids"), "int32-list field");
           add("labels", po::value<std::string>()->default_value("mlm_ids"),
               "labels field to write ('' for none)");
@@ -318,24 +321,24 @@ static const OperatorRegistrar kRegisterMlm(OperatorDef{
               "picked words whose tokens become random ids");
           add("vocab", po::value<std::string>()->default_value(""),
               "vocabulary file (one token per line) for whole words and special tokens");
-          add("vocab-size", po::value<int64_t>()->default_value(0),
+          add("vocab-size", IntegerValue(0, kInt32Max + 1)->default_value(0),
               "ids of random replacements are below this (default: the field's vocabulary)");
-          add("special-below", po::value<int32_t>()->default_value(0),
+          add("special-below", IntegerValue(0, kInt32Max)->default_value(0),
               "ids below this are special: never masked nor drawn");
-          add("id-offset", po::value<int32_t>()->default_value(0),
+          add("id-offset", IntegerValue(0, kInt32Max)->default_value(0),
               "the ids were shifted as tokenize --id-offset N does (PEGASUS: 103)");
           add("continuation-prefix", po::value<std::string>()->default_value("##"),
               "WordPiece continuation mark");
           add("word-start-prefix", po::value<std::string>()->default_value(""),
               "SentencePiece word-start mark (e.g. ▁); pieces without it continue a word");
-          add("ignore-label", po::value<int32_t>()->default_value(0),
+          add("ignore-label", IntegerValue(-kInt32Max - 1, kInt32Max)->default_value(0),
               "label of positions that are not targets");
-          add("seed", po::value<uint64_t>()->default_value(0), "random seed");
+          add("seed", CountValue()->default_value(0), "random seed");
         },
     .create = [](const OptionValues& v) -> std::unique_ptr<Operator> {
       MlmOptions options;
       if (v.count("mask-id") == 0) throw InvalidArgument("give --mask-id N");
-      options.mask_id = v["mask-id"].as<int32_t>();
+      options.mask_id = static_cast<int32_t>(v["mask-id"].as<int64_t>());
       options.field = v["field"].as<std::string>();
       options.labels = v["labels"].as<std::string>();
       options.ratio = v["ratio"].as<float>();
@@ -343,11 +346,11 @@ static const OperatorRegistrar kRegisterMlm(OperatorDef{
       options.random_prob = v["random-prob"].as<double>();
       options.vocab = v["vocab"].as<std::string>();
       options.vocab_size = v["vocab-size"].as<int64_t>();
-      options.special_below = v["special-below"].as<int32_t>();
-      options.id_offset = v["id-offset"].as<int32_t>();
+      options.special_below = static_cast<int32_t>(v["special-below"].as<int64_t>());
+      options.id_offset = static_cast<int32_t>(v["id-offset"].as<int64_t>());
       options.continuation_prefix = v["continuation-prefix"].as<std::string>();
       options.word_start_prefix = v["word-start-prefix"].as<std::string>();
-      options.ignore_label = v["ignore-label"].as<int32_t>();
+      options.ignore_label = static_cast<int32_t>(v["ignore-label"].as<int64_t>());
       options.seed = v["seed"].as<uint64_t>();
       return std::make_unique<MlmOperator>(std::move(options));
     },

@@ -398,13 +398,13 @@ static const OperatorRegistrar kRegisterPseudoSummary(OperatorDef{
           auto add = o.named.add_options();
           add("summary-rate", po::value<double>()->default_value(0.25, "0.25"),
               "stop selecting when target/source length exceeds this");
-          add("chunk-chars", po::value<size_t>()->default_value(32),
+          add("chunk-chars", CountValue()->default_value(32),
               "chunk length in code points (text_segmentate's maxlen)");
           add("separators", po::value<std::string>()->default_value("\\n\u3002"),
               "chunk separators, tried in order (escapes \\n \\t \\r \\\\)");
-          add("group-chars", po::value<size_t>()->default_value(768),
+          add("group-chars", CountValue()->default_value(768),
               "group length in code points (512 * 1.5)");
-          add("min-chunks", po::value<size_t>()->default_value(3), "chunks per group, at least");
+          add("min-chunks", CountValue()->default_value(3), "chunks per group, at least");
           add("field", po::value<std::string>()->default_value("text"), "text field");
           add("src", po::value<std::string>()->default_value("src"), "output field: source");
           add("tgt", po::value<std::string>()->default_value("tgt"), "output field: summary");
@@ -415,10 +415,10 @@ static const OperatorRegistrar kRegisterPseudoSummary(OperatorDef{
     .create = [](const OptionValues& v) -> std::unique_ptr<Operator> {
       PseudoSummaryOptions options;
       options.summary_rate = v["summary-rate"].as<double>();
-      options.chunk_chars = v["chunk-chars"].as<size_t>();
+      options.chunk_chars = v["chunk-chars"].as<uint64_t>();
       options.separators = ParseSeparators(v["separators"].as<std::string>());
-      options.group_chars = v["group-chars"].as<size_t>();
-      options.min_chunks = v["min-chunks"].as<size_t>();
+      options.group_chars = v["group-chars"].as<uint64_t>();
+      options.min_chunks = v["min-chunks"].as<uint64_t>();
       options.field = v["field"].as<std::string>();
       options.src = v["src"].as<std::string>();
       options.tgt = v["tgt"].as<std::string>();

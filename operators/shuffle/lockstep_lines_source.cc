@@ -16,7 +16,9 @@ class LockstepReader : public BatchReader {
   LockstepReader(const std::vector<std::string>& paths, ExecContext& ctx)
       : paths_(paths), ctx_(ctx) {
     for (const std::string& path : paths) {
-      readers_.push_back(std::make_unique<LineReader>(OpenInput(path)));
+      // A line longer than the run's --max-record-bytes is an error naming its file and line.
+      readers_.push_back(
+          std::make_unique<LineReader>(OpenInput(path), size_t{1} << 20, ctx.max_record_bytes()));
       raw_seen_.push_back(0);
     }
   }

@@ -141,16 +141,16 @@ static const OperatorRegistrar kRegisterShuffle(OperatorDef{
         "--seed a random seed is drawn and reported in --stats-json.",
     .describe =
         [](OptionSet& o) {
-          o.named.add_options()("seed", po::value<uint64_t>(),
+          o.named.add_options()("seed", CountValue(),
                                 "seed of the permutation (default: random, reported in stats)")(
-              "memory", po::value<std::string>()->default_value(""),
+              "memory", ByteSizeValue(1 << 20),
               "memory for the shuffle, e.g. 2G (default: what the run's --memory leaves)")(
               "spill-compression", po::value<std::string>()->default_value("auto"),
               "spill blocks: auto (raw unless the temp disk is too small for them), zstd, none")(
-              "spill-level", po::value<int>()->default_value(kDefaultSpillLevel),
+              "spill-level", IntegerValue(-131072, 22)->default_value(kDefaultSpillLevel),
               "zstd level of spill blocks (negative = faster)")(
-              "buckets", po::value<uint32_t>()->default_value(0),
-              "force the number of buckets of the first scatter (0 = automatic)");
+              "buckets", CountValue(0, kMaxShuffleBuckets)->default_value(0),
+              "force the number of buckets of the first scatter (0 = automatic; at most 65536)");
         },
     .create = [](const OptionValues& v) -> std::unique_ptr<Operator> {
       ShuffleSettings settings;
@@ -160,11 +160,10 @@ static const OperatorRegistrar kRegisterShuffle(OperatorDef{
       } else {
         settings.seed = RandomSeed();
       }
-      const std::string memory = v["memory"].as<std::string>();
-      if (!memory.empty()) settings.memory_bytes = ParseByteSize(memory, "--memory");
-      settings.buckets = v["buckets"].as<uint32_t>();
+      if (v.count("memory") > 0) settings.memory_bytes = v["memory"].as<uint64_t>();
+      settings.buckets = static_cast<uint32_t>(v["buckets"].as<uint64_t>());
       settings.spill.compression = ParseSpillCompression(v["spill-compression"].as<std::string>());
-      settings.spill.level = v["spill-level"].as<int>();
+      settings.spill.level = static_cast<int>(v["spill-level"].as<int64_t>());
       return std::make_unique<ShuffleOperator>(settings);
     },
 });

@@ -144,6 +144,10 @@ void ShuffledLinesSink::Validate(const PlanContext& /*ctx*/) const {
     }
   }
   if (stdout_count > 1) throw InvalidArgument("only one output can be stdout ('-')");
+  // Round-robin keeps every shard of every output open; contiguous one per output at a time.
+  if (policy_ == ShardPolicy::kRoundRobin) {
+    CheckShardsFitOpenFiles(shards_, outputs_.size(), "shuffle");
+  }
 }
 
 Schema ShuffledLinesSink::OutputSchema(const Schema& input) const {

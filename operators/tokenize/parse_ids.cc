@@ -142,7 +142,7 @@ static const OperatorRegistrar kRegisterParseIds(OperatorDef{
                                 "string field holding the ids")(
               "output", po::value<std::string>()->default_value("text_ids"),
               "int32-list field to write (may equal --field to replace it)")(
-              "vocab-size", po::value<int64_t>()->default_value(0),
+              "vocab-size", IntegerValue(0, int64_t{1} << 31)->default_value(0),
               "vocabulary size: ids must be below it (0 = unknown)");
         },
     .create = [](const OptionValues& v) -> std::unique_ptr<Operator> {

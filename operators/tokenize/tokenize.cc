@@ -3,6 +3,7 @@
 #include <sentencepiece_processor.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "engine/error.h"
 #include "engine/exec_context.h"
@@ -21,6 +22,8 @@ namespace po = boost::program_options;
 namespace corpusflow {
 namespace {
 
+/// The most ids a record can hold, and the largest id offset: ids and lengths are int32.
+constexpr int64_t kMaxIdsPerRecord = std::numeric_limits<int32_t>::max();
 constexpr size_t kHfMaxCharsPerWord = 100;
 constexpr size_t kBert4kerasMaxCharsPerWord = 200;
 
@@ -442,12 +445,12 @@ static const OperatorRegistrar kRegisterTokenize(OperatorDef{
               "model", po::value<std::string>(), "SentencePiece .model (sentencepiece)")(
               "lowercase", po::bool_switch(),
               "wordpiece: lowercase and strip accents (uncased BERT); t5pegasus always does")(
-              "max-chars-per-word", po::value<size_t>(),
+              "max-chars-per-word", CountValue(1),
               "longest word WordPiece splits (default 100 wordpiece, 200 t5pegasus)")(
               "add-special", po::bool_switch(), "add [CLS] ... [SEP], or EOS for sentencepiece")(
-              "max-len", po::value<size_t>()->default_value(0),
+              "max-len", CountValue(0, kMaxIdsPerRecord)->default_value(0),
               "truncate to N ids, the end token kept (0: no limit)")(
-              "id-offset", po::value<int32_t>()->default_value(0),
+              "id-offset", IntegerValue(0, kMaxIdsPerRecord)->default_value(0),
               "sentencepiece: add N to every id above 1 (PEGASUS: 103)")(
               "special-tokens", po::value<std::string>(),
               "literal tokens to fixed ids: pegasus, bert or TOKEN=ID,... (comma-separated)")(
@@ -465,10 +468,9 @@ static const OperatorRegistrar kRegisterTokenize(OperatorDef{
       if (v.count("model")) t.model_path = v["model"].as<std::string>();
       t.lowercase = v["lowercase"].as<bool>();
       if (v.count("max-chars-per-word")) {
-        t.max_chars_per_word = v["max-chars-per-word"].as<size_t>();
-        if (t.max_chars_per_word == 0) throw InvalidArgument("--max-chars-per-word must be > 0");
+        t.max_chars_per_word = v["max-chars-per-word"].as<uint64_t>();
       }
-      t.id_offset = v["id-offset"].as<int32_t>();
+      t.id_offset = static_cast<int32_t>(v["id-offset"].as<int64_t>());
       if (v.count("special-tokens")) {
         t.special_tokens = ParseSpecialTokens(v["special-tokens"].as<std::string>());
       }
@@ -477,7 +479,7 @@ static const OperatorRegistrar kRegisterTokenize(OperatorDef{
       options.field = v["field"].as<std::string>();
       if (v.count("output")) options.output = v["output"].as<std::string>();
       options.add_special = v["add-special"].as<bool>();
-      options.max_len = v["max-len"].as<size_t>();
+      options.max_len = v["max-len"].as<uint64_t>();
       options.invalid_utf8 = ParseBadUtf8Policy(v["invalid-utf8"].as<std::string>());
       return std::make_unique<TokenizeOperator>(std::move(options));
     },

@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <limits>
 #include <mutex>
 #include <queue>
 #include <string>
@@ -11,6 +12,7 @@
 #include "engine/error.h"
 #include "engine/exec_context.h"
 #include "engine/external_sort.h"
+#include "engine/interrupt.h"
 #include "engine/io/output_stream.h"
 #include "engine/io/paths.h"
 #include "engine/registry.h"
@@ -204,6 +206,7 @@ class VocabRun : public BatchWriter {
         Spill(*counter);
         continue;
       }
+      CheckInterrupt();
       char count[kMaxVarint64Bytes];
       for (const auto& [token, n] : counter->SortedEntries()) {
         counts_.Add(token, std::string_view(count, EncodeVarint64(count, n) - count));
@@ -225,7 +228,9 @@ class VocabRun : public BatchWriter {
     std::string token;
     uint64_t count = 0;
     bool any = false;
+    uint64_t merged = 0;
     while (entries->Next()) {
+      if ((++merged & 0xFFFF) == 0) CheckInterrupt();
       std::string_view value = entries->value();
       uint64_t n = 0;
       if (!GetVarint64(&value, &n) || !value.empty()) {
@@ -385,10 +390,10 @@ static const OperatorRegistrar kRegisterVocab(OperatorDef{
         [](OptionSet& o) {
           o.named.add_options()("output,o", po::value<std::string>()->required(),
                                 "vocab.txt to write")(
-              "size", po::value<size_t>()->default_value(50000),
+              "size", CountValue(0, std::numeric_limits<int32_t>::max())->default_value(50000),
               "lines of the vocabulary, the 104 special tokens included")(
               "field", po::value<std::string>()->default_value("text"), "input string field")(
-              "min-frequency", po::value<uint64_t>()->default_value(1),
+              "min-frequency", CountValue(1)->default_value(1),
               "leave out candidates seen fewer times")(
               "dict", po::value<std::string>(), "jieba dictionary (default: python3-jieba's)")(
               "user-dict", po::value<std::vector<std::string>>()->composing(),
@@ -397,7 +402,7 @@ static const OperatorRegistrar kRegisterVocab(OperatorDef{
     .create = [](const OptionValues& v) -> std::unique_ptr<Operator> {
       VocabOptions options;
       options.output = v["output"].as<std::string>();
-      options.size = v["size"].as<size_t>();
+      options.size = v["size"].as<uint64_t>();
       options.field = v["field"].as<std::string>();
       options.min_frequency = v["min-frequency"].as<uint64_t>();
       if (v.count("dict")) options.dict_path = v["dict"].as<std::string>();

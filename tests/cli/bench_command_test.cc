@@ -208,14 +208,17 @@ TEST(BenchCommandTest, UsageErrors) {
       {{"bench", "disk", "--dir", d, "--block", "1000"}, "not a multiple of 4K"},
       {{"bench", "disk", "--dir", d, "--size", "1M", "--block", "4M"},
        "--size 1M is smaller than --block 4M"},
-      {{"bench", "disk", "--dir", d, "--size", "x"}, "invalid --size 'x'"},
+      {{"bench", "disk", "--dir", d, "--size", "x"}, "bench disk: --size: 'x' is not a size"},
+      {{"bench", "disk", "--dir", d, "--size", "-1G"}, "bench disk: --size: '-1G' is not a size"},
       {{"bench", "disk", "--dir", d, "--sweep", "4K,,1M"}, "empty block size in --sweep"},
       {{"bench", "disk", "--dir", d, "--progress", "maybe"}, "invalid --progress 'maybe'"},
       {{"bench", "disk", "--dir", d, "--tests", "seq,disk"}, "unknown test group 'disk'"},
       {{"bench", "disk", "--dir", d, "--tests", "sweep", "--sweep", "none"}, "no test selected"},
       {{"bench", "disk", "--sise", "1G"}, "did you mean '--size'"},
       {{"bench", "disk", "--dir", d, "--buckets", "70000"},
-       "--buckets must be between 1 and 65536"},
+       "bench disk: --buckets: '70000' is not a whole number from 1 to 65536"},
+      {{"bench", "disk", "--dir", d, "--files", "-1"},
+       "bench disk: --files: '-1' is not a whole number from 1 to 65536"},
   };
   for (const Case& c : cases) {
     const CommandResult r = RunCorpusflow(c.args);

@@ -36,11 +36,11 @@ TEST(ShortcutCommandLineTest, ForwardsTheOperatorsOptionsAsTyped) {
   EXPECT_EQ(values["input"].as<std::vector<std::string>>(),
             (std::vector<std::string>{"a.txt", "b.txt"}));
   EXPECT_EQ(values["output"].as<std::vector<std::string>>(), std::vector<std::string>{"out.txt"});
-  EXPECT_EQ(values["threads"].as<int>(), 2);
+  EXPECT_EQ(values["threads"].as<uint64_t>(), 2u);
   EXPECT_TRUE(values["dry-run"].as<bool>());
   // Forwarded options are parsed with the operator's declaration, defaults included.
   EXPECT_EQ(values["seed"].as<uint64_t>(), 7u);
-  EXPECT_EQ(values["buckets"].as<uint32_t>(), 0u);
+  EXPECT_EQ(values["buckets"].as<uint64_t>(), 0u);
 }
 
 TEST(ShortcutCommandLineTest, NothingTypedNothingForwarded) {
@@ -57,7 +57,7 @@ TEST(ShortcutCommandLineTest, TheCommandsOwnAndRunOptionsWinOverTheOperators) {
   auto command_line = ShuffleLike();
   command_line->Parse({"--memory", "64M", "--seed", "1"});
   EXPECT_EQ(command_line->ArgsFor("shuffle"), (std::vector<std::string>{"--seed", "1"}));
-  EXPECT_EQ(command_line->values()["memory"].as<std::string>(), "64M");
+  EXPECT_EQ(command_line->values()["memory"].as<uint64_t>(), uint64_t{64} << 20);
   const std::string help = command_line->Help("Shuffle.");
   const size_t run = help.find("run options:");
   ASSERT_NE(run, std::string::npos) << help;
@@ -102,7 +102,9 @@ TEST(ShortcutCommandLineTest, ErrorsNameTheCommandAndSuggestAcrossAllOptions) {
             "--help` lists its options");
   EXPECT_EQ(parse_error({"--seed"}), "shuf: the required argument for option '--seed' is missing");
   EXPECT_EQ(parse_error({"--buckets", "many"}),
-            "shuf: the argument ('many') for option '--buckets' is invalid");
+            "shuf: --buckets: 'many' is not a whole number from 0 to 65536");
+  EXPECT_EQ(parse_error({"--buckets", "-1"}),
+            "shuf: --buckets: '-1' is not a whole number from 0 to 65536");
 }
 
 TEST(ShortcutCommandLineTest, SurplusArgumentsWithoutPositionalsShowTheUsage) {

@@ -63,9 +63,7 @@ TEST(GenCommandTest, UsageErrorsNameTheOption) {
       << typo.err;
   const CommandResult bad = RunCorpusflow({"gen", "--bytes", "1K", "--seed", "x"});
   EXPECT_EQ(bad.exit_code, 2);
-  EXPECT_NE(bad.err.find("gen: the argument ('x') for option '--seed' is invalid"),
-            std::string::npos)
-      << bad.err;
+  EXPECT_NE(bad.err.find("gen: --seed: 'x' is not a whole number"), std::string::npos) << bad.err;
   const CommandResult none = RunCorpusflow({"gen"});
   EXPECT_EQ(none.exit_code, 2);
   EXPECT_NE(none.err.find("gen: give --bytes SIZE"), std::string::npos) << none.err;

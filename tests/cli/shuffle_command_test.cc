@@ -369,14 +369,45 @@ TEST(ShuffleCommandTest, InputEndingOnABufferBoundaryIsNotDuplicated) {
   }
 }
 
-TEST(ShuffleCommandTest, ALineLargerThanTheBudgetWorks) {
+// A record may outgrow the budget when --max-record-bytes allows it; by default (an eighth of
+// --memory) such a line is an error naming its place.
+TEST(ShuffleCommandTest, ALineLargerThanTheBudgetWorksWhenAllowed) {
   auto lines = Corpus(5000);
   lines[1234] = std::string(3 << 20, 'H');  // 3 MB, three times the 1 MB budget
   lines[4321] = std::string(2 << 20, 'J');
-  const CommandResult r =
-      RunCorpusflow({"shuffle", "--seed", "8", "--memory", "1M"}, JoinLines(lines));
+  const CommandResult r = RunCorpusflow(
+      {"shuffle", "--seed", "8", "--memory", "1M", "--max-record-bytes", "3M"}, JoinLines(lines));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, JoinLines(ShuffleKeyOrder(lines, 8)));
+  // From a file: the run stops reading at the error, which would leave a stdin writer blocked.
+  ScopedTempDir dir;
+  WriteFile(dir.File("in.txt"), JoinLines(lines));
+  const CommandResult refused =
+      RunCorpusflow({"shuffle", dir.File("in.txt"), "--seed", "8", "--memory", "1M"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_EQ(refused.err, "corpusflow: error: " + dir.File("in.txt") +
+                             ":1235: record longer than 128 KiB, the --max-record-bytes limit "
+                             "(default: an eighth of --memory) (use --on-error skip to drop bad "
+                             "records)\n");
+  EXPECT_EQ(refused.out, "");
+  // --on-error skip drops the two long lines, counted in the summary.
+  const CommandResult skipped = RunCorpusflow(
+      {"shuffle", "--seed", "8", "--memory", "1M", "--on-error", "skip"}, JoinLines(lines));
+  ASSERT_EQ(skipped.exit_code, 0) << skipped.err;
+  std::vector<std::string> kept = lines;
+  kept.erase(kept.begin() + 4321);
+  kept.erase(kept.begin() + 1234);
+  std::vector<std::string> out = SplitLines(skipped.out);
+  std::sort(out.begin(), out.end());
+  std::sort(kept.begin(), kept.end());
+  EXPECT_EQ(out, kept);
+  EXPECT_NE(skipped.err.find("longer than --max-record-bytes"), std::string::npos) << skipped.err;
+  const CommandResult paired = RunCorpusflow(
+      {"shuffle", "--paired", "a", "b", "-o", "c", "-o", "d", "--on-error", "skip", "--dry-run"});
+  EXPECT_EQ(paired.exit_code, 2);
+  EXPECT_EQ(paired.err,
+            "corpusflow: shuffle: --paired lines are never dropped (that would misalign the "
+            "inputs): --on-error must be fail\n");
 }
 
 TEST(ShuffleCommandTest, FullDiskIsAClearErrorWithNothingLeftBehind) {

@@ -1,6 +1,7 @@
 #include "engine/executor.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <atomic>
@@ -11,6 +12,8 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/interrupt.h"
+#include "engine/io/output_stream.h"
 #include "engine/registry.h"
 #include "tests/testing/cli_runner.h"
 #include "tests/testing/expect_error.h"
@@ -550,6 +553,57 @@ TEST(ExecutorTest, ABreakerGivesARecordCountOnlyWhenItSaysSo) {
       TestRunOptions(2, 1 << 20));
   EXPECT_EQ(countless.input.records, std::nullopt);
   EXPECT_EQ(countless.input.bytes, counted.input.bytes);
+}
+
+/// A sink whose Finish, the final phase of a run (like vocab's merge or write-megatron's index),
+/// hands the run an output to commit and is then hit by SIGTERM.
+class SignalledInFinishSink : public Sink {
+ public:
+  explicit SignalledInFinishSink(std::string path) : path_(std::move(path)) {
+    set_name("signalled-sink");
+  }
+  std::unique_ptr<BatchWriter> Open(const OpenContext& ctx) const override {
+    class Run : public BatchWriter {
+     public:
+      Run(std::string path, ExecContext& ctx) : path_(std::move(path)), ctx_(ctx) {}
+      void Write(Batch& /*batch*/, OpState* /*local*/) override {}
+      void Finish() override {
+        OutputOptions options;
+        options.run_files = ctx_.run_files();
+        std::unique_ptr<OutputStream> out = CreateOutput(path_, options);
+        out->Write("finished\n");
+        ctx_.DeferCommit(DeferOutput(std::move(out)));
+        raise(SIGTERM);  // a signal the Finish step itself never checks for
+      }
+
+     private:
+      std::string path_;
+      ExecContext& ctx_;
+    };
+    return std::make_unique<Run>(path_, ctx.exec);
+  }
+
+ private:
+  std::string path_;
+};
+
+// A signal in the last pipeline's final phase used to be ignored: the run committed its outputs
+// and exited 0. It stops the run like any other moment: Interrupted, nothing committed.
+TEST(ExecutorTest, SignalDuringTheFinalPhaseStopsTheRunBeforeTheCommit) {
+  InstallInterruptHandlers();
+  for (const bool with_breaker : {false, true}) {
+    SCOPED_TRACE(with_breaker ? "after a breaker" : "one pipeline");
+    ClearInterrupt();
+    testing::ScopedTempDir dir;
+    std::vector<std::unique_ptr<Operator>> chain;
+    chain.push_back(std::make_unique<VectorSource>(MakeRecords(100), 10));
+    if (with_breaker) chain.push_back(std::make_unique<BufferingBreaker>());
+    chain.push_back(std::make_unique<SignalledInFinishSink>(dir.File("out.txt")));
+    EXPECT_THROW(RunChain(std::move(chain), TestRunOptions(2, 1 << 20)), Interrupted);
+    EXPECT_EQ(InterruptSignal(), SIGTERM);
+    EXPECT_EQ(testing::ListDir(dir.path()), std::vector<std::string>{});
+  }
+  ClearInterrupt();
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Tests of the one option parser (engine/options.h): values, positionals, and the wording of
 // every error (unknown option with suggestion, missing value, bad value naming the option,
-// surplus arguments, abbreviations refused).
+// surplus arguments, abbreviations refused); counts, integers and sizes checked while parsing
+// (negative, malformed and out-of-range values refused, never wrapped around).
 #include "engine/options.h"
 
 #include <gtest/gtest.h>
@@ -15,12 +16,14 @@ namespace {
 
 using testing::ErrorMessage;
 
-/// Options like an operator's: `toy PATH... [--seed N] [--spill-level N] [--fast]`.
+/// Options like an operator's: `toy PATH... [--seed N] [--spill-level N] [--fast] [--shards N]
+/// [--memory SIZE]`.
 OptionSet ToyOptions() {
   OptionSet options;
-  options.named.add_options()("seed", po::value<uint64_t>(), "seed")(
-      "spill-level", po::value<int>()->default_value(3), "level")("fast", po::bool_switch(),
-                                                                  "go fast");
+  options.named.add_options()("seed", CountValue(), "seed")(
+      "spill-level", IntegerValue(-7, 22)->default_value(3), "level")(
+      "fast", po::bool_switch(), "go fast")("shards", CountValue(1, 100)->default_value(1),
+                                            "shards")("memory", ByteSizeValue(1 << 20), "budget");
   options.hidden.add_options()("input", po::value<std::vector<std::string>>(), "inputs");
   options.positional.add("input", -1);
   return options;
@@ -36,7 +39,7 @@ TEST(OptionsTest, ParsesValuesDefaultsAndPositionals) {
       ParseOptions(ToyOptions(), {"a.txt", "--seed", "7", "b.txt", "--fast", "--spill-level=-2"},
                    kToyErrors, &values);
   EXPECT_EQ(values["seed"].as<uint64_t>(), 7u);
-  EXPECT_EQ(values["spill-level"].as<int>(), -2);
+  EXPECT_EQ(values["spill-level"].as<int64_t>(), -2);
   EXPECT_TRUE(values["fast"].as<bool>());
   EXPECT_EQ(values["input"].as<std::vector<std::string>>(),
             (std::vector<std::string>{"a.txt", "b.txt"}));
@@ -51,7 +54,9 @@ TEST(OptionsTest, ParsesValuesDefaultsAndPositionals) {
   OptionValues defaults;
   ParseOptions(ToyOptions(), {}, kToyErrors, &defaults);
   EXPECT_EQ(defaults.count("seed"), 0u);
-  EXPECT_EQ(defaults["spill-level"].as<int>(), 3);
+  EXPECT_EQ(defaults["spill-level"].as<int64_t>(), 3);
+  EXPECT_EQ(defaults["shards"].as<uint64_t>(), 1u);
+  EXPECT_EQ(defaults.count("memory"), 0u);
   EXPECT_FALSE(defaults["fast"].as<bool>());
 }
 
@@ -85,10 +90,56 @@ TEST(OptionsTest, MissingValueNamesTheOption) {
 }
 
 TEST(OptionsTest, BadValueNamesTheOption) {
-  EXPECT_EQ(ParseError({"--seed", "x"}, kToyErrors),
-            "toy: the argument ('x') for option '--seed' is invalid");
+  EXPECT_EQ(ParseError({"--seed", "x"}, kToyErrors), "toy: --seed: 'x' is not a whole number");
   EXPECT_EQ(ParseError({"--spill-level", "1.5"}, kToyErrors),
-            "toy: the argument ('1.5') for option '--spill-level' is invalid");
+            "toy: --spill-level: '1.5' is not an integer from -7 to 22");
+}
+
+// Boost reads "-1" into an unsigned option as 2^64-1: `shuffle --shards -1` made millions of
+// files. Every count is digits only and within its range.
+TEST(OptionsTest, CountsRefuseNegativeMalformedAndOutOfRangeValues) {
+  const std::string expected = "' is not a whole number from 1 to 100";
+  for (const std::string& bad : std::vector<std::string>{
+           "-1", "0", "101", "", "+5", " 5", "5 ", "1e2", "0x10", "5k", "18446744073709551616"}) {
+    EXPECT_EQ(ParseError({"--shards", bad}, kToyErrors), "toy: --shards: '" + bad + expected)
+        << bad;
+    if (bad.empty()) continue;  // "--shards=" is Boost's "should follow the equal sign"
+    EXPECT_EQ(ParseError({"--shards=" + bad}, kToyErrors), "toy: --shards: '" + bad + expected)
+        << bad;
+  }
+  EXPECT_EQ(ParseError({"--seed", "-1"}, kToyErrors), "toy: --seed: '-1' is not a whole number");
+  EXPECT_EQ(ParseError({"--spill-level", "23"}, kToyErrors),
+            "toy: --spill-level: '23' is not an integer from -7 to 22");
+  OptionValues values;
+  ParseOptions(ToyOptions(),
+               {"--shards", "100", "--seed", "18446744073709551615", "--spill-level", "-7"},
+               kToyErrors, &values);
+  EXPECT_EQ(values["shards"].as<uint64_t>(), 100u);
+  EXPECT_EQ(values["seed"].as<uint64_t>(), UINT64_MAX);
+  EXPECT_EQ(values["spill-level"].as<int64_t>(), -7);
+}
+
+// `--memory ''` used to mean "the default"; an empty or malformed size is an error.
+TEST(OptionsTest, SizesRefuseEmptyMalformedAndTooSmallValues) {
+  const std::string expected =
+      "' is not a size of at least 1.00 MiB (a number with an optional K, M, G or T suffix, "
+      "e.g. 256M)";
+  for (const std::string& bad :
+       std::vector<std::string>{"", "-1", "-1M", "12Q", "M", "1.5.2G", "512K", "0"}) {
+    EXPECT_EQ(ParseError({"--memory", bad}, kToyErrors), "toy: --memory: '" + bad + expected)
+        << bad;
+  }
+  OptionValues values;
+  ParseOptions(ToyOptions(), {"--memory", "1.5G"}, kToyErrors, &values);
+  EXPECT_EQ(values["memory"].as<uint64_t>(), uint64_t{3} << 29);
+}
+
+TEST(OptionsTest, DoubleDashEndsTheOptions) {
+  OptionValues values;
+  ParseOptions(ToyOptions(), {"--seed", "1", "--", "-name", "--fast"}, kToyErrors, &values);
+  EXPECT_EQ(values["input"].as<std::vector<std::string>>(),
+            (std::vector<std::string>{"-name", "--fast"}));
+  EXPECT_FALSE(values["fast"].as<bool>());
 }
 
 TEST(OptionsTest, RepeatedOptionIsAnError) {

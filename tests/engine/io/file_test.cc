@@ -1,15 +1,19 @@
 // Tests of engine/io/file: the one descriptor owner. Every read and write completes through short
 // calls and EINTR (injected by FaultFileSystem), writes are cut into calls of at most
-// kMaxWriteCall bytes, errors name the file and the offset, ownership follows moves, and a
-// borrowed descriptor is never closed.
+// kMaxWriteCall bytes, errors name the file and the offset, ownership follows moves, a
+// borrowed descriptor is never closed, and opening a FIFO waits for its other end yet stops on a
+// signal whichever thread receives it.
 #include "engine/io/file.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
+#include <future>
 #include <optional>
 #include <string>
 
@@ -185,6 +189,44 @@ TEST(FileTest, EintrAfterAnInterruptStopsTheLoop) {
   ClearInterrupt();
   file.Write("data");
   EXPECT_EQ(file.Size(), 4u);
+}
+
+// open(2) of a FIFO blocks until the other end opens, and only a signal delivered to that very
+// thread cuts it short: a run that opened a FIFO on a worker thread did not stop on Ctrl-C.
+// Here the signal goes to the test's thread while another one waits on the FIFO.
+TEST(FileTest, OpeningAFifoStopsOnASignalToAnotherThread) {
+  ScopedTempDir dir;
+  const std::string fifo = dir.File("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  InstallInterruptHandlers();
+  for (const int flags : {O_RDONLY, O_WRONLY}) {
+    SCOPED_TRACE(flags == O_RDONLY ? "reader without a writer" : "writer without a reader");
+    ClearInterrupt();
+    std::future<void> open = std::async(std::launch::async, [&] { File::Open(fifo, flags); });
+    EXPECT_EQ(open.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout)
+        << "the open waits for the other end";
+    ::raise(SIGINT);
+    EXPECT_THROW(open.get(), Interrupted);
+  }
+  ClearInterrupt();
+}
+
+TEST(FileTest, OpeningAFifoWaitsForTheOtherEnd) {
+  ScopedTempDir dir;
+  const std::string fifo = dir.File("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::future<std::string> reader = std::async(std::launch::async, [&] {
+    File in = File::Open(fifo, O_RDONLY);
+    std::string got(16, '\0');
+    size_t n = 0, r = 0;
+    while ((r = in.Read(got.data() + n, got.size() - n)) > 0) n += r;
+    got.resize(n);
+    return got;
+  });
+  File out = File::Open(fifo, O_WRONLY);
+  out.Write("through");
+  out = File();
+  EXPECT_EQ(reader.get(), "through");
 }
 
 TEST(FileTest, ReadCorruptionIsInjectedAtTheOffset) {

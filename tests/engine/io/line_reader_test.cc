@@ -1,5 +1,7 @@
 // Tests of engine/line_reader: lines are split on '\n' only, byte for byte, whatever the buffer
-// size and however the stream chops its reads; long lines and a missing final newline work.
+// size and however the stream chops its reads; long lines and a missing final newline work; a
+// line longer than the limit is reported and skipped, and an endless one costs no more than the
+// limit.
 #include "engine/io/line_reader.h"
 
 #include <gtest/gtest.h>
@@ -8,8 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "engine/error.h"
 #include "engine/io/output_stream.h"
 #include "tests/testing/cli_runner.h"
+#include "tests/testing/expect_error.h"
 
 namespace corpusflow {
 namespace {
@@ -64,6 +68,7 @@ std::vector<std::string> Reference(const std::string& data) {
 }
 
 using Lines = std::vector<std::string>;
+using testing::ErrorMessage;
 
 TEST(LineReaderTest, ExactSplits) {
   EXPECT_EQ(SplitWith("", 16, 16), Lines{});
@@ -134,6 +139,76 @@ TEST(LineReaderTest, ReadsCompressedFiles) {
     EXPECT_EQ(reader.line_number(), 100000u);
     EXPECT_EQ(reader.input().name(), dir.File(name));
   }
+}
+
+/// What Read() returns for each line of `data` with limit `max`: "LINE:text" or "LINE:too long".
+Lines ReadLimited(const std::string& data, size_t buffer, size_t max_read, uint64_t max,
+                  uint32_t seed) {
+  LineReader reader(std::make_unique<ChoppyInput>(data, seed, max_read), buffer, max);
+  Lines got;
+  std::string_view line;
+  for (;;) {
+    const LineReader::Status status = reader.Read(&line);
+    if (status == LineReader::Status::kEnd) break;
+    got.push_back(std::to_string(reader.line_number()) + ":" +
+                  (status == LineReader::Status::kLine ? std::string(line) : "too long"));
+  }
+  EXPECT_EQ(reader.Read(&line), LineReader::Status::kEnd) << "the end is sticky";
+  return got;
+}
+
+TEST(LineReaderTest, LinesLongerThanTheLimitAreReportedAndSkipped) {
+  const std::string data = "ab\n" + std::string(10, 'x') + "\ncd\n" + std::string(5, 'y') + "\n\n" +
+                           std::string(40, 'z') + "\nlast" + std::string(12, 'w');
+  const Lines expected = {"1:ab", "2:too long", "3:cd",      "4:yyyyy",
+                          "5:",   "6:too long", "7:too long"};
+  for (const size_t buffer : {1, 2, 3, 7, 64}) {
+    for (const size_t max_read : {1, 3, 100}) {
+      for (uint32_t seed = 1; seed <= 3; ++seed) {
+        EXPECT_EQ(ReadLimited(data, buffer, max_read, 5, seed), expected)
+            << "buffer " << buffer << ", reads of up to " << max_read;
+      }
+    }
+  }
+  EXPECT_EQ(ReadLimited("abcde\nabcdef", 4, 2, 5, 1), (Lines{"1:abcde", "2:too long"}));
+}
+
+TEST(LineReaderTest, NextThrowsForALineLongerThanTheLimit) {
+  LineReader reader(std::make_unique<ChoppyInput>("ok\n" + std::string(2000, 'x') + "\n", 1, 64),
+                    16, 1024);
+  std::string_view line;
+  ASSERT_TRUE(reader.Next(&line));
+  EXPECT_EQ(ErrorMessage<DataError>([&] { reader.Next(&line); }),
+            "memory:2: line longer than 1.00 KiB (1024 bytes, the --max-record-bytes limit)");
+}
+
+/// A stream of 'x' that never ends, counting what was read from it.
+class EndlessInput : public InputStream {
+ public:
+  size_t Read(char* buf, size_t n) override {
+    std::fill_n(buf, n, 'x');
+    read_ += n;
+    return n;
+  }
+  uint64_t raw_bytes_read() const override { return read_; }
+  const std::string& name() const override { return name_; }
+
+ private:
+  uint64_t read_ = 0;
+  std::string name_ = "endless";
+};
+
+// An endless line is reported once the limit is passed, having read (and held) no more than
+// the limit and one read.
+TEST(LineReaderTest, AnEndlessLineIsReportedAfterTheLimit) {
+  constexpr uint64_t kLimit = 3 << 20;
+  constexpr size_t kBuffer = 1 << 16;
+  LineReader reader(std::make_unique<EndlessInput>(), kBuffer, kLimit);
+  std::string_view line;
+  EXPECT_EQ(reader.Read(&line), LineReader::Status::kTooLong);
+  EXPECT_EQ(reader.line_number(), 1u);
+  EXPECT_GT(reader.input().raw_bytes_read(), kLimit);
+  EXPECT_LE(reader.input().raw_bytes_read(), kLimit + 1 + kBuffer);
 }
 
 }  // namespace

@@ -1,13 +1,21 @@
 // Tests of the `read` source: lines byte for byte, JSONL fields, globs and several files,
-// compression, batch sizes, bad records (fail with FILE:LINE or drop with a reason), and the
-// command line end to end.
+// compression, batch sizes, bad records (fail with FILE:LINE or drop with a reason), records
+// longer than --max-record-bytes (memory bounded even for an endless line), and the command
+// line end to end.
 #include "operators/io/read.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/error.h"
@@ -25,6 +33,7 @@ namespace {
 using testing::CollectedOutput;
 using testing::CollectingSink;
 using testing::CollectingSinkOptions;
+using testing::CommandResult;
 using testing::ErrorMessage;
 using testing::ReadFile;
 using testing::RunCorpusflow;
@@ -595,6 +604,169 @@ TEST(ReadCliTest, HelpDescribesTheOperator) {
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("usage: read PATH... [options]"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("--on-error"), std::string::npos) << r.out;
+}
+
+/// Run options with a record limit of `max_record_bytes` (0: the default, an eighth of
+/// `memory_bytes`).
+RunOptions LimitOptions(uint64_t max_record_bytes, uint64_t memory_bytes = 64 << 20) {
+  RunOptions options = testing::TestRunOptions(2, memory_bytes);
+  options.max_record_bytes = max_record_bytes;
+  return options;
+}
+
+constexpr const char* kTooLongMessage =
+    ": record longer than 100 KiB, the --max-record-bytes limit (default: an eighth of --memory) "
+    "(use --on-error skip to drop bad records)";
+
+// A 280 MB line used to be held whole several times over (1.1 GB at --memory 64M), an endless
+// one until std::bad_alloc. A line longer than the limit names its file and line.
+TEST(ReadTest, RecordLongerThanTheLimitNamesFileAndLine) {
+  ScopedTempDir dir;
+  const std::string limit_line(100 << 10, 'x');  // exactly the limit: kept
+  WriteFile(dir.File("a.txt"),
+            "short\n" + limit_line + "\n" + std::string((100 << 10) + 1, 'y') + "\nafter\n");
+  WriteFile(dir.File("b.jsonl"),
+            "{\"text\":\"ok\"}\n\n{\"text\":\"" + std::string(200 << 10, 'z') + "\"}\n");
+  WriteFile(dir.File("c.txt"), "a\n" + std::string(300 << 10, 'w'));  // no final newline
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {dir.File("a.txt"), ":3"}, {dir.File("b.jsonl"), ":3"}, {dir.File("c.txt"), ":2"}};
+  for (const auto& [path, line] : cases) {
+    EXPECT_EQ(
+        ErrorMessage<DataError>([&] { RunRead({path}, nullptr, "text", LimitOptions(100 << 10)); }),
+        path + line + kTooLongMessage);
+  }
+}
+
+TEST(ReadTest, RecordsLongerThanTheLimitAreDroppedAndCountedWithOnErrorSkip) {
+  ScopedTempDir dir;
+  const std::string at_limit(100 << 10, 'x');
+  WriteFile(dir.File("a.txt"), "a\n" + std::string(150 << 10, 'y') + "\n" + at_limit + "\nb\n" +
+                                   std::string(3 << 20, 'z'));  // the last line has no '\n'
+  RunStats stats;
+  EXPECT_EQ(
+      RunRead({dir.File("a.txt"), "--on-error", "skip"}, &stats, "text", LimitOptions(100 << 10)),
+      (Strings{"a", at_limit, "b"}));
+  const OperatorStats& read = *stats.operators()[0];
+  EXPECT_EQ(read.drops(), (std::map<std::string, uint64_t>{{"longer than --max-record-bytes", 2}}));
+  EXPECT_EQ(read.records_out.load() + read.dropped_total(), 5u);
+  // --meta still numbers the lines after a skipped one.
+  EXPECT_EQ(
+      RunRead({dir.File("a.txt"), "--on-error", "skip", "--meta"}, nullptr, "meta",
+              LimitOptions(100 << 10)),
+      (Strings{dir.File("a.txt") + ":1", dir.File("a.txt") + ":3", dir.File("a.txt") + ":4"}));
+}
+
+TEST(ReadTest, DefaultLimitIsAnEighthOfTheBudget) {
+  ScopedTempDir dir;
+  WriteFile(dir.File("ok.txt"), std::string(128 << 10, 'x') + "\n");
+  WriteFile(dir.File("long.txt"), std::string((128 << 10) + 1, 'x') + "\n");
+  EXPECT_EQ(RunRead({dir.File("ok.txt")}, nullptr, "text", LimitOptions(0, 1 << 20)).size(), 1u);
+  EXPECT_EQ(ErrorMessage<DataError>([&] {
+              RunRead({dir.File("long.txt")}, nullptr, "text", LimitOptions(0, 1 << 20));
+            }),
+            dir.File("long.txt") +
+                ":1: record longer than 128 KiB, the --max-record-bytes limit (default: an eighth "
+                "of --memory) (use --on-error skip to drop bad records)");
+  EXPECT_EQ(ExecContext(LimitOptions(0, 1 << 20)).max_record_bytes(), uint64_t{128} << 10);
+  EXPECT_EQ(ExecContext(LimitOptions(5000, 1 << 20)).max_record_bytes(), 5000u);
+}
+
+// The CLI reports the drop with its reason in --stats-json, and the error on stderr.
+TEST(ReadCliTest, TooLongRecordIsAnErrorOrACountedDrop) {
+  ScopedTempDir dir;
+  WriteFile(dir.File("in.txt"), "a\n" + std::string(5000, 'x') + "\nb\n");
+  const CommandResult fail =
+      RunCorpusflow({"run", "read " + dir.File("in.txt") + " | write " + dir.File("out.txt"),
+                     "--max-record-bytes", "4K", "--progress", "never"});
+  EXPECT_EQ(fail.exit_code, 1);
+  EXPECT_EQ(fail.err, "corpusflow: error: " + dir.File("in.txt") +
+                          ":2: record longer than 4.00 KiB, the --max-record-bytes limit (default: "
+                          "an eighth of --memory) (use --on-error skip to drop bad records)\n");
+  EXPECT_FALSE(std::filesystem::exists(dir.File("out.txt")));
+  const CommandResult skip = RunCorpusflow(
+      {"run", "read " + dir.File("in.txt") + " --on-error skip | write " + dir.File("out.txt"),
+       "--max-record-bytes", "4K", "--progress", "never", "--stats-json", dir.File("s.json")});
+  ASSERT_EQ(skip.exit_code, 0) << skip.err;
+  EXPECT_EQ(ReadFile(dir.File("out.txt")), "a\nb\n");
+  const std::string stats = ReadFile(dir.File("s.json"));
+  EXPECT_NE(stats.find("\"dropped\": {\"longer than --max-record-bytes\": 1}"), std::string::npos)
+      << stats;
+  const CommandResult bad = RunCorpusflow(
+      {"run", "read " + dir.File("in.txt") + " | write -", "--max-record-bytes", "-4K"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.err,
+            "corpusflow: run: --max-record-bytes: '-4K' is not a size of at least 1 B (a number "
+            "with an optional K, M, G or T suffix, e.g. 256M)\n");
+}
+
+/// The peak resident memory in a --stats-json document.
+uint64_t PeakRss(const std::string& stats) {
+  const std::string key = "\"peak_rss_bytes\": ";
+  const size_t at = stats.find(key);
+  EXPECT_NE(at, std::string::npos) << stats;
+  return at == std::string::npos ? 0 : std::stoull(stats.substr(at + key.size()));
+}
+
+// An endless line (a FIFO that never sends '\n', like /proc/self/pagemap read as text) grew
+// until std::bad_alloc with no file or line. It stops at the limit, naming the FIFO and line 1,
+// with memory near the budget. The writer stops after 256 MiB or when the run closes the FIFO.
+TEST(ReadCliTest, EndlessLineStopsAtTheLimitWithBoundedMemory) {
+  ScopedTempDir dir;
+  const std::string fifo = dir.File("endless");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  struct sigaction ignore {
+  }, previous{};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &ignore, &previous);  // the writer learns of the reader's end by EPIPE
+  std::thread writer([&] {
+    // Wait (up to 30 s) for the run to open the FIFO, without blocking for good if it never does.
+    int fd = -1;
+    for (int tries = 0; fd < 0 && tries < 3000; ++tries) {
+      fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+      if (fd < 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (fd < 0) return;
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    const std::string chunk(1 << 20, 'x');
+    for (int i = 0; i < 256; ++i) {
+      if (write(fd, chunk.data(), chunk.size()) < 0) break;
+    }
+    close(fd);
+  });
+  const CommandResult r =
+      RunCorpusflow({"run", "read " + fifo + " | write " + dir.File("out.txt"), "--memory", "16M",
+                     "--progress", "never", "--stats-json", dir.File("s.json")});
+  writer.join();
+  sigaction(SIGPIPE, &previous, nullptr);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "corpusflow: error: " + fifo +
+                       ":1: record longer than 2.00 MiB, the --max-record-bytes limit (default: "
+                       "an eighth of --memory) (use --on-error skip to drop bad records)\n");
+  // The budget plus a few times the 2 MiB limit: the line was never held whole.
+  EXPECT_LT(PeakRss(ReadFile(dir.File("s.json"))), uint64_t{(16 + 8 * 2)} << 20);
+  EXPECT_FALSE(std::filesystem::exists(dir.File("out.txt")));
+}
+
+// A record longer than the budget passes when --max-record-bytes allows it, and the run peaks
+// at the budget plus a small multiple of it (the reader's buffer, the batch, the writer's or the
+// shuffle's copy), whatever the budget.
+TEST(ReadCliTest, AllowedLongRecordPeaksWithinTheBudgetPlusAFewRecords) {
+  ScopedTempDir dir;
+  std::string data;
+  for (int i = 0; i < 20000; ++i) data += "line " + std::to_string(i) + "\n";
+  data += std::string(16 << 20, 'x') + "\n";
+  for (int i = 0; i < 20000; ++i) data += "tail " + std::to_string(i) + "\n";
+  WriteFile(dir.File("in.txt"), data);
+  for (const std::string pipeline : {"write ", "shuffle --seed 1 | write "}) {
+    SCOPED_TRACE(pipeline);
+    const CommandResult r =
+        RunCorpusflow({"run", "read " + dir.File("in.txt") + " | " + pipeline + dir.File("out.txt"),
+                       "--memory", "16M", "--max-record-bytes", "16M", "--progress", "never",
+                       "--stats-json", dir.File("s.json")});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(std::filesystem::file_size(dir.File("out.txt")), data.size());
+    EXPECT_LT(PeakRss(ReadFile(dir.File("s.json"))), uint64_t{16 + 4 * 16} << 20);
+  }
 }
 
 }  // namespace
