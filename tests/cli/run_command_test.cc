@@ -74,6 +74,19 @@ TEST(RunCommandTest, HelpShowsOperatorUsage) {
   EXPECT_EQ(RunCorpusflow({"help", "nosuchop"}).exit_code, 2);
 }
 
+// `head` without its count names the positional form instead of a hidden --count.
+TEST(RunCommandTest, HeadWithoutACountIsAUsageErrorNamingTheForm) {
+  const CommandResult r = RunCorpusflow({"run", "gen --bytes 1K | head | write -"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "corpusflow: head: give the number of records, e.g. 'head 100' (or --count N)\n");
+  const CommandResult counted =
+      RunCorpusflow({"run", "--progress", "never", "gen --bytes 4K | head --count 2 | write -"});
+  EXPECT_EQ(counted.exit_code, 0) << counted.err;
+  EXPECT_EQ(SplitLines(counted.out).size(), 2u);
+}
+
 TEST(RunCommandTest, RunNeedsExactlyOnePipeline) {
   EXPECT_EQ(RunCorpusflow({"run"}).exit_code, 2);
   ScopedTempDir dir;
