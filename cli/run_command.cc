@@ -22,6 +22,18 @@ StageList ToStageList(const std::vector<StageSpec>& specs) {
   return stages;
 }
 
+/// The help of a command that has no options of its own: its usage line and summary, the text
+/// of both `corpusflow help COMMAND` and `COMMAND --help`.
+void PrintPlainCommandHelp(std::string_view name) {
+  const CommandDef& def = CommandRegistry::Global().Get(name);
+  std::cout << "usage: corpusflow " << def.synopsis << "\n\n" << def.summary << "\n";
+}
+
+/// Whether `args` asks a command for its help (`--help` or `-h` alone).
+bool AsksForHelp(const std::vector<std::string>& args) {
+  return args.size() == 1 && (args[0] == "--help" || args[0] == "-h");
+}
+
 int RunCommand(const std::vector<std::string>& args) {
   po::options_description desc("run options");
   desc.add_options()("file,f", po::value<std::string>(),
@@ -30,8 +42,16 @@ int RunCommand(const std::vector<std::string>& args) {
       "dry-run", po::bool_switch(),
       "print the plan (pipelines, breakers, schemas) and stop, loading no dictionary or model");
   AddRunOptions(desc);
+  desc.add_options()("help,h", po::bool_switch(), "show this help");
   po::variables_map values;
   ParseCommandArgsWithInputs("run", args, desc, "pipeline", &values);
+  if (values["help"].as<bool>()) {
+    PrintPlainCommandHelp("run");
+    std::cout << "\nExample:\n  corpusflow run 'read docs.jsonl.zst --field text | filter "
+                 "--min-chars 20 | write out.txt.zst'\n\n"
+              << desc;
+    return 0;
+  }
 
   std::vector<StageSpec> specs;
   const bool has_file = values.count("file") > 0;
@@ -66,6 +86,10 @@ int RunCommand(const std::vector<std::string>& args) {
 }
 
 int OpsCommand(const std::vector<std::string>& args) {
+  if (AsksForHelp(args)) {
+    PrintPlainCommandHelp("ops");
+    return 0;
+  }
   if (!args.empty()) throw InvalidArgument("ops: takes no arguments");
   const auto defs = OperatorRegistry::Global().List();
   size_t width = 0;
@@ -91,7 +115,7 @@ void PrintUsage(std::FILE* out) {
                "  corpusflow run 'read docs.jsonl.zst --field text | filter --min-chars 20 | "
                "write out.txt.zst'\n"
                "`corpusflow ops` lists operators, `corpusflow help OP` shows one operator's "
-               "options,\n`corpusflow help COMMAND` one command's usage.\n"
+               "options,\n`corpusflow help COMMAND` one command's help (as COMMAND --help).\n"
                "Exit codes: 0 success, 1 runtime or data error, 2 usage error, 130 "
                "interrupted,\n141 the reader of stdout went away (e.g. `| head`).\n");
 }
@@ -99,6 +123,10 @@ void PrintUsage(std::FILE* out) {
 int HelpCommand(const std::vector<std::string>& args) {
   if (args.empty()) {
     PrintUsage(stdout);
+    return 0;
+  }
+  if (AsksForHelp(args)) {
+    PrintPlainCommandHelp("help");
     return 0;
   }
   if (args.size() > 1) throw InvalidArgument("help: give one operator or command name");
@@ -111,15 +139,19 @@ int HelpCommand(const std::vector<std::string>& args) {
     return 0;
   }
   if (const CommandDef* def = CommandRegistry::Global().Find(name)) {
-    std::cout << "usage: corpusflow " << def->synopsis << "\n\n" << def->summary << "\n";
-    return 0;
+    // Every command prints its whole help (usage, options with defaults) for --help.
+    return def->run({"--help"});
   }
   // Unknown: let the operator registry produce the error with a suggestion.
   std::cout << OperatorRegistry::Global().Help(name);
   return 0;
 }
 
-int VersionCommand(const std::vector<std::string>&) {
+int VersionCommand(const std::vector<std::string>& args) {
+  if (AsksForHelp(args)) {
+    PrintPlainCommandHelp("version");
+    return 0;
+  }
   std::printf("corpusflow %s\n", CORPUSFLOW_VERSION);
   return 0;
 }
@@ -134,10 +166,11 @@ const CommandRegistrar kRun(CommandDef{
 });
 const CommandRegistrar kOps(CommandDef{
     .name = "ops", .synopsis = "ops", .summary = "List the operators", .run = OpsCommand});
-const CommandRegistrar kHelp(CommandDef{.name = "help",
-                                        .synopsis = "help [OPERATOR|COMMAND]",
-                                        .summary = "Show usage, or one operator's options",
-                                        .run = HelpCommand});
+const CommandRegistrar kHelp(CommandDef{
+    .name = "help",
+    .synopsis = "help [OPERATOR|COMMAND]",
+    .summary = "Show usage, or one operator's or command's help",
+    .run = HelpCommand});
 const CommandRegistrar kVersion(CommandDef{.name = "version",
                                            .synopsis = "version",
                                            .summary = "Print the version",

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "engine/io/paths.h"
 #include "engine/units.h"
 
 namespace corpusflow {
@@ -40,6 +41,7 @@ ExecContext::ExecContext(const RunOptions& options)
       temp_dir_(options.tmp_dir.empty() ? TempDir::DefaultParent() : options.tmp_dir),
       progress_(options.progress) {
   run_files_.file_system = options.file_system;
+  run_files_.folders = std::make_shared<OutputFolders>();
   // A commit of several renames is journaled in the run folder (engine/io/commit_journal.h).
   outputs_.set_journal_folder([this] { return temp_dir_.Path(); });
   // Batches of a few MB; smaller when the budget is tiny so several fit in flight. A batch in
@@ -67,8 +69,18 @@ void ExecContext::DeferCommit(std::unique_ptr<DeferredCommit> commit, CommitRank
   outputs_.Add(std::move(commit), rank);
 }
 
-void ExecContext::CommitDeferred() { outputs_.Commit(); }
+ExecContext::~ExecContext() { DiscardDeferred(); }
 
-void ExecContext::DiscardDeferred() noexcept { outputs_.Discard(); }
+void ExecContext::CommitDeferred() {
+  outputs_.Commit();
+  // After a failed commit the folders are removed like those of any failed run: only the empty
+  // ones go, so a folder holding an output already renamed stays.
+  run_files_.folders->Keep();
+}
+
+void ExecContext::DiscardDeferred() noexcept {
+  outputs_.Discard();
+  run_files_.folders->RemoveCreated();
+}
 
 }  // namespace corpusflow

@@ -63,6 +63,10 @@ PlanContext MakePlanContext(const RunOptions& options);
 class ExecContext {
  public:
   explicit ExecContext(const RunOptions& options);
+  /// Discards the outputs not committed and removes the output folders a failed run created.
+  ~ExecContext();
+  ExecContext(const ExecContext&) = delete;
+  ExecContext& operator=(const ExecContext&) = delete;
 
   const RunOptions& options() const { return options_; }
   int threads() const { return threads_; }
@@ -104,9 +108,12 @@ class ExecContext {
   /// rank order); when the run fails its members are destroyed without Commit(). Every output
   /// of a run goes this way, so a run's outputs appear together or not at all.
   void DeferCommit(std::unique_ptr<DeferredCommit> commit, CommitRank rank = CommitRank::kData);
-  /// Commit the run's CommitGroup (Execute, at the end of a successful run).
+  /// Commit the run's CommitGroup (Execute, at the end of a successful run); the output folders
+  /// the run created stay.
   void CommitDeferred();
-  /// Destroy the run's CommitGroup members without committing them (Execute, on failure).
+  /// Destroy the run's CommitGroup members without committing them and, unless the run
+  /// committed, remove the output folders it created that are empty (Execute, on failure; the
+  /// destructor again, once every writer is gone).
   void DiscardDeferred() noexcept;
 
  private:

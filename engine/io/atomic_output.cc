@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "engine/error.h"
+#include "engine/io/paths.h"
 
 namespace corpusflow {
 namespace {
@@ -85,6 +86,15 @@ AtomicOutput AtomicOutput::Create(const std::string& path, const RunFiles& run, 
         return out;
       }
       out.target_ = resolved;
+    }
+  }
+  // A missing folder is created (and removed again by a run that fails).
+  const std::filesystem::path folder = std::filesystem::path(out.target_).parent_path();
+  if (!folder.empty()) {
+    if (run.folders != nullptr) {
+      run.folders->Ensure(folder);
+    } else {
+      EnsureFolder(folder);
     }
   }
   for (int attempt = 0; attempt < kTempNameAttempts; ++attempt) {

@@ -10,6 +10,8 @@
 //   - A symlink to a regular file is followed: the temp file goes beside the file it points to,
 //     which is replaced, and the link stays.
 // docs/io.md describes the naming and the commit order of a run (CommitGroup).
+// The missing folders of NAME are created before the temp file (RunFiles::folders records them,
+// for a failed run to remove).
 // Thread safety: one thread at a time.
 #pragma once
 
@@ -24,8 +26,9 @@ namespace corpusflow {
 class AtomicOutput {
  public:
   /// Open the output `path` ("-": stdout). `sync`: fdatasync the temp file before the rename.
-  /// Throws InvalidArgument when `path` is an input of the run, IoError when it cannot be created
-  /// (a missing folder, a directory of that name, no permission).
+  /// Creates the missing folders of `path` (noted in `run.folders`). Throws InvalidArgument when
+  /// `path` is an input of the run, IoError when it cannot be created (a directory of that name,
+  /// a file where a folder should be, no permission).
   static AtomicOutput Create(const std::string& path, const RunFiles& run = {}, bool sync = false);
 
   AtomicOutput(AtomicOutput&& other) noexcept;

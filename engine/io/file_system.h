@@ -70,13 +70,19 @@ class FileSystem {
 /// The identities of `paths` that exist (stdin "-" and missing files are left out).
 std::vector<FileId> IdentifyFiles(FileSystem& fs, const std::vector<std::string>& paths);
 
-/// What every output of a run needs to know about the run: the FileSystem to create it in and
-/// the files the run reads, which no output may replace. Immutable once the run started.
+class OutputFolders;
+
+/// What every output of a run needs to know about the run: the FileSystem to create it in, the
+/// files the run reads, which no output may replace, and where to note the folders it creates.
+/// Immutable once the run started.
 struct RunFiles {
   /// Null: FileSystem::Default().
   FileSystem* file_system = nullptr;
   /// The identities of the run's input files (null: none known).
   std::shared_ptr<const std::vector<FileId>> inputs;
+  /// The run's record of the output folders it created, which a failed run removes
+  /// (engine/io/paths.h; null: missing folders are created and never removed).
+  std::shared_ptr<OutputFolders> folders;
 
   FileSystem& fs() const { return file_system != nullptr ? *file_system : FileSystem::Default(); }
   /// Whether `id` is one of the run's inputs.

@@ -57,7 +57,8 @@ class OutputStream {
   virtual std::vector<PendingRename> Renames() const = 0;
 };
 
-/// Create `path` ("-" for stdout), compressing by extension. The parent directory must exist.
+/// Create `path` ("-" for stdout), compressing by extension; missing folders are created
+/// (AtomicOutput::Create).
 /// Throws IoError, or InvalidArgument for a bad level or an output that is an input of the run.
 std::unique_ptr<OutputStream> CreateOutput(const std::string& path,
                                            const OutputOptions& options = {});

@@ -33,19 +33,73 @@ void CheckOutputWritable(const std::string& path) {
   if (fs::is_directory(path, ec)) {
     throw IoError("cannot write output " + path + ": it is a directory");
   }
-  fs::path dir = fs::path(path).parent_path();
-  if (dir.empty()) dir = ".";
+  CheckOutputFolder(fs::path(path).parent_path(), "cannot write output " + path);
+}
+
+void CheckOutputFolder(const std::filesystem::path& folder, const std::string& what) {
+  // The nearest existing ancestor decides: the folders below it are created by the run.
+  std::filesystem::path dir = folder.empty() ? std::filesystem::path(".") : folder;
   struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0) {
-    ThrowIoError("cannot write output " + path + ": no folder", dir.string(), errno);
+  while (::stat(dir.c_str(), &st) != 0) {
+    const int err = errno;
+    const std::filesystem::path parent =
+        dir.parent_path().empty() ? std::filesystem::path(".") : dir.parent_path();
+    if ((err != ENOENT && err != ENOTDIR) || parent == dir) {
+      ThrowIoError(what + ": folder", dir.string(), err);
+    }
+    dir = parent;
   }
-  if (!S_ISDIR(st.st_mode)) {
-    throw IoError("cannot write output " + path + ": " + dir.string() + " is not a folder");
+  if (!S_ISDIR(st.st_mode)) throw IoError(what + ": " + dir.string() + " is not a folder");
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) ThrowIoError(what + ": folder", dir.string(), errno);
+}
+
+namespace {
+
+/// Create the missing folders of `dir`, shallowest first; append each one created to `created`.
+void CreateMissingFolders(const std::filesystem::path& dir,
+                          std::vector<std::filesystem::path>* created) {
+  std::vector<std::filesystem::path> missing;
+  struct stat st {};
+  for (std::filesystem::path p = dir; !p.empty() && ::stat(p.c_str(), &st) != 0;
+       p = p.parent_path()) {
+    if (errno != ENOENT) break;  // mkdir below names the problem
+    missing.push_back(p);
+    if (p.parent_path() == p) break;
   }
-  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
-    ThrowIoError("cannot write output " + path + ": folder", dir.string(), errno);
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    if (::mkdir(it->c_str(), 0777) == 0) {
+      if (created != nullptr) created->push_back(*it);
+    } else if (errno != EEXIST) {
+      ThrowIoError("cannot create output folder", it->string(), errno);
+    }
   }
 }
+
+}  // namespace
+
+void OutputFolders::Ensure(const std::filesystem::path& dir) {
+  std::lock_guard<std::mutex> lock(mu_);
+  CreateMissingFolders(dir, &created_);
+}
+
+void OutputFolders::Keep() {
+  std::lock_guard<std::mutex> lock(mu_);
+  kept_ = true;
+}
+
+void OutputFolders::RemoveCreated() noexcept {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (kept_) return;
+  // Created shallowest first: remove in reverse, so a folder's subfolders go before it. One that
+  // still holds something (a temp file not yet removed) stays listed for a later call.
+  std::vector<std::filesystem::path> left;
+  for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
+    if (::rmdir(it->c_str()) != 0 && errno != ENOENT) left.push_back(*it);
+  }
+  created_.assign(left.rbegin(), left.rend());
+}
+
+void EnsureFolder(const std::filesystem::path& dir) { CreateMissingFolders(dir, nullptr); }
 
 void CheckInputReadable(const std::string& path) {
   if (path == "-") return;

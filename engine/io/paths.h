@@ -1,10 +1,14 @@
 // Paths as a run sees them before any I/O: input arguments expanded from glob patterns, the
 // plan-time checks that inputs are readable and outputs writable, whether two paths name the same
-// file, and the total size of the inputs (for progress). Pure functions of the file system state.
+// file, and the total size of the inputs (for progress): pure functions of the file system state.
+// And the one place that creates the missing folders of an output (OutputFolders), which a failed
+// run removes again.
 #pragma once
 
 #include <compare>
 #include <cstdint>
+#include <filesystem>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,8 +20,37 @@ namespace corpusflow {
 /// The summed sizes of `paths` on disk; nullopt when one is stdin ("-") or not a regular file.
 std::optional<uint64_t> TotalFileBytes(const std::vector<std::string>& paths);
 
-/// Throw IoError unless `path`'s directory exists and is writable (plan-time check).
+/// Throw IoError unless `path` can be created: it is no directory, and its folder is a writable
+/// folder, or is missing and its nearest existing ancestor is a writable folder (the run creates
+/// the missing folders, OutputFolders). Plan-time check.
 void CheckOutputWritable(const std::string& path);
+/// The same check for the folder `dir` an output goes in ("" is "."); errors start with `what`
+/// ("cannot write output x/y.txt").
+void CheckOutputFolder(const std::filesystem::path& dir, const std::string& what);
+
+/// The folders a run created for its outputs. AtomicOutput::Create calls Ensure() for the folder
+/// of each output before it makes the temp file; a run that fails calls RemoveCreated(), which
+/// removes those folders again (deepest first, each only when empty), so that a failed run leaves
+/// no folder behind; a run that succeeded calls Keep(). Thread-safe.
+class OutputFolders {
+ public:
+  /// Create `dir` and its missing ancestors (mode 0777 less the umask), remembering each one
+  /// created. Throws IoError naming the folder that cannot be created.
+  void Ensure(const std::filesystem::path& dir);
+  /// The run succeeded: its folders stay, and RemoveCreated() does nothing from now on.
+  void Keep();
+  /// Remove the folders Ensure() created that are empty, deepest first. Idempotent.
+  void RemoveCreated() noexcept;
+
+ private:
+  std::mutex mu_;
+  std::vector<std::filesystem::path> created_;
+  bool kept_ = false;
+};
+
+/// Create the missing folders of `dir` like OutputFolders::Ensure, remembering none (outputs
+/// written outside a run, such as the report of a failed run).
+void EnsureFolder(const std::filesystem::path& dir);
 /// Throw IoError unless `path` exists and is readable (plan-time check).
 void CheckInputReadable(const std::string& path);
 

@@ -1,5 +1,6 @@
 #include "operators/io/head.h"
 
+#include "engine/error.h"
 #include "engine/exec_context.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
@@ -47,13 +48,18 @@ static const OperatorRegistrar kRegisterHead(OperatorDef{
     .role = OperatorRole::kTransform,
     .synopsis = "head N",
     .summary = "Keep the first N records and stop reading",
-    .details = "Records after the first N are not read at all: the source stops early.",
+    .details = "N (or --count N) is the number of records to keep. Records after the first N are "
+               "not read at all: the source stops early.",
     .describe =
         [](OptionSet& o) {
-          o.hidden.add_options()("count", CountValue()->required(), "records to keep");
+          o.hidden.add_options()("count", CountValue(), "records to keep");
           o.positional.add("count", 1);
         },
     .create = [](const OptionValues& v) -> std::unique_ptr<Operator> {
+      // Checked here rather than by ->required(), whose message names only --count.
+      if (v.count("count") == 0) {
+        throw InvalidArgument("give the number of records, e.g. 'head 100' (or --count N)");
+      }
       return std::make_unique<HeadOperator>(v["count"].as<uint64_t>());
     },
 });

@@ -9,6 +9,7 @@
 
 #include "engine/check.h"
 #include "engine/error.h"
+#include "engine/io/paths.h"
 #include "operators/megatron/discovery.h"
 
 namespace corpusflow {
@@ -102,6 +103,7 @@ void MegatronMerger::Write() {
   }
   RunFiles run;
   run.file_system = &fs_;
+  run.folders = folders_;
   run.inputs = std::make_shared<const std::vector<FileId>>(IdentifyFiles(fs_, input_files));
   files_ = std::make_unique<MegatronDatasetFiles>(output_prefix_, run);
   try {
@@ -227,19 +229,30 @@ std::vector<MegatronMergeGroup> GroupMegatronMergeInputs(std::string_view output
 
 std::vector<MegatronMergeResult> MergeMegatronGroups(
     const std::vector<MegatronMergeGroup>& groups) {
+  // The output folders the merge creates go again when it fails.
+  const auto folders = std::make_shared<OutputFolders>();
   std::vector<std::unique_ptr<MegatronMerger>> mergers;
-  for (const MegatronMergeGroup& group : groups) {
-    mergers.push_back(std::make_unique<MegatronMerger>(group.output_prefix, group.input_prefixes));
+  try {
+    for (const MegatronMergeGroup& group : groups) {
+      mergers.push_back(
+          std::make_unique<MegatronMerger>(group.output_prefix, group.input_prefixes));
+      mergers.back()->set_output_folders(folders);
+    }
+    for (auto& m : mergers) m->Write();
+    // Every output dataset switches together: all .bin files, then all .idx files (commit.h).
+    CommitGroup outputs;
+    for (auto& m : mergers) {
+      m->Defer([&outputs](std::unique_ptr<DeferredCommit> member, CommitRank rank) {
+        outputs.Add(std::move(member), rank);
+      });
+    }
+    outputs.Commit();
+  } catch (...) {
+    mergers.clear();  // removes their temp files
+    folders->RemoveCreated();
+    throw;
   }
-  for (auto& m : mergers) m->Write();
-  // Every output dataset switches together: all .bin files, then all .idx files (commit.h).
-  CommitGroup outputs;
-  for (auto& m : mergers) {
-    m->Defer([&outputs](std::unique_ptr<DeferredCommit> member, CommitRank rank) {
-      outputs.Add(std::move(member), rank);
-    });
-  }
-  outputs.Commit();
+  folders->Keep();
   std::vector<MegatronMergeResult> results;
   for (size_t g = 0; g < groups.size(); ++g) {
     results.push_back(MegatronMergeResult{mergers[g]->output_prefix(),

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/io/file_system.h"
@@ -55,6 +56,9 @@ class MegatronMerger {
   void Defer(const DeferCommitFn& defer);
   /// Commit the output now, alone. REQUIRES: Write().
   void Publish();
+  /// Note the missing output folders Write() creates in `folders` (engine/io/paths.h), for the
+  /// caller to remove them when the merge fails. Unset: they are created and never removed.
+  void set_output_folders(std::shared_ptr<OutputFolders> folders) { folders_ = std::move(folders); }
 
  private:
   /// Write() into files_.
@@ -66,6 +70,7 @@ class MegatronMerger {
   MegatronMergeSummary summary_;
   /// The output's temp files; null before Write() and once handed to a commit.
   std::unique_ptr<MegatronDatasetFiles> files_;
+  std::shared_ptr<OutputFolders> folders_;
   bool written_ = false;
 };
 

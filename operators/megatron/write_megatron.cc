@@ -1,10 +1,6 @@
 #include "operators/megatron/write_megatron.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <filesystem>
 #include <limits>
@@ -12,6 +8,7 @@
 
 #include "engine/error.h"
 #include "engine/exec_context.h"
+#include "engine/io/paths.h"
 #include "engine/progress.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
@@ -238,13 +235,10 @@ std::string WriteMegatronOperator::ShardPrefix(uint32_t shard) const {
 void WriteMegatronOperator::Validate(const PlanContext& /*ctx*/) const {
   // Every shard's prefix only adds to the name's end: one folder holds them all.
   const std::string prefix = ShardPrefix(0);
-  std::filesystem::path dir = std::filesystem::path(prefix).parent_path();
-  if (dir.empty()) dir = ".";
-  const std::string what = "cannot write datasets " + prefix + "_*: folder";
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0) ThrowIoError(what, dir.string(), errno);
-  if (!S_ISDIR(st.st_mode)) throw IoError(what + " " + dir.string() + " is not a folder");
-  if (::access(dir.c_str(), W_OK | X_OK) != 0) ThrowIoError(what, dir.string(), errno);
+  // A missing folder is created by the run (AtomicOutput): its nearest existing ancestor must be
+  // a writable folder.
+  CheckOutputFolder(std::filesystem::path(prefix).parent_path(),
+                    "cannot write datasets " + prefix + "_*");
 }
 
 std::vector<WriteMegatronOperator::FieldPlan> WriteMegatronOperator::PlanFields(

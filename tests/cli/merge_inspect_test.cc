@@ -166,6 +166,24 @@ TEST(MegatronCliTest, TruncatedIndexIsAClearErrorForInspectAndMerge) {
   EXPECT_EQ(ListDir(dir.path()), (std::vector<std::string>{"a.bin", "a.idx", "b.bin", "b.idx"}));
 }
 
+// The missing folders of the output are created, and removed again by a merge that fails.
+TEST(MegatronCliTest, MergeCreatesAMissingOutputFolderAndRemovesItOnFailure) {
+  ScopedTempDir dir;
+  WriteDataset(dir.File("a"), MegatronDType::kUInt16, {{{1, 2}}, {{3}}}, dir.path());
+  WriteDataset(dir.File("b"), MegatronDType::kUInt16, {{{4}}}, dir.path());
+  const CommandResult merged =
+      RunCorpusflow({"merge", dir.File("out/new/m"), dir.File("a"), dir.File("b")});
+  ASSERT_EQ(merged.exit_code, 0) << merged.err;
+  EXPECT_EQ(ListDir(dir.path() / "out/new"), (std::vector<std::string>{"m.bin", "m.idx"}));
+  WriteFile(dir.File("a.bin"), ReadFile(dir.File("a.bin")).substr(0, 3));
+  const CommandResult failed =
+      RunCorpusflow({"merge", dir.File("gone/deep/m"), dir.File("a"), dir.File("b")});
+  EXPECT_EQ(failed.exit_code, 1);
+  EXPECT_TRUE(Contains(failed.err, "truncated .bin")) << failed.err;
+  EXPECT_EQ(ListDir(dir.path()),
+            (std::vector<std::string>{"a.bin", "a.idx", "b.bin", "b.idx", "out"}));
+}
+
 TEST(MegatronCliTest, MergeOfDifferentDtypesIsAnError) {
   ScopedTempDir dir;
   WriteDataset(dir.File("a"), MegatronDType::kUInt16, {{{1}}}, dir.path());

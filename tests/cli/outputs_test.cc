@@ -9,6 +9,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <string>
@@ -135,15 +136,78 @@ TEST(OutputsTest, StatsJsonMayNotReplaceAnInputOrAnOutput) {
   }
 }
 
-TEST(OutputsTest, AMissingStatsFolderFailsBeforeAnyOutputIsWritten) {
+TEST(OutputsTest, AnUnusableStatsFolderFailsBeforeAnyOutputIsWritten) {
   ScopedTempDir dir;
   WriteFile(dir.path() / "in.txt", "x\n");
+  WriteFile(dir.path() / "file", "not a folder\n");
   const CommandResult r =
-      RunCorpusflow({"run", "read " + dir.File("in.txt") + " | write " + dir.File("out.txt"),
-                     "--stats-json", dir.File("missing/stats.json")});
+      RunCorpusflow({"run", "read " + dir.File("in.txt") + " | write " + dir.File("out/out.txt"),
+                     "--stats-json", dir.File("file/sub/stats.json")});
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_NE(r.err.find(dir.File("missing")), std::string::npos) << r.err;
-  EXPECT_EQ(ListDir(dir.path()), Strings{"in.txt"});
+  EXPECT_EQ(r.err, "corpusflow: error: cannot write output " + dir.File("file/sub/stats.json") +
+                       ": " + dir.File("file") + " is not a folder\n");
+  EXPECT_EQ(ListDir(dir.path()), (Strings{"file", "in.txt"}));
+}
+
+// Every writer creates the missing folders of its outputs (issue 12), as `mkdir -p` would.
+TEST(OutputsTest, MissingOutputFoldersAreCreated) {
+  ScopedTempDir dir;
+  WriteFile(dir.path() / "in.txt", "b\na\nc\n");
+  const CommandResult run =
+      RunCorpusflow({"run", "--progress", "never",
+                     "read " + dir.File("in.txt") + " | tee " + dir.File("t/copy.txt") +
+                         " | write " + dir.File("w/sub/out.txt"),
+                     "--stats-json", dir.File("s/deep/stats.json")});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(ReadFile(dir.path() / "t/copy.txt"), "b\na\nc\n");
+  EXPECT_EQ(ReadFile(dir.path() / "w/sub/out.txt"), "b\na\nc\n");
+  EXPECT_NE(ReadFile(dir.path() / "s/deep/stats.json").find("\"status\": \"ok\""),
+            std::string::npos);
+
+  const CommandResult shuffle =
+      RunCorpusflow({"shuffle", dir.File("in.txt"), "-o", dir.File("sh/out.txt"), "--seed", "1"});
+  ASSERT_EQ(shuffle.exit_code, 0) << shuffle.err;
+  Strings lines = SplitLines(ReadFile(dir.path() / "sh/out.txt"));
+  std::sort(lines.begin(), lines.end());
+  EXPECT_EQ(lines, (Strings{"a", "b", "c"}));
+
+  WriteFile(dir.path() / "corpus.txt", "我们的数据\nhello world\n");
+  const CommandResult vocab = RunCorpusflow(
+      {"vocab", dir.File("corpus.txt"), "-o", dir.File("v/vocab.txt"), "--size", "110"});
+  ASSERT_EQ(vocab.exit_code, 0) << vocab.err;
+  EXPECT_EQ(SplitLines(ReadFile(dir.path() / "v/vocab.txt")).at(0), "[PAD]");
+
+  WriteFile(dir.path() / "ids.txt", "1 2 3\n4 5\n");
+  const CommandResult megatron = RunCorpusflow(
+      {"run", "--progress", "never",
+       "read " + dir.File("ids.txt") + " | parse-ids | write-megatron " + dir.File("m/n/x")});
+  ASSERT_EQ(megatron.exit_code, 0) << megatron.err;
+  EXPECT_EQ(ListDir(dir.path() / "m/n"),
+            (Strings{"x_text_ids_document.bin", "x_text_ids_document.idx"}));
+  EXPECT_EQ(ListDir(dir.path()),
+            (Strings{"corpus.txt", "ids.txt", "in.txt", "m", "s", "sh", "t", "v", "w"}));
+}
+
+// A failed run removes the folders it created, and only those: nothing it made survives.
+TEST(OutputsTest, AFailedRunRemovesTheFoldersItCreated) {
+  ScopedTempDir dir;
+  // Many good records before the bad one, so that the writers have opened their files (and
+  // made their folders) when the run fails.
+  std::string corpus;
+  for (int i = 0; i < 100000; ++i) corpus += "{\"text\":\"line " + std::to_string(i) + "\"}\n";
+  corpus += "{\"text\":\n";
+  WriteFile(dir.path() / "bad.jsonl", corpus);
+  fs::create_directory(dir.path() / "kept");
+  const CommandResult r =
+      RunCorpusflow({"run", "--memory", "16M", "--progress", "never",
+                     "read " + dir.File("bad.jsonl") + " | tee " + dir.File("t/a/copy.txt") +
+                         " | write " + dir.File("kept/new/out.txt") + " --shards 2",
+                     "--stats-json", dir.File("s/stats.json")});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  // The report of the failure is an output of the run too.
+  EXPECT_NE(ReadFile(dir.path() / "s/stats.json").find("\"status\": \"error\""), std::string::npos);
+  EXPECT_EQ(ListDir(dir.path()), (Strings{"bad.jsonl", "kept", "s"}));
+  EXPECT_EQ(ListDir(dir.path() / "kept"), Strings{});
 }
 
 TEST(OutputsTest, StatsJsonToADeviceWritesTheDeviceAndKeepsIt) {

@@ -74,6 +74,45 @@ TEST(RunCommandTest, HelpShowsOperatorUsage) {
   EXPECT_EQ(RunCorpusflow({"help", "nosuchop"}).exit_code, 2);
 }
 
+// `help COMMAND` prints the whole help of the command, the very text `COMMAND --help` prints
+// (options with their defaults), not just its usage line.
+TEST(RunCommandTest, HelpOfACommandIsItsWholeHelp) {
+  for (const std::string command : {"run", "inspect", "merge", "bench", "ops", "version", "help"}) {
+    SCOPED_TRACE(command);
+    const CommandResult help = RunCorpusflow({"help", command});
+    const CommandResult own = RunCorpusflow({command, "--help"});
+    EXPECT_EQ(help.exit_code, 0) << help.err;
+    EXPECT_EQ(own.exit_code, 0) << own.err;
+    EXPECT_EQ(help.out, own.out);
+    EXPECT_EQ(help.err, "");
+  }
+  const CommandResult run = RunCorpusflow({"help", "run"});
+  EXPECT_TRUE(run.out.starts_with("usage: corpusflow run 'STAGE | STAGE | ...'")) << run.out;
+  EXPECT_NE(run.out.find("corpusflow run 'read docs.jsonl.zst --field text | filter --min-chars "
+                         "20 | write out.txt.zst'"),
+            std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("--progress arg (=auto)"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("--dry-run"), std::string::npos) << run.out;
+  const CommandResult inspect = RunCorpusflow({"help", "inspect"});
+  EXPECT_NE(inspect.out.find("inspect options:"), std::string::npos) << inspect.out;
+  EXPECT_EQ(RunCorpusflow({"help", "version"}).out,
+            "usage: corpusflow version\n\nPrint the version\n");
+}
+
+// `head` without its count names the positional form instead of a hidden --count.
+TEST(RunCommandTest, HeadWithoutACountIsAUsageErrorNamingTheForm) {
+  const CommandResult r = RunCorpusflow({"run", "gen --bytes 1K | head | write -"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "corpusflow: head: give the number of records, e.g. 'head 100' (or --count N)\n");
+  const CommandResult counted =
+      RunCorpusflow({"run", "--progress", "never", "gen --bytes 4K | head --count 2 | write -"});
+  EXPECT_EQ(counted.exit_code, 0) << counted.err;
+  EXPECT_EQ(SplitLines(counted.out).size(), 2u);
+}
+
 TEST(RunCommandTest, RunNeedsExactlyOnePipeline) {
   EXPECT_EQ(RunCorpusflow({"run"}).exit_code, 2);
   ScopedTempDir dir;

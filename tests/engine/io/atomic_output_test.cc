@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/io/paths.h"
 #include "tests/testing/cli_runner.h"
 #include "tests/testing/expect_error.h"
 #include "tests/testing/fault_file_system.h"
@@ -234,11 +235,34 @@ TEST(AtomicOutputTest, UnusableTargetsAreIoErrors) {
               AtomicOutput::Create(dir.path().string());
             }).find("it is a directory"),
             std::string::npos);
-  const std::string missing = dir.File("missing/out.txt");
-  const std::string message = ErrorMessage<IoError>([&] { AtomicOutput::Create(missing); });
-  EXPECT_NE(message.find(dir.File("missing/")), std::string::npos) << message;
+  WriteFile(dir.path() / "file", "x");
+  const std::string under_file = dir.File("file/sub/out.txt");
+  const std::string message = ErrorMessage<IoError>([&] { AtomicOutput::Create(under_file); });
+  EXPECT_NE(message.find(dir.File("file/sub/")), std::string::npos) << message;
+  EXPECT_NE(message.find("Not a directory"), std::string::npos) << message;
   EXPECT_THROW(AtomicOutput::Create(""), InvalidArgument);
-  EXPECT_TRUE(ListDir(dir.path()).empty());
+  EXPECT_EQ(ListDir(dir.path()), std::vector<std::string>{"file"});
+}
+
+// Missing folders are created before the temp file; those noted in RunFiles::folders go again
+// when the run removes them, once the output is abandoned.
+TEST(AtomicOutputTest, MissingFoldersAreCreatedAndNotedForTheRun) {
+  ScopedTempDir dir;
+  {
+    AtomicOutput out = AtomicOutput::Create(dir.File("a/b/out.txt"));
+    out.Write("x\n");
+    out.Commit();
+  }
+  EXPECT_EQ(ReadFile(dir.path() / "a/b/out.txt"), "x\n");
+  RunFiles run;
+  run.folders = std::make_shared<OutputFolders>();
+  {
+    AtomicOutput out = AtomicOutput::Create(dir.File("a/c/d/out.txt"), run);
+    out.Write("x\n");
+    EXPECT_EQ(ListDir(dir.path() / "a/c"), std::vector<std::string>{"d"});
+  }
+  run.folders->RemoveCreated();
+  EXPECT_EQ(ListDir(dir.path() / "a"), std::vector<std::string>{"b"});
 }
 
 TEST(AtomicOutputTest, FullDiskAndFailedRenameLeaveNothing) {

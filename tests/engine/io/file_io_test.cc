@@ -392,12 +392,50 @@ TEST(FileIoTest, OutputChecks) {
   EXPECT_NO_THROW(CheckOutputWritable(dir.File("new.txt")));
   EXPECT_NO_THROW(CheckOutputWritable("-"));
   EXPECT_THROW(CheckOutputWritable(dir.path().string()), IoError);
-  const std::string message =
-      ErrorMessage<IoError>([&] { CheckOutputWritable(dir.File("missing/out.txt")); });
-  EXPECT_NE(message.find("missing"), std::string::npos) << message;
+  // A missing folder is fine when its nearest existing ancestor is a writable folder: the
+  // output creates it.
+  EXPECT_NO_THROW(CheckOutputWritable(dir.File("missing/deeper/out.txt")));
+  EXPECT_TRUE(ListDir(dir.path()).empty());
   WriteFile(dir.File("file"), "x");
-  EXPECT_THROW(CheckOutputWritable(dir.File("file/out.txt")), IoError);
-  EXPECT_THROW(CreateOutput(dir.File("missing/out.txt")), IoError);
+  EXPECT_EQ(ErrorMessage<IoError>([&] { CheckOutputWritable(dir.File("file/out.txt")); }),
+            "cannot write output " + dir.File("file/out.txt") + ": " + dir.File("file") +
+                " is not a folder");
+  EXPECT_EQ(ErrorMessage<IoError>([&] { CheckOutputWritable(dir.File("file/sub/out.txt")); }),
+            "cannot write output " + dir.File("file/sub/out.txt") + ": " + dir.File("file") +
+                " is not a folder");
+  EXPECT_THROW(CreateOutput(dir.File("file/sub/out.txt")), IoError);
+  {
+    std::unique_ptr<OutputStream> out = CreateOutput(dir.File("missing/deeper/out.txt"));
+    out->Write("x\n");
+    out->Commit();
+  }
+  EXPECT_EQ(ReadFile(dir.File("missing/deeper/out.txt")), "x\n");
+}
+
+// The folders a run created go again when it fails (only the empty ones), and stay when it
+// succeeded.
+TEST(FileIoTest, OutputFoldersOfAFailedRunAreRemoved) {
+  ScopedTempDir dir;
+  std::filesystem::create_directory(dir.path() / "old");
+  OutputFolders failed;
+  failed.Ensure(dir.path() / "old/a/b");
+  failed.Ensure(dir.path() / "c");
+  failed.Ensure(dir.path() / "old/a/d");
+  WriteFile(dir.path() / "c/someone-elses.txt", "x");
+  EXPECT_EQ(ListDir(dir.path() / "old/a"), (std::vector<std::string>{"b", "d"}));
+  failed.RemoveCreated();
+  EXPECT_EQ(ListDir(dir.path()), (std::vector<std::string>{"c", "old"}));
+  EXPECT_TRUE(ListDir(dir.path() / "old").empty());
+  // What was left because it was not empty goes on a later call, once it is.
+  std::filesystem::remove(dir.path() / "c/someone-elses.txt");
+  failed.RemoveCreated();
+  EXPECT_EQ(ListDir(dir.path()), std::vector<std::string>{"old"});
+
+  OutputFolders succeeded;
+  succeeded.Ensure(dir.path() / "new/x");
+  succeeded.Keep();
+  succeeded.RemoveCreated();
+  EXPECT_EQ(ListDir(dir.path() / "new"), std::vector<std::string>{"x"});
 }
 
 TEST(FileIoTest, ExpandInputPattern) {

@@ -142,8 +142,10 @@ TEST(TeeTest, PlanTimeChecksAreTheInnerSinks) {
   EXPECT_THROW(tee->OutputSchema(text), InvalidArgument);
   // tee passes its input schema on unchanged.
   EXPECT_EQ(Create("tee", {dir.File("out.txt")})->OutputSchema(text), text);
-  // Validate: the output directory must exist.
-  EXPECT_THROW(Create("tee", {dir.File("missing/out.txt")})->Validate(ctx), IoError);
+  // Validate: the output's nearest existing folder must be a folder (a missing one is created).
+  EXPECT_NO_THROW(Create("tee", {dir.File("missing/out.txt")})->Validate(ctx));
+  testing::WriteFile(dir.path() / "file", "");
+  EXPECT_THROW(Create("tee", {dir.File("file/out.txt")})->Validate(ctx), IoError);
 }
 
 TEST(TeeTest, FilesAreIdenticalToAPlainWrite) {

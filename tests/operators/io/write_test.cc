@@ -361,10 +361,17 @@ TEST(WriteTest, OptionAndPlanErrors) {
   EXPECT_THROW(MakeWrite({out, "--format", "csv"}), InvalidArgument);
   EXPECT_THROW(RunWrite({"x"}, {out, "--field", "body"}), InvalidArgument);
   EXPECT_THROW(RunWrite({"x"}, {dir.File("o.jsonl"), "--field", "body"}), InvalidArgument);
-  EXPECT_THROW(RunWrite({"x"}, {dir.File("missing/o.txt")}), IoError);
   EXPECT_THROW(RunWrite({"x"}, {dir.path().string()}), IoError);
   EXPECT_THROW(RunWrite({"x"}, {out, "--shards", "100000"}), InvalidArgument);
   EXPECT_TRUE(ListDir(dir.path()).empty());
+  // Under a file: refused at plan time, nothing made; a missing folder is created.
+  WriteFile(dir.path() / "file", "");
+  EXPECT_THROW(RunWrite({"x"}, {dir.File("file/sub/o.txt")}), IoError);
+  EXPECT_EQ(ListDir(dir.path()), std::vector<std::string>{"file"});
+  RunWrite({"x"}, {dir.File("missing/o.txt")});
+  EXPECT_EQ(ReadFile(dir.path() / "missing/o.txt"), "x\n");
+  std::filesystem::remove_all(dir.path() / "missing");
+  std::filesystem::remove(dir.path() / "file");
   EXPECT_EQ(MakeWrite({dir.File("a.jsonl.zst"), "--shards", "4"})->Describe(),
             "write " + dir.File("a.jsonl.zst") + " as jsonl, zstd, 4 round-robin shards");
 }

@@ -16,6 +16,7 @@
 #include "operators/megatron/merge.h"
 #include "operators/megatron/reader.h"
 #include "tests/testing/cli_runner.h"
+#include "tests/testing/expect_error.h"
 #include "tests/testing/fault_file_system.h"
 #include "tests/testing/megatron_testing.h"
 #include "tests/testing/pipeline_testing.h"
@@ -23,6 +24,7 @@
 namespace corpusflow {
 namespace {
 
+using testing::ErrorMessage;
 using testing::JoinIds;
 using testing::ListDir;
 using testing::ReadFile;
@@ -253,9 +255,17 @@ TEST(WriteMegatronTest, BadOptionsAreUsageErrors) {
   EXPECT_THROW(RunStages({"1"}, {{"parse-ids", {"--vocab-size", "100"}},
                                  {"write-megatron", {dir.File("x"), "--append-eod", "100"}}}),
                InvalidArgument);
-  // Output folder missing: found at plan time.
-  EXPECT_THROW(RunStages({"1"}, {{"parse-ids", {}}, {"write-megatron", {dir.File("no/x")}}}),
-               IoError);
+  // A file where the output folder should be: found at plan time.
+  WriteFile(dir.path() / "file", "x");
+  EXPECT_EQ(ErrorMessage<IoError>([&] {
+              RunStages({"1"}, {{"parse-ids", {}}, {"write-megatron", {dir.File("file/no/x")}}});
+            }),
+            "cannot write datasets " + dir.File("file/no/x") + "_*: " + dir.File("file") +
+                " is not a folder");
+  // A missing one is created.
+  RunStages({"1"}, {{"parse-ids", {}}, {"write-megatron", {dir.File("no/x")}}});
+  EXPECT_EQ(ListDir(dir.path() / "no"),
+            (std::vector<std::string>{"x_text_ids_document.bin", "x_text_ids_document.idx"}));
 }
 
 TEST(WriteMegatronTest, DocumentLevelAppendsEodToNonEmptyDocuments) {
