@@ -54,32 +54,28 @@ std::string RangeText(const char* what, T min, T max) {
   return std::string(what) + " from " + std::to_string(min) + " to " + std::to_string(max);
 }
 
+/// A whole number of type T in [min, max], refused with "is not WHAT ..." otherwise.
+template <typename T>
+po::typed_value<T>* WholeNumberValue(const char* what, T min, T max) {
+  const std::string expected = "is not " + RangeText(what, min, max);
+  return new CheckedValue<T>([=](const std::string& text, std::string* why) -> std::optional<T> {
+    const std::optional<T> value = ParseWhole<T>(text);
+    if (!value || *value < min || *value > max) {
+      *why = expected;
+      return std::nullopt;
+    }
+    return value;
+  });
+}
+
 }  // namespace
 
 po::typed_value<uint64_t>* CountValue(uint64_t min, uint64_t max) {
-  const std::string expected = "is not " + RangeText("a whole number", min, max);
-  return new CheckedValue<uint64_t>(
-      [=](const std::string& text, std::string* why) -> std::optional<uint64_t> {
-        const std::optional<uint64_t> value = ParseWhole<uint64_t>(text);
-        if (!value || *value < min || *value > max) {
-          *why = expected;
-          return std::nullopt;
-        }
-        return value;
-      });
+  return WholeNumberValue<uint64_t>("a whole number", min, max);
 }
 
 po::typed_value<int64_t>* IntegerValue(int64_t min, int64_t max) {
-  const std::string expected = "is not " + RangeText("an integer", min, max);
-  return new CheckedValue<int64_t>(
-      [=](const std::string& text, std::string* why) -> std::optional<int64_t> {
-        const std::optional<int64_t> value = ParseWhole<int64_t>(text);
-        if (!value || *value < min || *value > max) {
-          *why = expected;
-          return std::nullopt;
-        }
-        return value;
-      });
+  return WholeNumberValue<int64_t>("an integer", min, max);
 }
 
 po::typed_value<uint64_t>* ByteSizeValue(uint64_t min, uint64_t max) {
