@@ -5,7 +5,8 @@
 // `--paired` shuffles line-aligned files (source/target) with one permutation, one output each.
 // A pipeline template: `read INPUT... --format lines | shuffle OPTIONS | write OUTPUT`, where
 // read and shuffle come from the operator registry and the shuffle's options (--seed,
-// --spill-compression, ...) are forwarded as the operator declares them. With --paired the read
+// --spill-compression, --head-count/-n, ...) are forwarded as the operator declares them; -z
+// makes the read and the sink end lines at NUL. With --paired the read
 // is the lockstep reader of operators/shuffle/; the write is the shuffle's line sink, which
 // writes one output per input and, by default, cuts the shards as contiguous pieces.
 #include <iostream>
@@ -13,6 +14,8 @@
 #include "cli/command.h"
 #include "cli/pipeline_template.h"
 #include "engine/error.h"
+#include "engine/io/compression.h"
+#include "engine/io/output_stream.h"
 #include "engine/options.h"
 #include "engine/registry.h"
 #include "engine/sharding.h"
@@ -26,8 +29,9 @@ namespace corpusflow {
 namespace {
 
 constexpr const char* kSynopsis =
-    "shuffle [INPUT...] [-o OUTPUT]... [--seed N] [--memory SIZE] [--threads N] [--tmp-dir DIR] "
-    "[--shards N [--shard-policy P]] [--paired] [--on-error fail|skip] "
+    "shuffle [INPUT...] [-o OUTPUT]... [-n N] [-z] [--seed N] [--memory SIZE] [--threads N] "
+    "[--tmp-dir DIR] [--compression C] [--level N] [--shards N [--shard-policy P]] [--paired] "
+    "[--on-error fail|skip] "
     "[--max-record-bytes SIZE] [--spill-compression auto|zstd|none] "
     "[--spill-level N] "
     "[--stats-json PATH] [--progress auto|always|never] [--dry-run]";
@@ -43,6 +47,12 @@ int ShuffleCommand(const std::vector<std::string>& args) {
       "output) or round-robin (records dealt in turn)")(
       "on-error", po::value<std::string>()->default_value("fail"),
       "a line longer than --max-record-bytes: fail (FILE:LINE) or skip (dropped, counted)")(
+      "zero-terminated,z", po::bool_switch(),
+      "a line ends at NUL, not newline, in the inputs and the outputs (as shuf -z)")(
+      "compression", po::value<std::string>()->default_value("auto"),
+      "outputs: auto (by extension: .zst, .gz, .bz2), none, gzip, bzip2 or zstd (the way to "
+      "compress stdout)")("level", IntegerValue(-7, 22)->default_value(0),
+                          "output compression level (0 = default: zstd 3, gzip 6, bzip2 9)")(
       "paired", po::bool_switch(),
       "shuffle line-aligned inputs (e.g. source and target) with the same "
       "permutation, one output per input")("dry-run", po::bool_switch(), "print the plan and stop")(
@@ -55,7 +65,11 @@ int ShuffleCommand(const std::vector<std::string>& args) {
     std::cout << command_line.Help(
         "Shuffle lines uniformly at random, out of core: every permutation is equally likely,\n"
         "the output depends only on --seed and the input. Reads stdin and writes stdout by "
-        "default.");
+        "default.\n"
+        "As shuf: -n N writes only the first N lines of the permutation (a uniform sample; the "
+        "same lines as the whole shuffle cut after N, found without holding or spilling the "
+        "rest); -z reads and writes lines that end at NUL. Outputs are compressed by their "
+        "extension, or by --compression (stdout too), at --level.");
     return 0;
   }
 
@@ -68,6 +82,13 @@ int ShuffleCommand(const std::vector<std::string>& args) {
   const uint64_t shards = values["shards"].as<uint64_t>();
 
   const ShardPolicy shard_policy = ParseShardPolicy(values["shard-policy"].as<std::string>());
+  const bool zero_terminated = values["zero-terminated"].as<bool>();
+  const char delimiter = zero_terminated ? '\0' : '\n';
+  OutputOptions output;
+  if (const std::string codec = values["compression"].as<std::string>(); codec != "auto") {
+    output.compression = ParseCompression(codec);
+  }
+  output.level = static_cast<int>(values["level"].as<int64_t>());
   std::unique_ptr<Operator> shuffle =
       OperatorRegistry::Global().Create("shuffle", command_line.ArgsFor("shuffle"));
   std::vector<std::unique_ptr<Operator>> chain;
@@ -86,7 +107,7 @@ int ShuffleCommand(const std::vector<std::string>& args) {
                             std::to_string(inputs.size()) + " inputs, " +
                             std::to_string(outputs.size()) + " outputs)");
     }
-    chain.push_back(std::make_unique<LockstepLinesSource>(inputs));
+    chain.push_back(std::make_unique<LockstepLinesSource>(inputs, delimiter));
     chain.back()->set_name("read-paired");
     for (size_t i = 0; i < inputs.size(); ++i) {
       columns.push_back(LockstepLinesSource::ColumnName(i));
@@ -98,13 +119,16 @@ int ShuffleCommand(const std::vector<std::string>& args) {
     if (outputs.empty()) outputs.push_back("-");
     // After "--" every input is a path, even one that starts with '-'.
     std::vector<std::string> read_args = {"--format", "lines", "--on-error",
-                                          values["on-error"].as<std::string>(), "--"};
+                                          values["on-error"].as<std::string>()};
+    if (zero_terminated) read_args.push_back("--zero-terminated");
+    read_args.push_back("--");
     read_args.insert(read_args.end(), inputs.begin(), inputs.end());
     chain.push_back(OperatorRegistry::Global().Create("read", read_args));
     columns.push_back("text");
   }
   chain.push_back(std::move(shuffle));
-  chain.push_back(std::make_unique<ShuffledLinesSink>(columns, outputs, shards, shard_policy));
+  chain.push_back(std::make_unique<ShuffledLinesSink>(columns, outputs, shards, shard_policy,
+                                                      delimiter, std::move(output)));
   chain.back()->set_name("write");
 
   const RunOptions options = RunOptionsFrom(values);

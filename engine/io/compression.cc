@@ -56,4 +56,22 @@ std::string_view CompressionName(Compression compression) {
   return "?";
 }
 
+void CheckCompressionLevel(Compression compression, int level, std::string_view option,
+                           std::string_view output) {
+  if (level == 0) return;
+  const std::string given = std::string(option) + " " + std::to_string(level);
+  if (compression == Compression::kNone) {
+    throw InvalidArgument(given + ": " + std::string(output) +
+                          " is written uncompressed (name it .zst, .gz or .bz2, or give "
+                          "--compression)");
+  }
+  const int lo = compression == Compression::kZstd ? -7 : 1;
+  const int hi = compression == Compression::kZstd ? 22 : 9;
+  if (level < lo || level > hi) {
+    throw InvalidArgument(given + " is out of range for " +
+                          std::string(CompressionName(compression)) + " [" + std::to_string(lo) +
+                          ", " + std::to_string(hi) + "]");
+  }
+}
+
 }  // namespace corpusflow

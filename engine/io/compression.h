@@ -18,5 +18,10 @@ std::string StripCompressionExtension(std::string_view path);
 Compression ParseCompression(std::string_view text);
 /// "none", "gzip", "bzip2" or "zstd".
 std::string_view CompressionName(Compression compression);
+/// Check an output's compression level (0 = the codec's default: zstd 3, gzip 6, bzip2 9):
+/// zstd takes -7..22, gzip and bzip2 1..9, and an uncompressed output none (a level there would
+/// be silently meaningless). Throws InvalidArgument naming `option` and `output`.
+void CheckCompressionLevel(Compression compression, int level, std::string_view option,
+                           std::string_view output);
 
 }  // namespace corpusflow

@@ -10,10 +10,11 @@
 namespace corpusflow {
 
 LineReader::LineReader(std::unique_ptr<InputStream> input, size_t buffer_bytes,
-                       uint64_t max_line_bytes)
+                       uint64_t max_line_bytes, char delimiter)
     : input_(std::move(input)),
       read_bytes_(std::max<size_t>(buffer_bytes, 1)),
-      max_line_bytes_(max_line_bytes) {
+      max_line_bytes_(max_line_bytes),
+      delimiter_(delimiter) {
   buffer_.resize(read_bytes_);
 }
 
@@ -38,7 +39,7 @@ LineReader::Status LineReader::Read(std::string_view* line) {
   size_t scanned = 0;
   for (;;) {
     const char* start = buffer_.data() + begin_;
-    const void* newline = std::memchr(start + scanned, '\n', end_ - begin_ - scanned);
+    const void* newline = std::memchr(start + scanned, delimiter_, end_ - begin_ - scanned);
     if (newline != nullptr) {
       const size_t length = static_cast<const char*>(newline) - start;
       begin_ += length + 1;
@@ -70,7 +71,7 @@ bool LineReader::SkipRestOfLine() {
   uint64_t fills = 0;
   for (;;) {
     const char* start = buffer_.data() + begin_;
-    const void* newline = std::memchr(start, '\n', end_ - begin_);
+    const void* newline = std::memchr(start, delimiter_, end_ - begin_);
     if (newline != nullptr) {
       begin_ += static_cast<const char*>(newline) - start + 1;
       skipping_ = false;

@@ -1,5 +1,6 @@
 // Split an InputStream into lines, binary-safe: NUL, 0xFF, '\r' and empty lines are kept byte for
-// byte; only '\n' separates. A last line without '\n' is still a line. Lines longer than the
+// byte; only the delimiter separates ('\n' by default; '\0' for `-z`/`--zero-terminated` input,
+// whose lines may then hold '\n'). A last line without '\n' is still a line. Lines longer than the
 // buffer are assembled in a growing buffer, up to a limit (`max_line_bytes`, a run's
 // `--max-record-bytes`): a longer line is reported as too long as soon as its first
 // max_line_bytes + 1 bytes are seen, and never held whole, so an endless line (a stream without
@@ -22,9 +23,11 @@ class LineReader {
   enum class Status { kLine, kTooLong, kEnd };
 
   /// `buffer_bytes`: size of each read from the stream. `max_line_bytes`: the longest line
-  /// returned (no limit by default).
+  /// returned (no limit by default). `delimiter`: the byte that ends a line. (Below, '\n'
+  /// stands for it.)
   explicit LineReader(std::unique_ptr<InputStream> input, size_t buffer_bytes = 1 << 20,
-                      uint64_t max_line_bytes = std::numeric_limits<uint64_t>::max());
+                      uint64_t max_line_bytes = std::numeric_limits<uint64_t>::max(),
+                      char delimiter = '\n');
 
   /// Read the next line: kLine with `*line` set to it without its '\n' (valid until the next
   /// call); kTooLong for a line of more than max_line_bytes, numbered by line_number() (the
@@ -47,6 +50,7 @@ class LineReader {
   std::string buffer_;
   size_t read_bytes_;
   uint64_t max_line_bytes_;
+  char delimiter_;
   size_t begin_ = 0;
   size_t end_ = 0;
   bool eof_ = false;

@@ -171,7 +171,8 @@ class ReadRun : public BatchReader {
     std::unique_ptr<InputStream> input = OpenInput(path, compression, ctx_.file_system());
     // The line reader holds no more of a line than the run's record limit.
     reader_ =
-        std::make_unique<LineReader>(std::move(input), size_t{1} << 20, ctx_.max_record_bytes());
+        std::make_unique<LineReader>(std::move(input), size_t{1} << 20, ctx_.max_record_bytes(),
+                                     options.zero_terminated ? '\0' : '\n');
     format_ = op_.FormatOf(i);
     raw_reported_ = 0;
     stats_.Add("files", 1);
@@ -491,6 +492,14 @@ ReadOperator::ReadOperator(ReadOptions options) : options_(std::move(options)) {
       }
     }
   }
+  if (options_.zero_terminated) {
+    for (size_t i = 0; i < paths_.size(); ++i) {
+      if (formats_[i] != TextFormat::kLines) {
+        throw InvalidArgument("--zero-terminated reads lines that end at NUL, but " + paths_[i] +
+                              " is read as JSONL (use --format lines?)");
+      }
+    }
+  }
 }
 
 void ReadOperator::Validate(const PlanContext& /*ctx*/) const {
@@ -566,7 +575,9 @@ static const OperatorRegistrar kRegisterRead(OperatorDef{
         "order) or - for stdin; files are read one after the other. Compression follows the "
         "extension (.gz, .bz2, .zst) unless --compression says otherwise.\n"
         "lines: every line is a record, byte for byte (NUL, 0xFF, CR and empty lines kept; a last "
-        "line without newline is a record). jsonl (.jsonl, .ndjson, .json): one JSON object per "
+        "line without newline is a record; with -z/--zero-terminated a line ends at NUL instead, "
+        "as shuf -z reads, and may hold newlines). jsonl (.jsonl, .ndjson, .json): one JSON object "
+        "per "
         "line; each --field becomes a string column of that name (a string as its text, a "
         "number as its JSON text: 7 -> \"7\"); blank lines are skipped. --all-fields keeps "
         "every other member too, each value byte for byte (numbers, booleans, null, objects, "
@@ -591,7 +602,9 @@ static const OperatorRegistrar kRegisterRead(OperatorDef{
               "or skip (dropped, counted by reason)")(
               "meta", po::bool_switch(), "add a column 'meta' with FILE:LINE of each record")(
               "all-fields", po::bool_switch(),
-              "jsonl: keep every other field as JSON in the column '*' (write puts them back)");
+              "jsonl: keep every other field as JSON in the column '*' (write puts them back)")(
+              "zero-terminated,z", po::bool_switch(),
+              "lines: a line ends at NUL, not newline (as shuf -z)");
           o.hidden.add_options()("input", po::value<std::vector<std::string>>(), "input files");
           o.positional.add("input", -1);
         },
@@ -610,6 +623,7 @@ static const OperatorRegistrar kRegisterRead(OperatorDef{
       options.skip_bad_records = on_error == "skip";
       options.meta = v["meta"].as<bool>();
       options.all_fields = v["all-fields"].as<bool>();
+      options.zero_terminated = v["zero-terminated"].as<bool>();
       return std::make_unique<ReadOperator>(std::move(options));
     },
 });

@@ -2,7 +2,8 @@
 // and sorted at plan time) or `-` for stdin; files are read one after the other, in order, each
 // decompressed by extension (`.gz`, `.bz2`, `.zst`). Two formats:
 //   lines  every line is one record (binary-safe: NUL, 0xFF, '\r' and empty lines are kept; only
-//          '\n' separates; a last line without '\n' is a record);
+//          '\n' separates, or NUL with `--zero-terminated`, as `shuf -z` reads; a last line
+//          without its delimiter is a record);
 //   jsonl  one JSON object per line; the value of each `--field` (default `text`) becomes a
 //          string column of that name: a string as its text, a number as its JSON text (`7`).
 //          A key given twice: its last value, as in Python's json and jq; numbers out of
@@ -62,6 +63,8 @@ struct ReadOptions {
   bool meta = false;
   /// JSONL: keep every other member in the column kOtherMembersColumn.
   bool all_fields = false;
+  /// Lines: a line ends at NUL instead of '\n' (and may hold '\n').
+  bool zero_terminated = false;
 };
 
 class ReadOperator : public Source {

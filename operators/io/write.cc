@@ -271,14 +271,7 @@ WriteOperator::WriteOperator(WriteOptions options) : options_(std::move(options)
   if (options_.path == "-" && (options_.shards > 1 || options_.shard_bytes > 0)) {
     throw InvalidArgument("stdout ('-') cannot be sharded");
   }
-  int lo = 1, hi = 9;
-  if (compression_ == Compression::kZstd) lo = -7, hi = 22;
-  if (options_.level != 0 && compression_ != Compression::kNone &&
-      (options_.level < lo || options_.level > hi)) {
-    throw InvalidArgument("--level " + std::to_string(options_.level) + " is out of range for " +
-                          std::string(CompressionName(compression_)) + " [" + std::to_string(lo) +
-                          ", " + std::to_string(hi) + "]");
-  }
+  CheckCompressionLevel(compression_, options_.level, "--level", options_.path);
 }
 
 void WriteOperator::Validate(const PlanContext& ctx) const {

@@ -13,12 +13,12 @@ namespace {
 
 class LockstepReader : public BatchReader {
  public:
-  LockstepReader(const std::vector<std::string>& paths, ExecContext& ctx)
+  LockstepReader(const std::vector<std::string>& paths, char delimiter, ExecContext& ctx)
       : paths_(paths), ctx_(ctx) {
     for (const std::string& path : paths) {
       // A line longer than the run's --max-record-bytes is an error naming its file and line.
-      readers_.push_back(
-          std::make_unique<LineReader>(OpenInput(path), size_t{1} << 20, ctx.max_record_bytes()));
+      readers_.push_back(std::make_unique<LineReader>(OpenInput(path), size_t{1} << 20,
+                                                      ctx.max_record_bytes(), delimiter));
       raw_seen_.push_back(0);
     }
   }
@@ -85,8 +85,8 @@ class LockstepReader : public BatchReader {
 
 }  // namespace
 
-LockstepLinesSource::LockstepLinesSource(std::vector<std::string> paths)
-    : paths_(std::move(paths)) {
+LockstepLinesSource::LockstepLinesSource(std::vector<std::string> paths, char delimiter)
+    : paths_(std::move(paths)), delimiter_(delimiter) {
   if (paths_.size() < 2) throw InvalidArgument("paired shuffling needs at least two inputs");
 }
 
@@ -121,7 +121,7 @@ std::string LockstepLinesSource::Describe() const {
 std::optional<uint64_t> LockstepLinesSource::TotalBytes() const { return TotalFileBytes(paths_); }
 
 std::unique_ptr<BatchReader> LockstepLinesSource::Open(const OpenContext& ctx) const {
-  return std::make_unique<LockstepReader>(paths_, ctx.exec);
+  return std::make_unique<LockstepReader>(paths_, delimiter_, ctx.exec);
 }
 
 }  // namespace corpusflow

@@ -17,11 +17,12 @@ namespace corpusflow {
 /// Reads two or more line-aligned files (a parallel corpus: source and target, ...) in lockstep:
 /// record k has one string column per file, `text0`, `text1`, ..., holding line k of each. Files
 /// of different line counts are a DataError naming the files, raised while reading, so before a
-/// shuffle emits anything. Decompresses by extension like `read`.
+/// shuffle emits anything. Decompresses by extension like `read`. Lines end at `delimiter`
+/// ('\0' for `shuffle -z`).
 class LockstepLinesSource : public Source {
  public:
   /// REQUIRES: at least two paths.
-  explicit LockstepLinesSource(std::vector<std::string> paths);
+  explicit LockstepLinesSource(std::vector<std::string> paths, char delimiter = '\n');
 
   /// The column holding the lines of input `i`.
   static std::string ColumnName(size_t i);
@@ -35,6 +36,7 @@ class LockstepLinesSource : public Source {
 
  private:
   std::vector<std::string> paths_;
+  char delimiter_;
 };
 
 }  // namespace corpusflow

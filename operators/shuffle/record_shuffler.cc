@@ -277,10 +277,14 @@ void RecordShuffler::SpillHeld(uint64_t need) {
   held_.store(0, std::memory_order_relaxed);
 }
 
-void RecordShuffler::Add(Writer& writer, const Batch& batch, uint64_t first_record) {
+void RecordShuffler::Add(Writer& writer, const Batch& batch, uint64_t first_record,
+                         std::span<const uint64_t> ordinals) {
   CF_CHECK(!finished_, "RecordShuffler::Add after Finish");
   const size_t n = batch.num_records();
   if (n == 0) return;
+  CF_CHECK(ordinals.empty() || ordinals.size() == n, "shuffle: one ordinal per record");
+  CF_CHECK(ordinals.empty() || first_record != 0 || ordinals[0] == 0,
+           "shuffle: the batch of record 0 lost record 0");
   if (!codec_.Matches(batch)) {
     throw Error("shuffle: a batch has the fields " + batch.schema().ToString() +
                 " but the plan gave it " + codec_.layout().ToString());
@@ -294,7 +298,7 @@ void RecordShuffler::Add(Writer& writer, const Batch& batch, uint64_t first_reco
   for (size_t i = 0; i < n; ++i) {
     const size_t size = encoder.EncodedSize(i);
     writer.sizes[i] = size;
-    writer.keys[i] = keys.Key(first_record + i);
+    writer.keys[i] = keys.Key(ordinals.empty() ? first_record + i : ordinals[i]);
     data += VarintLength(size) + size;
   }
   AwaitLayout(first_record, n, data);

@@ -48,6 +48,7 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <span>
 #include <vector>
 
 #include "engine/io/spill_file.h"
@@ -129,8 +130,12 @@ class RecordShuffler {
   /// with the calling thread's `writer`. Thread-safe for distinct writers. Record ordinals must
   /// start at 0 (a batch waits until the one holding record 0 was added, by another thread) and
   /// no two records may share one. Throws Error when the batch's fields are not the layout's,
-  /// IoError (disk full), InvalidArgument.
-  void Add(Writer& writer, const Batch& batch, uint64_t first_record);
+  /// IoError (disk full), InvalidArgument. `ordinals`, when given, holds each record's own
+  /// ordinal (a batch thinned by a filter, `shuffle --head-count`): record i is keyed by
+  /// ordinals[i] instead of first_record + i; first_record still names the batch, so the batch of
+  /// record 0 must keep record 0.
+  void Add(Writer& writer, const Batch& batch, uint64_t first_record,
+           std::span<const uint64_t> ordinals = {});
   /// Add with the shuffler's own writer; one thread at a time.
   void Add(const Batch& batch, uint64_t first_record);
   /// Tell the shuffle how many input data bytes to expect (0 = unknown), before the first Add; it

@@ -1,7 +1,10 @@
 // `shuffle`: the global shuffle as a pipeline breaker. It consumes every record, shuffles them
 // uniformly with RecordShuffler (operators/shuffle/record_shuffler.h: pass 1, re-scatter, pass 2)
 // and then produces them in shuffled order for the next pipeline. The output depends only on the
-// seed and the input, never on threads, memory budget or bucket layout. docs/shuffle.md explains
+// seed and the input, never on threads, memory budget or bucket layout. With `--head-count N` it
+// produces the first N records of that same order, and drops in pass 1 every record that cannot
+// be among them (operators/shuffle/smallest_keys.h), so a small sample of a huge input needs
+// neither the memory nor the spill of the whole. docs/shuffle.md explains
 // the algorithm, why it is uniform, and how to size memory and the temp folder.
 //
 // The shortcut `corpusflow shuffle` builds `read | shuffle | write-lines` around it with
@@ -13,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "engine/io/spill_file.h"
@@ -29,6 +33,9 @@ struct ShuffleSettings {
   /// Force the number of buckets of the first scatter (0 = automatic).
   uint32_t buckets = 0;
   SpillOptions spill{SpillCompression::kAuto, kDefaultSpillLevel};
+  /// `--head-count N`: emit only the first N records of the permutation (a uniform sample of N
+  /// records, in random order, as `shuf -n`); the rest are counted as dropped. Unset = all.
+  std::optional<uint64_t> head_count;
 };
 
 class ShuffleOperator : public Breaker {

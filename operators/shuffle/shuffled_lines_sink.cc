@@ -51,7 +51,7 @@ class ShuffledLinesWriter : public BatchWriter {
         std::string& buffer = buffers_[c][shard];
         for (size_t r = i; r < i + take; ++r) {
           buffer.append((*columns[c])[r]);
-          buffer.push_back('\n');
+          buffer.push_back(sink_.delimiter());
         }
         if (buffer.size() >= (1 << 20)) Flush(c, shard);
       }
@@ -82,7 +82,7 @@ class ShuffledLinesWriter : public BatchWriter {
     for (; opened_ <= last; ++opened_) {
       for (size_t c = 0; c < outputs_.size(); ++c) {
         if (contiguous_ && opened_ > 0) Close(c, opened_ - 1);
-        OutputOptions options;
+        OutputOptions options = sink_.output_options();
         options.run_files = ctx_.run_files();
         streams_[c][opened_] = CreateOutput(sink_.ShardPath(outputs_[c], opened_), options);
       }
@@ -119,13 +119,21 @@ class ShuffledLinesWriter : public BatchWriter {
 
 ShuffledLinesSink::ShuffledLinesSink(std::vector<std::string> columns,
                                      std::vector<std::string> outputs, uint64_t shards,
-                                     ShardPolicy policy)
+                                     ShardPolicy policy, char delimiter, OutputOptions output)
     : columns_(std::move(columns)),
       outputs_(std::move(outputs)),
       shards_(std::max<uint64_t>(shards, 1)),
-      policy_(policy) {
+      policy_(policy),
+      delimiter_(delimiter),
+      output_(std::move(output)) {
   if (columns_.size() != outputs_.size() || columns_.empty()) {
     throw InvalidArgument("one output per field is needed");
+  }
+  for (const std::string& out : outputs_) {
+    const Compression compression =
+        output_.compression.value_or(out == "-" ? Compression::kNone : CompressionFromPath(out));
+    CheckCompressionLevel(compression, output_.level, "--level",
+                          out == "-" ? std::string("stdout") : out);
   }
   if (shards_ > 1) {
     for (const std::string& out : outputs_) {
@@ -175,6 +183,9 @@ std::string ShuffledLinesSink::Describe() const {
     text += " in " + std::to_string(shards_) + " " + std::string(ShardPolicyName(policy_)) +
             " shards each";
   }
+  if (delimiter_ == '\0') text += ", each line ending at NUL";
+  if (output_.compression) text += ", " + std::string(CompressionName(*output_.compression));
+  if (output_.level != 0) text += ", compression level " + std::to_string(output_.level);
   return text;
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/io/output_stream.h"
 #include "engine/operator.h"
 #include "engine/sharding.h"
 
@@ -19,12 +20,15 @@ namespace corpusflow {
 /// `write --shards`, e.g. `a-00002-of-00008.txt`). The `shuffle` command uses the contiguous
 /// policy, which needs the record count of the shuffle right before it, so that the shards
 /// concatenated are exactly the unsharded output. Files are written through AtomicOutput and
-/// committed when the run succeeds. REQUIRES: fields hold no '\n' (they come from lines).
+/// committed when the run succeeds. Each line ends with `delimiter` ('\n', or '\0' for
+/// `shuffle -z`); `output` sets the codec (by extension when unset) and its level.
+/// REQUIRES: fields hold no delimiter (they come from lines read with the same one).
 class ShuffledLinesSink : public Sink {
  public:
   /// `columns[i]` is written to `outputs[i]`, in `shards` files dealt by `policy`.
   ShuffledLinesSink(std::vector<std::string> columns, std::vector<std::string> outputs,
-                    uint64_t shards, ShardPolicy policy);
+                    uint64_t shards, ShardPolicy policy, char delimiter = '\n',
+                    OutputOptions output = {});
 
   void Validate(const PlanContext& ctx) const override;
   Schema OutputSchema(const Schema& input) const override;
@@ -34,12 +38,17 @@ class ShuffledLinesSink : public Sink {
 
   /// The file of shard `shard` of output `path`.
   std::string ShardPath(const std::string& path, uint64_t shard) const;
+  char delimiter() const { return delimiter_; }
+  const OutputOptions& output_options() const { return output_; }
 
  private:
   std::vector<std::string> columns_;
   std::vector<std::string> outputs_;
   uint64_t shards_;
   ShardPolicy policy_;
+  char delimiter_;
+  /// The codec and level of every output (run_files is filled in at Open).
+  OutputOptions output_;
 };
 
 }  // namespace corpusflow

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -473,6 +474,146 @@ TEST(ShuffleCommandTest, InterruptRemovesTempFilesAndPartialOutput) {
     EXPECT_TRUE(ListDir(tmp.path()).empty());
     EXPECT_EQ(ListDir(dir.path()), (std::vector<std::string>{"in.txt", "stderr", "stdout"}));
   }
+}
+
+// `-n N`, as `shuf -n`: the first N lines of the very permutation the whole shuffle gives (so a
+// uniform sample, in random order), for any N, thread count and budget, and with the pass-1
+// filter a sample of an input that spills whole is taken in memory.
+TEST(ShuffleCommandTest, HeadCountIsThePrefixOfTheWholeShuffle) {
+  ScopedTempDir dir;
+  const auto lines = Corpus(30000, 3);  // about 3.3 MB: the whole shuffle spills under 1-2 MB
+  WriteFile(dir.File("in.txt"), JoinLines(lines));
+  const std::vector<std::string> order = ShuffleKeyOrder(lines, 21);
+  for (const uint64_t n : {uint64_t{0}, uint64_t{1}, uint64_t{7}, uint64_t{5000}, uint64_t{29999},
+                           uint64_t{30000}, uint64_t{100000}}) {
+    for (const char* threads : {"1", "2"}) {
+      for (const char* memory : {"1M", "256M"}) {
+        const std::string stats = dir.File("s.json");
+        const CommandResult r =
+            RunCorpusflow({"shuffle", dir.File("in.txt"), "-n", std::to_string(n), "--seed", "21",
+                           "--threads", threads, "--memory", memory, "--tmp-dir", dir.File(""),
+                           "--stats-json", stats, "--progress", "never"});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        const size_t kept = std::min<size_t>(n, lines.size());
+        EXPECT_EQ(r.out, JoinLines({order.begin(), order.begin() + kept}))
+            << "-n " << n << " threads " << threads << " memory " << memory;
+        // Every line not written is counted, by reason.
+        const std::string json = ReadFile(stats);
+        if (kept < lines.size()) {
+          EXPECT_NE(json.find("\"beyond --head-count\": " + std::to_string(lines.size() - kept)),
+                    std::string::npos)
+              << json;
+        }
+        // A small sample is found without spilling the input (1M would spill it all).
+        if (n <= 7) {
+          EXPECT_NE(json.find("\"mode\": \"in memory\""), std::string::npos) << json;
+        }
+      }
+    }
+  }
+  // In a pipeline too, and the contiguous shards of a sample are that sample cut in pieces.
+  const CommandResult p = RunCorpusflow({"run",
+                                         "read " + dir.File("in.txt") +
+                                             " --format lines | shuffle --seed 21 --head-count 10 "
+                                             "| write -",
+                                         "--progress", "never"});
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  EXPECT_EQ(p.out, JoinLines({order.begin(), order.begin() + 10}));
+  const CommandResult s = RunCorpusflow({"shuffle", dir.File("in.txt"), "-n", "1000", "--seed",
+                                         "21", "--shards", "3", "-o", dir.File("sample.txt")});
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_EQ(ReadFile(dir.File("sample-00000-of-00003.txt")) +
+                ReadFile(dir.File("sample-00001-of-00003.txt")) +
+                ReadFile(dir.File("sample-00002-of-00003.txt")),
+            JoinLines({order.begin(), order.begin() + 1000}));
+  EXPECT_EQ(SplitLines(ReadFile(dir.File("sample-00000-of-00003.txt"))).size(), 333u);
+  // --paired samples the same line numbers from every input.
+  std::vector<std::string> numbers;
+  for (size_t i = 0; i < lines.size(); ++i) numbers.push_back(std::to_string(i));
+  WriteFile(dir.File("num.txt"), JoinLines(numbers));
+  const CommandResult q =
+      RunCorpusflow({"shuffle", "--paired", dir.File("in.txt"), dir.File("num.txt"), "-o",
+                     dir.File("p1"), "-o", dir.File("p2"), "-n", "50", "--seed", "21"});
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  const auto sampled = SplitLines(ReadFile(dir.File("p1")));
+  const auto sampled_numbers = SplitLines(ReadFile(dir.File("p2")));
+  ASSERT_EQ(sampled.size(), 50u);
+  ASSERT_EQ(sampled_numbers.size(), 50u);
+  for (size_t i = 0; i < 50; ++i) EXPECT_EQ(sampled[i], lines[std::stoul(sampled_numbers[i])]);
+  EXPECT_EQ(RunCorpusflow({"shuffle", dir.File("in.txt"), "-n", "-3"}).exit_code, 2);
+}
+
+// `-z`, as `shuf -z`: lines end at NUL in the input and the output, and may hold newlines.
+TEST(ShuffleCommandTest, ZeroTerminatedLinesKeepTheirNewlines) {
+  ScopedTempDir dir;
+  std::vector<std::string> records;
+  std::string input;
+  for (int i = 0; i < 3000; ++i) {
+    records.push_back("record " + std::to_string(i) + (i % 4 == 0 ? "\nwith a newline\n" : ""));
+    input += records.back() + '\0';
+  }
+  input.pop_back();  // a last record without its NUL is still a record
+  WriteFile(dir.File("in.bin"), input);
+  std::string expected;
+  for (const std::string& r : ShuffleKeyOrder(records, 9)) expected += r + '\0';
+  for (const char* memory : {"256M", "1M"}) {
+    const CommandResult r =
+        RunCorpusflow({"shuffle", "-z", dir.File("in.bin"), "--seed", "9", "--memory", memory,
+                       "--tmp-dir", dir.File(""), "--progress", "never"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, expected) << memory;
+  }
+  // --paired and read --zero-terminated in a pipeline read the same records.
+  const CommandResult p = RunCorpusflow(
+      {"run",
+       "read " + dir.File("in.bin") + " -z | shuffle --seed 9 | write " + dir.File("o.jsonl"),
+       "--progress", "never"});
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  EXPECT_EQ(SplitLines(ReadFile(dir.File("o.jsonl"))).size(), records.size());
+  EXPECT_NE(ReadFile(dir.File("o.jsonl")).find("\\nwith a newline\\n"), std::string::npos);
+  const CommandResult q =
+      RunCorpusflow({"shuffle", "-z", "--paired", dir.File("in.bin"), dir.File("in.bin"), "-o",
+                     dir.File("a"), "-o", dir.File("b"), "--seed", "9"});
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  EXPECT_EQ(ReadFile(dir.File("a")), expected);
+  EXPECT_EQ(ReadFile(dir.File("b")), expected);
+  // JSONL is read by line: -z is refused for it.
+  WriteFile(dir.File("in.jsonl"), "{\"text\": \"a\"}\n");
+  const CommandResult j = RunCorpusflow({"run", "read " + dir.File("in.jsonl") + " -z | write -"});
+  EXPECT_EQ(j.exit_code, 2);
+  EXPECT_NE(j.err.find("--zero-terminated"), std::string::npos) << j.err;
+}
+
+// The output's codec and level: by extension or --compression (stdout too), at --level; a level
+// that cannot apply is a usage error, never ignored.
+TEST(ShuffleCommandTest, OutputCompressionAndLevel) {
+  ScopedTempDir dir;
+  const auto lines = Corpus(5000);
+  WriteFile(dir.File("in.txt"), JoinLines(lines));
+  const std::string expected = JoinLines(ShuffleKeyOrder(lines, 2));
+  const CommandResult z = RunCorpusflow(
+      {"shuffle", dir.File("in.txt"), "--seed", "2", "--compression", "zstd", "--level", "19"});
+  ASSERT_EQ(z.exit_code, 0) << z.err;
+  WriteFile(dir.File("stdout.zst"), z.out);
+  EXPECT_EQ(RunProgram({"zstd", "-dc", dir.File("stdout.zst")}).out, expected);
+  for (const char* level : {"1", "9"}) {
+    const std::string out = dir.File(std::string("o") + level + ".gz");
+    const CommandResult r =
+        RunCorpusflow({"shuffle", dir.File("in.txt"), "--seed", "2", "-o", out, "--level", level});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(RunProgram({"gzip", "-dc", out}).out, expected);
+  }
+  EXPECT_LT(ReadFile(dir.File("o9.gz")).size(), ReadFile(dir.File("o1.gz")).size());
+  const CommandResult plain =
+      RunCorpusflow({"shuffle", dir.File("in.txt"), "-o", dir.File("o.txt"), "--level", "5"});
+  EXPECT_EQ(plain.exit_code, 2);
+  EXPECT_NE(plain.err.find("uncompressed"), std::string::npos) << plain.err;
+  const CommandResult range =
+      RunCorpusflow({"shuffle", dir.File("in.txt"), "-o", dir.File("o.gz"), "--level", "12"});
+  EXPECT_EQ(range.exit_code, 2);
+  EXPECT_NE(range.err.find("out of range for gzip [1, 9]"), std::string::npos) << range.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.File("o.txt")));
+  EXPECT_FALSE(std::filesystem::exists(dir.File("o.gz")));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -111,6 +112,40 @@ TEST(LineReaderTest, MatchesReferenceForAnyBufferAndReadSize) {
       }
     }
   }
+}
+
+// `-z` input: NUL ends a line, and '\n' is an ordinary byte of it; the reference split on NUL.
+TEST(LineReaderTest, NulDelimitedLinesForAnyBufferAndReadSize) {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 20; ++round) {
+    std::string data;
+    const size_t size = rng() % 3000;
+    for (size_t i = 0; i < size; ++i) {
+      const uint32_t r = rng() % 100;
+      data.push_back(r < 8 ? '\0' : r < 16 ? '\n' : static_cast<char>('a' + r % 26));
+    }
+    Lines expected;
+    size_t start = 0;
+    for (size_t nul; (nul = data.find('\0', start)) != std::string::npos; start = nul + 1) {
+      expected.push_back(data.substr(start, nul - start));
+    }
+    if (start < data.size()) expected.push_back(data.substr(start));
+    for (size_t buffer : {1, 3, 64, 4096}) {
+      LineReader reader(std::make_unique<ChoppyInput>(data, round, 7), buffer,
+                        std::numeric_limits<uint64_t>::max(), '\0');
+      Lines lines;
+      std::string_view line;
+      while (reader.Next(&line)) lines.emplace_back(line);
+      ASSERT_EQ(lines, expected) << "round " << round << " buffer " << buffer;
+    }
+  }
+  // A too-long line is skipped up to its NUL, not its newline.
+  LineReader reader(std::make_unique<ChoppyInput>(std::string("long\nline\0ok\0", 13), 1, 4), 2, 5,
+                    '\0');
+  std::string_view line;
+  EXPECT_EQ(reader.Read(&line), LineReader::Status::kTooLong);
+  ASSERT_EQ(reader.Read(&line), LineReader::Status::kLine);
+  EXPECT_EQ(line, "ok");
 }
 
 TEST(LineReaderTest, LineMuchLongerThanTheBuffer) {

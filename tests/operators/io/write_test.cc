@@ -355,6 +355,10 @@ TEST(WriteTest, OptionAndPlanErrors) {
   EXPECT_THROW(MakeWrite({"-", "--shards", "2"}), InvalidArgument);
   EXPECT_THROW(MakeWrite({out, "--field", "a,b"}), InvalidArgument);
   EXPECT_THROW(MakeWrite({out + ".gz", "--level", "12"}), InvalidArgument);
+  // A level for an uncompressed output would be silently meaningless.
+  EXPECT_THROW(MakeWrite({out, "--level", "5"}), InvalidArgument);
+  EXPECT_THROW(MakeWrite({"-", "--level", "5"}), InvalidArgument);
+  EXPECT_NO_THROW(MakeWrite({"-", "--compression", "gzip", "--level", "5"}));
   EXPECT_THROW(MakeWrite({out, "--newline", "keep"}), InvalidArgument);
   EXPECT_THROW(MakeWrite({out, "--invalid-utf8", "ignore"}), InvalidArgument);
   EXPECT_THROW(MakeWrite({out, "--shard-size", "0"}), InvalidArgument);
