@@ -33,10 +33,14 @@ struct Field {
   int64_t vocab_size = 0;
   /// For id fields: the names of the ids (the tokenizer's vocabulary), so that options can name a
   /// token ('[SEP]') instead of its id; null when unknown (parse-ids). Planning metadata only:
-  /// batch columns do not carry it. Compared by identity.
+  /// batch columns do not carry it, and it takes no part in comparisons.
   std::shared_ptr<const TokenNames> token_names = nullptr;
 
-  bool operator==(const Field&) const = default;
+  /// Equal name, type and vocabulary size: the layout of the data (a batch's field equals the
+  /// planned one).
+  bool operator==(const Field& other) const {
+    return name == other.name && type == other.type && vocab_size == other.vocab_size;
+  }
 };
 
 /// A field an operator needs is not in its input schema. Schema::Require throws it; the planner

@@ -6,6 +6,7 @@
 // The datasets are read back with the validating reader (sequences, lengths, document index).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -67,6 +68,26 @@ TEST(MegatronMigrationTest, SplitSentencesWithAppendEodOfBertWordPiece) {
   EXPECT_EQ(
       ReadMegatronDocuments(dir.File("out/my-bert_text_sentence")),
       (std::vector<MegatronDocument>{{{5, 6, 7, 8}, {5, 9, 10, 12}, {11, 8, 3}}, {}, {{11, 3}}}));
+}
+
+TEST(MegatronMigrationTest, SentenceIdsAreNestedJsonArraysAndSurviveTheShuffle) {
+  ScopedTempDir dir;
+  WriteFile(dir.File("vocab.txt"), kVocab);
+  WriteFile(dir.File("docs.jsonl"), kDocs);
+  const std::string tokenized = "read " + dir.File("docs.jsonl") +
+                                " --field text | sentences --mode pegasus"
+                                " | tokenize --kind wordpiece --vocab " +
+                                dir.File("vocab.txt") + " --lowercase --field sentences";
+  const CommandResult run = RunCorpusflow({"run",
+                                           tokenized + " | shuffle --seed 3 | write " +
+                                               dir.File("ids.jsonl") + " --field sentences_ids",
+                                           "--progress", "never"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::vector<std::string> lines = SplitLines(ReadFile(dir.File("ids.jsonl")));
+  std::sort(lines.begin(), lines.end());
+  EXPECT_EQ(lines, (std::vector<std::string>{"{\"sentences_ids\":[[11]]}",
+                                             "{\"sentences_ids\":[[5,6,7,8],[5,9,10,12],[11,8]]}",
+                                             "{\"sentences_ids\":[]}"}));
 }
 
 TEST(MegatronMigrationTest, AnUnknownTokenIsAUsageErrorBeforeAnyOutput) {
