@@ -466,7 +466,8 @@ static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{
     .summary = "Write token-id fields as Megatron indexed datasets (.bin/.idx)",
     .details =
         "One dataset per field: PREFIX_FIELD_document.bin/.idx (or _sentence), byte-compatible "
-        "with Megatron-LM's indexed dataset reader. The dtype is uint16 when the field's "
+        "with Megatron-LM's indexed dataset reader; tokenize --field text --output text gives "
+        "preprocess_data.py's PREFIX_text_document. The dtype is uint16 when the field's "
         "vocabulary size (recorded by tokenize or parse-ids, or given by --vocab-size) is below "
         "65500, else int32; with no known vocabulary size it is int32, which holds any id. Ids "
         "out of range stop the run with the record number. Document level writes one sequence "
@@ -486,8 +487,9 @@ static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{
         "stays bounded at any size.",
     .describe =
         [](OptionSet& o) {
-          o.named.add_options()("fields", po::value<std::string>()->default_value(""),
-                                "comma-separated int32-list fields (default: all of them)")(
+          o.named.add_options()(
+              "fields", po::value<std::string>()->default_value(""),
+              "comma-separated id fields, int32-list or int32-list-list (default: all of them)")(
               "vocab-size", IntegerValue(0, int64_t{kInt32Max} + 1)->default_value(0),
               "vocabulary size, overriding the one recorded on the fields")(
               "append-eod", po::value<std::string>(),

@@ -517,7 +517,10 @@ static const OperatorRegistrar kRegisterTokenize(OperatorDef{
         "--add-special puts [CLS] first and [SEP] last (wordpiece, t5pegasus) or appends EOS "
         "(sentencepiece). --max-len N keeps the first N-1 tokens and the end token (the first "
         "N without --add-special), as bert4keras and PEGASUS truncate. The output field "
-        "records the vocabulary size, so write-megatron stores uint16 or int32 by itself. "
+        "records the vocabulary size and the names of its ids, so write-megatron stores uint16 "
+        "or int32 by itself and takes --append-eod '[SEP]'. A string-list field (the sentences "
+        "of `sentences`) is tokenized sentence by sentence into an int32-list-list field, one id "
+        "list per sentence, which write-megatron writes at sentence level. "
         "Invalid UTF-8 is repaired (U+FFFD) before wordpiece and t5pegasus; sentencepiece gets "
         "the bytes as spm_encode does and SentencePiece makes one U+FFFD per invalid byte. "
         "Unknown tokens, special tokens, truncated records and repaired UTF-8 are counted in "
@@ -526,7 +529,8 @@ static const OperatorRegistrar kRegisterTokenize(OperatorDef{
         [](OptionSet& o) {
           o.named.add_options()("kind", po::value<std::string>()->required(),
                                 "wordpiece, t5pegasus or sentencepiece")(
-              "field", po::value<std::string>()->default_value("text"), "input string field")(
+              "field", po::value<std::string>()->default_value("text"),
+              "input string field (a string-list: one id list per sentence)")(
               "output", po::value<std::string>(), "output ids field (default FIELD_ids)")(
               "vocab", po::value<std::string>(), "vocab.txt (wordpiece, t5pegasus)")(
               "model", po::value<std::string>(), "SentencePiece .model (sentencepiece)")(
