@@ -218,6 +218,10 @@ class WriteMegatronRun : public BatchWriter {
                      const WriteMegatronOperator::FieldPlan& field) {
     const std::span<const int32_t> eod(field.eod_ids);
     if (level_ == MegatronLevel::kDocument) {
+      if (ids.empty() && options_.empty_without_sequence) {
+        writer.EndDocument();
+        return;
+      }
       writer.AddSequence(ids, ids.empty() ? std::span<const int32_t>() : eod);
       writer.EndDocument();
       return;
@@ -270,6 +274,11 @@ WriteMegatronOperator::WriteMegatronOperator(WriteMegatronOptions options)
     throw InvalidArgument("PREFIX '" + prefix +
                           "': {shard} is no longer replaced; --shards N names the datasets "
                           "PREFIX-0000k-of-0000N_FIELD_LEVEL (docs/io.md, Shards)");
+  }
+  if (options_.drop_empty && options_.empty_without_sequence) {
+    throw InvalidArgument(
+        "--drop-empty drops an empty record; --empty-no-sequence keeps it as a document without "
+        "sequences: give one of them");
   }
   if (options_.level == MegatronLevel::kDocument && !options_.sentence_end.empty()) {
     throw InvalidArgument("--sentence-end is only meaningful with --level sentence");
@@ -462,7 +471,7 @@ static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{
     .role = OperatorRole::kSink,
     .synopsis = "write-megatron PREFIX [--fields F1,F2] [--vocab-size N] [--append-eod ID|TOKEN] "
                 "[--level document|sentence] [--sentence-end IDS|TOKENS] "
-                "[--shards N [--shard-policy P]] [--drop-empty]",
+                "[--shards N [--shard-policy P]] [--drop-empty | --empty-no-sequence]",
     .summary = "Write token-id fields as Megatron indexed datasets (.bin/.idx)",
     .details =
         "One dataset per field: PREFIX_FIELD_document.bin/.idx (or _sentence), byte-compatible "
@@ -476,7 +485,9 @@ static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{
         "makes from the string-list of sentences) writes each non-empty sentence as a sequence "
         "and each record as a document, as preprocess_data.py --split-sentences does; an "
         "int32-list field is cut after each --sentence-end id instead. --append-eod adds an id "
-        "to the end of every non-empty document. --append-eod and --sentence-end take ids or "
+        "to the end of every non-empty document. --empty-no-sequence writes an empty record at "
+        "document level as a document without sequences, as preprocess_data.py does. "
+        "--append-eod and --sentence-end take ids or "
         "token names ('[SEP]', '</s>'), found at plan time in the vocabulary tokenize recorded on "
         "each field (its --special-tokens, then its vocab.txt or model pieces). --shards N writes "
         "N datasets per field, "
@@ -504,7 +515,10 @@ static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{
               "shard-policy", po::value<std::string>()->default_value("round-robin"),
               "round-robin (written records in turn) or contiguous (N pieces of the order)")(
               "drop-empty", po::bool_switch(),
-              "drop records whose ids are empty in any written field (counted)");
+              "drop records whose ids are empty in any written field (counted)")(
+              "empty-no-sequence", po::bool_switch(),
+              "document level: an empty record is a document without sequences, as "
+              "preprocess_data.py writes it (default: an empty sequence)");
           o.hidden.add_options()("prefix", po::value<std::string>()->required(), "output prefix");
           o.positional.add("prefix", 1);
         },
@@ -532,6 +546,7 @@ static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{
       options.shards = static_cast<uint32_t>(v["shards"].as<uint64_t>());
       options.shard_policy = ParseShardPolicy(v["shard-policy"].as<std::string>());
       options.drop_empty = v["drop-empty"].as<bool>();
+      options.empty_without_sequence = v["empty-no-sequence"].as<bool>();
       return std::make_unique<WriteMegatronOperator>(std::move(options));
     },
 });

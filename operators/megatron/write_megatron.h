@@ -62,6 +62,9 @@ struct WriteMegatronOptions {
   ShardPolicy shard_policy = ShardPolicy::kRoundRobin;
   /// Drop records whose ids are empty in any written field (counted as "empty ids").
   bool drop_empty = false;
+  /// Document level: an empty record is a document without sequences, as preprocess_data.py
+  /// writes it, instead of an empty sequence (which keeps paired fields aligned).
+  bool empty_without_sequence = false;
 };
 
 class WriteMegatronOperator : public Sink {

@@ -2,7 +2,8 @@
 // preprocess_data.py"): `--append-eod` and `--sentence-end` name tokens ('[SEP]', '</s>') of the
 // field's tokenizer; `sentences | tokenize | write-megatron` writes the sentence-level dataset of
 // `--split-sentences`, named PREFIX_text_sentence as Megatron names the dataset of key `text`;
-// a SentencePiece run appends the model's EOS as Megatron's GPTSentencePieceTokenizer does.
+// a SentencePiece run appends the model's EOS as Megatron's GPTSentencePieceTokenizer does, and
+// `--empty-no-sequence` writes an empty document as preprocess_data.py does.
 // The datasets are read back with the validating reader (sequences, lengths, document index).
 #include <gtest/gtest.h>
 
@@ -124,7 +125,7 @@ TEST(MegatronMigrationTest, SentencePieceEodIsTheModelsEosPiece) {
       {"run",
        "read " + dir.File("docs.jsonl") + " --field text | tokenize --kind sentencepiece --model " +
            model + " --output text | write-megatron " + dir.File("out/gpt") +
-           " --append-eod '</s>'",
+           " --append-eod '</s>' --empty-no-sequence",
        "--progress", "never"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const CommandResult spm =
@@ -132,13 +133,17 @@ TEST(MegatronMigrationTest, SentencePieceEodIsTheModelsEosPiece) {
                  "The program is free software.\n");
   ASSERT_EQ(spm.exit_code, 0) << spm.err;
   const MegatronDatasetReader reader(dir.File("out/gpt_text_document"));
-  ASSERT_EQ(reader.sequences(), 2u);
+  // The empty document is a document without sequences, as preprocess_data.py writes it.
+  ASSERT_EQ(reader.sequences(), 1u);
+  ASSERT_EQ(reader.documents(), 2u);
   std::vector<int32_t> ids = Sequence(reader, 0);
   ASSERT_FALSE(ids.empty());
   EXPECT_EQ(ids.back(), 2);
   ids.pop_back();
   EXPECT_EQ(JoinIds(ids) + "\n", spm.out);
-  EXPECT_TRUE(Sequence(reader, 1).empty());
+  ids.push_back(2);
+  EXPECT_EQ(ReadMegatronDocuments(dir.File("out/gpt_text_document")),
+            (std::vector<MegatronDocument>{{ids}, {}}));
 }
 
 }  // namespace

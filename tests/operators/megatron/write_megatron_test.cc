@@ -287,6 +287,24 @@ TEST(WriteMegatronTest, DocumentLevelAppendsEodToNonEmptyDocuments) {
   ExpectNumpyReads(out + "_text_ids_document", expected, "uint16");
 }
 
+TEST(WriteMegatronTest, EmptyNoSequenceWritesAnEmptyRecordAsPreprocessDataDoes) {
+  // preprocess_data.py adds a document without sequences for a document without ids.
+  ScopedTempDir dir;
+  const std::string out = dir.File("gpt");
+  RunStages({"1 2", "", "3"},
+            {{"parse-ids", {"--vocab-size", "50"}},
+             {"write-megatron", {out, "--append-eod", "49", "--empty-no-sequence"}}});
+  const std::vector<Document> expected = {{{1, 2, 49}}, {}, {{3, 49}}};
+  EXPECT_EQ(ReadMegatronDocuments(out + "_text_ids_document"), expected);
+  MegatronDatasetReader reader(out + "_text_ids_document");
+  EXPECT_EQ(reader.sequences(), 2u);
+  EXPECT_EQ(reader.documents(), 3u);
+  ExpectNumpyReads(out + "_text_ids_document", expected, "uint16");
+  EXPECT_THROW(OperatorRegistry::Global().Create("write-megatron",
+                                                 {out, "--empty-no-sequence", "--drop-empty"}),
+               InvalidArgument);
+}
+
 TEST(WriteMegatronTest, SentenceLevelSplitsAfterSentenceEnds) {
   ScopedTempDir dir;
   const std::string out = dir.File("s");
