@@ -35,6 +35,8 @@ ShuffleConfig ConfigFor(const ShuffleSettings& settings, ExecContext& ctx) {
   config.spill = settings.spill;
   config.batch_bytes = ctx.batch_bytes();
   config.file_system = &ctx.file_system();
+  config.input_paths = ctx.input_paths();
+  if (!ctx.output_paths().empty()) config.output_path = ctx.output_paths().front();
   return config;
 }
 
@@ -49,7 +51,7 @@ class ShuffleRun : public BreakerRun {
       : settings_(settings),
         shuffler_(ConfigFor(settings, ctx.exec), ctx.input_schema, ctx.exec.temp_dir(), &ctx.stats,
                   &ctx.exec.progress()) {
-    if (!settings.seed_given) ctx.stats.SetText("seed origin", "random");
+    if (!settings.seed_given) ctx.stats.SetText("seed_origin", "random");
     // The input's expected size, known at Open (the source's bytes, or what the breaker before
     // consumed), sets the layout with the batch holding record 0.
     shuffler_.SetExpectedInputBytes(ctx.input.bytes.value_or(0));
