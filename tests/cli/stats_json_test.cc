@@ -150,6 +150,12 @@ std::map<std::string, uint64_t> CheckOutputs(simdjson::dom::array outputs,
   for (simdjson::dom::element entry : outputs) {
     CheckObject(entry.get_object(), docs, where + " output", true);
     const std::string path(entry["path"].get_string().value());
+    if (entry["bytes"].is_null()) {
+      // A stream written in place: standard output, a FIFO, a device.
+      EXPECT_FALSE(std::filesystem::is_regular_file(path)) << where << ": " << path;
+      files[path] = 0;
+      continue;
+    }
     const uint64_t bytes = entry["bytes"].get_uint64().value();
     EXPECT_TRUE(std::filesystem::is_regular_file(path)) << where << ": " << path;
     if (std::filesystem::is_regular_file(path)) {
@@ -316,6 +322,26 @@ TEST(StatsJsonTest, TokenizeWithDropsMatchesTheSchema) {
             std::string::npos)
       << text;
   EXPECT_NE(text.find("\"unknown_tokens\": 2000"), std::string::npos) << text;
+}
+
+// Standard output is listed as "<stdout>" without a size, and adds nothing to bytes_out.
+TEST(StatsJsonTest, StdoutIsListedWithoutASize) {
+  ScopedTempDir dir;
+  WriteFile(dir.File("in.txt"), NumberedLines(10));
+  const CommandResult r =
+      RunCorpusflow({"run", "read " + dir.File("in.txt") + " | write -", "--progress", "never",
+                     "--stats-json", dir.File("s.json")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, NumberedLines(10));
+  const std::string text = ReadFile(dir.File("s.json"));
+  CheckDocument(text);
+  EXPECT_NE(text.find("\"outputs\": [{\"path\": \"<stdout>\", \"bytes\": null}]"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\"name\": \"write\", \"records_in\": 10, \"records_out\": 0, "
+                      "\"bytes_in\": 30, \"bytes_out\": 0,"),
+            std::string::npos)
+      << text;
 }
 
 }  // namespace
