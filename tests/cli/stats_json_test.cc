@@ -19,7 +19,6 @@
 namespace corpusflow {
 namespace {
 
-using testing::CommandResult;
 using testing::ReadFile;
 using testing::RunCorpusflow;
 using testing::ScopedTempDir;
@@ -228,7 +227,7 @@ std::string NumberedLines(int n) {
 TEST(StatsJsonTest, PlainWriteWithDropsMatchesTheSchema) {
   ScopedTempDir dir;
   WriteFile(dir.File("in.txt"), NumberedLines(5000));
-  const CommandResult r = RunCorpusflow(
+  const auto r = RunCorpusflow(
       {"run",
        "read " + dir.File("in.txt") + " | filter --min-chars 6 | write " + dir.File("out.txt.zst"),
        "--progress", "never", "--stats-json", dir.File("s.json")});
@@ -240,7 +239,7 @@ TEST(StatsJsonTest, PlainWriteWithDropsMatchesTheSchema) {
   EXPECT_NE(text.find("\"dropped\": {\"shorter_than_6_chars\": "), std::string::npos) << text;
   EXPECT_NE(text.find("\"records_in\": 5000, \"records_out\": "), std::string::npos) << text;
 
-  const CommandResult gen =
+  const auto gen =
       RunCorpusflow({"run",
                      "gen --bytes 2K --seed 12345678901234 | shuffle --seed 12345678901234567 | "
                      "write " +
@@ -258,13 +257,12 @@ TEST(StatsJsonTest, PlainWriteWithDropsMatchesTheSchema) {
 TEST(StatsJsonTest, ShardedWriteMegatronListsEveryShardFile) {
   ScopedTempDir dir;
   WriteFile(dir.File("in.txt"), NumberedLines(20000));
-  const CommandResult r =
-      RunCorpusflow({"run",
-                     "read " + dir.File("in.txt") +
-                         " | shuffle --seed 1 | parse-ids --vocab-size 30000 | "
-                         "write-megatron " +
-                         dir.File("m") + " --shards 2",
-                     "--progress", "never", "--stats-json", dir.File("s.json")});
+  const auto r = RunCorpusflow({"run",
+                                "read " + dir.File("in.txt") +
+                                    " | shuffle --seed 1 | parse-ids --vocab-size 30000 | "
+                                    "write-megatron " +
+                                    dir.File("m") + " --shards 2",
+                                "--progress", "never", "--stats-json", dir.File("s.json")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string text = ReadFile(dir.File("s.json"));
   const auto files = CheckDocument(text);
@@ -287,7 +285,7 @@ TEST(StatsJsonTest, ShardedWriteMegatronListsEveryShardFile) {
 TEST(StatsJsonTest, ShardedShuffleListsEveryShard) {
   ScopedTempDir dir;
   WriteFile(dir.File("in.txt"), NumberedLines(30000));
-  const CommandResult r =
+  const auto r =
       RunCorpusflow({"shuffle", dir.File("in.txt"), "-o", dir.File("out.txt"), "--shards", "3",
                      "--seed", "5", "--progress", "never", "--stats-json", dir.File("s.json")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -307,13 +305,12 @@ TEST(StatsJsonTest, TokenizeWithDropsMatchesTheSchema) {
   std::string input;
   for (int i = 0; i < 3000; ++i) input += (i % 3 == 0 ? "hi\n" : "hello world again\n");
   WriteFile(dir.File("in.txt"), input);
-  const CommandResult r =
-      RunCorpusflow({"run",
-                     "read " + dir.File("in.txt") +
-                         " | filter --min-chars 3 | tokenize --kind wordpiece "
-                         "--vocab " +
-                         dir.File("vocab.txt") + " | write-megatron " + dir.File("ds"),
-                     "--progress", "never", "--stats-json", dir.File("s.json")});
+  const auto r = RunCorpusflow({"run",
+                                "read " + dir.File("in.txt") +
+                                    " | filter --min-chars 3 | tokenize --kind wordpiece "
+                                    "--vocab " +
+                                    dir.File("vocab.txt") + " | write-megatron " + dir.File("ds"),
+                                "--progress", "never", "--stats-json", dir.File("s.json")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string text = ReadFile(dir.File("s.json"));
   const auto files = CheckDocument(text);
@@ -328,9 +325,8 @@ TEST(StatsJsonTest, TokenizeWithDropsMatchesTheSchema) {
 TEST(StatsJsonTest, StdoutIsListedWithoutASize) {
   ScopedTempDir dir;
   WriteFile(dir.File("in.txt"), NumberedLines(10));
-  const CommandResult r =
-      RunCorpusflow({"run", "read " + dir.File("in.txt") + " | write -", "--progress", "never",
-                     "--stats-json", dir.File("s.json")});
+  const auto r = RunCorpusflow({"run", "read " + dir.File("in.txt") + " | write -", "--progress",
+                                "never", "--stats-json", dir.File("s.json")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, NumberedLines(10));
   const std::string text = ReadFile(dir.File("s.json"));
