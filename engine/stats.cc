@@ -211,7 +211,10 @@ std::string RunStats::ToJson() const {
   json.Uint(records_dropped());
   json.Break("\n  ");
   json.Key("outputs");
-  WriteOutputs(outputs(), json);
+  // A failed run lists no file: its outputs are removed (docs/io.md), even when its report
+  // had already been prepared with them.
+  const bool ok = status == "ok";
+  WriteOutputs(ok ? outputs() : std::vector<OutputFile>{}, json);
   json.Break("\n  ");
   json.Key("operators");
   json.BeginArray();
@@ -256,7 +259,7 @@ std::string RunStats::ToJson() const {
     }
     json.EndObject();
     json.Key("outputs");
-    WriteOutputs(op->outputs(), json);
+    WriteOutputs(ok ? op->outputs() : std::vector<OutputFile>{}, json);
     json.EndObject();
   }
   json.Break("\n  ");

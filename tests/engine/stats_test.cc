@@ -46,8 +46,7 @@ TEST(RunStatsTest, JsonLayoutIsExact) {
       "  \"elapsed_seconds\": 1.5,\n"
       "  \"peak_rss_bytes\": 123456789,\n"
       "  \"records_in\": 10, \"records_out\": 8, \"records_dropped\": 3,\n"
-      "  \"outputs\": [{\"path\": \"out-00000-of-00002.txt\", \"bytes\": 40}, {\"path\": "
-      "\"out-00001-of-00002.txt\", \"bytes\": 2}],\n"
+      "  \"outputs\": [],\n"
       "  \"operators\": [\n"
       "    {\"name\": \"read\", \"records_in\": 0, \"records_out\": 10, \"bytes_in\": 0, "
       "\"bytes_out\": 300, \"wall_seconds\": 2.5, \"cpu_seconds\": 0.000001,\n"
@@ -60,12 +59,19 @@ TEST(RunStatsTest, JsonLayoutIsExact) {
       "\"outputs\": []},\n"
       "    {\"name\": \"write\", \"records_in\": 8, \"records_out\": 0, \"bytes_in\": 0, "
       "\"bytes_out\": 42, \"wall_seconds\": 0, \"cpu_seconds\": 0,\n"
-      "     \"dropped\": {}, \"counters\": {}, \"outputs\": [{\"path\": "
-      "\"out-00000-of-00002.txt\", \"bytes\": 40}, {\"path\": \"out-00001-of-00002.txt\", "
-      "\"bytes\": 2}]}\n"
+      "     \"dropped\": {}, \"counters\": {}, \"outputs\": []}\n"
       "  ]\n"
       "}\n");
   EXPECT_EQ(shuffle.values().at("seed"), 18446744073709551615.0);
+  // Only a run that succeeded lists its files: a failed run's are removed.
+  stats.status = "ok";
+  const std::string ok = stats.ToJson();
+  const std::string files =
+      "\"outputs\": [{\"path\": \"out-00000-of-00002.txt\", \"bytes\": 40}, {\"path\": "
+      "\"out-00001-of-00002.txt\", \"bytes\": 2}]";
+  EXPECT_NE(ok.find("\n  " + files + ",\n"), std::string::npos) << ok;
+  EXPECT_NE(ok.find("\"bytes_out\": 42, "), std::string::npos) << ok;
+  EXPECT_NE(ok.find("\"counters\": {}, " + files + "}\n"), std::string::npos) << ok;
   // Recorded once: a second call changes nothing.
   stats.RecordOutputs({{2, OutputFile{"again", 7}}}, {false, false, true});
   EXPECT_EQ(write.bytes_out.load(), 42u);
