@@ -90,7 +90,7 @@ if [[ -n "$big" ]]; then
   [[ "$out_lines" == "$lines" ]] || die "output has $out_lines lines, input $lines"
   printf "corpusflow shuffle --memory 256M: %.1f s, %.0f MB/s, peak RSS %s MB\n" "$wall" \
     "$(calc "$bytes / $wall / 1000000")" "$(max_rss_mb big)"
-  grep -o '"spill bytes [a-z]*": [0-9]*\|"buckets": [0-9]*\|"re-scatters": [0-9]*\|"spill compression": "[^"]*"\|"pass [12] seconds": [0-9.e+]*' "$work/big.json" | tr '\n' ' '
+  grep -o '"spill_bytes_[a-z]*": [0-9]*\|"buckets": [0-9]*\|"rescatters": [0-9]*\|"spill_compression": "[^"]*"\|"pass[12]_seconds": [0-9.]*' "$work/big.json" | tr '\n' ' '
   echo
   exit 0
 fi

@@ -43,9 +43,11 @@ void AddRunOptions(po::options_description& desc) {
       "tmp-dir", po::value<std::string>()->default_value(""),
       "folder for spill files (default: $TMPDIR or /tmp)")(
       "stats-json", po::value<std::string>()->default_value(""),
-      "write per-operator counters to this JSON file (- for stdout)")(
+      "write the run's report to this JSON file (- for stdout): records, drops by reason, files "
+      "written with their sizes, per operator; schema in docs/stats.md")(
       "progress", po::value<std::string>()->default_value("auto"),
-      "progress line on stderr: auto (when a terminal), always, never");
+      "progress line on stderr, fitted to the terminal, and a one-line summary at the end: auto "
+      "(when a terminal), always, never");
 }
 
 RunOptions RunOptionsFrom(const po::variables_map& values) {
@@ -94,14 +96,23 @@ int ExecutePlan(const Plan& plan, const RunOptions& options) {
       std::fprintf(stderr, "corpusflow: cannot write --stats-json: %s\n", e.what());
     }
   };
+  bool progress_shown = false;
   try {
     // The context (and with it the run's temp folder) ends before stats are reported.
     ExecContext ctx(options);
+    progress_shown = ctx.progress().enabled();
     if (!options.stats_json.empty()) {
-      // Written once every output is complete, and renamed with them (last).
-      ctx.DeferCommit(DeferStatsJson(options.stats_json, stats, ctx, finish), CommitRank::kReport);
+      // Written once every output is complete (so it lists the files with their sizes), and
+      // renamed with them (last).
+      auto finish_report = [&] {
+        finish();
+        RecordRunOutputs(plan, ctx, stats);
+      };
+      ctx.DeferCommit(DeferStatsJson(options.stats_json, stats, ctx, finish_report),
+                      CommitRank::kReport);
     }
     Execute(plan, ctx, stats);
+    RecordRunOutputs(plan, ctx, stats);
     ctx.progress().Stop();
   } catch (const Interrupted&) {
     stats.status = "interrupted";
@@ -114,7 +125,9 @@ int ExecutePlan(const Plan& plan, const RunOptions& options) {
     throw;
   }
   finish();
-  const std::string summary = stats.Summary();
+  // With the progress display the run ends with its one-line summary (drops included); without
+  // it, only drops are reported, one line per operator, never silently.
+  const std::string summary = progress_shown ? stats.SummaryLine() : stats.Summary();
   if (!summary.empty()) std::fputs(summary.c_str(), stderr);
   return 0;
 }

@@ -61,12 +61,13 @@ uint64_t ExecContext::breaker_memory_bytes() const {
 }
 
 void ExecContext::SetInputFiles(const std::vector<std::string>& paths) {
+  input_paths_ = paths;
   run_files_.inputs =
       std::make_shared<const std::vector<FileId>>(IdentifyFiles(file_system(), paths));
 }
 
 void ExecContext::DeferCommit(std::unique_ptr<DeferredCommit> commit, CommitRank rank) {
-  outputs_.Add(std::move(commit), rank);
+  outputs_.Add(std::move(commit), rank, output_owner_.load());
 }
 
 ExecContext::~ExecContext() { DiscardDeferred(); }

@@ -92,13 +92,22 @@ class ExecContext {
   /// Record the files the run reads, which no output may replace (Execute, from the plan).
   /// REQUIRES: no worker runs yet.
   void SetInputFiles(const std::vector<std::string>& paths);
+  /// The paths given to SetInputFiles.
+  const std::vector<std::string>& input_paths() const { return input_paths_; }
+  /// Record the files the run writes as planned (Execute, from the plan), for operators that
+  /// report where their data goes (the shuffle's I/O bound). REQUIRES: no worker runs yet.
+  void SetOutputPaths(std::vector<std::string> paths) { output_paths_ = std::move(paths); }
+  const std::vector<std::string>& output_paths() const { return output_paths_; }
   Progress& progress() { return progress_; }
   /// The run's loaded resources (dictionaries, vocabularies, models): operators load them here,
   /// in Open, so each loads once per run.
   ResourceCache& resources() { return resources_; }
 
-  /// Ask the source to stop producing (after `head` has what it needs).
-  void RequestStop() { stop_requested_ = true; }
+  /// Ask the source to stop producing (after `head` has what it needs). The progress line then
+  /// stops showing a percentage and an ETA: the input will not be read to its end.
+  void RequestStop() {
+    if (!stop_requested_.exchange(true)) progress_.EndEarly();
+  }
   bool stop_requested() const { return stop_requested_.load(std::memory_order_relaxed); }
   /// Reset the early-stop flag when a new pipeline starts.
   void ResetStop() { stop_requested_ = false; }
@@ -107,7 +116,16 @@ class ExecContext {
   /// Execute commits the group after the last pipeline (all members prepared, then renamed in
   /// rank order); when the run fails its members are destroyed without Commit(). Every output
   /// of a run goes this way, so a run's outputs appear together or not at all.
+  /// The files of a member are tagged with the operator set by set_output_owner (for the run's
+  /// report: which operator wrote which file).
   void DeferCommit(std::unique_ptr<DeferredCommit> commit, CommitRank rank = CommitRank::kData);
+  /// Tag the outputs deferred from now on as written by the operator at `index` of the plan (-1:
+  /// none). The executor sets it around each operator's Finish (one thread).
+  void set_output_owner(int index) { output_owner_ = index; }
+  /// The files the run's CommitGroup prepared, with their sizes and owners (after
+  /// CommitDeferred, or from a member's Prepare of rank kReport: every data file is prepared
+  /// then).
+  std::vector<WrittenFile> written_outputs() const { return outputs_.written(); }
   /// Commit the run's CommitGroup (Execute, at the end of a successful run); the output folders
   /// the run created stay.
   void CommitDeferred();
@@ -125,9 +143,12 @@ class ExecContext {
   size_t max_in_flight_;
   TempDir temp_dir_;
   RunFiles run_files_;
+  std::vector<std::string> input_paths_;
+  std::vector<std::string> output_paths_;
   Progress progress_;
   ResourceCache resources_;
   std::atomic<bool> stop_requested_{false};
+  std::atomic<int> output_owner_{-1};
   CommitGroup outputs_;
 };
 

@@ -142,6 +142,9 @@ struct PipelineRuns {
   std::vector<TransformRun*> transforms;
   std::vector<const Operator*> transform_ops;
   std::vector<OperatorStats*> transform_stats;
+  /// The plan indexes of the transforms and of the sink.
+  std::vector<int> transform_indexes;
+  int sink_index = -1;
   BatchWriter* writer = nullptr;
   const Operator* sink_op = nullptr;
   OperatorStats* sink_stats = nullptr;
@@ -233,13 +236,17 @@ InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
   tbb::parallel_pipeline(ctx.max_batches_in_flight(), full);
   CheckInterrupt();
 
-  // Every batch went through: fold the local states in and finish, stage by stage.
+  // Every batch went through: fold the local states in and finish, stage by stage. The outputs
+  // a stage hands to the CommitGroup in Finish are tagged with it (the run's report lists them).
   for (size_t i = 0; i < runs.transforms.size(); ++i) {
     transform_locals[i]->CombineAll();
+    ctx.set_output_owner(runs.transform_indexes[i]);
     runs.transforms[i]->Finish();
   }
   writer_locals.CombineAll();
+  ctx.set_output_owner(runs.sink_index);
   runs.writer->Finish();
+  ctx.set_output_owner(-1);
   // A signal during the final phase ends the run too (Finish steps need not check it).
   CheckInterrupt();
   return InputEstimate{consumed_bytes.load(), consumed_records.load()};
@@ -254,6 +261,7 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
   std::vector<OperatorStats*> op_stats;
   for (const std::string& label : plan.labels()) op_stats.push_back(&stats.AddOperator(label));
   ctx.SetInputFiles(plan.input_paths());
+  ctx.SetOutputPaths(plan.output_paths());
   // The run folder is made at once, whether the run needs one or not: making it sweeps the
   // folders of killed runs, finishing any commit one of them left half done
   // (engine/io/commit_journal.h). A temp folder that cannot be written fails only a run that
@@ -307,6 +315,7 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
       runs.transforms.push_back(transform_runs.back().get());
       runs.transform_ops.push_back(&transform);
       runs.transform_stats.push_back(op_stats[t]);
+      runs.transform_indexes.push_back(static_cast<int>(t));
     }
 
     std::unique_ptr<BatchWriter> sink_run;
@@ -320,14 +329,15 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
       runs.writer = sink_run.get();
     }
     runs.sink_op = &sink_op;
+    runs.sink_index = static_cast<int>(pipe.sink);
     runs.sink_stats = op_stats[pipe.sink];
 
+    // The phase is named by the stages that run in it: where the time goes.
     std::string phase = plan.labels()[pipe.source];
-    for (size_t t : pipe.transforms) phase += " | " + plan.labels()[t];
-    phase += " | " + plan.labels()[pipe.sink];
+    for (size_t t : pipe.transforms) phase += " > " + plan.labels()[t];
+    phase += " > " + plan.labels()[pipe.sink];
     if (pipeline_count > 1) {
-      phase = "pipeline " + std::to_string(p + 1) + "/" + std::to_string(pipeline_count) + " (" +
-              phase + ")";
+      phase = "[" + std::to_string(p + 1) + "/" + std::to_string(pipeline_count) + "] " + phase;
     }
     ctx.progress().StartPhase(phase, p == 0 ? estimate.bytes.value_or(0) : 0);
 

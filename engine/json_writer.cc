@@ -70,6 +70,11 @@ void JsonWriter::Double(double value) {
   AppendJsonDouble(value, out_);
 }
 
+void JsonWriter::Decimal(double value) {
+  BeforeItem();
+  AppendJsonDecimal(value, out_);
+}
+
 void JsonWriter::Bool(bool value) {
   BeforeItem();
   out_->append(value ? "true" : "false");
@@ -161,6 +166,25 @@ void AppendJsonDouble(double v, std::string* out) {
   char buf[40];
   const int n = std::snprintf(buf, sizeof buf, "%.6g", v);
   out->append(buf, static_cast<size_t>(n));
+}
+
+void AppendJsonDecimal(double v, std::string* out) {
+  if (!std::isfinite(v)) {
+    out->append("null");
+    return;
+  }
+  if (std::fabs(v) < kExactIntegerLimit && v == std::trunc(v)) {
+    AppendInteger(static_cast<int64_t>(v), out);
+    return;
+  }
+  // %f never writes an exponent; the zeros after the last significant digit go.
+  char buf[400];
+  const int n = std::snprintf(buf, sizeof buf, "%.6f", v);
+  std::string_view text(buf, static_cast<size_t>(n));
+  while (text.back() == '0') text.remove_suffix(1);
+  if (text.back() == '.') text.remove_suffix(1);
+  if (text == "-0") text = "0";
+  out->append(text);
 }
 
 std::string JsonQuote(std::string_view s) {

@@ -11,7 +11,8 @@
 // UTF-8 gives valid JSON (the caller repairs or rejects invalid UTF-8 first; `write` does).
 // Numbers: integers exactly, in decimal (never in exponent notation); doubles with 6
 // significant digits (printf's %.6g), except that a double holding an integer of magnitude
-// below 2^53 is written exactly as that integer; non-finite doubles are null.
+// below 2^53 is written exactly as that integer; non-finite doubles are null. Decimal writes a
+// double in plain decimal notation (never an exponent), for documents whose readers expect it.
 //
 // Thread safety: a JsonWriter belongs to one thread. The free functions are pure.
 #pragma once
@@ -64,6 +65,9 @@ class JsonWriter {
   /// Write a double value (6 significant digits; integers below 2^53 exactly; null if not
   /// finite).
   void Double(double value);
+  /// Write a double in decimal notation with at most 6 digits after the point, trailing zeros
+  /// dropped (0.000001, 2.5, 268435456); null if not finite. Never an exponent.
+  void Decimal(double value);
   void Bool(bool value);
   void Null();
   /// Write members given as JSON text, `"a":1,"b":[2]` (an object's text without its braces),
@@ -122,6 +126,9 @@ class JsonWriter {
 void AppendJsonString(std::string_view s, std::string* out);
 /// Append a double as JsonWriter::Double does.
 void AppendJsonDouble(double v, std::string* out);
+
+/// Append a double as JsonWriter::Decimal does.
+void AppendJsonDecimal(double v, std::string* out);
 
 /// `s` as a quoted JSON string.
 std::string JsonQuote(std::string_view s);

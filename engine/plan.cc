@@ -142,6 +142,7 @@ Plan Plan::Build(std::vector<std::unique_ptr<Operator>> chain, const PlanContext
       inputs.push_back(RunFile{std::move(path), "'" + plan.labels_[i] + "'"});
     }
     for (std::string& path : chain[i]->OutputPaths(i == 0 ? Schema{} : plan.schemas_[i - 1])) {
+      plan.output_paths_.push_back(path);
       outputs.push_back(RunFile{std::move(path), "'" + plan.labels_[i] + "'"});
     }
   }

@@ -46,6 +46,9 @@ class Plan {
   const std::vector<FieldClaim>& later_fields(size_t i) const { return later_fields_[i]; }
   /// The files the run reads (every operator's InputPaths), for ExecContext::SetInputFiles.
   const std::vector<std::string>& input_paths() const { return input_paths_; }
+  /// The files the run writes as planned (every operator's OutputPaths, without the
+  /// `--stats-json` document), for ExecContext::SetOutputPaths.
+  const std::vector<std::string>& output_paths() const { return output_paths_; }
 
   /// The `--dry-run` printout: pipelines, breakers, and the schema after every stage.
   std::string ToString() const;
@@ -58,6 +61,7 @@ class Plan {
   std::vector<PipelinePlan> pipelines_;
   std::vector<std::vector<FieldClaim>> later_fields_;
   std::vector<std::string> input_paths_;
+  std::vector<std::string> output_paths_;
 };
 
 }  // namespace corpusflow

@@ -13,6 +13,22 @@
 
 namespace corpusflow {
 
+std::string StatsKey(std::string_view name) {
+  std::string key;
+  bool gap = false;
+  for (const char c : name) {
+    const char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    if ((lower >= 'a' && lower <= 'z') || (lower >= '0' && lower <= '9')) {
+      if (gap && !key.empty()) key.push_back('_');
+      gap = false;
+      key.push_back(lower);
+    } else {
+      gap = true;
+    }
+  }
+  return key;
+}
+
 void OperatorStats::Drop(std::string_view reason, uint64_t n) {
   if (n == 0) return;
   std::lock_guard lock(mu_);
@@ -75,11 +91,11 @@ std::map<std::string, double> OperatorStats::values() const {
 void OperatorStats::WriteFigures(JsonWriter& json) const {
   std::lock_guard lock(mu_);
   for (const auto& [name, v] : values_) {
-    json.Key(name);
+    json.Key(StatsKey(name));
     if (const auto* integer = std::get_if<uint64_t>(&v)) {
       json.Uint(*integer);
     } else {
-      json.Double(std::get<double>(v));
+      json.Decimal(std::get<double>(v));
     }
   }
 }
@@ -89,16 +105,89 @@ std::map<std::string, std::string> OperatorStats::texts() const {
   return {texts_.begin(), texts_.end()};
 }
 
+void OperatorStats::AddOutput(OutputFile file) {
+  std::lock_guard lock(mu_);
+  outputs_.push_back(std::move(file));
+}
+
+std::vector<OutputFile> OperatorStats::outputs() const {
+  std::lock_guard lock(mu_);
+  return outputs_;
+}
+
 OperatorStats& RunStats::AddOperator(std::string label) {
   operators_.push_back(std::make_unique<OperatorStats>(std::move(label)));
   return *operators_.back();
 }
+
+void RunStats::RecordOutputs(const std::vector<std::pair<int, OutputFile>>& files,
+                             const std::vector<bool>& is_sink) {
+  if (outputs_recorded_) return;
+  outputs_recorded_ = true;
+  for (const auto& [owner, file] : files) {
+    if (owner < 0 || static_cast<size_t>(owner) >= operators_.size()) continue;
+    OperatorStats& op = *operators_[static_cast<size_t>(owner)];
+    if (static_cast<size_t>(owner) < is_sink.size() && is_sink[static_cast<size_t>(owner)] &&
+        file.bytes) {
+      op.bytes_out += *file.bytes;
+    }
+    op.AddOutput(file);
+  }
+}
+
+std::vector<OutputFile> RunStats::outputs() const {
+  std::vector<OutputFile> all;
+  for (const auto& op : operators_) {
+    for (OutputFile& f : op->outputs()) all.push_back(std::move(f));
+  }
+  return all;
+}
+
+uint64_t RunStats::records_in() const {
+  return operators_.empty() ? 0 : operators_.front()->records_out.load();
+}
+
+uint64_t RunStats::records_out() const {
+  return operators_.empty() ? 0 : operators_.back()->records_in.load();
+}
+
+uint64_t RunStats::records_dropped() const {
+  uint64_t total = 0;
+  for (const auto& op : operators_) total += op->dropped_total();
+  return total;
+}
+
+namespace {
+
+void WriteOutputs(const std::vector<OutputFile>& files, JsonWriter& json) {
+  json.BeginArray();
+  for (const OutputFile& f : files) {
+    json.BeginObject();
+    json.Key("path");
+    json.String(f.path);
+    json.Key("bytes");
+    if (f.bytes) {
+      json.Uint(*f.bytes);
+    } else {
+      json.Null();
+    }
+    json.EndObject();
+  }
+  json.EndArray();
+}
+
+}  // namespace
 
 std::string RunStats::ToJson() const {
   // Layout: run-wide figures one per line, then one operator per line pair.
   std::string out;
   JsonWriter json(&out, JsonWriter::Style::kSpaced);
   json.BeginObject();
+  json.Break("\n  ");
+  json.Key("schema");
+  json.String(kStatsSchemaName);
+  json.Key("version");
+  json.Uint(kStatsSchemaVersion);
   json.Break("\n  ");
   json.Key("status");
   json.String(status);
@@ -109,10 +198,23 @@ std::string RunStats::ToJson() const {
   }
   json.Break("\n  ");
   json.Key("elapsed_seconds");
-  json.Double(elapsed_seconds);
+  json.Decimal(elapsed_seconds);
   json.Break("\n  ");
   json.Key("peak_rss_bytes");
   json.Uint(peak_rss_bytes.load());
+  json.Break("\n  ");
+  json.Key("records_in");
+  json.Uint(records_in());
+  json.Key("records_out");
+  json.Uint(records_out());
+  json.Key("records_dropped");
+  json.Uint(records_dropped());
+  json.Break("\n  ");
+  json.Key("outputs");
+  // A failed run lists no file: its outputs are removed (docs/io.md), even when its report
+  // had already been prepared with them.
+  const bool ok = status == "ok";
+  WriteOutputs(ok ? outputs() : std::vector<OutputFile>{}, json);
   json.Break("\n  ");
   json.Key("operators");
   json.BeginArray();
@@ -130,13 +232,16 @@ std::string RunStats::ToJson() const {
     json.Key("bytes_out");
     json.Uint(op->bytes_out);
     json.Key("wall_seconds");
-    json.Double(static_cast<double>(op->wall_ns) * 1e-9);
+    json.Decimal(static_cast<double>(op->wall_ns) * 1e-9);
     json.Key("cpu_seconds");
-    json.Double(static_cast<double>(op->cpu_ns) * 1e-9);
+    json.Decimal(static_cast<double>(op->cpu_ns) * 1e-9);
     json.Break("\n     ");
     json.Key("dropped");
     json.BeginObject();
-    for (const auto& [reason, n] : op->drops()) {
+    // Two reasons that differ only in case or punctuation share their key.
+    std::map<std::string, uint64_t> dropped;
+    for (const auto& [reason, n] : op->drops()) dropped[StatsKey(reason)] += n;
+    for (const auto& [reason, n] : dropped) {
       json.Key(reason);
       json.Uint(n);
     }
@@ -144,15 +249,17 @@ std::string RunStats::ToJson() const {
     json.Key("counters");
     json.BeginObject();
     for (const auto& [name, n] : op->counters()) {
-      json.Key(name);
+      json.Key(StatsKey(name));
       json.Uint(n);
     }
     op->WriteFigures(json);
     for (const auto& [name, text] : op->texts()) {
-      json.Key(name);
+      json.Key(StatsKey(name));
       json.String(text);
     }
     json.EndObject();
+    json.Key("outputs");
+    WriteOutputs(ok ? op->outputs() : std::vector<OutputFile>{}, json);
     json.EndObject();
   }
   json.Break("\n  ");
@@ -177,6 +284,45 @@ std::string RunStats::Summary() const {
     o << ")\n";
   }
   return o.str();
+}
+
+std::string RunStats::SummaryLine() const {
+  std::string line =
+      "done: " + FormatCount(records_in()) + " records in, " + FormatCount(records_out()) + " out";
+  if (const uint64_t dropped = records_dropped(); dropped > 0) {
+    line += ", " + FormatCount(dropped) + " dropped (";
+    bool first = true;
+    for (const auto& op : operators_) {
+      for (const auto& [reason, n] : op->drops()) {
+        line += (first ? "" : ", ") + op->label() + ": " + reason + " " + FormatCount(n);
+        first = false;
+      }
+    }
+    line += ")";
+  }
+  const std::vector<OutputFile> files = outputs();
+  if (!files.empty()) {
+    uint64_t total = 0;
+    for (const OutputFile& f : files) total += f.bytes.value_or(0);
+    if (files.size() <= 2) {
+      line += "; wrote ";
+      for (size_t i = 0; i < files.size(); ++i) {
+        line += (i > 0 ? ", " : "") + files[i].path;
+        if (files[i].bytes) line += " (" + FormatBytes(static_cast<double>(*files[i].bytes)) + ")";
+      }
+    } else {
+      line += "; wrote " + std::to_string(files.size()) + " files (" +
+              FormatBytes(static_cast<double>(total)) + ", first " + files.front().path + ")";
+    }
+  }
+  // The rate of the records read: the source's record bytes over the whole run's wall time.
+  const double read_bytes =
+      operators_.empty() ? 0 : static_cast<double>(operators_.front()->bytes_out.load());
+  char rate[64];
+  std::snprintf(rate, sizeof rate, "%.1f MB/s",
+                elapsed_seconds > 0 ? read_bytes / elapsed_seconds / 1e6 : 0.0);
+  line += "; " + FormatDuration(elapsed_seconds) + ", " + rate + "\n";
+  return line;
 }
 
 uint64_t PeakRssBytes() {

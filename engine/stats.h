@@ -1,8 +1,10 @@
 // Counters of a run. Each operator of the plan has one OperatorStats: the executor counts records
 // and bytes in and out and the wall/CPU time spent inside the operator; the operator itself
 // reports drops (with a reason) and its own counters (buckets, unknown tokens, ...). All members
-// are safe to update from many workers at once. RunStats collects them and writes the
-// `--stats-json` document.
+// are safe to update from many workers at once. RunStats collects them, with the files the run
+// wrote (RecordOutputs), and writes the `--stats-json` document (its schema, version
+// kStatsSchemaVersion, is docs/stats.md: every key snake_case, integers written as integers,
+// other numbers in decimal notation, never with an exponent) and the one-line summary of a run.
 #pragma once
 
 #include <atomic>
@@ -10,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -18,6 +21,21 @@
 namespace corpusflow {
 
 class JsonWriter;
+
+/// The `schema` member of the `--stats-json` document and its `version` (docs/stats.md).
+inline constexpr const char* kStatsSchemaName = "corpusflow-stats";
+inline constexpr uint64_t kStatsSchemaVersion = 1;
+
+/// `name` as a key of the document: lower case, every run of other characters than [a-z0-9]
+/// one '_', none at either end ("invalid UTF-8" -> "invalid_utf_8", "src_ids.tokens" ->
+/// "src_ids_tokens"). Drop reasons and field-derived counter names are written this way.
+std::string StatsKey(std::string_view name);
+
+/// A file a run wrote: its final path and size (none for a stream: stdout, a FIFO, a device).
+struct OutputFile {
+  std::string path;
+  std::optional<uint64_t> bytes;
+};
 
 class OperatorStats {
  public:
@@ -55,6 +73,10 @@ class OperatorStats {
   /// Write the figures as members of the object `json` is in (integers exactly).
   void WriteFigures(JsonWriter& json) const;
 
+  /// Record a file the operator wrote (RunStats::RecordOutputs).
+  void AddOutput(OutputFile file);
+  std::vector<OutputFile> outputs() const;
+
  private:
   std::string label_;
   mutable std::mutex mu_;
@@ -63,6 +85,7 @@ class OperatorStats {
   /// Set's doubles and SetInteger's integers, in one name order.
   std::map<std::string, std::variant<double, uint64_t>, std::less<>> values_;
   std::map<std::string, std::string, std::less<>> texts_;
+  std::vector<OutputFile> outputs_;
 };
 
 /// The counters of a whole run: one OperatorStats per operator, plus run-wide figures.
@@ -77,13 +100,34 @@ class RunStats {
   std::string status = "ok";
   std::string error;
 
-  /// The `--stats-json` document.
+  /// Give each operator the files it wrote (`files`, tagged by operator index, as the run's
+  /// CommitGroup prepared them); a sink's bytes_out becomes the bytes of its files. `is_sink(i)`
+  /// says whether operator i is a sink. Once per run; later calls change nothing.
+  void RecordOutputs(const std::vector<std::pair<int, OutputFile>>& files,
+                     const std::vector<bool>& is_sink);
+  /// Every file the run wrote, operator by operator.
+  std::vector<OutputFile> outputs() const;
+  /// Records the first operator produced (the records read or generated).
+  uint64_t records_in() const;
+  /// Records the last operator took (the records written).
+  uint64_t records_out() const;
+  /// Records dropped by every operator.
+  uint64_t records_dropped() const;
+
+  /// The `--stats-json` document (docs/stats.md).
   std::string ToJson() const;
-  /// A short human summary for stderr (dropped records, per-operator counts).
+  /// The drops, one line per operator that dropped records ("filter: dropped 3 records (empty:
+  /// 3)"); empty when nothing was dropped. Printed at the end of a run without progress display.
   std::string Summary() const;
+  /// The one-line summary that ends a run with progress display: records in and out, drops by
+  /// reason, the files written, wall time and the rate of the records read, e.g.
+  /// "done: 1,000 records in, 990 out, 10 dropped (filter: empty 10); wrote out.txt (12.3 KB);
+  /// 1.2s, 0.0 MB/s". Ends with '\n'.
+  std::string SummaryLine() const;
 
  private:
   std::vector<std::unique_ptr<OperatorStats>> operators_;
+  bool outputs_recorded_ = false;
 };
 
 /// Peak resident set size of this process so far (VmHWM), in bytes.

@@ -36,6 +36,16 @@ class StatsJsonCommit : public DeferredCommit {
 
 }  // namespace
 
+void RecordRunOutputs(const Plan& plan, const ExecContext& ctx, RunStats& stats) {
+  std::vector<std::pair<int, OutputFile>> files;
+  for (WrittenFile& f : ctx.written_outputs()) {
+    files.emplace_back(f.owner, OutputFile{std::move(f.path), f.bytes});
+  }
+  std::vector<bool> is_sink;
+  for (const auto& op : plan.operators()) is_sink.push_back(op->role() == OperatorRole::kSink);
+  stats.RecordOutputs(files, is_sink);
+}
+
 void WriteStatsJson(const std::string& path, const RunStats& stats, const RunFiles& run) {
   AtomicOutput out = AtomicOutput::Create(path, run);
   out.Write(stats.ToJson());

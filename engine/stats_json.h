@@ -13,9 +13,15 @@
 #include "engine/exec_context.h"
 #include "engine/io/commit_group.h"
 #include "engine/io/file_system.h"
+#include "engine/plan.h"
 #include "engine/stats.h"
 
 namespace corpusflow {
+
+/// Give `stats` the files the run's CommitGroup prepared (ExecContext::written_outputs), each
+/// with the operator of `plan` that wrote it; a sink's bytes_out becomes the bytes of its files.
+/// Call once every data file is prepared: from the report's `finish`, or after Execute.
+void RecordRunOutputs(const Plan& plan, const ExecContext& ctx, RunStats& stats);
 
 /// Write `stats` to `path` now (the report of a failed run). Throws IoError.
 void WriteStatsJson(const std::string& path, const RunStats& stats, const RunFiles& run);

@@ -76,6 +76,16 @@ std::string FormatBytes(double bytes) {
   return buf;
 }
 
+std::string FormatCount(uint64_t n) {
+  std::string digits = std::to_string(n);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
+}
+
 std::string FormatDuration(double seconds) {
   char buf[32];
   if (!std::isfinite(seconds) || seconds < 0) return "?";

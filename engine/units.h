@@ -14,6 +14,9 @@ uint64_t ParseByteSize(std::string_view text, std::string_view what = "size");
 /// Format bytes as "1.5 GiB", "300 MiB", "12 B".
 std::string FormatBytes(double bytes);
 
+/// Format a count with thousands separators: "208,227".
+std::string FormatCount(uint64_t n);
+
 /// Format seconds as "1h02m", "3m05s", "12.3s".
 std::string FormatDuration(double seconds);
 

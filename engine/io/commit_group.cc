@@ -1,5 +1,6 @@
 #include "engine/io/commit_group.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,11 +27,23 @@ void PauseForTest() {
   for (;;) ::pause();
 }
 
+/// The size of a regular file, none for anything else (a FIFO, a device, a missing file).
+std::optional<uint64_t> RegularFileBytes(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  return static_cast<uint64_t>(st.st_size);
+}
+
 }  // namespace
 
-void CommitGroup::Add(std::unique_ptr<DeferredCommit> member, CommitRank rank) {
+void CommitGroup::Add(std::unique_ptr<DeferredCommit> member, CommitRank rank, int owner) {
   std::lock_guard lock(mu_);
-  members_.push_back(Member{rank, std::move(member)});
+  members_.push_back(Member{rank, std::move(member), owner >= 0 ? owner : preparing_owner_});
+}
+
+std::vector<WrittenFile> CommitGroup::written() const {
+  std::lock_guard lock(mu_);
+  return written_;
 }
 
 std::optional<CommitGroup::Member> CommitGroup::TakeFirst() {
@@ -48,8 +61,21 @@ void CommitGroup::Commit() {
     // On an exception whatever `prepared` holds is destroyed uncommitted, and so is (by
     // Discard) whatever the group still holds.
     std::vector<Member> prepared;
+    {
+      std::lock_guard lock(mu_);
+      written_.clear();
+    }
     while (std::optional<Member> member = TakeFirst()) {
+      {
+        std::lock_guard lock(mu_);
+        preparing_owner_ = member->owner;
+      }
       member->output->Prepare();
+      std::lock_guard lock(mu_);
+      preparing_owner_ = -1;
+      for (const PendingRename& f : member->output->Files()) {
+        written_.push_back(WrittenFile{f.target, RegularFileBytes(f.temp), member->owner});
+      }
       prepared.push_back(std::move(*member));
     }
     std::stable_sort(prepared.begin(), prepared.end(),

@@ -11,6 +11,9 @@
 //      reader that opens a run's outputs by its index never sees an index without its data.
 // A SIGKILL between two renames cannot be caught: the renames are journaled in the run folder
 // first, and the next run's sweep of that folder finishes them (engine/io/commit_journal.h).
+// While it prepares, the group notes the files of each member (DeferredCommit::Files) with their
+// sizes and the member's owner (the index of the operator that added it, see Add): the run's
+// report lists the real files written, each with its bytes (docs/stats.md).
 // A group destroyed or discarded without Commit() destroys its members uncommitted, which removes
 // their temp files: a failed run leaves no output behind. docs/io.md has the whole protocol.
 // Thread safety: Add() may be called from any worker (and from a member's Prepare()); Commit()
@@ -23,6 +26,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "engine/io/commit_journal.h"
@@ -42,6 +46,18 @@ class DeferredCommit {
   /// After Prepare(): the renames Commit() will do, for the group's journal; none for an output
   /// written in place, or one that keeps its own crash protocol (a Megatron dataset).
   virtual std::vector<PendingRename> Renames() const { return {}; }
+  /// After Prepare(): the files this member makes visible, each as its final path (`target`) and
+  /// where its bytes are now (`temp`: the temp file, or the target itself when written in
+  /// place). Defaults to Renames(); a member that keeps its own protocol lists its files here.
+  virtual std::vector<PendingRename> Files() const { return Renames(); }
+};
+
+/// A file a CommitGroup prepared: its final path, its size (none for a stream written in place:
+/// stdout, a FIFO, a device) and the owner its member was added with (-1: none).
+struct WrittenFile {
+  std::string path;
+  std::optional<uint64_t> bytes;
+  int owner = -1;
 };
 
 /// The order of the renames in a group: lower ranks first.
@@ -61,8 +77,11 @@ class CommitGroup {
   CommitGroup& operator=(const CommitGroup&) = delete;
   ~CommitGroup() { Discard(); }
 
-  /// Hold `member` until Commit(). Thread-safe.
-  void Add(std::unique_ptr<DeferredCommit> member, CommitRank rank = CommitRank::kData);
+  /// Hold `member` until Commit(). `owner` tags the files it writes (WrittenFile::owner); -1
+  /// gives it the owner of the member being prepared, if any (a `tee`'s inner writer adds its
+  /// files then). Thread-safe.
+  void Add(std::unique_ptr<DeferredCommit> member, CommitRank rank = CommitRank::kData,
+           int owner = -1);
   /// Where the journal of a commit of several renames goes (the run folder); unset: no journal.
   /// Called only when a journal is needed.
   void set_journal_folder(std::function<std::filesystem::path()> folder) {
@@ -78,17 +97,24 @@ class CommitGroup {
   void Discard() noexcept;
   /// Members held.
   size_t size() const;
+  /// The files of the members prepared so far (by the last Commit()), in preparation order.
+  /// Thread-safe.
+  std::vector<WrittenFile> written() const;
 
  private:
   struct Member {
     CommitRank rank;
     std::unique_ptr<DeferredCommit> output;
+    int owner = -1;
   };
   /// Take out the member of lowest rank added first, if any.
   std::optional<Member> TakeFirst();
 
   mutable std::mutex mu_;
   std::vector<Member> members_;
+  /// The owner of the member being prepared (-1 outside Prepare()).
+  int preparing_owner_ = -1;
+  std::vector<WrittenFile> written_;
   std::function<std::filesystem::path()> journal_folder_;
 };
 

@@ -299,6 +299,11 @@ class DeferredOutput : public DeferredCommit {
   void Prepare() override { output_->Close(); }
   void Commit() override { output_->Commit(); }
   std::vector<PendingRename> Renames() const override { return output_->Renames(); }
+  std::vector<PendingRename> Files() const override {
+    std::vector<PendingRename> renames = output_->Renames();
+    if (renames.empty()) return {PendingRename{output_->name(), output_->name()}};
+    return renames;
+  }
 
  private:
   std::unique_ptr<OutputStream> output_;

@@ -52,7 +52,6 @@ class WriteRun : public BatchWriter {
     } else if (options_.shard_bytes == 0) {
       OpenShard(options_.path);
     }
-    stats_.SetText("output", options_.path);
   }
 
   bool ordered() const override { return true; }

@@ -62,6 +62,9 @@ class MegatronDatasetFiles::DataCommit : public DeferredCommit {
   explicit DataCommit(std::shared_ptr<MegatronDatasetFiles> files) : files_(std::move(files)) {}
   void Prepare() override { files_->Close(); }
   void Commit() override { files_->CommitData(); }
+  std::vector<PendingRename> Files() const override {
+    return {PendingRename{files_->bin_.temp_path(), files_->bin_.target()}};
+  }
 
  private:
   std::shared_ptr<MegatronDatasetFiles> files_;
@@ -73,6 +76,9 @@ class MegatronDatasetFiles::IndexCommit : public DeferredCommit {
   explicit IndexCommit(std::shared_ptr<MegatronDatasetFiles> files) : files_(std::move(files)) {}
   void Prepare() override { files_->Close(); }
   void Commit() override { files_->CommitIndex(); }
+  std::vector<PendingRename> Files() const override {
+    return {PendingRename{files_->idx_.temp_path(), files_->idx_.target()}};
+  }
 
  private:
   std::shared_ptr<MegatronDatasetFiles> files_;

@@ -143,8 +143,8 @@ RecordShuffler::RecordShuffler(const ShuffleConfig& config, const Schema& layout
   pass1_start_ = MonotonicSeconds();
   cpu_pass1_start_ = ProcessCpuSeconds();
   if (stats_ != nullptr) {
-    stats_->SetText("seed", std::to_string(config_.seed));
-    stats_->Set("memory budget bytes", static_cast<double>(config_.memory_bytes));
+    stats_->SetInteger("seed", config_.seed);
+    stats_->SetInteger("memory_budget_bytes", config_.memory_bytes);
   }
 }
 
@@ -454,10 +454,10 @@ void RecordShuffler::Finish() {
   pass1_end_ = pass1_end;
   cpu_pass1_end_ = ProcessCpuSeconds();
   if (stats_ != nullptr) {
-    stats_->Set("pass 1 seconds", pass1_end - pass1_start_);
-    stats_->Set("record memory bytes", static_cast<double>(layout_.record_memory));
+    stats_->Set("pass1_seconds", pass1_end - pass1_start_);
+    stats_->SetInteger("record_memory_bytes", layout_.record_memory);
     stats_->SetText("mode", spilled_ ? "external" : "in memory");
-    stats_->SetText("spill compression", !spilled_ ? std::string("nothing spilled")
+    stats_->SetText("spill_compression", !spilled_ ? std::string("nothing spilled")
                                          : config_.spill.compression == SpillCompression::kZstd
                                              ? "zstd level " + std::to_string(config_.spill.level)
                                              : std::string("none"));
@@ -485,7 +485,7 @@ void RecordShuffler::Finish() {
     if (BucketMemory(b) > layout_.record_memory && b.records > 1) oversized += b.raw_bytes;
   }
   if (oversized > 0 && progress_ != nullptr) {
-    progress_->StartPhase("shuffle: re-scatter buckets larger than the memory budget", oversized);
+    progress_->StartStep("shuffle: re-scatter buckets larger than the memory budget", oversized);
   }
   std::vector<Bucket> first = std::move(first_buckets_);
   first_buckets_.clear();
@@ -511,12 +511,12 @@ void RecordShuffler::Finish() {
   // the budget with many buckets: 463 MB for a 64 MB budget, against 88 MB copying.)
   if (stats_ != nullptr) {
     stats_->Add("buckets", leaves_.size());
-    stats_->Add("re-scatters", rescatters_);
-    stats_->Add("spill blocks", spill_blocks_.load());
-    stats_->Add("spill files", spill_files_);
-    stats_->Add("spill bytes raw", spill_raw_bytes_.load());
-    stats_->Add("spill bytes stored", spill_stored_bytes_.load());
-    stats_->Set("re-scatter seconds", rescatter_seconds);
+    stats_->Add("rescatters", rescatters_);
+    stats_->Add("spill_blocks", spill_blocks_.load());
+    stats_->Add("spill_files", spill_files_);
+    stats_->Add("spill_bytes_raw", spill_raw_bytes_.load());
+    stats_->Add("spill_bytes_stored", spill_stored_bytes_.load());
+    stats_->Set("rescatter_seconds", rescatter_seconds);
   }
 }
 
@@ -695,7 +695,7 @@ bool RecordShuffler::NextBucket() {
 
 void RecordShuffler::ReportPass2() {
   const double pass2_end = MonotonicSeconds();
-  stats_->Set("pass 2 seconds", pass2_end - pass2_start_);
+  stats_->Set("pass2_seconds", pass2_end - pass2_start_);
   // Achieved time next to the I/O and CPU lower bounds (docs/disk.md). Inside a pipeline the
   // input and output files are other stages' business: the I/O bound covers the spill, measured
   // by `corpusflow bench disk` on the temp folder.
@@ -707,11 +707,17 @@ void RecordShuffler::ReportPass2() {
   run.pass1 = {pass1_end_ - pass1_start_, cpu_pass1_end_ - cpu_pass1_start_, 0};
   run.pass2 = {pass2_end - pass1_end_, ProcessCpuSeconds() - cpu_pass1_end_, 0};
   run.threads = static_cast<int>(tbb::this_task_arena::max_concurrency());
-  RecordShuffleBounds(ComputeShuffleBounds(run, LocateShuffleStorage({}, temp_dir_.parent(), "")),
-                      *stats_);
-  stats_->Add("buckets prefetched", prefetched_buckets_);
-  stats_->Add("slab bytes mapped", slab_bytes_mapped());
-  stats_->Add("spill bytes released early", released_bytes_.load());
+  // A run that reads no file (a generator, stdin) or writes none (stdout) moves those bytes
+  // through a stream, outside the I/O bound: "-" says so, where an empty path would be noted as
+  // a location not known.
+  const std::vector<std::string> inputs =
+      config_.input_paths.empty() ? std::vector<std::string>{"-"} : config_.input_paths;
+  const std::string output = config_.output_path.empty() ? "-" : config_.output_path;
+  RecordShuffleBounds(
+      ComputeShuffleBounds(run, LocateShuffleStorage(inputs, temp_dir_.parent(), output)), *stats_);
+  stats_->Add("buckets_prefetched", prefetched_buckets_);
+  stats_->Add("slab_bytes_mapped", slab_bytes_mapped());
+  stats_->Add("spill_bytes_released_early", released_bytes_.load());
 }
 
 bool RecordShuffler::Next(Batch* out) {
@@ -722,7 +728,10 @@ bool RecordShuffler::Next(Batch* out) {
     if (progress_ != nullptr) {
       uint64_t total = 0;
       for (const Bucket& b : leaves_) total += b.raw_bytes;
-      progress_->StartPhase(spilled_ ? "shuffle pass 2: buckets" : "shuffle: in memory", total);
+      // A step of the phase whose stages the executor named: the stages after the shuffle
+      // (tokenize, write-megatron) stay on the line.
+      progress_->StartStep(spilled_ ? "shuffle pass 2: buckets" : "shuffle pass 2: in memory",
+                           total);
     }
   }
   if (records_.load() == 0) return false;

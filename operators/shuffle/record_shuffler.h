@@ -90,6 +90,11 @@ struct ShuffleConfig {
   SpillOptions spill{SpillCompression::kAuto, kDefaultSpillLevel};
   /// The file system spill files are written through (the run's; null: the POSIX one).
   FileSystem* file_system = nullptr;
+  /// The files the run reads and the one it writes the shuffled data to, for the I/O bound
+  /// (shuffle_bounds.h): empty inputs mean no file is read (a generator, stdin), an empty
+  /// output that no file is written (stdout); neither is then counted or noted as unknown.
+  std::vector<std::string> input_paths;
+  std::string output_path;
 };
 
 /// The global shuffle algorithm. Add every batch, Finish, then Next until it returns false.

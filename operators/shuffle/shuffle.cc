@@ -81,6 +81,8 @@ ShuffleConfig ConfigFor(const ShuffleSettings& settings, ExecContext& ctx) {
   config.spill = settings.spill;
   config.batch_bytes = ctx.batch_bytes();
   config.file_system = &ctx.file_system();
+  config.input_paths = ctx.input_paths();
+  if (!ctx.output_paths().empty()) config.output_path = ctx.output_paths().front();
   return config;
 }
 
@@ -100,7 +102,7 @@ class ShuffleRun : public BreakerRun {
         stats_(ctx.stats),
         shuffler_(ConfigFor(settings, ctx.exec), ctx.input_schema, ctx.exec.temp_dir(), &ctx.stats,
                   &ctx.exec.progress()) {
-    if (!settings.seed_given) ctx.stats.SetText("seed origin", "random");
+    if (!settings.seed_given) ctx.stats.SetText("seed_origin", "random");
     if (FiltersHeadCount(settings, BudgetFor(settings, ctx.exec))) {
       smallest_.emplace(*settings.head_count);
     }
@@ -229,7 +231,7 @@ static const OperatorRegistrar kRegisterShuffle(OperatorDef{
         "--seed a random seed is drawn and reported in --stats-json. --head-count N (-n) emits "
         "only the first N records of the same order, a uniform sample of N records as shuf -n "
         "gives: records that cannot be among them are dropped as they arrive (counted as "
-        "'beyond --head-count'), so a small sample of a huge input neither fills memory nor "
+        "beyond_head_count), so a small sample of a huge input neither fills memory nor "
         "spills.",
     .describe =
         [](OptionSet& o) {

@@ -18,14 +18,13 @@ class ShuffledLinesWriter : public BatchWriter {
  public:
   ShuffledLinesWriter(const ShuffledLinesSink& sink, std::vector<std::string> columns,
                       std::vector<std::string> outputs, ShardPolicy policy, ShardDealer dealer,
-                      ExecContext& ctx, OperatorStats& stats)
+                      ExecContext& ctx)
       : sink_(sink),
         ctx_(ctx),
         columns_(std::move(columns)),
         outputs_(std::move(outputs)),
         dealer_(dealer),
         contiguous_(policy == ShardPolicy::kContiguous),
-        stats_(stats),
         streams_(outputs_.size()),
         buffers_(outputs_.size()) {
     for (size_t c = 0; c < outputs_.size(); ++c) {
@@ -71,8 +70,6 @@ class ShuffledLinesWriter : public BatchWriter {
     for (auto& per_output : streams_) {
       for (auto& stream : per_output) ctx_.DeferCommit(DeferOutput(std::move(stream)));
     }
-    stats_.SetText("output",
-                   outputs_.size() == 1 ? outputs_[0] : std::to_string(outputs_.size()) + " files");
   }
 
  private:
@@ -107,7 +104,6 @@ class ShuffledLinesWriter : public BatchWriter {
   std::vector<std::string> outputs_;
   ShardDealer dealer_;
   const bool contiguous_;
-  OperatorStats& stats_;
   /// Shards whose files exist: [0, opened_).
   uint64_t opened_ = 0;
   /// Per output, per shard.
@@ -196,7 +192,7 @@ std::string ShuffledLinesSink::ShardPath(const std::string& path, uint64_t shard
 std::unique_ptr<BatchWriter> ShuffledLinesSink::Open(const OpenContext& ctx) const {
   return std::make_unique<ShuffledLinesWriter>(
       *this, columns_, outputs_, policy_,
-      ShardDealer(policy_, shards_, ctx.input.records, "shuffle"), ctx.exec, ctx.stats);
+      ShardDealer(policy_, shards_, ctx.input.records, "shuffle"), ctx.exec);
 }
 
 }  // namespace corpusflow

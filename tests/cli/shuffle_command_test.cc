@@ -79,7 +79,7 @@ TEST(ShuffleCommandTest, SameBytesForAnyThreadsMemoryAndShards) {
       ASSERT_EQ(r.exit_code, 0) << r.err;
       EXPECT_EQ(ReadFile(out), expected) << "threads " << threads << " memory " << memory;
       const std::string json = ReadFile(stats);
-      EXPECT_NE(json.find("\"seed\": \"77\""), std::string::npos) << json;
+      EXPECT_NE(json.find("\"seed\": 77,"), std::string::npos) << json;
       if (std::string(memory) != "256M") {
         EXPECT_NE(json.find("\"mode\": \"external\""), std::string::npos) << json;
       }
@@ -326,10 +326,13 @@ TEST(ShuffleCommandTest, RandomSeedIsReportedAndReproduces) {
       {"shuffle", dir.File("in.txt"), "-o", dir.File("o.txt"), "--stats-json", dir.File("s.json")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string json = ReadFile(dir.File("s.json"));
-  const size_t at = json.find("\"seed\": \"");
+  // The seed is an integer, written exactly.
+  const size_t at = json.find("\"seed\": ");
   ASSERT_NE(at, std::string::npos) << json;
-  const std::string seed = json.substr(at + 9, json.find('"', at + 9) - at - 9);
-  EXPECT_NE(json.find("\"seed origin\": \"random\""), std::string::npos) << json;
+  const std::string seed =
+      json.substr(at + 8, json.find_first_not_of("0123456789", at + 8) - at - 8);
+  ASSERT_FALSE(seed.empty()) << json;
+  EXPECT_NE(json.find("\"seed_origin\": \"random\""), std::string::npos) << json;
   EXPECT_EQ(ReadFile(dir.File("o.txt")), JoinLines(ShuffleKeyOrder(lines, std::stoull(seed))));
 }
 
@@ -500,7 +503,7 @@ TEST(ShuffleCommandTest, HeadCountIsThePrefixOfTheWholeShuffle) {
         // Every line not written is counted, by reason.
         const std::string json = ReadFile(stats);
         if (kept < lines.size()) {
-          EXPECT_NE(json.find("\"beyond --head-count\": " + std::to_string(lines.size() - kept)),
+          EXPECT_NE(json.find("\"beyond_head_count\": " + std::to_string(lines.size() - kept)),
                     std::string::npos)
               << json;
         }

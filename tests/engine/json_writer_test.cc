@@ -184,5 +184,31 @@ TEST(JsonWriterTest, DoublesHaveSixDigitsAndIntegersStayExact) {
   EXPECT_EQ(out, "2.5");
 }
 
+// Decimal never writes an exponent (Double writes 5.13802e+07 and 1e-06): the --stats-json
+// document's numbers.
+TEST(JsonWriterTest, DecimalsHaveNoExponent) {
+  auto decimal = [](double v) {
+    std::string out;
+    AppendJsonDecimal(v, &out);
+    return out;
+  };
+  EXPECT_EQ(decimal(51380200.5), "51380200.5");
+  EXPECT_EQ(decimal(51380200), "51380200");
+  EXPECT_EQ(decimal(0.000001), "0.000001");
+  EXPECT_EQ(decimal(1e-9), "0");
+  EXPECT_EQ(decimal(-1e-9), "0");
+  EXPECT_EQ(decimal(2.5), "2.5");
+  EXPECT_EQ(decimal(0.123456789), "0.123457");
+  EXPECT_EQ(decimal(1e20), "100000000000000000000");
+  EXPECT_EQ(decimal(std::nan("")), "null");
+  std::string out;
+  JsonWriter json(&out);
+  json.BeginArray();
+  json.Decimal(1.25e-3);
+  json.Decimal(-7.5);
+  json.EndArray();
+  EXPECT_EQ(out, "[0.00125,-7.5]");
+}
+
 }  // namespace
 }  // namespace corpusflow

@@ -168,5 +168,66 @@ TEST(CommitGroupTest, AFullDiskWhilePreparingLeavesTheOldFilesAndNoTempFile) {
   EXPECT_EQ(ListDir(dir.path()).size(), 2u);
 }
 
+/// A file written at Prepare() and listed by Renames(), as every AtomicOutput member is; it may
+/// add another such member to the group while it prepares (as a `tee` does).
+class ListedFileMember : public DeferredCommit {
+ public:
+  ListedFileMember(const std::string& path, std::string contents, const RunFiles& run,
+                   CommitGroup* group = nullptr, std::string added_path = "")
+      : out_(AtomicOutput::Create(path, run)),
+        contents_(std::move(contents)),
+        run_(run),
+        group_(group),
+        added_path_(std::move(added_path)) {}
+  void Prepare() override {
+    out_.Write(contents_);
+    out_.Close();
+    if (group_ != nullptr) {
+      group_->Add(std::make_unique<ListedFileMember>(added_path_, "four", run_));
+    }
+  }
+  void Commit() override { out_.Commit(); }
+  std::vector<PendingRename> Renames() const override {
+    return {PendingRename{out_.temp_path(), out_.target()}};
+  }
+
+ private:
+  AtomicOutput out_;
+  std::string contents_;
+  RunFiles run_;
+  CommitGroup* group_;
+  std::string added_path_;
+};
+
+// The group notes each prepared file under its final name, with the size of its temp file and
+// the owner its member was added with; a member added while another prepares takes that one's
+// owner. The run's report lists them (docs/stats.md, outputs).
+TEST(CommitGroupTest, NotesEveryPreparedFileWithItsSizeAndOwner) {
+  ScopedTempDir dir;
+  RunFiles run;
+  Log log;
+  CommitGroup group;
+  group.Add(std::make_unique<LoggedMember>("report", &log), CommitRank::kReport);
+  group.Add(std::make_unique<ListedFileMember>(dir.File("a.txt"), "12345", run), CommitRank::kData,
+            3);
+  group.Add(
+      std::make_unique<ListedFileMember>(dir.File("b.idx"), "ab", run, &group, dir.File("c.txt")),
+      CommitRank::kIndex, 1);
+  group.Commit();
+  const std::vector<WrittenFile> written = group.written();
+  ASSERT_EQ(written.size(), 3u);
+  EXPECT_EQ(written[0].path, dir.File("a.txt"));
+  EXPECT_EQ(written[0].bytes, std::optional<uint64_t>(5));
+  EXPECT_EQ(written[0].owner, 3);
+  EXPECT_EQ(written[1].path, dir.File("b.idx"));
+  EXPECT_EQ(written[1].bytes, std::optional<uint64_t>(2));
+  EXPECT_EQ(written[1].owner, 1);
+  EXPECT_EQ(written[2].path, dir.File("c.txt"));
+  EXPECT_EQ(written[2].bytes, std::optional<uint64_t>(4));
+  EXPECT_EQ(written[2].owner, 1);
+  EXPECT_EQ(ReadFile(dir.File("c.txt")), "four");
+  EXPECT_EQ(ListDir(dir.path()), (std::vector<std::string>{"a.txt", "b.idx", "c.txt"}));
+}
+
 }  // namespace
 }  // namespace corpusflow

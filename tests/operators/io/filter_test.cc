@@ -261,7 +261,7 @@ TEST(FilterCliTest, DropsAreCountedInStatsJson) {
       drops[std::string(reason)] = uint64_t(n.get_uint64());
     }
     EXPECT_EQ(drops, (std::map<std::string, uint64_t>{
-                         {"empty", 2}, {"invalid utf-8", 1}, {"shorter than 3 chars", 1}}));
+                         {"empty", 2}, {"invalid_utf_8", 1}, {"shorter_than_3_chars", 1}}));
   }
   EXPECT_TRUE(found) << testing::ReadFile(stats);
 }

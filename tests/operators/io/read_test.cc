@@ -689,7 +689,7 @@ TEST(ReadCliTest, TooLongRecordIsAnErrorOrACountedDrop) {
   ASSERT_EQ(skip.exit_code, 0) << skip.err;
   EXPECT_EQ(ReadFile(dir.File("out.txt")), "a\nb\n");
   const std::string stats = ReadFile(dir.File("s.json"));
-  EXPECT_NE(stats.find("\"dropped\": {\"longer than --max-record-bytes\": 1}"), std::string::npos)
+  EXPECT_NE(stats.find("\"dropped\": {\"longer_than_max_record_bytes\": 1}"), std::string::npos)
       << stats;
   const CommandResult bad = RunCorpusflow(
       {"run", "read " + dir.File("in.txt") + " | write -", "--max-record-bytes", "-4K"});

@@ -61,6 +61,7 @@ struct ShuffleResult {
   uint64_t spill_stored = 0;
   std::map<std::string, uint64_t> counters;
   std::map<std::string, std::string> texts;
+  std::map<std::string, double> values;
 };
 
 /// The layout of batches of lines: one string field "text".
@@ -98,6 +99,7 @@ ShuffleResult Shuffle(const std::vector<std::string>& records, const ShuffleConf
     result.spill_stored = shuffler.spill_stored_bytes();
     result.counters = stats.counters();
     result.texts = stats.texts();
+    result.values = stats.values();
   }
   // Spill files are removed with the shuffler.
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir.path())) {
@@ -133,7 +135,7 @@ TEST(ShuffleTest, InMemoryOutputIsTheKeyOrder) {
   EXPECT_TRUE(r.in_memory);
   EXPECT_EQ(r.output, ShuffleKeyOrder(lines, 42));
   EXPECT_NE(r.output, lines);
-  EXPECT_EQ(r.texts.at("seed"), "42");
+  EXPECT_EQ(r.values.at("seed"), 42.0);
   EXPECT_EQ(r.texts.at("mode"), "in memory");
 }
 
@@ -274,15 +276,15 @@ TEST(ShuffleTest, EveryLayoutGivesTheSameOutput) {
     EXPECT_EQ(r.output, expected);
     EXPECT_GT(r.buckets, 1u);
     EXPECT_GT(r.spill_raw, 0u);
-    EXPECT_EQ(r.counters.at("spill bytes raw"), r.spill_raw);
+    EXPECT_EQ(r.counters.at("spill_bytes_raw"), r.spill_raw);
     EXPECT_EQ(r.counters.at("buckets"), r.buckets);
     if (l.buckets == 0) {
       // Automatic K leaves room to load the next bucket while one is emitted.
-      EXPECT_GT(r.counters.at("buckets prefetched"), 0u);
+      EXPECT_GT(r.counters.at("buckets_prefetched"), 0u);
     }
     if (l.compression == SpillCompression::kZstd) {
       // The payloads shrink (with blocks of a record or two, the headers may not pay for it).
-      EXPECT_LT(r.spill_stored - kSpillBlockHeaderBytes * r.counters.at("spill blocks"),
+      EXPECT_LT(r.spill_stored - kSpillBlockHeaderBytes * r.counters.at("spill_blocks"),
                 r.spill_raw);
     }
   }
@@ -296,7 +298,7 @@ TEST(ShuffleTest, ReleasingConsumedSpillBlocksKeepsTheOutput) {
     config.always_release_spill = true;
     const ShuffleResult r = Shuffle(lines, config, 50);
     EXPECT_EQ(r.output, ShuffleKeyOrder(lines, 12));
-    EXPECT_EQ(r.counters.at("spill bytes released early"), r.spill_raw);
+    EXPECT_EQ(r.counters.at("spill_bytes_released_early"), r.spill_raw);
     EXPECT_GT(r.rescatters, 0u);
   }
 }
@@ -305,7 +307,7 @@ TEST(ShuffleTest, TinyBudgetsForceRescatters) {
   const auto lines = MakeLines(2000);
   const ShuffleResult r = Shuffle(lines, Config(3, 4000, 2, 2, 200), 10);
   EXPECT_GT(r.rescatters, 10u);
-  EXPECT_EQ(r.counters.at("re-scatters"), r.rescatters);
+  EXPECT_EQ(r.counters.at("rescatters"), r.rescatters);
   EXPECT_EQ(r.output, ShuffleKeyOrder(lines, 3));
 }
 
@@ -770,7 +772,7 @@ TEST(ShuffleTest, AutoCompressionStoresRawBlocksUnlessTheDiskIsTight) {
     config.expected_input_bytes = tight ? free : 100000;
     const ShuffleResult r = Shuffle(lines, config, 100);
     EXPECT_EQ(r.output, ShuffleKeyOrder(lines, 8));
-    EXPECT_EQ(r.texts.at("spill compression"), tight ? "zstd level 1" : "none");
+    EXPECT_EQ(r.texts.at("spill_compression"), tight ? "zstd level 1" : "none");
     if (tight) {
       EXPECT_LT(r.spill_stored * 3, r.spill_raw);
     } else {
@@ -807,7 +809,7 @@ TEST(ShuffleTest, PipelineOutputIgnoresThreadsAndMemory) {
         const OperatorStats& shuffle = *stats.operators()[1];
         EXPECT_EQ(shuffle.records_in.load(), lines.size());
         EXPECT_EQ(shuffle.records_out.load(), lines.size());
-        EXPECT_EQ(shuffle.texts().at("seed"), "99");
+        EXPECT_EQ(shuffle.values().at("seed"), 99.0);
         if (memory == (64 << 10)) {
           EXPECT_EQ(shuffle.texts().at("mode"), "external");
         }
