@@ -14,7 +14,7 @@ case "$mode" in demo|test|build) ;; *) echo "usage: $0 demo|test|build" >&2; exi
 packages=(
   cmake ninja-build g++ pkg-config git
   libboost-iostreams-dev libboost-program-options-dev libzstd-dev zlib1g-dev zstd libxxhash-dev libtbb-dev
-  libgtest-dev libsimdjson-dev libutf8proc-dev libsentencepiece-dev sentencepiece
+  libgtest-dev libsimdjson-dev libutf8proc-dev libsentencepiece-dev sentencepiece libpcre2-dev
   python3 python3-jieba python3-numpy
   time gzip bzip2 coreutils fortunes-zh
 )
