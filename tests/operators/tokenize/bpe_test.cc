@@ -1,7 +1,7 @@
 // Tests of `tokenize --kind bpe` (byte-level BPE): the byte-level alphabet, the pre-tokenizer
 // regexes under PCRE2, the merge (scan and heap paths against a plain reference merge written
 // here), and parity id for id with OpenAI's tiktoken (the npm package, tests/oracles/
-// tiktoken_oracle.js) for cl100k_base, o200k_base and r50k_base rank files and for GPT-2's
+// bpe_oracle.js) for cl100k_base, o200k_base and r50k_base rank files and for GPT-2's
 // vocab.json + merges.txt, on a mixed corpus: Chinese prose, English licenses, every script,
 // emoji and ZWJ sequences, long digit and whitespace runs, \r\n, literal special tokens and
 // invalid UTF-8 (repaired to U+FFFD before tokenizing, as the oracle's UTF-8 decoding does).
@@ -191,7 +191,7 @@ bool OracleInstalled() {
                     "(the project's setup does); BPE parity UNTESTED ***";                      \
   }
 
-std::string Oracle() { return SourceDir() + "/tests/oracles/tiktoken_oracle.js"; }
+std::string Oracle() { return SourceDir() + "/tests/oracles/bpe_oracle.js"; }
 
 /// Documents (no NUL inside) covering what the references disagree on most easily.
 std::vector<std::string> ParityCorpus() {

@@ -1,19 +1,26 @@
-// Oracle of the byte-level BPE parity tests and benchmark: OpenAI's tiktoken (the npm package, its
+// Oracles of the byte-level BPE parity tests and benchmark: OpenAI's tiktoken (the npm package, its
 // Rust core compiled to WebAssembly) with the encodings it ships as data (cl100k_base, o200k_base,
-// r50k_base, p50k_base, gpt2).
+// r50k_base, p50k_base, gpt2), and HF tokenizers (the npm binding of the Rust library) loading a
+// tokenizer.json built from those ranks.
 //
 // Usage:
-//   node tiktoken_oracle.js export ENCODING OUT.tiktoken
+//   node bpe_oracle.js export ENCODING OUT.tiktoken
 //       write the encoding's ranks as a standard .tiktoken file ("base64 rank" per line)
-//   node tiktoken_oracle.js export-gpt2 ENCODING VOCAB.json MERGES.txt
+//   node bpe_oracle.js export-gpt2 ENCODING VOCAB.json MERGES.txt
 //       write them as GPT-2's vocab.json (tokens in the byte-level alphabet) and merges.txt (for
 //       each token of rank >= 256, in rank order, the two parts tiktoken's merge makes of it)
-//   node tiktoken_oracle.js encode ENCODING INPUT OUTPUT [--allow-special] [--bench]
+//   node bpe_oracle.js export-tokenizer-json ENCODING OUT.json
+//       write a tokenizer.json in Llama 3's layout: the encoding's regex as a Split pre-tokenizer,
+//       ByteLevel without its own regex, a BPE model with ignore_merges (a piece that is a token
+//       is that token, as tiktoken does) and the merges of export-gpt2
+//   node bpe_oracle.js encode ENCODING INPUT OUTPUT [--allow-special] [--bench]
 //       INPUT holds documents separated by NUL bytes, read as UTF-8 (an invalid sequence becomes
 //       U+FFFD, as TextDecoder does); OUTPUT gets one line of space-separated ids per document.
 //       Without --allow-special a literal special token is ordinary text (encode_ordinary);
 //       with it every special token of the encoding is its id. --bench writes nothing and prints
 //       "seconds WALL cpu_seconds CPU" for the encoding alone.
+//   node bpe_oracle.js encode-hf TOKENIZER_JSON INPUT OUTPUT [--bench]
+//       the same with HF tokenizers loading TOKENIZER_JSON (no special tokens added)
 'use strict';
 
 const fs = require('fs');
@@ -53,7 +60,8 @@ function byteLevelAlphabet() {
   return alphabet;
 }
 
-function exportGpt2(data, vocabPath, mergesPath) {
+/// GPT-2's vocab (byte-level strings to ids) and merges ("left right") of an encoding.
+function gpt2Files(data) {
   const all = ranks(data);
   const rankOf = new Map(all.map(([bytes, rank]) => [bytes.toString('latin1'), rank]));
   const alphabet = byteLevelAlphabet();
@@ -79,16 +87,81 @@ function exportGpt2(data, vocabPath, mergesPath) {
     if (parts.length !== 2) throw new Error('token of rank ' + rank + ' does not split in two');
     merges.push(show(parts[0]) + ' ' + show(parts[1]));
   }
+  return { vocab, merges };
+}
+
+function exportGpt2(data, vocabPath, mergesPath) {
+  const { vocab, merges } = gpt2Files(data);
   fs.writeFileSync(vocabPath, JSON.stringify(vocab));
   fs.writeFileSync(mergesPath, merges.join('\n') + '\n');
 }
 
-function main() {
+function exportTokenizerJson(data, outPath) {
+  const { vocab, merges } = gpt2Files(data);
+  const tokenizer = {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: [],
+    normalizer: null,
+    pre_tokenizer: {
+      type: 'Sequence',
+      pretokenizers: [
+        { type: 'Split', pattern: { Regex: data.pat_str }, behavior: 'Isolated', invert: false },
+        { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
+      ],
+    },
+    post_processor: null,
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: {
+      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null,
+      end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: true,
+      vocab, merges: merges.slice(1),
+    },
+  };
+  fs.writeFileSync(outPath, JSON.stringify(tokenizer));
+}
+
+async function encodeHf(tokenizerPath, inputPath, outputPath, bench) {
+  let tokenizers;
+  try {
+    tokenizers = require(require.resolve('tokenizers', { paths: [__dirname] }));
+  } catch (e) {
+    process.stderr.write('tokenizers npm package missing: run npm ci --prefix tests/oracles\n');
+    process.exit(3);
+  }
+  const tokenizer = tokenizers.Tokenizer.fromFile(tokenizerPath);
+  const docs = fs.readFileSync(inputPath, 'utf8').split('\0');
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  const out = [];
+  for (const doc of docs) {
+    const encoding = await tokenizer.encode(doc, null, { addSpecialTokens: false });
+    if (!bench) out.push(encoding.getIds().join(' '));
+  }
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  if (bench) {
+    process.stdout.write(`seconds ${wall} cpu_seconds ${(cpu.user + cpu.system) / 1e6}\n`);
+  } else {
+    fs.writeFileSync(outputPath, out.join('\n') + '\n');
+  }
+}
+
+async function main() {
   const args = process.argv.slice(2);
   const flags = new Set(args.filter((a) => a.startsWith('--')));
   const positional = args.filter((a) => !a.startsWith('--'));
   const [command, encoding] = positional;
+  if (command === 'encode-hf') {
+    await encodeHf(positional[1], positional[2], positional[3], flags.has('--bench'));
+    return;
+  }
   const { Tiktoken, data } = load(encoding);
+  if (command === 'export-tokenizer-json') {
+    exportTokenizerJson(data, positional[2]);
+    return;
+  }
   if (command === 'export') {
     const lines = ranks(data).map(([bytes, rank]) => bytes.toString('base64') + ' ' + rank);
     fs.writeFileSync(positional[2], lines.join('\n') + '\n');
@@ -122,4 +195,7 @@ function main() {
   }
 }
 
-main();
+main().catch((e) => {
+  process.stderr.write(String(e && e.stack ? e.stack : e) + '\n');
+  process.exit(1);
+});
