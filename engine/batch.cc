@@ -52,6 +52,23 @@ size_t Int32ListColumn::MemoryBytes() const {
   return values_.capacity() * sizeof(int32_t) + offsets_.capacity() * sizeof(uint64_t);
 }
 
+void Int32ListListColumn::Reserve(size_t records, size_t items, size_t values) {
+  record_offsets_.reserve(records + 1);
+  item_offsets_.reserve(items + 1);
+  values_.reserve(values);
+}
+
+void Int32ListListColumn::Clear() {
+  values_.clear();
+  item_offsets_.resize(1);
+  record_offsets_.resize(1);
+}
+
+size_t Int32ListListColumn::MemoryBytes() const {
+  return values_.capacity() * sizeof(int32_t) +
+         (item_offsets_.capacity() + record_offsets_.capacity()) * sizeof(uint64_t);
+}
+
 size_t Column::size() const {
   return std::visit([](const auto& c) { return c.size(); }, data);
 }
@@ -91,6 +108,9 @@ Column& Batch::AddColumn(std::string_view name, FieldType type, int64_t vocab_si
     case FieldType::kInt32List:
       column.data = Int32ListColumn();
       break;
+    case FieldType::kInt32ListList:
+      column.data = Int32ListListColumn();
+      break;
   }
   columns_.push_back(std::move(column));
   return columns_.back();
@@ -104,6 +124,9 @@ StringListColumn& Batch::AddStringList(std::string_view name) {
 }
 Int32ListColumn& Batch::AddInt32List(std::string_view name, int64_t vocab_size) {
   return std::get<Int32ListColumn>(AddColumn(name, FieldType::kInt32List, vocab_size).data);
+}
+Int32ListListColumn& Batch::AddInt32ListList(std::string_view name, int64_t vocab_size) {
+  return std::get<Int32ListListColumn>(AddColumn(name, FieldType::kInt32ListList, vocab_size).data);
 }
 
 const Column* Batch::Find(std::string_view name) const {
@@ -148,6 +171,12 @@ const Int32ListColumn& Batch::GetInt32List(std::string_view name) const {
 Int32ListColumn& Batch::GetInt32List(std::string_view name) {
   return GetTyped<Int32ListColumn>(Find(name), name);
 }
+const Int32ListListColumn& Batch::GetInt32ListList(std::string_view name) const {
+  return GetTyped<Int32ListListColumn>(Find(name), name);
+}
+Int32ListListColumn& Batch::GetInt32ListList(std::string_view name) {
+  return GetTyped<Int32ListListColumn>(Find(name), name);
+}
 
 void Batch::Remove(std::string_view name) {
   std::erase_if(columns_, [&](const Column& c) { return c.field.name == name; });
@@ -191,7 +220,8 @@ void Column::AppendRecordFrom(const Column& src, size_t i) {
       [&](auto& dst) {
         using T = std::decay_t<decltype(dst)>;
         const T& from = std::get<T>(src.data);
-        if constexpr (std::is_same_v<T, StringListColumn>) {
+        if constexpr (std::is_same_v<T, StringListColumn> ||
+                      std::is_same_v<T, Int32ListListColumn>) {
           const size_t n = from.ItemCount(i);
           for (size_t j = 0; j < n; ++j) dst.AppendItem(from.Item(i, j));
           dst.EndRecord();
@@ -235,7 +265,8 @@ void Batch::KeepRecords(const std::vector<bool>& keep) {
           using T = std::decay_t<decltype(col)>;
           if constexpr (std::is_same_v<T, StringColumn>) {
             KeepSpans(col.bytes(), col.offsets(), keep);
-          } else if constexpr (std::is_same_v<T, StringListColumn>) {
+          } else if constexpr (std::is_same_v<T, StringListColumn> ||
+                               std::is_same_v<T, Int32ListListColumn>) {
             // The items of kept records, then the records' item counts.
             auto& records = col.record_offsets();
             std::vector<bool> keep_items(col.item_offsets().size() - 1, false);
@@ -244,7 +275,11 @@ void Batch::KeepRecords(const std::vector<bool>& keep) {
                 std::fill(keep_items.begin() + records[i], keep_items.begin() + records[i + 1],
                           true);
             }
-            KeepSpans(col.bytes(), col.item_offsets(), keep_items);
+            if constexpr (std::is_same_v<T, StringListColumn>) {
+              KeepSpans(col.bytes(), col.item_offsets(), keep_items);
+            } else {
+              KeepSpans(col.values(), col.item_offsets(), keep_items);
+            }
             size_t out = 0;
             for (size_t i = 0; i + 1 < records.size(); ++i) {
               if (!keep[i]) continue;

@@ -3,6 +3,7 @@
 //   string       bytes + offsets                       (text, src, tgt)
 //   string-list  bytes + item offsets + record offsets (tokens, sentences)
 //   int32-list   values + offsets                      (src_ids, tgt_ids)
+//   int32-list-list values + item offsets + record offsets (sentences_ids: ids per sentence)
 //   json-members bytes + offsets, like string          (read --all-fields: one JSON object each)
 // A batch carries a sequence number (order restored after parallel stages) and the ordinal of
 // its first record in the stream (set by the executor for stages that ask for it).
@@ -116,10 +117,48 @@ class Int32ListColumn {
   std::vector<uint64_t> offsets_{0};
 };
 
+/// A list of int32 lists per record (the token ids of each sentence of a document): record r
+/// holds items [record_offsets[r], record_offsets[r+1]), item j is values[item_offsets[j],
+/// item_offsets[j+1]).
+class Int32ListListColumn {
+ public:
+  size_t size() const { return record_offsets_.size() - 1; }
+  size_t ItemCount(size_t record) const {
+    return record_offsets_[record + 1] - record_offsets_[record];
+  }
+  std::span<const int32_t> Item(size_t record, size_t j) const {
+    const size_t item = record_offsets_[record] + j;
+    return std::span<const int32_t>(values_.data() + item_offsets_[item],
+                                    item_offsets_[item + 1] - item_offsets_[item]);
+  }
+  /// Append an item to the record being built; EndRecord() closes it.
+  void AppendItem(std::span<const int32_t> ids) {
+    values_.insert(values_.end(), ids.begin(), ids.end());
+    item_offsets_.push_back(values_.size());
+  }
+  void EndRecord() { record_offsets_.push_back(item_offsets_.size() - 1); }
+  void Reserve(size_t records, size_t items, size_t values);
+  void Clear();
+  size_t DataBytes() const { return values_.size() * sizeof(int32_t); }
+  size_t MemoryBytes() const;
+
+  std::vector<int32_t>& values() { return values_; }
+  const std::vector<int32_t>& values() const { return values_; }
+  std::vector<uint64_t>& item_offsets() { return item_offsets_; }
+  const std::vector<uint64_t>& item_offsets() const { return item_offsets_; }
+  std::vector<uint64_t>& record_offsets() { return record_offsets_; }
+  const std::vector<uint64_t>& record_offsets() const { return record_offsets_; }
+
+ private:
+  std::vector<int32_t> values_;
+  std::vector<uint64_t> item_offsets_{0};
+  std::vector<uint64_t> record_offsets_{0};
+};
+
 /// A named column: its field description and its data.
 struct Column {
   Field field;
-  std::variant<StringColumn, StringListColumn, Int32ListColumn> data;
+  std::variant<StringColumn, StringListColumn, Int32ListColumn, Int32ListListColumn> data;
 
   size_t size() const;
   size_t DataBytes() const;
@@ -149,6 +188,7 @@ class Batch {
   StringColumn& AddString(std::string_view name);
   StringListColumn& AddStringList(std::string_view name);
   Int32ListColumn& AddInt32List(std::string_view name, int64_t vocab_size = 0);
+  Int32ListListColumn& AddInt32ListList(std::string_view name, int64_t vocab_size = 0);
   /// Add an empty column of `field`'s name, type and vocabulary size (as the three above).
   Column& AddField(const Field& field);
 
@@ -162,6 +202,8 @@ class Batch {
   StringListColumn& GetStringList(std::string_view name);
   const Int32ListColumn& GetInt32List(std::string_view name) const;
   Int32ListColumn& GetInt32List(std::string_view name);
+  const Int32ListListColumn& GetInt32ListList(std::string_view name) const;
+  Int32ListListColumn& GetInt32ListList(std::string_view name);
   void Remove(std::string_view name);
 
   std::vector<Column>& columns() { return columns_; }

@@ -40,6 +40,7 @@ void RecordCodec::PrepareBatch(Batch* out) const {
         out->AddInt32List(f.name, f.vocab_size);
         break;
       case FieldType::kJsonMembers:
+      case FieldType::kInt32ListList:
         out->AddField(f);
         break;
     }
@@ -64,6 +65,13 @@ size_t RecordEncoder::EncodedSize(size_t i) const {
         const size_t len = list->Item(i, j).size();
         total += VarintLength(len) + len;
       }
+    } else if (const auto* lists = std::get_if<Int32ListListColumn>(&column->data)) {
+      const size_t items = lists->ItemCount(i);
+      total += VarintLength(items);
+      for (size_t j = 0; j < items; ++j) {
+        const size_t n = lists->Item(i, j).size();
+        total += VarintLength(n) + n * sizeof(int32_t);
+      }
     } else {
       const auto ids = std::get<Int32ListColumn>(column->data)[i];
       total += VarintLength(ids.size()) + ids.size() * sizeof(int32_t);
@@ -87,6 +95,14 @@ char* RecordEncoder::Encode(size_t i, char* dst) const {
         dst = EncodeVarint64(dst, item.size());
         std::memcpy(dst, item.data(), item.size());
         dst += item.size();
+      }
+    } else if (const auto* lists = std::get_if<Int32ListListColumn>(&column->data)) {
+      const size_t items = lists->ItemCount(i);
+      dst = EncodeVarint64(dst, items);
+      for (size_t j = 0; j < items; ++j) {
+        const auto ids = lists->Item(i, j);
+        dst = EncodeVarint64(dst, ids.size());
+        dst = EncodeFixed32Array(dst, ids.data(), ids.size());
       }
     } else {
       const auto ids = std::get<Int32ListColumn>(column->data)[i];
@@ -144,6 +160,23 @@ void RecordDecoder::DecodeAppend(std::string_view data) {
         p += len;
       }
       list->EndRecord();
+    } else if (auto* lists = std::get_if<Int32ListListColumn>(&column->data)) {
+      p = GetLength(p, end, &n, "truncated list count");
+      if (n > static_cast<uint64_t>(end - p)) ThrowMalformed("list count larger than the record");
+      auto& values = lists->values();
+      for (uint64_t j = 0; j < n; ++j) {
+        uint64_t count = 0;
+        p = GetLength(p, end, &count, "truncated id count");
+        if (count > static_cast<uint64_t>(end - p) / sizeof(int32_t)) {
+          ThrowMalformed("id list longer than the record");
+        }
+        const size_t old = values.size();
+        values.resize(old + count);
+        DecodeFixed32Array(p, count, values.data() + old);
+        p += count * sizeof(int32_t);
+        lists->item_offsets().push_back(values.size());
+      }
+      lists->EndRecord();
     } else {
       auto& ids = std::get<Int32ListColumn>(column->data);
       p = GetLength(p, end, &n, "truncated id count");

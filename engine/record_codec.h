@@ -3,6 +3,7 @@
 //   string       varint(length) bytes   (json-members likewise)
 //   string-list  varint(items) { varint(length) bytes }*
 //   int32-list   varint(count) { int32 little-endian }*
+//   int32-list-list varint(lists) { varint(count) { int32 little-endian }* }*
 // Varints and fixed-width integers are engine/coding.h's. The encoding is not self-describing: the
 // reader needs the same layout (the spill files of one run share it). A RecordCodec is immutable
 // and thread-safe; its RecordEncoder / RecordDecoder views bind to one batch and belong to one

@@ -16,6 +16,8 @@ std::string_view FieldTypeName(FieldType type) {
       return "int32-list";
     case FieldType::kJsonMembers:
       return "json-members";
+    case FieldType::kInt32ListList:
+      return "int32-list-list";
   }
   return "?";
 }

@@ -5,21 +5,24 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/token_names.h"
 
 namespace corpusflow {
 
 /// kJsonMembers is the members of a JSON object that no other column holds, as the text of one
 /// JSON object per record (`{"id":7,"tags":["a"]}`, each value byte for byte as read):
 /// `read --all-fields` makes it, `write` puts its members back beside the other columns. Its
-/// data is a StringColumn.
-enum class FieldType { kString, kStringList, kInt32List, kJsonMembers };
+/// data is a StringColumn. kInt32ListList is a list of id lists per record: the sentences of a
+/// document as `tokenize` makes them from a string-list field (one id list per sentence).
+enum class FieldType { kString, kStringList, kInt32List, kJsonMembers, kInt32ListList };
 
-/// "string", "string-list", "int32-list" or "json-members".
+/// "string", "string-list", "int32-list", "json-members" or "int32-list-list".
 std::string_view FieldTypeName(FieldType type);
 
 /// A field of a record and its metadata.
@@ -28,8 +31,16 @@ struct Field {
   FieldType type = FieldType::kString;
   /// For id fields: the vocabulary size of the tokenizer that produced them (0 if unknown).
   int64_t vocab_size = 0;
+  /// For id fields: the names of the ids (the tokenizer's vocabulary), so that options can name a
+  /// token ('[SEP]') instead of its id; null when unknown (parse-ids). Planning metadata only:
+  /// batch columns do not carry it, and it takes no part in comparisons.
+  std::shared_ptr<const TokenNames> token_names = nullptr;
 
-  bool operator==(const Field&) const = default;
+  /// Equal name, type and vocabulary size: the layout of the data (a batch's field equals the
+  /// planned one).
+  bool operator==(const Field& other) const {
+    return name == other.name && type == other.type && vocab_size == other.vocab_size;
+  }
 };
 
 /// A field an operator needs is not in its input schema. Schema::Require throws it; the planner

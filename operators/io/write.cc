@@ -223,6 +223,14 @@ class WriteRun : public BatchWriter {
           if (!AppendString(list->Item(i, j), column, json)) return false;
         }
         json.EndArray();
+      } else if (const auto* lists = std::get_if<Int32ListListColumn>(&column.data)) {
+        json.BeginArray();
+        for (size_t j = 0; j < lists->ItemCount(i); ++j) {
+          json.BeginArray();
+          for (const int32_t id : lists->Item(i, j)) json.Int(id);
+          json.EndArray();
+        }
+        json.EndArray();
       } else {
         json.BeginArray();
         for (const int32_t id : std::get<Int32ListColumn>(column.data)[i]) json.Int(id);

@@ -33,13 +33,29 @@ std::vector<std::string> SplitCommas(const std::string& text) {
   return parts;
 }
 
-int32_t ParseId(const std::string& text, const std::string& option) {
-  int64_t value = -1;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value < 0 || value > kInt32Max) {
-    throw InvalidArgument(option + ": '" + text + "' is not a token id (an integer in [0, 2^31))");
+/// Whether `text` looks like an integer (an optional sign, then digits).
+bool LooksLikeInteger(std::string_view text) {
+  if (!text.empty() && (text.front() == '-' || text.front() == '+')) text.remove_prefix(1);
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+/// The id `ref` names in `field`'s vocabulary; `option` names the option in errors.
+int32_t ResolveToken(const TokenRef& ref, const Field& field, const std::string& option,
+                     const std::string& who) {
+  if (ref.id) return *ref.id;
+  if (field.token_names == nullptr) {
+    throw InvalidArgument(who + ": " + option + " '" + ref.text + "': field '" + field.name +
+                          "' has no token names (its ids do not come from tokenize, e.g. from "
+                          "parse-ids); give the token's id instead");
   }
-  return static_cast<int32_t>(value);
+  const std::optional<int32_t> id = field.token_names->Find(ref.text);
+  if (!id) {
+    throw InvalidArgument(who + ": " + option + " '" + ref.text + "' is not a token of field '" +
+                          field.name + "' (vocabulary " + field.token_names->source() + ")" +
+                          field.token_names->DidYouMean(ref.text));
+  }
+  return *id;
 }
 
 /// One execution: a dataset writer per (shard, field), fed in record order.
@@ -50,6 +66,7 @@ class WriteMegatronRun : public BatchWriter {
       : op_(op),
         options_(options),
         fields_(std::move(fields)),
+        level_(op.PlanLevel(open.input_schema)),
         ctx_(open.exec),
         stats_(open.stats),
         dealer_(options.shard_policy, options.shards, open.input.records, op.name()) {
@@ -66,25 +83,25 @@ class WriteMegatronRun : public BatchWriter {
       const std::string prefix = op_.ShardPrefix(shard);
       for (const auto& field : fields_) {
         writers_.push_back(std::make_unique<MegatronDatasetWriter>(
-            MegatronDatasetPrefix(prefix, field.name, options_.level), field.dtype, scratch,
-            buffer_bytes, ctx.run_files()));
+            MegatronDatasetPrefix(prefix, field.name, level_), field.dtype, scratch, buffer_bytes,
+            ctx.run_files()));
       }
     }
-    if (options_.append_eod) eod_.push_back(*options_.append_eod);
   }
 
   void Write(Batch& batch, OpState* /*local*/) override {
     const size_t n = batch.num_records();
+    // Per field: its ids (int32-list) or its sentences (int32-list-list).
     std::vector<const Int32ListColumn*> columns;
+    std::vector<const Int32ListListColumn*> sentences;
     for (const auto& field : fields_) {
-      columns.push_back(&batch.GetInt32List(field.name));
+      columns.push_back(field.sentences ? nullptr : &batch.GetInt32List(field.name));
+      sentences.push_back(field.sentences ? &batch.GetInt32ListList(field.name) : nullptr);
     }
     uint64_t dropped = 0;
     for (size_t i = 0; i < n; ++i) {
       const uint64_t record = next_record_ + i;
-      if (options_.drop_empty &&
-          std::any_of(columns.begin(), columns.end(),
-                      [i](const Int32ListColumn* c) { return (*c)[i].empty(); })) {
+      if (options_.drop_empty && AnyEmpty(columns, sentences, i)) {
         ++dropped;
         dealer_.Advance(false);
         continue;
@@ -92,10 +109,15 @@ class WriteMegatronRun : public BatchWriter {
       const size_t shard = static_cast<size_t>(dealer_.shard());
       dealer_.Advance(true);
       for (size_t f = 0; f < fields_.size(); ++f) {
+        MegatronDatasetWriter& writer = *writers_[shard * fields_.size() + f];
+        if (sentences[f] != nullptr) {
+          WriteSentences(writer, *sentences[f], i, fields_[f], record);
+          continue;
+        }
         const std::span<const int32_t> ids = (*columns[f])[i];
         // Checked record by record, so the ids are still in cache when they are written.
         CheckIds(ids, fields_[f], record);
-        WriteDocument(*writers_[shard * fields_.size() + f], ids);
+        WriteDocument(writer, ids, fields_[f]);
       }
     }
     if (dropped > 0) stats_.Drop("empty ids", dropped);
@@ -156,17 +178,59 @@ class WriteMegatronRun : public BatchWriter {
     }
   }
 
-  void WriteDocument(MegatronDatasetWriter& writer, std::span<const int32_t> ids) {
-    if (options_.level == MegatronLevel::kDocument) {
-      writer.AddSequence(ids, ids.empty() ? std::span<const int32_t>() : eod_);
+  /// Whether record `i` has no id in some written field.
+  static bool AnyEmpty(const std::vector<const Int32ListColumn*>& columns,
+                       const std::vector<const Int32ListListColumn*>& sentences, size_t i) {
+    for (size_t f = 0; f < columns.size(); ++f) {
+      if (columns[f] != nullptr && (*columns[f])[i].empty()) return true;
+      if (sentences[f] != nullptr) {
+        const auto& lists = *sentences[f];
+        const auto& offsets = lists.item_offsets();
+        const auto& records = lists.record_offsets();
+        if (offsets[records[i + 1]] == offsets[records[i]]) return true;
+      }
+    }
+    return false;
+  }
+
+  /// The sentences of record `i` as the sequences of one document, as preprocess_data.py
+  /// --split-sentences writes them: empty sentences are skipped, the EOD joins the last one, a
+  /// record without ids is a document without sequences.
+  void WriteSentences(MegatronDatasetWriter& writer, const Int32ListListColumn& lists, size_t i,
+                      const WriteMegatronOperator::FieldPlan& field, uint64_t record) {
+    const size_t items = lists.ItemCount(i);
+    size_t last = items;  // the last non-empty sentence
+    for (size_t j = 0; j < items; ++j) {
+      const std::span<const int32_t> ids = lists.Item(i, j);
+      CheckIds(ids, field, record);
+      if (!ids.empty()) last = j;
+    }
+    for (size_t j = 0; j < items; ++j) {
+      const std::span<const int32_t> ids = lists.Item(i, j);
+      if (ids.empty()) continue;
+      writer.AddSequence(
+          ids, j == last ? std::span<const int32_t>(field.eod_ids) : std::span<const int32_t>());
+    }
+    writer.EndDocument();
+  }
+
+  void WriteDocument(MegatronDatasetWriter& writer, std::span<const int32_t> ids,
+                     const WriteMegatronOperator::FieldPlan& field) {
+    const std::span<const int32_t> eod(field.eod_ids);
+    if (level_ == MegatronLevel::kDocument) {
+      if (ids.empty() && options_.empty_without_sequence) {
+        writer.EndDocument();
+        return;
+      }
+      writer.AddSequence(ids, ids.empty() ? std::span<const int32_t>() : eod);
       writer.EndDocument();
       return;
     }
     // Sentence level: a sentence ends after each sentence-end id; a remainder is a sentence too.
+    const std::vector<int32_t>& sentence_end = field.sentence_end;
     ends_.clear();
     for (size_t j = 0; j < ids.size(); ++j) {
-      if (std::find(options_.sentence_end.begin(), options_.sentence_end.end(), ids[j]) !=
-          options_.sentence_end.end()) {
+      if (std::find(sentence_end.begin(), sentence_end.end(), ids[j]) != sentence_end.end()) {
         ends_.push_back(j + 1);
       }
     }
@@ -177,7 +241,7 @@ class WriteMegatronRun : public BatchWriter {
     for (size_t s = 0; s < ends_.size(); ++s) {
       const bool last = s + 1 == ends_.size();
       writer.AddSequence(ids.subspan(begin, ends_[s] - begin),
-                         last ? std::span<const int32_t>(eod_) : std::span<const int32_t>());
+                         last ? eod : std::span<const int32_t>());
       begin = ends_[s];
     }
     writer.EndDocument();
@@ -186,12 +250,12 @@ class WriteMegatronRun : public BatchWriter {
   const WriteMegatronOperator& op_;
   const WriteMegatronOptions& options_;
   const std::vector<WriteMegatronOperator::FieldPlan> fields_;
+  const MegatronLevel level_;
   ExecContext& ctx_;
   OperatorStats& stats_;
   /// Which shard the next record goes to.
   ShardDealer dealer_;
   std::vector<std::unique_ptr<MegatronDatasetWriter>> writers_;
-  std::vector<int32_t> eod_;
   std::vector<size_t> ends_;
   uint64_t next_record_ = 0;
 };
@@ -211,10 +275,10 @@ WriteMegatronOperator::WriteMegatronOperator(WriteMegatronOptions options)
                           "': {shard} is no longer replaced; --shards N names the datasets "
                           "PREFIX-0000k-of-0000N_FIELD_LEVEL (docs/io.md, Shards)");
   }
-  if (options_.level == MegatronLevel::kSentence && options_.sentence_end.empty()) {
+  if (options_.drop_empty && options_.empty_without_sequence) {
     throw InvalidArgument(
-        "--level sentence needs --sentence-end IDS (the ids that end a "
-        "sentence, e.g. those of '.' and '。')");
+        "--drop-empty drops an empty record; --empty-no-sequence keeps it as a document without "
+        "sequences: give one of them");
   }
   if (options_.level == MegatronLevel::kDocument && !options_.sentence_end.empty()) {
     throw InvalidArgument("--sentence-end is only meaningful with --level sentence");
@@ -226,6 +290,22 @@ WriteMegatronOperator::WriteMegatronOperator(WriteMegatronOptions options)
   for (const std::string& f : options_.fields) {
     if (!seen.insert(f).second) throw InvalidArgument("--fields names '" + f + "' twice");
   }
+}
+
+TokenRef TokenRef::Parse(const std::string& text, const std::string& option) {
+  TokenRef ref{text, std::nullopt};
+  if (!LooksLikeInteger(text)) {
+    if (text.empty()) throw InvalidArgument(option + ": empty token");
+    return ref;
+  }
+  int64_t value = -1;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < 0 || value > kInt32Max) {
+    throw InvalidArgument(option + ": '" + text +
+                          "' is not a token id (an integer in [0, 2^31)) nor a token name");
+  }
+  ref.id = static_cast<int32_t>(value);
+  return ref;
 }
 
 std::string WriteMegatronOperator::ShardPrefix(uint32_t shard) const {
@@ -241,12 +321,26 @@ void WriteMegatronOperator::Validate(const PlanContext& /*ctx*/) const {
                     "cannot write datasets " + prefix + "_*");
 }
 
+MegatronLevel WriteMegatronOperator::PlanLevel(const Schema& input) const {
+  if (options_.level) return *options_.level;
+  if (!options_.sentence_end.empty()) return MegatronLevel::kSentence;
+  for (const Field& f : input.fields()) {
+    const bool written =
+        options_.fields.empty() ||
+        std::find(options_.fields.begin(), options_.fields.end(), f.name) != options_.fields.end();
+    if (written && f.type == FieldType::kInt32ListList) return MegatronLevel::kSentence;
+  }
+  return MegatronLevel::kDocument;
+}
+
 std::vector<WriteMegatronOperator::FieldPlan> WriteMegatronOperator::PlanFields(
     const Schema& input) const {
   std::vector<std::string> names = options_.fields;
   if (names.empty()) {
     for (const Field& f : input.fields()) {
-      if (f.type == FieldType::kInt32List) names.push_back(f.name);
+      if (f.type == FieldType::kInt32List || f.type == FieldType::kInt32ListList) {
+        names.push_back(f.name);
+      }
     }
     if (names.empty()) {
       throw InvalidArgument(name() +
@@ -255,21 +349,57 @@ std::vector<WriteMegatronOperator::FieldPlan> WriteMegatronOperator::PlanFields(
                             input.ToString());
     }
   }
+  const MegatronLevel level = PlanLevel(input);
   std::vector<FieldPlan> planned;
+  bool any_split = false;
   for (const std::string& field_name : names) {
-    const Field& field = input.Require(field_name, FieldType::kInt32List, name());
+    const Field* found = input.Find(field_name);
+    const Field& field = found != nullptr && found->type == FieldType::kInt32ListList
+                             ? *found
+                             : input.Require(field_name, FieldType::kInt32List, name());
     FieldPlan plan;
     plan.name = field_name;
+    plan.sentences = field.type == FieldType::kInt32ListList;
+    if (plan.sentences && level == MegatronLevel::kDocument) {
+      throw InvalidArgument(name() + ": field '" + field_name +
+                            "' holds sentences (int32-list-list, from tokenize of a string-list): "
+                            "it is written at --level sentence, not document");
+    }
+    if (!plan.sentences && level == MegatronLevel::kSentence) {
+      if (options_.sentence_end.empty()) {
+        throw InvalidArgument(name() + ": --level sentence needs --sentence-end IDS for field '" +
+                              field_name +
+                              "' (int32-list: the ids or tokens that end a sentence, e.g. those "
+                              "of '.' and '。'), or tokenize its sentences (sentences | tokenize "
+                              "--field sentences)");
+      }
+      any_split = true;
+    }
     plan.vocab_size = options_.vocab_size > 0 ? options_.vocab_size : field.vocab_size;
     plan.dtype = MegatronDTypeForVocabSize(plan.vocab_size);
     const int64_t dtype_max = plan.dtype == MegatronDType::kUInt16 ? 65535 : kInt32Max;
     plan.max_id = plan.vocab_size > 0 ? std::min(plan.vocab_size - 1, dtype_max) : dtype_max;
-    if (options_.append_eod && *options_.append_eod > plan.max_id) {
-      throw InvalidArgument(name() + ": --append-eod " + std::to_string(*options_.append_eod) +
-                            " is out of range for field '" + field_name + "' (ids 0.." +
-                            std::to_string(plan.max_id) + ")");
+    if (options_.append_eod) {
+      const int32_t eod = ResolveToken(*options_.append_eod, field, "--append-eod", name());
+      if (eod > plan.max_id) {
+        throw InvalidArgument(name() + ": --append-eod " + options_.append_eod->text +
+                              (options_.append_eod->id ? "" : " (id " + std::to_string(eod) + ")") +
+                              " is out of range for field '" + field_name + "' (ids 0.." +
+                              std::to_string(plan.max_id) + ")");
+      }
+      plan.eod_ids = {eod};
+    }
+    if (!plan.sentences) {
+      for (const TokenRef& end : options_.sentence_end) {
+        plan.sentence_end.push_back(ResolveToken(end, field, "--sentence-end", name()));
+      }
     }
     planned.push_back(std::move(plan));
+  }
+  if (!options_.sentence_end.empty() && !any_split) {
+    throw InvalidArgument(name() +
+                          ": --sentence-end splits int32-list fields, but every field written "
+                          "already holds sentences (int32-list-list)");
   }
   return planned;
 }
@@ -286,7 +416,7 @@ std::vector<std::string> WriteMegatronOperator::OutputPaths(const Schema& input)
   for (uint32_t shard = 0; shard < options_.shards; ++shard) {
     const std::string prefix = ShardPrefix(shard);
     for (const FieldPlan& field : fields) {
-      const std::string dataset = MegatronDatasetPrefix(prefix, field.name, options_.level);
+      const std::string dataset = MegatronDatasetPrefix(prefix, field.name, PlanLevel(input));
       paths.push_back(MegatronBinPath(dataset));
       paths.push_back(MegatronIdxPath(dataset));
     }
@@ -295,8 +425,9 @@ std::vector<std::string> WriteMegatronOperator::OutputPaths(const Schema& input)
 }
 
 std::string WriteMegatronOperator::Describe() const {
-  std::string d = "write Megatron datasets " + options_.prefix + "_{field}_" +
-                  std::string(MegatronLevelName(options_.level)) + ".bin/.idx";
+  const std::string level =
+      options_.level ? std::string(MegatronLevelName(*options_.level)) : "{level}";
+  std::string d = "write Megatron datasets " + options_.prefix + "_{field}_" + level + ".bin/.idx";
   if (options_.shards > 1) {
     d += " in " + std::to_string(options_.shards) + " " +
          std::string(ShardPolicyName(options_.shard_policy)) + " shards";
@@ -305,18 +436,29 @@ std::string WriteMegatronOperator::Describe() const {
 }
 
 std::string WriteMegatronOperator::DescribePlanned(const Schema& input) const {
-  std::string d = Describe() + ":";
+  std::string d = "write Megatron datasets " + options_.prefix + "_{field}_" +
+                  std::string(MegatronLevelName(PlanLevel(input))) + ".bin/.idx";
+  if (options_.shards > 1) {
+    d += " in " + std::to_string(options_.shards) + " " +
+         std::string(ShardPolicyName(options_.shard_policy)) + " shards";
+  }
+  d += ":";
   const std::vector<FieldPlan> planned = PlanFields(input);
   for (const FieldPlan& f : planned) {
     if (&f != &planned.front()) d += ",";
-    d += " " + f.name + " as " + std::string(MegatronDTypeName(f.dtype));
+    d += " " + f.name + (f.sentences ? " (sentences)" : "") + " as " +
+         std::string(MegatronDTypeName(f.dtype));
     if (f.vocab_size > 0) {
       d += " (vocabulary " + std::to_string(f.vocab_size) + ")";
     } else {
       d += " (vocabulary size unknown: int32 holds any id)";
     }
+    if (!f.eod_ids.empty()) d += ", EOD " + std::to_string(f.eod_ids.front());
+    if (!f.sentence_end.empty()) {
+      d += ", sentences end after";
+      for (const int32_t id : f.sentence_end) d += " " + std::to_string(id);
+    }
   }
-  if (options_.append_eod) d += ", EOD " + std::to_string(*options_.append_eod);
   return d;
 }
 
@@ -327,19 +469,28 @@ std::unique_ptr<BatchWriter> WriteMegatronOperator::Open(const OpenContext& ctx)
 static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{
     .name = "write-megatron",
     .role = OperatorRole::kSink,
-    .synopsis = "write-megatron PREFIX [--fields F1,F2] [--vocab-size N] [--append-eod ID] "
-                "[--level document|sentence --sentence-end IDS] [--shards N [--shard-policy P]] "
-                "[--drop-empty]",
+    .synopsis = "write-megatron PREFIX [--fields F1,F2] [--vocab-size N] [--append-eod ID|TOKEN] "
+                "[--level document|sentence] [--sentence-end IDS|TOKENS] "
+                "[--shards N [--shard-policy P]] [--drop-empty | --empty-no-sequence]",
     .summary = "Write token-id fields as Megatron indexed datasets (.bin/.idx)",
     .details =
         "One dataset per field: PREFIX_FIELD_document.bin/.idx (or _sentence), byte-compatible "
-        "with Megatron-LM's indexed dataset reader. The dtype is uint16 when the field's "
+        "with Megatron-LM's indexed dataset reader; tokenize --field text --output text gives "
+        "preprocess_data.py's PREFIX_text_document. The dtype is uint16 when the field's "
         "vocabulary size (recorded by tokenize or parse-ids, or given by --vocab-size) is below "
         "65500, else int32; with no known vocabulary size it is int32, which holds any id. Ids "
         "out of range stop the run with the record number. Document level writes one sequence "
-        "per record (an empty record gives an empty sequence, keeping paired datasets aligned); "
-        "sentence level ends a sentence after each --sentence-end id. --append-eod adds an id to "
-        "the end of every non-empty document. --shards N writes N datasets per field, "
+        "per record (an empty record gives an empty sequence, keeping paired datasets aligned). "
+        "Sentence level (the default for a field of sentences, int32-list-list, which tokenize "
+        "makes from the string-list of sentences) writes each non-empty sentence as a sequence "
+        "and each record as a document, as preprocess_data.py --split-sentences does; an "
+        "int32-list field is cut after each --sentence-end id instead. --append-eod adds an id "
+        "to the end of every non-empty document. --empty-no-sequence writes an empty record at "
+        "document level as a document without sequences, as preprocess_data.py does. "
+        "--append-eod and --sentence-end take ids or "
+        "token names ('[SEP]', '</s>'), found at plan time in the vocabulary tokenize recorded on "
+        "each field (its --special-tokens, then its vocab.txt or model pieces). --shards N writes "
+        "N datasets per field, "
         "PREFIX-0000k-of-0000N_FIELD_LEVEL: --shard-policy round-robin (default) deals written "
         "records in turn, contiguous cuts the order in N pieces (right after shuffle). Files are "
         "written as "
@@ -347,22 +498,27 @@ static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{
         "stays bounded at any size.",
     .describe =
         [](OptionSet& o) {
-          o.named.add_options()("fields", po::value<std::string>()->default_value(""),
-                                "comma-separated int32-list fields (default: all of them)")(
+          o.named.add_options()(
+              "fields", po::value<std::string>()->default_value(""),
+              "comma-separated id fields, int32-list or int32-list-list (default: all of them)")(
               "vocab-size", IntegerValue(0, int64_t{kInt32Max} + 1)->default_value(0),
               "vocabulary size, overriding the one recorded on the fields")(
-              "append-eod", IntegerValue(0, kInt32Max),
-              "append this id to every non-empty document")(
-              "level", po::value<std::string>()->default_value("document"),
-              "document (one sequence per record) or sentence")(
+              "append-eod", po::value<std::string>(),
+              "append this id or token ('[SEP]', '</s>') to every non-empty document")(
+              "level", po::value<std::string>(),
+              "document (one sequence per record) or sentence (default: sentence for fields of "
+              "sentences, else document)")(
               "sentence-end", po::value<std::string>()->default_value(""),
-              "comma-separated ids that end a sentence (--level sentence)")(
+              "comma-separated ids or tokens that end a sentence in an int32-list field")(
               "shards", CountValue(1, kMaxShards)->default_value(1),
               "number of datasets per field (PREFIX-0000k-of-0000N)")(
               "shard-policy", po::value<std::string>()->default_value("round-robin"),
               "round-robin (written records in turn) or contiguous (N pieces of the order)")(
               "drop-empty", po::bool_switch(),
-              "drop records whose ids are empty in any written field (counted)");
+              "drop records whose ids are empty in any written field (counted)")(
+              "empty-no-sequence", po::bool_switch(),
+              "document level: an empty record is a document without sequences, as "
+              "preprocess_data.py writes it (default: an empty sequence)");
           o.hidden.add_options()("prefix", po::value<std::string>()->required(), "output prefix");
           o.positional.add("prefix", 1);
         },
@@ -372,22 +528,25 @@ static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{
       options.fields = SplitCommas(v["fields"].as<std::string>());
       options.vocab_size = v["vocab-size"].as<int64_t>();
       if (v.count("append-eod") > 0) {
-        options.append_eod = static_cast<int32_t>(v["append-eod"].as<int64_t>());
+        options.append_eod = TokenRef::Parse(v["append-eod"].as<std::string>(), "--append-eod");
       }
-      const std::string level = v["level"].as<std::string>();
-      if (level == "document") {
-        options.level = MegatronLevel::kDocument;
-      } else if (level == "sentence") {
-        options.level = MegatronLevel::kSentence;
-      } else {
-        throw InvalidArgument("--level must be document or sentence, not '" + level + "'");
+      if (v.count("level") > 0) {
+        const std::string level = v["level"].as<std::string>();
+        if (level == "document") {
+          options.level = MegatronLevel::kDocument;
+        } else if (level == "sentence") {
+          options.level = MegatronLevel::kSentence;
+        } else {
+          throw InvalidArgument("--level must be document or sentence, not '" + level + "'");
+        }
       }
-      for (const std::string& id : SplitCommas(v["sentence-end"].as<std::string>())) {
-        options.sentence_end.push_back(ParseId(id, "--sentence-end"));
+      for (const std::string& end : SplitCommas(v["sentence-end"].as<std::string>())) {
+        options.sentence_end.push_back(TokenRef::Parse(end, "--sentence-end"));
       }
       options.shards = static_cast<uint32_t>(v["shards"].as<uint64_t>());
       options.shard_policy = ParseShardPolicy(v["shard-policy"].as<std::string>());
       options.drop_empty = v["drop-empty"].as<bool>();
+      options.empty_without_sequence = v["empty-no-sequence"].as<bool>();
       return std::make_unique<WriteMegatronOperator>(std::move(options));
     },
 });

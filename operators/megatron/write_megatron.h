@@ -6,7 +6,11 @@
 // which holds every id. Every id is checked against the dtype and the vocabulary: an id out of
 // range is a DataError naming the record. Document level writes one sequence per record (an
 // empty record gives an empty sequence, so the datasets of paired fields stay aligned);
-// sentence level splits each record after every `--sentence-end` id. `--shards N` writes N
+// sentence level writes each sentence of an int32-list-list field (tokenize of `sentences`) as
+// a sequence, skipping empty ones, as preprocess_data.py --split-sentences does, or splits an
+// int32-list record after every `--sentence-end` id. `--append-eod` and `--sentence-end` take ids
+// or token names ('[SEP]', '</s>'), resolved per field at plan time through the names its
+// tokenizer recorded (engine/token_names.h). `--shards N` writes N
 // datasets per field, `PREFIX-0000k-of-0000N_{field}_...`, dealt by `--shard-policy`
 // (engine/sharding.h: round-robin over written records, or contiguous pieces). Memory is bounded
 // (operators/megatron/writer.h); outputs are written as temp files and committed with the run's
@@ -28,6 +32,18 @@
 
 namespace corpusflow {
 
+/// An id as an option gives it: a number, or a token name resolved through a field's vocabulary.
+struct TokenRef {
+  /// As given (a token name, or the digits of an id).
+  std::string text;
+  /// The id when `text` is a number.
+  std::optional<int32_t> id;
+
+  /// Parse one option value: digits are an id in [0, 2^31) (anything else that looks like an
+  /// integer, "-1", is an InvalidArgument naming `option`), any other text a token name.
+  static TokenRef Parse(const std::string& text, const std::string& option);
+};
+
 struct WriteMegatronOptions {
   /// Output prefix (shard k of N: PREFIX-0000k-of-0000N).
   std::string prefix;
@@ -35,15 +51,20 @@ struct WriteMegatronOptions {
   std::vector<std::string> fields;
   /// Vocabulary size for every field, overriding the schema's; 0 = from the schema.
   int64_t vocab_size = 0;
-  /// Id appended to the last sequence of every non-empty document.
-  std::optional<int32_t> append_eod;
-  MegatronLevel level = MegatronLevel::kDocument;
-  /// Sentence level: ids that end a sentence (kept at the end of it).
-  std::vector<int32_t> sentence_end;
+  /// Id (or token) appended to the last sequence of every non-empty document.
+  std::optional<TokenRef> append_eod;
+  /// nullopt: sentence when a written field holds sentences (int32-list-list) or --sentence-end
+  /// is given, else document.
+  std::optional<MegatronLevel> level;
+  /// Sentence level of int32-list fields: ids (or tokens) that end a sentence (kept at its end).
+  std::vector<TokenRef> sentence_end;
   uint32_t shards = 1;
   ShardPolicy shard_policy = ShardPolicy::kRoundRobin;
   /// Drop records whose ids are empty in any written field (counted as "empty ids").
   bool drop_empty = false;
+  /// Document level: an empty record is a document without sequences, as preprocess_data.py
+  /// writes it, instead of an empty sequence (which keeps paired fields aligned).
+  bool empty_without_sequence = false;
 };
 
 class WriteMegatronOperator : public Sink {
@@ -62,16 +83,26 @@ class WriteMegatronOperator : public Sink {
   /// The output prefix of shard `shard` (engine/sharding.h, ShardPrefix).
   std::string ShardPrefix(uint32_t shard) const;
 
-  /// A field as planned: its dtype, why, and the largest id it accepts.
+  /// A field as planned: its dtype, why, the largest id it accepts, and the ids of the options
+  /// that name tokens, resolved through its vocabulary.
   struct FieldPlan {
     std::string name;
+    /// Whether the field holds sentences (int32-list-list).
+    bool sentences = false;
     MegatronDType dtype = MegatronDType::kInt32;
     /// The vocabulary size in force (0 = unknown).
     int64_t vocab_size = 0;
     int64_t max_id = 0;
+    /// The --append-eod id, or empty.
+    std::vector<int32_t> eod_ids;
+    /// The --sentence-end ids (int32-list fields at sentence level).
+    std::vector<int32_t> sentence_end;
   };
-  /// The fields written for `input` with their dtypes; throws InvalidArgument when a field is
-  /// missing or --append-eod does not fit.
+  /// The level the datasets of `input` are written at.
+  MegatronLevel PlanLevel(const Schema& input) const;
+  /// The fields written for `input` with their dtypes and ids; throws InvalidArgument when a
+  /// field is missing or of a type the level cannot write, when a token name is not in a field's
+  /// vocabulary (with a suggestion) or a field has none, or when an id does not fit.
   std::vector<FieldPlan> PlanFields(const Schema& input) const;
 
  private:

@@ -221,18 +221,40 @@ TokenizerFacts ReadBpeFacts(const TokenizerOptions& options) {
   return facts;
 }
 
+namespace {
+
+std::shared_ptr<const BpeModel> LoadBpeModel(const TokenizerOptions& options,
+                                             ResourceCache& resources) {
+  if (FromTiktoken(options)) {
+    return resources.Get<BpeModel>(ResourceCache::FileKey("bpe-tiktoken", {options.tiktoken_path}),
+                                   [&] { return BpeModel::LoadTiktoken(options.tiktoken_path); });
+  }
+  return resources.Get<BpeModel>(
+      ResourceCache::FileKey("bpe-gpt2", {options.vocab_path, options.merges_path}),
+      [&] { return BpeModel::LoadGpt2(options.vocab_path, options.merges_path); });
+}
+
+}  // namespace
+
+TokenNames::Pairs BpeTokenNames(const TokenizerOptions& options) {
+  TokenNames::Pairs names;
+  for (const SpecialToken& token : BpeEncodingSpecialTokens(options)) {
+    names.emplace_back(token.text, token.id);
+  }
+  for (const SpecialToken& token : options.special_tokens) names.emplace_back(token.text, token.id);
+  ResourceCache resources;
+  const std::shared_ptr<const BpeModel> model = LoadBpeModel(options, resources);
+  for (int64_t id = 0; id < model->vocab_size(); ++id) {
+    const std::string_view bytes = model->TokenBytes(static_cast<int32_t>(id));
+    if (!bytes.empty()) names.emplace_back(std::string(bytes), static_cast<int32_t>(id));
+  }
+  return names;
+}
+
 std::unique_ptr<TextTokenizer> CreateBpeTokenizer(const TokenizerOptions& options,
                                                   ResourceCache& resources) {
   CheckBpeOptions(options);
-  std::shared_ptr<const BpeModel> model;
-  if (FromTiktoken(options)) {
-    model = resources.Get<BpeModel>(ResourceCache::FileKey("bpe-tiktoken", {options.tiktoken_path}),
-                                    [&] { return BpeModel::LoadTiktoken(options.tiktoken_path); });
-  } else {
-    model = resources.Get<BpeModel>(
-        ResourceCache::FileKey("bpe-gpt2", {options.vocab_path, options.merges_path}),
-        [&] { return BpeModel::LoadGpt2(options.vocab_path, options.merges_path); });
-  }
+  std::shared_ptr<const BpeModel> model = LoadBpeModel(options, resources);
   auto pattern = std::make_shared<const BpePattern>(BpePatternFor(options));
   TokenizerOptions active = options;
   active.special_tokens = BpeActiveSpecialTokens(options);

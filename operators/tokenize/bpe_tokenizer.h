@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "engine/resource_cache.h"
+#include "engine/token_names.h"
 #include "operators/tokenize/special_tokens.h"
 #include "operators/tokenize/tokenize.h"
 #include "operators/tokenize/tokenizer_facts.h"
@@ -42,6 +43,10 @@ std::vector<SpecialToken> BpeActiveSpecialTokens(const TokenizerOptions& options
 
 /// Check the options of --kind bpe and read the facts (id count) without loading the model.
 TokenizerFacts ReadBpeFacts(const TokenizerOptions& options);
+
+/// The names of the ids (engine/token_names.h): the encoding's special tokens, --special-tokens,
+/// then every token of the model by its bytes. Loads the model. Throws IoError, DataError.
+TokenNames::Pairs BpeTokenNames(const TokenizerOptions& options);
 
 /// Load the byte-level BPE tokenizer of `options` through `resources`.
 std::unique_ptr<TextTokenizer> CreateBpeTokenizer(const TokenizerOptions& options,

@@ -15,6 +15,7 @@
 #include "operators/tokenize/bpe_tokenizer.h"
 #include "operators/tokenize/jieba_segmenter.h"
 #include "operators/tokenize/tokenize_resources.h"
+#include "operators/tokenize/vocab_file.h"
 #include "operators/tokenize/vocabulary.h"
 #include "operators/tokenize/wordpiece.h"
 
@@ -172,6 +173,7 @@ struct TokenizeLocal : OpState {
                  ? BadUtf8Records::Repair::kByConsumer
                  : BadUtf8Records::Repair::kHere) {}
   Int32ListColumn ids_column;
+  Int32ListListColumn lists_column;
   std::vector<int32_t> ids;
   BadUtf8Records utf8;
 };
@@ -188,6 +190,10 @@ class TokenizeRun : public TransformRun {
 
   void Apply(Batch& batch, OpState* state) override {
     auto& local = static_cast<TokenizeLocal&>(*state);
+    if (batch.Find(op_.options().field)->field.type == FieldType::kStringList) {
+      ApplySentences(batch, local);
+      return;
+    }
     const TokenizeOptions& options = op_.options();
     const TextTokenizer& tokenizer = *tokenizer_;
     const StringColumn& input = batch.GetString(options.field);
@@ -222,10 +228,81 @@ class TokenizeRun : public TransformRun {
   }
 
  private:
+  /// A string-list field (the sentences of `sentences`): each item is tokenized on its own, as
+  /// preprocess_data.py tokenizes each sentence, into one id list per item. A record with an
+  /// item dropped for invalid UTF-8 is dropped whole.
+  void ApplySentences(Batch& batch, TokenizeLocal& local) {
+    const TextTokenizer& tokenizer = *tokenizer_;
+    const StringListColumn& input = batch.GetStringList(op_.options().field);
+    const size_t n = input.size();
+    local.lists_column.Clear();
+    local.lists_column.Reserve(n, input.item_offsets().size(), input.DataBytes() / 3);
+    local.utf8.StartBatch(batch.first_record(), n);
+    uint64_t unknown = 0, tokens = 0, specials = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const size_t items = input.ItemCount(i);
+      for (size_t j = 0; j < items; ++j) {
+        std::string_view text = input.Item(i, j);
+        if (!local.utf8.Keep(i, &text)) break;
+        local.ids.clear();
+        unknown += tokenizer.Encode(text, &local.ids, &specials);
+        tokens += local.ids.size();
+        local.lists_column.AppendItem(local.ids);
+      }
+      local.lists_column.EndRecord();
+    }
+    std::swap(batch.AddInt32ListList(op_.output(), tokenizer.vocab_size()), local.lists_column);
+    local.utf8.FinishBatch(batch, stats_);
+    stats_.Add("tokens", tokens);
+    stats_.Add("unknown_tokens", unknown);
+    if (specials > 0) stats_.Add("special_tokens", specials);
+  }
+
+ private:
   const TokenizeOperator& op_;
   std::unique_ptr<TextTokenizer> tokenizer_;
   OperatorStats& stats_;
 };
+
+/// The names of the ids `options` give: the special-token map first, then the vocab.txt lines or
+/// the SentencePiece pieces (ids above 1 shifted by the offset), read on the first lookup.
+std::shared_ptr<const TokenNames> MakeTokenNames(const TokenizerOptions& options) {
+  if (options.kind == TokenizerKind::kBpe) {
+    // The encoding's special tokens (<|endoftext|>), --special-tokens, then every token by its
+    // bytes.
+    return std::make_shared<const TokenNames>(TokenizerFiles(options),
+                                              [options] { return BpeTokenNames(options); });
+  }
+  const bool pieces = options.kind == TokenizerKind::kSentencePiece;
+  std::string source = pieces ? options.model_path : options.vocab_path;
+  if (pieces && options.id_offset > 0) {
+    source += " (ids above 1 + " + std::to_string(options.id_offset) + ")";
+  }
+  if (!options.special_tokens.empty()) {
+    source += " with special tokens " + FormatSpecialTokens(options.special_tokens);
+  }
+  return std::make_shared<const TokenNames>(std::move(source), [options, pieces] {
+    TokenNames::Pairs names;
+    for (const SpecialToken& token : options.special_tokens)
+      names.emplace_back(token.text, token.id);
+    if (pieces) {
+      ResourceCache resources;
+      const auto processor = LoadSentencePieceModel(resources, options.model_path);
+      const int size = processor->GetPieceSize();
+      for (int id = 0; id < size; ++id) {
+        const int32_t shifted = id > 1 ? id + options.id_offset : id;
+        names.emplace_back(processor->IdToPiece(id), shifted);
+      }
+    } else {
+      const std::vector<std::string> tokens =
+          ReadVocabTokens(options.vocab_path, VocabColumns::kToken);
+      for (size_t id = 0; id < tokens.size(); ++id) {
+        names.emplace_back(tokens[id], static_cast<int32_t>(id));
+      }
+    }
+    return names;
+  });
+}
 
 }  // namespace
 
@@ -355,6 +432,7 @@ TokenizeOperator::TokenizeOperator(TokenizeOptions options) : options_(std::move
   output_ = options_.output.empty() ? options_.field + "_ids" : options_.output;
   if (options_.field.empty()) throw InvalidArgument("--field must not be empty");
   facts_ = ReadTokenizerFacts(options_.tokenizer);
+  token_names_ = MakeTokenNames(options_.tokenizer);
   if (options_.add_special) {
     const std::string& vocab = options_.tokenizer.vocab_path;
     if (options_.tokenizer.kind == TokenizerKind::kBpe) {
@@ -403,9 +481,24 @@ std::vector<AddedField> TokenizeOperator::AddedFields() const {
 }
 
 Schema TokenizeOperator::OutputSchema(const Schema& input) const {
-  input.Require(options_.field, FieldType::kString, name());
+  const Field& field = input.Require(options_.field, name());
+  FieldType type = FieldType::kInt32List;
+  if (field.type == FieldType::kStringList) {
+    // Sentences: one id list per sentence, as preprocess_data.py --split-sentences tokenizes.
+    if (options_.add_special || options_.max_len > 0) {
+      throw InvalidArgument(name() + ": --add-special and --max-len apply to one text, but '" +
+                            options_.field +
+                            "' is a string-list (sentences, tokenized one by one); write-megatron "
+                            "--append-eod ends each document");
+    }
+    type = FieldType::kInt32ListList;
+  } else if (field.type != FieldType::kString) {
+    throw InvalidArgument(name() + " needs field '" + options_.field +
+                          "' as a string (or a string-list of sentences) but upstream '" +
+                          options_.field + "' is " + std::string(FieldTypeName(field.type)));
+  }
   Schema out = input;
-  out.Set(Field{output_, FieldType::kInt32List, facts_.vocab_size});
+  out.Set(Field{output_, type, facts_.vocab_size, token_names_});
   return out;
 }
 
@@ -473,7 +566,10 @@ static const OperatorRegistrar kRegisterTokenize(OperatorDef{
         "--add-special puts [CLS] first and [SEP] last (wordpiece, t5pegasus) or appends EOS "
         "(sentencepiece). --max-len N keeps the first N-1 tokens and the end token (the first "
         "N without --add-special), as bert4keras and PEGASUS truncate. The output field "
-        "records the vocabulary size, so write-megatron stores uint16 or int32 by itself. "
+        "records the vocabulary size and the names of its ids, so write-megatron stores uint16 "
+        "or int32 by itself and takes --append-eod '[SEP]'. A string-list field (the sentences "
+        "of `sentences`) is tokenized sentence by sentence into an int32-list-list field, one id "
+        "list per sentence, which write-megatron writes at sentence level. "
         "Invalid UTF-8 is repaired (U+FFFD) before wordpiece and t5pegasus; sentencepiece gets "
         "the bytes as spm_encode does and SentencePiece makes one U+FFFD per invalid byte. "
         "Unknown tokens, special tokens, truncated records and repaired UTF-8 are counted in "
@@ -482,7 +578,8 @@ static const OperatorRegistrar kRegisterTokenize(OperatorDef{
         [](OptionSet& o) {
           o.named.add_options()("kind", po::value<std::string>()->required(),
                                 "wordpiece, t5pegasus, sentencepiece or bpe")(
-              "field", po::value<std::string>()->default_value("text"), "input string field")(
+              "field", po::value<std::string>()->default_value("text"),
+              "input string field (a string-list: one id list per sentence)")(
               "output", po::value<std::string>(), "output ids field (default FIELD_ids)")(
               "vocab", po::value<std::string>(),
               "vocab.txt (wordpiece, t5pegasus); vocab.json (bpe, with --merges)")(

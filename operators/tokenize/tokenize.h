@@ -16,6 +16,12 @@
 // Invalid UTF-8 is repaired before tokenizing (U+FFFD per maximal invalid sequence), except for
 // sentencepiece, which gets the bytes as spm_encode does (SentencePiece itself turns each invalid
 // byte into U+FFFD).
+// A string-list field (the sentences of `sentences`) is tokenized item by item into an
+// int32-list-list field, one id list per sentence, as preprocess_data.py --split-sentences
+// tokenizes; write-megatron writes it as a sentence-level dataset.
+// The output field records the vocabulary size and the names of its ids (engine/token_names.h:
+// the special-token map, then the vocabulary's tokens or the model's pieces), so that
+// write-megatron resolves `--append-eod '[SEP]'` at plan time.
 // Unknown tokens, truncated records and invalid UTF-8 are counted in the operator's stats.
 // Planning reads only the tokenizer's facts (tokenizer_facts.h: id count, special ids); the
 // vocabulary, jieba dictionary or model loads in Open through the run's ResourceCache, once for
@@ -164,6 +170,9 @@ class TokenizeOperator : public Transform {
   TokenizeOptions options_;
   std::string output_;
   TokenizerFacts facts_;
+  /// The names of the output's ids, recorded on the output field (write-megatron --append-eod
+  /// '[SEP]').
+  std::shared_ptr<const TokenNames> token_names_;
 };
 
 }  // namespace corpusflow

@@ -204,6 +204,42 @@ TEST(BatchTest, KeepRecordsCompactsEveryColumnStably) {
   EXPECT_EQ(batch.GetString("text").offsets(), expected.GetString("text").offsets());
 }
 
+/// The id lists of record `record`.
+std::vector<std::vector<int32_t>> Lists(const Int32ListListColumn& column, size_t record) {
+  std::vector<std::vector<int32_t>> out;
+  for (size_t j = 0; j < column.ItemCount(record); ++j) {
+    const auto span = column.Item(record, j);
+    out.emplace_back(span.begin(), span.end());
+  }
+  return out;
+}
+
+TEST(Int32ListListColumnTest, KeepAndCopyRecordsOfIdListsOfSentences) {
+  Batch batch;
+  Int32ListListColumn& lists = batch.AddInt32ListList("sentences_ids", 100);
+  // Record i has i lists; list j of record i is {i, j} (record 0 has none).
+  for (int i = 0; i < 5; ++i) {
+    for (int j = 0; j < i; ++j) lists.AppendItem(std::vector<int32_t>{i, j});
+    lists.EndRecord();
+  }
+  EXPECT_EQ(batch.num_records(), 5u);
+  EXPECT_EQ(batch.DataBytes(), 10 * 2 * sizeof(int32_t));
+  EXPECT_EQ(batch.schema().fields()[0].type, FieldType::kInt32ListList);
+  EXPECT_EQ(FieldTypeName(FieldType::kInt32ListList), "int32-list-list");
+  Batch copy;
+  copy.CopyLayoutFrom(batch);
+  copy.AppendRecordFrom(batch, 3);
+  EXPECT_EQ(Lists(copy.GetInt32ListList("sentences_ids"), 0),
+            (std::vector<std::vector<int32_t>>{{3, 0}, {3, 1}, {3, 2}}));
+  batch.KeepRecords({true, false, true, false, true});
+  const Int32ListListColumn& kept = batch.GetInt32ListList("sentences_ids");
+  ASSERT_EQ(kept.size(), 3u);
+  EXPECT_TRUE(Lists(kept, 0).empty());
+  EXPECT_EQ(Lists(kept, 1), (std::vector<std::vector<int32_t>>{{2, 0}, {2, 1}}));
+  EXPECT_EQ(Lists(kept, 2), (std::vector<std::vector<int32_t>>{{4, 0}, {4, 1}, {4, 2}, {4, 3}}));
+  EXPECT_EQ(batch.DataBytes(), 6 * 2 * sizeof(int32_t));
+}
+
 TEST(BatchTest, KeepRecordsAllOrNone) {
   Batch batch = MakeMixedBatch(4);
   const Batch original = batch;

@@ -92,6 +92,47 @@ TEST(RecordCodecTest, EncodingIsTheDocumentedLayout) {
                                15));
 }
 
+TEST(RecordCodecTest, IdListsOfSentencesRoundTripInTheDocumentedLayout) {
+  Batch in;
+  Int32ListListColumn& lists = in.AddInt32ListList("sentences_ids", 300);
+  lists.AppendItem(std::vector<int32_t>{258, -1});
+  lists.AppendItem(std::vector<int32_t>{});
+  lists.AppendItem(std::vector<int32_t>{7});
+  lists.EndRecord();
+  lists.EndRecord();  // a record without lists
+  RecordEncoder encoder(in);
+  std::string first, second;
+  encoder.Append(0, &first);
+  encoder.Append(1, &second);
+  EXPECT_EQ(first, std::string("\x03"
+                               "\x02\x02\x01\0\0\xff\xff\xff\xff"
+                               "\x00"
+                               "\x01\x07\0\0\0",
+                               16));
+  EXPECT_EQ(second, std::string("\x00", 1));
+  EXPECT_EQ(first.size(), encoder.EncodedSize(0));
+  const RecordCodec codec = RecordCodec::ForBatch(in);
+  Batch out;
+  codec.PrepareBatch(&out);
+  RecordDecoder decoder(&out);
+  decoder.DecodeAppend(second);
+  decoder.DecodeAppend(first);
+  const Int32ListListColumn& got = out.GetInt32ListList("sentences_ids");
+  EXPECT_EQ(out.Find("sentences_ids")->field.vocab_size, 300);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got.ItemCount(0), 0u);
+  ASSERT_EQ(got.ItemCount(1), 3u);
+  EXPECT_EQ(std::vector<int32_t>(got.Item(1, 0).begin(), got.Item(1, 0).end()),
+            (std::vector<int32_t>{258, -1}));
+  EXPECT_TRUE(got.Item(1, 1).empty());
+  EXPECT_EQ(got.Item(1, 2)[0], 7);
+  // A list longer than the record is malformed.
+  Batch bad;
+  bad.AddInt32ListList("ids");
+  RecordDecoder bad_decoder(&bad);
+  EXPECT_THROW(bad_decoder.DecodeAppend(std::string("\x01\x02\x01\0\0\0", 6)), CorruptionError);
+}
+
 TEST(RecordCodecTest, PrepareBatchReusesOrRebuildsTheLayout) {
   const Batch in = MixedBatch();
   const RecordCodec codec = RecordCodec::ForBatch(in);

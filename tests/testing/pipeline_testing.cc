@@ -65,6 +65,13 @@ FieldValue ValueOf(const Column& column, size_t i) {
           std::vector<std::string> items;
           for (size_t j = 0; j < data.ItemCount(i); ++j) items.emplace_back(data.Item(i, j));
           return items;
+        } else if constexpr (std::is_same_v<T, Int32ListListColumn>) {
+          std::vector<std::vector<int32_t>> lists;
+          for (size_t j = 0; j < data.ItemCount(i); ++j) {
+            const auto ids = data.Item(i, j);
+            lists.emplace_back(ids.begin(), ids.end());
+          }
+          return lists;
         } else {
           const auto ids = data[i];
           return std::vector<int32_t>(ids.begin(), ids.end());

@@ -64,7 +64,8 @@ class BatchSource : public Source {
 };
 
 /// One field of a collected record.
-using FieldValue = std::variant<std::string, std::vector<std::string>, std::vector<int32_t>>;
+using FieldValue = std::variant<std::string, std::vector<std::string>, std::vector<int32_t>,
+                                std::vector<std::vector<int32_t>>>;
 
 struct CollectedRecord {
   std::vector<std::pair<std::string, FieldValue>> fields;

@@ -243,14 +243,23 @@ TEST(WriteMegatronTest, BadOptionsAreUsageErrors) {
   EXPECT_THROW(create({"out/x-{shard}", "--shards", "4"}), InvalidArgument);
   EXPECT_THROW(create({"out/x", "--shards", "4", "--shard-policy", "random"}), InvalidArgument);
   EXPECT_THROW(create({"out/x", "--shards", "0"}), InvalidArgument);
-  EXPECT_THROW(create({"out/x", "--level", "sentence"}), InvalidArgument);  // no --sentence-end
-  EXPECT_THROW(create({"out/x", "--sentence-end", "5"}), InvalidArgument);
+  EXPECT_THROW(create({"out/x", "--level", "document", "--sentence-end", "5"}), InvalidArgument);
   EXPECT_THROW(create({"out/x", "--level", "paragraph"}), InvalidArgument);
   EXPECT_THROW(create({"out/x", "--append-eod", "-1"}), InvalidArgument);
+  EXPECT_THROW(create({"out/x", "--append-eod", "2147483648"}), InvalidArgument);
+  EXPECT_THROW(create({"out/x", "--sentence-end", "5,-3"}), InvalidArgument);
   EXPECT_THROW(create({"out/x", "--fields", "a,a"}), InvalidArgument);
   EXPECT_THROW(create({"out/"}), InvalidArgument);
   EXPECT_THROW(create({}), InvalidArgument);
   ScopedTempDir dir;
+  // Sentence level of an int32-list field needs the ids that end a sentence: found at plan time.
+  EXPECT_EQ(ErrorMessage<InvalidArgument>([&] {
+              RunStages({"1"}, {{"parse-ids", {}},
+                                {"write-megatron", {dir.File("x"), "--level", "sentence"}}});
+            }),
+            "write-megatron: --level sentence needs --sentence-end IDS for field 'text_ids' "
+            "(int32-list: the ids or tokens that end a sentence, e.g. those of '.' and '。'), or "
+            "tokenize its sentences (sentences | tokenize --field sentences)");
   // EOD outside the vocabulary: found at plan time.
   EXPECT_THROW(RunStages({"1"}, {{"parse-ids", {"--vocab-size", "100"}},
                                  {"write-megatron", {dir.File("x"), "--append-eod", "100"}}}),
@@ -278,6 +287,24 @@ TEST(WriteMegatronTest, DocumentLevelAppendsEodToNonEmptyDocuments) {
   ExpectNumpyReads(out + "_text_ids_document", expected, "uint16");
 }
 
+TEST(WriteMegatronTest, EmptyNoSequenceWritesAnEmptyRecordAsPreprocessDataDoes) {
+  // preprocess_data.py adds a document without sequences for a document without ids.
+  ScopedTempDir dir;
+  const std::string out = dir.File("gpt");
+  RunStages({"1 2", "", "3"},
+            {{"parse-ids", {"--vocab-size", "50"}},
+             {"write-megatron", {out, "--append-eod", "49", "--empty-no-sequence"}}});
+  const std::vector<Document> expected = {{{1, 2, 49}}, {}, {{3, 49}}};
+  EXPECT_EQ(ReadMegatronDocuments(out + "_text_ids_document"), expected);
+  MegatronDatasetReader reader(out + "_text_ids_document");
+  EXPECT_EQ(reader.sequences(), 2u);
+  EXPECT_EQ(reader.documents(), 3u);
+  ExpectNumpyReads(out + "_text_ids_document", expected, "uint16");
+  EXPECT_THROW(OperatorRegistry::Global().Create("write-megatron",
+                                                 {out, "--empty-no-sequence", "--drop-empty"}),
+               InvalidArgument);
+}
+
 TEST(WriteMegatronTest, SentenceLevelSplitsAfterSentenceEnds) {
   ScopedTempDir dir;
   const std::string out = dir.File("s");
@@ -298,6 +325,166 @@ TEST(WriteMegatronTest, SentenceLevelSplitsAfterSentenceEnds) {
   MegatronDatasetReader reader(prefix);
   EXPECT_EQ(reader.sequences(), 9u);
   EXPECT_EQ(reader.documents(), 5u);
+}
+
+/// A BERT-style vocab.txt: [PAD] 0, [UNK] 1, [CLS] 2, [SEP] 3, [MASK] 4, the words, [unused0] 13.
+std::string WriteBertVocab(const ScopedTempDir& dir) {
+  const std::string path = dir.File("vocab.txt");
+  WriteFile(
+      path,
+      "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\ncat\nsat\n.\ndog\nran\nhello\n!\n[unused0]\n");
+  return path;
+}
+
+TEST(WriteMegatronTest, AppendEodAndSentenceEndTakeTokenNamesOfTheFieldsVocabulary) {
+  ScopedTempDir dir;
+  const std::string vocab = WriteBertVocab(dir);
+  const std::string out = dir.File("names");
+  RunStages({"The cat sat. The dog ran!", "", "hello"},
+            {{"tokenize", {"--kind", "wordpiece", "--vocab", vocab, "--lowercase"}},
+             {"write-megatron",
+              {out, "--append-eod", "[SEP]", "--level", "sentence", "--sentence-end", ".,!"}}});
+  const std::vector<Document> expected = {
+      {{5, 6, 7, 8}, {5, 9, 10, 12, 3}},  // '.' is 8, '!' is 12, [SEP] is 3
+      {},
+      {{11, 3}},
+  };
+  EXPECT_EQ(ReadMegatronDocuments(out + "_text_ids_sentence"), expected);
+  // The special-token map of tokenize names ids too, before the vocabulary's lines.
+  const std::string special = dir.File("special");
+  RunStages({"hello"}, {{"tokenize",
+                         {"--kind", "wordpiece", "--vocab", vocab, "--special-tokens", "<eod>=13"}},
+                        {"write-megatron", {special, "--append-eod", "<eod>"}}});
+  EXPECT_EQ(ReadMegatronDocuments(special + "_text_ids_document"),
+            (std::vector<Document>{{{11, 13}}}));
+}
+
+TEST(WriteMegatronTest, UnknownTokenNameIsAPlanTimeErrorWithASuggestion) {
+  ScopedTempDir dir;
+  const std::string vocab = WriteBertVocab(dir);
+  const Stages tokenize = {{"tokenize", {"--kind", "wordpiece", "--vocab", vocab}}};
+  auto plan = [&](std::vector<std::string> args) {
+    Stages stages = tokenize;
+    args.insert(args.begin(), dir.File("x"));
+    stages.push_back({"write-megatron", args});
+    RunStages({"hello"}, stages);
+  };
+  EXPECT_EQ(
+      ErrorMessage<InvalidArgument>([&] {
+        plan({"--append-eod", "[SEPP]"});
+      }),
+      "write-megatron: --append-eod '[SEPP]' is not a token of field 'text_ids' (vocabulary " +
+          vocab + ") (did you mean '[SEP]'?)");
+  EXPECT_EQ(ErrorMessage<InvalidArgument>([&] {
+              plan({"--append-eod", "<|endoftext|>"});
+            }),
+            "write-megatron: --append-eod '<|endoftext|>' is not a token of field 'text_ids' "
+            "(vocabulary " +
+                vocab + ")");
+  EXPECT_EQ(ErrorMessage<InvalidArgument>([&] {
+              plan({"--sentence-end", ".,dot"});
+            }),
+            "write-megatron: --sentence-end 'dot' is not a token of field 'text_ids' (vocabulary " +
+                vocab + ") (did you mean 'dog'?)");
+  // Ids from parse-ids have no names.
+  EXPECT_EQ(ErrorMessage<InvalidArgument>([&] {
+              RunStages({"1 2"}, {{"parse-ids", {}},
+                                  {"write-megatron", {dir.File("x"), "--append-eod", "[SEP]"}}});
+            }),
+            "write-megatron: --append-eod '[SEP]': field 'text_ids' has no token names (its ids do "
+            "not come from tokenize, e.g. from parse-ids); give the token's id instead");
+  EXPECT_EQ(ListDir(dir.path()), (std::vector<std::string>{"vocab.txt"}));
+}
+
+TEST(WriteMegatronTest, SentencesTokenizedOneByOneAreASentenceLevelDatasetAsSplitSentences) {
+  ScopedTempDir dir;
+  const std::string vocab = WriteBertVocab(dir);
+  const std::string out = dir.File("my-bert");
+  // preprocess_data.py --json-keys text --split-sentences --append-eod: each sentence tokenized
+  // on its own and written as a sequence, empty ones skipped, EOD on the last one, a document
+  // without ids a document without sequences; the dataset of key text is PREFIX_text_sentence.
+  const std::vector<std::string> records = {"The cat sat. The dog ran!  Hello.", "", "   ", "hello",
+                                            "the cat. . hello"};
+  for (const int threads : {1, 2, 8}) {
+    RunStages(records,
+              {{"sentences", {"--mode", "pegasus", "--output", "text"}},
+               {"tokenize",
+                {"--kind", "wordpiece", "--vocab", vocab, "--lowercase", "--field", "text",
+                 "--output", "text"}},
+               {"write-megatron", {out, "--append-eod", "[SEP]"}}},
+              threads, /*batch_records=*/2);
+    const std::vector<Document> expected = {
+        {{5, 6, 7, 8}, {5, 9, 10, 12}, {11, 8, 3}}, {}, {}, {{11, 3}}, {{5, 6, 8}, {8}, {11, 3}},
+    };
+    const std::string prefix = out + "_text_sentence";
+    EXPECT_EQ(ListDir(dir.path()),
+              (std::vector<std::string>{"my-bert_text_sentence.bin", "my-bert_text_sentence.idx",
+                                        "vocab.txt"}));
+    EXPECT_EQ(ReadMegatronDocuments(prefix), expected);
+    MegatronDatasetReader reader(prefix);
+    EXPECT_EQ(reader.sequences(), 7u);
+    EXPECT_EQ(reader.documents(), 5u);
+    if (threads == 1) ExpectNumpyReads(prefix, expected, "uint16");
+  }
+  // Without --append-eod nothing is added; --fields and --level sentence may be explicit.
+  RunStages({"The cat sat. The dog ran!"},
+            {{"sentences", {"--mode", "pegasus"}},
+             {"tokenize", {"--kind", "wordpiece", "--vocab", vocab, "--field", "sentences"}},
+             {"write-megatron", {out, "--fields", "sentences_ids", "--level", "sentence"}}});
+  EXPECT_EQ(ReadMegatronDocuments(out + "_sentences_ids_sentence"),
+            (std::vector<Document>{{{1, 6, 7, 8}, {1, 9, 10, 12}}}));  // cased: 'The' is [UNK]
+}
+
+TEST(WriteMegatronTest, SentenceFieldsAreNotWrittenAsDocumentsNorSplitAgain) {
+  ScopedTempDir dir;
+  const std::string vocab = WriteBertVocab(dir);
+  const Stages split = {
+      {"sentences", {}},
+      {"tokenize", {"--kind", "wordpiece", "--vocab", vocab, "--field", "sentences"}}};
+  auto plan = [&](std::vector<std::string> args) {
+    Stages stages = split;
+    args.insert(args.begin(), dir.File("x"));
+    stages.push_back({"write-megatron", args});
+    RunStages({"hello"}, stages);
+  };
+  EXPECT_EQ(ErrorMessage<InvalidArgument>([&] {
+              plan({"--level", "document"});
+            }),
+            "write-megatron: field 'sentences_ids' holds sentences (int32-list-list, from "
+            "tokenize of a string-list): it is written at --level sentence, not document");
+  EXPECT_EQ(ErrorMessage<InvalidArgument>([&] {
+              plan({"--sentence-end", "8"});
+            }),
+            "write-megatron: --sentence-end splits int32-list fields, but every field written "
+            "already holds sentences (int32-list-list)");
+  // tokenize adds no [CLS]/[SEP] to each sentence and cuts no sentence.
+  EXPECT_EQ(ErrorMessage<InvalidArgument>([&] {
+              RunStages({"hello"}, {{"sentences", {}},
+                                    {"tokenize",
+                                     {"--kind", "wordpiece", "--vocab", vocab, "--field",
+                                      "sentences", "--add-special"}},
+                                    {"write-megatron", {dir.File("x")}}});
+            }),
+            "tokenize: --add-special and --max-len apply to one text, but 'sentences' is a "
+            "string-list (sentences, tokenized one by one); write-megatron --append-eod ends each "
+            "document");
+  EXPECT_EQ(ListDir(dir.path()), (std::vector<std::string>{"vocab.txt"}));
+}
+
+TEST(WriteMegatronTest, TokenizeOutputNamedAsTheJsonKeyGivesMegatronsDatasetName) {
+  // preprocess_data.py --json-keys text names its dataset PREFIX_text_document; tokenize
+  // --output text (in place) gives the field, and so the dataset, that name.
+  ScopedTempDir dir;
+  const std::string vocab = WriteBertVocab(dir);
+  const std::string out = dir.File("my-gpt");
+  RunStages({"the cat", "hello"},
+            {{"tokenize", {"--kind", "wordpiece", "--vocab", vocab, "--output", "text"}},
+             {"write-megatron", {out, "--append-eod", "[SEP]"}}});
+  EXPECT_EQ(ListDir(dir.path()),
+            (std::vector<std::string>{"my-gpt_text_document.bin", "my-gpt_text_document.idx",
+                                      "vocab.txt"}));
+  EXPECT_EQ(ReadMegatronDocuments(out + "_text_document"),
+            (std::vector<Document>{{{5, 6, 3}}, {{11, 3}}}));
 }
 
 TEST(WriteMegatronTest, PairedFieldsGetTheirOwnDatasetsAndDtypes) {

@@ -309,6 +309,41 @@ TEST(SentencePieceTest, PegasusSpecialTokensAreTheirIdsNeverPieces) {
   EXPECT_NE(message.find("needs --id-offset 103"), std::string::npos) << message;
 }
 
+TEST(SentencePieceTest, TheOutputFieldNamesItsIdsWithTheOffsetAndTheSpecialTokens) {
+  ScopedTempDir tmp;
+  std::vector<std::string> flags = kPegasusIds;
+  flags.insert(flags.end(),
+               {"--user_defined_symbols=<mask_1>,<mask_2>", "--character_coverage=0.995"});
+  const TrainedModel trained = Train(tmp, "pegasus", flags);
+  TokenizeOptions options;
+  options.tokenizer = SentencePieceOptions(trained.model, 103);
+  options.tokenizer.special_tokens = ParseSpecialTokens("pegasus");
+  const TokenizeOperator op(options);
+  const Schema out = op.OutputSchema(Schema({Field{"text", FieldType::kString, 0}}));
+  const Field* field = out.Find("text_ids");
+  ASSERT_NE(field, nullptr);
+  ASSERT_NE(field->token_names, nullptr);
+  const TokenNames& names = *field->token_names;
+  EXPECT_EQ(names.source(), trained.model +
+                                " (ids above 1 + 103) with special tokens "
+                                "<pad>=0,</s>=1,<mask_1>=2,<mask_2>=3");
+  // The map before the model: <mask_1> is 2, not its user-defined piece shifted (3 + 103).
+  EXPECT_EQ(names.Find("<mask_1>"), 2);
+  EXPECT_EQ(names.Find("</s>"), 1);
+  EXPECT_EQ(names.Find("<pad>"), 0);
+  // The model's pieces with the offset: <unk> is piece 2, so 105.
+  EXPECT_EQ(names.Find("<unk>"), 105);
+  const std::vector<std::vector<int32_t>> spm = SpmIds(trained.model, {"free"}, 103);
+  ASSERT_EQ(spm[0].size(), 1u);
+  EXPECT_EQ(names.Find("\u2581free"), spm[0][0]);
+  EXPECT_EQ(names.Find("[SEP]"), std::nullopt);
+  EXPECT_EQ(names.DidYouMean("</S>"), " (did you mean '</s>'?)");
+  // A string-list field gives one id list per item.
+  const Schema lists = op.OutputSchema(Schema({Field{"text", FieldType::kStringList, 0}}));
+  EXPECT_EQ(lists.Find("text_ids")->type, FieldType::kInt32ListList);
+  EXPECT_EQ(lists.Find("text_ids")->vocab_size, field->vocab_size);
+}
+
 TEST(SentencePieceTest, DefaultIdsUnderAnIdOffsetAreRefused) {
   ScopedTempDir tmp;
   // spm_train's defaults: unk 0, bos 1, eos 2. With the offset, every <unk> would become 0

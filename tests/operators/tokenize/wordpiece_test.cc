@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/registry.h"
 #include "engine/stats.h"
 #include "operators/text/unicode_text.h"
 #include "operators/tokenize/bert_basic_tokenizer.h"
@@ -313,6 +314,45 @@ TEST(TokenizeOperatorTest, InvalidUtf8EmptyTextAndLongWord) {
   EXPECT_THROW(run(BadUtf8Policy::kError, 0, nullptr), DataError);
 }
 
+TEST(TokenizeOperatorTest, SentencesAreTokenizedOneByOneIntoOneIdListEach) {
+  ScopedTempDir tmp;
+  WriteFile(tmp.File("vocab.txt"), "[PAD]\n[UNK]\n[CLS]\n[SEP]\nab\n##c\n.\n");
+  const std::vector<std::string> records = {"ab. abc. ab", "", "ab.   ", "abc. a\xFF."};
+  auto run = [&](BadUtf8Policy policy, RunStats* stats) {
+    TokenizeOptions options;
+    options.tokenizer.kind = TokenizerKind::kWordPiece;
+    options.tokenizer.vocab_path = tmp.File("vocab.txt");
+    options.field = "sentences";
+    options.invalid_utf8 = policy;
+    auto output = std::make_shared<testing::CollectedOutput>();
+    testing::CollectingSinkOptions sink;
+    sink.all_fields = true;
+    testing::RunChain(
+        testing::Chain(std::make_unique<testing::VectorSource>(records, 2),
+                       OperatorRegistry::Global().Create("sentences", {"--mode", "pegasus"}),
+                       std::make_unique<TokenizeOperator>(std::move(options)),
+                       std::make_unique<testing::CollectingSink>(output.get(), sink)),
+        testing::TestRunOptions(2, 64 << 20), stats);
+    std::vector<std::vector<std::vector<int32_t>>> out;
+    for (const auto& record : output->records) {
+      out.push_back(std::get<std::vector<std::vector<int32_t>>>(record.Get("sentences_ids")));
+    }
+    return out;
+  };
+  using Lists = std::vector<std::vector<std::vector<int32_t>>>;
+  RunStats stats;
+  // "ab. " "abc. " "ab"; no sentence; "ab.   "; "abc. " and the repaired "a\uFFFD." ([UNK] .).
+  EXPECT_EQ(run(BadUtf8Policy::kReplace, &stats),
+            (Lists{{{4, 6}, {4, 5, 6}, {4}}, {}, {{4, 6}}, {{4, 5, 6}, {1, 6}}}));
+  EXPECT_EQ(stats.operators()[2]->counter("tokens"), 13u);
+  EXPECT_EQ(stats.operators()[2]->counter("invalid_utf8_replaced"), 1u);
+  // A sentence dropped for invalid UTF-8 drops its whole record.
+  RunStats drop_stats;
+  EXPECT_EQ(run(BadUtf8Policy::kDrop, &drop_stats),
+            (Lists{{{4, 6}, {4, 5, 6}, {4}}, {}, {{4, 6}}}));
+  EXPECT_EQ(drop_stats.operators()[2]->drops().at("invalid UTF-8"), 1u);
+}
+
 TEST(TokenizeOperatorTest, RecordsVocabularySizeInTheSchema) {
   ScopedTempDir tmp;
   WriteFile(tmp.File("vocab.txt"), "[PAD]\n[UNK]\n[CLS]\n[SEP]\nab\n");
@@ -321,12 +361,26 @@ TEST(TokenizeOperatorTest, RecordsVocabularySizeInTheSchema) {
   options.tokenizer.vocab_path = tmp.File("vocab.txt");
   options.field = "tgt";
   TokenizeOperator op(options);
+  op.set_name("tokenize");
   EXPECT_EQ(op.output(), "tgt_ids");
   const Schema out = op.OutputSchema(Schema({Field{"tgt", FieldType::kString, 0}}));
   ASSERT_NE(out.Find("tgt_ids"), nullptr);
   EXPECT_EQ(out.Find("tgt_ids")->vocab_size, 5);
   EXPECT_EQ(out.Find("tgt_ids")->type, FieldType::kInt32List);
   EXPECT_THROW(op.OutputSchema(Schema({Field{"text", FieldType::kString, 0}})), InvalidArgument);
+  // The ids name their tokens (the vocab.txt lines), for write-megatron --append-eod '[SEP]'.
+  ASSERT_NE(out.Find("tgt_ids")->token_names, nullptr);
+  EXPECT_EQ(out.Find("tgt_ids")->token_names->Find("[SEP]"), 3);
+  EXPECT_EQ(out.Find("tgt_ids")->token_names->Find("[sep]"), std::nullopt);
+  // A string-list gives an int32-list-list; any other type is refused by name.
+  EXPECT_EQ(
+      op.OutputSchema(Schema({Field{"tgt", FieldType::kStringList, 0}})).Find("tgt_ids")->type,
+      FieldType::kInt32ListList);
+  EXPECT_EQ(testing::ErrorMessage<InvalidArgument>([&] {
+              op.OutputSchema(Schema({Field{"tgt", FieldType::kInt32List, 0}}));
+            }),
+            "tokenize needs field 'tgt' as a string (or a string-list of sentences) but upstream "
+            "'tgt' is int32-list");
   options.tokenizer.model_path = "x.model";
   EXPECT_THROW(TokenizeOperator{options}, InvalidArgument);
 }
