@@ -14,7 +14,7 @@ case "$mode" in demo|test|build) ;; *) echo "usage: $0 demo|test|build" >&2; exi
 packages=(
   cmake ninja-build g++ pkg-config git
   libboost-iostreams-dev libboost-program-options-dev libzstd-dev zlib1g-dev zstd libxxhash-dev libtbb-dev
-  libgtest-dev libsimdjson-dev libutf8proc-dev libsentencepiece-dev sentencepiece
+  libgtest-dev libsimdjson-dev libutf8proc-dev libsentencepiece-dev sentencepiece libpcre2-dev
   python3 python3-jieba python3-numpy
   time gzip bzip2 coreutils fortunes-zh
 )
@@ -39,10 +39,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     "${missing[@]}"
 fi
 
-if [ "$mode" = test ] && [ -f tests/oracles/package.json ] && [ ! -d tests/oracles/node_modules ]; then
+# Installed when missing, or when package-lock.json names packages newer than those installed.
+if [ "$mode" = test ] && [ -f tests/oracles/package.json ] &&
+  { [ ! -f tests/oracles/node_modules/.package-lock.json ] ||
+    [ tests/oracles/package-lock.json -nt tests/oracles/node_modules/.package-lock.json ]; }; then
   echo "== installing the npm oracle packages (tests/oracles)"
   npm ci --prefix tests/oracles --no-audit --no-fund --loglevel=error ||
-    echo "warning: npm install failed; the HuggingFace tokenizers parity test will be skipped" >&2
+    echo "warning: npm install failed; the tokenizers and tiktoken parity tests will be skipped" >&2
 fi
 
 jobs=$(nproc)

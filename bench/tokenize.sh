@@ -5,15 +5,23 @@
 #   tokenize --kind wordpiece         vs HF tokenizers' BERT WordPiece (npm binding, node)
 #   tokenize --kind sentencepiece     vs spm_encode (Debian sentencepiece), same .model
 #   tokenize --kind t5pegasus, vocab  (no reference; figures for the record)
+#   tokenize --kind bpe               vs npm tiktoken (WebAssembly) and npm tokenizers (HF, a
+#                                     Llama-3-style tokenizer.json of the same ranks), cl100k
+#                                     and o200k, on English and on Chinese text (gen --lang en,
+#                                     zh), medians of --runs runs; plus the load time and RSS of
+#                                     the o200k ranks
 # "MB/s per core" is input bytes over CPU seconds: for corpusflow the operator's own CPU time
 # from --stats-json (reading and writing excluded), for python3-jieba the process time of its
 # cut loop, for HF the process CPU time of its encode loop, for spm_encode the process's user +
 # system time. Wall-clock MB/s of the whole corpusflow pipeline is shown for --threads 1 and 2.
 # It prints figures and ratios; it never fails on speed.
 #
-# Usage: bench/tokenize.sh [--build DIR] [--size 32M] [--work DIR] [--keep]
+# Usage: bench/tokenize.sh [--build DIR] [--size 32M] [--only bpe|others] [--runs 5] [--work DIR]
+#                          [--keep]
 #   --build  build folder holding cli/corpusflow (default: build)
 #   --size   corpus size (default 32M; python3-jieba runs at about 2 MB/s)
+#   --only   bpe: the BPE section alone; others: everything but it (default: all)
+#   --runs   runs of each BPE measurement, the median is shown (default 5)
 #   --work   scratch folder (default: a new folder under $TMPDIR, removed at the end)
 # Needs: /usr/bin/python3 with python3-jieba, node with tests/oracles/node_modules
 # (npm ci --prefix tests/oracles), spm_train/spm_encode, /usr/bin/time.
@@ -25,7 +33,9 @@ build="$root/build"
 size="32M"
 work=""
 keep=0
-parse_options "build size work" "keep" "$@"
+only=""
+runs=5
+parse_options "build size work only runs" "keep" "$@"
 # Absolute: the script works inside the scratch folder.
 [[ -d "$build" ]] && build="$(cd "$build" && pwd)"
 corpusflow="$build/cli/corpusflow"
@@ -35,6 +45,76 @@ if [[ -z "$work" ]]; then
 fi
 mkdir -p "$work"
 cd "$work"
+
+[[ -z "$only" || "$only" == bpe || "$only" == others ]] || die "--only bpe or others" 2
+
+# The BPE section: corpusflow, tiktoken and HF tokenizers on the same English and Chinese text.
+bpe_section() {
+  local oracle="$root/tests/oracles/bpe_oracle.js"
+  [[ -d "$root/tests/oracles/node_modules/tiktoken" ]] ||
+    die "npm tiktoken missing: npm ci --prefix tests/oracles"
+  echo "== BPE: corpora (gen --lang en and zh, $size each) and rank files from npm tiktoken"
+  for lang in en zh; do
+    "$corpusflow" gen --bytes "$size" --lang "$lang" --seed 1 -o "bpe-$lang.txt" --progress never
+    # Documents for the oracles: the lines, NUL-separated (they read documents, not lines).
+    tr '\n' '\0' < "bpe-$lang.txt" > "bpe-$lang.bin"
+  done
+  printf '%-8s %-4s %10s %10s %10s %8s %8s %10s %10s\n' encoding lang "cf/core" tiktoken \
+    "HF" "vs tt" "vs HF" "cf wall1t" "cf wall2t"
+  for encoding in cl100k_base o200k_base; do
+    node "$oracle" export "$encoding" "$encoding.tiktoken"
+    node "$oracle" export-tokenizer-json "$encoding" "$encoding.json"
+    for lang in en zh; do
+      local bytes cf=() tt=() hf=() w1=() w2=() cpu elapsed wall k
+      bytes=$(stat -c %s "bpe-$lang.txt")
+      for ((k = 0; k < runs; ++k)); do
+        for threads in 1 2; do
+          "$corpusflow" run "read -z bpe-$lang.bin | tokenize --kind bpe --tiktoken \
+            $encoding.tiktoken | write - --format jsonl --field text_ids" --threads "$threads" \
+            --progress never --stats-json stats-bpe.json > /dev/null
+          read -r cpu elapsed < <(op_stat stats-bpe.json tokenize cpu_seconds elapsed_seconds)
+          wall=$(python3 -c "print(f'{$bytes / 1e6 / $elapsed:.1f}')")
+          if ((threads == 1)); then
+            cf+=("$(python3 -c "print(f'{$bytes / 1e6 / $cpu:.2f}')")")
+            w1+=("$wall")
+          else
+            w2+=("$wall")
+          fi
+        done
+        read -r _ _ _ cpu < <(node "$oracle" encode "$encoding" "bpe-$lang.bin" /dev/null --bench)
+        tt+=("$(python3 -c "print(f'{$bytes / 1e6 / $cpu:.2f}')")")
+        read -r _ _ _ cpu < <(node "$oracle" encode-hf "$encoding.json" "bpe-$lang.bin" /dev/null \
+          --bench)
+        hf+=("$(python3 -c "print(f'{$bytes / 1e6 / $cpu:.2f}')")")
+      done
+      local mcf mtt mhf
+      mcf=$(median "${cf[@]}")
+      mtt=$(median "${tt[@]}")
+      mhf=$(median "${hf[@]}")
+      printf '%-8s %-4s %10s %10s %10s %8s %8s %10s %10s\n' "${encoding%_base}" "$lang" "$mcf" \
+        "$mtt" "$mhf" "$(python3 -c "print(f'{$mcf / $mtt:.1f}x')")" \
+        "$(python3 -c "print(f'{$mcf / $mhf:.1f}x')")" "$(median "${w1[@]}")" \
+        "$(median "${w2[@]}")"
+    done
+  done
+  echo "cf/core, tiktoken, HF: MB/s per core (CPU time of the encoding); cf wall: MB/s of the"
+  echo "whole pipeline at 1 and 2 threads. Medians of $runs runs. Goals: >= 8x tiktoken, >= 10x"
+  echo "HF tokenizers, >= 25 MB/s per core, near-linear on 2 threads (on an idle machine)."
+  local load=()
+  echo a > one.txt
+  for ((k = 0; k < runs; ++k)); do
+    /usr/bin/time -f '%e %M' -o load.time "$corpusflow" run "read one.txt | tokenize --kind bpe \
+      --tiktoken o200k_base.tiktoken | write /dev/null --format jsonl" --progress never
+    load+=("$(cat load.time)")
+  done
+  printf '%s\n' "${load[@]}" | sort -g | awk -v n="$runs" \
+    '{t[NR]=$1; m[NR]=$2} END {i=int((n+1)/2); printf "o200k: plan + load + one line: %.2f s, peak RSS %.0f MB (median of %d)\n", t[i], m[i]/1024, n}'
+}
+
+if [[ "$only" == bpe ]]; then
+  bpe_section
+  exit 0
+fi
 
 echo "== corpus: corpusflow gen --bytes $size --lang mixed --seed 1"
 "$corpusflow" gen --bytes "$size" --lang mixed --seed 1 -o corpus.txt --progress never
@@ -136,3 +216,8 @@ echo
 echo "MB/s/core: corpusflow operator CPU time; wall: whole pipeline (read | op | write JSONL)."
 echo "Goals: segment >= 30x python3-jieba, wordpiece >= 10x HF tokenizers, sentencepiece >= 1x"
 echo "spm_encode per core and near-linear on 2 threads (on an otherwise idle machine)."
+
+if [[ -z "$only" ]]; then
+  echo
+  bpe_section
+fi

@@ -12,6 +12,7 @@
 #include "engine/stats.h"
 #include "operators/text/bad_utf8_records.h"
 #include "operators/tokenize/bert_basic_tokenizer.h"
+#include "operators/tokenize/bpe_tokenizer.h"
 #include "operators/tokenize/jieba_segmenter.h"
 #include "operators/tokenize/tokenize_resources.h"
 #include "operators/tokenize/vocab_file.h"
@@ -266,6 +267,12 @@ class TokenizeRun : public TransformRun {
 /// The names of the ids `options` give: the special-token map first, then the vocab.txt lines or
 /// the SentencePiece pieces (ids above 1 shifted by the offset), read on the first lookup.
 std::shared_ptr<const TokenNames> MakeTokenNames(const TokenizerOptions& options) {
+  if (options.kind == TokenizerKind::kBpe) {
+    // The encoding's special tokens (<|endoftext|>), --special-tokens, then every token by its
+    // bytes.
+    return std::make_shared<const TokenNames>(TokenizerFiles(options),
+                                              [options] { return BpeTokenNames(options); });
+  }
   const bool pieces = options.kind == TokenizerKind::kSentencePiece;
   std::string source = pieces ? options.model_path : options.vocab_path;
   if (pieces && options.id_offset > 0) {
@@ -318,7 +325,9 @@ TokenizerKind ParseTokenizerKind(const std::string& text) {
   if (text == "wordpiece") return TokenizerKind::kWordPiece;
   if (text == "t5pegasus") return TokenizerKind::kT5Pegasus;
   if (text == "sentencepiece") return TokenizerKind::kSentencePiece;
-  throw InvalidArgument("--kind must be wordpiece, t5pegasus or sentencepiece, not '" + text + "'");
+  if (text == "bpe") return TokenizerKind::kBpe;
+  throw InvalidArgument("--kind must be wordpiece, t5pegasus, sentencepiece or bpe, not '" + text +
+                        "'");
 }
 
 std::string_view TokenizerKindName(TokenizerKind kind) {
@@ -329,11 +338,19 @@ std::string_view TokenizerKindName(TokenizerKind kind) {
       return "t5pegasus";
     case TokenizerKind::kSentencePiece:
       return "sentencepiece";
+    case TokenizerKind::kBpe:
+      return "bpe";
   }
   return "?";
 }
 
 void CheckTokenizerOptions(const TokenizerOptions& options) {
+  const bool bpe = options.kind == TokenizerKind::kBpe;
+  if (bpe) return;  // ReadBpeFacts checks its own
+  if (!options.merges_path.empty() || !options.tiktoken_path.empty() || !options.pattern.empty() ||
+      !options.allow_special.empty()) {
+    throw InvalidArgument("--merges, --tiktoken, --pattern and --allow-special are for --kind bpe");
+  }
   const bool pieces = options.kind == TokenizerKind::kSentencePiece;
   if (pieces) {
     if (options.model_path.empty()) throw InvalidArgument("--kind sentencepiece needs --model");
@@ -364,6 +381,7 @@ void CheckTokenizerOptions(const TokenizerOptions& options) {
 
 TokenizerFacts ReadTokenizerFacts(const TokenizerOptions& options) {
   CheckTokenizerOptions(options);
+  if (options.kind == TokenizerKind::kBpe) return ReadBpeFacts(options);
   if (options.kind == TokenizerKind::kSentencePiece) {
     return ReadSentencePieceFacts(options.model_path, options.id_offset, options.special_tokens);
   }
@@ -384,6 +402,8 @@ std::unique_ptr<TextTokenizer> TextTokenizer::Create(const TokenizerOptions& opt
     case TokenizerKind::kSentencePiece:
       return std::make_unique<SentencePieceTokenizer>(
           options, LoadSentencePieceModel(resources, options.model_path));
+    case TokenizerKind::kBpe:
+      return CreateBpeTokenizer(options, resources);
   }
   throw InvalidArgument("unknown tokenizer kind");
 }
@@ -392,6 +412,13 @@ std::unique_ptr<TextTokenizer> TextTokenizer::Create(const TokenizerOptions& opt
   ReadTokenizerFacts(options);
   ResourceCache resources;
   return Create(options, resources);
+}
+
+std::string TokenizerFiles(const TokenizerOptions& options) {
+  if (options.kind == TokenizerKind::kSentencePiece) return options.model_path;
+  if (!options.tiktoken_path.empty()) return options.tiktoken_path;
+  if (!options.merges_path.empty()) return options.vocab_path + " + " + options.merges_path;
+  return options.vocab_path;
 }
 
 bool TruncateIds(std::vector<int32_t>* ids, bool keep_last, size_t max_len) {
@@ -408,6 +435,12 @@ TokenizeOperator::TokenizeOperator(TokenizeOptions options) : options_(std::move
   token_names_ = MakeTokenNames(options_.tokenizer);
   if (options_.add_special) {
     const std::string& vocab = options_.tokenizer.vocab_path;
+    if (options_.tokenizer.kind == TokenizerKind::kBpe) {
+      throw InvalidArgument(
+          "--add-special: byte-level BPE files (.tiktoken, GPT-2's vocab.json) have no start or "
+          "end token to add; write-megatron --append-eod ID ends each document (GPT-2 and "
+          "tiktoken: <|endoftext|>)");
+    }
     if (options_.tokenizer.kind == TokenizerKind::kSentencePiece) {
       if (!facts_.end_id) {
         throw InvalidArgument("--add-special: the SentencePiece model " +
@@ -430,9 +463,12 @@ void TokenizeOperator::Validate(const PlanContext& /*ctx*/) const {
   const TokenizerOptions& t = options_.tokenizer;
   if (t.kind == TokenizerKind::kSentencePiece) {
     CheckInputReadable(t.model_path);
+  } else if (!t.tiktoken_path.empty()) {
+    CheckInputReadable(t.tiktoken_path);
   } else {
     CheckInputReadable(t.vocab_path);
   }
+  if (!t.merges_path.empty()) CheckInputReadable(t.merges_path);
   if (t.kind == TokenizerKind::kT5Pegasus) {
     CheckInputReadable(JiebaSegmenter::DictionaryPathOrDefault(t.dict_path));
     for (const std::string& path : t.user_dict_paths) CheckInputReadable(path);
@@ -468,9 +504,15 @@ Schema TokenizeOperator::OutputSchema(const Schema& input) const {
 
 std::string TokenizeOperator::Describe() const {
   const TokenizerOptions& t = options_.tokenizer;
-  std::string d = std::string(TokenizerKindName(t.kind)) + " " +
-                  (t.kind == TokenizerKind::kSentencePiece ? t.model_path : t.vocab_path) + " (" +
+  std::string d = std::string(TokenizerKindName(t.kind)) + " " + TokenizerFiles(t) + " (" +
                   std::to_string(facts_.vocab_size) + " ids) " + options_.field + " -> " + output_;
+  if (t.kind == TokenizerKind::kBpe) {
+    const std::string pattern = BpePatternFor(t);
+    d += ", pattern " + (pattern.size() > 24 ? pattern.substr(0, 21) + "..." : pattern);
+    if (!t.allow_special.empty()) {
+      d += ", allowed special tokens " + FormatSpecialTokens(BpeActiveSpecialTokens(t));
+    }
+  }
   if (!t.special_tokens.empty()) d += ", special tokens " + FormatSpecialTokens(t.special_tokens);
   if (options_.add_special)
     d += ", " + std::string(facts_.start_id ? "[CLS]/[SEP]" : "EOS") + " added";
@@ -483,8 +525,8 @@ std::unique_ptr<TransformRun> TokenizeOperator::Open(const OpenContext& ctx) con
   const TokenizerFacts loaded{tokenizer->vocab_size(), tokenizer->start_id(), tokenizer->end_id()};
   if (loaded != facts_) {
     const TokenizerOptions& t = options_.tokenizer;
-    throw DataError((t.kind == TokenizerKind::kSentencePiece ? t.model_path : t.vocab_path) +
-                    ": changed after the run was planned (" + std::to_string(facts_.vocab_size) +
+    throw DataError(TokenizerFiles(t) + ": changed after the run was planned (" +
+                    std::to_string(facts_.vocab_size) +
                     " ids and its special tokens were planned; it now has " +
                     std::to_string(loaded.vocab_size) + " ids)");
   }
@@ -494,10 +536,10 @@ std::unique_ptr<TransformRun> TokenizeOperator::Open(const OpenContext& ctx) con
 static const OperatorRegistrar kRegisterTokenize(OperatorDef{
     .name = "tokenize",
     .role = OperatorRole::kTransform,
-    .synopsis = "tokenize --kind wordpiece|t5pegasus|sentencepiece (--vocab FILE | --model FILE) "
-                "[options]",
+    .synopsis = "tokenize --kind wordpiece|t5pegasus|sentencepiece|bpe (--vocab FILE | --model "
+                "FILE | --tiktoken FILE | --vocab vocab.json --merges merges.txt) [options]",
     .summary = "Turn text into token ids: BERT WordPiece, T5 PEGASUS (jieba + WordPiece), "
-               "SentencePiece",
+               "SentencePiece, byte-level BPE (tiktoken, GPT-2)",
     .details =
         "wordpiece: BERT's BasicTokenizer (clean, CJK characters apart, optional lowercase + "
         "accent stripping, punctuation apart) and greedy longest-match WordPiece with a "
@@ -510,6 +552,13 @@ static const OperatorRegistrar kRegisterTokenize(OperatorDef{
         "sentencepiece: a SentencePiece .model (libsentencepiece, ids as spm_encode gives them); "
         "--id-offset 103 shifts every id above 1 as PEGASUS does (0 pad and 1 eos kept, so "
         "pieces 0 and 1 of the model must be its pad and EOS controls).\n"
+        "bpe: byte-level BPE. --tiktoken FILE: a .tiktoken rank file (cl100k_base, o200k_base, "
+        "...), merged by ranks as tiktoken; --pattern cl100k|o200k|r50k|p50k|gpt2|llama3|qwen2 or "
+        "a regex (default: the encoding the file is named after). --vocab vocab.json --merges "
+        "merges.txt: GPT-2's files, merged as GPT-2's encoder (pattern gpt2). A literal "
+        "<|endoftext|> in the text is ordinary text unless --allow-special all|TOKEN,... names "
+        "it (tiktoken's rule). The id count includes the encoding's special tokens (cl100k "
+        "100277, o200k 200019, gpt2 50257).\n"
         "--special-tokens maps literal tokens of the text to fixed ids, never pieces: "
         "pegasus (<pad>=0,</s>=1,<mask_1>=2,<mask_2>=3, with --id-offset 103), bert "
         "([PAD]=0,[UNK]=100,[CLS]=101,[SEP]=102,[MASK]=103) or TOKEN=ID entries, separated by "
@@ -528,12 +577,20 @@ static const OperatorRegistrar kRegisterTokenize(OperatorDef{
     .describe =
         [](OptionSet& o) {
           o.named.add_options()("kind", po::value<std::string>()->required(),
-                                "wordpiece, t5pegasus or sentencepiece")(
+                                "wordpiece, t5pegasus, sentencepiece or bpe")(
               "field", po::value<std::string>()->default_value("text"),
               "input string field (a string-list: one id list per sentence)")(
               "output", po::value<std::string>(), "output ids field (default FIELD_ids)")(
-              "vocab", po::value<std::string>(), "vocab.txt (wordpiece, t5pegasus)")(
-              "model", po::value<std::string>(), "SentencePiece .model (sentencepiece)")(
+              "vocab", po::value<std::string>(),
+              "vocab.txt (wordpiece, t5pegasus); vocab.json (bpe, with --merges)")(
+              "merges", po::value<std::string>(), "bpe: GPT-2's merges.txt")(
+              "tiktoken", po::value<std::string>(), "bpe: a .tiktoken rank file")(
+              "pattern", po::value<std::string>(),
+              "bpe: pre-tokenizer regex, or cl100k, o200k, r50k, p50k, gpt2, llama3, qwen2")(
+              "allow-special", po::value<std::string>(),
+              "bpe: the encoding's special tokens that become their ids in text: all or "
+              "TOKEN,...")("model", po::value<std::string>(),
+                           "SentencePiece .model (sentencepiece)")(
               "lowercase", po::bool_switch(),
               "wordpiece: lowercase and strip accents (uncased BERT); t5pegasus always does")(
               "max-chars-per-word", CountValue(1),
@@ -557,6 +614,18 @@ static const OperatorRegistrar kRegisterTokenize(OperatorDef{
       t.kind = ParseTokenizerKind(v["kind"].as<std::string>());
       if (v.count("vocab")) t.vocab_path = v["vocab"].as<std::string>();
       if (v.count("model")) t.model_path = v["model"].as<std::string>();
+      if (v.count("merges")) t.merges_path = v["merges"].as<std::string>();
+      if (v.count("tiktoken")) t.tiktoken_path = v["tiktoken"].as<std::string>();
+      if (v.count("pattern")) t.pattern = v["pattern"].as<std::string>();
+      if (v.count("allow-special")) {
+        for (std::string_view rest = v["allow-special"].as<std::string>(); !rest.empty();) {
+          const size_t comma = rest.find(',');
+          const std::string_view token = rest.substr(0, comma);
+          if (token.empty()) throw InvalidArgument("--allow-special: an empty token");
+          t.allow_special.emplace_back(token);
+          rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+        }
+      }
       t.lowercase = v["lowercase"].as<bool>();
       if (v.count("max-chars-per-word")) {
         t.max_chars_per_word = v["max-chars-per-word"].as<uint64_t>();

@@ -1,4 +1,4 @@
-// `tokenize --kind wordpiece|t5pegasus|sentencepiece`: turn a string field into an int32-list
+// `tokenize --kind wordpiece|t5pegasus|sentencepiece|bpe`: turn a string field into an int32-list
 // field of token ids, the vocabulary size recorded on the field (write-megatron picks uint16 or
 // int32 from it).
 //   wordpiece      BERT BasicTokenizer + WordPiece with a vocab.txt (HF BertWordPiece parity);
@@ -6,7 +6,9 @@
 //                  lowercase/NFD/strip accents, jieba.cut(HMM=False), a jieba word found in the
 //                  vocabulary is one token, other words go through BERT basic + WordPiece;
 //   sentencepiece  a SentencePiece .model through libsentencepiece (spm_encode parity), with the
-//                  PEGASUS id offset (ids above 1 shifted by --id-offset).
+//                  PEGASUS id offset (ids above 1 shifted by --id-offset);
+//   bpe            byte-level BPE: tiktoken rank files and GPT-2's vocab.json + merges.txt
+//                  (bpe_tokenizer.h; tiktoken and GPT-2 parity).
 // `--special-tokens` maps literal tokens of the text (`<mask_1>` of gsg, `[MASK]`) to fixed ids
 // (special_tokens.h): the text is cut at them and the stretches between them are tokenized one by
 // one. `--add-special` adds [CLS]/[SEP] (EOS for sentencepiece); `--max-len N` truncates as the
@@ -43,16 +45,24 @@
 
 namespace corpusflow {
 
-enum class TokenizerKind { kWordPiece, kT5Pegasus, kSentencePiece };
+enum class TokenizerKind { kWordPiece, kT5Pegasus, kSentencePiece, kBpe };
 
-/// Parse "wordpiece", "t5pegasus" or "sentencepiece"; throws InvalidArgument.
+/// Parse "wordpiece", "t5pegasus", "sentencepiece" or "bpe"; throws InvalidArgument.
 TokenizerKind ParseTokenizerKind(const std::string& text);
 std::string_view TokenizerKindName(TokenizerKind kind);
 
 struct TokenizerOptions {
   TokenizerKind kind = TokenizerKind::kWordPiece;
-  /// vocab.txt (wordpiece, t5pegasus).
+  /// vocab.txt (wordpiece, t5pegasus); GPT-2's vocab.json (bpe).
   std::string vocab_path;
+  /// GPT-2's merges.txt (bpe, with vocab_path).
+  std::string merges_path;
+  /// A `.tiktoken` rank file (bpe).
+  std::string tiktoken_path;
+  /// bpe: the pre-tokenizer regex or the name of a known one; empty = from the files.
+  std::string pattern;
+  /// bpe: the special tokens of the encoding that become their ids in text ("all" or tokens).
+  std::vector<std::string> allow_special;
   /// SentencePiece .model (sentencepiece).
   std::string model_path;
   /// Lowercase + NFD + strip accents (wordpiece; always on for t5pegasus).
@@ -109,6 +119,9 @@ class TextTokenizer {
 
 /// Throw InvalidArgument when `options` combine badly (a --model for wordpiece, ...).
 void CheckTokenizerOptions(const TokenizerOptions& options);
+
+/// The tokenizer's files as messages name them ("vocab.txt", "vocab.json + merges.txt").
+std::string TokenizerFiles(const TokenizerOptions& options);
 
 /// Check `options` and read the facts of the tokenizer they describe without loading it.
 /// Throws InvalidArgument, IoError, DataError.

@@ -1,0 +1,652 @@
+#include "operators/tokenize/bpe_model.h"
+
+#include <simdjson.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <limits>
+
+#include "engine/error.h"
+#include "operators/text/text_file.h"
+
+namespace corpusflow {
+
+// ---------------------------------------------------------------------------------------------
+// Tables: token bytes -> id, id -> token bytes, and (left id, right id) -> (merge rank, id).
+
+/// An open-addressing table from byte strings (held in one arena) to ids.
+class BytesTable {
+ public:
+  /// False when `bytes` is already there.
+  bool Insert(std::string_view bytes, int32_t id) {
+    if ((size_ + 1) * 2 > slots_.size()) Grow();
+    const uint64_t hash = XXH3_64bits(bytes.data(), bytes.size());
+    for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
+      Slot& slot = slots_[i];
+      if (slot.length == kEmpty) {
+        slot = Slot{hash, static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(bytes.size()),
+                    id};
+        arena_.append(bytes);
+        ++size_;
+        return true;
+      }
+      if (slot.hash == hash && View(slot) == bytes) return false;
+    }
+  }
+
+  /// Room for `n` strings of `bytes` bytes in all, without growing.
+  void Reserve(size_t n, size_t bytes) {
+    arena_.reserve(bytes);
+    size_t capacity = 64;
+    while (capacity < n * 2) capacity *= 2;
+    if (capacity <= slots_.size()) return;
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(capacity, Slot{});
+    mask_ = capacity - 1;
+    for (const Slot& slot : old) {
+      if (slot.length != kEmpty) Place(slot);
+    }
+  }
+
+  std::optional<int32_t> Find(std::string_view bytes) const {
+    if (size_ == 0) return std::nullopt;
+    const uint64_t hash = XXH3_64bits(bytes.data(), bytes.size());
+    for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
+      const Slot& slot = slots_[i];
+      if (slot.length == kEmpty) return std::nullopt;
+      if (slot.hash == hash && View(slot) == bytes) return slot.id;
+    }
+  }
+
+  size_t size() const { return size_; }
+
+ private:
+  static constexpr uint32_t kEmpty = std::numeric_limits<uint32_t>::max();
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t offset = 0;
+    uint32_t length = kEmpty;
+    int32_t id = 0;
+  };
+  std::string_view View(const Slot& slot) const {
+    return std::string_view(arena_.data() + slot.offset, slot.length);
+  }
+  void Grow() { Reserve(std::max<size_t>(32, size_ * 2), arena_.size() * 2); }
+  void Place(const Slot& slot) {
+    size_t i = slot.hash & mask_;
+    while (slots_[i].length != kEmpty) i = (i + 1) & mask_;
+    slots_[i] = slot;
+  }
+
+  std::string arena_;
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
+  size_t size_ = 0;
+};
+
+/// The pairs that merge, by their left id: the pairs of each left id are one row, sorted by
+/// right id (compressed rows), so the lookups of a piece touch few cache lines: a row is
+/// contiguous and the rows of frequent tokens stay in cache, where a hash table would scatter
+/// every pair over tens of MB.
+class PairIndex {
+ public:
+  void Reserve(size_t n) { pending_.reserve(n); }
+  void Add(int32_t left, int32_t right, uint32_t rank, int32_t merged) {
+    pending_.push_back({left, right, rank, merged});
+  }
+  /// Sort the pairs added into rows; of a pair added twice the lowest rank stays.
+  void Build() {
+    std::sort(pending_.begin(), pending_.end(), [](const Pending& a, const Pending& b) {
+      return a.left != b.left     ? a.left < b.left
+             : a.right != b.right ? a.right < b.right
+                                  : a.rank < b.rank;
+    });
+    int32_t max_left = -1;
+    for (const Pending& p : pending_) max_left = std::max(max_left, p.left);
+    row_.assign(static_cast<size_t>(max_left) + 2, 0);
+    right_.clear();
+    entry_.clear();
+    for (size_t i = 0; i < pending_.size(); ++i) {
+      const Pending& p = pending_[i];
+      if (i > 0 && pending_[i - 1].left == p.left && pending_[i - 1].right == p.right) continue;
+      ++row_[static_cast<size_t>(p.left) + 1];
+      right_.push_back(p.right);
+      entry_.push_back({p.rank, p.merged});
+    }
+    for (size_t r = 1; r < row_.size(); ++r) row_[r] += row_[r - 1];
+    pending_.clear();
+    pending_.shrink_to_fit();
+  }
+  bool Find(int32_t left, int32_t right, uint32_t* rank, int32_t* merged) const {
+    if (left < 0 || static_cast<size_t>(left) + 1 >= row_.size()) return false;
+    const uint32_t begin = row_[left];
+    const uint32_t end = row_[left + 1];
+    uint32_t at;
+    if (end - begin <= 16) {
+      for (at = begin; at < end && right_[at] < right; ++at) {
+      }
+    } else {
+      at = static_cast<uint32_t>(
+          std::lower_bound(right_.begin() + begin, right_.begin() + end, right) - right_.begin());
+    }
+    if (at == end || right_[at] != right) return false;
+    *rank = entry_[at].rank;
+    *merged = entry_[at].merged;
+    return true;
+  }
+
+ private:
+  struct Pending {
+    int32_t left;
+    int32_t right;
+    uint32_t rank;
+    int32_t merged;
+  };
+  struct Entry {
+    uint32_t rank;
+    int32_t merged;
+  };
+  std::vector<Pending> pending_;
+  /// Row r (left id r) is [row_[r], row_[r + 1]) of right_ and entry_.
+  std::vector<uint32_t> row_;
+  std::vector<int32_t> right_;
+  std::vector<Entry> entry_;
+};
+
+struct BpeModel::Tables {
+  BytesTable tokens;
+  /// The merge of every pair of single bytes, by (first << 8 | second): the first merges of
+  /// every piece look up this 512 KiB table, which stays in cache, instead of `merges`.
+  struct BytePair {
+    uint32_t rank;
+    int32_t merged;
+  };
+  std::vector<BytePair> byte_pairs;
+  /// Token bytes by id: offset and length into `by_id_bytes` (length 0: no token).
+  std::string by_id_bytes;
+  std::vector<std::pair<uint32_t, uint32_t>> by_id;
+  PairIndex merges;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The byte-level alphabet.
+
+const std::array<char32_t, 256>& ByteLevelAlphabet() {
+  static const std::array<char32_t, 256> alphabet = [] {
+    std::array<char32_t, 256> a{};
+    char32_t next = 256;
+    for (int b = 0; b < 256; ++b) {
+      const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+      a[b] = printable ? static_cast<char32_t>(b) : next++;
+    }
+    return a;
+  }();
+  return alphabet;
+}
+
+std::optional<std::string> DecodeByteLevel(std::string_view text) {
+  static const std::array<int, 324> bytes_of = [] {
+    std::array<int, 324> map;
+    map.fill(-1);
+    const auto& alphabet = ByteLevelAlphabet();
+    for (int b = 0; b < 256; ++b) map[alphabet[b]] = b;
+    return map;
+  }();
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const auto c0 = static_cast<unsigned char>(text[i]);
+    char32_t cp;
+    size_t n;
+    if (c0 < 0x80) {
+      cp = c0, n = 1;
+    } else if ((c0 & 0xE0) == 0xC0 && i + 1 < text.size()) {
+      cp = ((c0 & 0x1F) << 6) | (static_cast<unsigned char>(text[i + 1]) & 0x3F), n = 2;
+    } else {
+      return std::nullopt;  // the alphabet ends at U+0143: two bytes at most
+    }
+    if (cp >= bytes_of.size() || bytes_of[cp] < 0) return std::nullopt;
+    out.push_back(static_cast<char>(bytes_of[cp]));
+    i += n;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading.
+
+namespace {
+
+int Base64Value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+/// Standard base64 with '=' padding; nullopt when malformed.
+std::optional<std::string> DecodeBase64(std::string_view text) {
+  if (text.size() % 4 != 0 || text.empty()) return std::nullopt;
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  for (size_t i = 0; i < text.size(); i += 4) {
+    int v[4];
+    int pad = 0;
+    for (int k = 0; k < 4; ++k) {
+      const char c = text[i + k];
+      if (c == '=' && i + 4 == text.size() && k >= 2) {
+        v[k] = 0;
+        ++pad;
+      } else if (pad > 0 || (v[k] = Base64Value(c)) < 0) {
+        return std::nullopt;
+      }
+    }
+    const uint32_t word = (v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3];
+    out.push_back(static_cast<char>(word >> 16));
+    if (pad < 2) out.push_back(static_cast<char>((word >> 8) & 0xFF));
+    if (pad < 1) out.push_back(static_cast<char>(word & 0xFF));
+  }
+  return out;
+}
+
+std::string Hex(unsigned char b) {
+  static const char* digits = "0123456789abcdef";
+  return std::string("0x") + digits[b >> 4] + digits[b & 15];
+}
+
+}  // namespace
+
+namespace {
+/// The rank of a pair that does not merge.
+constexpr uint32_t kNoMerge = std::numeric_limits<uint32_t>::max();
+
+/// Tells models apart in the per-thread caches: a model loaded where a freed one lived must not
+/// see its entries, so models are numbered, never told apart by address.
+std::atomic<uint64_t> next_model_number{1};
+
+}  // namespace
+
+BpeModel::BpeModel(Rule rule)
+    : rule_(rule), number_(next_model_number.fetch_add(1)), tables_(std::make_unique<Tables>()) {}
+BpeModel::~BpeModel() = default;
+
+namespace {
+
+/// Record token `bytes` as `id`: in the lookup table and by id. `where()` names the file and line
+/// (made only for an error).
+template <typename Where>
+void AddToken(BpeModel::Tables& tables, std::string_view bytes, int32_t id, const Where& where) {
+  if (!tables.tokens.Insert(bytes, id)) throw DataError(where() + ": a token given twice");
+  if (static_cast<size_t>(id) >= tables.by_id.size()) tables.by_id.resize(id + 1, {0, 0});
+  if (tables.by_id[id].second != 0) {
+    throw DataError(where() + ": id " + std::to_string(id) + " given to two tokens");
+  }
+  tables.by_id[id] = {static_cast<uint32_t>(tables.by_id_bytes.size()),
+                      static_cast<uint32_t>(bytes.size())};
+  tables.by_id_bytes.append(bytes);
+}
+
+}  // namespace
+
+std::unique_ptr<BpeModel> BpeModel::LoadTiktoken(const std::string& path) {
+  std::unique_ptr<BpeModel> model(new BpeModel(Rule::kRanks));
+  const std::string text = ReadWholeFile(path);
+  // Sized for the file's lines at once (about 3/4 of a line's bytes are the token's).
+  const auto lines_in_file = static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
+  model->tables_->tokens.Reserve(lines_in_file, text.size() * 3 / 4);
+  model->tables_->by_id.reserve(lines_in_file);
+  model->tables_->by_id_bytes.reserve(text.size() * 3 / 4);
+  TextLines lines(text);
+  std::string_view line;
+  while (lines.Next(&line)) {
+    const auto where = [&] { return path + ":" + std::to_string(lines.line_number()); };
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const size_t space = line.find(' ');
+    if (space == std::string_view::npos) {
+      throw DataError(where() + ": expected 'base64-token rank', got '" +
+                      std::string(line.substr(0, 60)) + "'");
+    }
+    const std::optional<std::string> bytes = DecodeBase64(line.substr(0, space));
+    if (!bytes) throw DataError(where() + ": the token is not base64");
+    const std::string_view rank_text = line.substr(space + 1);
+    int32_t rank = -1;
+    const auto [end, ec] =
+        std::from_chars(rank_text.data(), rank_text.data() + rank_text.size(), rank);
+    if (ec != std::errc() || end != rank_text.data() + rank_text.size() || rank < 0) {
+      throw DataError(where() + ": the rank '" + std::string(rank_text) +
+                      "' is not a whole number below 2^31");
+    }
+    AddToken(*model->tables_, *bytes, rank, where);
+  }
+  if (model->tables_->tokens.size() == 0) throw DataError(path + ": no token");
+  for (int b = 0; b < 256; ++b) {
+    const std::optional<int32_t> id =
+        model->tables_->tokens.Find(std::string(1, static_cast<char>(b)));
+    if (!id) {
+      throw DataError(path + ": no token for the byte " + Hex(static_cast<unsigned char>(b)) +
+                      " (a byte-level BPE needs all 256)");
+    }
+    model->byte_ids_[b] = *id;
+  }
+  model->vocab_size_ = static_cast<int64_t>(model->tables_->by_id.size());
+  model->IndexSplits();
+  model->IndexBytePairs();
+  return model;
+}
+
+void BpeModel::IndexSplits() {
+  // Merging parts a and b gives the token a+b, ranked as that token: every way to cut a token in
+  // two tokens is a pair that merges. Indexed by the pair's ids, the merge looks up integers, not
+  // byte strings.
+  Tables& tables = *tables_;
+  size_t cuts = 0;
+  for (const auto& [offset, length] : tables.by_id) cuts += length > 1 ? length - 1 : 0;
+  tables.merges.Reserve(cuts);
+  for (size_t id = 0; id < tables.by_id.size(); ++id) {
+    const auto [offset, length] = tables.by_id[id];
+    const std::string_view token(tables.by_id_bytes.data() + offset, length);
+    for (size_t cut = 1; cut < token.size(); ++cut) {
+      const std::optional<int32_t> left = tables.tokens.Find(token.substr(0, cut));
+      if (!left) continue;
+      const std::optional<int32_t> right = tables.tokens.Find(token.substr(cut));
+      if (!right) continue;
+      tables.merges.Add(*left, *right, static_cast<uint32_t>(id), static_cast<int32_t>(id));
+    }
+  }
+  tables.merges.Build();
+}
+
+void BpeModel::IndexBytePairs() {
+  Tables& tables = *tables_;
+  tables.byte_pairs.assign(65536, Tables::BytePair{kNoMerge, 0});
+  for (int a = 0; a < 256; ++a) {
+    for (int b = 0; b < 256; ++b) {
+      Tables::BytePair& pair = tables.byte_pairs[(a << 8) | b];
+      if (!tables.merges.Find(byte_ids_[a], byte_ids_[b], &pair.rank, &pair.merged)) {
+        pair.rank = kNoMerge;
+      }
+    }
+  }
+}
+
+std::unique_ptr<BpeModel> BpeModel::LoadGpt2(const std::string& vocab_path,
+                                             const std::string& merges_path) {
+  std::unique_ptr<BpeModel> model(new BpeModel(Rule::kMerges));
+  Tables& tables = *model->tables_;
+  {
+    const simdjson::padded_string json(ReadWholeFile(vocab_path));
+    simdjson::ondemand::parser parser;
+    try {
+      simdjson::ondemand::document doc = parser.iterate(json);
+      for (auto member : doc.get_object()) {
+        const std::string_view key = member.unescaped_key();
+        const int64_t id = member.value().get_int64();
+        if (id < 0 || id > std::numeric_limits<int32_t>::max()) {
+          throw DataError(vocab_path + ": the id of '" + std::string(key) + "' is out of range");
+        }
+        const std::optional<std::string> bytes = DecodeByteLevel(key);
+        if (!bytes) {
+          throw DataError(vocab_path + ": the token '" + std::string(key) +
+                          "' is not written in GPT-2's byte-level alphabet");
+        }
+        AddToken(tables, *bytes, static_cast<int32_t>(id),
+                 [&] { return vocab_path + ": token '" + std::string(key) + "'"; });
+      }
+    } catch (const simdjson::simdjson_error& e) {
+      throw DataError(vocab_path + ": not a JSON object of token ids: " + e.what());
+    }
+  }
+  for (int b = 0; b < 256; ++b) {
+    const std::optional<int32_t> id = tables.tokens.Find(std::string(1, static_cast<char>(b)));
+    if (!id) {
+      throw DataError(vocab_path + ": no token for the byte " + Hex(static_cast<unsigned char>(b)) +
+                      " (a byte-level BPE needs all 256)");
+    }
+    model->byte_ids_[b] = *id;
+  }
+  const std::string merges = ReadWholeFile(merges_path);
+  TextLines lines(merges);
+  std::string_view line;
+  std::vector<std::string_view> all;
+  while (lines.Next(&line)) all.push_back(line);
+  uint32_t rank = 0;
+  for (size_t i = 0; i < all.size(); ++i) {
+    line = all[i];
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (i == 0 && line.starts_with("#version")) continue;
+    if (line.empty()) continue;
+    const std::string where = merges_path + ":" + std::to_string(i + 1);
+    const size_t space = line.find(' ');
+    if (space == std::string_view::npos || line.find(' ', space + 1) != std::string_view::npos) {
+      throw DataError(where + ": expected two tokens separated by one space");
+    }
+    const std::optional<std::string> left = DecodeByteLevel(line.substr(0, space));
+    const std::optional<std::string> right = DecodeByteLevel(line.substr(space + 1));
+    if (!left || !right) throw DataError(where + ": not in GPT-2's byte-level alphabet");
+    const std::optional<int32_t> left_id = tables.tokens.Find(*left);
+    const std::optional<int32_t> right_id = tables.tokens.Find(*right);
+    const std::optional<int32_t> merged = tables.tokens.Find(*left + *right);
+    if (!left_id || !right_id || !merged) {
+      throw DataError(where + ": '" + std::string(line) + "' names a token " + vocab_path +
+                      " lacks (" +
+                      (!left_id    ? "the left one"
+                       : !right_id ? "the right one"
+                                   : "the merged one") +
+                      ")");
+    }
+    tables.merges.Add(*left_id, *right_id, rank++, *merged);
+  }
+  tables.merges.Build();
+  model->vocab_size_ = static_cast<int64_t>(tables.by_id.size());
+  model->IndexBytePairs();
+  return model;
+}
+
+std::optional<int32_t> BpeModel::Find(std::string_view bytes) const {
+  return tables_->tokens.Find(bytes);
+}
+
+std::string_view BpeModel::TokenBytes(int32_t id) const {
+  if (id < 0 || static_cast<size_t>(id) >= tables_->by_id.size()) return {};
+  const auto [offset, length] = tables_->by_id[id];
+  return std::string_view(tables_->by_id_bytes.data() + offset, length);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Merging.
+
+bool BpeModel::PairRank(int32_t left, int32_t right, uint32_t* rank, int32_t* merged) const {
+  // A per-thread direct-mapped cache of recent pairs (64 KiB, in L2): the pairs of natural text
+  // follow Zipf's law, so most lookups of a long piece (a Chinese clause) hit it.
+  struct Slot {
+    uint64_t key = ~uint64_t{0};
+    uint32_t rank = 0;
+    int32_t merged = 0;
+  };
+  constexpr size_t kSlots = 4096;
+  thread_local Slot cache[kSlots];
+  thread_local uint64_t cache_owner = 0;
+  if (cache_owner != number_) {
+    for (Slot& slot : cache) slot = Slot{};
+    cache_owner = number_;
+  }
+  const uint64_t key = (uint64_t{static_cast<uint32_t>(left)} << 32) | static_cast<uint32_t>(right);
+  Slot& slot = cache[(key * 0x9E3779B97F4A7C15ULL) >> 52];
+  if (slot.key != key) {
+    slot.key = key;
+    if (!tables_->merges.Find(left, right, &slot.rank, &slot.merged)) slot.rank = kNoMerge;
+  }
+  *rank = slot.rank;
+  *merged = slot.merged;
+  return slot.rank != kNoMerge;
+}
+
+namespace {
+
+/// Pieces up to this many bytes merge by scanning; longer ones through a heap.
+constexpr size_t kScanBytes = 24;
+/// Pieces up to this many bytes are cached.
+constexpr size_t kCachedBytes = 64;
+constexpr size_t kCacheSlots = size_t{1} << 15;
+
+/// The index in Tables::byte_pairs of bytes k and k + 1 of `piece`.
+size_t BytePairIndex(std::string_view piece, size_t k) {
+  return (size_t{static_cast<unsigned char>(piece[k])} << 8) |
+         static_cast<unsigned char>(piece[k + 1]);
+}
+
+struct MergeScratch {
+  /// The ids of the parts, in order.
+  std::vector<int32_t> id;
+  /// The rank and merged id of the pair (k, k + 1) (scan) or of part k and its successor (heap).
+  std::vector<uint32_t> rank;
+  std::vector<int32_t> merged;
+  // Heap: linked parts.
+  std::vector<uint32_t> next;
+  std::vector<uint32_t> prev;
+  std::vector<uint32_t> version;
+  struct Entry {
+    uint32_t rank;
+    uint32_t part;
+    uint32_t version_left;
+    uint32_t version_right;
+    int32_t merged;
+    bool operator>(const Entry& o) const { return rank != o.rank ? rank > o.rank : part > o.part; }
+  };
+  std::vector<Entry> heap;
+};
+
+struct CacheSlot {
+  uint64_t owner = 0;
+  std::string piece;
+  std::vector<int32_t> ids;
+};
+
+}  // namespace
+
+void BpeModel::Encode(std::string_view piece, std::vector<int32_t>* ids) const {
+  if (piece.empty()) return;
+  if (piece.size() > kCachedBytes) {
+    EncodeUncached(piece, ids);
+    return;
+  }
+  thread_local std::vector<CacheSlot> cache(kCacheSlots);
+  CacheSlot& slot = cache[XXH3_64bits(piece.data(), piece.size()) & (kCacheSlots - 1)];
+  if (slot.owner == number_ && slot.piece == piece) {
+    ids->insert(ids->end(), slot.ids.begin(), slot.ids.end());
+    return;
+  }
+  const size_t before = ids->size();
+  EncodeUncached(piece, ids);
+  slot.owner = number_;
+  slot.piece.assign(piece);
+  slot.ids.assign(ids->begin() + static_cast<std::ptrdiff_t>(before), ids->end());
+}
+
+void BpeModel::EncodeUncached(std::string_view piece, std::vector<int32_t>* ids) const {
+  if (piece.size() == 1) {
+    ids->push_back(byte_ids_[static_cast<unsigned char>(piece[0])]);
+    return;
+  }
+  if (rule_ == Rule::kRanks) {
+    // tiktoken: a piece that is a token is that token.
+    if (const std::optional<int32_t> id = tables_->tokens.Find(piece)) {
+      ids->push_back(*id);
+      return;
+    }
+  }
+  thread_local MergeScratch s;
+  const size_t n = piece.size();
+  s.id.resize(n);
+  for (size_t k = 0; k < n; ++k) s.id[k] = byte_ids_[static_cast<unsigned char>(piece[k])];
+
+  if (n <= kScanBytes) {
+    // Scan: parts in arrays; the pair of lowest rank, leftmost among equals, merges first.
+    size_t parts = n;
+    s.rank.resize(n);
+    s.merged.resize(n);
+    auto rank_pair = [&](size_t k) {
+      if (!PairRank(s.id[k], s.id[k + 1], &s.rank[k], &s.merged[k])) {
+        s.rank[k] = kNoMerge;
+      }
+    };
+    for (size_t k = 0; k + 1 < parts; ++k) {
+      const Tables::BytePair& pair = tables_->byte_pairs[BytePairIndex(piece, k)];
+      s.rank[k] = pair.rank;
+      s.merged[k] = pair.merged;
+    }
+    for (;;) {
+      uint32_t best = kNoMerge;
+      size_t at = 0;
+      for (size_t k = 0; k + 1 < parts; ++k) {
+        if (s.rank[k] < best) best = s.rank[k], at = k;
+      }
+      if (best == kNoMerge) break;
+      s.id[at] = s.merged[at];
+      // Part at + 1 joins part at.
+      std::copy(s.id.begin() + at + 2, s.id.begin() + parts, s.id.begin() + at + 1);
+      if (at + 2 < parts - 1) {
+        // The pairs after the one that merged move down one place.
+        std::copy(s.rank.begin() + at + 2, s.rank.begin() + parts - 1, s.rank.begin() + at + 1);
+        std::copy(s.merged.begin() + at + 2, s.merged.begin() + parts - 1,
+                  s.merged.begin() + at + 1);
+      }
+      --parts;
+      if (at + 1 < parts) rank_pair(at);
+      if (at > 0) rank_pair(at - 1);
+    }
+    ids->insert(ids->end(), s.id.begin(), s.id.begin() + static_cast<std::ptrdiff_t>(parts));
+    return;
+  }
+
+  // Heap: parts in a linked list; each candidate pair carries the versions of its two parts, so
+  // a pair changed by an earlier merge is skipped when it surfaces.
+  constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+  s.next.resize(n);
+  s.prev.resize(n);
+  s.version.assign(n, 0);
+  s.merged.resize(n);
+  for (size_t k = 0; k < n; ++k) {
+    s.next[k] = k + 1 < n ? static_cast<uint32_t>(k + 1) : kNone;
+    s.prev[k] = k > 0 ? static_cast<uint32_t>(k - 1) : kNone;
+  }
+  s.heap.clear();
+  auto push = [&](uint32_t k) {
+    if (k == kNone || s.next[k] == kNone) return;
+    const uint32_t r = s.next[k];
+    uint32_t rank;
+    int32_t merged;
+    if (!PairRank(s.id[k], s.id[r], &rank, &merged)) return;
+    s.heap.push_back({rank, k, s.version[k], s.version[r], merged});
+    std::push_heap(s.heap.begin(), s.heap.end(), std::greater<>());
+  };
+  for (uint32_t k = 0; k + 1 < n; ++k) {
+    const Tables::BytePair& pair = tables_->byte_pairs[BytePairIndex(piece, k)];
+    if (pair.rank != kNoMerge) {
+      s.heap.push_back({pair.rank, k, 0, 0, pair.merged});
+    }
+  }
+  std::make_heap(s.heap.begin(), s.heap.end(), std::greater<>());
+  while (!s.heap.empty()) {
+    std::pop_heap(s.heap.begin(), s.heap.end(), std::greater<>());
+    const MergeScratch::Entry e = s.heap.back();
+    s.heap.pop_back();
+    const uint32_t k = e.part;
+    const uint32_t r = s.next[k];
+    if (s.version[k] != e.version_left || r == kNone || s.version[r] != e.version_right) continue;
+    s.id[k] = e.merged;
+    ++s.version[k];
+    s.version[r] = kNone;  // gone
+    s.next[k] = s.next[r];
+    if (s.next[r] != kNone) s.prev[s.next[r]] = k;
+    push(s.prev[k]);
+    push(k);
+  }
+  for (uint32_t k = 0; k != kNone; k = s.next[k]) ids->push_back(s.id[k]);
+}
+
+}  // namespace corpusflow

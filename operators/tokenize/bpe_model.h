@@ -1,0 +1,89 @@
+// BpeModel: byte-level BPE, the model of GPT-2, tiktoken's encodings (r50k, p50k, cl100k, o200k)
+// and the BPE tokenizer.json files of Llama 3, Qwen2 and GPT-NeoX. A pre-token (a piece of the
+// pre-tokenizer regex, bpe_pattern.h) starts as its bytes, one part per byte, and adjacent parts
+// are merged, the pair of lowest rank first (the leftmost of equal ranks), until no adjacent pair
+// has a rank. Two rank rules, one per reference:
+//   ranks   (tiktoken) a pair's rank is the rank of its concatenated bytes as a token, and a
+//           piece that is a token as a whole is that token at once; ids are the ranks;
+//   merges  (GPT-2 vocab.json + merges.txt, HF tokenizers) a pair's rank is its line in the
+//           merges list; ids come from the vocabulary. This is the rule of OpenAI's GPT-2
+//           encoder.py, which merges every occurrence of the best pair at once: a pair made by a
+//           merge ranks after the merge that made it, so one at a time gives the same parts.
+// Merging is where the time of tokenizing goes: pieces are merged in per-thread scratch with no
+// allocation per token (a scan for short pieces, a heap over a linked list for long ones, so a
+// long run of letters costs O(n log n)), and each thread keeps a direct-mapped cache of the ids of
+// recent short pieces, which serves most words of natural text.
+// Files: a `.tiktoken` rank file is "base64(token) rank" per line; GPT-2's vocab.json maps tokens
+// written in the byte-level alphabet (ByteLevelAlphabet: bytes to printable characters) to ids,
+// and merges.txt lists one pair per line ("Ġ t") after an optional "#version" line. Errors name
+// the file and line. Every byte must have a token, so no text is ever unknown.
+// Thread safety: a loaded model is immutable and shared by all workers; Encode uses thread_local
+// scratch.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace corpusflow {
+
+/// GPT-2's byte-level alphabet: the character (code point) that stands for each byte in
+/// vocab.json and merges.txt. Printable Latin-1 bytes stand for themselves; the others, in byte
+/// order, for U+0100 upwards.
+const std::array<char32_t, 256>& ByteLevelAlphabet();
+/// A token written in the byte-level alphabet, as bytes; nullopt when a character of it is not
+/// in the alphabet (or it is not UTF-8).
+std::optional<std::string> DecodeByteLevel(std::string_view text);
+
+class BpeModel {
+ public:
+  enum class Rule { kRanks, kMerges };
+
+  /// A `.tiktoken` rank file. Throws IoError, DataError ("FILE:LINE: ...").
+  static std::unique_ptr<BpeModel> LoadTiktoken(const std::string& path);
+  /// GPT-2's vocab.json and merges.txt. Throws IoError, DataError.
+  static std::unique_ptr<BpeModel> LoadGpt2(const std::string& vocab_path,
+                                            const std::string& merges_path);
+
+  ~BpeModel();
+  BpeModel(const BpeModel&) = delete;
+  BpeModel& operator=(const BpeModel&) = delete;
+
+  Rule rule() const { return rule_; }
+  /// One more than the largest id of a token.
+  int64_t vocab_size() const { return vocab_size_; }
+  /// The id of the token with these bytes.
+  std::optional<int32_t> Find(std::string_view bytes) const;
+  /// The bytes of token `id` (empty when no token has that id).
+  std::string_view TokenBytes(int32_t id) const;
+
+  /// Append the ids of one pre-token (any bytes) to `ids`.
+  void Encode(std::string_view piece, std::vector<int32_t>* ids) const;
+
+  struct Tables;
+
+ private:
+  explicit BpeModel(Rule rule);
+  void EncodeUncached(std::string_view piece, std::vector<int32_t>* ids) const;
+  /// The rank and the merged id of adjacent parts whose ids are `left` and `right`; false when
+  /// the pair does not merge.
+  bool PairRank(int32_t left, int32_t right, uint32_t* rank, int32_t* merged) const;
+  /// Rule kRanks: index every cut of a token into two tokens as a merge of rank the token's.
+  void IndexSplits();
+  /// Fill Tables::byte_pairs from the merges.
+  void IndexBytePairs();
+
+  Rule rule_;
+  /// This model's number in the per-thread caches (unique in the process).
+  uint64_t number_;
+  int64_t vocab_size_ = 0;
+  /// The id of each single byte.
+  std::array<int32_t, 256> byte_ids_{};
+  std::unique_ptr<Tables> tables_;
+};
+
+}  // namespace corpusflow
