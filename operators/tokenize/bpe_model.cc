@@ -278,8 +278,17 @@ namespace {
 
 /// Record token `bytes` as `id`: in the lookup table and by id. `where()` names the file and line
 /// (made only for an error).
+/// Ids are stored densely, so an id may not exceed `max_id` (the size of the file in bytes: a
+/// file of N tokens has ids below about N; a damaged one with an id of two billion must not
+/// allocate 16 GB).
 template <typename Where>
-void AddToken(BpeModel::Tables& tables, std::string_view bytes, int32_t id, const Where& where) {
+void AddToken(BpeModel::Tables& tables, std::string_view bytes, int32_t id, size_t max_id,
+              const Where& where) {
+  if (bytes.empty()) throw DataError(where() + ": an empty token");
+  if (static_cast<size_t>(id) > max_id) {
+    throw DataError(where() + ": id " + std::to_string(id) +
+                    " is larger than the file has bytes (ids must be nearly dense)");
+  }
   if (!tables.tokens.Insert(bytes, id)) throw DataError(where() + ": a token given twice");
   if (static_cast<size_t>(id) >= tables.by_id.size()) tables.by_id.resize(id + 1, {0, 0});
   if (tables.by_id[id].second != 0) {
@@ -320,7 +329,7 @@ std::unique_ptr<BpeModel> BpeModel::LoadTiktoken(const std::string& path) {
       throw DataError(where() + ": the rank '" + std::string(rank_text) +
                       "' is not a whole number below 2^31");
     }
-    AddToken(*model->tables_, *bytes, rank, where);
+    AddToken(*model->tables_, *bytes, rank, text.size(), where);
   }
   if (model->tables_->tokens.size() == 0) throw DataError(path + ": no token");
   for (int b = 0; b < 256; ++b) {
@@ -393,7 +402,7 @@ std::unique_ptr<BpeModel> BpeModel::LoadGpt2(const std::string& vocab_path,
           throw DataError(vocab_path + ": the token '" + std::string(key) +
                           "' is not written in GPT-2's byte-level alphabet");
         }
-        AddToken(tables, *bytes, static_cast<int32_t>(id),
+        AddToken(tables, *bytes, static_cast<int32_t>(id), json.size(),
                  [&] { return vocab_path + ": token '" + std::string(key) + "'"; });
       }
     } catch (const simdjson::simdjson_error& e) {

@@ -78,6 +78,10 @@ int64_t TiktokenIdCount(const std::string& path) {
       throw DataError(path + ":" + std::to_string(lines.line_number()) +
                       ": expected 'base64-token rank'");
     }
+    if (static_cast<size_t>(rank) > text.size()) {
+      throw DataError(path + ":" + std::to_string(lines.line_number()) + ": rank " +
+                      std::to_string(rank) + " is larger than the file has bytes");
+    }
     count = std::max<int64_t>(count, int64_t{rank} + 1);
   }
   if (count == 0) throw DataError(path + ": no token");
@@ -98,6 +102,10 @@ std::pair<int64_t, std::optional<int32_t>> Gpt2VocabFacts(const std::string& pat
       const int64_t id = member.value().get_int64();
       if (id < 0 || id > std::numeric_limits<int32_t>::max()) {
         throw DataError(path + ": the id of '" + std::string(key) + "' is out of range");
+      }
+      if (static_cast<size_t>(id) > json.size()) {
+        throw DataError(path + ": the id " + std::to_string(id) + " of '" + std::string(key) +
+                        "' is larger than the file has bytes");
       }
       count = std::max(count, id + 1);
       if (key == "<|endoftext|>") end_of_text = static_cast<int32_t>(id);

@@ -170,6 +170,12 @@ TEST(BpeTest, BadRankFilesNameFileAndLine) {
   EXPECT_EQ(
       testing::ErrorMessage<DataError>([&] { BpeModel::LoadTiktoken(dir.File("dup.tiktoken")); }),
       dir.File("dup.tiktoken") + ":257: id 7 given to two tokens");
+  // A damaged rank must not make the loader allocate for two billion ids.
+  WriteFile(dir.File("huge.tiktoken"), file + "YWI= 2000000000\n");
+  EXPECT_EQ(
+      testing::ErrorMessage<DataError>([&] { BpeModel::LoadTiktoken(dir.File("huge.tiktoken")); }),
+      dir.File("huge.tiktoken") +
+          ":257: id 2000000000 is larger than the file has bytes (ids must be nearly dense)");
   WriteFile(dir.File("short.tiktoken"), file.substr(file.find('\n') + 1));
   EXPECT_EQ(
       testing::ErrorMessage<DataError>([&] { BpeModel::LoadTiktoken(dir.File("short.tiktoken")); }),
@@ -200,7 +206,8 @@ std::vector<std::string> ParityCorpus() {
       "中文句子没有空格但是很长的一段话，其中夹杂English words和数字1234567890以及标点！？",
       "日本語のテキスト、カタカナとひらがな。한국어 텍스트. Ελληνικά κείμενα, Русский текст Ё ё.",
       "العربية نص עברית טקסט हिन्दी पाठ ไทย ภาษา ქართული Հայերեն አማርኛ ᏣᎳᎩ ᠮᠣᠩᠭᠣᠯ",
-      "emoji 😀👍🏽 and a ZWJ family 👨\u200d👩\u200d👧\u200d👦 flags 🇨🇳🇺🇸 keycap 1️⃣ "
+      "emoji 😀👍🏽 and a ZWJ family 👨\u200d👩\u200d👧\u200d👦 flags 🇨🇳🇺🇸 keycap "
+      "1️⃣ "
       "end",
       "digits 1 12 123 1234 12345 123456789012345678901234567890 3.14159 1,000,000 ½ ² ٣٤٥",
       "spaces:  two   three    four\t\ttabs \u00a0nbsp\u3000ideographic\u2028ls\u0085nel end ",
