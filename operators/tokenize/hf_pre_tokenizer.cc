@@ -91,6 +91,11 @@ HfPreTokenizer::HfPreTokenizer(const std::vector<HfPreTokenizerSpec>& steps) {
       step.regex = std::make_unique<BpePattern>(
           spec.pattern.regex ? spec.pattern.text : BpePattern::Literal(spec.pattern.text),
           /*names=*/false);
+    } else if (spec.type == HfPreTokenizerSpec::Type::kMetaspace) {
+      if (spec.split) {
+        step.regex =
+            std::make_unique<BpePattern>(BpePattern::Literal(spec.replacement), /*names=*/false);
+      }
     } else if (spec.use_regex) {
       step.regex = std::make_unique<BpePattern>("gpt2");
     }
@@ -100,18 +105,52 @@ HfPreTokenizer::HfPreTokenizer(const std::vector<HfPreTokenizerSpec>& steps) {
 
 HfPreTokenizer::~HfPreTokenizer() = default;
 
-void HfPreTokenizer::Split(std::string_view text, HfPieces* pieces) const {
+void HfPreTokenizer::Split(std::string_view text, bool at_start, HfPieces* pieces) const {
   thread_local std::vector<Span> next;
   thread_local std::string piece;
   pieces->text.assign(text);
   pieces->spans.clear();
   if (!text.empty()) pieces->spans.push_back({0, text.size()});
+  pieces->first_at_start = at_start;
   for (const Step& step : steps_) {
     const HfPreTokenizerSpec& spec = step.spec;
     next.clear();
-    for (Span span : pieces->spans) {
+    for (size_t i = 0; i < pieces->spans.size(); ++i) {
+      Span span = pieces->spans[i];
       if (spec.type == HfPreTokenizerSpec::Type::kSplit) {
         SplitSpan(pieces->text, span, *step.regex, spec.behavior, spec.invert, &next);
+        if (i == 0 && (next.empty() || next[0].first != span.first)) {
+          pieces->first_at_start = false;  // its start was removed
+        }
+        continue;
+      }
+      if (spec.type == HfPreTokenizerSpec::Type::kMetaspace) {
+        const std::string& rep = spec.replacement;
+        piece.clear();
+        const bool first = i == 0 && pieces->first_at_start;
+        const std::string_view from =
+            std::string_view(pieces->text).substr(span.first, span.second - span.first);
+        if (!from.starts_with(' ') &&
+            (spec.prepend == HfPreTokenizerSpec::Prepend::kAlways ||
+             (spec.prepend == HfPreTokenizerSpec::Prepend::kFirst && first))) {
+          if (!from.starts_with(rep)) piece = rep;
+        }
+        for (const char c : from) {
+          if (c == ' ') {
+            piece += rep;
+          } else {
+            piece += c;
+          }
+        }
+        span.first = pieces->text.size();
+        pieces->text += piece;
+        span.second = pieces->text.size();
+        if (step.regex) {
+          SplitSpan(pieces->text, span, *step.regex, HfSplitBehavior::kMergedWithNext, false,
+                    &next);
+        } else {
+          next.push_back(span);
+        }
         continue;
       }
       if (spec.add_prefix_space && pieces->text[span.first] != ' ') {

@@ -6,6 +6,10 @@
 //              Removed (matches dropped), MergedWithPrevious / MergedWithNext (a match joins the
 //              part before / after it unless that part is a match too), Contiguous (adjacent
 //              parts of the same kind join);
+//   Metaspace  every space replaced by the replacement character (▁), which is put before a
+//              piece that does not start with it (prepend_scheme always; first: only the piece
+//              at the start of the record's text, not one after an added token), then a split
+//              before each replacement character (MergedWithNext) when `split`;
 //   ByteLevel  a space before a piece that does not start with one (add_prefix_space), then
 //              GPT-2's regex (use_regex) as an Isolated Split. Its mapping of bytes to the
 //              byte-level alphabet is not done here: a byte-level model (bpe_model.h) reads
@@ -32,6 +36,8 @@ class BpePattern;
 struct HfPieces {
   std::string text;
   std::vector<std::pair<size_t, size_t>> spans;
+  /// The first span starts where the record's text starts (Metaspace's prepend_scheme first).
+  bool first_at_start = false;
 
   std::string_view operator[](size_t i) const {
     return std::string_view(text).substr(spans[i].first, spans[i].second - spans[i].first);
@@ -47,13 +53,15 @@ class HfPreTokenizer {
   HfPreTokenizer(const HfPreTokenizer&) = delete;
   HfPreTokenizer& operator=(const HfPreTokenizer&) = delete;
 
-  /// Replace `*pieces` with the pieces of `text` (none when it is empty).
-  void Split(std::string_view text, HfPieces* pieces) const;
+  /// Replace `*pieces` with the pieces of `text` (none when it is empty); `at_start`: `text`
+  /// starts where the record's text starts.
+  void Split(std::string_view text, bool at_start, HfPieces* pieces) const;
 
  private:
   struct Step {
     HfPreTokenizerSpec spec;
-    /// Split's pattern; ByteLevel's GPT-2 regex when use_regex.
+    /// Split's pattern; ByteLevel's GPT-2 regex when use_regex; Metaspace's replacement when
+    /// split.
     std::unique_ptr<BpePattern> regex;
   };
   std::vector<Step> steps_;

@@ -97,13 +97,14 @@ class HfTokenizer : public TextTokenizer {
     };
     thread_local Scratch s;
     size_t unknown = 0;
-    const auto encode_normalized = [&](std::string_view stretch) {
-      pre_tokenizer_.Split(stretch, &s.pieces);
+    // `at_start`: the stretch starts where the text starts (Metaspace's prepend_scheme first).
+    const auto encode_normalized = [&](std::string_view stretch, bool at_start) {
+      pre_tokenizer_.Split(stretch, at_start, &s.pieces);
       for (size_t i = 0; i < s.pieces.size(); ++i) {
         unknown += file_->model->EncodeWord(s.pieces[i], ids);
       }
     };
-    const auto encode_raw = [&](std::string_view stretch) {
+    const auto encode_raw = [&](std::string_view stretch, bool at_start) {
       if (stretch.empty()) return;
       std::string_view normal = stretch;
       if (!normalizer_.empty()) {
@@ -111,7 +112,7 @@ class HfTokenizer : public TextTokenizer {
         normal = s.normal;
       }
       if (normalized_tokens_.empty()) {
-        encode_normalized(normal);
+        encode_normalized(normal, at_start);
         return;
       }
       normalized_tokens_.Split(normal, &s.normalized);
@@ -119,12 +120,13 @@ class HfTokenizer : public TextTokenizer {
         if (segment.id >= 0) {
           ids->push_back(segment.id);
         } else {
-          encode_normalized(normal.substr(segment.begin, segment.end - segment.begin));
+          encode_normalized(normal.substr(segment.begin, segment.end - segment.begin),
+                            at_start && segment.begin == 0);
         }
       }
     };
     if (raw_tokens_.empty()) {
-      encode_raw(text);
+      encode_raw(text, true);
       return unknown;
     }
     raw_tokens_.Split(text, &s.raw);
@@ -132,7 +134,7 @@ class HfTokenizer : public TextTokenizer {
       if (segment.id >= 0) {
         ids->push_back(segment.id);
       } else {
-        encode_raw(text.substr(segment.begin, segment.end - segment.begin));
+        encode_raw(text.substr(segment.begin, segment.end - segment.begin), segment.begin == 0);
       }
     }
     return unknown;

@@ -11,6 +11,7 @@
 
 #include "engine/error.h"
 #include "operators/text/text_file.h"
+#include "operators/text/unicode_text.h"
 #include "operators/tokenize/bpe_pattern.h"
 
 namespace corpusflow {
@@ -183,6 +184,32 @@ void ReadPreTokenizer(const Part& part, std::vector<HfPreTokenizerSpec>* out) {
     spec.type = HfPreTokenizerSpec::Type::kByteLevel;
     spec.add_prefix_space = part.Bool("add_prefix_space", true);
     spec.use_regex = part.Bool("use_regex", true);
+  } else if (type == "Metaspace") {
+    spec.type = HfPreTokenizerSpec::Type::kMetaspace;
+    const Part replacement = part.Require("replacement");
+    spec.replacement = replacement.String();
+    char32_t cp;
+    if (spec.replacement.empty() ||
+        DecodeUtf8(spec.replacement.data(), spec.replacement.data() + spec.replacement.size(),
+                   &cp) != static_cast<int>(spec.replacement.size())) {
+      replacement.Malformed("expected one character");
+    }
+    spec.split = part.Bool("split", true);
+    // Files older than prepend_scheme say add_prefix_space (true: always).
+    const std::optional<std::string> scheme = part.OptionalString("prepend_scheme");
+    if (!scheme) {
+      spec.prepend = part.Bool("add_prefix_space", true) ? HfPreTokenizerSpec::Prepend::kAlways
+                                                         : HfPreTokenizerSpec::Prepend::kNever;
+    } else if (*scheme == "always") {
+      spec.prepend = HfPreTokenizerSpec::Prepend::kAlways;
+    } else if (*scheme == "first") {
+      spec.prepend = HfPreTokenizerSpec::Prepend::kFirst;
+    } else if (*scheme == "never") {
+      spec.prepend = HfPreTokenizerSpec::Prepend::kNever;
+    } else {
+      throw InvalidArgument(part.Where() + ": Metaspace prepend_scheme '" + *scheme +
+                            "' is not supported");
+    }
   } else {
     part.Unsupported("pre_tokenizer", type);
   }

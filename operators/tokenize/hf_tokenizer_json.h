@@ -1,7 +1,7 @@
 // HfTokenizerSpec: what an HF tokenizers `tokenizer.json` says, read and checked against the parts
 // corpusflow implements (docs/tokenize.md, "tokenizer.json"):
 //   normalizer     NFC, NFKC, NFD, NFKD, Lowercase, Prepend, Replace, Strip, Sequence (or null);
-//   pre_tokenizer  ByteLevel (last), Split, Sequence (or null);
+//   pre_tokenizer  ByteLevel (last), Split, Metaspace, Sequence (or null);
 //   model          BPE (vocab, merges as "a b" strings or [a, b] arrays, ignore_merges,
 //                  unk_token, fuse_unk, continuing_subword_prefix, end_of_word_suffix,
 //                  byte_fallback; dropout null);
@@ -53,7 +53,9 @@ struct HfNormalizerSpec {
 };
 
 struct HfPreTokenizerSpec {
-  enum class Type { kSplit, kByteLevel };
+  enum class Type { kSplit, kByteLevel, kMetaspace };
+  /// Metaspace's prepend_scheme.
+  enum class Prepend { kAlways, kFirst, kNever };
   Type type = Type::kSplit;
   // Split.
   HfPattern pattern;
@@ -62,6 +64,10 @@ struct HfPreTokenizerSpec {
   // ByteLevel.
   bool add_prefix_space = false;
   bool use_regex = true;
+  // Metaspace.
+  std::string replacement;
+  Prepend prepend = Prepend::kAlways;
+  bool split = true;
 };
 
 /// An added token, with the id HF gives it.

@@ -32,6 +32,11 @@
 //         mixed    normalizers NFKD, Lowercase, Replace (string and regex), Strip, Prepend and
 //                  Split pre-tokenizers of every behavior (inverted too) before a ByteLevel with
 //                  add_prefix_space, a BertProcessing;
+//         mistral  Mistral's layout: a character-level BPE with byte_fallback (<0xNN>), fuse_unk
+//                  and <unk>, trained here on GPL-3's words; Metaspace (prepend_scheme first,
+//                  split false); <s> added as BOS by a TemplateProcessing;
+//         metaspace the same model with Metaspace (legacy add_prefix_space true: always;
+//                  split true) after a Split on digits, and <s> </s> added by a template;
 //         chars    a character-level BPE (no ByteLevel) with continuing_subword_prefix "##",
 //                  end_of_word_suffix "</w>", unk_token fused; chars-fallback: byte_fallback
 //                  with <0xNN> tokens instead
@@ -142,6 +147,36 @@ function exportTokenizerJson(data, outPath) {
   fs.writeFileSync(outPath, JSON.stringify(tokenizer));
 }
 
+/// Merge the most frequent adjacent pair of `words` ({symbols, count}; ties by the pair's text)
+/// into `join(a, b)`, `merges` times or until no pair is left; returns [a, b, merged] in order.
+function learnMerges(words, merges, join) {
+  const out = [];
+  for (let m = 0; m < merges; ++m) {
+    const pairs = new Map();
+    for (const { symbols, count } of words) {
+      for (let i = 0; i + 1 < symbols.length; ++i) {
+        const key = symbols[i] + ' ' + symbols[i + 1];
+        pairs.set(key, (pairs.get(key) || 0) + count);
+      }
+    }
+    let best = null;
+    for (const [key, count] of pairs) {
+      if (best === null || count > best[1] || (count === best[1] && key < best[0])) best = [key, count];
+    }
+    if (best === null) break;
+    const [a, b] = best[0].split(' ');
+    const merged = join(a, b);
+    out.push([a, b, merged]);
+    for (const word of words) {
+      const w = word.symbols;
+      for (let i = 0; i + 1 < w.length; ++i) {
+        if (w[i] === a && w[i + 1] === b) w.splice(i, 2, merged);
+      }
+    }
+  }
+  return out;
+}
+
 /// A character-level BPE trained on `text`'s words as HF's BpeTrainer would merge them: the most
 /// frequent adjacent pair first (ties by the pair's text), `merges` times.
 function trainChars(text, merges, prefix, suffix) {
@@ -162,31 +197,31 @@ function trainChars(text, merges, prefix, suffix) {
     const ch = String.fromCharCode(c);
     for (const token of [ch, prefix + ch, ch + suffix, prefix + ch + suffix]) add(token);
   }
-  const out = [];
-  for (let m = 0; m < merges; ++m) {
-    const pairs = new Map();
-    for (const { symbols, count } of words) {
-      for (let i = 0; i + 1 < symbols.length; ++i) {
-        const key = symbols[i] + ' ' + symbols[i + 1];
-        pairs.set(key, (pairs.get(key) || 0) + count);
-      }
-    }
-    let best = null;
-    for (const [key, count] of pairs) {
-      if (best === null || count > best[1] || (count === best[1] && key < best[0])) best = [key, count];
-    }
-    if (best === null) break;
-    const [a, b] = best[0].split(' ');
-    const merged = a + b.slice(prefix.length);
-    add(merged);
-    out.push([a, b]);
-    for (const word of words) {
-      const s = word.symbols;
-      for (let i = 0; i + 1 < s.length; ++i) {
-        if (s[i] === a && s[i + 1] === b) s.splice(i, 2, merged);
-      }
-    }
+  const out = learnMerges(words, merges, (a, b) => a + b.slice(prefix.length)).map(
+    ([a, b, merged]) => { add(merged); return [a, b]; });
+  return { vocab, merges: out };
+}
+
+/// A Metaspace BPE trained on `text`'s words ("▁word"), with <unk>, <s>, </s> and the 256 byte
+/// fallback tokens first, as Mistral's and Llama 2's vocabularies start.
+function trainMetaspace(text, merges) {
+  const counts = new Map();
+  for (const word of text.split(/\s+/)) {
+    if (word) counts.set('\u2581' + word, (counts.get('\u2581' + word) || 0) + 1);
   }
+  const words = [...counts.entries()].map(([word, count]) => ({ symbols: Array.from(word), count }));
+  const vocab = { '<unk>': 0, '<s>': 1, '</s>': 2 };
+  let next = 3;
+  for (let b = 0; b < 256; ++b) {
+    vocab['<0x' + b.toString(16).toUpperCase().padStart(2, '0') + '>'] = next++;
+  }
+  const chars = new Set();
+  for (const { symbols } of words) symbols.forEach((c) => chars.add(c));
+  for (const c of [...chars].sort()) vocab[c] = next++;
+  const out = learnMerges(words, merges, (a, b) => a + b).map(([a, b, merged]) => {
+    if (!(merged in vocab)) vocab[merged] = next++;
+    return a + ' ' + b;
+  });
   return { vocab, merges: out };
 }
 
@@ -208,6 +243,33 @@ function makeTokenizerJson(style, outPath) {
   }, options);
   const tokenizer = { version: '1.0', truncation: null, padding: null, added_tokens: [],
                       normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null };
+  if (style === 'mistral' || style === 'metaspace') {
+    const text = fs.readFileSync('/usr/share/common-licenses/GPL-3', 'utf8');
+    const { vocab, merges } = trainMetaspace(text, 400);
+    tokenizer.model = bpe(vocab, merges, { unk_token: '<unk>', fuse_unk: true, byte_fallback: true });
+    tokenizer.added_tokens = [addedToken('<unk>', 0, true), addedToken('<s>', 1, true),
+                              addedToken('</s>', 2, true)];
+    const special = (name, id) => ({ [name]: { id: name, ids: [id], tokens: [name] } });
+    if (style === 'mistral') {
+      tokenizer.pre_tokenizer = { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'first',
+                                  split: false };
+      tokenizer.post_processor = { type: 'TemplateProcessing',
+        single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+        pair: [{ Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
+        special_tokens: special('<s>', 1) };
+    } else {
+      tokenizer.pre_tokenizer = { type: 'Sequence', pretokenizers: [
+        { type: 'Split', pattern: { Regex: '\\p{N}' }, behavior: 'Isolated', invert: false },
+        { type: 'Metaspace', replacement: '\u2581', add_prefix_space: true }] };
+      tokenizer.post_processor = { type: 'TemplateProcessing',
+        single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } },
+                 { SpecialToken: { id: '</s>', type_id: 0 } }],
+        pair: [{ Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
+        special_tokens: Object.assign(special('<s>', 1), special('</s>', 2)) };
+    }
+    fs.writeFileSync(outPath, JSON.stringify(tokenizer));
+    return;
+  }
   if (style === 'chars' || style === 'chars-fallback') {
     const text = fs.readFileSync('/usr/share/common-licenses/GPL-3', 'utf8');
     const { vocab, merges } = trainChars(text, 300, '##', '</w>');

@@ -1,8 +1,9 @@
 // Tests of `tokenize --kind bpe --tokenizer tokenizer.json`: parity id for id with HF tokenizers
 // (the npm `tokenizers` package loading the same file, tests/oracles/bpe_oracle.js) on files built
 // in the oracle from tiktoken's ranks (GPT-2, RoBERTa-like, Llama 3, Qwen2 and a file mixing every
-// normalizer and Split behavior) and on a character-level BPE trained there (subword prefix, word
-// suffix, fused unknown tokens, byte fallback), with special tokens allowed (HF's behaviour),
+// normalizer and Split behavior), on character-level BPEs trained there (subword prefix, word
+// suffix, fused unknown tokens, byte fallback) and on Mistral-style files (Metaspace, byte
+// fallback), with special tokens allowed (HF's behaviour),
 // ordinary (HF without them) and added by the post-processor; and the plan-time refusals that
 // name the part of a file corpusflow does not implement.
 #include <gtest/gtest.h>
@@ -47,6 +48,8 @@ std::vector<std::string> HfCorpus() {
                   "\u4e2d\u6587\u4e2d\u6587 \u4e2d\u6587, \u4e2d\u6587\u3002",
                   "``quoted'' THE Th\u00e9 12345678 \ufb01 \u00bd \u216b \u0130stanbul",
                   "  \n\n  ",
+                  " leading space <s> and </s> in the middle, <unk> too",
+                  "<s>starts with a special token",
               });
   return docs;
 }
@@ -70,8 +73,8 @@ TEST_P(HfParityTest, TokenizerJsonMatchesHfTokenizers) {
   EXPECT_EQ(CompareBpeWithOracle(docs, {"encode-hf", file}, {"--ordinary-special"}, args, style),
             0);
   // --add-special is encode(text, addSpecialTokens = true).
-  const bool has_template =
-      style == "roberta" || style == "llama3" || style == "qwen2" || style == "mixed";
+  const bool has_template = style == "roberta" || style == "llama3" || style == "qwen2" ||
+                            style == "mixed" || style == "mistral" || style == "metaspace";
   if (has_template) {
     EXPECT_EQ(
         CompareBpeWithOracle(docs, {"encode-hf", file}, {"--add-special"},
@@ -82,7 +85,7 @@ TEST_P(HfParityTest, TokenizerJsonMatchesHfTokenizers) {
 
 INSTANTIATE_TEST_SUITE_P(Styles, HfParityTest,
                          ::testing::Values("gpt2", "roberta", "llama3", "qwen2", "mixed", "chars",
-                                           "chars-fallback"));
+                                           "chars-fallback", "mistral", "metaspace"));
 
 // One special token allowed, the others ordinary text; the id count of a Llama-3-style file
 // (over 65,500 ids) makes write-megatron store int32.
@@ -122,6 +125,13 @@ TEST(HfParityTest, AllowedSpecialTokensAndMegatronWidth) {
   ASSERT_EQ(plan.exit_code, 0) << plan.err;
   EXPECT_NE(plan.out.find("(100277 ids)"), std::string::npos) << plan.out;
   EXPECT_NE(plan.out.find("as int32 (vocabulary 100277)"), std::string::npos) << plan.out;
+  // An added token names its id for write-megatron (HF's id, not the file's).
+  plan =
+      RunCorpusflow({"run", "--dry-run",
+                     "read " + dir.File("in.txt") + " | tokenize --kind bpe --tokenizer " + file +
+                         " | write-megatron " + dir.File("m") + " --append-eod '<|im_start|>'"});
+  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  EXPECT_NE(plan.out.find("EOD 100261"), std::string::npos) << plan.out;
 }
 
 // ---------------------------------------------------------------------------------------------
