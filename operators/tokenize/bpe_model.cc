@@ -10,6 +10,7 @@
 
 #include "engine/error.h"
 #include "operators/text/text_file.h"
+#include "operators/text/unicode_text.h"
 
 namespace corpusflow {
 
@@ -96,12 +97,13 @@ class PairIndex {
   void Add(int32_t left, int32_t right, uint32_t rank, int32_t merged) {
     pending_.push_back({left, right, rank, merged});
   }
-  /// Sort the pairs added into rows; of a pair added twice the lowest rank stays.
-  void Build() {
-    std::sort(pending_.begin(), pending_.end(), [](const Pending& a, const Pending& b) {
+  /// Sort the pairs added into rows; of a pair added twice the lowest rank stays (the highest
+  /// with `keep_highest`).
+  void Build(bool keep_highest = false) {
+    std::sort(pending_.begin(), pending_.end(), [&](const Pending& a, const Pending& b) {
       return a.left != b.left     ? a.left < b.left
              : a.right != b.right ? a.right < b.right
-                                  : a.rank < b.rank;
+                                  : (keep_highest ? a.rank > b.rank : a.rank < b.rank);
     });
     int32_t max_left = -1;
     for (const Pending& p : pending_) max_left = std::max(max_left, p.left);
@@ -168,6 +170,26 @@ struct BpeModel::Tables {
   std::string by_id_bytes;
   std::vector<std::pair<uint32_t, uint32_t>> by_id;
   PairIndex merges;
+};
+
+/// What a tokenizer.json's BPE adds to the merge (LoadHf, EncodeWord).
+struct BpeModel::HfRules {
+  bool byte_level = false;
+  /// The continuing subword prefix and end-of-word suffix, as the tables hold tokens (bytes for
+  /// a byte-level model).
+  std::string prefix;
+  std::string suffix;
+  /// The unknown token's id; `unk_token` set and `unk` empty: the vocabulary lacks it, an error
+  /// when a character needs it (as in HF).
+  std::optional<std::string> unk_token;
+  std::optional<int32_t> unk;
+  bool fuse_unk = false;
+  bool byte_fallback = false;
+  /// The id of the token `<0xNN>` of each byte (-1: none).
+  std::array<int32_t, 256> fallback{};
+  /// A byte-level model's tokens that are not written in the byte-level alphabet, by their text:
+  /// no piece is made of them, but merges and unk_token may name them.
+  BytesTable other;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -271,7 +293,10 @@ std::atomic<uint64_t> next_model_number{1};
 }  // namespace
 
 BpeModel::BpeModel(Rule rule)
-    : rule_(rule), number_(next_model_number.fetch_add(1)), tables_(std::make_unique<Tables>()) {}
+    : rule_(rule),
+      whole_piece_is_token_(rule == Rule::kRanks),
+      number_(next_model_number.fetch_add(1)),
+      tables_(std::make_unique<Tables>()) {}
 BpeModel::~BpeModel() = default;
 
 namespace {
@@ -455,6 +480,98 @@ std::unique_ptr<BpeModel> BpeModel::LoadGpt2(const std::string& vocab_path,
   return model;
 }
 
+std::unique_ptr<BpeModel> BpeModel::LoadHf(const HfBpeConfig& c) {
+  std::unique_ptr<BpeModel> model(new BpeModel(Rule::kMerges));
+  model->whole_piece_is_token_ = c.ignore_merges;
+  model->hf_ = std::make_unique<HfRules>();
+  HfRules& hf = *model->hf_;
+  Tables& tables = *model->tables_;
+  hf.byte_level = c.byte_level;
+  size_t bytes = 0;
+  int64_t id_count = 0;
+  for (const auto& [text, id] : c.vocab) bytes += text.size();
+  tables.tokens.Reserve(c.vocab.size(), bytes);
+  // Ids are stored densely: far sparser ids than the vocabulary's size are a damaged file.
+  const size_t max_id = c.vocab.size() * 16 + 65536;
+  for (const auto& [text, id] : c.vocab) {
+    const auto where = [&] { return c.source + ": model.vocab: token '" + text + "'"; };
+    if (id < 0) throw DataError(where() + ": a negative id");
+    id_count = std::max<int64_t>(id_count, int64_t{id} + 1);
+    if (text.empty()) continue;  // no piece is empty
+    if (c.byte_level) {
+      if (const std::optional<std::string> decoded = DecodeByteLevel(text)) {
+        AddToken(tables, *decoded, id, max_id, where);
+      } else if (!hf.other.Insert(text, id)) {
+        throw DataError(where() + ": a token given twice");
+      }
+      continue;
+    }
+    AddToken(tables, text, id, max_id, where);
+  }
+  // A token as the file writes it.
+  const auto find = [&](std::string_view text) -> std::optional<int32_t> {
+    if (!c.byte_level) return tables.tokens.Find(text);
+    if (const std::optional<std::string> decoded = DecodeByteLevel(text)) {
+      return tables.tokens.Find(*decoded);
+    }
+    return hf.other.Find(text);
+  };
+  const size_t prefix_length = c.continuing_subword_prefix.size();
+  tables.merges.Reserve(c.merges.size());
+  for (size_t rank = 0; rank < c.merges.size(); ++rank) {
+    const auto& [left, right] = c.merges[rank];
+    const auto fail = [&](const std::string& what) {
+      throw DataError(c.source + ": model.merges[" + std::to_string(rank) + "] '" + left + " " +
+                      right + "': " + what);
+    };
+    const std::optional<int32_t> left_id = find(left);
+    if (!left_id) fail("the vocabulary has no token '" + left + "'");
+    const std::optional<int32_t> right_id = find(right);
+    if (!right_id) fail("the vocabulary has no token '" + right + "'");
+    // As HF: the right part loses the prefix's length (the continuing subword prefix).
+    if (right.size() < prefix_length) fail("the right token is shorter than the subword prefix");
+    const std::string merged_text = left + right.substr(prefix_length);
+    const std::optional<int32_t> merged = find(merged_text);
+    if (!merged) fail("the vocabulary has no merged token '" + merged_text + "'");
+    tables.merges.Add(*left_id, *right_id, static_cast<uint32_t>(rank), *merged);
+  }
+  tables.merges.Build(/*keep_highest=*/true);  // HF's merge map keeps the last of a pair
+  hf.unk_token = c.unk_token;
+  if (c.unk_token) hf.unk = find(*c.unk_token);
+  hf.fuse_unk = c.fuse_unk;
+  hf.byte_fallback = c.byte_fallback;
+  for (int b = 0; b < 256; ++b) {
+    static const char* digits = "0123456789ABCDEF";
+    const std::string name = std::string("<0x") + digits[b >> 4] + digits[b & 15] + ">";
+    hf.fallback[b] = find(name).value_or(-1);
+  }
+  if (c.byte_level) {
+    const std::optional<std::string> prefix = DecodeByteLevel(c.continuing_subword_prefix);
+    const std::optional<std::string> suffix = DecodeByteLevel(c.end_of_word_suffix);
+    if (!prefix || !suffix) {
+      throw DataError(c.source +
+                      ": a byte-level BPE whose continuing_subword_prefix or end_of_word_suffix "
+                      "is not written in the byte-level alphabet is not supported");
+    }
+    hf.prefix = *prefix;
+    hf.suffix = *suffix;
+  } else {
+    hf.prefix = c.continuing_subword_prefix;
+    hf.suffix = c.end_of_word_suffix;
+  }
+  // Encode's byte path serves a byte-level model whose bytes are all tokens, without a prefix or
+  // a suffix: then every character is its byte's token.
+  model->bytes_suffice_ = c.byte_level && hf.prefix.empty() && hf.suffix.empty();
+  for (int b = 0; b < 256; ++b) {
+    const std::optional<int32_t> id = tables.tokens.Find(std::string(1, static_cast<char>(b)));
+    model->byte_ids_[b] = id.value_or(-1);
+    if (!id) model->bytes_suffice_ = false;
+  }
+  if (model->bytes_suffice_) model->IndexBytePairs();
+  model->vocab_size_ = id_count;
+  return model;
+}
+
 std::optional<int32_t> BpeModel::Find(std::string_view bytes) const {
   return tables_->tokens.Find(bytes);
 }
@@ -535,58 +652,25 @@ struct CacheSlot {
   std::vector<int32_t> ids;
 };
 
-}  // namespace
-
-void BpeModel::Encode(std::string_view piece, std::vector<int32_t>* ids) const {
-  if (piece.empty()) return;
-  if (piece.size() > kCachedBytes) {
-    EncodeUncached(piece, ids);
-    return;
-  }
-  thread_local std::vector<CacheSlot> cache(kCacheSlots);
-  CacheSlot& slot = cache[XXH3_64bits(piece.data(), piece.size()) & (kCacheSlots - 1)];
-  if (slot.owner == number_ && slot.piece == piece) {
-    ids->insert(ids->end(), slot.ids.begin(), slot.ids.end());
-    return;
-  }
-  const size_t before = ids->size();
-  EncodeUncached(piece, ids);
-  slot.owner = number_;
-  slot.piece.assign(piece);
-  slot.ids.assign(ids->begin() + static_cast<std::ptrdiff_t>(before), ids->end());
-}
-
-void BpeModel::EncodeUncached(std::string_view piece, std::vector<int32_t>* ids) const {
-  if (piece.size() == 1) {
-    ids->push_back(byte_ids_[static_cast<unsigned char>(piece[0])]);
-    return;
-  }
-  if (rule_ == Rule::kRanks) {
-    // tiktoken: a piece that is a token is that token.
-    if (const std::optional<int32_t> id = tables_->tokens.Find(piece)) {
-      ids->push_back(*id);
-      return;
-    }
-  }
-  thread_local MergeScratch s;
-  const size_t n = piece.size();
-  s.id.resize(n);
-  for (size_t k = 0; k < n; ++k) s.id[k] = byte_ids_[static_cast<unsigned char>(piece[k])];
-
+/// Merge the `n` parts in `s.id` and append the ids left to `ids`: the pair of lowest rank first,
+/// the leftmost of equal ranks. `initial(k, &rank, &merged)` ranks the pair of the first parts k
+/// and k + 1, `pair_rank(left, right, &rank, &merged)` any pair of ids; both return false when
+/// the pair does not merge. Short pieces scan arrays, long ones use a heap over a linked list.
+template <typename Initial, typename PairRankFn>
+void MergeParts(MergeScratch& s, size_t n, Initial&& initial, PairRankFn&& pair_rank,
+                std::vector<int32_t>* ids) {
   if (n <= kScanBytes) {
     // Scan: parts in arrays; the pair of lowest rank, leftmost among equals, merges first.
     size_t parts = n;
     s.rank.resize(n);
     s.merged.resize(n);
     auto rank_pair = [&](size_t k) {
-      if (!PairRank(s.id[k], s.id[k + 1], &s.rank[k], &s.merged[k])) {
+      if (!pair_rank(s.id[k], s.id[k + 1], &s.rank[k], &s.merged[k])) {
         s.rank[k] = kNoMerge;
       }
     };
     for (size_t k = 0; k + 1 < parts; ++k) {
-      const Tables::BytePair& pair = tables_->byte_pairs[BytePairIndex(piece, k)];
-      s.rank[k] = pair.rank;
-      s.merged[k] = pair.merged;
+      if (!initial(k, &s.rank[k], &s.merged[k])) s.rank[k] = kNoMerge;
     }
     for (;;) {
       uint32_t best = kNoMerge;
@@ -629,15 +713,14 @@ void BpeModel::EncodeUncached(std::string_view piece, std::vector<int32_t>* ids)
     const uint32_t r = s.next[k];
     uint32_t rank;
     int32_t merged;
-    if (!PairRank(s.id[k], s.id[r], &rank, &merged)) return;
+    if (!pair_rank(s.id[k], s.id[r], &rank, &merged)) return;
     s.heap.push_back({rank, k, s.version[k], s.version[r], merged});
     std::push_heap(s.heap.begin(), s.heap.end(), std::greater<>());
   };
   for (uint32_t k = 0; k + 1 < n; ++k) {
-    const Tables::BytePair& pair = tables_->byte_pairs[BytePairIndex(piece, k)];
-    if (pair.rank != kNoMerge) {
-      s.heap.push_back({pair.rank, k, 0, 0, pair.merged});
-    }
+    uint32_t rank;
+    int32_t merged;
+    if (initial(k, &rank, &merged)) s.heap.push_back({rank, k, 0, 0, merged});
   }
   std::make_heap(s.heap.begin(), s.heap.end(), std::greater<>());
   while (!s.heap.empty()) {
@@ -656,6 +739,151 @@ void BpeModel::EncodeUncached(std::string_view piece, std::vector<int32_t>* ids)
     push(k);
   }
   for (uint32_t k = 0; k != kNone; k = s.next[k]) ids->push_back(s.id[k]);
+}
+
+}  // namespace
+
+void BpeModel::Encode(std::string_view piece, std::vector<int32_t>* ids) const {
+  if (piece.empty()) return;
+  if (piece.size() > kCachedBytes) {
+    EncodeUncached(piece, ids);
+    return;
+  }
+  thread_local std::vector<CacheSlot> cache(kCacheSlots);
+  CacheSlot& slot = cache[XXH3_64bits(piece.data(), piece.size()) & (kCacheSlots - 1)];
+  if (slot.owner == number_ && slot.piece == piece) {
+    ids->insert(ids->end(), slot.ids.begin(), slot.ids.end());
+    return;
+  }
+  const size_t before = ids->size();
+  EncodeUncached(piece, ids);
+  slot.owner = number_;
+  slot.piece.assign(piece);
+  slot.ids.assign(ids->begin() + static_cast<std::ptrdiff_t>(before), ids->end());
+}
+
+size_t BpeModel::EncodeWord(std::string_view piece, std::vector<int32_t>* ids) const {
+  if (piece.empty()) return 0;
+  if (bytes_suffice_) {
+    Encode(piece, ids);
+    return 0;
+  }
+  return EncodeCharacters(piece, ids);
+}
+
+size_t BpeModel::EncodeCharacters(std::string_view piece, std::vector<int32_t>* ids) const {
+  const HfRules& hf = *hf_;
+  if (whole_piece_is_token_) {
+    if (const std::optional<int32_t> id = tables_->tokens.Find(piece)) {
+      ids->push_back(*id);
+      return 0;
+    }
+  }
+  thread_local MergeScratch s;
+  thread_local std::string key;
+  thread_local std::vector<int32_t> fallback;
+  s.id.clear();
+  size_t unknown = 0;
+  bool pending_unk = false;
+  const auto flush_unk = [&] {
+    if (!pending_unk) return;
+    s.id.push_back(*hf.unk);
+    ++unknown;
+    pending_unk = false;
+  };
+  // The <0xNN> tokens of the bytes of `key` as the file writes it (a byte-level model's bytes
+  // are characters of its alphabet); false when one lacks a token.
+  const auto byte_fallback = [&](std::string_view text) {
+    fallback.clear();
+    std::string written;
+    for (const char c : text) {
+      written.clear();
+      if (hf.byte_level) {
+        AppendUtf8(ByteLevelAlphabet()[static_cast<unsigned char>(c)], &written);
+      } else {
+        written.push_back(c);
+      }
+      for (const char b : written) {
+        const int32_t id = hf.fallback[static_cast<unsigned char>(b)];
+        if (id < 0) return false;
+        fallback.push_back(id);
+      }
+    }
+    return true;
+  };
+  for (size_t i = 0; i < piece.size();) {
+    size_t length = 1;
+    if (!hf.byte_level) {
+      char32_t cp;
+      const int n = DecodeUtf8(piece.data() + i, piece.data() + piece.size(), &cp);
+      length = n > 0 ? static_cast<size_t>(n) : 1;
+    }
+    key.clear();
+    if (i > 0) key += hf.prefix;
+    key.append(piece.substr(i, length));
+    i += length;
+    if (i == piece.size()) key += hf.suffix;
+    if (const std::optional<int32_t> id = tables_->tokens.Find(key)) {
+      flush_unk();
+      s.id.push_back(*id);
+      continue;
+    }
+    if (hf.byte_fallback && byte_fallback(key)) {
+      // As HF: a pending unknown token is not put first.
+      s.id.insert(s.id.end(), fallback.begin(), fallback.end());
+      continue;
+    }
+    if (!hf.unk_token) continue;  // HF drops the character
+    if (!hf.unk) {
+      throw DataError("the BPE model's unk_token '" + *hf.unk_token +
+                      "' is not in its vocabulary, and a character needs it");
+    }
+    if (pending_unk && hf.fuse_unk) continue;
+    flush_unk();
+    pending_unk = true;
+  }
+  flush_unk();
+  const auto pair_rank = [&](int32_t left, int32_t right, uint32_t* rank, int32_t* merged) {
+    return PairRank(left, right, rank, merged);
+  };
+  MergeParts(
+      s, s.id.size(),
+      [&](size_t k, uint32_t* rank, int32_t* merged) {
+        return pair_rank(s.id[k], s.id[k + 1], rank, merged);
+      },
+      pair_rank, ids);
+  return unknown;
+}
+
+void BpeModel::EncodeUncached(std::string_view piece, std::vector<int32_t>* ids) const {
+  if (piece.size() == 1) {
+    ids->push_back(byte_ids_[static_cast<unsigned char>(piece[0])]);
+    return;
+  }
+  if (whole_piece_is_token_) {
+    // tiktoken, and HF's ignore_merges: a piece that is a token is that token.
+    if (const std::optional<int32_t> id = tables_->tokens.Find(piece)) {
+      ids->push_back(*id);
+      return;
+    }
+  }
+  thread_local MergeScratch s;
+  const size_t n = piece.size();
+  s.id.resize(n);
+  for (size_t k = 0; k < n; ++k) s.id[k] = byte_ids_[static_cast<unsigned char>(piece[k])];
+  // The first pairs are pairs of bytes: the dense table.
+  MergeParts(
+      s, n,
+      [&](size_t k, uint32_t* rank, int32_t* merged) {
+        const Tables::BytePair& pair = tables_->byte_pairs[BytePairIndex(piece, k)];
+        *rank = pair.rank;
+        *merged = pair.merged;
+        return pair.rank != kNoMerge;
+      },
+      [&](int32_t left, int32_t right, uint32_t* rank, int32_t* merged) {
+        return PairRank(left, right, rank, merged);
+      },
+      ids);
 }
 
 }  // namespace corpusflow

@@ -1,8 +1,11 @@
-// BpeModel: byte-level BPE, the model of GPT-2, tiktoken's encodings (r50k, p50k, cl100k, o200k)
-// and the BPE tokenizer.json files of Llama 3, Qwen2 and GPT-NeoX. A pre-token (a piece of the
-// pre-tokenizer regex, bpe_pattern.h) starts as its bytes, one part per byte, and adjacent parts
-// are merged, the pair of lowest rank first (the leftmost of equal ranks), until no adjacent pair
-// has a rank. Two rank rules, one per reference:
+// BpeModel: BPE, the model of GPT-2, tiktoken's encodings (r50k, p50k, cl100k, o200k) and the BPE
+// tokenizer.json files of HF tokenizers (Llama 3, Qwen2, GPT-NeoX; LoadHf). A pre-token (a piece
+// of the pre-tokenizer regex, bpe_pattern.h) starts as its bytes, one part per byte, and adjacent
+// parts are merged, the pair of lowest rank first (the leftmost of equal ranks), until no
+// adjacent pair has a rank. A tokenizer.json model that is not byte-level, or has a subword
+// prefix or suffix, starts instead from its characters as HF's BPE::merge_word does (EncodeWord:
+// each character's token, else its <0xNN> byte-fallback tokens, else the unknown token), then
+// merges the same way; the byte path is left as it was. Two rank rules, one per reference:
 //   ranks   (tiktoken) a pair's rank is the rank of its concatenated bytes as a token, and a
 //           piece that is a token as a whole is that token at once; ids are the ranks;
 //   merges  (GPT-2 vocab.json + merges.txt, HF tokenizers) a pair's rank is its line in the
@@ -27,6 +30,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace corpusflow {
@@ -39,6 +43,27 @@ const std::array<char32_t, 256>& ByteLevelAlphabet();
 /// in the alphabet (or it is not UTF-8).
 std::optional<std::string> DecodeByteLevel(std::string_view text);
 
+/// The BPE model of an HF tokenizer.json (`"model": {"type": "BPE", ...}`), as parsed.
+struct HfBpeConfig {
+  /// The file, as errors name it.
+  std::string source;
+  /// Tokens as the file writes them, and their ids.
+  std::vector<std::pair<std::string, int32_t>> vocab;
+  /// The merges in rank order, each as its two tokens.
+  std::vector<std::pair<std::string, std::string>> merges;
+  /// The pre-tokenizer ends with ByteLevel: the model sees each byte as its character of the
+  /// byte-level alphabet, so tokens are read through that alphabet and pieces are bytes.
+  bool byte_level = false;
+  /// A piece that is a token as a whole is that token (Llama 3).
+  bool ignore_merges = false;
+  std::optional<std::string> unk_token;
+  bool fuse_unk = false;
+  /// A character without a token becomes the tokens `<0xNN>` of its UTF-8 bytes.
+  bool byte_fallback = false;
+  std::string continuing_subword_prefix;
+  std::string end_of_word_suffix;
+};
+
 class BpeModel {
  public:
   enum class Rule { kRanks, kMerges };
@@ -48,6 +73,11 @@ class BpeModel {
   /// GPT-2's vocab.json and merges.txt. Throws IoError, DataError.
   static std::unique_ptr<BpeModel> LoadGpt2(const std::string& vocab_path,
                                             const std::string& merges_path);
+
+  /// The BPE model of a tokenizer.json, built as HF tokenizers builds it: a merge whose tokens
+  /// the vocabulary lacks is an error, and of a pair listed twice the later rank counts. Throws
+  /// DataError naming `config.source`.
+  static std::unique_ptr<BpeModel> LoadHf(const HfBpeConfig& config);
 
   ~BpeModel();
   BpeModel(const BpeModel&) = delete;
@@ -61,10 +91,20 @@ class BpeModel {
   /// The bytes of token `id` (empty when no token has that id).
   std::string_view TokenBytes(int32_t id) const;
 
-  /// Append the ids of one pre-token (any bytes) to `ids`.
+  /// Append the ids of one pre-token (any bytes) to `ids`. REQUIRES: a model of LoadTiktoken,
+  /// LoadGpt2, or LoadHf whose every byte is a token and that has no subword prefix or suffix.
   void Encode(std::string_view piece, std::vector<int32_t>* ids) const;
 
+  /// Append the ids of one pre-token of a LoadHf model to `ids`, as HF's BPE::tokenize does:
+  /// each character (each byte of a byte-level model) becomes its token (with the continuing
+  /// subword prefix after the first, the end-of-word suffix on the last), else its byte-fallback
+  /// tokens, else the unknown token (fused with a previous one under fuse_unk), else nothing;
+  /// then the parts merge. Returns the number of unknown tokens. REQUIRES: valid UTF-8 unless
+  /// byte-level.
+  size_t EncodeWord(std::string_view piece, std::vector<int32_t>* ids) const;
+
   struct Tables;
+  struct HfRules;
 
  private:
   explicit BpeModel(Rule rule);
@@ -77,7 +117,15 @@ class BpeModel {
   /// Fill Tables::byte_pairs from the merges.
   void IndexBytePairs();
 
+  /// EncodeWord's path for what Encode cannot do.
+  size_t EncodeCharacters(std::string_view piece, std::vector<int32_t>* ids) const;
+
   Rule rule_;
+  /// A piece that is a token is that token (tiktoken; HF's ignore_merges).
+  bool whole_piece_is_token_ = false;
+  /// LoadHf: EncodeWord may use Encode (byte-level, every byte a token, no prefix or suffix).
+  bool bytes_suffice_ = true;
+  std::unique_ptr<HfRules> hf_;
   /// This model's number in the per-thread caches (unique in the process).
   uint64_t number_;
   int64_t vocab_size_ = 0;

@@ -3,6 +3,8 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <cctype>
+
 #include "engine/error.h"
 
 namespace corpusflow {
@@ -96,8 +98,9 @@ const char* BpePattern::Named(std::string_view name) {
   return nullptr;
 }
 
-BpePattern::BpePattern(std::string_view regex) : compiled_(std::make_unique<Compiled>()) {
-  const char* named = Named(regex);
+BpePattern::BpePattern(std::string_view regex, bool names)
+    : compiled_(std::make_unique<Compiled>()) {
+  const char* named = names ? Named(regex) : nullptr;
   regex_ = named != nullptr ? std::string(named) : std::string(regex);
   if (regex_.empty()) throw InvalidArgument("the pre-tokenizer regex is empty");
   const std::string pcre = WithWhiteSpaceClasses(regex_);
@@ -116,6 +119,22 @@ BpePattern::BpePattern(std::string_view regex) : compiled_(std::make_unique<Comp
 }
 
 BpePattern::~BpePattern() = default;
+
+std::string BpePattern::Literal(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x80 && !std::isalnum(u) && c != ' ') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+bool BpePattern::CanMatchEmpty() const {
+  uint32_t empty = 0;
+  pcre2_pattern_info(compiled_->code, PCRE2_INFO_MATCHEMPTY, &empty);
+  return empty != 0;
+}
 
 bool BpePattern::Find(std::string_view text, size_t at, size_t* begin, size_t* end) const {
   thread_local ThreadMatchState state;

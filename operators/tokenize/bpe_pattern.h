@@ -25,15 +25,24 @@ class BpePattern {
   /// "llama3", "qwen2"; nullptr for any other name.
   static const char* Named(std::string_view name);
 
-  /// Compile `regex` (a name of Named() or a regex); throws InvalidArgument naming the
-  /// position of a syntax error.
-  explicit BpePattern(std::string_view regex);
+  /// Compile `regex` (a name of Named(), unless `names` is false, or a regex); throws
+  /// InvalidArgument naming the position of a syntax error.
+  explicit BpePattern(std::string_view regex, bool names = true);
   ~BpePattern();
   BpePattern(const BpePattern&) = delete;
   BpePattern& operator=(const BpePattern&) = delete;
 
   /// The regex as given (after resolving a name).
   const std::string& regex() const { return regex_; }
+
+  /// `text` as a regex that matches it literally (every ASCII punctuation character escaped).
+  static std::string Literal(std::string_view text);
+
+  /// Whether the regex can match the empty string (PCRE2_INFO_MATCHEMPTY).
+  bool CanMatchEmpty() const;
+
+  /// The next non-empty match at or after `at` ([*begin, *end)); false when none.
+  bool Find(std::string_view text, size_t at, size_t* begin, size_t* end) const;
 
   /// Call `on_piece(std::string_view)` for each non-empty match in `text`, left to right, each
   /// search starting where the previous match ended; text between matches is skipped, as the
@@ -49,9 +58,6 @@ class BpePattern {
   }
 
  private:
-  /// The next non-empty match at or after `at`; false when none.
-  bool Find(std::string_view text, size_t at, size_t* begin, size_t* end) const;
-
   struct Compiled;
   std::string regex_;
   std::unique_ptr<Compiled> compiled_;

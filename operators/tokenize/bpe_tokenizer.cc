@@ -11,6 +11,7 @@
 #include "operators/text/text_file.h"
 #include "operators/tokenize/bpe_model.h"
 #include "operators/tokenize/bpe_pattern.h"
+#include "operators/tokenize/hf_tokenizer.h"
 
 namespace corpusflow {
 namespace {
@@ -60,6 +61,9 @@ const KnownEncoding* EncodingOfFile(const std::string& path) {
 }
 
 bool FromTiktoken(const TokenizerOptions& options) { return !options.tiktoken_path.empty(); }
+bool FromTokenizerJson(const TokenizerOptions& options) {
+  return !options.tokenizer_json_path.empty();
+}
 
 /// The largest rank of a `.tiktoken` file, read line by line (the model is not built).
 int64_t TiktokenIdCount(const std::string& path) {
@@ -120,10 +124,16 @@ std::pair<int64_t, std::optional<int32_t>> Gpt2VocabFacts(const std::string& pat
 void CheckBpeOptions(const TokenizerOptions& options) {
   const bool tiktoken = FromTiktoken(options);
   const bool gpt2 = !options.vocab_path.empty() || !options.merges_path.empty();
-  if (tiktoken == gpt2) {
+  const bool json = FromTokenizerJson(options);
+  if (int{tiktoken} + int{gpt2} + int{json} != 1) {
     throw InvalidArgument(
-        "--kind bpe needs either --tiktoken FILE (a .tiktoken rank file) or --vocab vocab.json "
-        "--merges merges.txt (GPT-2's files)");
+        "--kind bpe needs one of --tokenizer tokenizer.json (HF tokenizers), --tiktoken FILE (a "
+        ".tiktoken rank file) or --vocab vocab.json --merges merges.txt (GPT-2's files)");
+  }
+  if (json && !options.pattern.empty()) {
+    throw InvalidArgument(
+        "--pattern is not an option of --tokenizer: tokenizer.json has its own "
+        "pre-tokenizer");
   }
   if (gpt2 && (options.vocab_path.empty() || options.merges_path.empty())) {
     throw InvalidArgument("GPT-2's BPE needs both --vocab vocab.json and --merges merges.txt");
@@ -170,7 +180,19 @@ int64_t IdCount(int64_t model_ids, const std::vector<SpecialToken>& a,
 
 }  // namespace
 
+void CheckBpeAddSpecial(const TokenizerOptions& options) {
+  if (FromTokenizerJson(options)) {
+    CheckHfAddSpecial(options);
+    return;
+  }
+  throw InvalidArgument(
+      "--add-special: byte-level BPE files (.tiktoken, GPT-2's vocab.json) have no start or end "
+      "token to add; write-megatron --append-eod ID ends each document (GPT-2 and tiktoken: "
+      "<|endoftext|>)");
+}
+
 std::string BpePatternFor(const TokenizerOptions& options) {
+  if (FromTokenizerJson(options)) return "";
   if (!options.pattern.empty()) return options.pattern;
   if (!FromTiktoken(options)) return "gpt2";
   if (const KnownEncoding* e = EncodingOfFile(options.tiktoken_path)) return e->pattern;
@@ -219,6 +241,7 @@ std::vector<SpecialToken> BpeActiveSpecialTokens(const TokenizerOptions& options
 
 TokenizerFacts ReadBpeFacts(const TokenizerOptions& options) {
   CheckBpeOptions(options);
+  if (FromTokenizerJson(options)) return ReadHfFacts(options);
   BpePattern pattern(BpePatternFor(options));  // a bad regex is a usage error now
   const std::vector<SpecialToken> active = BpeActiveSpecialTokens(options);
   const int64_t model_ids = FromTiktoken(options) ? TiktokenIdCount(options.tiktoken_path)
@@ -245,6 +268,7 @@ std::shared_ptr<const BpeModel> LoadBpeModel(const TokenizerOptions& options,
 }  // namespace
 
 TokenNames::Pairs BpeTokenNames(const TokenizerOptions& options) {
+  if (FromTokenizerJson(options)) return HfTokenNames(options);
   TokenNames::Pairs names;
   for (const SpecialToken& token : BpeEncodingSpecialTokens(options)) {
     names.emplace_back(token.text, token.id);
@@ -262,6 +286,7 @@ TokenNames::Pairs BpeTokenNames(const TokenizerOptions& options) {
 std::unique_ptr<TextTokenizer> CreateBpeTokenizer(const TokenizerOptions& options,
                                                   ResourceCache& resources) {
   CheckBpeOptions(options);
+  if (FromTokenizerJson(options)) return CreateHfTokenizer(options, resources);
   std::shared_ptr<const BpeModel> model = LoadBpeModel(options, resources);
   auto pattern = std::make_shared<const BpePattern>(BpePatternFor(options));
   TokenizerOptions active = options;

@@ -1,6 +1,8 @@
 // `tokenize --kind bpe`: byte-level BPE, the tokenizers of GPT-2 (preprocess_data.py's
-// GPT2BPETokenizer) and of tiktoken's encodings (TikTokenizer). Text is cut into pre-tokens by the
-// encoding's regex (bpe_pattern.h) and each is merged by the model (bpe_model.h):
+// GPT2BPETokenizer) and of tiktoken's encodings (TikTokenizer), and HF tokenizer.json files
+// (`--tokenizer`, HuggingFaceTokenizer: hf_tokenizer.h, to which these functions hand over).
+// Text is cut into pre-tokens by the encoding's regex (bpe_pattern.h) and each is merged by the
+// model (bpe_model.h):
 //   --tiktoken FILE [--pattern cl100k|o200k|r50k|p50k|gpt2|llama3|qwen2|REGEX]
 //            a `.tiktoken` rank file, merged by ranks as tiktoken does; the pattern defaults
 //            from a file named after its encoding (cl100k_base.tiktoken, ...);
@@ -34,12 +36,17 @@ namespace corpusflow {
 std::vector<SpecialToken> BpeEncodingSpecialTokens(const TokenizerOptions& options);
 
 /// The regex --pattern resolves to for these options: the given one, else the encoding of a
-/// `.tiktoken` file's name, else gpt2 for GPT-2 files. Throws InvalidArgument when none.
+/// `.tiktoken` file's name, else gpt2 for GPT-2 files; empty for a tokenizer.json (its own
+/// pre-tokenizer). Throws InvalidArgument when none.
 std::string BpePatternFor(const TokenizerOptions& options);
 
 /// The special tokens that become their ids in text: --allow-special's tokens of the encoding,
 /// plus --special-tokens. Throws InvalidArgument for a token the encoding lacks.
 std::vector<SpecialToken> BpeActiveSpecialTokens(const TokenizerOptions& options);
+
+/// Throw InvalidArgument when --add-special cannot work: always for .tiktoken and GPT-2 files;
+/// for a tokenizer.json, when its post-processor adds no token or more than one on a side.
+void CheckBpeAddSpecial(const TokenizerOptions& options);
 
 /// Check the options of --kind bpe and read the facts (id count) without loading the model.
 TokenizerFacts ReadBpeFacts(const TokenizerOptions& options);

@@ -29,6 +29,12 @@ constexpr int64_t kMaxIdsPerRecord = std::numeric_limits<int32_t>::max();
 constexpr size_t kHfMaxCharsPerWord = 100;
 constexpr size_t kBert4kerasMaxCharsPerWord = 200;
 
+std::string JoinComma(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
 int32_t RequireToken(const Vocabulary& vocab, std::string_view token, const std::string& path) {
   const std::optional<int32_t> id = vocab.Find(token);
   if (!id) throw DataError(path + ": the vocabulary has no " + std::string(token) + " token");
@@ -348,8 +354,9 @@ void CheckTokenizerOptions(const TokenizerOptions& options) {
   const bool bpe = options.kind == TokenizerKind::kBpe;
   if (bpe) return;  // ReadBpeFacts checks its own
   if (!options.merges_path.empty() || !options.tiktoken_path.empty() || !options.pattern.empty() ||
-      !options.allow_special.empty()) {
-    throw InvalidArgument("--merges, --tiktoken, --pattern and --allow-special are for --kind bpe");
+      !options.allow_special.empty() || !options.tokenizer_json_path.empty()) {
+    throw InvalidArgument(
+        "--merges, --tiktoken, --tokenizer, --pattern and --allow-special are for --kind bpe");
   }
   const bool pieces = options.kind == TokenizerKind::kSentencePiece;
   if (pieces) {
@@ -417,6 +424,7 @@ std::unique_ptr<TextTokenizer> TextTokenizer::Create(const TokenizerOptions& opt
 std::string TokenizerFiles(const TokenizerOptions& options) {
   if (options.kind == TokenizerKind::kSentencePiece) return options.model_path;
   if (!options.tiktoken_path.empty()) return options.tiktoken_path;
+  if (!options.tokenizer_json_path.empty()) return options.tokenizer_json_path;
   if (!options.merges_path.empty()) return options.vocab_path + " + " + options.merges_path;
   return options.vocab_path;
 }
@@ -436,12 +444,8 @@ TokenizeOperator::TokenizeOperator(TokenizeOptions options) : options_(std::move
   if (options_.add_special) {
     const std::string& vocab = options_.tokenizer.vocab_path;
     if (options_.tokenizer.kind == TokenizerKind::kBpe) {
-      throw InvalidArgument(
-          "--add-special: byte-level BPE files (.tiktoken, GPT-2's vocab.json) have no start or "
-          "end token to add; write-megatron --append-eod ID ends each document (GPT-2 and "
-          "tiktoken: <|endoftext|>)");
-    }
-    if (options_.tokenizer.kind == TokenizerKind::kSentencePiece) {
+      CheckBpeAddSpecial(options_.tokenizer);
+    } else if (options_.tokenizer.kind == TokenizerKind::kSentencePiece) {
       if (!facts_.end_id) {
         throw InvalidArgument("--add-special: the SentencePiece model " +
                               options_.tokenizer.model_path + " has no EOS piece");
@@ -450,7 +454,8 @@ TokenizeOperator::TokenizeOperator(TokenizeOptions options) : options_(std::move
       throw InvalidArgument("--add-special: " + vocab + " lacks [CLS] or [SEP]");
     }
   }
-  const size_t specials = options_.add_special ? (facts_.start_id ? 2 : 1) : 0;
+  const size_t specials =
+      options_.add_special ? (facts_.start_id ? 1 : 0) + (facts_.end_id ? 1 : 0) : 0;
   if (options_.max_len > 0 && options_.max_len < specials) {
     throw InvalidArgument("--max-len " + std::to_string(options_.max_len) +
                           " leaves no room for the special tokens");
@@ -465,6 +470,8 @@ void TokenizeOperator::Validate(const PlanContext& /*ctx*/) const {
     CheckInputReadable(t.model_path);
   } else if (!t.tiktoken_path.empty()) {
     CheckInputReadable(t.tiktoken_path);
+  } else if (!t.tokenizer_json_path.empty()) {
+    CheckInputReadable(t.tokenizer_json_path);
   } else {
     CheckInputReadable(t.vocab_path);
   }
@@ -508,14 +515,23 @@ std::string TokenizeOperator::Describe() const {
                   std::to_string(facts_.vocab_size) + " ids) " + options_.field + " -> " + output_;
   if (t.kind == TokenizerKind::kBpe) {
     const std::string pattern = BpePatternFor(t);
-    d += ", pattern " + (pattern.size() > 24 ? pattern.substr(0, 21) + "..." : pattern);
-    if (!t.allow_special.empty()) {
+    if (!pattern.empty()) {
+      d += ", pattern " + (pattern.size() > 24 ? pattern.substr(0, 21) + "..." : pattern);
+    }
+    if (!t.tokenizer_json_path.empty() && !t.allow_special.empty()) {
+      d += ", allowed special tokens " + JoinComma(t.allow_special);
+    } else if (!t.allow_special.empty()) {
       d += ", allowed special tokens " + FormatSpecialTokens(BpeActiveSpecialTokens(t));
     }
   }
   if (!t.special_tokens.empty()) d += ", special tokens " + FormatSpecialTokens(t.special_tokens);
-  if (options_.add_special)
-    d += ", " + std::string(facts_.start_id ? "[CLS]/[SEP]" : "EOS") + " added";
+  if (options_.add_special) {
+    if (t.kind == TokenizerKind::kBpe) {
+      d += ", the post-processor's tokens added";
+    } else {
+      d += ", " + std::string(facts_.start_id ? "[CLS]/[SEP]" : "EOS") + " added";
+    }
+  }
   if (options_.max_len > 0) d += ", max " + std::to_string(options_.max_len);
   return d;
 }
@@ -537,9 +553,10 @@ static const OperatorRegistrar kRegisterTokenize(OperatorDef{
     .name = "tokenize",
     .role = OperatorRole::kTransform,
     .synopsis = "tokenize --kind wordpiece|t5pegasus|sentencepiece|bpe (--vocab FILE | --model "
-                "FILE | --tiktoken FILE | --vocab vocab.json --merges merges.txt) [options]",
+                "FILE | --tiktoken FILE | --vocab vocab.json --merges merges.txt | --tokenizer "
+                "tokenizer.json) [options]",
     .summary = "Turn text into token ids: BERT WordPiece, T5 PEGASUS (jieba + WordPiece), "
-               "SentencePiece, byte-level BPE (tiktoken, GPT-2)",
+               "SentencePiece, BPE (tiktoken, GPT-2, HF tokenizer.json)",
     .details =
         "wordpiece: BERT's BasicTokenizer (clean, CJK characters apart, optional lowercase + "
         "accent stripping, punctuation apart) and greedy longest-match WordPiece with a "
@@ -559,6 +576,16 @@ static const OperatorRegistrar kRegisterTokenize(OperatorDef{
         "<|endoftext|> in the text is ordinary text unless --allow-special all|TOKEN,... names "
         "it (tiktoken's rule). The id count includes the encoding's special tokens (cl100k "
         "100277, o200k 200019, gpt2 50257).\n"
+        "bpe --tokenizer tokenizer.json: an HF tokenizers file with a BPE model (normalizers "
+        "NFC/NFKC/NFD/NFKD, Lowercase, Prepend, Replace, Strip; pre-tokenizers ByteLevel, Split, "
+        "Metaspace; "
+        "post-processors TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel; "
+        "Sequences of them; added tokens), encoded as HF's Tokenizer.encode; any other part is "
+        "refused at plan time, naming it. A model that is not byte-level starts from characters "
+        "(byte_fallback, unk_token), as Mistral's. Added tokens marked special are ordinary text "
+        "unless "
+        "--allow-special names them (all: HF's ids); the others are always cut out, as HF does. "
+        "--add-special adds the post-processor's tokens (Llama 3's <|begin_of_text|>).\n"
         "--special-tokens maps literal tokens of the text to fixed ids, never pieces: "
         "pegasus (<pad>=0,</s>=1,<mask_1>=2,<mask_2>=3, with --id-offset 103), bert "
         "([PAD]=0,[UNK]=100,[CLS]=101,[SEP]=102,[MASK]=103) or TOKEN=ID entries, separated by "
@@ -585,19 +612,21 @@ static const OperatorRegistrar kRegisterTokenize(OperatorDef{
               "vocab.txt (wordpiece, t5pegasus); vocab.json (bpe, with --merges)")(
               "merges", po::value<std::string>(), "bpe: GPT-2's merges.txt")(
               "tiktoken", po::value<std::string>(), "bpe: a .tiktoken rank file")(
+              "tokenizer", po::value<std::string>(), "bpe: an HF tokenizers tokenizer.json")(
               "pattern", po::value<std::string>(),
               "bpe: pre-tokenizer regex, or cl100k, o200k, r50k, p50k, gpt2, llama3, qwen2")(
               "allow-special", po::value<std::string>(),
-              "bpe: the encoding's special tokens that become their ids in text: all or "
-              "TOKEN,...")("model", po::value<std::string>(),
-                           "SentencePiece .model (sentencepiece)")(
+              "bpe: the special tokens (of the encoding, or a tokenizer.json's special added "
+              "tokens) that become their ids in text: all or TOKEN,...")(
+              "model", po::value<std::string>(), "SentencePiece .model (sentencepiece)")(
               "lowercase", po::bool_switch(),
               "wordpiece: lowercase and strip accents (uncased BERT); t5pegasus always does")(
               "max-chars-per-word", CountValue(1),
               "longest word WordPiece splits (default 100 wordpiece, 200 t5pegasus)")(
-              "add-special", po::bool_switch(), "add [CLS] ... [SEP], or EOS for sentencepiece")(
-              "max-len", CountValue(0, kMaxIdsPerRecord)->default_value(0),
-              "truncate to N ids, the end token kept (0: no limit)")(
+              "add-special", po::bool_switch(),
+              "add [CLS] ... [SEP], EOS for sentencepiece, the post-processor's tokens for a "
+              "tokenizer.json")("max-len", CountValue(0, kMaxIdsPerRecord)->default_value(0),
+                                "truncate to N ids, the end token kept (0: no limit)")(
               "id-offset", IntegerValue(0, kMaxIdsPerRecord)->default_value(0),
               "sentencepiece: add N to every id above 1 (PEGASUS: 103)")(
               "special-tokens", po::value<std::string>(),
@@ -616,6 +645,7 @@ static const OperatorRegistrar kRegisterTokenize(OperatorDef{
       if (v.count("model")) t.model_path = v["model"].as<std::string>();
       if (v.count("merges")) t.merges_path = v["merges"].as<std::string>();
       if (v.count("tiktoken")) t.tiktoken_path = v["tiktoken"].as<std::string>();
+      if (v.count("tokenizer")) t.tokenizer_json_path = v["tokenizer"].as<std::string>();
       if (v.count("pattern")) t.pattern = v["pattern"].as<std::string>();
       if (v.count("allow-special")) {
         for (std::string_view rest = v["allow-special"].as<std::string>(); !rest.empty();) {

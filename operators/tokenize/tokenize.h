@@ -7,8 +7,9 @@
 //                  vocabulary is one token, other words go through BERT basic + WordPiece;
 //   sentencepiece  a SentencePiece .model through libsentencepiece (spm_encode parity), with the
 //                  PEGASUS id offset (ids above 1 shifted by --id-offset);
-//   bpe            byte-level BPE: tiktoken rank files and GPT-2's vocab.json + merges.txt
-//                  (bpe_tokenizer.h; tiktoken and GPT-2 parity).
+//   bpe            BPE: tiktoken rank files and GPT-2's vocab.json + merges.txt
+//                  (bpe_tokenizer.h; tiktoken and GPT-2 parity), HF tokenizer.json files
+//                  (hf_tokenizer.h; npm tokenizers parity).
 // `--special-tokens` maps literal tokens of the text (`<mask_1>` of gsg, `[MASK]`) to fixed ids
 // (special_tokens.h): the text is cut at them and the stretches between them are tokenized one by
 // one. `--add-special` adds [CLS]/[SEP] (EOS for sentencepiece); `--max-len N` truncates as the
@@ -59,9 +60,12 @@ struct TokenizerOptions {
   std::string merges_path;
   /// A `.tiktoken` rank file (bpe).
   std::string tiktoken_path;
+  /// An HF tokenizers `tokenizer.json` (bpe).
+  std::string tokenizer_json_path;
   /// bpe: the pre-tokenizer regex or the name of a known one; empty = from the files.
   std::string pattern;
-  /// bpe: the special tokens of the encoding that become their ids in text ("all" or tokens).
+  /// bpe: the special tokens of the encoding (of a tokenizer.json: its added tokens marked
+  /// special) that become their ids in text ("all" or tokens).
   std::vector<std::string> allow_special;
   /// SentencePiece .model (sentencepiece).
   std::string model_path;

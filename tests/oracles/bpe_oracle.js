@@ -19,8 +19,33 @@
 //       Without --allow-special a literal special token is ordinary text (encode_ordinary);
 //       with it every special token of the encoding is its id. --bench writes nothing and prints
 //       "seconds WALL cpu_seconds CPU" for the encoding alone.
-//   node bpe_oracle.js encode-hf TOKENIZER_JSON INPUT OUTPUT [--bench]
-//       the same with HF tokenizers loading TOKENIZER_JSON (no special tokens added)
+//   node bpe_oracle.js make-tokenizer-json STYLE OUT.json
+//       write a tokenizer.json built by hand from tiktoken's ranks (or, for `chars`, trained here
+//       on GPL-3's words), exercising the parts corpusflow reads:
+//         gpt2     GPT-2's: ByteLevel with its regex, add_prefix_space false, <|endoftext|> added
+//                  (special, in the vocabulary), ByteLevel post-processor;
+//         roberta  the same with add_prefix_space true and a RobertaProcessing;
+//         llama3   export-tokenizer-json's cl100k file with Llama 3's BOS <|begin_of_text|> (a new
+//                  id) in a Sequence [ByteLevel, TemplateProcessing] post-processor;
+//         qwen2    NFC + Split (qwen2's regex) + ByteLevel(use_regex false), added tokens special
+//                  and not (single_word, lstrip, rstrip, normalized), an EOS template;
+//         mixed    normalizers NFKD, Lowercase, Replace (string and regex), Strip, Prepend and
+//                  Split pre-tokenizers of every behavior (inverted too) before a ByteLevel with
+//                  add_prefix_space, a BertProcessing;
+//         mistral  Mistral's layout: a character-level BPE with byte_fallback (<0xNN>), fuse_unk
+//                  and <unk>, trained here on GPL-3's words; Metaspace (prepend_scheme first,
+//                  split false); <s> added as BOS by a TemplateProcessing;
+//         metaspace the same model with Metaspace (legacy add_prefix_space true: always;
+//                  split true) after a Split on digits, and <s> </s> added by a template;
+//         chars    a character-level BPE (no ByteLevel) with continuing_subword_prefix "##",
+//                  end_of_word_suffix "</w>", unk_token fused; chars-fallback: byte_fallback
+//                  with <0xNN> tokens instead
+//   node bpe_oracle.js encode-hf TOKENIZER_JSON INPUT OUTPUT [--add-special] [--ordinary-special]
+//                                [--bench]
+//       the same with HF tokenizers loading TOKENIZER_JSON: --add-special is encode's
+//       addSpecialTokens; --ordinary-special makes the added tokens marked special ordinary text
+//       (what corpusflow does without --allow-special) without changing any id: those the
+//       vocabulary has are dropped, the others get a content no text holds
 'use strict';
 
 const fs = require('fs');
@@ -122,7 +147,228 @@ function exportTokenizerJson(data, outPath) {
   fs.writeFileSync(outPath, JSON.stringify(tokenizer));
 }
 
-async function encodeHf(tokenizerPath, inputPath, outputPath, bench) {
+/// Merge the most frequent adjacent pair of `words` ({symbols, count}; ties by the pair's text)
+/// into `join(a, b)`, `merges` times or until no pair is left; returns [a, b, merged] in order.
+function learnMerges(words, merges, join) {
+  const out = [];
+  for (let m = 0; m < merges; ++m) {
+    const pairs = new Map();
+    for (const { symbols, count } of words) {
+      for (let i = 0; i + 1 < symbols.length; ++i) {
+        const key = symbols[i] + ' ' + symbols[i + 1];
+        pairs.set(key, (pairs.get(key) || 0) + count);
+      }
+    }
+    let best = null;
+    for (const [key, count] of pairs) {
+      if (best === null || count > best[1] || (count === best[1] && key < best[0])) best = [key, count];
+    }
+    if (best === null) break;
+    const [a, b] = best[0].split(' ');
+    const merged = join(a, b);
+    out.push([a, b, merged]);
+    for (const word of words) {
+      const w = word.symbols;
+      for (let i = 0; i + 1 < w.length; ++i) {
+        if (w[i] === a && w[i + 1] === b) w.splice(i, 2, merged);
+      }
+    }
+  }
+  return out;
+}
+
+/// A character-level BPE trained on `text`'s words as HF's BpeTrainer would merge them: the most
+/// frequent adjacent pair first (ties by the pair's text), `merges` times.
+function trainChars(text, merges, prefix, suffix) {
+  const counts = new Map();
+  for (const word of text.split(/[^A-Za-z0-9]+/)) {
+    if (word) counts.set(word, (counts.get(word) || 0) + 1);
+  }
+  const words = [...counts.entries()].map(([word, count]) => {
+    const chars = Array.from(word);
+    const symbols = chars.map((c, i) => (i > 0 ? prefix : '') + c + (i + 1 === chars.length ? suffix : ''));
+    return { symbols, count };
+  });
+  const vocab = {};
+  let next = 0;
+  const add = (token) => { if (!(token in vocab)) vocab[token] = next++; };
+  add('[UNK]');
+  for (let c = 0x21; c < 0x7f; ++c) {
+    const ch = String.fromCharCode(c);
+    for (const token of [ch, prefix + ch, ch + suffix, prefix + ch + suffix]) add(token);
+  }
+  const out = learnMerges(words, merges, (a, b) => a + b.slice(prefix.length)).map(
+    ([a, b, merged]) => { add(merged); return [a, b]; });
+  return { vocab, merges: out };
+}
+
+/// A Metaspace BPE trained on `text`'s words ("▁word"), with <unk>, <s>, </s> and the 256 byte
+/// fallback tokens first, as Mistral's and Llama 2's vocabularies start.
+function trainMetaspace(text, merges) {
+  const counts = new Map();
+  for (const word of text.split(/\s+/)) {
+    if (word) counts.set('\u2581' + word, (counts.get('\u2581' + word) || 0) + 1);
+  }
+  const words = [...counts.entries()].map(([word, count]) => ({ symbols: Array.from(word), count }));
+  const vocab = { '<unk>': 0, '<s>': 1, '</s>': 2 };
+  let next = 3;
+  for (let b = 0; b < 256; ++b) {
+    vocab['<0x' + b.toString(16).toUpperCase().padStart(2, '0') + '>'] = next++;
+  }
+  const chars = new Set();
+  for (const { symbols } of words) symbols.forEach((c) => chars.add(c));
+  for (const c of [...chars].sort()) vocab[c] = next++;
+  const out = learnMerges(words, merges, (a, b) => a + b).map(([a, b, merged]) => {
+    if (!(merged in vocab)) vocab[merged] = next++;
+    return a + ' ' + b;
+  });
+  return { vocab, merges: out };
+}
+
+function addedToken(content, id, special, options = {}) {
+  return {
+    id, content, single_word: !!options.single_word, lstrip: !!options.lstrip,
+    rstrip: !!options.rstrip, normalized: options.normalized === undefined ? !special : options.normalized,
+    special,
+  };
+}
+
+function makeTokenizerJson(style, outPath) {
+  const byteLevel = (addPrefixSpace, useRegex) => (
+    { type: 'ByteLevel', add_prefix_space: addPrefixSpace, trim_offsets: true, use_regex: useRegex });
+  const bpe = (vocab, merges, options = {}) => Object.assign({
+    type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null,
+    end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false,
+    vocab, merges,
+  }, options);
+  const tokenizer = { version: '1.0', truncation: null, padding: null, added_tokens: [],
+                      normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null };
+  if (style === 'mistral' || style === 'metaspace') {
+    const text = fs.readFileSync('/usr/share/common-licenses/GPL-3', 'utf8');
+    const { vocab, merges } = trainMetaspace(text, 400);
+    tokenizer.model = bpe(vocab, merges, { unk_token: '<unk>', fuse_unk: true, byte_fallback: true });
+    tokenizer.added_tokens = [addedToken('<unk>', 0, true), addedToken('<s>', 1, true),
+                              addedToken('</s>', 2, true)];
+    const special = (name, id) => ({ [name]: { id: name, ids: [id], tokens: [name] } });
+    if (style === 'mistral') {
+      tokenizer.pre_tokenizer = { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'first',
+                                  split: false };
+      tokenizer.post_processor = { type: 'TemplateProcessing',
+        single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+        pair: [{ Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
+        special_tokens: special('<s>', 1) };
+    } else {
+      tokenizer.pre_tokenizer = { type: 'Sequence', pretokenizers: [
+        { type: 'Split', pattern: { Regex: '\\p{N}' }, behavior: 'Isolated', invert: false },
+        { type: 'Metaspace', replacement: '\u2581', add_prefix_space: true }] };
+      tokenizer.post_processor = { type: 'TemplateProcessing',
+        single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } },
+                 { SpecialToken: { id: '</s>', type_id: 0 } }],
+        pair: [{ Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
+        special_tokens: Object.assign(special('<s>', 1), special('</s>', 2)) };
+    }
+    fs.writeFileSync(outPath, JSON.stringify(tokenizer));
+    return;
+  }
+  if (style === 'chars' || style === 'chars-fallback') {
+    const text = fs.readFileSync('/usr/share/common-licenses/GPL-3', 'utf8');
+    const { vocab, merges } = trainChars(text, 300, '##', '</w>');
+    const fallback = style === 'chars-fallback';
+    if (fallback) {
+      let next = Math.max(...Object.values(vocab)) + 1;
+      for (let b = 0; b < 256; ++b) {
+        vocab['<0x' + b.toString(16).toUpperCase().padStart(2, '0') + '>'] = next++;
+      }
+    }
+    tokenizer.normalizer = { type: 'Sequence', normalizers: [
+      { type: 'NFD' }, { type: 'Replace', pattern: { String: '``' }, content: '"' }] };
+    tokenizer.pre_tokenizer = { type: 'Sequence', pretokenizers: [
+      { type: 'Split', pattern: { Regex: '\\s+' }, behavior: 'Removed', invert: false },
+      { type: 'Split', pattern: { Regex: '[^\\p{L}\\p{N}]' }, behavior: 'Isolated', invert: false }] };
+    tokenizer.model = bpe(vocab, merges.map(([a, b]) => [a, b]), {
+      unk_token: fallback ? null : '[UNK]', fuse_unk: !fallback, byte_fallback: fallback,
+      continuing_subword_prefix: '##', end_of_word_suffix: '</w>' });
+    tokenizer.added_tokens = [addedToken('[UNK]', 0, true)];
+    fs.writeFileSync(outPath, JSON.stringify(tokenizer));
+    return;
+  }
+  const encoding = { gpt2: 'gpt2', roberta: 'gpt2', mixed: 'gpt2' }[style] || 'cl100k_base';
+  const { data } = load(encoding);
+  const { vocab, merges } = gpt2Files(data);
+  const vocabSize = Object.keys(vocab).length;
+  const split = (regex, behavior, invert = false) => (
+    { type: 'Split', pattern: { Regex: regex }, behavior, invert });
+  if (style === 'gpt2' || style === 'roberta') {
+    tokenizer.pre_tokenizer = byteLevel(style === 'roberta', true);
+    tokenizer.model = bpe(vocab, merges.slice(1));
+    tokenizer.added_tokens = [addedToken('<|endoftext|>', 50256, true)];
+    tokenizer.post_processor = style === 'roberta'
+      ? { type: 'RobertaProcessing', sep: ['<|endoftext|>', 50256], cls: ['<|endoftext|>', 50256],
+          trim_offsets: true, add_prefix_space: true }
+      : byteLevel(false, true);
+  } else if (style === 'llama3') {
+    tokenizer.pre_tokenizer = { type: 'Sequence', pretokenizers: [
+      split(data.pat_str, 'Isolated'), byteLevel(false, false)] };
+    tokenizer.model = bpe(vocab, merges.slice(1), { ignore_merges: true });
+    tokenizer.added_tokens = [addedToken('<|begin_of_text|>', vocabSize, true),
+                              addedToken('<|end_of_text|>', vocabSize + 1, true)];
+    tokenizer.post_processor = { type: 'Sequence', processors: [
+      byteLevel(true, true),
+      { type: 'TemplateProcessing',
+        single: [{ SpecialToken: { id: '<|begin_of_text|>', type_id: 0 } },
+                 { Sequence: { id: 'A', type_id: 0 } }],
+        pair: [{ Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
+        special_tokens: { '<|begin_of_text|>': { id: '<|begin_of_text|>', ids: [vocabSize],
+                                                 tokens: ['<|begin_of_text|>'] } } }] };
+  } else if (style === 'qwen2') {
+    tokenizer.normalizer = { type: 'NFC' };
+    const qwen2 = data.pat_str.replace('\\p{N}{1,3}', '\\p{N}');
+    tokenizer.pre_tokenizer = { type: 'Sequence', pretokenizers: [
+      split(qwen2, 'Isolated'), byteLevel(false, false)] };
+    tokenizer.model = bpe(vocab, merges.slice(1));
+    tokenizer.added_tokens = [
+      addedToken('<|endoftext|>', 100257, true),      // in the vocabulary: keeps its id
+      addedToken('<|im_start|>', 100261, true),       // new: numbered from the vocabulary's size
+      addedToken('<|fim_prefix|>', 100258, true),
+      addedToken('world', 100262, false, { single_word: true }),
+      addedToken('License', 100263, false, { lstrip: true, rstrip: true }),
+      addedToken('you', 100264, false, { single_word: true, lstrip: true }),
+      addedToken('\u00e9', 100265, false, { normalized: true }),   // matches e + U+0301 after NFC
+      addedToken('Hello', 100266, false, { normalized: false, rstrip: true }),
+      addedToken('\u4e2d\u6587', 100267, false),
+      addedToken('<|fim', 100268, false),
+    ];
+    tokenizer.post_processor = { type: 'TemplateProcessing',
+      single: [{ Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '<|endoftext|>', type_id: 0 } }],
+      pair: [{ Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
+      special_tokens: { '<|endoftext|>': { id: '<|endoftext|>', ids: [100257], tokens: ['<|endoftext|>'] } } };
+  } else if (style === 'mixed') {
+    tokenizer.normalizer = { type: 'Sequence', normalizers: [
+      { type: 'NFKD' }, { type: 'Lowercase' },
+      { type: 'Replace', pattern: { String: 'the' }, content: 'THE' },
+      { type: 'Replace', pattern: { Regex: '\\d{4,}' }, content: '0000' },
+      { type: 'Strip', strip_left: true, strip_right: true },
+      { type: 'Prepend', prepend: '\u2581' }] };
+    tokenizer.pre_tokenizer = { type: 'Sequence', pretokenizers: [
+      { type: 'Split', pattern: { String: ' ' }, behavior: 'MergedWithNext', invert: false },
+      split('\\p{P}+', 'MergedWithPrevious'),
+      split('[0-9]', 'Contiguous'),
+      split('[\\r\\n]+', 'Removed'),
+      split('\\p{L}+', 'Isolated', true),
+      split('[aeiou]', 'Contiguous', true),
+      byteLevel(true, false)] };
+    tokenizer.model = bpe(vocab, merges.slice(1));
+    tokenizer.added_tokens = [addedToken('<|endoftext|>', 50256, true)];
+    tokenizer.post_processor = { type: 'BertProcessing', sep: ['<|endoftext|>', 50256],
+                                 cls: ['<|endoftext|>', 50256] };
+  } else {
+    throw new Error('unknown style ' + style);
+  }
+  fs.writeFileSync(outPath, JSON.stringify(tokenizer));
+}
+
+async function encodeHf(tokenizerPath, inputPath, outputPath, flags) {
+  const bench = flags.has('--bench');
   let tokenizers;
   try {
     tokenizers = require(require.resolve('tokenizers', { paths: [__dirname] }));
@@ -130,13 +376,28 @@ async function encodeHf(tokenizerPath, inputPath, outputPath, bench) {
     process.stderr.write('tokenizers npm package missing: run npm ci --prefix tests/oracles\n');
     process.exit(3);
   }
-  const tokenizer = tokenizers.Tokenizer.fromFile(tokenizerPath);
+  let tokenizer;
+  if (flags.has('--ordinary-special')) {
+    const json = JSON.parse(fs.readFileSync(tokenizerPath, 'utf8'));
+    // Special tokens the vocabulary has are dropped; the others keep their place (HF numbers the
+    // added tokens in order) with a content no text holds, so every id stays as it was.
+    const vocab = json.model.vocab;
+    json.added_tokens = json.added_tokens.flatMap((t) => {
+      if (!t.special) return [t];
+      if (Object.prototype.hasOwnProperty.call(vocab, t.content)) return [];
+      return [Object.assign({}, t, { content: '\u{10FFFF}' + t.content })];
+    });
+    tokenizer = tokenizers.Tokenizer.fromString(JSON.stringify(json));
+  } else {
+    tokenizer = tokenizers.Tokenizer.fromFile(tokenizerPath);
+  }
+  const addSpecialTokens = flags.has('--add-special');
   const docs = fs.readFileSync(inputPath, 'utf8').split('\0');
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const out = [];
   for (const doc of docs) {
-    const encoding = await tokenizer.encode(doc, null, { addSpecialTokens: false });
+    const encoding = await tokenizer.encode(doc, null, { addSpecialTokens });
     if (!bench) out.push(encoding.getIds().join(' '));
   }
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -154,7 +415,11 @@ async function main() {
   const positional = args.filter((a) => !a.startsWith('--'));
   const [command, encoding] = positional;
   if (command === 'encode-hf') {
-    await encodeHf(positional[1], positional[2], positional[3], flags.has('--bench'));
+    await encodeHf(positional[1], positional[2], positional[3], flags);
+    return;
+  }
+  if (command === 'make-tokenizer-json') {
+    makeTokenizerJson(positional[1], positional[2]);
     return;
   }
   const { Tiktoken, data } = load(encoding);

@@ -18,6 +18,7 @@
 #include "operators/tokenize/bpe_model.h"
 #include "operators/tokenize/bpe_pattern.h"
 #include "operators/tokenize/tokenize.h"
+#include "tests/testing/bpe_parity.h"
 #include "tests/testing/cli_runner.h"
 #include "tests/testing/expect_error.h"
 
@@ -172,10 +173,10 @@ TEST(BpeTest, BadRankFilesNameFileAndLine) {
       dir.File("dup.tiktoken") + ":257: id 7 given to two tokens");
   // A damaged rank must not make the loader allocate for two billion ids.
   WriteFile(dir.File("huge.tiktoken"), file + "YWI= 2000000000\n");
-  EXPECT_EQ(
-      testing::ErrorMessage<DataError>([&] { BpeModel::LoadTiktoken(dir.File("huge.tiktoken")); }),
-      dir.File("huge.tiktoken") +
-          ":257: id 2000000000 is larger than the file has bytes (ids must be nearly dense)");
+  EXPECT_EQ(testing::ErrorMessage<DataError>(
+                [&] { BpeModel::LoadTiktoken(dir.File("huge.tiktoken")); }),
+            dir.File("huge.tiktoken") +
+                ":257: id 2000000000 is larger than the file has bytes (ids must be nearly dense)");
   WriteFile(dir.File("short.tiktoken"), file.substr(file.find('\n') + 1));
   EXPECT_EQ(
       testing::ErrorMessage<DataError>([&] { BpeModel::LoadTiktoken(dir.File("short.tiktoken")); }),
@@ -187,97 +188,24 @@ TEST(BpeTest, BadRankFilesNameFileAndLine) {
 // ---------------------------------------------------------------------------------------------
 // Parity with tiktoken.
 
-bool OracleInstalled() {
-  return std::filesystem::exists(SourceDir() + "/tests/oracles/node_modules/tiktoken");
-}
-
 #define REQUIRE_ORACLE()                                                                        \
-  if (!OracleInstalled()) {                                                                     \
+  if (!testing::BpeOraclesInstalled()) {                                                        \
     GTEST_SKIP() << "\n*** tiktoken oracle NOT INSTALLED: run `npm ci --prefix tests/oracles` " \
                     "(the project's setup does); BPE parity UNTESTED ***";                      \
   }
 
-std::string Oracle() { return SourceDir() + "/tests/oracles/bpe_oracle.js"; }
-
-/// Documents (no NUL inside) covering what the references disagree on most easily.
-std::vector<std::string> ParityCorpus() {
-  std::vector<std::string> docs = {
-      "Hello world! It's 2026; we'll see. I'M HERE, you'RE there, THEY'VE gone.",
-      "中文句子没有空格但是很长的一段话，其中夹杂English words和数字1234567890以及标点！？",
-      "日本語のテキスト、カタカナとひらがな。한국어 텍스트. Ελληνικά κείμενα, Русский текст Ё ё.",
-      "العربية نص עברית טקסט हिन्दी पाठ ไทย ภาษา ქართული Հայերեն አማርኛ ᏣᎳᎩ ᠮᠣᠩᠭᠣᠯ",
-      "emoji 😀👍🏽 and a ZWJ family 👨\u200d👩\u200d👧\u200d👦 flags 🇨🇳🇺🇸 keycap "
-      "1️⃣ "
-      "end",
-      "digits 1 12 123 1234 12345 123456789012345678901234567890 3.14159 1,000,000 ½ ² ٣٤٥",
-      "spaces:  two   three    four\t\ttabs \u00a0nbsp\u3000ideographic\u2028ls\u0085nel end ",
-      "lines\r\nwith\r\n\r\nCRLF\n\n\nand LF\rCR only\n",
-      "   leading and trailing   ",
-      "literal <|endoftext|> and <|fim_prefix|>x<|fim_suffix|>y<|fim_middle|> <|endofprompt|>",
-      "<|endoftext|>",
-      "code: for (int i = 0; i < n; ++i) { x[i] += y[i] * 2; } // done\n    return 0;",
-      "URLs https://example.org/path?q=1&r=[2]#frag and a_b-c@x.com, /usr/local/bin/",
-      "combining e\u0301 vs é, A\u030A, stacked a\u0323\u0302, Hangul jamo \u1100\u1161\u11a8",
-      "ǅemal Ǆ ſtraße K Ω ẞ İstanbul ﬁne 'ſ 'S 'ſt",
-      std::string(500, 'a') + " " + std::string(300, '9') + " " + std::string(200, ' ') + "x",
-      std::string(120, '!') + std::string(50, '\n') + "end",
-      "invalid \xff\xfe bytes \xe4\xb8 cut \xf0\x80\x80 overlong \xc0\xaf and \xed\xa0\x80 "
-      "surrogate",
-      "",
-      "\t",
-  };
-  // Chinese prose (fortunes-zh) and English licenses (base-files), a few hundred documents.
-  std::vector<std::string> zh = SplitLines(ReadFile("/usr/share/games/fortunes/chinese"));
-  std::vector<std::string> en = SplitLines(ReadFile("/usr/share/common-licenses/GPL-3"));
-  std::string doc;
-  for (size_t i = 0; i < std::min<size_t>(zh.size(), 3000); ++i) {
-    doc += zh[i] + (i % 2 == 0 ? "\n" : " ");
-    if (i < en.size()) doc += en[i] + "\n";
-    if (i % 10 == 9) {
-      docs.push_back(doc);
-      doc.clear();
-    }
-  }
-  return docs;
-}
+std::string Oracle() { return testing::BpeOracle(); }
+std::vector<std::string> ParityCorpus() { return testing::BpeParityCorpus(); }
 
 /// Run `tokenize TOKENIZE_ARGS` over the documents and compare with the oracle's encoding
 /// `encoding`; returns the number of documents that differ.
 int CompareWithTiktoken(const std::vector<std::string>& docs, const std::string& encoding,
                         const std::string& tokenize_args, bool allow_special) {
-  ScopedTempDir dir;
-  std::string input;
-  for (size_t i = 0; i < docs.size(); ++i) input += (i > 0 ? "\0"s : ""s) + docs[i];
-  WriteFile(dir.File("docs.bin"), input);
-  std::vector<std::string> argv = {
-      "node", Oracle(), "encode", encoding, dir.File("docs.bin"), dir.File("oracle.txt")};
-  if (allow_special) argv.push_back("--allow-special");
-  const CommandResult oracle = RunProgram(argv);
-  EXPECT_EQ(oracle.exit_code, 0) << oracle.err;
-  const std::vector<std::string> expected = SplitLines(ReadFile(dir.File("oracle.txt")));
-  EXPECT_EQ(expected.size(), docs.size());
-  const CommandResult r =
-      RunCorpusflow({"run",
-                     "read " + dir.File("docs.bin") + " -z | tokenize --kind bpe " + tokenize_args +
-                         (allow_special ? " --allow-special all" : "") + " | write " +
-                         dir.File("ids.jsonl") + " --field text_ids",
-                     "--progress", "never", "--threads", "2"});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  const std::vector<std::string> got = SplitLines(ReadFile(dir.File("ids.jsonl")));
-  EXPECT_EQ(got.size(), docs.size());
-  int differences = 0;
-  for (size_t i = 0; i < got.size() && i < expected.size(); ++i) {
-    // {"text_ids":[1,2,3]} -> "1 2 3"
-    std::string ids = got[i].substr(got[i].find('[') + 1);
-    ids.resize(ids.rfind(']'));
-    std::replace(ids.begin(), ids.end(), ',', ' ');
-    if (ids != expected[i] && ++differences <= 3) {
-      ADD_FAILURE() << encoding << " document " << i << ": '" << docs[i].substr(0, 200)
-                    << "'\n  corpusflow: " << ids.substr(0, 400)
-                    << "\n  tiktoken:   " << expected[i].substr(0, 400);
-    }
-  }
-  return differences;
+  std::vector<std::string> flags;
+  if (allow_special) flags.push_back("--allow-special");
+  return testing::CompareBpeWithOracle(
+      docs, {"encode", encoding}, flags,
+      tokenize_args + (allow_special ? " --allow-special all" : ""), encoding);
 }
 
 class TiktokenParityTest : public ::testing::TestWithParam<const char*> {};

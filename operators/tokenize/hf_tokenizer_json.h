@@ -1,0 +1,105 @@
+// HfTokenizerSpec: what an HF tokenizers `tokenizer.json` says, read and checked against the parts
+// corpusflow implements (docs/tokenize.md, "tokenizer.json"):
+//   normalizer     NFC, NFKC, NFD, NFKD, Lowercase, Prepend, Replace, Strip, Sequence (or null);
+//   pre_tokenizer  ByteLevel (last), Split, Metaspace, Sequence (or null);
+//   model          BPE (vocab, merges as "a b" strings or [a, b] arrays, ignore_merges,
+//                  unk_token, fuse_unk, continuing_subword_prefix, end_of_word_suffix,
+//                  byte_fallback; dropout null);
+//   post_processor TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel, Sequence (or
+//                  null): the ids --add-special puts before and after the text;
+//   added_tokens   with HF's ids: a token the vocabulary has keeps its id, the others are
+//                  numbered from the vocabulary's size as HF's AddedVocabulary numbers them.
+// Anything else (another type, a dropout, a truncation or padding, a ByteLevel before another
+// pre-tokenizer, a Split regex that matches the empty string) is refused with InvalidArgument
+// naming the file and the part ("tokenizer.json: pre_tokenizer type 'UnicodeScripts' is not
+// supported"), so a plan never runs a tokenizer that would give other ids than HF's.
+// Sequences are flattened: a Sequence applies its parts in order, as the flat list does.
+// Thread safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "operators/tokenize/bpe_model.h"
+
+namespace corpusflow {
+
+/// A Split or Replace pattern: a regex (Oniguruma's syntax in HF, run by PCRE2 here) or a string
+/// matched literally.
+struct HfPattern {
+  std::string text;
+  bool regex = false;
+};
+
+/// HF's SplitDelimiterBehavior.
+enum class HfSplitBehavior {
+  kRemoved,
+  kIsolated,
+  kMergedWithPrevious,
+  kMergedWithNext,
+  kContiguous
+};
+
+struct HfNormalizerSpec {
+  enum class Type { kNfc, kNfkc, kNfd, kNfkd, kLowercase, kPrepend, kReplace, kStrip };
+  Type type = Type::kNfc;
+  /// Prepend's text; Replace's content.
+  std::string text;
+  /// Replace's pattern.
+  HfPattern pattern;
+  bool strip_left = false;
+  bool strip_right = false;
+};
+
+struct HfPreTokenizerSpec {
+  enum class Type { kSplit, kByteLevel, kMetaspace };
+  /// Metaspace's prepend_scheme.
+  enum class Prepend { kAlways, kFirst, kNever };
+  Type type = Type::kSplit;
+  // Split.
+  HfPattern pattern;
+  HfSplitBehavior behavior = HfSplitBehavior::kIsolated;
+  bool invert = false;
+  // ByteLevel.
+  bool add_prefix_space = false;
+  bool use_regex = true;
+  // Metaspace.
+  std::string replacement;
+  Prepend prepend = Prepend::kAlways;
+  bool split = true;
+};
+
+/// An added token, with the id HF gives it.
+struct HfAddedToken {
+  std::string content;
+  int32_t id = 0;
+  bool special = false;
+  bool single_word = false;
+  bool lstrip = false;
+  bool rstrip = false;
+  bool normalized = false;
+};
+
+struct HfTokenizerSpec {
+  std::string path;
+  /// The normalizers and pre-tokenizers, Sequences flattened, in order.
+  std::vector<HfNormalizerSpec> normalizers;
+  std::vector<HfPreTokenizerSpec> pre_tokenizers;
+  /// The BPE model (merges only when read with `with_merges`); byte_level when the last
+  /// pre-tokenizer is ByteLevel.
+  HfBpeConfig model;
+  /// In HF's matching order: the special tokens, then the others; each content once.
+  std::vector<HfAddedToken> added_tokens;
+  /// What --add-special puts before and after the text (the post-processor's single template).
+  std::vector<int32_t> before;
+  std::vector<int32_t> after;
+  /// One more than the largest id of the vocabulary and the added tokens.
+  int64_t id_count = 0;
+};
+
+/// Read `path`. Throws IoError, DataError (not JSON, a malformed part), InvalidArgument (a part
+/// corpusflow does not implement).
+HfTokenizerSpec ReadHfTokenizerJson(const std::string& path, bool with_merges);
+
+}  // namespace corpusflow
