@@ -312,7 +312,7 @@ void AddToken(BpeModel::Tables& tables, std::string_view bytes, int32_t id, size
   if (bytes.empty()) throw DataError(where() + ": an empty token");
   if (static_cast<size_t>(id) > max_id) {
     throw DataError(where() + ": id " + std::to_string(id) +
-                    " is larger than the file has bytes (ids must be nearly dense)");
+                    " is out of proportion to the file (ids must be nearly dense)");
   }
   if (!tables.tokens.Insert(bytes, id)) throw DataError(where() + ": a token given twice");
   if (static_cast<size_t>(id) >= tables.by_id.size()) tables.by_id.resize(id + 1, {0, 0});

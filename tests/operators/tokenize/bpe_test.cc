@@ -173,10 +173,10 @@ TEST(BpeTest, BadRankFilesNameFileAndLine) {
       dir.File("dup.tiktoken") + ":257: id 7 given to two tokens");
   // A damaged rank must not make the loader allocate for two billion ids.
   WriteFile(dir.File("huge.tiktoken"), file + "YWI= 2000000000\n");
-  EXPECT_EQ(testing::ErrorMessage<DataError>(
-                [&] { BpeModel::LoadTiktoken(dir.File("huge.tiktoken")); }),
-            dir.File("huge.tiktoken") +
-                ":257: id 2000000000 is larger than the file has bytes (ids must be nearly dense)");
+  EXPECT_EQ(
+      testing::ErrorMessage<DataError>([&] { BpeModel::LoadTiktoken(dir.File("huge.tiktoken")); }),
+      dir.File("huge.tiktoken") +
+          ":257: id 2000000000 is out of proportion to the file (ids must be nearly dense)");
   WriteFile(dir.File("short.tiktoken"), file.substr(file.find('\n') + 1));
   EXPECT_EQ(
       testing::ErrorMessage<DataError>([&] { BpeModel::LoadTiktoken(dir.File("short.tiktoken")); }),
