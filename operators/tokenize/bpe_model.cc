@@ -743,8 +743,22 @@ void MergeParts(MergeScratch& s, size_t n, Initial&& initial, PairRankFn&& pair_
 
 }  // namespace
 
+namespace {
+
+void CheckPieceSize(std::string_view piece) {
+  if (piece.size() <= BpeModel::kMaxPieceBytes) return;
+  throw DataError("a pre-token of " + std::to_string(piece.size()) +
+                  " bytes (letters, digits or spaces without a break) is longer than the " +
+                  std::to_string(BpeModel::kMaxPieceBytes) +
+                  " bytes a BPE merge takes (it would hold about 50 bytes per byte); drop or cut "
+                  "such records first (filter --max-chars)");
+}
+
+}  // namespace
+
 void BpeModel::Encode(std::string_view piece, std::vector<int32_t>* ids) const {
   if (piece.empty()) return;
+  CheckPieceSize(piece);
   if (piece.size() > kCachedBytes) {
     EncodeUncached(piece, ids);
     return;
@@ -764,6 +778,7 @@ void BpeModel::Encode(std::string_view piece, std::vector<int32_t>* ids) const {
 
 size_t BpeModel::EncodeWord(std::string_view piece, std::vector<int32_t>* ids) const {
   if (piece.empty()) return 0;
+  CheckPieceSize(piece);
   if (bytes_suffice_) {
     Encode(piece, ids);
     return 0;

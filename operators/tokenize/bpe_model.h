@@ -91,6 +91,11 @@ class BpeModel {
   /// The bytes of token `id` (empty when no token has that id).
   std::string_view TokenBytes(int32_t id) const;
 
+  /// The longest pre-token merged: merging holds about 50 bytes of scratch per byte of it, so a
+  /// longer one (a megabyte of letters without a break, a base64 blob) is a DataError rather
+  /// than gigabytes of memory (Encode and EncodeWord throw it).
+  static constexpr size_t kMaxPieceBytes = size_t{1} << 20;
+
   /// Append the ids of one pre-token (any bytes) to `ids`. REQUIRES: a model of LoadTiktoken,
   /// LoadGpt2, or LoadHf whose every byte is a token and that has no subword prefix or suffix.
   void Encode(std::string_view piece, std::vector<int32_t>* ids) const;

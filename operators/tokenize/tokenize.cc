@@ -219,7 +219,7 @@ class TokenizeRun : public TransformRun {
       }
       local.ids.clear();
       if (start >= 0) local.ids.push_back(start);
-      unknown += tokenizer.Encode(text, &local.ids, &specials);
+      unknown += EncodeRecord(tokenizer, text, batch.first_record() + i, &local.ids, &specials);
       if (end >= 0) local.ids.push_back(end);
       if (TruncateIds(&local.ids, end >= 0, options.max_len)) ++truncated;
       tokens += local.ids.size();
@@ -234,6 +234,18 @@ class TokenizeRun : public TransformRun {
   }
 
  private:
+  /// Encode one text of the record with ordinal `record` (0-based); a DataError of the tokenizer
+  /// is told with the record's number and field.
+  size_t EncodeRecord(const TextTokenizer& tokenizer, std::string_view text, uint64_t record,
+                      std::vector<int32_t>* ids, uint64_t* specials) const {
+    try {
+      return tokenizer.Encode(text, ids, specials);
+    } catch (const DataError& e) {
+      throw DataError(op_.name() + ": record " + std::to_string(record + 1) + ", field '" +
+                      op_.options().field + "': " + e.what());
+    }
+  }
+
   /// A string-list field (the sentences of `sentences`): each item is tokenized on its own, as
   /// preprocess_data.py tokenizes each sentence, into one id list per item. A record with an
   /// item dropped for invalid UTF-8 is dropped whole.
@@ -251,7 +263,7 @@ class TokenizeRun : public TransformRun {
         std::string_view text = input.Item(i, j);
         if (!local.utf8.Keep(i, &text)) break;
         local.ids.clear();
-        unknown += tokenizer.Encode(text, &local.ids, &specials);
+        unknown += EncodeRecord(tokenizer, text, batch.first_record() + i, &local.ids, &specials);
         tokens += local.ids.size();
         local.lists_column.AppendItem(local.ids);
       }

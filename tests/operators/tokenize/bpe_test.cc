@@ -185,6 +185,30 @@ TEST(BpeTest, BadRankFilesNameFileAndLine) {
           "all 256)");
 }
 
+// A pre-token of more than a megabyte (a run of letters without a break) would hold about 50
+// bytes of merge scratch per byte: it is an error naming the record, not gigabytes of memory.
+TEST(BpeTest, AHugePreTokenIsAnErrorNamingTheRecord) {
+  ScopedTempDir dir;
+  std::string file;
+  for (int b = 0; b < 256; ++b) {
+    file += Base64(std::string(1, static_cast<char>(b))) + " " + std::to_string(b) + "\n";
+  }
+  WriteFile(dir.File("bytes.tiktoken"), file);
+  WriteFile(dir.File("in.txt"),
+            "short words\n" + std::string(BpeModel::kMaxPieceBytes + 1, 'q') + " tail\n");
+  const CommandResult r =
+      RunCorpusflow({"run",
+                     "read " + dir.File("in.txt") + " | tokenize --kind bpe --tiktoken " +
+                         dir.File("bytes.tiktoken") +
+                         " --pattern '\\p{L}+|\\s+' | write-megatron " + dir.File("m"),
+                     "--progress", "never"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("tokenize: record 2, field 'text': a pre-token of 1048577 bytes"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(testing::ListDir(dir.path()), (std::vector<std::string>{"bytes.tiktoken", "in.txt"}));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Parity with tiktoken.
 
