@@ -1,8 +1,12 @@
 #include "operators/tokenize/hf_pre_tokenizer.h"
 
+#include <utf8proc.h>
+
 #include <algorithm>
 
+#include "operators/text/unicode_text.h"
 #include "operators/tokenize/bpe_pattern.h"
+#include "operators/tokenize/hf_normalizer.h"
 
 namespace corpusflow {
 namespace {
@@ -82,6 +86,45 @@ void SplitSpan(const std::string& text, Span span, const BpePattern& regex,
   }
 }
 
+/// Rust's is_ascii_punctuation or a category P* (HF's is_bert_punc).
+bool IsBertPunctuation(char32_t cp) {
+  if (cp < 0x80) {
+    return (cp >= 0x21 && cp <= 0x2F) || (cp >= 0x3A && cp <= 0x40) || (cp >= 0x5B && cp <= 0x60) ||
+           (cp >= 0x7B && cp <= 0x7E);
+  }
+  switch (utf8proc_category(static_cast<utf8proc_int32_t>(cp))) {
+    case UTF8PROC_CATEGORY_PC:
+    case UTF8PROC_CATEGORY_PD:
+    case UTF8PROC_CATEGORY_PS:
+    case UTF8PROC_CATEGORY_PE:
+    case UTF8PROC_CATEGORY_PI:
+    case UTF8PROC_CATEGORY_PF:
+    case UTF8PROC_CATEGORY_PO:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/// BertPreTokenizer on [span): whitespace removed, each punctuation character a piece.
+void BertSplit(const std::string& text, Span span, std::vector<Span>* out) {
+  size_t word = span.first;
+  for (size_t at = span.first; at < span.second;) {
+    char32_t cp = 0xFFFD;
+    const int n = DecodeUtf8(text.data() + at, text.data() + span.second, &cp);
+    const size_t length = static_cast<size_t>(n < 0 ? -n : n);
+    const bool space = n > 0 && IsUnicodeWhiteSpace(cp);
+    const bool punctuation = n > 0 && IsBertPunctuation(cp);
+    if (space || punctuation) {
+      if (at > word) out->push_back({word, at});
+      if (punctuation) out->push_back({at, at + length});
+      word = at + length;
+    }
+    at += length;
+  }
+  if (span.second > word) out->push_back({word, span.second});
+}
+
 }  // namespace
 
 HfPreTokenizer::HfPreTokenizer(const std::vector<HfPreTokenizerSpec>& steps) {
@@ -117,6 +160,13 @@ void HfPreTokenizer::Split(std::string_view text, bool at_start, HfPieces* piece
     next.clear();
     for (size_t i = 0; i < pieces->spans.size(); ++i) {
       Span span = pieces->spans[i];
+      if (spec.type == HfPreTokenizerSpec::Type::kBert) {
+        BertSplit(pieces->text, span, &next);
+        if (i == 0 && (next.empty() || next[0].first != span.first)) {
+          pieces->first_at_start = false;
+        }
+        continue;
+      }
       if (spec.type == HfPreTokenizerSpec::Type::kSplit) {
         SplitSpan(pieces->text, span, *step.regex, spec.behavior, spec.invert, &next);
         if (i == 0 && (next.empty() || next[0].first != span.first)) {

@@ -10,6 +10,8 @@
 //              piece that does not start with it (prepend_scheme always; first: only the piece
 //              at the start of the record's text, not one after an added token), then a split
 //              before each replacement character (MergedWithNext) when `split`;
+//   BertPreTokenizer  whitespace (White_Space) removed, each punctuation character (ASCII
+//              punctuation or a category P*) a piece of its own;
 //   ByteLevel  a space before a piece that does not start with one (add_prefix_space), then
 //              GPT-2's regex (use_regex) as an Isolated Split. Its mapping of bytes to the
 //              byte-level alphabet is not done here: a byte-level model (bpe_model.h) reads

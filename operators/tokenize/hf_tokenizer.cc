@@ -9,6 +9,7 @@
 #include "operators/tokenize/hf_normalizer.h"
 #include "operators/tokenize/hf_pre_tokenizer.h"
 #include "operators/tokenize/hf_tokenizer_json.h"
+#include "operators/tokenize/hf_wordpiece.h"
 
 namespace corpusflow {
 namespace {
@@ -17,7 +18,9 @@ namespace {
 /// merges, which the model now holds) and the model.
 struct HfTokenizerFile {
   HfTokenizerSpec spec;
+  /// One of the two.
   std::unique_ptr<const BpeModel> model;
+  std::unique_ptr<const HfWordPiece> wordpiece;
 };
 
 /// The added tokens that are cut out of text under --allow-special: every one not marked special,
@@ -101,7 +104,8 @@ class HfTokenizer : public TextTokenizer {
     const auto encode_normalized = [&](std::string_view stretch, bool at_start) {
       pre_tokenizer_.Split(stretch, at_start, &s.pieces);
       for (size_t i = 0; i < s.pieces.size(); ++i) {
-        unknown += file_->model->EncodeWord(s.pieces[i], ids);
+        unknown += file_->model ? file_->model->EncodeWord(s.pieces[i], ids)
+                                : file_->wordpiece->Encode(s.pieces[i], ids);
       }
     };
     const auto encode_raw = [&](std::string_view stretch, bool at_start) {
@@ -201,7 +205,12 @@ std::unique_ptr<TextTokenizer> CreateHfTokenizer(const TokenizerOptions& options
   auto file = resources.Get<HfTokenizerFile>(ResourceCache::FileKey("hf-tokenizer", {path}), [&] {
     auto loaded = std::make_unique<HfTokenizerFile>();
     loaded->spec = ReadHfTokenizerJson(path, true);
-    loaded->model = BpeModel::LoadHf(loaded->spec.model);
+    if (loaded->spec.wordpiece) {
+      loaded->wordpiece =
+          std::make_unique<HfWordPiece>(loaded->spec.model.vocab, *loaded->spec.wordpiece);
+    } else {
+      loaded->model = BpeModel::LoadHf(loaded->spec.model);
+    }
     loaded->spec.model.vocab = {};
     loaded->spec.model.merges = {};
     return loaded;

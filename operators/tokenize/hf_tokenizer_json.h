@@ -1,10 +1,12 @@
 // HfTokenizerSpec: what an HF tokenizers `tokenizer.json` says, read and checked against the parts
 // corpusflow implements (docs/tokenize.md, "tokenizer.json"):
-//   normalizer     NFC, NFKC, NFD, NFKD, Lowercase, Prepend, Replace, Strip, Sequence (or null);
-//   pre_tokenizer  ByteLevel (last), Split, Metaspace, Sequence (or null);
+//   normalizer     NFC, NFKC, NFD, NFKD, Lowercase, Prepend, Replace, Strip, BertNormalizer,
+//                  Sequence (or null);
+//   pre_tokenizer  ByteLevel (last), Split, Metaspace, BertPreTokenizer, Sequence (or null);
 //   model          BPE (vocab, merges as "a b" strings or [a, b] arrays, ignore_merges,
 //                  unk_token, fuse_unk, continuing_subword_prefix, end_of_word_suffix,
-//                  byte_fallback; dropout null);
+//                  byte_fallback; dropout null), WordPiece (vocab, unk_token,
+//                  continuing_subword_prefix, max_input_chars_per_word; no ByteLevel);
 //   post_processor TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel, Sequence (or
 //                  null): the ids --add-special puts before and after the text;
 //   added_tokens   with HF's ids: a token the vocabulary has keeps its id, the others are
@@ -18,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,7 +45,7 @@ enum class HfSplitBehavior {
 };
 
 struct HfNormalizerSpec {
-  enum class Type { kNfc, kNfkc, kNfd, kNfkd, kLowercase, kPrepend, kReplace, kStrip };
+  enum class Type { kNfc, kNfkc, kNfd, kNfkd, kLowercase, kPrepend, kReplace, kStrip, kBert };
   Type type = Type::kNfc;
   /// Prepend's text; Replace's content.
   std::string text;
@@ -50,10 +53,15 @@ struct HfNormalizerSpec {
   HfPattern pattern;
   bool strip_left = false;
   bool strip_right = false;
+  // BertNormalizer.
+  bool clean_text = true;
+  bool handle_chinese_chars = true;
+  bool strip_accents = true;
+  bool lowercase = true;
 };
 
 struct HfPreTokenizerSpec {
-  enum class Type { kSplit, kByteLevel, kMetaspace };
+  enum class Type { kSplit, kByteLevel, kMetaspace, kBert };
   /// Metaspace's prepend_scheme.
   enum class Prepend { kAlways, kFirst, kNever };
   Type type = Type::kSplit;
@@ -81,14 +89,23 @@ struct HfAddedToken {
   bool normalized = false;
 };
 
+/// A WordPiece model's options (its vocabulary is HfTokenizerSpec::model.vocab).
+struct HfWordPieceConfig {
+  std::string unk_token = "[UNK]";
+  std::string continuing_subword_prefix = "##";
+  size_t max_input_chars_per_word = 100;
+};
+
 struct HfTokenizerSpec {
   std::string path;
   /// The normalizers and pre-tokenizers, Sequences flattened, in order.
   std::vector<HfNormalizerSpec> normalizers;
   std::vector<HfPreTokenizerSpec> pre_tokenizers;
   /// The BPE model (merges only when read with `with_merges`); byte_level when the last
-  /// pre-tokenizer is ByteLevel.
+  /// pre-tokenizer is ByteLevel. A WordPiece model has its vocabulary here too.
   HfBpeConfig model;
+  /// The model is WordPiece, with these options.
+  std::optional<HfWordPieceConfig> wordpiece;
   /// In HF's matching order: the special tokens, then the others; each content once.
   std::vector<HfAddedToken> added_tokens;
   /// What --add-special puts before and after the text (the post-processor's single template).

@@ -37,6 +37,10 @@
 //                  split false); <s> added as BOS by a TemplateProcessing;
 //         metaspace the same model with Metaspace (legacy add_prefix_space true: always;
 //                  split true) after a Split on digits, and <s> </s> added by a template;
+//         bert     BERT's layout: BertNormalizer (uncased), BertPreTokenizer, a WordPiece model
+//                  whose vocabulary is built here from GPL-3's words and some CJK characters,
+//                  BertProcessing; bert-cased: BertNormalizer without lowercase or CJK spacing
+//                  but with strip_accents, a Sequence of it and NFC, max_input_chars_per_word 20
 //         chars    a character-level BPE (no ByteLevel) with continuing_subword_prefix "##",
 //                  end_of_word_suffix "</w>", unk_token fused; chars-fallback: byte_fallback
 //                  with <0xNN> tokens instead
@@ -243,6 +247,40 @@ function makeTokenizerJson(style, outPath) {
   }, options);
   const tokenizer = { version: '1.0', truncation: null, padding: null, added_tokens: [],
                       normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null };
+  if (style === 'bert' || style === 'bert-cased') {
+    const cased = style === 'bert-cased';
+    const text = fs.readFileSync('/usr/share/common-licenses/GPL-3', 'utf8');
+    const vocab = {};
+    let next = 0;
+    const add = (token) => { if (!(token in vocab)) vocab[token] = next++; };
+    ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'].forEach(add);
+    for (let c = 0x21; c < 0x7f; ++c) {
+      const ch = String.fromCharCode(c);
+      if (cased || ch === ch.toLowerCase()) { add(ch); add('##' + ch); }
+    }
+    for (const ch of '\u4e2d\u6587\u7684\u4e00\u662f\u4e0d\u4eba\u6709') add(ch);
+    const counts = new Map();
+    for (const word of text.split(/[^A-Za-z]+/)) {
+      const w = cased ? word : word.toLowerCase();
+      if (w) counts.set(w, (counts.get(w) || 0) + 1);
+    }
+    [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 400)
+      .forEach(([w]) => add(w));
+    ['##s', '##ed', '##ing', '##tion', '##ly', '##er', '##es'].forEach(add);
+    tokenizer.normalizer = cased
+      ? { type: 'Sequence', normalizers: [{ type: 'NFC' }, { type: 'BertNormalizer', clean_text: true,
+          handle_chinese_chars: false, strip_accents: true, lowercase: false }] }
+      : { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null,
+          lowercase: true };
+    tokenizer.pre_tokenizer = { type: 'BertPreTokenizer' };
+    tokenizer.model = { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##',
+                        max_input_chars_per_word: cased ? 20 : 100, vocab };
+    tokenizer.added_tokens = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'].map(
+      (t) => addedToken(t, vocab[t], true));
+    tokenizer.post_processor = { type: 'BertProcessing', sep: ['[SEP]', 3], cls: ['[CLS]', 2] };
+    fs.writeFileSync(outPath, JSON.stringify(tokenizer));
+    return;
+  }
   if (style === 'mistral' || style === 'metaspace') {
     const text = fs.readFileSync('/usr/share/common-licenses/GPL-3', 'utf8');
     const { vocab, merges } = trainMetaspace(text, 400);

@@ -2,10 +2,11 @@
 // (the npm `tokenizers` package loading the same file, tests/oracles/bpe_oracle.js) on files built
 // in the oracle from tiktoken's ranks (GPT-2, RoBERTa-like, Llama 3, Qwen2 and a file mixing every
 // normalizer and Split behavior), on character-level BPEs trained there (subword prefix, word
-// suffix, fused unknown tokens, byte fallback) and on Mistral-style files (Metaspace, byte
-// fallback), with special tokens allowed (HF's behaviour),
-// ordinary (HF without them) and added by the post-processor; and the plan-time refusals that
-// name the part of a file corpusflow does not implement.
+// suffix, fused unknown tokens, byte fallback), on Mistral-style files (Metaspace, byte fallback)
+// and on BERT-style files (BertNormalizer, BertPreTokenizer, WordPiece, BertProcessing), with
+// special tokens allowed (HF's behaviour), ordinary (HF never matching them) and added by the
+// post-processor; and the plan-time refusals that name the part of a file corpusflow does not
+// implement.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -50,6 +51,8 @@ std::vector<std::string> HfCorpus() {
                   "  \n\n  ",
                   " leading space <s> and </s> in the middle, <unk> too",
                   "<s>starts with a special token",
+                  "[CLS] Th\u00c9 [MASK] caf\u00e9\u0001x\ufffdy\u200bz na\u00efve "
+                  "Supercalifragilisticexpialidocious!!",
               });
   return docs;
 }
@@ -74,7 +77,8 @@ TEST_P(HfParityTest, TokenizerJsonMatchesHfTokenizers) {
             0);
   // --add-special is encode(text, addSpecialTokens = true).
   const bool has_template = style == "roberta" || style == "llama3" || style == "qwen2" ||
-                            style == "mixed" || style == "mistral" || style == "metaspace";
+                            style == "mixed" || style == "mistral" || style == "metaspace" ||
+                            style == "bert" || style == "bert-cased";
   if (has_template) {
     EXPECT_EQ(
         CompareBpeWithOracle(docs, {"encode-hf", file}, {"--add-special"},
@@ -85,7 +89,8 @@ TEST_P(HfParityTest, TokenizerJsonMatchesHfTokenizers) {
 
 INSTANTIATE_TEST_SUITE_P(Styles, HfParityTest,
                          ::testing::Values("gpt2", "roberta", "llama3", "qwen2", "mixed", "chars",
-                                           "chars-fallback", "mistral", "metaspace"));
+                                           "chars-fallback", "mistral", "metaspace", "bert",
+                                           "bert-cased"));
 
 // One special token allowed, the others ordinary text; the id count of a Llama-3-style file
 // (over 65,500 ids) makes write-megatron store int32.
@@ -240,15 +245,15 @@ TEST_F(HfPlanTest, RefusesWhatItDoesNotImplementNamingThePart) {
           .find(f + ": truncation is set; HF's truncation is not supported"),
       std::string::npos);
   EXPECT_NE(refusal(Plan(SmallTokenizerJson(kByteLevel, "null",
-                                            R"("normalizer":{"type":"BertNormalizer"},)")))
-                .find(f + ": normalizer type 'BertNormalizer' is not supported"),
+                                            R"("normalizer":{"type":"Precompiled"},)")))
+                .find(f + ": normalizer type 'Precompiled' is not supported"),
             std::string::npos);
   EXPECT_NE(refusal(Plan(SmallTokenizerJson(kByteLevel, "null", "", R"("dropout":0.1,)")))
                 .find(f + ": model.dropout: a BPE dropout is not supported"),
             std::string::npos);
-  std::string wordpiece = SmallTokenizerJson(kByteLevel);
-  wordpiece.replace(wordpiece.find("\"BPE\""), 5, "\"WordPiece\"");
-  EXPECT_NE(refusal(Plan(wordpiece)).find(f + ": model type 'WordPiece' is not supported"),
+  std::string unigram = SmallTokenizerJson(kByteLevel);
+  unigram.replace(unigram.find("\"BPE\""), 5, "\"Unigram\"");
+  EXPECT_NE(refusal(Plan(unigram)).find(f + ": model type 'Unigram' is not supported"),
             std::string::npos);
   EXPECT_NE(refusal(Plan(SmallTokenizerJson(kByteLevel), "--add-special"))
                 .find("--add-special: the post_processor of " + f + " adds no token"),
