@@ -242,8 +242,40 @@ void ReadVocab(const Part& part, HfBpeConfig* model) {
   }
 }
 
+/// "vocab": [["token", score], ...]: ids are positions.
+void ReadUnigram(const Part& part, HfBpeConfig* model, HfUnigramConfig* unigram) {
+  const Part vocab = part.Require("vocab");
+  simdjson::dom::array array;
+  if (vocab.value.get_array().get(array) != simdjson::SUCCESS) {
+    vocab.Malformed("expected an array of [token, score]");
+  }
+  model->vocab.reserve(array.size());
+  unigram->scores.reserve(array.size());
+  int32_t id = 0;
+  for (element e : array) {
+    const Part entry = vocab.Child(e, "[" + std::to_string(id) + "]");
+    simdjson::dom::array pair;
+    std::string_view token;
+    double score;
+    if (e.get_array().get(pair) != simdjson::SUCCESS || pair.size() != 2 ||
+        pair.at(0).get_string().get(token) != simdjson::SUCCESS ||
+        pair.at(1).get_double().get(score) != simdjson::SUCCESS) {
+      entry.Malformed("expected [token, score]");
+    }
+    model->vocab.emplace_back(std::string(token), id++);
+    unigram->scores.push_back(score);
+  }
+  if (const std::optional<Part> unk = part.Member("unk_id"); unk && !unk->IsNull()) {
+    const int32_t unk_id = Id(*unk);
+    if (unk_id >= id) unk->Malformed("the unk_id is not an id of the vocabulary");
+    unigram->unk_id = unk_id;
+  }
+  unigram->byte_fallback = part.Bool("byte_fallback", false);
+}
+
 void ReadModel(const Part& part, bool with_merges, HfBpeConfig* model,
-               std::optional<HfWordPieceConfig>* wordpiece) {
+               std::optional<HfWordPieceConfig>* wordpiece,
+               std::optional<HfUnigramConfig>* unigram) {
   if (part.IsNull()) part.Malformed("no model");
   const std::optional<Part> type = part.Member("type");
   if (!type) {
@@ -265,6 +297,11 @@ void ReadModel(const Part& part, bool with_merges, HfBpeConfig* model,
     }
     *wordpiece = config;
     ReadVocab(part, model);
+    return;
+  }
+  if (name == "Unigram") {
+    unigram->emplace();
+    ReadUnigram(part, model, &**unigram);
     return;
   }
   if (name != "BPE") part.Unsupported("model", name);
@@ -432,6 +469,20 @@ std::vector<HfAddedToken> ReadAddedTokens(const Part& part, const HfBpeConfig& m
 
 }  // namespace
 
+HfTokenIds::HfTokenIds(const std::vector<std::pair<std::string, int32_t>>& vocab) {
+  ids_.reserve(vocab.size());
+  for (const auto& [token, id] : vocab) {
+    ids_[token] = id;
+    longest_ = std::max(longest_, token.size());
+  }
+}
+
+std::optional<int32_t> HfTokenIds::Find(std::string_view token) const {
+  const auto it = ids_.find(token);
+  if (it == ids_.end()) return std::nullopt;
+  return it->second;
+}
+
 HfTokenizerSpec ReadHfTokenizerJson(const std::string& path, bool with_merges) {
   HfTokenizerSpec spec;
   spec.path = path;
@@ -457,12 +508,12 @@ HfTokenizerSpec ReadHfTokenizerJson(const std::string& path, bool with_merges) {
   }
   spec.model.source = path;
   const Part model = top.Require("model");
-  ReadModel(model, with_merges, &spec.model, &spec.wordpiece);
+  ReadModel(model, with_merges, &spec.model, &spec.wordpiece, &spec.unigram);
   spec.model.byte_level = !spec.pre_tokenizers.empty() &&
                           spec.pre_tokenizers.back().type == HfPreTokenizerSpec::Type::kByteLevel;
-  if (spec.wordpiece && spec.model.byte_level) {
-    throw InvalidArgument(model.Where() +
-                          ": a WordPiece model after a ByteLevel pre-tokenizer is not supported");
+  if ((spec.wordpiece || spec.unigram) && spec.model.byte_level) {
+    throw InvalidArgument(model.Where() + ": a " + (spec.wordpiece ? "WordPiece" : "Unigram") +
+                          " model after a ByteLevel pre-tokenizer is not supported");
   }
   if (const std::optional<Part> part = top.Member("added_tokens")) {
     spec.added_tokens = ReadAddedTokens(*part, spec.model);

@@ -6,7 +6,8 @@
 //   model          BPE (vocab, merges as "a b" strings or [a, b] arrays, ignore_merges,
 //                  unk_token, fuse_unk, continuing_subword_prefix, end_of_word_suffix,
 //                  byte_fallback; dropout null), WordPiece (vocab, unk_token,
-//                  continuing_subword_prefix, max_input_chars_per_word; no ByteLevel);
+//                  continuing_subword_prefix, max_input_chars_per_word; no ByteLevel), Unigram
+//                  (vocab of [token, score], unk_id, byte_fallback; no ByteLevel);
 //   post_processor TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel, Sequence (or
 //                  null): the ids --add-special puts before and after the text;
 //   added_tokens   with HF's ids: a token the vocabulary has keeps its id, the others are
@@ -22,6 +23,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "operators/tokenize/bpe_model.h"
@@ -96,6 +99,13 @@ struct HfWordPieceConfig {
   size_t max_input_chars_per_word = 100;
 };
 
+/// A Unigram model's scores (of the tokens of HfTokenizerSpec::model.vocab, by id) and options.
+struct HfUnigramConfig {
+  std::vector<double> scores;
+  std::optional<int32_t> unk_id;
+  bool byte_fallback = false;
+};
+
 struct HfTokenizerSpec {
   std::string path;
   /// The normalizers and pre-tokenizers, Sequences flattened, in order.
@@ -106,6 +116,8 @@ struct HfTokenizerSpec {
   HfBpeConfig model;
   /// The model is WordPiece, with these options.
   std::optional<HfWordPieceConfig> wordpiece;
+  /// The model is Unigram, with these scores and options.
+  std::optional<HfUnigramConfig> unigram;
   /// In HF's matching order: the special tokens, then the others; each content once.
   std::vector<HfAddedToken> added_tokens;
   /// What --add-special puts before and after the text (the post-processor's single template).
@@ -113,6 +125,24 @@ struct HfTokenizerSpec {
   std::vector<int32_t> after;
   /// One more than the largest id of the vocabulary and the added tokens.
   int64_t id_count = 0;
+};
+
+/// The tokens of a vocabulary as the file writes them, by their ids, looked up by string_view
+/// (the WordPiece and Unigram models). A token listed twice keeps its last id, as HF's maps do.
+class HfTokenIds {
+ public:
+  explicit HfTokenIds(const std::vector<std::pair<std::string, int32_t>>& vocab);
+  std::optional<int32_t> Find(std::string_view token) const;
+  /// The length in bytes of the longest token.
+  size_t longest() const { return longest_; }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, int32_t, Hash, std::equal_to<>> ids_;
+  size_t longest_ = 0;
 };
 
 /// Read `path`. Throws IoError, DataError (not JSON, a malformed part), InvalidArgument (a part

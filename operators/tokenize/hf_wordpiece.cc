@@ -7,17 +7,7 @@ namespace corpusflow {
 
 HfWordPiece::HfWordPiece(const std::vector<std::pair<std::string, int32_t>>& vocab,
                          HfWordPieceConfig config)
-    : config_(std::move(config)) {
-  vocab_.reserve(vocab.size());
-  for (const auto& [token, id] : vocab) vocab_.emplace(token, id);
-  unk_ = Find(config_.unk_token);
-}
-
-std::optional<int32_t> HfWordPiece::Find(std::string_view token) const {
-  const auto it = vocab_.find(token);
-  if (it == vocab_.end()) return std::nullopt;
-  return it->second;
-}
+    : vocab_(vocab), config_(std::move(config)), unk_(vocab_.Find(config_.unk_token)) {}
 
 size_t HfWordPiece::Encode(std::string_view word, std::vector<int32_t>* ids) const {
   const auto unknown = [&] {
@@ -38,7 +28,7 @@ size_t HfWordPiece::Encode(std::string_view word, std::vector<int32_t>* ids) con
       key.clear();
       if (start > 0) key += config_.continuing_subword_prefix;
       key.append(word.substr(start, end - start));
-      if ((id = Find(key))) break;
+      if ((id = vocab_.Find(key))) break;
       // One character shorter.
       --end;
       while (end > start && (static_cast<unsigned char>(word[end]) & 0xC0) == 0x80) --end;

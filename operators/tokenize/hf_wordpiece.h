@@ -12,7 +12,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -31,13 +30,7 @@ class HfWordPiece {
   size_t Encode(std::string_view word, std::vector<int32_t>* ids) const;
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-  };
-  std::optional<int32_t> Find(std::string_view token) const;
-
-  std::unordered_map<std::string, int32_t, Hash, std::equal_to<>> vocab_;
+  HfTokenIds vocab_;
   HfWordPieceConfig config_;
   std::optional<int32_t> unk_;
 };

@@ -41,6 +41,9 @@
 //                  whose vocabulary is built here from GPL-3's words and some CJK characters,
 //                  BertProcessing; bert-cased: BertNormalizer without lowercase or CJK spacing
 //                  but with strip_accents, a Sequence of it and NFC, max_input_chars_per_word 20
+//         unigram  a Unigram model over the tokens of `mistral` with scores made up here, unk_id
+//                  0, Metaspace (always, split), a "$A </s>" template; unigram-fallback: with
+//                  byte_fallback
 //         chars    a character-level BPE (no ByteLevel) with continuing_subword_prefix "##",
 //                  end_of_word_suffix "</w>", unk_token fused; chars-fallback: byte_fallback
 //                  with <0xNN> tokens instead
@@ -278,6 +281,27 @@ function makeTokenizerJson(style, outPath) {
     tokenizer.added_tokens = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'].map(
       (t) => addedToken(t, vocab[t], true));
     tokenizer.post_processor = { type: 'BertProcessing', sep: ['[SEP]', 3], cls: ['[CLS]', 2] };
+    fs.writeFileSync(outPath, JSON.stringify(tokenizer));
+    return;
+  }
+  if (style === 'unigram' || style === 'unigram-fallback') {
+    const fallback = style === 'unigram-fallback';
+    const text = fs.readFileSync('/usr/share/common-licenses/GPL-3', 'utf8');
+    const { vocab } = trainMetaspace(text, 400);
+    const tokens = Object.entries(vocab).sort((a, b) => a[1] - b[1]).map(([t]) => t)
+      .filter((t) => fallback || !/^<0x[0-9A-F]{2}>$/.test(t));
+    // Longer tokens score better, with a spread that leaves no two paths equal by accident.
+    const unigramVocab = tokens.map((t, i) => [t, i < 3 ? 0.0 :
+      -Math.log(i + 2) * (1 + 0.1 * (i % 7)) + 0.75 * Array.from(t).length]);
+    tokenizer.model = { type: 'Unigram', unk_id: 0, vocab: unigramVocab, byte_fallback: fallback };
+    tokenizer.added_tokens = [addedToken('<unk>', 0, true), addedToken('<s>', 1, true),
+                              addedToken('</s>', 2, true)];
+    tokenizer.pre_tokenizer = { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'always',
+                                split: true };
+    tokenizer.post_processor = { type: 'TemplateProcessing',
+      single: [{ Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '</s>', type_id: 0 } }],
+      pair: [{ Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
+      special_tokens: { '</s>': { id: '</s>', ids: [2], tokens: ['</s>'] } } };
     fs.writeFileSync(outPath, JSON.stringify(tokenizer));
     return;
   }

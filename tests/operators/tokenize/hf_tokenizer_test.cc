@@ -3,7 +3,8 @@
 // in the oracle from tiktoken's ranks (GPT-2, RoBERTa-like, Llama 3, Qwen2 and a file mixing every
 // normalizer and Split behavior), on character-level BPEs trained there (subword prefix, word
 // suffix, fused unknown tokens, byte fallback), on Mistral-style files (Metaspace, byte fallback)
-// and on BERT-style files (BertNormalizer, BertPreTokenizer, WordPiece, BertProcessing), with
+// on BERT-style files (BertNormalizer, BertPreTokenizer, WordPiece, BertProcessing) and on
+// Unigram files (with and without byte fallback), with
 // special tokens allowed (HF's behaviour), ordinary (HF never matching them) and added by the
 // post-processor; and the plan-time refusals that name the part of a file corpusflow does not
 // implement.
@@ -78,7 +79,8 @@ TEST_P(HfParityTest, TokenizerJsonMatchesHfTokenizers) {
   // --add-special is encode(text, addSpecialTokens = true).
   const bool has_template = style == "roberta" || style == "llama3" || style == "qwen2" ||
                             style == "mixed" || style == "mistral" || style == "metaspace" ||
-                            style == "bert" || style == "bert-cased";
+                            style == "bert" || style == "bert-cased" || style == "unigram" ||
+                            style == "unigram-fallback";
   if (has_template) {
     EXPECT_EQ(
         CompareBpeWithOracle(docs, {"encode-hf", file}, {"--add-special"},
@@ -90,7 +92,7 @@ TEST_P(HfParityTest, TokenizerJsonMatchesHfTokenizers) {
 INSTANTIATE_TEST_SUITE_P(Styles, HfParityTest,
                          ::testing::Values("gpt2", "roberta", "llama3", "qwen2", "mixed", "chars",
                                            "chars-fallback", "mistral", "metaspace", "bert",
-                                           "bert-cased"));
+                                           "bert-cased", "unigram", "unigram-fallback"));
 
 // One special token allowed, the others ordinary text; the id count of a Llama-3-style file
 // (over 65,500 ids) makes write-megatron store int32.
@@ -251,9 +253,9 @@ TEST_F(HfPlanTest, RefusesWhatItDoesNotImplementNamingThePart) {
   EXPECT_NE(refusal(Plan(SmallTokenizerJson(kByteLevel, "null", "", R"("dropout":0.1,)")))
                 .find(f + ": model.dropout: a BPE dropout is not supported"),
             std::string::npos);
-  std::string unigram = SmallTokenizerJson(kByteLevel);
-  unigram.replace(unigram.find("\"BPE\""), 5, "\"Unigram\"");
-  EXPECT_NE(refusal(Plan(unigram)).find(f + ": model type 'Unigram' is not supported"),
+  std::string word_level = SmallTokenizerJson(kByteLevel);
+  word_level.replace(word_level.find("\"BPE\""), 5, "\"WordLevel\"");
+  EXPECT_NE(refusal(Plan(word_level)).find(f + ": model type 'WordLevel' is not supported"),
             std::string::npos);
   EXPECT_NE(refusal(Plan(SmallTokenizerJson(kByteLevel), "--add-special"))
                 .find("--add-special: the post_processor of " + f + " adds no token"),
