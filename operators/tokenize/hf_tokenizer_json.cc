@@ -192,6 +192,18 @@ void ReadPreTokenizer(const Part& part, std::vector<HfPreTokenizerSpec>* out) {
     spec.use_regex = part.Bool("use_regex", true);
   } else if (type == "BertPreTokenizer") {
     spec.type = HfPreTokenizerSpec::Type::kBert;
+  } else if (type == "Whitespace") {
+    spec.type = HfPreTokenizerSpec::Type::kWhitespace;
+  } else if (type == "WhitespaceSplit") {
+    spec.type = HfPreTokenizerSpec::Type::kWhitespaceSplit;
+  } else if (type == "Punctuation") {
+    spec.type = HfPreTokenizerSpec::Type::kPunctuation;
+    const std::optional<Part> behavior = part.Member("behavior");
+    spec.behavior =
+        behavior && !behavior->IsNull() ? ReadBehavior(*behavior) : HfSplitBehavior::kIsolated;
+  } else if (type == "Digits") {
+    spec.type = HfPreTokenizerSpec::Type::kDigits;
+    spec.individual_digits = part.Bool("individual_digits", false);
   } else if (type == "Metaspace") {
     spec.type = HfPreTokenizerSpec::Type::kMetaspace;
     const Part replacement = part.Require("replacement");

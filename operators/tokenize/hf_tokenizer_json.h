@@ -2,7 +2,8 @@
 // corpusflow implements (docs/tokenize.md, "tokenizer.json"):
 //   normalizer     NFC, NFKC, NFD, NFKD, Lowercase, Prepend, Replace, Strip, BertNormalizer,
 //                  Sequence (or null);
-//   pre_tokenizer  ByteLevel (last), Split, Metaspace, BertPreTokenizer, Sequence (or null);
+//   pre_tokenizer  ByteLevel (last), Split, Metaspace, BertPreTokenizer, Whitespace,
+//                  WhitespaceSplit, Punctuation, Digits, Sequence (or null);
 //   model          BPE (vocab, merges as "a b" strings or [a, b] arrays, ignore_merges,
 //                  unk_token, fuse_unk, continuing_subword_prefix, end_of_word_suffix,
 //                  byte_fallback; dropout null), WordPiece (vocab, unk_token,
@@ -64,11 +65,20 @@ struct HfNormalizerSpec {
 };
 
 struct HfPreTokenizerSpec {
-  enum class Type { kSplit, kByteLevel, kMetaspace, kBert };
+  enum class Type {
+    kSplit,
+    kByteLevel,
+    kMetaspace,
+    kBert,
+    kWhitespace,
+    kWhitespaceSplit,
+    kPunctuation,
+    kDigits
+  };
   /// Metaspace's prepend_scheme.
   enum class Prepend { kAlways, kFirst, kNever };
   Type type = Type::kSplit;
-  // Split.
+  // Split (and Punctuation's behavior).
   HfPattern pattern;
   HfSplitBehavior behavior = HfSplitBehavior::kIsolated;
   bool invert = false;
@@ -79,6 +89,8 @@ struct HfPreTokenizerSpec {
   std::string replacement;
   Prepend prepend = Prepend::kAlways;
   bool split = true;
+  // Digits.
+  bool individual_digits = false;
 };
 
 /// An added token, with the id HF gives it.

@@ -44,6 +44,9 @@
 //         unigram  a Unigram model over the tokens of `mistral` with scores made up here, unk_id
 //                  0, Metaspace (always, split), a "$A </s>" template; unigram-fallback: with
 //                  byte_fallback
+//         splitters GPT-2's model after Whitespace, Digits (individual), Punctuation (Isolated);
+//                  splitters2: after WhitespaceSplit, Punctuation (MergedWithPrevious), Digits
+//                  (contiguous), ByteLevel with add_prefix_space
 //         chars    a character-level BPE (no ByteLevel) with continuing_subword_prefix "##",
 //                  end_of_word_suffix "</w>", unk_token fused; chars-fallback: byte_fallback
 //                  with <0xNN> tokens instead
@@ -354,7 +357,8 @@ function makeTokenizerJson(style, outPath) {
     fs.writeFileSync(outPath, JSON.stringify(tokenizer));
     return;
   }
-  const encoding = { gpt2: 'gpt2', roberta: 'gpt2', mixed: 'gpt2' }[style] || 'cl100k_base';
+  const encoding = { gpt2: 'gpt2', roberta: 'gpt2', mixed: 'gpt2', splitters: 'gpt2',
+                     splitters2: 'gpt2' }[style] || 'cl100k_base';
   const { data } = load(encoding);
   const { vocab, merges } = gpt2Files(data);
   const vocabSize = Object.keys(vocab).length;
@@ -404,6 +408,14 @@ function makeTokenizerJson(style, outPath) {
       single: [{ Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '<|endoftext|>', type_id: 0 } }],
       pair: [{ Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
       special_tokens: { '<|endoftext|>': { id: '<|endoftext|>', ids: [100257], tokens: ['<|endoftext|>'] } } };
+  } else if (style === 'splitters' || style === 'splitters2') {
+    tokenizer.pre_tokenizer = { type: 'Sequence', pretokenizers: style === 'splitters'
+      ? [{ type: 'Whitespace' }, { type: 'Digits', individual_digits: true },
+         { type: 'Punctuation', behavior: 'Isolated' }, byteLevel(false, false)]
+      : [{ type: 'WhitespaceSplit' }, { type: 'Punctuation', behavior: 'MergedWithPrevious' },
+         { type: 'Digits', individual_digits: false }, byteLevel(true, false)] };
+    tokenizer.model = bpe(vocab, merges.slice(1));
+    tokenizer.added_tokens = [addedToken('<|endoftext|>', 50256, true)];
   } else if (style === 'mixed') {
     tokenizer.normalizer = { type: 'Sequence', normalizers: [
       { type: 'NFKD' }, { type: 'Lowercase' },

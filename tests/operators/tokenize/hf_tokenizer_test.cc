@@ -1,13 +1,13 @@
 // Tests of `tokenize --kind bpe --tokenizer tokenizer.json`: parity id for id with HF tokenizers
 // (the npm `tokenizers` package loading the same file, tests/oracles/bpe_oracle.js) on files built
 // in the oracle from tiktoken's ranks (GPT-2, RoBERTa-like, Llama 3, Qwen2 and a file mixing every
-// normalizer and Split behavior), on character-level BPEs trained there (subword prefix, word
-// suffix, fused unknown tokens, byte fallback), on Mistral-style files (Metaspace, byte fallback)
-// on BERT-style files (BertNormalizer, BertPreTokenizer, WordPiece, BertProcessing) and on
-// Unigram files (with and without byte fallback), with
-// special tokens allowed (HF's behaviour), ordinary (HF never matching them) and added by the
-// post-processor; and the plan-time refusals that name the part of a file corpusflow does not
-// implement.
+// normalizer and Split behavior, and files of the other pre-tokenizers), on character-level BPEs
+// trained there (subword prefix, word suffix, fused unknown tokens, byte fallback), on
+// Mistral-style files (Metaspace, byte fallback) on BERT-style files (BertNormalizer,
+// BertPreTokenizer, WordPiece, BertProcessing) and on Unigram files (with and without byte
+// fallback), with special tokens allowed (HF's behaviour), ordinary (HF never matching them) and
+// added by the post-processor; and the plan-time refusals that name the part of a file corpusflow
+// does not implement.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -92,7 +92,8 @@ TEST_P(HfParityTest, TokenizerJsonMatchesHfTokenizers) {
 INSTANTIATE_TEST_SUITE_P(Styles, HfParityTest,
                          ::testing::Values("gpt2", "roberta", "llama3", "qwen2", "mixed", "chars",
                                            "chars-fallback", "mistral", "metaspace", "bert",
-                                           "bert-cased", "unigram", "unigram-fallback"));
+                                           "bert-cased", "unigram", "unigram-fallback", "splitters",
+                                           "splitters2"));
 
 // One special token allowed, the others ordinary text; the id count of a Llama-3-style file
 // (over 65,500 ids) makes write-megatron store int32.
@@ -219,11 +220,13 @@ TEST_F(HfPlanTest, RefusesWhatItDoesNotImplementNamingThePart) {
   EXPECT_NE(refusal(Plan(SmallTokenizerJson(R"({"type":"UnicodeScripts"})")))
                 .find(f + ": pre_tokenizer type 'UnicodeScripts' is not supported"),
             std::string::npos);
-  EXPECT_NE(refusal(Plan(SmallTokenizerJson(
-                        std::string(R"({"type":"Sequence","pretokenizers":[{"type":"Digits"},)") +
-                        kByteLevel + "]}")))
-                .find(f + ": pre_tokenizer.pretokenizers[0] type 'Digits' is not supported"),
-            std::string::npos);
+  EXPECT_NE(
+      refusal(
+          Plan(SmallTokenizerJson(
+              std::string(R"({"type":"Sequence","pretokenizers":[{"type":"CharDelimiterSplit"},)") +
+              kByteLevel + "]}")))
+          .find(f + ": pre_tokenizer.pretokenizers[0] type 'CharDelimiterSplit' is not supported"),
+      std::string::npos);
   EXPECT_NE(refusal(Plan(SmallTokenizerJson(
                         std::string(R"({"type":"Sequence","pretokenizers":[)") + kByteLevel +
                         R"(,{"type":"Split","pattern":{"String":" "},"behavior":"Isolated"}]})")))
