@@ -26,20 +26,29 @@ void Utf8procForm(std::string_view text, int options, std::string* out) {
   std::free(mapped);
 }
 
-void Lowercase(std::string_view text, std::string* out) {
-  out->clear();
-  out->reserve(text.size());
+/// Call `on_char(cp)` for each character of `text`; an invalid subpart (not reached on valid
+/// UTF-8) is appended to `*out` as it is.
+template <typename OnChar>
+void ForEachCharacter(std::string_view text, std::string* out, OnChar&& on_char) {
   const char* p = text.data();
   const char* end = p + text.size();
   while (p < end) {
     char32_t cp;
     const int n = DecodeUtf8(p, end, &cp);
-    if (n < 0) {  // not reached on valid UTF-8; kept as is
+    if (n < 0) {
       out->append(p, static_cast<size_t>(-n));
       p += -n;
       continue;
     }
     p += n;
+    on_char(cp);
+  }
+}
+
+void Lowercase(std::string_view text, std::string* out) {
+  out->clear();
+  out->reserve(text.size());
+  ForEachCharacter(text, out, [&](char32_t cp) {
     if (cp < 0x80) {
       out->push_back(static_cast<char>(cp >= 'A' && cp <= 'Z' ? cp + 32 : cp));
     } else if (cp == 0x130) {
@@ -48,7 +57,7 @@ void Lowercase(std::string_view text, std::string* out) {
     } else {
       AppendUtf8(static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp))), out);
     }
-  }
+  });
 }
 
 void Strip(std::string_view text, bool left, bool right, std::string* out) {
@@ -73,6 +82,58 @@ void Strip(std::string_view text, bool left, bool right, std::string* out) {
     }
   }
   out->assign(begin, end);
+}
+
+/// HF's is_chinese_char (bert.rs; note 0x2B920, where BERT's Python has 0x2B820).
+bool IsHfChineseChar(char32_t cp) {
+  return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+         (cp >= 0x20000 && cp <= 0x2A6DF) || (cp >= 0x2A700 && cp <= 0x2B73F) ||
+         (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B920 && cp <= 0x2CEAF) ||
+         (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
+}
+
+/// HF's BertNormalizer: clean_text drops NUL, U+FFFD and control characters (categories Cc, Cf,
+/// Cn, Co but \t, \n, \r) and makes whitespace (\t, \n, \r, White_Space) a space;
+/// handle_chinese_chars puts spaces around CJK characters; strip_accents is NFD without Mn.
+void BertNormalize(std::string_view text, const HfNormalizerSpec& spec, std::string* out) {
+  thread_local std::string tmp;
+  out->clear();
+  ForEachCharacter(text, out, [&](char32_t cp) {
+    if (spec.clean_text) {
+      // Controls go first (U+0085, a Cc, is dropped although it is whitespace), then
+      // whitespace becomes a space.
+      if (cp == 0 || cp == 0xFFFD) return;
+      const bool tab_or_newline = cp == '\t' || cp == '\n' || cp == '\r';
+      if (!tab_or_newline) {
+        const utf8proc_category_t c = utf8proc_category(static_cast<utf8proc_int32_t>(cp));
+        if (c == UTF8PROC_CATEGORY_CC || c == UTF8PROC_CATEGORY_CF || c == UTF8PROC_CATEGORY_CN ||
+            c == UTF8PROC_CATEGORY_CO) {
+          return;
+        }
+      }
+      if (tab_or_newline || IsUnicodeWhiteSpace(cp)) cp = ' ';
+    }
+    if (spec.handle_chinese_chars && IsHfChineseChar(cp)) {
+      out->push_back(' ');
+      AppendUtf8(cp, out);
+      out->push_back(' ');
+    } else {
+      AppendUtf8(cp, out);
+    }
+  });
+  if (spec.strip_accents) {
+    Utf8procForm(*out, UTF8PROC_DECOMPOSE, &tmp);
+    out->clear();
+    ForEachCharacter(tmp, out, [&](char32_t cp) {
+      if (utf8proc_category(static_cast<utf8proc_int32_t>(cp)) != UTF8PROC_CATEGORY_MN) {
+        AppendUtf8(cp, out);
+      }
+    });
+  }
+  if (spec.lowercase) {
+    Lowercase(*out, &tmp);
+    out->swap(tmp);
+  }
 }
 
 }  // namespace
@@ -136,6 +197,9 @@ void HfNormalizer::Normalize(std::string_view text, std::string* out) const {
       }
       case Type::kStrip:
         Strip(*out, spec.strip_left, spec.strip_right, &next);
+        break;
+      case Type::kBert:
+        BertNormalize(*out, spec, &next);
         break;
     }
     out->swap(next);

@@ -9,7 +9,11 @@
 //   Prepend               the text before a non-empty stretch;
 //   Replace               every non-overlapping match (leftmost first) of a string or regex by
 //                         the content;
-//   Strip                 Unicode White_Space at the left and/or right end.
+//   Strip                 Unicode White_Space at the left and/or right end;
+//   BertNormalizer        HF's (bert.rs): clean_text (NUL, U+FFFD and categories Cc, Cf, Cn,
+//                         Co but \t \n \r dropped, whitespace to a space), handle_chinese_chars
+//                         (spaces around CJK ideographs), strip_accents (NFD, then no Mn;
+//                         null: as lowercase), lowercase.
 // REQUIRES of the text: valid UTF-8.
 // Thread safety: immutable once built; Normalize may run on any number of threads.
 #pragma once

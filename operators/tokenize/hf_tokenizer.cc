@@ -9,6 +9,8 @@
 #include "operators/tokenize/hf_normalizer.h"
 #include "operators/tokenize/hf_pre_tokenizer.h"
 #include "operators/tokenize/hf_tokenizer_json.h"
+#include "operators/tokenize/hf_unigram.h"
+#include "operators/tokenize/hf_wordpiece.h"
 
 namespace corpusflow {
 namespace {
@@ -17,7 +19,10 @@ namespace {
 /// merges, which the model now holds) and the model.
 struct HfTokenizerFile {
   HfTokenizerSpec spec;
+  /// One of the three.
   std::unique_ptr<const BpeModel> model;
+  std::unique_ptr<const HfWordPiece> wordpiece;
+  std::unique_ptr<const HfUnigram> unigram;
 };
 
 /// The added tokens that are cut out of text under --allow-special: every one not marked special,
@@ -101,7 +106,13 @@ class HfTokenizer : public TextTokenizer {
     const auto encode_normalized = [&](std::string_view stretch, bool at_start) {
       pre_tokenizer_.Split(stretch, at_start, &s.pieces);
       for (size_t i = 0; i < s.pieces.size(); ++i) {
-        unknown += file_->model->EncodeWord(s.pieces[i], ids);
+        if (file_->model) {
+          unknown += file_->model->EncodeWord(s.pieces[i], ids);
+        } else if (file_->wordpiece) {
+          unknown += file_->wordpiece->Encode(s.pieces[i], ids);
+        } else {
+          unknown += file_->unigram->Encode(s.pieces[i], ids);
+        }
       }
     };
     const auto encode_raw = [&](std::string_view stretch, bool at_start) {
@@ -201,7 +212,16 @@ std::unique_ptr<TextTokenizer> CreateHfTokenizer(const TokenizerOptions& options
   auto file = resources.Get<HfTokenizerFile>(ResourceCache::FileKey("hf-tokenizer", {path}), [&] {
     auto loaded = std::make_unique<HfTokenizerFile>();
     loaded->spec = ReadHfTokenizerJson(path, true);
-    loaded->model = BpeModel::LoadHf(loaded->spec.model);
+    if (loaded->spec.wordpiece) {
+      loaded->wordpiece =
+          std::make_unique<HfWordPiece>(loaded->spec.model.vocab, *loaded->spec.wordpiece);
+    } else if (loaded->spec.unigram) {
+      loaded->unigram =
+          std::make_unique<HfUnigram>(loaded->spec.model.vocab, *loaded->spec.unigram);
+      loaded->spec.unigram->scores = {};
+    } else {
+      loaded->model = BpeModel::LoadHf(loaded->spec.model);
+    }
     loaded->spec.model.vocab = {};
     loaded->spec.model.merges = {};
     return loaded;

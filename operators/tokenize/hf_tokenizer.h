@@ -4,8 +4,9 @@
 //      (hf_added_tokens.h);
 //   2. each stretch between them is normalized (hf_normalizer.h), and the added tokens whose
 //      `normalized` is true are cut out of it by their normalized text;
-//   3. each remaining stretch is pre-tokenized (hf_pre_tokenizer.h) and each piece merged by the
-//      BPE model (bpe_model.h, BpeModel::LoadHf);
+//   3. each remaining stretch is pre-tokenized (hf_pre_tokenizer.h) and each piece encoded by the
+//      model: BPE (bpe_model.h, BpeModel::LoadHf), WordPiece (hf_wordpiece.h) or Unigram
+//      (hf_unigram.h);
 //   4. with --add-special, the post-processor's tokens go around the text (at most one id before
 //      and one after: the template of Llama 3 (BOS), BERT or RoBERTa).
 // Special tokens follow tiktoken's rule as the other BPE files do: an added token marked

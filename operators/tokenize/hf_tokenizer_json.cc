@@ -152,6 +152,12 @@ void ReadNormalizer(const Part& part, std::vector<HfNormalizerSpec>* out) {
     spec.type = T::kStrip;
     spec.strip_left = part.Bool("strip_left", false);
     spec.strip_right = part.Bool("strip_right", false);
+  } else if (type == "BertNormalizer") {
+    spec.type = T::kBert;
+    spec.clean_text = part.Bool("clean_text", true);
+    spec.handle_chinese_chars = part.Bool("handle_chinese_chars", true);
+    spec.lowercase = part.Bool("lowercase", true);
+    spec.strip_accents = part.Bool("strip_accents", spec.lowercase);  // null: as lowercase
   } else {
     part.Unsupported("normalizer", type);
   }
@@ -184,6 +190,20 @@ void ReadPreTokenizer(const Part& part, std::vector<HfPreTokenizerSpec>* out) {
     spec.type = HfPreTokenizerSpec::Type::kByteLevel;
     spec.add_prefix_space = part.Bool("add_prefix_space", true);
     spec.use_regex = part.Bool("use_regex", true);
+  } else if (type == "BertPreTokenizer") {
+    spec.type = HfPreTokenizerSpec::Type::kBert;
+  } else if (type == "Whitespace") {
+    spec.type = HfPreTokenizerSpec::Type::kWhitespace;
+  } else if (type == "WhitespaceSplit") {
+    spec.type = HfPreTokenizerSpec::Type::kWhitespaceSplit;
+  } else if (type == "Punctuation") {
+    spec.type = HfPreTokenizerSpec::Type::kPunctuation;
+    const std::optional<Part> behavior = part.Member("behavior");
+    spec.behavior =
+        behavior && !behavior->IsNull() ? ReadBehavior(*behavior) : HfSplitBehavior::kIsolated;
+  } else if (type == "Digits") {
+    spec.type = HfPreTokenizerSpec::Type::kDigits;
+    spec.individual_digits = part.Bool("individual_digits", false);
   } else if (type == "Metaspace") {
     spec.type = HfPreTokenizerSpec::Type::kMetaspace;
     const Part replacement = part.Require("replacement");
@@ -221,14 +241,81 @@ void ReadPreTokenizer(const Part& part, std::vector<HfPreTokenizerSpec>* out) {
   out->push_back(std::move(spec));
 }
 
-void ReadModel(const Part& part, bool with_merges, HfBpeConfig* model) {
+void ReadVocab(const Part& part, HfBpeConfig* model) {
+  const Part vocab = part.Require("vocab");
+  simdjson::dom::object object;
+  if (vocab.value.get_object().get(object) != simdjson::SUCCESS) {
+    vocab.Malformed("expected an object of token ids");
+  }
+  model->vocab.reserve(object.size());
+  for (auto [key, value] : object) {
+    model->vocab.emplace_back(std::string(key),
+                              Id(vocab.Child(value, "['" + std::string(key) + "']")));
+  }
+}
+
+/// "vocab": [["token", score], ...]: ids are positions.
+void ReadUnigram(const Part& part, HfBpeConfig* model, HfUnigramConfig* unigram) {
+  const Part vocab = part.Require("vocab");
+  simdjson::dom::array array;
+  if (vocab.value.get_array().get(array) != simdjson::SUCCESS) {
+    vocab.Malformed("expected an array of [token, score]");
+  }
+  model->vocab.reserve(array.size());
+  unigram->scores.reserve(array.size());
+  int32_t id = 0;
+  for (element e : array) {
+    const Part entry = vocab.Child(e, "[" + std::to_string(id) + "]");
+    simdjson::dom::array pair;
+    std::string_view token;
+    double score;
+    if (e.get_array().get(pair) != simdjson::SUCCESS || pair.size() != 2 ||
+        pair.at(0).get_string().get(token) != simdjson::SUCCESS ||
+        pair.at(1).get_double().get(score) != simdjson::SUCCESS) {
+      entry.Malformed("expected [token, score]");
+    }
+    model->vocab.emplace_back(std::string(token), id++);
+    unigram->scores.push_back(score);
+  }
+  if (const std::optional<Part> unk = part.Member("unk_id"); unk && !unk->IsNull()) {
+    const int32_t unk_id = Id(*unk);
+    if (unk_id >= id) unk->Malformed("the unk_id is not an id of the vocabulary");
+    unigram->unk_id = unk_id;
+  }
+  unigram->byte_fallback = part.Bool("byte_fallback", false);
+}
+
+void ReadModel(const Part& part, bool with_merges, HfBpeConfig* model,
+               std::optional<HfWordPieceConfig>* wordpiece,
+               std::optional<HfUnigramConfig>* unigram) {
   if (part.IsNull()) part.Malformed("no model");
   const std::optional<Part> type = part.Member("type");
   if (!type) {
     throw InvalidArgument(part.Where() +
-                          ": a model without a \"type\" is not supported (corpusflow reads BPE)");
+                          ": a model without a \"type\" is not supported (corpusflow reads BPE "
+                          "and WordPiece)");
   }
   const std::string name = type->String();
+  if (name == "WordPiece") {
+    HfWordPieceConfig config;
+    config.unk_token = part.OptionalString("unk_token").value_or(config.unk_token);
+    config.continuing_subword_prefix =
+        part.OptionalString("continuing_subword_prefix").value_or(config.continuing_subword_prefix);
+    if (const std::optional<Part> max = part.Member("max_input_chars_per_word");
+        max && !max->IsNull()) {
+      const int64_t n = max->Int();
+      if (n < 0) max->Malformed("a negative length");
+      config.max_input_chars_per_word = static_cast<size_t>(n);
+    }
+    *wordpiece = config;
+    ReadVocab(part, model);
+    return;
+  }
+  if (name == "Unigram") {
+    unigram->emplace();
+    ReadUnigram(part, model, &**unigram);
+    return;
+  }
   if (name != "BPE") part.Unsupported("model", name);
   if (const std::optional<Part> dropout = part.Member("dropout"); dropout && !dropout->IsNull()) {
     throw InvalidArgument(dropout->Where() +
@@ -240,16 +327,7 @@ void ReadModel(const Part& part, bool with_merges, HfBpeConfig* model) {
   model->byte_fallback = part.Bool("byte_fallback", false);
   model->continuing_subword_prefix = part.OptionalString("continuing_subword_prefix").value_or("");
   model->end_of_word_suffix = part.OptionalString("end_of_word_suffix").value_or("");
-  const Part vocab = part.Require("vocab");
-  simdjson::dom::object object;
-  if (vocab.value.get_object().get(object) != simdjson::SUCCESS) {
-    vocab.Malformed("expected an object of token ids");
-  }
-  model->vocab.reserve(object.size());
-  for (auto [key, value] : object) {
-    model->vocab.emplace_back(std::string(key),
-                              Id(vocab.Child(value, "['" + std::string(key) + "']")));
-  }
+  ReadVocab(part, model);
   if (!with_merges) return;
   const std::optional<Part> merges = part.Member("merges");
   if (!merges || merges->IsNull()) return;
@@ -403,6 +481,20 @@ std::vector<HfAddedToken> ReadAddedTokens(const Part& part, const HfBpeConfig& m
 
 }  // namespace
 
+HfTokenIds::HfTokenIds(const std::vector<std::pair<std::string, int32_t>>& vocab) {
+  ids_.reserve(vocab.size());
+  for (const auto& [token, id] : vocab) {
+    ids_[token] = id;
+    longest_ = std::max(longest_, token.size());
+  }
+}
+
+std::optional<int32_t> HfTokenIds::Find(std::string_view token) const {
+  const auto it = ids_.find(token);
+  if (it == ids_.end()) return std::nullopt;
+  return it->second;
+}
+
 HfTokenizerSpec ReadHfTokenizerJson(const std::string& path, bool with_merges) {
   HfTokenizerSpec spec;
   spec.path = path;
@@ -427,9 +519,14 @@ HfTokenizerSpec ReadHfTokenizerJson(const std::string& path, bool with_merges) {
     ReadPreTokenizer(*part, &spec.pre_tokenizers);
   }
   spec.model.source = path;
-  ReadModel(top.Require("model"), with_merges, &spec.model);
+  const Part model = top.Require("model");
+  ReadModel(model, with_merges, &spec.model, &spec.wordpiece, &spec.unigram);
   spec.model.byte_level = !spec.pre_tokenizers.empty() &&
                           spec.pre_tokenizers.back().type == HfPreTokenizerSpec::Type::kByteLevel;
+  if ((spec.wordpiece || spec.unigram) && spec.model.byte_level) {
+    throw InvalidArgument(model.Where() + ": a " + (spec.wordpiece ? "WordPiece" : "Unigram") +
+                          " model after a ByteLevel pre-tokenizer is not supported");
+  }
   if (const std::optional<Part> part = top.Member("added_tokens")) {
     spec.added_tokens = ReadAddedTokens(*part, spec.model);
   }

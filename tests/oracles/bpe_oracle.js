@@ -37,6 +37,16 @@
 //                  split false); <s> added as BOS by a TemplateProcessing;
 //         metaspace the same model with Metaspace (legacy add_prefix_space true: always;
 //                  split true) after a Split on digits, and <s> </s> added by a template;
+//         bert     BERT's layout: BertNormalizer (uncased), BertPreTokenizer, a WordPiece model
+//                  whose vocabulary is built here from GPL-3's words and some CJK characters,
+//                  BertProcessing; bert-cased: BertNormalizer without lowercase or CJK spacing
+//                  but with strip_accents, a Sequence of it and NFC, max_input_chars_per_word 20
+//         unigram  a Unigram model over the tokens of `mistral` with scores made up here, unk_id
+//                  0, Metaspace (always, split), a "$A </s>" template; unigram-fallback: with
+//                  byte_fallback
+//         splitters GPT-2's model after Whitespace, Digits (individual), Punctuation (Isolated);
+//                  splitters2: after WhitespaceSplit, Punctuation (MergedWithPrevious), Digits
+//                  (contiguous), ByteLevel with add_prefix_space
 //         chars    a character-level BPE (no ByteLevel) with continuing_subword_prefix "##",
 //                  end_of_word_suffix "</w>", unk_token fused; chars-fallback: byte_fallback
 //                  with <0xNN> tokens instead
@@ -243,6 +253,61 @@ function makeTokenizerJson(style, outPath) {
   }, options);
   const tokenizer = { version: '1.0', truncation: null, padding: null, added_tokens: [],
                       normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null };
+  if (style === 'bert' || style === 'bert-cased') {
+    const cased = style === 'bert-cased';
+    const text = fs.readFileSync('/usr/share/common-licenses/GPL-3', 'utf8');
+    const vocab = {};
+    let next = 0;
+    const add = (token) => { if (!(token in vocab)) vocab[token] = next++; };
+    ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'].forEach(add);
+    for (let c = 0x21; c < 0x7f; ++c) {
+      const ch = String.fromCharCode(c);
+      if (cased || ch === ch.toLowerCase()) { add(ch); add('##' + ch); }
+    }
+    for (const ch of '\u4e2d\u6587\u7684\u4e00\u662f\u4e0d\u4eba\u6709') add(ch);
+    const counts = new Map();
+    for (const word of text.split(/[^A-Za-z]+/)) {
+      const w = cased ? word : word.toLowerCase();
+      if (w) counts.set(w, (counts.get(w) || 0) + 1);
+    }
+    [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 400)
+      .forEach(([w]) => add(w));
+    ['##s', '##ed', '##ing', '##tion', '##ly', '##er', '##es'].forEach(add);
+    tokenizer.normalizer = cased
+      ? { type: 'Sequence', normalizers: [{ type: 'NFC' }, { type: 'BertNormalizer', clean_text: true,
+          handle_chinese_chars: false, strip_accents: true, lowercase: false }] }
+      : { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null,
+          lowercase: true };
+    tokenizer.pre_tokenizer = { type: 'BertPreTokenizer' };
+    tokenizer.model = { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##',
+                        max_input_chars_per_word: cased ? 20 : 100, vocab };
+    tokenizer.added_tokens = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'].map(
+      (t) => addedToken(t, vocab[t], true));
+    tokenizer.post_processor = { type: 'BertProcessing', sep: ['[SEP]', 3], cls: ['[CLS]', 2] };
+    fs.writeFileSync(outPath, JSON.stringify(tokenizer));
+    return;
+  }
+  if (style === 'unigram' || style === 'unigram-fallback') {
+    const fallback = style === 'unigram-fallback';
+    const text = fs.readFileSync('/usr/share/common-licenses/GPL-3', 'utf8');
+    const { vocab } = trainMetaspace(text, 400);
+    const tokens = Object.entries(vocab).sort((a, b) => a[1] - b[1]).map(([t]) => t)
+      .filter((t) => fallback || !/^<0x[0-9A-F]{2}>$/.test(t));
+    // Longer tokens score better, with a spread that leaves no two paths equal by accident.
+    const unigramVocab = tokens.map((t, i) => [t, i < 3 ? 0.0 :
+      -Math.log(i + 2) * (1 + 0.1 * (i % 7)) + 0.75 * Array.from(t).length]);
+    tokenizer.model = { type: 'Unigram', unk_id: 0, vocab: unigramVocab, byte_fallback: fallback };
+    tokenizer.added_tokens = [addedToken('<unk>', 0, true), addedToken('<s>', 1, true),
+                              addedToken('</s>', 2, true)];
+    tokenizer.pre_tokenizer = { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'always',
+                                split: true };
+    tokenizer.post_processor = { type: 'TemplateProcessing',
+      single: [{ Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '</s>', type_id: 0 } }],
+      pair: [{ Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
+      special_tokens: { '</s>': { id: '</s>', ids: [2], tokens: ['</s>'] } } };
+    fs.writeFileSync(outPath, JSON.stringify(tokenizer));
+    return;
+  }
   if (style === 'mistral' || style === 'metaspace') {
     const text = fs.readFileSync('/usr/share/common-licenses/GPL-3', 'utf8');
     const { vocab, merges } = trainMetaspace(text, 400);
@@ -292,7 +357,8 @@ function makeTokenizerJson(style, outPath) {
     fs.writeFileSync(outPath, JSON.stringify(tokenizer));
     return;
   }
-  const encoding = { gpt2: 'gpt2', roberta: 'gpt2', mixed: 'gpt2' }[style] || 'cl100k_base';
+  const encoding = { gpt2: 'gpt2', roberta: 'gpt2', mixed: 'gpt2', splitters: 'gpt2',
+                     splitters2: 'gpt2' }[style] || 'cl100k_base';
   const { data } = load(encoding);
   const { vocab, merges } = gpt2Files(data);
   const vocabSize = Object.keys(vocab).length;
@@ -342,6 +408,14 @@ function makeTokenizerJson(style, outPath) {
       single: [{ Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '<|endoftext|>', type_id: 0 } }],
       pair: [{ Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
       special_tokens: { '<|endoftext|>': { id: '<|endoftext|>', ids: [100257], tokens: ['<|endoftext|>'] } } };
+  } else if (style === 'splitters' || style === 'splitters2') {
+    tokenizer.pre_tokenizer = { type: 'Sequence', pretokenizers: style === 'splitters'
+      ? [{ type: 'Whitespace' }, { type: 'Digits', individual_digits: true },
+         { type: 'Punctuation', behavior: 'Isolated' }, byteLevel(false, false)]
+      : [{ type: 'WhitespaceSplit' }, { type: 'Punctuation', behavior: 'MergedWithPrevious' },
+         { type: 'Digits', individual_digits: false }, byteLevel(true, false)] };
+    tokenizer.model = bpe(vocab, merges.slice(1));
+    tokenizer.added_tokens = [addedToken('<|endoftext|>', 50256, true)];
   } else if (style === 'mixed') {
     tokenizer.normalizer = { type: 'Sequence', normalizers: [
       { type: 'NFKD' }, { type: 'Lowercase' },

@@ -1,11 +1,13 @@
 // Tests of `tokenize --kind bpe --tokenizer tokenizer.json`: parity id for id with HF tokenizers
 // (the npm `tokenizers` package loading the same file, tests/oracles/bpe_oracle.js) on files built
 // in the oracle from tiktoken's ranks (GPT-2, RoBERTa-like, Llama 3, Qwen2 and a file mixing every
-// normalizer and Split behavior), on character-level BPEs trained there (subword prefix, word
-// suffix, fused unknown tokens, byte fallback) and on Mistral-style files (Metaspace, byte
-// fallback), with special tokens allowed (HF's behaviour),
-// ordinary (HF without them) and added by the post-processor; and the plan-time refusals that
-// name the part of a file corpusflow does not implement.
+// normalizer and Split behavior, and files of the other pre-tokenizers), on character-level BPEs
+// trained there (subword prefix, word suffix, fused unknown tokens, byte fallback), on
+// Mistral-style files (Metaspace, byte fallback) on BERT-style files (BertNormalizer,
+// BertPreTokenizer, WordPiece, BertProcessing) and on Unigram files (with and without byte
+// fallback), with special tokens allowed (HF's behaviour), ordinary (HF never matching them) and
+// added by the post-processor; and the plan-time refusals that name the part of a file corpusflow
+// does not implement.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -50,6 +52,8 @@ std::vector<std::string> HfCorpus() {
                   "  \n\n  ",
                   " leading space <s> and </s> in the middle, <unk> too",
                   "<s>starts with a special token",
+                  "[CLS] Th\u00c9 [MASK] caf\u00e9\u0001x\ufffdy\u200bz na\u00efve "
+                  "Supercalifragilisticexpialidocious!!",
               });
   return docs;
 }
@@ -74,7 +78,9 @@ TEST_P(HfParityTest, TokenizerJsonMatchesHfTokenizers) {
             0);
   // --add-special is encode(text, addSpecialTokens = true).
   const bool has_template = style == "roberta" || style == "llama3" || style == "qwen2" ||
-                            style == "mixed" || style == "mistral" || style == "metaspace";
+                            style == "mixed" || style == "mistral" || style == "metaspace" ||
+                            style == "bert" || style == "bert-cased" || style == "unigram" ||
+                            style == "unigram-fallback";
   if (has_template) {
     EXPECT_EQ(
         CompareBpeWithOracle(docs, {"encode-hf", file}, {"--add-special"},
@@ -85,7 +91,9 @@ TEST_P(HfParityTest, TokenizerJsonMatchesHfTokenizers) {
 
 INSTANTIATE_TEST_SUITE_P(Styles, HfParityTest,
                          ::testing::Values("gpt2", "roberta", "llama3", "qwen2", "mixed", "chars",
-                                           "chars-fallback", "mistral", "metaspace"));
+                                           "chars-fallback", "mistral", "metaspace", "bert",
+                                           "bert-cased", "unigram", "unigram-fallback", "splitters",
+                                           "splitters2"));
 
 // One special token allowed, the others ordinary text; the id count of a Llama-3-style file
 // (over 65,500 ids) makes write-megatron store int32.
@@ -212,11 +220,13 @@ TEST_F(HfPlanTest, RefusesWhatItDoesNotImplementNamingThePart) {
   EXPECT_NE(refusal(Plan(SmallTokenizerJson(R"({"type":"UnicodeScripts"})")))
                 .find(f + ": pre_tokenizer type 'UnicodeScripts' is not supported"),
             std::string::npos);
-  EXPECT_NE(refusal(Plan(SmallTokenizerJson(
-                        std::string(R"({"type":"Sequence","pretokenizers":[{"type":"Digits"},)") +
-                        kByteLevel + "]}")))
-                .find(f + ": pre_tokenizer.pretokenizers[0] type 'Digits' is not supported"),
-            std::string::npos);
+  EXPECT_NE(
+      refusal(
+          Plan(SmallTokenizerJson(
+              std::string(R"({"type":"Sequence","pretokenizers":[{"type":"CharDelimiterSplit"},)") +
+              kByteLevel + "]}")))
+          .find(f + ": pre_tokenizer.pretokenizers[0] type 'CharDelimiterSplit' is not supported"),
+      std::string::npos);
   EXPECT_NE(refusal(Plan(SmallTokenizerJson(
                         std::string(R"({"type":"Sequence","pretokenizers":[)") + kByteLevel +
                         R"(,{"type":"Split","pattern":{"String":" "},"behavior":"Isolated"}]})")))
@@ -240,15 +250,15 @@ TEST_F(HfPlanTest, RefusesWhatItDoesNotImplementNamingThePart) {
           .find(f + ": truncation is set; HF's truncation is not supported"),
       std::string::npos);
   EXPECT_NE(refusal(Plan(SmallTokenizerJson(kByteLevel, "null",
-                                            R"("normalizer":{"type":"BertNormalizer"},)")))
-                .find(f + ": normalizer type 'BertNormalizer' is not supported"),
+                                            R"("normalizer":{"type":"Precompiled"},)")))
+                .find(f + ": normalizer type 'Precompiled' is not supported"),
             std::string::npos);
   EXPECT_NE(refusal(Plan(SmallTokenizerJson(kByteLevel, "null", "", R"("dropout":0.1,)")))
                 .find(f + ": model.dropout: a BPE dropout is not supported"),
             std::string::npos);
-  std::string wordpiece = SmallTokenizerJson(kByteLevel);
-  wordpiece.replace(wordpiece.find("\"BPE\""), 5, "\"WordPiece\"");
-  EXPECT_NE(refusal(Plan(wordpiece)).find(f + ": model type 'WordPiece' is not supported"),
+  std::string word_level = SmallTokenizerJson(kByteLevel);
+  word_level.replace(word_level.find("\"BPE\""), 5, "\"WordLevel\"");
+  EXPECT_NE(refusal(Plan(word_level)).find(f + ": model type 'WordLevel' is not supported"),
             std::string::npos);
   EXPECT_NE(refusal(Plan(SmallTokenizerJson(kByteLevel), "--add-special"))
                 .find("--add-special: the post_processor of " + f + " adds no token"),
