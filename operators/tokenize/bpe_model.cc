@@ -303,6 +303,12 @@ namespace {
 
 /// Record token `bytes` as `id`: in the lookup table and by id. `where()` names the file and line
 /// (made only for an error).
+/// ": id N is out of proportion ...", the message of an id far beyond the file's size.
+std::string OutOfProportion(int64_t id) {
+  return ": id " + std::to_string(id) +
+         " is out of proportion to the file (ids must be nearly dense)";
+}
+
 /// Ids are stored densely, so an id may not exceed `max_id` (the size of the file in bytes: a
 /// file of N tokens has ids below about N; a damaged one with an id of two billion must not
 /// allocate 16 GB).
@@ -310,10 +316,7 @@ template <typename Where>
 void AddToken(BpeModel::Tables& tables, std::string_view bytes, int32_t id, size_t max_id,
               const Where& where) {
   if (bytes.empty()) throw DataError(where() + ": an empty token");
-  if (static_cast<size_t>(id) > max_id) {
-    throw DataError(where() + ": id " + std::to_string(id) +
-                    " is out of proportion to the file (ids must be nearly dense)");
-  }
+  if (static_cast<size_t>(id) > max_id) throw DataError(where() + OutOfProportion(id));
   if (!tables.tokens.Insert(bytes, id)) throw DataError(where() + ": a token given twice");
   if (static_cast<size_t>(id) >= tables.by_id.size()) tables.by_id.resize(id + 1, {0, 0});
   if (tables.by_id[id].second != 0) {
@@ -326,26 +329,21 @@ void AddToken(BpeModel::Tables& tables, std::string_view bytes, int32_t id, size
 
 }  // namespace
 
-std::unique_ptr<BpeModel> BpeModel::LoadTiktoken(const std::string& path) {
-  std::unique_ptr<BpeModel> model(new BpeModel(Rule::kRanks));
-  const std::string text = ReadWholeFile(path);
-  // Sized for the file's lines at once (about 3/4 of a line's bytes are the token's).
-  const auto lines_in_file = static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
-  model->tables_->tokens.Reserve(lines_in_file, text.size() * 3 / 4);
-  model->tables_->by_id.reserve(lines_in_file);
-  model->tables_->by_id_bytes.reserve(text.size() * 3 / 4);
+void ForEachTiktokenLine(const std::string& text, const std::string& path,
+                         const std::function<void(std::string_view, int32_t,
+                                                  const std::function<std::string()>&)>& on_line) {
   TextLines lines(text);
   std::string_view line;
+  const std::function<std::string()> where = [&] {
+    return path + ":" + std::to_string(lines.line_number());
+  };
   while (lines.Next(&line)) {
-    const auto where = [&] { return path + ":" + std::to_string(lines.line_number()); };
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     const size_t space = line.find(' ');
     if (space == std::string_view::npos) {
       throw DataError(where() + ": expected 'base64-token rank', got '" +
                       std::string(line.substr(0, 60)) + "'");
     }
-    const std::optional<std::string> bytes = DecodeBase64(line.substr(0, space));
-    if (!bytes) throw DataError(where() + ": the token is not base64");
     const std::string_view rank_text = line.substr(space + 1);
     int32_t rank = -1;
     const auto [end, ec] =
@@ -354,8 +352,48 @@ std::unique_ptr<BpeModel> BpeModel::LoadTiktoken(const std::string& path) {
       throw DataError(where() + ": the rank '" + std::string(rank_text) +
                       "' is not a whole number below 2^31");
     }
-    AddToken(*model->tables_, *bytes, rank, text.size(), where);
+    if (static_cast<size_t>(rank) > text.size()) throw DataError(where() + OutOfProportion(rank));
+    on_line(line.substr(0, space), rank, where);
   }
+}
+
+void ForEachVocabJsonEntry(const std::string& path,
+                           const std::function<void(std::string_view, int32_t)>& on_entry) {
+  const simdjson::padded_string json(ReadWholeFile(path));
+  simdjson::ondemand::parser parser;
+  try {
+    simdjson::ondemand::document doc = parser.iterate(json);
+    for (auto member : doc.get_object()) {
+      const std::string_view key = member.unescaped_key();
+      const int64_t id = member.value().get_int64();
+      if (id < 0 || id > std::numeric_limits<int32_t>::max()) {
+        throw DataError(path + ": the id of '" + std::string(key) + "' is out of range");
+      }
+      if (static_cast<size_t>(id) > json.size()) {
+        throw DataError(path + ": token '" + std::string(key) + "'" + OutOfProportion(id));
+      }
+      on_entry(key, static_cast<int32_t>(id));
+    }
+  } catch (const simdjson::simdjson_error& e) {
+    throw DataError(path + ": not a JSON object of token ids: " + e.what());
+  }
+}
+
+std::unique_ptr<BpeModel> BpeModel::LoadTiktoken(const std::string& path) {
+  std::unique_ptr<BpeModel> model(new BpeModel(Rule::kRanks));
+  const std::string text = ReadWholeFile(path);
+  // Sized for the file's lines at once (about 3/4 of a line's bytes are the token's).
+  const auto lines_in_file = static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
+  model->tables_->tokens.Reserve(lines_in_file, text.size() * 3 / 4);
+  model->tables_->by_id.reserve(lines_in_file);
+  model->tables_->by_id_bytes.reserve(text.size() * 3 / 4);
+  ForEachTiktokenLine(
+      text, path,
+      [&](std::string_view token, int32_t rank, const std::function<std::string()>& where) {
+        const std::optional<std::string> bytes = DecodeBase64(token);
+        if (!bytes) throw DataError(where() + ": the token is not base64");
+        AddToken(*model->tables_, *bytes, rank, text.size(), where);
+      });
   if (model->tables_->tokens.size() == 0) throw DataError(path + ": no token");
   for (int b = 0; b < 256; ++b) {
     const std::optional<int32_t> id =
@@ -411,29 +449,15 @@ std::unique_ptr<BpeModel> BpeModel::LoadGpt2(const std::string& vocab_path,
                                              const std::string& merges_path) {
   std::unique_ptr<BpeModel> model(new BpeModel(Rule::kMerges));
   Tables& tables = *model->tables_;
-  {
-    const simdjson::padded_string json(ReadWholeFile(vocab_path));
-    simdjson::ondemand::parser parser;
-    try {
-      simdjson::ondemand::document doc = parser.iterate(json);
-      for (auto member : doc.get_object()) {
-        const std::string_view key = member.unescaped_key();
-        const int64_t id = member.value().get_int64();
-        if (id < 0 || id > std::numeric_limits<int32_t>::max()) {
-          throw DataError(vocab_path + ": the id of '" + std::string(key) + "' is out of range");
-        }
-        const std::optional<std::string> bytes = DecodeByteLevel(key);
-        if (!bytes) {
-          throw DataError(vocab_path + ": the token '" + std::string(key) +
-                          "' is not written in GPT-2's byte-level alphabet");
-        }
-        AddToken(tables, *bytes, static_cast<int32_t>(id), json.size(),
-                 [&] { return vocab_path + ": token '" + std::string(key) + "'"; });
-      }
-    } catch (const simdjson::simdjson_error& e) {
-      throw DataError(vocab_path + ": not a JSON object of token ids: " + e.what());
+  ForEachVocabJsonEntry(vocab_path, [&](std::string_view key, int32_t id) {
+    const std::optional<std::string> bytes = DecodeByteLevel(key);
+    if (!bytes) {
+      throw DataError(vocab_path + ": the token '" + std::string(key) +
+                      "' is not written in GPT-2's byte-level alphabet");
     }
-  }
+    AddToken(tables, *bytes, id, std::numeric_limits<size_t>::max(),
+             [&] { return vocab_path + ": token '" + std::string(key) + "'"; });
+  });
   for (int b = 0; b < 256; ++b) {
     const std::optional<int32_t> id = tables.tokens.Find(std::string(1, static_cast<char>(b)));
     if (!id) {

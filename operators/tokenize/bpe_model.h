@@ -26,6 +26,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -63,6 +64,20 @@ struct HfBpeConfig {
   std::string continuing_subword_prefix;
   std::string end_of_word_suffix;
 };
+
+/// Each line of the `.tiktoken` rank file `text` (read from `path`), in order: `on_line(base64
+/// token, rank, where)`, where `where()` names FILE:LINE for the caller's own errors. Throws
+/// DataError naming FILE:LINE for a malformed line or a rank out of proportion to the file (ids
+/// are stored densely).
+void ForEachTiktokenLine(const std::string& text, const std::string& path,
+                         const std::function<void(std::string_view, int32_t,
+                                                  const std::function<std::string()>&)>& on_line);
+
+/// Each member of GPT-2's vocab.json at `path`: `on_entry(token as written, id)`. Throws IoError,
+/// DataError for a file that is not an object of ids, an id out of int32's range or out of
+/// proportion to the file.
+void ForEachVocabJsonEntry(const std::string& path,
+                           const std::function<void(std::string_view, int32_t)>& on_entry);
 
 class BpeModel {
  public:

@@ -1,9 +1,6 @@
 #include "operators/tokenize/bpe_tokenizer.h"
 
-#include <simdjson.h>
-
 #include <algorithm>
-#include <charconv>
 #include <filesystem>
 
 #include "engine/error.h"
@@ -65,29 +62,13 @@ bool FromTokenizerJson(const TokenizerOptions& options) {
   return !options.tokenizer_json_path.empty();
 }
 
-/// The largest rank of a `.tiktoken` file, read line by line (the model is not built).
+/// The largest rank of a `.tiktoken` file plus one, read line by line (the model is not built).
 int64_t TiktokenIdCount(const std::string& path) {
   const std::string text = ReadWholeFile(path);
-  TextLines lines(text);
-  std::string_view line;
   int64_t count = 0;
-  while (lines.Next(&line)) {
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    const size_t space = line.find(' ');
-    int32_t rank = -1;
-    const char* begin = space == std::string_view::npos ? line.end() : line.data() + space + 1;
-    const auto [end, ec] = std::from_chars(begin, line.data() + line.size(), rank);
-    if (space == std::string_view::npos || ec != std::errc() || end != line.data() + line.size() ||
-        rank < 0) {
-      throw DataError(path + ":" + std::to_string(lines.line_number()) +
-                      ": expected 'base64-token rank'");
-    }
-    if (static_cast<size_t>(rank) > text.size()) {
-      throw DataError(path + ":" + std::to_string(lines.line_number()) + ": rank " +
-                      std::to_string(rank) + " is larger than the file has bytes");
-    }
+  ForEachTiktokenLine(text, path, [&](std::string_view, int32_t rank, const auto&) {
     count = std::max<int64_t>(count, int64_t{rank} + 1);
-  }
+  });
   if (count == 0) throw DataError(path + ": no token");
   return count;
 }
@@ -95,28 +76,12 @@ int64_t TiktokenIdCount(const std::string& path) {
 /// The id count of a GPT-2 vocab.json and the id of its <|endoftext|>, read without building the
 /// model.
 std::pair<int64_t, std::optional<int32_t>> Gpt2VocabFacts(const std::string& path) {
-  const simdjson::padded_string json(ReadWholeFile(path));
-  simdjson::ondemand::parser parser;
   int64_t count = 0;
   std::optional<int32_t> end_of_text;
-  try {
-    simdjson::ondemand::document doc = parser.iterate(json);
-    for (auto member : doc.get_object()) {
-      const std::string_view key = member.unescaped_key();
-      const int64_t id = member.value().get_int64();
-      if (id < 0 || id > std::numeric_limits<int32_t>::max()) {
-        throw DataError(path + ": the id of '" + std::string(key) + "' is out of range");
-      }
-      if (static_cast<size_t>(id) > json.size()) {
-        throw DataError(path + ": the id " + std::to_string(id) + " of '" + std::string(key) +
-                        "' is larger than the file has bytes");
-      }
-      count = std::max(count, id + 1);
-      if (key == "<|endoftext|>") end_of_text = static_cast<int32_t>(id);
-    }
-  } catch (const simdjson::simdjson_error& e) {
-    throw DataError(path + ": not a JSON object of token ids: " + e.what());
-  }
+  ForEachVocabJsonEntry(path, [&](std::string_view key, int32_t id) {
+    count = std::max<int64_t>(count, int64_t{id} + 1);
+    if (key == "<|endoftext|>") end_of_text = id;
+  });
   if (count == 0) throw DataError(path + ": no token");
   return {count, end_of_text};
 }

@@ -24,7 +24,8 @@ std::vector<std::string> BpeParityCorpus() {
       "中文句子没有空格但是很长的一段话，其中夹杂English words和数字1234567890以及标点！？",
       "日本語のテキスト、カタカナとひらがな。한국어 텍스트. Ελληνικά κείμενα, Русский текст Ё ё.",
       "العربية نص עברית טקסט हिन्दी पाठ ไทย ภาษา ქართული Հայերեն አማርኛ ᏣᎳᎩ ᠮᠣᠩᠭᠣᠯ",
-      "emoji 😀👍🏽 and a ZWJ family 👨\u200d👩\u200d👧\u200d👦 flags 🇨🇳🇺🇸 "
+      "emoji 😀👍🏽 and a ZWJ family 👨\u200d👩\u200d👧\u200d👦 flags "
+      "🇨🇳🇺🇸 "
       "keycap "
       "1️⃣ "
       "end",
