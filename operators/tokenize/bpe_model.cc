@@ -138,6 +138,15 @@ class PairIndex {
     *merged = entry_[at].merged;
     return true;
   }
+  /// `f(left, right)` for every pair that merges.
+  template <typename F>
+  void ForEach(F&& f) const {
+    for (size_t left = 0; left + 1 < row_.size(); ++left) {
+      for (uint32_t at = row_[left]; at < row_[left + 1]; ++at) {
+        f(static_cast<int32_t>(left), right_[at]);
+      }
+    }
+  }
 
  private:
   struct Pending {
@@ -157,6 +166,135 @@ class PairIndex {
   std::vector<Entry> entry_;
 };
 
+/// The length of the UTF-8 sequence at `s[i]` by its structure alone (an ASCII byte, or a lead
+/// byte and as many continuation bytes as it announces; overlong forms and surrogates count),
+/// and its code point; 0 when no such sequence starts there.
+inline size_t StructuralChar(std::string_view s, size_t i, uint32_t* cp) {
+  const auto c0 = static_cast<unsigned char>(s[i]);
+  if (c0 < 0x80) {
+    *cp = c0;
+    return 1;
+  }
+  size_t length;
+  uint32_t value;
+  if (c0 >= 0xC0 && c0 < 0xE0) {
+    length = 2, value = c0 & 0x1F;
+  } else if (c0 >= 0xE0 && c0 < 0xF0) {
+    length = 3, value = c0 & 0x0F;
+  } else if (c0 >= 0xF0 && c0 < 0xF8) {
+    length = 4, value = c0 & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + length > s.size()) return 0;
+  for (size_t k = 1; k < length; ++k) {
+    const auto c = static_cast<unsigned char>(s[i + k]);
+    if ((c & 0xC0) != 0x80) return 0;
+    value = (value << 6) | (c & 0x3F);
+  }
+  *cp = value;
+  return length;
+}
+
+/// The character boundaries a merge can cross. A merge that joins parts across the boundary
+/// between characters A and B of a piece makes a pair (left, right) of the pair index whose
+/// junction falls there: `left` ends with all of A or with its last bytes, `right` starts with
+/// all of B or with its first bytes. Each such junction is kept as one of four keys: (A, B),
+/// (A, B's first byte), (A's last byte, B), (A's last byte, B's first byte). A boundary none of
+/// whose keys is kept is crossed by no merge, so the parts on either side merge alone and give
+/// the ids of the whole (Encode cuts long pieces there). A 128 KiB bit filter in front of the
+/// exact set answers most boundaries of CJK text without touching the set.
+class Crossings {
+ public:
+  /// Keep the junction of `left` and `right` (a pair that merges; empty sides are not tokens).
+  void AddJunction(std::string_view left, std::string_view right) {
+    if (left.empty() || right.empty()) return;
+    uint32_t cp_b;
+    const size_t length_b = StructuralChar(right, 0, &cp_b);
+    if (length_b == 0 && (static_cast<unsigned char>(right[0]) & 0xC0) == 0x80) {
+      return;  // inside a character: never a boundary of a piece
+    }
+    // The last character of `left`: all of it (its lead byte is in `left`), else its last byte.
+    size_t j = left.size();
+    while (j > 0 && (static_cast<unsigned char>(left[j - 1]) & 0xC0) == 0x80) --j;
+    uint32_t cp_a = 0;
+    const bool whole_a = j > 0 && StructuralChar(left, j - 1, &cp_a) == left.size() - j + 1;
+    const auto last_a = static_cast<unsigned char>(left.back());
+    const auto first_b = static_cast<unsigned char>(right[0]);
+    const bool whole_b = length_b > 0;
+    Insert(whole_a ? (whole_b ? Key(kWhole, cp_a, cp_b) : Key(kPartRight, cp_a, first_b))
+                   : (whole_b ? Key(kPartLeft, last_a, cp_b) : Key(kParts, last_a, first_b)));
+  }
+
+  /// Whether a merge can cross the boundary between the characters A (`length_a` bytes ending
+  /// with `last_a`, code point `cp_a`) and B (`length_b` bytes starting with `first_b`), both
+  /// whole sequences (StructuralChar).
+  bool Crossed(uint32_t cp_a, size_t length_a, unsigned char last_a, uint32_t cp_b, size_t length_b,
+               unsigned char first_b) const {
+    if (Has(Key(kWhole, cp_a, cp_b))) return true;
+    if (length_b > 1 && Has(Key(kPartRight, cp_a, first_b))) return true;
+    if (length_a > 1 && Has(Key(kPartLeft, last_a, cp_b))) return true;
+    return length_a > 1 && length_b > 1 && Has(Key(kParts, last_a, first_b));
+  }
+
+  bool empty() const { return size_ == 0; }
+
+ private:
+  enum Kind : uint64_t { kWhole = 0, kPartRight = 1, kPartLeft = 2, kParts = 3 };
+  static constexpr uint64_t kEmpty = ~uint64_t{0};
+  static constexpr size_t kFilterWords = size_t{1} << 14;  // 2^20 bits
+
+  static uint64_t Key(Kind kind, uint32_t left, uint32_t right) {
+    return (uint64_t{kind} << 60) | (uint64_t{left} << 24) | right;
+  }
+  static uint64_t Hash(uint64_t key) {  // MurmurHash3's finalizer: every bit mixes
+    key ^= key >> 33;
+    key *= 0xFF51AFD7ED558CCDULL;
+    key ^= key >> 33;
+    key *= 0xC4CEB9FE1A85EC53ULL;
+    return key ^ (key >> 33);
+  }
+
+  bool Has(uint64_t key) const {
+    const uint64_t h = Hash(key);
+    if (((filter_[h >> 50] >> ((h >> 44) & 63)) & 1) == 0) return false;
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      if (slots_[i] == key) return true;
+      if (slots_[i] == kEmpty) return false;
+    }
+  }
+
+  void Insert(uint64_t key) {
+    if (filter_.empty()) filter_.assign(kFilterWords, 0);
+    if ((size_ + 1) * 2 > slots_.size()) Grow();
+    const uint64_t h = Hash(key);
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      if (slots_[i] == key) return;
+      if (slots_[i] == kEmpty) {
+        slots_[i] = key;
+        ++size_;
+        filter_[h >> 50] |= uint64_t{1} << ((h >> 44) & 63);
+        return;
+      }
+    }
+  }
+
+  void Grow() {
+    std::vector<uint64_t> old = std::move(slots_);
+    slots_.assign(std::max<size_t>(1024, old.size() * 2), kEmpty);
+    mask_ = slots_.size() - 1;
+    size_ = 0;
+    for (const uint64_t key : old) {
+      if (key != kEmpty) Insert(key);
+    }
+  }
+
+  std::vector<uint64_t> filter_;
+  std::vector<uint64_t> slots_;
+  size_t mask_ = 0;
+  size_t size_ = 0;
+};
+
 struct BpeModel::Tables {
   BytesTable tokens;
   /// The merge of every pair of single bytes, by (first << 8 | second): the first merges of
@@ -170,6 +308,8 @@ struct BpeModel::Tables {
   std::string by_id_bytes;
   std::vector<std::pair<uint32_t, uint32_t>> by_id;
   PairIndex merges;
+  /// The character boundaries a merge can cross (Encode's byte path).
+  Crossings crossings;
 };
 
 /// What a tokenizer.json's BPE adds to the merge (LoadHf, EncodeWord).
@@ -443,6 +583,9 @@ void BpeModel::IndexBytePairs() {
       }
     }
   }
+  tables.merges.ForEach([&](int32_t left, int32_t right) {
+    tables.crossings.AddJunction(TokenBytes(left), TokenBytes(right));
+  });
 }
 
 std::unique_ptr<BpeModel> BpeModel::LoadGpt2(const std::string& vocab_path,
@@ -641,6 +784,8 @@ namespace {
 constexpr size_t kScanBytes = 24;
 /// Pieces up to this many bytes are cached.
 constexpr size_t kCachedBytes = 64;
+/// Pieces from this many bytes on are cut where no merge crosses (Encode).
+constexpr size_t kCutBytes = 6;
 constexpr size_t kCacheSlots = size_t{1} << 15;
 
 /// The index in Tables::byte_pairs of bytes k and k + 1 of `piece`.
@@ -671,10 +816,17 @@ struct MergeScratch {
 };
 
 struct CacheSlot {
+  /// The model's number, shifted left, with 1 for a part of a cut piece (EncodePart).
   uint64_t owner = 0;
   std::string piece;
   std::vector<int32_t> ids;
 };
+
+/// The slot of `piece` in this thread's direct-mapped cache of the ids of short pieces.
+CacheSlot& CacheSlotOf(std::string_view piece) {
+  thread_local std::vector<CacheSlot> cache(kCacheSlots);
+  return cache[XXH3_64bits(piece.data(), piece.size()) & (kCacheSlots - 1)];
+}
 
 /// Merge the `n` parts in `s.id` and append the ids left to `ids`: the pair of lowest rank first,
 /// the leftmost of equal ranks. `initial(k, &rank, &merged)` ranks the pair of the first parts k
@@ -784,19 +936,86 @@ void BpeModel::Encode(std::string_view piece, std::vector<int32_t>* ids) const {
   if (piece.empty()) return;
   CheckPieceSize(piece);
   if (piece.size() > kCachedBytes) {
-    EncodeUncached(piece, ids);
+    EncodeWhole(piece, ids);
     return;
   }
-  thread_local std::vector<CacheSlot> cache(kCacheSlots);
-  CacheSlot& slot = cache[XXH3_64bits(piece.data(), piece.size()) & (kCacheSlots - 1)];
-  if (slot.owner == number_ && slot.piece == piece) {
+  CacheSlot& slot = CacheSlotOf(piece);
+  const uint64_t owner = number_ << 1;
+  if (slot.owner == owner && slot.piece == piece) {
     ids->insert(ids->end(), slot.ids.begin(), slot.ids.end());
     return;
   }
   const size_t before = ids->size();
-  EncodeUncached(piece, ids);
-  slot.owner = number_;
+  // A piece that was cut is not kept: its parts are, and they recur where it does not.
+  if (!EncodeWhole(piece, ids)) return;
+  slot.owner = owner;
   slot.piece.assign(piece);
+  slot.ids.assign(ids->begin() + static_cast<std::ptrdiff_t>(before), ids->end());
+}
+
+bool BpeModel::EncodeWhole(std::string_view piece, std::vector<int32_t>* ids) const {
+  if (piece.size() == 1) {
+    ids->push_back(byte_ids_[static_cast<unsigned char>(piece[0])]);
+    return true;
+  }
+  if (whole_piece_is_token_) {
+    // tiktoken, and HF's ignore_merges: a piece that is a token is that token.
+    if (const std::optional<int32_t> id = tables_->tokens.Find(piece)) {
+      ids->push_back(*id);
+      return true;
+    }
+  }
+  if (piece.size() >= kCutBytes && EncodeCut(piece, ids)) return false;
+  Merge(piece, ids);
+  return true;
+}
+
+bool BpeModel::EncodeCut(std::string_view piece, std::vector<int32_t>* ids) const {
+  const Crossings& crossings = tables_->crossings;
+  if (crossings.empty()) return false;
+  size_t part = 0;  // where the part being gathered starts
+  bool cut = false;
+  uint32_t cp_a;
+  size_t length_a = StructuralChar(piece, 0, &cp_a);
+  for (size_t b = std::max<size_t>(length_a, 1); b < piece.size();) {
+    uint32_t cp_b;
+    const size_t length_b = StructuralChar(piece, b, &cp_b);
+    if (length_a > 0 && length_b > 0 &&
+        !crossings.Crossed(cp_a, length_a, static_cast<unsigned char>(piece[b - 1]), cp_b, length_b,
+                           static_cast<unsigned char>(piece[b]))) {
+      EncodePart(piece.substr(part, b - part), ids);
+      part = b;
+      cut = true;
+    }
+    length_a = length_b;
+    cp_a = cp_b;
+    b += std::max<size_t>(length_b, 1);
+  }
+  if (cut) EncodePart(piece.substr(part), ids);
+  return cut;
+}
+
+void BpeModel::EncodePart(std::string_view part, std::vector<int32_t>* ids) const {
+  if (part.size() == 1) {
+    ids->push_back(byte_ids_[static_cast<unsigned char>(part[0])]);
+    return;
+  }
+  if (part.size() > kCachedBytes) {
+    Merge(part, ids);
+    return;
+  }
+  // Parts share the pieces' cache under their own owner tag: a part that is a token need not
+  // merge to it, so its ids may differ from those of the same bytes as a whole piece.
+  CacheSlot& slot = CacheSlotOf(part);
+  const uint64_t owner = (number_ << 1) | 1;
+  if (slot.owner == owner && slot.piece == part) {
+    ids->insert(ids->end(), slot.ids.begin(), slot.ids.end());
+    return;
+  }
+  const size_t before = ids->size();
+  Merge(part, ids);
+  slot.owner = owner;
+  slot.piece.assign(part);
   slot.ids.assign(ids->begin() + static_cast<std::ptrdiff_t>(before), ids->end());
 }
 
@@ -894,18 +1113,7 @@ size_t BpeModel::EncodeCharacters(std::string_view piece, std::vector<int32_t>* 
   return unknown;
 }
 
-void BpeModel::EncodeUncached(std::string_view piece, std::vector<int32_t>* ids) const {
-  if (piece.size() == 1) {
-    ids->push_back(byte_ids_[static_cast<unsigned char>(piece[0])]);
-    return;
-  }
-  if (whole_piece_is_token_) {
-    // tiktoken, and HF's ignore_merges: a piece that is a token is that token.
-    if (const std::optional<int32_t> id = tables_->tokens.Find(piece)) {
-      ids->push_back(*id);
-      return;
-    }
-  }
+void BpeModel::Merge(std::string_view piece, std::vector<int32_t>* ids) const {
   thread_local MergeScratch s;
   const size_t n = piece.size();
   s.id.resize(n);

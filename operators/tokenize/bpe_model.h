@@ -15,7 +15,10 @@
 // Merging is where the time of tokenizing goes: pieces are merged in per-thread scratch with no
 // allocation per token (a scan for short pieces, a heap over a linked list for long ones, so a
 // long run of letters costs O(n log n)), and each thread keeps a direct-mapped cache of the ids of
-// recent short pieces, which serves most words of natural text.
+// recent short pieces, which serves most words of natural text. A long piece (a Chinese clause,
+// which rarely recurs) is first cut at the character boundaries no merge can cross (a merge that
+// crosses one makes a token spanning it, and the pair index knows every such junction): the
+// parts merge alone to the same ids, and most parts of CJK text are one cached character.
 // Files: a `.tiktoken` rank file is "base64(token) rank" per line; GPT-2's vocab.json maps tokens
 // written in the byte-level alphabet (ByteLevelAlphabet: bytes to printable characters) to ids,
 // and merges.txt lists one pair per line ("Ġ t") after an optional "#version" line. Errors name
@@ -128,13 +131,24 @@ class BpeModel {
 
  private:
   explicit BpeModel(Rule rule);
-  void EncodeUncached(std::string_view piece, std::vector<int32_t>* ids) const;
+  /// A whole pre-token: the token it is (whole_piece_is_token_), else its parts cut where no
+  /// merge crosses (EncodeCut; returns false, since caching a cut piece would only push out its
+  /// parts), else merged as one. Returns true when not cut.
+  bool EncodeWhole(std::string_view piece, std::vector<int32_t>* ids) const;
+  /// Cut `piece` at the character boundaries no merge crosses (Tables::crossings) and append
+  /// the ids of each part merged alone, which are the ids of the whole; false, with nothing
+  /// appended, when no boundary can be cut. Most parts of CJK text are one character.
+  bool EncodeCut(std::string_view piece, std::vector<int32_t>* ids) const;
+  /// One part of a cut piece, through the per-thread cache: merged, never taken as a whole token.
+  void EncodePart(std::string_view part, std::vector<int32_t>* ids) const;
+  /// Merge the bytes of `piece` (at least two), with no whole-token shortcut.
+  void Merge(std::string_view piece, std::vector<int32_t>* ids) const;
   /// The rank and the merged id of adjacent parts whose ids are `left` and `right`; false when
   /// the pair does not merge.
   bool PairRank(int32_t left, int32_t right, uint32_t* rank, int32_t* merged) const;
   /// Rule kRanks: index every cut of a token into two tokens as a merge of rank the token's.
   void IndexSplits();
-  /// Fill Tables::byte_pairs from the merges.
+  /// Fill Tables::byte_pairs and Tables::crossings from the merges.
   void IndexBytePairs();
 
   /// EncodeWord's path for what Encode cannot do.

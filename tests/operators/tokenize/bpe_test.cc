@@ -155,6 +155,75 @@ TEST(BpeTest, MergeMatchesTheReferenceOnShortAndLongPieces) {
   }
 }
 
+// Long pieces are cut at the character boundaries no merge crosses and their parts merged alone
+// (BpeModel::EncodeCut). Random rank tables over CJK characters and an emoji whose tokens cross
+// boundaries whole ("中文") and by parts (the last byte of one character with the first of the
+// next, a whole character with the first bytes of the next), tokens no merge reaches (a part that
+// is such a token is still merged, where a whole piece is the token), pieces with invalid bytes
+// between characters: the same ids as the reference merge of the whole piece, cached or not.
+TEST(BpeTest, CuttingLongPiecesAtUncrossedBoundariesKeepsTheIds) {
+  ScopedTempDir dir;
+  std::mt19937 rng(11);
+  const std::vector<std::string> chars = {
+      "\xE4\xB8\xAD",     "\xE6\x96\x87", "\xE5\xAD\x97", "\xE4\xB8\x80", "a",
+      "\xF0\x9F\x98\x80", "\xC3\xA9"};
+  for (int round = 0; round < 12; ++round) {
+    std::map<std::string, int32_t> ranks;
+    std::vector<std::string> tokens;
+    for (int b = 0; b < 256; ++b) tokens.emplace_back(1, static_cast<char>(b));
+    std::shuffle(tokens.begin(), tokens.end(), rng);
+    for (size_t i = 0; i < tokens.size(); ++i) ranks[tokens[i]] = static_cast<int32_t>(i);
+    int32_t next = 256;
+    const auto add = [&](const std::string& token) {
+      if (ranks.emplace(token, next).second) ++next;
+    };
+    // Substrings of random two- and three-character strings: whole characters, a character's
+    // last bytes with the next one's first bytes, and longer runs; some rounds also add whole
+    // characters with no merge to reach them (their two-byte prefixes are left out).
+    for (int k = 0; k < 60; ++k) {
+      std::string text;
+      for (int c = 0; c < 2 + k % 2; ++c) text += chars[rng() % chars.size()];
+      const size_t from = rng() % text.size();
+      const size_t length = 2 + rng() % (text.size() - from > 2 ? text.size() - from - 1 : 1);
+      const std::string token = text.substr(from, std::min(length, text.size() - from));
+      if (token.size() < 2) continue;
+      // Every prefix too, so that most tokens are reachable by merges.
+      if (round % 3 != 2) {
+        for (size_t cut = 2; cut < token.size(); ++cut) add(token.substr(0, cut));
+      }
+      add(token);
+    }
+    std::string file;
+    for (const auto& [token, rank] : ranks)
+      file += Base64(token) + " " + std::to_string(rank) + "\n";
+    WriteFile(dir.File("r.tiktoken"), file);
+    const auto model = BpeModel::LoadTiktoken(dir.File("r.tiktoken"));
+    for (int k = 0; k < 400; ++k) {
+      std::string piece;
+      const size_t length = 1 + rng() % (k % 4 == 0 ? 60 : 12);
+      for (size_t i = 0; i < length; ++i) {
+        piece += rng() % 29 == 0 ? std::string(1, static_cast<char>(0x80 + rng() % 0x7F))
+                                 : chars[rng() % chars.size()];
+      }
+      std::vector<int32_t> ids;
+      model->Encode(piece, &ids);
+      ASSERT_EQ(ids, ReferenceMerge(ranks, piece)) << "round " << round << " piece " << piece;
+      std::vector<int32_t> again;
+      model->Encode(piece, &again);
+      ASSERT_EQ(again, ids);
+      // Each character alone (a whole piece: a token it is gives that token), then the piece.
+      for (const std::string& c : chars) {
+        std::vector<int32_t> one;
+        model->Encode(c, &one);
+        ASSERT_EQ(one, ReferenceMerge(ranks, c));
+      }
+      again.clear();
+      model->Encode(piece, &again);
+      ASSERT_EQ(again, ids) << "round " << round << " piece " << piece;
+    }
+  }
+}
+
 TEST(BpeTest, BadRankFilesNameFileAndLine) {
   ScopedTempDir dir;
   std::string file;
