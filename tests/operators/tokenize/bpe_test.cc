@@ -113,17 +113,23 @@ std::string Base64(std::string_view bytes) {
   return out;
 }
 
+/// Ranks 0..255 for the 256 single bytes, in a random order.
+std::map<std::string, int32_t> ShuffledByteRanks(std::mt19937& rng) {
+  std::vector<std::string> tokens;
+  for (int b = 0; b < 256; ++b) tokens.emplace_back(1, static_cast<char>(b));
+  std::shuffle(tokens.begin(), tokens.end(), rng);
+  std::map<std::string, int32_t> ranks;
+  for (size_t i = 0; i < tokens.size(); ++i) ranks[tokens[i]] = static_cast<int32_t>(i);
+  return ranks;
+}
+
 // Random rank tables over a 4-letter alphabet and random pieces up to 300 bytes (the scan path
 // below 48 bytes, the heap path above): the same ids as the reference merge.
 TEST(BpeTest, MergeMatchesTheReferenceOnShortAndLongPieces) {
   ScopedTempDir dir;
   std::mt19937 rng(5);
   for (int round = 0; round < 8; ++round) {
-    std::map<std::string, int32_t> ranks;
-    std::vector<std::string> tokens;
-    for (int b = 0; b < 256; ++b) tokens.emplace_back(1, static_cast<char>(b));
-    std::shuffle(tokens.begin(), tokens.end(), rng);
-    for (size_t i = 0; i < tokens.size(); ++i) ranks[tokens[i]] = static_cast<int32_t>(i);
+    std::map<std::string, int32_t> ranks = ShuffledByteRanks(rng);
     // Merged tokens: concatenations of existing ones, over "abcd", in increasing rank.
     int32_t next = 256;
     while (ranks.size() < 700) {
@@ -168,11 +174,7 @@ TEST(BpeTest, CuttingLongPiecesAtUncrossedBoundariesKeepsTheIds) {
       "\xE4\xB8\xAD",     "\xE6\x96\x87", "\xE5\xAD\x97", "\xE4\xB8\x80", "a",
       "\xF0\x9F\x98\x80", "\xC3\xA9"};
   for (int round = 0; round < 12; ++round) {
-    std::map<std::string, int32_t> ranks;
-    std::vector<std::string> tokens;
-    for (int b = 0; b < 256; ++b) tokens.emplace_back(1, static_cast<char>(b));
-    std::shuffle(tokens.begin(), tokens.end(), rng);
-    for (size_t i = 0; i < tokens.size(); ++i) ranks[tokens[i]] = static_cast<int32_t>(i);
+    std::map<std::string, int32_t> ranks = ShuffledByteRanks(rng);
     int32_t next = 256;
     const auto add = [&](const std::string& token) {
       if (ranks.emplace(token, next).second) ++next;
