@@ -36,7 +36,7 @@ struct RecordSpoolOptions {
   uint64_t memory_bytes = uint64_t{64} << 20;
   /// Raw bytes of a block (a larger record gets a block of its own).
   size_t block_bytes = size_t{1} << 20;
-  SpillOptions spill;
+  SpillOptions spill = SpillOptions{};
   /// The file system the spill file is written through (the run's: ExecContext::file_system()).
   FileSystem* file_system = nullptr;
 };

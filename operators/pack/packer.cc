@@ -110,8 +110,9 @@ BinPacker::BinPacker(BinPackOptions options) : options_(options) {
 
 uint64_t BinPacker::WindowMemoryBytes(const BinPackOptions& options) {
   const uint64_t length = options.length;
-  // A window is packed after the piece that fills it: it holds fewer than window_tokens + L ids.
-  const uint64_t tokens = options.window_tokens + length;
+  // A window is packed after the piece that fills it: it holds fewer than window_tokens + L ids,
+  // and at most window_pieces pieces of at most L ids.
+  const uint64_t tokens = std::min(options.window_tokens + length, options.window_pieces * length);
   const uint64_t pieces = std::min(options.window_pieces, tokens);
   // Ids; per piece: Piece, order, bin, emission order, and per bin (at most one per piece):
   // room and link; per room value: the stack head and the sort count; the room bitsets.
