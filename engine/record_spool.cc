@@ -33,6 +33,7 @@ void RecordSpool::Append(const Batch& batch) {
   if (!has_layout_) {
     codec_ = RecordCodec::ForBatch(batch);
     has_layout_ = true;
+    raw_.reserve(options_.block_bytes);
   }
   CF_CHECK(codec_.Matches(batch), "RecordSpool: a batch of another layout");
   const RecordEncoder encoder(batch);
@@ -69,6 +70,9 @@ void RecordSpool::Seal() {
   }
   blocks_.push_back(std::move(block));
   raw_.clear();
+  // A block kept in memory took the buffer along: give the next one its full size at once, so
+  // that it never grows by copying.
+  raw_.reserve(options_.block_bytes);
 }
 
 void RecordSpool::Finish() {
