@@ -79,9 +79,12 @@ class PackRun : public BreakerRun {
     out_.AddInt32List(kPackInputIds, PackedVocabSize(field, ids.pad));
     out_.AddInt32List(kPackLossMask, 2);
     out_.AddInt32List(kPackCuSeqlens, int64_t{op.sample_length()} + 1);
+    // Samples go to the spool a batch at a time, also from inside a window.
     columns_.emplace(SampleColumns{out_.GetInt32List(kPackInputIds),
                                    out_.GetInt32List(kPackLossMask),
-                                   out_.GetInt32List(kPackCuSeqlens)});
+                                   out_.GetInt32List(kPackCuSeqlens), [this] {
+                                     if (out_.DataBytes() >= batch_bytes_) Spool();
+                                   }});
     if (settings_.mode == PackMode::kConcat) {
       packer_ = std::make_unique<ConcatPacker>(ConcatOptions{.length = settings_.length,
                                                              .plus_one = settings_.plus_one,
@@ -105,6 +108,7 @@ class PackRun : public BreakerRun {
 
   void Write(Batch& batch, OpState* /*local*/) override {
     const uint64_t start = ThreadCpuNanos();
+    const uint64_t spooled_before = spool_ns_;
     const Int32ListColumn& documents = batch.GetInt32List(settings_.field);
     const size_t n = documents.size();
     uint64_t empty = 0;
@@ -117,14 +121,14 @@ class PackRun : public BreakerRun {
       packer_->Add(document, *columns_);
     }
     if (empty > 0) stats_.Drop(kEmptyDocument, empty);
-    packing_ns_ += ThreadCpuNanos() - start;
-    if (out_.DataBytes() >= batch_bytes_) Spool();
+    packing_ns_ += ThreadCpuNanos() - start - (spool_ns_ - spooled_before);
   }
 
   void Finish() override {
     const uint64_t start = ThreadCpuNanos();
+    const uint64_t spooled_before = spool_ns_;
     packer_->Finish(*columns_);
-    packing_ns_ += ThreadCpuNanos() - start;
+    packing_ns_ += ThreadCpuNanos() - start - (spool_ns_ - spooled_before);
     Spool();
     spool_.Finish();
     const PackCounts& c = packer_->counts();
@@ -161,8 +165,10 @@ class PackRun : public BreakerRun {
 
  private:
   void Spool() {
+    const uint64_t start = ThreadCpuNanos();
     spool_.Append(out_);
     out_.ClearRecords();
+    spool_ns_ += ThreadCpuNanos() - start;
   }
 
   const PackOperator& op_;
@@ -173,8 +179,9 @@ class PackRun : public BreakerRun {
   Batch out_;
   std::optional<SampleColumns> columns_;
   std::unique_ptr<DocumentPacker> packer_;
-  /// Thread CPU time inside the packer (Write's loop and Finish).
+  /// Thread CPU time inside the packer (Write's loop and Finish), without the spool's.
   uint64_t packing_ns_ = 0;
+  uint64_t spool_ns_ = 0;
 };
 
 class PadRun : public TransformRun {

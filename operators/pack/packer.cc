@@ -32,6 +32,7 @@ void EmitSample(std::span<const int32_t> ids, std::span<const uint32_t> ends, ui
   }
   out.cu_seqlens.AppendValue(static_cast<int32_t>(filled));
   out.cu_seqlens.EndRecord();
+  out.SampleDone();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -114,8 +115,9 @@ uint64_t BinPacker::WindowMemoryBytes(const BinPackOptions& options) {
   // and at most window_pieces pieces of at most L ids.
   const uint64_t tokens = std::min(options.window_tokens + length, options.window_pieces * length);
   const uint64_t pieces = std::min(options.window_pieces, tokens);
-  // Ids; per piece: Piece, order, bin, emission order, and per bin (at most one per piece):
-  // room and link; per room value: the stack head and the sort count; the room bitsets.
+  // The window's ids; per piece: Piece, order, bin, emission order, and per bin (at most one
+  // per piece): room and link; per room value: the stack head and the sort count; the room
+  // bitsets. The samples leave through SampleColumns::after_sample as they are made.
   return tokens * sizeof(int32_t) + pieces * (sizeof(Piece) + 5 * sizeof(uint32_t)) +
          (length + 1) * (sizeof(int32_t) + sizeof(uint32_t)) + (length / 64 + 2) * 8 * 2;
 }
@@ -203,6 +205,7 @@ void BinPacker::PackWindow(SampleColumns& out) {
     out.loss_mask.EndRecord();
     out.cu_seqlens.EndRecord();
     counts_.padding += length - filled;
+    out.SampleDone();
   }
   counts_.samples += bins;
   counts_.tokens += tokens_.size();

@@ -28,6 +28,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <vector>
@@ -41,6 +42,14 @@ struct SampleColumns {
   Int32ListColumn& input_ids;
   Int32ListColumn& loss_mask;
   Int32ListColumn& cu_seqlens;
+  /// Called after each sample is complete in the columns (may be empty): the owner may move the
+  /// samples elsewhere and clear the columns (keeping the column objects), so that a window's
+  /// samples never pile up.
+  std::function<void()> after_sample = nullptr;
+
+  void SampleDone() {
+    if (after_sample) after_sample();
+  }
 };
 
 /// What a packer did so far.

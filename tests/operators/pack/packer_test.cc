@@ -42,9 +42,17 @@ void PrintTo(const Sample& s, std::ostream* os) {
 /// Run `packer` over `documents` and return the samples it emitted.
 std::vector<Sample> Pack(DocumentPacker& packer, const std::vector<Ids>& documents) {
   Int32ListColumn ids, mask, cu;
-  SampleColumns out{ids, mask, cu};
+  size_t done = 0;
+  SampleColumns out{ids, mask, cu, [&] {
+                      // Every sample is complete when its owner is told.
+                      ++done;
+                      EXPECT_EQ(ids.size(), done);
+                      EXPECT_EQ(mask.size(), done);
+                      EXPECT_EQ(cu.size(), done);
+                    }};
   for (const Ids& document : documents) packer.Add(document, out);
   packer.Finish(out);
+  EXPECT_EQ(done, packer.counts().samples);
   std::vector<Sample> samples;
   for (size_t i = 0; i < ids.size(); ++i) {
     samples.push_back(Sample{Ids(ids[i].begin(), ids[i].end()), Ids(mask[i].begin(), mask[i].end()),
