@@ -1,7 +1,6 @@
 #include "operators/pack/pack.h"
 
 #include <algorithm>
-#include <limits>
 #include <utility>
 
 #include "engine/check.h"
@@ -66,14 +65,7 @@ class PackRun : public BreakerRun {
                                   .block_bytes = size_t{1} << 20,
                                   .spill = {},
                                   .file_system = &ctx.exec.file_system()}) {
-    const uint64_t packer_memory = op.PackerMemoryBytes();
-    if (packer_memory > ctx.exec.memory_bytes() / 4) {
-      throw InvalidArgument(op.name() + ": the window needs " +
-                            FormatBytes(static_cast<double>(packer_memory)) +
-                            ", more than a quarter of the run's --memory (" +
-                            FormatBytes(static_cast<double>(ctx.exec.memory_bytes())) +
-                            "): lower --window-bytes or --window, or raise --memory");
-    }
+    // The packer's memory was checked against the budget when the run was planned (Validate).
     const Field& field = *ctx.input_schema.Find(settings_.field);
     const PackIds ids = op.ResolveIds(ctx.input_schema);
     out_.AddInt32List(kPackInputIds, PackedVocabSize(field, ids.pad));

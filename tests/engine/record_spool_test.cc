@@ -3,9 +3,7 @@
 // spool reads nothing; a corrupt spilled block is a CorruptionError.
 #include "engine/record_spool.h"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <string>
@@ -97,15 +95,7 @@ TEST(RecordSpoolTest, DetectsACorruptSpilledBlock) {
   for (const Batch& batch : NumberedBatches(4, 100)) spool.Append(batch);
   spool.Finish();
   ASSERT_GT(spool.spilled_blocks(), 0u);
-  std::filesystem::path spill;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path())) {
-    if (e.path().extension() == ".spill") spill = e.path();
-  }
-  ASSERT_FALSE(spill.empty());
-  const int fd = ::open(spill.c_str(), O_WRONLY);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(::pwrite(fd, "X", 1, 100), 1);
-  ::close(fd);
+  testing::CorruptSpillFile(dir.path(), 100);
   Batch out;
   EXPECT_THROW(
       {

@@ -10,7 +10,6 @@ Needs CORPUSFLOW_BINARY (set by ctest).
 
 import os
 import random
-import re
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ ROOT = os.path.join(HERE, "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "examples"))
 
 import train_tiny_gpt as script  # noqa: E402
+import training_log  # noqa: E402
 
 
 def run(argv):
@@ -84,14 +84,8 @@ def main():
                    samples_path, "--steps", "150", "--batch-size", "8", "--d-model", "64",
                    "--layers", "2", "--log-every", "50", "--device", "cpu"])
         print(log)
-        m = re.search(r"first-loss ([0-9.]+) last-loss ([0-9.]+)", log)
-        if not m:
-            sys.exit("no loss summary in the output")
-        first, last = float(m.group(1)), float(m.group(2))
         # From about ln(52) = 3.95 to well below: the next id of a run is its successor.
-        if not last < first - 1.0:
-            sys.exit("the loss did not fall: first %.4f last %.4f" % (first, last))
-        print("ok: loss %.4f -> %.4f" % (first, last))
+        training_log.check_loss_fell(log, 1.0)
 
         # Per-document attention: a query sees only earlier ids of its own piece.
         allowed = script.attention_allowed([[0, 0, 1, 1, -1]])

@@ -63,20 +63,24 @@ std::vector<Sample> Pack(DocumentPacker& packer, const std::vector<Ids>& documen
   return samples;
 }
 
-std::vector<Sample> Concat(const std::vector<Ids>& documents, ConcatOptions options,
-                           PackCounts* counts = nullptr) {
-  ConcatPacker packer(options);
+/// The samples a packer of type P with `options` makes of `documents`; its counts to `counts`.
+template <typename P, typename Options>
+std::vector<Sample> PackWith(const std::vector<Ids>& documents, const Options& options,
+                             PackCounts* counts) {
+  P packer(options);
   std::vector<Sample> samples = Pack(packer, documents);
   if (counts != nullptr) *counts = packer.counts();
   return samples;
 }
 
+std::vector<Sample> Concat(const std::vector<Ids>& documents, ConcatOptions options,
+                           PackCounts* counts = nullptr) {
+  return PackWith<ConcatPacker>(documents, options, counts);
+}
+
 std::vector<Sample> Bins(const std::vector<Ids>& documents, BinPackOptions options,
                          PackCounts* counts = nullptr) {
-  BinPacker packer(options);
-  std::vector<Sample> samples = Pack(packer, documents);
-  if (counts != nullptr) *counts = packer.counts();
-  return samples;
+  return PackWith<BinPacker>(documents, options, counts);
 }
 
 // ---------------------------------------------------------------------------------------------
