@@ -441,7 +441,7 @@ static const OperatorRegistrar kRegisterPack(OperatorDef{
               "plus-one", po::bool_switch(), "concat: windows of L+1 ids overlapping by one")(
               "keep-last", po::bool_switch(),
               "concat: pad the last partial window instead of dropping it")(
-              "window", CountValue(1, uint64_t{1} << 32),
+              "window", CountValue(1, (uint64_t{1} << 31) - 1),
               "best-fit, first-fit: pieces per window (default 100000)")(
               "window-bytes", ByteSizeValue(4, uint64_t{1} << 40),
               "best-fit, first-fit: bytes of ids per window, 4 per id (default 16M)")(
