@@ -222,6 +222,28 @@ TEST(PackTest, ShufflesPackedSamples) {
   EXPECT_TRUE(moved);
 }
 
+TEST(PackTest, AFailedRunLeavesNoSpilledSamples) {
+  // pack spills its samples (8 MiB budget), then the next pipeline fails on its third batch:
+  // the error reaches the caller and the temp folder is left empty.
+  testing::ScopedTempDir tmp;
+  RunOptions options = testing::TestRunOptions(2, 8 << 20);
+  options.tmp_dir = tmp.path();
+  CollectedOutput output;
+  std::vector<std::unique_ptr<Operator>> chain;
+  chain.push_back(std::make_unique<VectorSource>(RandomDocuments(3, 6000), 3));
+  chain.push_back(Op("parse-ids", {}));
+  chain.push_back(Op("pack", {"--length", "256", "--eod", "0"}));
+  chain.push_back(std::make_unique<testing::FailingTransform>(2, "stop here"));
+  chain.push_back(std::make_unique<CollectingSink>(&output, CollectingSinkOptions{.field = ""}));
+  RunStats stats;
+  EXPECT_NE(testing::ErrorMessage<DataError>([&] {
+              testing::RunChain(std::move(chain), options, &stats);
+            }).find("stop here"),
+            std::string::npos);
+  EXPECT_GT(Stats(stats, "pack").counter("spilled_blocks"), 0u);
+  EXPECT_EQ(testing::ListDir(tmp.path()), std::vector<std::string>{});
+}
+
 TEST(PackTest, PadModeTruncatesAndPadsSourceAndTarget) {
   CollectedOutput output;
   CollectingSinkOptions options;
