@@ -1,7 +1,6 @@
 #include "operators/megatron/write_megatron.h"
 
 #include <algorithm>
-#include <charconv>
 #include <filesystem>
 #include <limits>
 #include <set>
@@ -31,31 +30,6 @@ std::vector<std::string> SplitCommas(const std::string& text) {
     begin = comma + 1;
   }
   return parts;
-}
-
-/// Whether `text` looks like an integer (an optional sign, then digits).
-bool LooksLikeInteger(std::string_view text) {
-  if (!text.empty() && (text.front() == '-' || text.front() == '+')) text.remove_prefix(1);
-  return !text.empty() &&
-         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-/// The id `ref` names in `field`'s vocabulary; `option` names the option in errors.
-int32_t ResolveToken(const TokenRef& ref, const Field& field, const std::string& option,
-                     const std::string& who) {
-  if (ref.id) return *ref.id;
-  if (field.token_names == nullptr) {
-    throw InvalidArgument(who + ": " + option + " '" + ref.text + "': field '" + field.name +
-                          "' has no token names (its ids do not come from tokenize, e.g. from "
-                          "parse-ids); give the token's id instead");
-  }
-  const std::optional<int32_t> id = field.token_names->Find(ref.text);
-  if (!id) {
-    throw InvalidArgument(who + ": " + option + " '" + ref.text + "' is not a token of field '" +
-                          field.name + "' (vocabulary " + field.token_names->source() + ")" +
-                          field.token_names->DidYouMean(ref.text));
-  }
-  return *id;
 }
 
 /// One execution: a dataset writer per (shard, field), fed in record order.
@@ -290,22 +264,6 @@ WriteMegatronOperator::WriteMegatronOperator(WriteMegatronOptions options)
   for (const std::string& f : options_.fields) {
     if (!seen.insert(f).second) throw InvalidArgument("--fields names '" + f + "' twice");
   }
-}
-
-TokenRef TokenRef::Parse(const std::string& text, const std::string& option) {
-  TokenRef ref{text, std::nullopt};
-  if (!LooksLikeInteger(text)) {
-    if (text.empty()) throw InvalidArgument(option + ": empty token");
-    return ref;
-  }
-  int64_t value = -1;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value < 0 || value > kInt32Max) {
-    throw InvalidArgument(option + ": '" + text +
-                          "' is not a token id (an integer in [0, 2^31)) nor a token name");
-  }
-  ref.id = static_cast<int32_t>(value);
-  return ref;
 }
 
 std::string WriteMegatronOperator::ShardPrefix(uint32_t shard) const {

@@ -32,18 +32,6 @@
 
 namespace corpusflow {
 
-/// An id as an option gives it: a number, or a token name resolved through a field's vocabulary.
-struct TokenRef {
-  /// As given (a token name, or the digits of an id).
-  std::string text;
-  /// The id when `text` is a number.
-  std::optional<int32_t> id;
-
-  /// Parse one option value: digits are an id in [0, 2^31) (anything else that looks like an
-  /// integer, "-1", is an InvalidArgument naming `option`), any other text a token name.
-  static TokenRef Parse(const std::string& text, const std::string& option);
-};
-
 struct WriteMegatronOptions {
   /// Output prefix (shard k of N: PREFIX-0000k-of-0000N).
   std::string prefix;

@@ -321,6 +321,32 @@ TEST(StatsJsonTest, TokenizeWithDropsMatchesTheSchema) {
   EXPECT_NE(text.find("\"unknown_tokens\": 2000"), std::string::npos) << text;
 }
 
+TEST(StatsJsonTest, PackMatchesTheSchema) {
+  ScopedTempDir dir;
+  std::string input;
+  for (int i = 0; i < 500; ++i) input += (i % 50 == 0 ? "\n" : "1 2 3 4 5 6 7\n");
+  WriteFile(dir.File("in.txt"), input);
+  for (const std::string mode : {"concat", "best-fit"}) {
+    const auto r =
+        RunCorpusflow({"run",
+                       "read " + dir.File("in.txt") + " | parse-ids | pack --mode " + mode +
+                           " --length 64 --eod 0 | write " + dir.File(mode + ".jsonl"),
+                       "--progress", "never", "--stats-json", dir.File("s.json")});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string text = ReadFile(dir.File("s.json"));
+    CheckDocument(text);
+    EXPECT_NE(text.find("\"empty_document\": 10"), std::string::npos) << text;
+    EXPECT_NE(text.find("\"documents\": 490"), std::string::npos) << text;
+    // 490 documents of 8 ids: 3920 ids, 61 full windows of 64 and 16 ids left (concat drops
+    // them with the 2 documents only there); best-fit puts 8 documents in each of 62 samples,
+    // the last one with 2.
+    EXPECT_NE(text.find(mode == "concat" ? "\"only_in_the_dropped_last_window\": 2"
+                                         : "\"padding_tokens\": 48"),
+              std::string::npos)
+        << text;
+  }
+}
+
 // Standard output is listed as "<stdout>" without a size, and adds nothing to bytes_out.
 TEST(StatsJsonTest, StdoutIsListedWithoutASize) {
   ScopedTempDir dir;

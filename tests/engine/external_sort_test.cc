@@ -4,9 +4,7 @@
 // of a spilled run detected.
 #include "engine/external_sort.h"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -203,15 +201,7 @@ TEST(ExternalSortTest, DetectsACorruptRun) {
   ExternalSorter sorter(temp, "test", options);
   for (int i = 0; i < 100; ++i) sorter.Add("key" + std::to_string(i), std::string(40, 'v'));
   ASSERT_GT(sorter.spilled_runs(), 0u);
-  std::filesystem::path spill;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path())) {
-    if (e.path().extension() == ".spill") spill = e.path();
-  }
-  ASSERT_FALSE(spill.empty());
-  const int fd = ::open(spill.c_str(), O_WRONLY);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(::pwrite(fd, "X", 1, 100), 1);
-  ::close(fd);
+  testing::CorruptSpillFile(dir.path(), 100);
   std::unique_ptr<SortedEntryStream> stream = sorter.Finish();
   EXPECT_THROW(Drain(*stream), CorruptionError);
 }

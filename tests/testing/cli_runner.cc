@@ -1,6 +1,7 @@
 #include "tests/testing/cli_runner.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -184,6 +185,18 @@ std::vector<std::string> ListDir(const std::filesystem::path& dir) {
   }
   std::sort(names.begin(), names.end());
   return names;
+}
+
+void CorruptSpillFile(const std::filesystem::path& dir, uint64_t offset) {
+  std::filesystem::path spill;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.path().extension() == ".spill") spill = e.path();
+  }
+  ASSERT_FALSE(spill.empty()) << "no spill file under " << dir;
+  const int fd = ::open(spill.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0) << spill;
+  ASSERT_EQ(::pwrite(fd, "X", 1, static_cast<off_t>(offset)), 1) << spill;
+  ::close(fd);
 }
 
 std::string CorpusflowBinary() {

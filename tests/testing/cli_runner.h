@@ -54,6 +54,9 @@ std::string JoinLines(const std::vector<std::string>& lines);
 std::string JoinIds(const std::vector<int32_t>& ids);
 /// Names of the entries of a folder, sorted.
 std::vector<std::string> ListDir(const std::filesystem::path& dir);
+/// Overwrite the byte at `offset` of the spill file (`*.spill`) found under `dir` (at any depth)
+/// with 'X', in place; fails the test when there is none.
+void CorruptSpillFile(const std::filesystem::path& dir, uint64_t offset);
 
 /// Path of the built `corpusflow` binary, or $CORPUSFLOW_TEST_BINARY when set (to run a test
 /// against another build, e.g. the code before a fix).

@@ -1,0 +1,313 @@
+#include "operators/pack/packer.h"
+
+#include <algorithm>
+#include <bit>
+
+#include "engine/check.h"
+
+namespace corpusflow {
+namespace {
+
+/// Append `n` copies of `value` to `values`.
+void AppendFill(std::vector<int32_t>& values, size_t n, int32_t value) {
+  values.resize(values.size() + n, value);
+}
+
+}  // namespace
+
+void EmitSample(std::span<const int32_t> ids, std::span<const uint32_t> ends, uint32_t length,
+                int32_t pad_id, SampleColumns& out) {
+  CF_DCHECK(!ids.empty() && ids.size() <= length);
+  const size_t filled = ids.size();
+  std::vector<int32_t>& values = out.input_ids.values();
+  values.insert(values.end(), ids.begin(), ids.end());
+  AppendFill(values, length - filled, pad_id);
+  out.input_ids.EndRecord();
+  AppendFill(out.loss_mask.values(), filled, 1);
+  AppendFill(out.loss_mask.values(), length - filled, 0);
+  out.loss_mask.EndRecord();
+  out.cu_seqlens.AppendValue(0);
+  for (const uint32_t end : ends) {
+    if (end < filled) out.cu_seqlens.AppendValue(static_cast<int32_t>(end));
+  }
+  out.cu_seqlens.AppendValue(static_cast<int32_t>(filled));
+  out.cu_seqlens.EndRecord();
+  out.SampleDone();
+}
+
+// ---------------------------------------------------------------------------------------------
+// ConcatPacker
+
+ConcatPacker::ConcatPacker(ConcatOptions options)
+    : options_(options), window_(options.length + (options.plus_one ? 1 : 0)) {
+  CF_CHECK(options_.length >= 1, "ConcatPacker: length must be >= 1");
+  ids_.reserve(window_);
+}
+
+void ConcatPacker::Add(std::span<const int32_t> document, SampleColumns& out) {
+  CF_DCHECK(!document.empty());
+  ++counts_.documents;
+  ++unemitted_documents_;
+  Push(document, out);
+  if (options_.eod) {
+    const int32_t eod = *options_.eod;
+    Push(std::span<const int32_t>(&eod, 1), out);
+  }
+  // A document that ends exactly where a window ends was emitted with it; its end inside the
+  // next window is then the overlap it left there (plus_one), or nothing.
+  if (!ids_.empty()) ends_.push_back(static_cast<uint32_t>(ids_.size()));
+}
+
+void ConcatPacker::Push(std::span<const int32_t> ids, SampleColumns& out) {
+  while (!ids.empty()) {
+    const size_t take = std::min<size_t>(window_ - ids_.size(), ids.size());
+    ids_.insert(ids_.end(), ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(take));
+    ids = ids.subspan(take);
+    if (ids_.size() == window_) EmitFull(out);
+  }
+}
+
+void ConcatPacker::EmitFull(SampleColumns& out) {
+  EmitSample(ids_, ends_, window_, options_.pad_id, out);
+  ++counts_.samples;
+  counts_.tokens += window_;
+  // The next window starts L ids further: it begins with this one's last window - L ids.
+  const uint32_t stride = options_.length;
+  ids_.erase(ids_.begin(), ids_.begin() + stride);
+  size_t kept = 0;
+  for (const uint32_t end : ends_) {
+    if (end > stride) ends_[kept++] = end - stride;
+  }
+  ends_.resize(kept);
+  carried_ = ids_.size();
+  unemitted_documents_ = 0;
+}
+
+void ConcatPacker::Finish(SampleColumns& out) {
+  if (ids_.size() > carried_) {
+    if (options_.keep_last) {
+      EmitSample(ids_, ends_, window_, options_.pad_id, out);
+      ++counts_.samples;
+      counts_.tokens += ids_.size();
+      counts_.padding += window_ - ids_.size();
+    } else {
+      counts_.dropped_tokens += ids_.size() - carried_;
+      counts_.dropped_documents += unemitted_documents_;
+    }
+  }
+  ids_.clear();
+  ends_.clear();
+  carried_ = 0;
+  unemitted_documents_ = 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// BinPacker
+
+BinPacker::BinPacker(BinPackOptions options) : options_(options) {
+  CF_CHECK(options_.length >= 1, "BinPacker: length must be >= 1");
+  CF_CHECK(options_.window_pieces >= 1 && options_.window_tokens >= 1, "BinPacker: empty window");
+}
+
+uint64_t BinPacker::WindowMemoryBytes(const BinPackOptions& options) {
+  const uint64_t length = options.length;
+  // A window is packed after the piece that fills it: it holds fewer than window_tokens + L ids,
+  // and at most window_pieces pieces of at most L ids.
+  const uint64_t tokens = std::min(options.window_tokens + length, options.window_pieces * length);
+  const uint64_t pieces = std::min(options.window_pieces, tokens);
+  // The window's ids; per piece: Piece, order, bin, emission order, and per bin (at most one
+  // per piece): room and link; per room value: the stack head and the sort count; the room
+  // bitsets. The samples leave through SampleColumns::after_sample as they are made.
+  return tokens * sizeof(int32_t) + pieces * (sizeof(Piece) + 5 * sizeof(uint32_t)) +
+         (length + 1) * (sizeof(int32_t) + sizeof(uint32_t)) + (length / 64 + 2) * 8 * 2;
+}
+
+void BinPacker::Add(std::span<const int32_t> document, SampleColumns& out) {
+  CF_DCHECK(!document.empty());
+  ++counts_.documents;
+  const uint64_t length = options_.length;
+  const uint64_t total = document.size() + (options_.eod ? 1 : 0);
+  if (total > length) ++counts_.split_documents;
+  for (uint64_t begin = 0; begin < total; begin += length) {
+    const uint64_t end = std::min(begin + length, total);
+    const uint64_t doc_end = std::min<uint64_t>(end, document.size());
+    const std::span<const int32_t> ids =
+        begin < doc_end ? document.subspan(begin, doc_end - begin) : std::span<const int32_t>();
+    AddPiece(ids, end == total ? options_.eod : std::nullopt, out);
+  }
+}
+
+void BinPacker::AddPiece(std::span<const int32_t> ids, std::optional<int32_t> tail,
+                         SampleColumns& out) {
+  const uint64_t offset = tokens_.size();
+  tokens_.insert(tokens_.end(), ids.begin(), ids.end());
+  if (tail) tokens_.push_back(*tail);
+  pieces_.push_back(Piece{offset, static_cast<uint32_t>(tokens_.size() - offset)});
+  ++counts_.pieces;
+  if (pieces_.size() >= options_.window_pieces || tokens_.size() >= options_.window_tokens) {
+    PackWindow(out);
+  }
+}
+
+void BinPacker::Finish(SampleColumns& out) {
+  if (!pieces_.empty()) PackWindow(out);
+}
+
+void BinPacker::PackWindow(SampleColumns& out) {
+  const uint32_t length = options_.length;
+  const size_t n = pieces_.size();
+  ++counts_.windows;
+  order_.resize(n);
+  if (options_.policy == BinPolicy::kBestFitDecreasing) {
+    // Longest first, ties in arrival order: a counting sort over the sizes 1..L.
+    count_.assign(length + 1, 0);
+    for (const Piece& piece : pieces_) ++count_[piece.size];
+    uint32_t position = 0;
+    for (uint32_t size = length; size >= 1; --size) {
+      const uint32_t c = count_[size];
+      count_[size] = position;
+      position += c;
+    }
+    for (size_t i = 0; i < n; ++i) order_[count_[pieces_[i].size]++] = static_cast<uint32_t>(i);
+  } else {
+    for (size_t i = 0; i < n; ++i) order_[i] = static_cast<uint32_t>(i);
+  }
+  bin_of_.resize(n);
+  const uint32_t bins =
+      options_.policy == BinPolicy::kBestFitDecreasing ? PlaceBestFit() : PlaceFirstFit();
+
+  // Emit bins in the order they were opened, each bin's pieces in the order they were placed.
+  count_.assign(bins + 1, 0);
+  for (size_t k = 0; k < n; ++k) ++count_[bin_of_[k] + 1];
+  for (uint32_t b = 0; b < bins; ++b) count_[b + 1] += count_[b];
+  emit_order_.resize(n);
+  for (size_t k = 0; k < n; ++k) emit_order_[count_[bin_of_[k]]++] = static_cast<uint32_t>(k);
+  // count_[b] is now the end of bin b in emit_order_.
+  std::vector<int32_t>& ids = out.input_ids.values();
+  std::vector<int32_t>& mask = out.loss_mask.values();
+  size_t k = 0;
+  for (uint32_t b = 0; b < bins; ++b) {
+    const size_t bin_end = count_[b];
+    uint32_t filled = 0;
+    out.cu_seqlens.AppendValue(0);
+    for (; k < bin_end; ++k) {
+      const Piece& piece = pieces_[order_[emit_order_[k]]];
+      const auto first = tokens_.begin() + static_cast<std::ptrdiff_t>(piece.offset);
+      ids.insert(ids.end(), first, first + piece.size);
+      filled += piece.size;
+      out.cu_seqlens.AppendValue(static_cast<int32_t>(filled));
+    }
+    CF_DCHECK(filled >= 1 && filled <= length);
+    AppendFill(ids, length - filled, options_.pad_id);
+    out.input_ids.EndRecord();
+    AppendFill(mask, filled, 1);
+    AppendFill(mask, length - filled, 0);
+    out.loss_mask.EndRecord();
+    out.cu_seqlens.EndRecord();
+    counts_.padding += length - filled;
+    out.SampleDone();
+  }
+  counts_.samples += bins;
+  counts_.tokens += tokens_.size();
+  tokens_.clear();
+  pieces_.clear();
+}
+
+uint32_t BinPacker::PlaceBestFit() {
+  const uint32_t length = options_.length;
+  // Bins with r ids of room (0 < r <= L) form a stack head_[r] -> next_[bin] -> ...; bit r of
+  // room_bits_ says the stack is not empty, bit w of room_summary_ that word w of room_bits_ is
+  // not zero, so the least room >= size is two word scans away.
+  head_.assign(length + 1, -1);
+  const size_t words = length / 64 + 1;
+  room_bits_.assign(words, 0);
+  room_summary_.assign(words / 64 + 1, 0);
+  room_.clear();
+  next_.clear();
+  auto set_bit = [&](uint32_t r) {
+    room_bits_[r / 64] |= uint64_t{1} << (r % 64);
+    room_summary_[r / 4096] |= uint64_t{1} << ((r / 64) % 64);
+  };
+  auto clear_bit = [&](uint32_t r) {
+    room_bits_[r / 64] &= ~(uint64_t{1} << (r % 64));
+    if (room_bits_[r / 64] == 0) room_summary_[r / 4096] &= ~(uint64_t{1} << ((r / 64) % 64));
+  };
+  // The least room >= size that some bin has, or 0 when none has.
+  auto find_room = [&](uint32_t size) -> uint32_t {
+    size_t w = size / 64;
+    const uint64_t here = room_bits_[w] & (~uint64_t{0} << (size % 64));
+    if (here != 0) return static_cast<uint32_t>(w * 64 + std::countr_zero(here));
+    ++w;
+    if (w >= words) return 0;
+    size_t s = w / 64;
+    uint64_t summary = room_summary_[s] & (~uint64_t{0} << (w % 64));
+    while (summary == 0) {
+      if (++s >= room_summary_.size()) return 0;
+      summary = room_summary_[s];
+    }
+    const size_t word = s * 64 + static_cast<size_t>(std::countr_zero(summary));
+    return static_cast<uint32_t>(word * 64 + std::countr_zero(room_bits_[word]));
+  };
+
+  uint32_t bins = 0;
+  const size_t n = order_.size();
+  for (size_t k = 0; k < n; ++k) {
+    const uint32_t size = pieces_[order_[k]].size;
+    const uint32_t room = find_room(size);
+    int32_t bin;
+    uint32_t left;
+    if (room != 0) {
+      bin = head_[room];
+      head_[room] = next_[bin];
+      if (head_[room] < 0) clear_bit(room);
+      left = room - size;
+    } else {
+      bin = static_cast<int32_t>(bins++);
+      room_.push_back(0);
+      next_.push_back(-1);
+      left = length - size;
+    }
+    room_[bin] = left;
+    bin_of_[k] = static_cast<uint32_t>(bin);
+    if (left > 0) {
+      if (head_[left] < 0) set_bit(left);
+      next_[bin] = head_[left];
+      head_[left] = bin;
+    }
+  }
+  return bins;
+}
+
+uint32_t BinPacker::PlaceFirstFit() {
+  const uint32_t length = options_.length;
+  room_.clear();
+  const size_t n = order_.size();
+  for (size_t k = 0; k < n; ++k) {
+    const uint32_t size = pieces_[order_[k]].size;
+    uint32_t bin = 0;
+    const uint32_t bins = static_cast<uint32_t>(room_.size());
+    while (bin < bins && room_[bin] < size) ++bin;
+    if (bin == bins) room_.push_back(length);
+    room_[bin] -= size;
+    bin_of_[k] = bin;
+  }
+  return static_cast<uint32_t>(room_.size());
+}
+
+// ---------------------------------------------------------------------------------------------
+// PadSample
+
+uint64_t PadSample(std::span<const int32_t> ids, uint32_t length, int32_t pad_id,
+                   Int32ListColumn& out_ids, Int32ListColumn& out_mask) {
+  const size_t kept = std::min<size_t>(ids.size(), length);
+  std::vector<int32_t>& values = out_ids.values();
+  values.insert(values.end(), ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(kept));
+  AppendFill(values, length - kept, pad_id);
+  out_ids.EndRecord();
+  AppendFill(out_mask.values(), kept, 1);
+  AppendFill(out_mask.values(), length - kept, 0);
+  out_mask.EndRecord();
+  return ids.size() - kept;
+}
+
+}  // namespace corpusflow

@@ -1,0 +1,198 @@
+// Packing documents of token ids into fixed-length training samples: the algorithms behind the
+// `pack` stage (operators/pack/pack.h), free of the engine's runtime so that they can be tested
+// and measured alone. docs/packing.md describes the semantics and the output fields.
+//
+// Every packer appends whole samples to three int32-list columns (SampleColumns):
+//   input_ids   the sample: exactly its length of ids, padding included;
+//   loss_mask   one 0/1 per id, 1 on every document token (EOD included), 0 on padding;
+//   cu_seqlens  0, then the end offset of each document piece inside the sample, the last one
+//               being the filled length (padding is not a document).
+//
+// - ConcatPacker (GPT, Megatron's sample semantics): documents, each followed by the EOD id when
+//   one is given, are joined into one stream cut into windows of L ids, or of L + 1 with
+//   plus_one, window k starting at k * L (so windows of L + 1 overlap by one id: inputs and
+//   shifted labels come from one window). The last partial window is padded (keep_last) or
+//   dropped and counted, with the documents that had no id in any emitted sample.
+// - BinPacker: documents (with their EOD) longer than L are cut into pieces of L ids (the last
+//   piece shorter); pieces are gathered into windows of at most window_pieces pieces and
+//   window_tokens ids, and each window is packed into bins of L ids, each bin emitted as one
+//   sample padded to L. kBestFitDecreasing (Ding et al., ICML 2024) places the pieces longest
+//   first (ties in arrival order) into the bin with the least room that still fits them (ties:
+//   the bin that reached that room last), opening a bin when none fits; kFirstFit places them in
+//   arrival order into the first bin opened that has room (the straightforward baseline). Bins
+//   are emitted in the order they were opened, their pieces in the order they were placed.
+// - PadSample (seq2seq): one id list truncated or padded to a fixed length, with its mask.
+//
+// Samples depend only on the documents given, in order, and on the options: nothing depends on
+// timing, threads or memory. Thread safety: a packer is used by one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "engine/batch.h"
+
+namespace corpusflow {
+
+/// The output columns of packed samples.
+struct SampleColumns {
+  Int32ListColumn& input_ids;
+  Int32ListColumn& loss_mask;
+  Int32ListColumn& cu_seqlens;
+  /// Called after each sample is complete in the columns (may be empty): the owner may move the
+  /// samples elsewhere and clear the columns (keeping the column objects), so that a window's
+  /// samples never pile up.
+  std::function<void()> after_sample = nullptr;
+
+  void SampleDone() {
+    if (after_sample) after_sample();
+  }
+};
+
+/// What a packer did so far.
+struct PackCounts {
+  /// Documents given to Add.
+  uint64_t documents = 0;
+  /// Samples emitted.
+  uint64_t samples = 0;
+  /// Document ids (EOD included) in the emitted samples; an id that two overlapping windows
+  /// share counts twice.
+  uint64_t tokens = 0;
+  /// Padding ids in the emitted samples.
+  uint64_t padding = 0;
+  /// BinPacker: pieces placed; documents cut into more than one piece; windows packed.
+  uint64_t pieces = 0;
+  uint64_t split_documents = 0;
+  uint64_t windows = 0;
+  /// ConcatPacker without keep_last: the ids of the dropped last window that no emitted sample
+  /// holds, and the documents of which no id is in any emitted sample.
+  uint64_t dropped_tokens = 0;
+  uint64_t dropped_documents = 0;
+};
+
+/// Emit one sample of `length` slots from `ids` (at most `length` of them), padding the rest
+/// with `pad_id`; `ends` are the document ends inside `ids` (ascending, each in (0, ids.size()]),
+/// the last one equal to ids.size() unless the last document goes on in the next sample.
+void EmitSample(std::span<const int32_t> ids, std::span<const uint32_t> ends, uint32_t length,
+                int32_t pad_id, SampleColumns& out);
+
+/// What the stage drives: documents in, samples out.
+class DocumentPacker {
+ public:
+  virtual ~DocumentPacker() = default;
+  /// Pack one document (and its EOD); emit the samples it completes. REQUIRES: the document is
+  /// not empty (the stage drops empty documents before).
+  virtual void Add(std::span<const int32_t> document, SampleColumns& out) = 0;
+  /// End the stream: emit or count what is left. Call once, after the last Add.
+  virtual void Finish(SampleColumns& out) = 0;
+  virtual const PackCounts& counts() const = 0;
+};
+
+struct ConcatOptions {
+  /// L: the stride; a sample holds L ids, or L + 1 with plus_one. REQUIRES: >= 1.
+  uint32_t length = 2048;
+  bool plus_one = false;
+  /// The id appended to every document.
+  std::optional<int32_t> eod = std::nullopt;
+  /// Pad the last partial window instead of dropping it.
+  bool keep_last = false;
+  int32_t pad_id = 0;
+};
+
+class ConcatPacker : public DocumentPacker {
+ public:
+  explicit ConcatPacker(ConcatOptions options);
+
+  /// Append one document (and the EOD); emit every window it completes.
+  void Add(std::span<const int32_t> document, SampleColumns& out) override;
+  /// Emit the last partial window padded (keep_last) or count it as dropped.
+  void Finish(SampleColumns& out) override;
+
+  const PackCounts& counts() const override { return counts_; }
+  /// Ids of a sample: L, or L + 1 with plus_one.
+  uint32_t sample_length() const { return window_; }
+
+ private:
+  void Push(std::span<const int32_t> ids, SampleColumns& out);
+  /// Emit the full window and keep its last window - L ids as the start of the next.
+  void EmitFull(SampleColumns& out);
+
+  const ConcatOptions options_;
+  const uint32_t window_;
+  /// The window being filled; ids [0, carried_) were already in the previous sample.
+  std::vector<int32_t> ids_;
+  size_t carried_ = 0;
+  /// Ends of the documents inside ids_ (ascending, > 0).
+  std::vector<uint32_t> ends_;
+  /// Documents with an id in ids_ beyond carried_ and none in an emitted sample.
+  uint64_t unemitted_documents_ = 0;
+  PackCounts counts_;
+};
+
+enum class BinPolicy { kBestFitDecreasing, kFirstFit };
+
+struct BinPackOptions {
+  /// L: ids per sample. REQUIRES: >= 1.
+  uint32_t length = 2048;
+  BinPolicy policy = BinPolicy::kBestFitDecreasing;
+  /// The id appended to every document (before it is cut into pieces).
+  std::optional<int32_t> eod = std::nullopt;
+  int32_t pad_id = 0;
+  /// A window is packed once it holds this many pieces or this many ids. REQUIRES: >= 1.
+  uint64_t window_pieces = 100000;
+  uint64_t window_tokens = uint64_t{4} << 20;
+};
+
+class BinPacker : public DocumentPacker {
+ public:
+  explicit BinPacker(BinPackOptions options);
+
+  /// Cut one document (and the EOD) into pieces and add them to the window, packing the window
+  /// whenever it is full.
+  void Add(std::span<const int32_t> document, SampleColumns& out) override;
+  /// Pack what the window holds.
+  void Finish(SampleColumns& out) override;
+
+  const PackCounts& counts() const override { return counts_; }
+
+  /// Bytes of memory a window of `options` holds at most (ids, pieces, bins), for the budget.
+  static uint64_t WindowMemoryBytes(const BinPackOptions& options);
+
+ private:
+  struct Piece {
+    uint64_t offset;
+    uint32_t size;
+  };
+  void AddPiece(std::span<const int32_t> ids, std::optional<int32_t> tail, SampleColumns& out);
+  void PackWindow(SampleColumns& out);
+  /// Place the pieces (window order `order_`) into bins: bin_of_[k] for order_[k].
+  uint32_t PlaceBestFit();
+  uint32_t PlaceFirstFit();
+
+  const BinPackOptions options_;
+  std::vector<int32_t> tokens_;
+  std::vector<Piece> pieces_;
+  // Scratch of PackWindow, kept between windows.
+  std::vector<uint32_t> order_;
+  std::vector<uint32_t> bin_of_;
+  std::vector<uint32_t> room_;
+  std::vector<uint32_t> count_;
+  std::vector<uint32_t> emit_order_;
+  std::vector<int32_t> head_;
+  std::vector<int32_t> next_;
+  std::vector<uint64_t> room_bits_;
+  std::vector<uint64_t> room_summary_;
+  std::vector<int32_t> sample_ids_;
+  std::vector<uint32_t> sample_ends_;
+  PackCounts counts_;
+};
+
+/// Append `ids` to `out_ids` truncated or padded with `pad_id` to `length`, and their mask (1 on
+/// the kept ids, 0 on padding) to `out_mask`. Returns how many ids were cut off.
+uint64_t PadSample(std::span<const int32_t> ids, uint32_t length, int32_t pad_id,
+                   Int32ListColumn& out_ids, Int32ListColumn& out_mask);
+
+}  // namespace corpusflow
