@@ -1,12 +1,13 @@
 // `corpusflow inspect PREFIX [--vocab vocab.txt] [--id-offset N] [--special-tokens MAP]
-// [--show N]`: print what a Megatron dataset holds and check it: header, file sizes, counts, a
-// histogram of sequence lengths, the range of token ids (against the vocabulary when one is
-// given, read with the ids of `tokenize --id-offset`), and the first N sequences decoded with the
-// vocabulary and the special tokens' names. PREFIX is a dataset (`x`, `x.idx`, `x.bin`) or a
-// `write-megatron` prefix (all its datasets are shown). Exit status 1 when an id is outside the
-// vocabulary; a damaged dataset is a CorruptionError (exit 1) with the file and entry. The checks,
-// figures and decoding are operators/megatron/inspect.h; this file parses the arguments, calls it
-// and prints.
+// [--show N]`: print what a dataset holds and check it: header, file sizes, counts, a histogram
+// of sequence lengths, the range of token ids (against the vocabulary when one is given, read
+// with the ids of `tokenize --id-offset`), and the first N sequences decoded with the vocabulary
+// and the special tokens' names. PREFIX is a Megatron dataset (`x`, `x.idx`, `x.bin`) or a
+// `write-megatron` prefix (all its datasets are shown), or a trainer format recognized by name
+// (a datatrove `x.ds`, an MDS folder, an OLMo `x.npy`). Exit status 1 when an id is outside the
+// vocabulary or a check fails; a damaged dataset is a CorruptionError (exit 1) with the file and
+// entry. The checks, figures and decoding are operators/megatron/inspect.h and
+// operators/formats/format_inspect.h; this file parses the arguments, calls them and prints.
 #include <cstdio>
 #include <iostream>
 #include <limits>
@@ -15,6 +16,7 @@
 #include "engine/error.h"
 #include "engine/interrupt.h"
 #include "engine/options.h"
+#include "operators/formats/format_inspect.h"
 #include "operators/megatron/discovery.h"
 #include "operators/megatron/inspect.h"
 #include "operators/tokenize/special_tokens.h"
@@ -68,6 +70,16 @@ int InspectCommand(const std::vector<std::string>& args) {
       "show-tokens", CountValue()->default_value(100),
       "print at most this many tokens of each sequence")(
       "quick", po::bool_switch(), "skip the scan of the .bin for the id range")(
+      "token-size", IntegerValue(0, 4)->default_value(0),
+      "datatrove, OLMo: bytes per token when the files do not say (default: from the metadata)")(
+      "eos", IntegerValue(0, std::numeric_limits<int32_t>::max()),
+      "OLMo: check that every document ends with this id")(
+      "field", po::value<std::string>()->default_value(""),
+      "MDS: the column of the ids (default: input_ids or tokens)")(
+      "loss-mask", po::value<std::string>()->default_value(""),
+      "MDS: the column of the loss mask (default: loss_mask when present)")(
+      "boundaries", po::value<std::string>()->default_value(""),
+      "MDS: the column of the document boundaries (default: cu_seqlens when present)")(
       "help", po::bool_switch(), "show this help");
   po::options_description hidden;
   hidden.add_options()("prefix", po::value<std::string>());
@@ -80,7 +92,9 @@ int InspectCommand(const std::vector<std::string>& args) {
   if (values["help"].as<bool>()) {
     std::cout << "usage: corpusflow inspect PREFIX [--vocab vocab.txt] [--id-offset N] "
                  "[--special-tokens MAP] [--show N]\n\n"
-                 "PREFIX is a dataset (x, x.idx or x.bin) or a write-megatron prefix.\n\n"
+                 "PREFIX is a Megatron dataset (x, x.idx or x.bin) or a write-megatron prefix, "
+                 "a datatrove file (x.ds), an MDS folder (with index.json) or an OLMo memmap "
+                 "(x.npy): docs/formats.md.\n\n"
               << desc;
     return 0;
   }
@@ -117,6 +131,31 @@ int InspectCommand(const std::vector<std::string>& args) {
     options.vocab_size = static_cast<int64_t>(options.names.size());
   }
   const std::string name = values["prefix"].as<std::string>();
+  const TokenFormat format = DetectTokenFormat(name);
+  if (format != TokenFormat::kMegatron) {
+    FormatInspectOptions settings;
+    settings.names = options.names;
+    settings.vocab_size = options.vocab_size;
+    settings.has_vocabulary = options.has_vocabulary;
+    settings.show = options.show;
+    settings.show_tokens = options.show_tokens;
+    settings.token_size = static_cast<int>(values["token-size"].as<int64_t>());
+    if (settings.token_size == 3) throw InvalidArgument("inspect: --token-size is 1, 2 or 4");
+    if (values.count("eos") > 0) settings.eos = values["eos"].as<int64_t>();
+    settings.field = values["field"].as<std::string>();
+    settings.loss_mask = values["loss-mask"].as<std::string>();
+    settings.boundaries = values["boundaries"].as<std::string>();
+    const FormatReport report = format == TokenFormat::kDatatrove ? InspectDatatrove(name, settings)
+                                : format == TokenFormat::kMds     ? InspectMds(name, settings)
+                                                                  : InspectOlmo(name, settings);
+    std::fputs(report.text.c_str(), stdout);
+    std::fflush(stdout);
+    if (!report.ok) {
+      std::fprintf(stderr, "corpusflow: inspect: checks failed (see 'check' above)\n");
+      return 1;
+    }
+    return 0;
+  }
   const std::vector<std::string> datasets = RequireMegatronDatasets(name, "inspect");
   bool ok = true;
   for (size_t i = 0; i < datasets.size(); ++i) {
@@ -135,7 +174,8 @@ const CommandRegistrar kInspect(CommandDef{
     .name = "inspect",
     .synopsis = "inspect PREFIX [--vocab vocab.txt] [--id-offset N] [--special-tokens MAP] "
                 "[--show N] [--quick]",
-    .summary = "Check a Megatron dataset and print its figures and first sequences",
+    .summary = "Check a Megatron, datatrove, MDS or OLMo dataset and print its figures and first "
+               "sequences",
     .run = InspectCommand,
 });
 

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,19 @@ std::vector<MegatronDecodedSequence> DecodeMegatronSequences(const MegatronDatas
                                                              uint64_t count, uint64_t max_tokens,
                                                              const std::vector<std::string>& names,
                                                              int64_t vocabulary_size);
+
+/// `n` with thousands separators: 1,234,567.
+std::string WithCommas(uint64_t n);
+/// The bucket of a length in a log2 histogram: 0 for 0, b >= 1 for [2^(b-1), 2^b).
+size_t LengthBucket(uint64_t length);
+/// The `length histogram (tokens: WHAT):` lines of a log2 histogram (LengthBucket), one bar per
+/// bucket that is not empty; nothing for an empty histogram.
+std::string FormatLengthHistogram(const std::vector<uint64_t>& histogram, const char* what);
+/// The first `max_tokens` of `ids` separated by spaces: their names (TokenNames), else `<ID>`
+/// for an id of the vocabulary without a name and `<ID?>` for one outside it, or, without a
+/// vocabulary (`vocabulary_size` 0), the ids; then " ... (N more)" when cut.
+std::string DecodeIds(std::span<const int64_t> ids, uint64_t max_tokens,
+                      const std::vector<std::string>& names, int64_t vocabulary_size);
 
 /// The `dataset`, `index` and `data` lines: the files and the header.
 std::string FormatMegatronFiles(const MegatronDatasetReader& reader);

@@ -1,0 +1,179 @@
+#include "operators/formats/write_datatrove.h"
+
+#include <filesystem>
+
+#include "engine/coding.h"
+#include "engine/error.h"
+#include "engine/exec_context.h"
+#include "engine/io/output_stream.h"
+#include "engine/io/paths.h"
+#include "engine/registry.h"
+#include "operators/formats/datatrove_format.h"
+#include "operators/formats/sample_sink.h"
+
+namespace po = boost::program_options;
+
+namespace corpusflow {
+namespace {
+
+/// The files of one dataset (one shard).
+class DatatroveShardWriter : public SampleShardWriter {
+ public:
+  DatatroveShardWriter(std::string prefix, int token_size, bool loss, std::string tokenizer,
+                       const RunFiles& run)
+      : prefix_(std::move(prefix)), token_size_(token_size), tokenizer_(std::move(tokenizer)) {
+    OutputOptions options;
+    options.run_files = run;
+    tokens_ = CreateOutput(DatatroveTokensPath(prefix_), options);
+    index_ = CreateOutput(DatatroveIndexPath(prefix_), options);
+    if (loss) loss_ = CreateOutput(DatatroveLossPath(prefix_), options);
+    metadata_ = CreateOutput(DatatroveMetadataPath(prefix_), options);
+  }
+
+  void Add(const SampleView& sample, uint64_t /*record*/) override {
+    buffer_.clear();
+    AppendTokens(sample.ids, token_size_, &buffer_);
+    tokens_->Write(buffer_);
+    if (loss_ != nullptr) {
+      buffer_.clear();
+      AppendMaskBytes(sample.loss_mask, &buffer_);
+      loss_->Write(buffer_);
+    }
+    DocumentEnds(sample, &ends_);
+    buffer_.clear();
+    for (const uint64_t end : ends_) PutFixed64(&buffer_, written_ + end);
+    index_->Write(buffer_);
+    written_ += sample.ids.size();
+  }
+
+  void Finish(ExecContext& ctx, OperatorStats& /*stats*/) override {
+    metadata_->Write(DatatroveMetadataText(tokenizer_, token_size_, written_));
+    ctx.DeferCommit(DeferOutput(std::move(tokens_)), CommitRank::kData);
+    if (loss_ != nullptr) ctx.DeferCommit(DeferOutput(std::move(loss_)), CommitRank::kData);
+    ctx.DeferCommit(DeferOutput(std::move(index_)), CommitRank::kIndex);
+    ctx.DeferCommit(DeferOutput(std::move(metadata_)), CommitRank::kIndex);
+  }
+
+ private:
+  std::string prefix_;
+  int token_size_;
+  std::string tokenizer_;
+  std::unique_ptr<OutputStream> tokens_;
+  std::unique_ptr<OutputStream> index_;
+  std::unique_ptr<OutputStream> loss_;
+  std::unique_ptr<OutputStream> metadata_;
+  uint64_t written_ = 0;
+  std::string buffer_;
+  std::vector<uint64_t> ends_;
+};
+
+}  // namespace
+
+WriteDatatroveOperator::WriteDatatroveOperator(WriteDatatroveOptions options)
+    : options_(std::move(options)) {
+  CheckSampleSinkOptions(options_.sink);
+  if (options_.tokenizer.find('\n') != std::string::npos ||
+      options_.tokenizer.find('|') != std::string::npos) {
+    throw InvalidArgument("--tokenizer must not hold '|' or a line break (got '" +
+                          options_.tokenizer + "')");
+  }
+}
+
+void WriteDatatroveOperator::Validate(const PlanContext& /*ctx*/) const {
+  const std::string prefix = ShardPrefix(options_.sink.prefix, 0, options_.sink.shards);
+  CheckOutputFolder(std::filesystem::path(prefix).parent_path(),
+                    "cannot write " + DatatroveTokensPath(prefix));
+}
+
+Schema WriteDatatroveOperator::OutputSchema(const Schema& input) const {
+  const SampleFields fields = PlanSampleFields(input, options_.sink.fields, name());
+  CheckShardsFitOpenFiles(options_.sink.shards, fields.loss_mask.empty() ? 3 : 4, name());
+  return input;
+}
+
+std::vector<std::string> WriteDatatroveOperator::OutputPaths(const Schema& input) const {
+  const SampleFields fields = PlanSampleFields(input, options_.sink.fields, name());
+  std::vector<std::string> paths;
+  for (uint32_t shard = 0; shard < options_.sink.shards; ++shard) {
+    const std::string prefix = ShardPrefix(options_.sink.prefix, shard, options_.sink.shards);
+    paths.push_back(DatatroveTokensPath(prefix));
+    paths.push_back(DatatroveIndexPath(prefix));
+    if (!fields.loss_mask.empty()) paths.push_back(DatatroveLossPath(prefix));
+    paths.push_back(DatatroveMetadataPath(prefix));
+  }
+  return paths;
+}
+
+std::string WriteDatatroveOperator::Describe() const {
+  std::string d = "write datatrove tokenized files " + options_.sink.prefix + ".ds";
+  if (options_.sink.shards > 1) {
+    d += " in " + std::to_string(options_.sink.shards) + " " +
+         std::string(ShardPolicyName(options_.sink.shard_policy)) + " shards";
+  }
+  return d;
+}
+
+std::string WriteDatatroveOperator::DescribePlanned(const Schema& input) const {
+  const SampleFields fields = PlanSampleFields(input, options_.sink.fields, name());
+  const int token_size = DatatroveTokenSize(fields.vocab_size);
+  std::string d =
+      Describe() + ": " + fields.ids + " as " + std::to_string(token_size) + "-byte tokens (" +
+      (fields.vocab_size > 0 ? "vocabulary " + std::to_string(fields.vocab_size)
+                             : std::string("vocabulary size unknown: 4 bytes hold any id")) +
+      ")";
+  if (!fields.boundaries.empty()) d += ", documents from " + fields.boundaries;
+  if (!fields.loss_mask.empty()) d += ", loss mask " + fields.loss_mask + " in .ds.loss";
+  return d;
+}
+
+std::unique_ptr<BatchWriter> WriteDatatroveOperator::Open(const OpenContext& ctx) const {
+  const SampleFields fields = PlanSampleFields(ctx.input_schema, options_.sink.fields, name());
+  const int token_size = DatatroveTokenSize(fields.vocab_size);
+  const std::string tokenizer = !options_.tokenizer.empty()         ? options_.tokenizer
+                                : !fields.vocabulary_source.empty() ? fields.vocabulary_source
+                                                                    : "Unknown Tokenizer";
+  std::vector<std::unique_ptr<SampleShardWriter>> writers;
+  for (uint32_t shard = 0; shard < options_.sink.shards; ++shard) {
+    writers.push_back(std::make_unique<DatatroveShardWriter>(
+        ShardPrefix(options_.sink.prefix, shard, options_.sink.shards), token_size,
+        !fields.loss_mask.empty(), tokenizer, ctx.exec.run_files()));
+  }
+  const int64_t max_id = MaxIdForWidth(token_size, fields.vocab_size);
+  return std::make_unique<SampleSinkRun>(name(), fields, max_id, options_.sink.shard_policy, ctx,
+                                         std::move(writers));
+}
+
+static const OperatorRegistrar kRegisterWriteDatatrove(OperatorDef{
+    .name = "write-datatrove",
+    .role = OperatorRole::kSink,
+    .synopsis = "write-datatrove PREFIX [--field F] [--loss-mask F] [--boundaries F] "
+                "[--vocab-size N] [--tokenizer NAME] [--shards N [--shard-policy P]]",
+    .summary = "Write token ids as datatrove/nanotron tokenized files (.ds, .ds.index, ...)",
+    .details =
+        "Writes PREFIX.ds (every record's ids, concatenated, little-endian: 2-byte tokens when "
+        "the vocabulary has at most 65536 ids, else or when unknown 4-byte ones, as datatrove's "
+        "DocumentTokenizer), PREFIX.ds.index (the end of every document in tokens, uint64), "
+        "PREFIX.ds.loss (one 0/1 byte per token, when a loss mask is written) and "
+        "PREFIX.ds.metadata (TOKENIZER|TOKEN_SIZE, the token count and its humanized form), which "
+        "nanotron's DatatroveFolderDataset reads with seq_len = sample length - 1. A record is "
+        "one document, or, with --boundaries (cu_seqlens: 0, then each document's end), one "
+        "document per boundary plus the padding after the last. Ids are checked against the "
+        "token size and the vocabulary; a bad loss mask or boundary list stops the run naming the "
+        "record. --shards N writes PREFIX-0000k-of-0000N.ds and so on. Files are temp files "
+        "until the run succeeds. docs/formats.md has the layout.",
+    .describe =
+        [](OptionSet& o) {
+          DescribeSampleSinkOptions(o, "output prefix (PREFIX.ds)");
+          o.named.add_options()("tokenizer", po::value<std::string>()->default_value(""),
+                                "tokenizer name in .ds.metadata (default: the field's vocabulary "
+                                "file, else 'Unknown Tokenizer')");
+        },
+    .create = [](const OptionValues& v) -> std::unique_ptr<Operator> {
+      WriteDatatroveOptions options;
+      options.sink = ParseSampleSinkOptions(v);
+      options.tokenizer = v["tokenizer"].as<std::string>();
+      return std::make_unique<WriteDatatroveOperator>(std::move(options));
+    },
+});
+
+}  // namespace corpusflow
