@@ -8,9 +8,11 @@
 // vocabulary or a check fails; a damaged dataset is a CorruptionError (exit 1) with the file and
 // entry. The checks, figures and decoding are operators/megatron/inspect.h and
 // operators/formats/format_inspect.h; this file parses the arguments, calls them and prints.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <limits>
+#include <memory>
 
 #include "cli/command.h"
 #include "engine/error.h"
@@ -77,9 +79,11 @@ int InspectCommand(const std::vector<std::string>& args) {
       "field", po::value<std::string>()->default_value(""),
       "MDS: the column of the ids (default: input_ids or tokens)")(
       "loss-mask", po::value<std::string>()->default_value(""),
-      "MDS: the column of the loss mask (default: loss_mask when present)")(
+      "MDS: the column of the loss mask (default: loss_mask when present); Megatron: the "
+      "field of the loss mask's side dataset (default: loss_mask)")(
       "boundaries", po::value<std::string>()->default_value(""),
-      "MDS: the column of the document boundaries (default: cu_seqlens when present)")(
+      "MDS: the column of the document boundaries (default: cu_seqlens when present); "
+      "Megatron: the field of the boundaries' side dataset (default: cu_seqlens)")(
       "help", po::bool_switch(), "show this help");
   po::options_description hidden;
   hidden.add_options()("prefix", po::value<std::string>());
@@ -162,9 +166,36 @@ int InspectCommand(const std::vector<std::string>& args) {
     if (i > 0) std::printf("\n");
     ok = InspectOne(datasets[i], options) && ok;
   }
+  // Packed samples of a write-megatron prefix: the ids dataset and its side datasets.
+  const auto side_name = [&](const char* option, const char* fallback) {
+    const std::string given = values[option].as<std::string>();
+    return name + "_" + (given.empty() ? fallback : given) + "_document";
+  };
+  const std::string mask_dataset = side_name("loss-mask", "loss_mask");
+  const std::string bounds_dataset = side_name("boundaries", "cu_seqlens");
+  const auto listed = [&](const std::string& d) {
+    return std::find(datasets.begin(), datasets.end(), d) != datasets.end();
+  };
+  if (listed(mask_dataset) || listed(bounds_dataset)) {
+    std::vector<std::string> ids;
+    for (const std::string& d : datasets) {
+      if (d != mask_dataset && d != bounds_dataset) ids.push_back(d);
+    }
+    if (ids.size() == 1) {
+      const MegatronDatasetReader samples(ids.front());
+      std::unique_ptr<MegatronDatasetReader> mask, bounds;
+      if (listed(mask_dataset)) mask = std::make_unique<MegatronDatasetReader>(mask_dataset);
+      if (listed(bounds_dataset)) bounds = std::make_unique<MegatronDatasetReader>(bounds_dataset);
+      const PackedSampleStats stats = InspectPackedSamples(samples, mask.get(), bounds.get());
+      std::printf("\n%s", FormatPackedSampleStats(stats).c_str());
+      ok = stats.ok() && ok;
+    }
+  }
   std::fflush(stdout);
   if (!ok) {
-    std::fprintf(stderr, "corpusflow: inspect: token ids out of range (see 'token ids' above)\n");
+    std::fprintf(stderr,
+                 "corpusflow: inspect: token ids out of range or packed samples that do not fit "
+                 "their side datasets (see 'token ids' and 'check' above)\n");
     return 1;
   }
   return 0;

@@ -294,6 +294,89 @@ std::string FormatMegatronStats(const MegatronDatasetReader& reader,
   return out;
 }
 
+PackedSampleStats InspectPackedSamples(const MegatronDatasetReader& ids,
+                                       const MegatronDatasetReader* loss_mask,
+                                       const MegatronDatasetReader* boundaries) {
+  PackedSampleStats stats;
+  stats.samples = ids.sequences();
+  stats.has_loss_mask = loss_mask != nullptr;
+  stats.has_boundaries = boundaries != nullptr;
+  for (const MegatronDatasetReader* side : {loss_mask, boundaries}) {
+    if (side != nullptr && side->sequences() != ids.sequences()) {
+      throw CorruptionError(side->prefix() + ": " + WithCommas(side->sequences()) +
+                            " sequences, but " + ids.prefix() + " holds " +
+                            WithCommas(ids.sequences()) + " samples (one sequence each)");
+    }
+  }
+  std::vector<int64_t> tokens, mask, bounds;
+  for (uint64_t i = 0; i < stats.samples; ++i) {
+    if ((i & 0xfff) == 0) CheckInterrupt();
+    ids.ReadSequence(i, &tokens);
+    stats.tokens += tokens.size();
+    std::string problem;
+    if (loss_mask != nullptr) {
+      loss_mask->ReadSequence(i, &mask);
+      if (mask.size() != tokens.size()) {
+        problem = "loss mask of " + std::to_string(mask.size()) + " values for " +
+                  std::to_string(tokens.size()) + " ids";
+      }
+      for (const int64_t v : mask) {
+        if (v == 1) ++stats.loss_tokens;
+        if (v != 0 && v != 1 && problem.empty()) {
+          problem = "loss mask value " + std::to_string(v);
+        }
+      }
+    }
+    if (boundaries != nullptr) {
+      boundaries->ReadSequence(i, &bounds);
+      bool valid = !bounds.empty() && bounds.front() == 0 &&
+                   static_cast<uint64_t>(bounds.back()) <= tokens.size();
+      for (size_t j = 1; valid && j < bounds.size(); ++j) valid = bounds[j] > bounds[j - 1];
+      if (valid) {
+        stats.documents += bounds.size() - 1;
+        stats.padding_tokens += tokens.size() - static_cast<uint64_t>(bounds.back());
+      } else if (problem.empty()) {
+        problem = "boundaries are not 0, then increasing ends within the sample";
+      }
+    }
+    if (!problem.empty() && stats.bad_samples++ == 0) {
+      stats.first_bad_sample = i;
+      stats.first_problem = problem;
+    }
+  }
+  return stats;
+}
+
+std::string FormatPackedSampleStats(const PackedSampleStats& stats) {
+  std::string out;
+  AppendFormat(&out, "packed samples  %s, %s tokens\n", WithCommas(stats.samples).c_str(),
+               WithCommas(stats.tokens).c_str());
+  const auto percent = [&](uint64_t n) {
+    return stats.tokens ? 100.0 * static_cast<double>(n) / static_cast<double>(stats.tokens) : 0.0;
+  };
+  if (stats.has_boundaries) {
+    AppendFormat(&out, "documents  %s, padding %s tokens (%.2f%%)\n",
+                 WithCommas(stats.documents).c_str(), WithCommas(stats.padding_tokens).c_str(),
+                 percent(stats.padding_tokens));
+  }
+  if (stats.has_loss_mask) {
+    AppendFormat(&out, "loss mask  %s of %s tokens count (%.2f%%)\n",
+                 WithCommas(stats.loss_tokens).c_str(), WithCommas(stats.tokens).c_str(),
+                 percent(stats.loss_tokens));
+  }
+  if (stats.ok()) {
+    out += "check      ok: side datasets aligned with the samples\n";
+  } else {
+    AppendFormat(&out,
+                 "check      FAILED: %s samples do not fit their side datasets, the first is "
+                 "sample %llu (%s)\n",
+                 WithCommas(stats.bad_samples).c_str(),
+                 static_cast<unsigned long long>(stats.first_bad_sample),
+                 stats.first_problem.c_str());
+  }
+  return out;
+}
+
 std::string FormatMegatronSequence(const MegatronDecodedSequence& sequence) {
   std::string out;
   AppendFormat(&out, "sequence %llu (document %llu, %zu tokens): %s\n",
