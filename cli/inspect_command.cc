@@ -29,14 +29,8 @@ namespace po = boost::program_options;
 namespace corpusflow {
 namespace {
 
-struct InspectOptions {
-  /// TokenNames: the name of every id, empty for none.
-  std::vector<std::string> names;
-  int64_t vocab_size = 0;
-  /// Whether a vocabulary file was given (ids without a name are then not printed as numbers).
-  bool has_vocabulary = false;
-  uint64_t show = 3;
-  uint64_t show_tokens = 100;
+/// What every format's inspection takes (names, vocabulary, how much to show), and --quick.
+struct InspectOptions : FormatInspectOptions {
   bool quick = false;
 };
 
@@ -137,12 +131,7 @@ int InspectCommand(const std::vector<std::string>& args) {
   const std::string name = values["prefix"].as<std::string>();
   const TokenFormat format = DetectTokenFormat(name);
   if (format != TokenFormat::kMegatron) {
-    FormatInspectOptions settings;
-    settings.names = options.names;
-    settings.vocab_size = options.vocab_size;
-    settings.has_vocabulary = options.has_vocabulary;
-    settings.show = options.show;
-    settings.show_tokens = options.show_tokens;
+    FormatInspectOptions& settings = options;
     settings.token_size = static_cast<int>(values["token-size"].as<int64_t>());
     if (settings.token_size == 3) throw InvalidArgument("inspect: --token-size is 1, 2 or 4");
     if (values.count("eos") > 0) settings.eos = values["eos"].as<int64_t>();

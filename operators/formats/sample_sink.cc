@@ -1,8 +1,10 @@
 #include "operators/formats/sample_sink.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <limits>
 
+#include "engine/io/paths.h"
 #include "engine/progress.h"
 
 namespace corpusflow {
@@ -53,6 +55,41 @@ int64_t MaxIdForWidth(int width, int64_t vocab_size) {
                            : width == 2 ? 65535
                                         : int64_t{std::numeric_limits<int32_t>::max()};
   return vocab_size > 0 ? std::min(vocab_size - 1, by_width) : by_width;
+}
+
+SampleSinkOperator::SampleSinkOperator(SampleSinkOptions options) : sink_(std::move(options)) {
+  CheckSampleSinkOptions(sink_);
+}
+
+void SampleSinkOperator::Validate(const PlanContext& /*ctx*/) const {
+  // Every shard's name only adds to the prefix's end: one folder holds them all. A missing
+  // folder is created by the run (AtomicOutput): its nearest existing ancestor must be writable.
+  const std::string file = FirstFile(OutputPrefix(0));
+  CheckOutputFolder(std::filesystem::path(file).parent_path(), "cannot write " + file);
+}
+
+SampleFields SampleSinkOperator::PlanFields(const Schema& input) const {
+  return PlanSampleFields(input, sink_.fields, name());
+}
+
+std::string SampleSinkOperator::OutputPrefix(uint32_t shard) const {
+  return ShardPrefix(sink_.prefix, shard, sink_.shards);
+}
+
+std::string SampleSinkOperator::ShardsPhrase() const {
+  if (sink_.shards <= 1) return "";
+  return " in " + std::to_string(sink_.shards) + " " +
+         std::string(ShardPolicyName(sink_.shard_policy)) + " shards";
+}
+
+std::unique_ptr<BatchWriter> SampleSinkOperator::Open(const OpenContext& ctx) const {
+  const SampleFields fields = PlanFields(ctx.input_schema);
+  std::vector<std::unique_ptr<SampleShardWriter>> writers;
+  for (uint32_t shard = 0; shard < sink_.shards; ++shard) {
+    writers.push_back(MakeShardWriter(OutputPrefix(shard), fields, ctx));
+  }
+  return std::make_unique<SampleSinkRun>(name(), fields, MaxId(fields), sink_.shard_policy, ctx,
+                                         std::move(writers));
 }
 
 }  // namespace corpusflow

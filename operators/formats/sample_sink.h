@@ -62,4 +62,38 @@ class SampleSinkRun : public BatchWriter {
 /// The largest id a token of `width` bytes holds, capped by `vocab_size` (> 0) and by int32.
 int64_t MaxIdForWidth(int width, int64_t vocab_size);
 
+/// The operator every trainer-format sink derives from: it holds the shared options, checks the
+/// output folder at plan time and opens a SampleSinkRun over one SampleShardWriter per shard.
+/// Immutable after planning.
+class SampleSinkOperator : public Sink {
+ public:
+  /// Throws InvalidArgument on inconsistent options (CheckSampleSinkOptions).
+  explicit SampleSinkOperator(SampleSinkOptions options);
+
+  /// Check that the folder of the first shard's `FirstFile` can be created or written.
+  void Validate(const PlanContext& ctx) const override;
+  std::unique_ptr<BatchWriter> Open(const OpenContext& ctx) const override;
+
+  const SampleSinkOptions& sink_options() const { return sink_; }
+  /// The fields written for `input` (PlanSampleFields).
+  SampleFields PlanFields(const Schema& input) const;
+  /// The prefix (or folder) of output `shard`.
+  std::string OutputPrefix(uint32_t shard) const;
+  /// " in N POLICY shards" when there are several, else "".
+  std::string ShardsPhrase() const;
+
+ protected:
+  /// The writer of the output at `prefix` (one shard) for `fields`.
+  virtual std::unique_ptr<SampleShardWriter> MakeShardWriter(const std::string& prefix,
+                                                             const SampleFields& fields,
+                                                             const OpenContext& ctx) const = 0;
+  /// The largest id the format holds for `fields` (ids are checked against it).
+  virtual int64_t MaxId(const SampleFields& fields) const = 0;
+  /// A file of the output at `prefix`, named in plan-time errors about its folder.
+  virtual std::string FirstFile(const std::string& prefix) const = 0;
+
+ private:
+  SampleSinkOptions sink_;
+};
+
 }  // namespace corpusflow

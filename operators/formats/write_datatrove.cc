@@ -1,12 +1,9 @@
 #include "operators/formats/write_datatrove.h"
 
-#include <filesystem>
-
 #include "engine/coding.h"
 #include "engine/error.h"
 #include "engine/exec_context.h"
 #include "engine/io/output_stream.h"
-#include "engine/io/paths.h"
 #include "engine/registry.h"
 #include "operators/formats/datatrove_format.h"
 #include "operators/formats/sample_sink.h"
@@ -69,33 +66,33 @@ class DatatroveShardWriter : public SampleShardWriter {
 
 }  // namespace
 
-WriteDatatroveOperator::WriteDatatroveOperator(WriteDatatroveOptions options)
-    : options_(std::move(options)) {
-  CheckSampleSinkOptions(options_.sink);
-  if (options_.tokenizer.find('\n') != std::string::npos ||
-      options_.tokenizer.find('|') != std::string::npos) {
-    throw InvalidArgument("--tokenizer must not hold '|' or a line break (got '" +
-                          options_.tokenizer + "')");
+WriteDatatroveOperator::WriteDatatroveOperator(SampleSinkOptions options, std::string tokenizer)
+    : SampleSinkOperator(std::move(options)), tokenizer_(std::move(tokenizer)) {
+  if (tokenizer_.find('\n') != std::string::npos || tokenizer_.find('|') != std::string::npos) {
+    throw InvalidArgument("--tokenizer must not hold '|' or a line break (got '" + tokenizer_ +
+                          "')");
   }
 }
 
-void WriteDatatroveOperator::Validate(const PlanContext& /*ctx*/) const {
-  const std::string prefix = ShardPrefix(options_.sink.prefix, 0, options_.sink.shards);
-  CheckOutputFolder(std::filesystem::path(prefix).parent_path(),
-                    "cannot write " + DatatroveTokensPath(prefix));
+std::string WriteDatatroveOperator::FirstFile(const std::string& prefix) const {
+  return DatatroveTokensPath(prefix);
+}
+
+int64_t WriteDatatroveOperator::MaxId(const SampleFields& fields) const {
+  return MaxIdForWidth(DatatroveTokenSize(fields.vocab_size), fields.vocab_size);
 }
 
 Schema WriteDatatroveOperator::OutputSchema(const Schema& input) const {
-  const SampleFields fields = PlanSampleFields(input, options_.sink.fields, name());
-  CheckShardsFitOpenFiles(options_.sink.shards, fields.loss_mask.empty() ? 3 : 4, name());
+  const SampleFields fields = PlanFields(input);
+  CheckShardsFitOpenFiles(sink_options().shards, fields.loss_mask.empty() ? 3 : 4, name());
   return input;
 }
 
 std::vector<std::string> WriteDatatroveOperator::OutputPaths(const Schema& input) const {
-  const SampleFields fields = PlanSampleFields(input, options_.sink.fields, name());
+  const SampleFields fields = PlanFields(input);
   std::vector<std::string> paths;
-  for (uint32_t shard = 0; shard < options_.sink.shards; ++shard) {
-    const std::string prefix = ShardPrefix(options_.sink.prefix, shard, options_.sink.shards);
+  for (uint32_t shard = 0; shard < sink_options().shards; ++shard) {
+    const std::string prefix = OutputPrefix(shard);
     paths.push_back(DatatroveTokensPath(prefix));
     paths.push_back(DatatroveIndexPath(prefix));
     if (!fields.loss_mask.empty()) paths.push_back(DatatroveLossPath(prefix));
@@ -105,16 +102,11 @@ std::vector<std::string> WriteDatatroveOperator::OutputPaths(const Schema& input
 }
 
 std::string WriteDatatroveOperator::Describe() const {
-  std::string d = "write datatrove tokenized files " + options_.sink.prefix + ".ds";
-  if (options_.sink.shards > 1) {
-    d += " in " + std::to_string(options_.sink.shards) + " " +
-         std::string(ShardPolicyName(options_.sink.shard_policy)) + " shards";
-  }
-  return d;
+  return "write datatrove tokenized files " + sink_options().prefix + ".ds" + ShardsPhrase();
 }
 
 std::string WriteDatatroveOperator::DescribePlanned(const Schema& input) const {
-  const SampleFields fields = PlanSampleFields(input, options_.sink.fields, name());
+  const SampleFields fields = PlanFields(input);
   const int token_size = DatatroveTokenSize(fields.vocab_size);
   std::string d =
       Describe() + ": " + fields.ids + " as " + std::to_string(token_size) + "-byte tokens (" +
@@ -126,21 +118,14 @@ std::string WriteDatatroveOperator::DescribePlanned(const Schema& input) const {
   return d;
 }
 
-std::unique_ptr<BatchWriter> WriteDatatroveOperator::Open(const OpenContext& ctx) const {
-  const SampleFields fields = PlanSampleFields(ctx.input_schema, options_.sink.fields, name());
-  const int token_size = DatatroveTokenSize(fields.vocab_size);
-  const std::string tokenizer = !options_.tokenizer.empty()         ? options_.tokenizer
+std::unique_ptr<SampleShardWriter> WriteDatatroveOperator::MakeShardWriter(
+    const std::string& prefix, const SampleFields& fields, const OpenContext& ctx) const {
+  const std::string tokenizer = !tokenizer_.empty()                 ? tokenizer_
                                 : !fields.vocabulary_source.empty() ? fields.vocabulary_source
                                                                     : "Unknown Tokenizer";
-  std::vector<std::unique_ptr<SampleShardWriter>> writers;
-  for (uint32_t shard = 0; shard < options_.sink.shards; ++shard) {
-    writers.push_back(std::make_unique<DatatroveShardWriter>(
-        ShardPrefix(options_.sink.prefix, shard, options_.sink.shards), token_size,
-        !fields.loss_mask.empty(), tokenizer, ctx.exec.run_files()));
-  }
-  const int64_t max_id = MaxIdForWidth(token_size, fields.vocab_size);
-  return std::make_unique<SampleSinkRun>(name(), fields, max_id, options_.sink.shard_policy, ctx,
-                                         std::move(writers));
+  return std::make_unique<DatatroveShardWriter>(prefix, DatatroveTokenSize(fields.vocab_size),
+                                                !fields.loss_mask.empty(), tokenizer,
+                                                ctx.exec.run_files());
 }
 
 static const OperatorRegistrar kRegisterWriteDatatrove(OperatorDef{
@@ -169,10 +154,8 @@ static const OperatorRegistrar kRegisterWriteDatatrove(OperatorDef{
                                 "file, else 'Unknown Tokenizer')");
         },
     .create = [](const OptionValues& v) -> std::unique_ptr<Operator> {
-      WriteDatatroveOptions options;
-      options.sink = ParseSampleSinkOptions(v);
-      options.tokenizer = v["tokenizer"].as<std::string>();
-      return std::make_unique<WriteDatatroveOperator>(std::move(options));
+      return std::make_unique<WriteDatatroveOperator>(ParseSampleSinkOptions(v),
+                                                      v["tokenizer"].as<std::string>());
     },
 });
 

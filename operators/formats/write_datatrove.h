@@ -16,30 +16,31 @@
 #include <vector>
 
 #include "engine/operator.h"
-#include "operators/formats/sample_fields.h"
+#include "operators/formats/sample_sink.h"
 
 namespace corpusflow {
 
-struct WriteDatatroveOptions {
-  SampleSinkOptions sink;
-  /// The first field of `.ds.metadata`'s first line (datatrove: the tokenizer's name or path).
-  std::string tokenizer;
-};
-
-class WriteDatatroveOperator : public Sink {
+class WriteDatatroveOperator : public SampleSinkOperator {
  public:
-  /// Throws InvalidArgument on inconsistent options.
-  explicit WriteDatatroveOperator(WriteDatatroveOptions options);
+  /// `tokenizer`: the first field of `.ds.metadata`'s first line (datatrove: the tokenizer's
+  /// name or path; empty: the field's vocabulary file, else "Unknown Tokenizer"). Throws
+  /// InvalidArgument on inconsistent options.
+  WriteDatatroveOperator(SampleSinkOptions options, std::string tokenizer);
 
-  void Validate(const PlanContext& ctx) const override;
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
   std::string DescribePlanned(const Schema& input) const override;
   std::vector<std::string> OutputPaths(const Schema& input) const override;
-  std::unique_ptr<BatchWriter> Open(const OpenContext& ctx) const override;
+
+ protected:
+  std::unique_ptr<SampleShardWriter> MakeShardWriter(const std::string& prefix,
+                                                     const SampleFields& fields,
+                                                     const OpenContext& ctx) const override;
+  int64_t MaxId(const SampleFields& fields) const override;
+  std::string FirstFile(const std::string& prefix) const override;
 
  private:
-  WriteDatatroveOptions options_;
+  std::string tokenizer_;
 };
 
 }  // namespace corpusflow

@@ -7,7 +7,6 @@
 #include "engine/error.h"
 #include "engine/exec_context.h"
 #include "engine/io/output_stream.h"
-#include "engine/io/paths.h"
 #include "engine/registry.h"
 #include "engine/units.h"
 #include "operators/formats/mds_format.h"
@@ -137,9 +136,9 @@ class MdsFolderWriter : public SampleShardWriter {
 
 }  // namespace
 
-WriteMdsOperator::WriteMdsOperator(WriteMdsOptions options) : options_(std::move(options)) {
-  CheckSampleSinkOptions(options_.sink);
-  if (options_.size_limit == 0 || options_.size_limit > kMaxSizeLimit) {
+WriteMdsOperator::WriteMdsOperator(SampleSinkOptions options, uint64_t size_limit)
+    : SampleSinkOperator(std::move(options)), size_limit_(size_limit) {
+  if (size_limit_ == 0 || size_limit_ > kMaxSizeLimit) {
     throw InvalidArgument(
         "--size-limit must be between 1 byte and 4 GiB - 1 (MDS offsets are "
         "32-bit)");
@@ -154,13 +153,20 @@ std::vector<std::string> WriteMdsOperator::Columns(const SampleFields& fields) {
   return columns;
 }
 
+std::string WriteMdsOperator::FirstFile(const std::string& prefix) const {
+  return (std::filesystem::path(prefix) / "index.json").string();
+}
+
+int64_t WriteMdsOperator::MaxId(const SampleFields& fields) const {
+  return MaxIdForWidth(4, fields.vocab_size);
+}
+
 void WriteMdsOperator::Validate(const PlanContext& ctx) const {
-  const std::string folder = ShardPrefix(options_.sink.prefix, 0, options_.sink.shards);
-  CheckOutputFolder(std::filesystem::path(folder).parent_path(), "cannot write " + folder);
-  const uint64_t buffers = options_.size_limit * options_.sink.shards;
+  SampleSinkOperator::Validate(ctx);
+  const uint64_t buffers = size_limit_ * sink_options().shards;
   if (ctx.memory_bytes > 0 && buffers > ctx.memory_bytes / 2) {
-    throw InvalidArgument(name() + ": --size-limit " + FormatBytes(options_.size_limit) + " x " +
-                          std::to_string(options_.sink.shards) +
+    throw InvalidArgument(name() + ": --size-limit " + FormatBytes(size_limit_) + " x " +
+                          std::to_string(sink_options().shards) +
                           " outputs holds more than half of --memory (" +
                           FormatBytes(ctx.memory_bytes) +
                           ") while a shard fills: give a smaller --size-limit or more memory");
@@ -168,49 +174,35 @@ void WriteMdsOperator::Validate(const PlanContext& ctx) const {
 }
 
 Schema WriteMdsOperator::OutputSchema(const Schema& input) const {
-  PlanSampleFields(input, options_.sink.fields, name());
+  PlanFields(input);
   // Each output holds its index.json and, while it commits, one temp file per shard.
-  CheckShardsFitOpenFiles(options_.sink.shards, 2, name());
+  CheckShardsFitOpenFiles(sink_options().shards, 2, name());
   return input;
 }
 
 std::vector<std::string> WriteMdsOperator::OutputPaths(const Schema& /*input*/) const {
   std::vector<std::string> paths;
-  for (uint32_t shard = 0; shard < options_.sink.shards; ++shard) {
-    const std::string folder = ShardPrefix(options_.sink.prefix, shard, options_.sink.shards);
-    paths.push_back((std::filesystem::path(folder) / "index.json").string());
+  for (uint32_t shard = 0; shard < sink_options().shards; ++shard) {
+    paths.push_back(FirstFile(OutputPrefix(shard)));
   }
   return paths;
 }
 
 std::string WriteMdsOperator::Describe() const {
-  std::string d = "write MDS shards " + options_.sink.prefix + "/shard.*.mds (size limit " +
-                  FormatBytes(options_.size_limit) + ")";
-  if (options_.sink.shards > 1) {
-    d += " in " + std::to_string(options_.sink.shards) + " " +
-         std::string(ShardPolicyName(options_.sink.shard_policy)) + " outputs";
-  }
-  return d;
+  return "write MDS shards " + sink_options().prefix + "/shard.*.mds (size limit " +
+         FormatBytes(size_limit_) + ")" + ShardsPhrase();
 }
 
 std::string WriteMdsOperator::DescribePlanned(const Schema& input) const {
-  const SampleFields fields = PlanSampleFields(input, options_.sink.fields, name());
   std::string d = Describe() + ": columns";
-  for (const std::string& c : Columns(fields)) d += " " + c;
+  for (const std::string& c : Columns(PlanFields(input))) d += " " + c;
   return d + " as " + kMdsInt32Encoding;
 }
 
-std::unique_ptr<BatchWriter> WriteMdsOperator::Open(const OpenContext& ctx) const {
-  const SampleFields fields = PlanSampleFields(ctx.input_schema, options_.sink.fields, name());
-  std::vector<std::unique_ptr<SampleShardWriter>> writers;
-  for (uint32_t shard = 0; shard < options_.sink.shards; ++shard) {
-    writers.push_back(std::make_unique<MdsFolderWriter>(
-        ShardPrefix(options_.sink.prefix, shard, options_.sink.shards), fields, options_.size_limit,
-        name(), ctx.exec));
-  }
-  const int64_t max_id = MaxIdForWidth(4, fields.vocab_size);
-  return std::make_unique<SampleSinkRun>(name(), fields, max_id, options_.sink.shard_policy, ctx,
-                                         std::move(writers));
+std::unique_ptr<SampleShardWriter> WriteMdsOperator::MakeShardWriter(const std::string& prefix,
+                                                                     const SampleFields& fields,
+                                                                     const OpenContext& ctx) const {
+  return std::make_unique<MdsFolderWriter>(prefix, fields, size_limit_, name(), ctx.exec);
 }
 
 static const OperatorRegistrar kRegisterWriteMds(OperatorDef{
@@ -237,10 +229,8 @@ static const OperatorRegistrar kRegisterWriteMds(OperatorDef{
               "start a new shard before one would pass this size (K, M, G suffixes)");
         },
     .create = [](const OptionValues& v) -> std::unique_ptr<Operator> {
-      WriteMdsOptions options;
-      options.sink = ParseSampleSinkOptions(v);
-      options.size_limit = v["size-limit"].as<uint64_t>();
-      return std::make_unique<WriteMdsOperator>(std::move(options));
+      return std::make_unique<WriteMdsOperator>(ParseSampleSinkOptions(v),
+                                                v["size-limit"].as<uint64_t>());
     },
 });
 

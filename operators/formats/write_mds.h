@@ -11,38 +11,41 @@
 // Thread safety: the operator is immutable; its writer is ordered (sample_sink.h).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/operator.h"
-#include "operators/formats/sample_fields.h"
+#include "operators/formats/sample_sink.h"
 
 namespace corpusflow {
 
-struct WriteMdsOptions {
-  SampleSinkOptions sink;
-  uint64_t size_limit = 0;
-};
-
-class WriteMdsOperator : public Sink {
+class WriteMdsOperator : public SampleSinkOperator {
  public:
-  /// Throws InvalidArgument on inconsistent options.
-  explicit WriteMdsOperator(WriteMdsOptions options);
+  /// `size_limit`: MDSWriter's shard size limit. Throws InvalidArgument on inconsistent options.
+  WriteMdsOperator(SampleSinkOptions options, uint64_t size_limit);
 
+  /// Also refuses a size limit whose buffers (one per output) pass half of the memory budget.
   void Validate(const PlanContext& ctx) const override;
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
   std::string DescribePlanned(const Schema& input) const override;
   /// Each output's index.json (shard files are named as they fill).
   std::vector<std::string> OutputPaths(const Schema& input) const override;
-  std::unique_ptr<BatchWriter> Open(const OpenContext& ctx) const override;
 
   /// The columns written for `fields`, sorted.
   static std::vector<std::string> Columns(const SampleFields& fields);
 
+ protected:
+  std::unique_ptr<SampleShardWriter> MakeShardWriter(const std::string& prefix,
+                                                     const SampleFields& fields,
+                                                     const OpenContext& ctx) const override;
+  int64_t MaxId(const SampleFields& fields) const override;
+  std::string FirstFile(const std::string& prefix) const override;
+
  private:
-  WriteMdsOptions options_;
+  uint64_t size_limit_;
 };
 
 }  // namespace corpusflow

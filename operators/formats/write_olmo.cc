@@ -6,7 +6,6 @@
 #include "engine/error.h"
 #include "engine/exec_context.h"
 #include "engine/io/output_stream.h"
-#include "engine/io/paths.h"
 #include "engine/registry.h"
 #include "operators/formats/olmo_format.h"
 #include "operators/formats/sample_sink.h"
@@ -117,38 +116,39 @@ class OlmoShardWriter : public SampleShardWriter {
 
 }  // namespace
 
-WriteOlmoOperator::WriteOlmoOperator(WriteOlmoOptions options) : options_(std::move(options)) {
-  CheckSampleSinkOptions(options_.sink);
-  if (options_.eos < 0 || options_.eos > std::numeric_limits<int32_t>::max()) {
+WriteOlmoOperator::WriteOlmoOperator(SampleSinkOptions options, int64_t eos)
+    : SampleSinkOperator(std::move(options)), eos_(eos) {
+  if (eos_ < 0 || eos_ > std::numeric_limits<int32_t>::max()) {
     throw InvalidArgument(
         "--eos ID is required: the id that ends every document (OLMo finds "
         "documents by it)");
   }
 }
 
-void WriteOlmoOperator::Validate(const PlanContext& /*ctx*/) const {
-  const std::string prefix = ShardPrefix(options_.sink.prefix, 0, options_.sink.shards);
-  CheckOutputFolder(std::filesystem::path(prefix).parent_path(),
-                    "cannot write " + OlmoTokensPath(prefix));
+std::string WriteOlmoOperator::FirstFile(const std::string& prefix) const {
+  return OlmoTokensPath(prefix);
+}
+
+int64_t WriteOlmoOperator::MaxId(const SampleFields& fields) const {
+  return MaxIdForWidth(OlmoTokenWidth(fields.vocab_size), fields.vocab_size);
 }
 
 Schema WriteOlmoOperator::OutputSchema(const Schema& input) const {
-  const SampleFields fields = PlanSampleFields(input, options_.sink.fields, name());
-  const int64_t max_id = MaxIdForWidth(OlmoTokenWidth(fields.vocab_size), fields.vocab_size);
-  if (options_.eos > max_id) {
-    throw InvalidArgument(name() + ": --eos " + std::to_string(options_.eos) +
+  const SampleFields fields = PlanFields(input);
+  if (eos_ > MaxId(fields)) {
+    throw InvalidArgument(name() + ": --eos " + std::to_string(eos_) +
                           " is out of range for field '" + fields.ids + "' (ids 0.." +
-                          std::to_string(max_id) + ")");
+                          std::to_string(MaxId(fields)) + ")");
   }
-  CheckShardsFitOpenFiles(options_.sink.shards, fields.loss_mask.empty() ? 2 : 3, name());
+  CheckShardsFitOpenFiles(sink_options().shards, fields.loss_mask.empty() ? 2 : 3, name());
   return input;
 }
 
 std::vector<std::string> WriteOlmoOperator::OutputPaths(const Schema& input) const {
-  const SampleFields fields = PlanSampleFields(input, options_.sink.fields, name());
+  const SampleFields fields = PlanFields(input);
   std::vector<std::string> paths;
-  for (uint32_t shard = 0; shard < options_.sink.shards; ++shard) {
-    const std::string prefix = ShardPrefix(options_.sink.prefix, shard, options_.sink.shards);
+  for (uint32_t shard = 0; shard < sink_options().shards; ++shard) {
+    const std::string prefix = OutputPrefix(shard);
     paths.push_back(OlmoTokensPath(prefix));
     if (!fields.loss_mask.empty()) paths.push_back(OlmoMaskPath(prefix));
     paths.push_back(OlmoMetadataPath(prefix));
@@ -157,17 +157,12 @@ std::vector<std::string> WriteOlmoOperator::OutputPaths(const Schema& input) con
 }
 
 std::string WriteOlmoOperator::Describe() const {
-  std::string d = "write an OLMo token memmap " + options_.sink.prefix + ".npy (EOS " +
-                  std::to_string(options_.eos) + ")";
-  if (options_.sink.shards > 1) {
-    d += " in " + std::to_string(options_.sink.shards) + " " +
-         std::string(ShardPolicyName(options_.sink.shard_policy)) + " shards";
-  }
-  return d;
+  return "write an OLMo token memmap " + sink_options().prefix + ".npy (EOS " +
+         std::to_string(eos_) + ")" + ShardsPhrase();
 }
 
 std::string WriteOlmoOperator::DescribePlanned(const Schema& input) const {
-  const SampleFields fields = PlanSampleFields(input, options_.sink.fields, name());
+  const SampleFields fields = PlanFields(input);
   const int width = OlmoTokenWidth(fields.vocab_size);
   std::string d =
       Describe() + ": " + fields.ids + " as uint" + std::to_string(8 * width) + " (" +
@@ -179,18 +174,11 @@ std::string WriteOlmoOperator::DescribePlanned(const Schema& input) const {
   return d;
 }
 
-std::unique_ptr<BatchWriter> WriteOlmoOperator::Open(const OpenContext& ctx) const {
-  const SampleFields fields = PlanSampleFields(ctx.input_schema, options_.sink.fields, name());
-  const int width = OlmoTokenWidth(fields.vocab_size);
-  std::vector<std::unique_ptr<SampleShardWriter>> writers;
-  for (uint32_t shard = 0; shard < options_.sink.shards; ++shard) {
-    writers.push_back(std::make_unique<OlmoShardWriter>(
-        ShardPrefix(options_.sink.prefix, shard, options_.sink.shards), width,
-        !fields.loss_mask.empty(), static_cast<int32_t>(options_.eos), name(),
-        ctx.exec.run_files()));
-  }
-  return std::make_unique<SampleSinkRun>(name(), fields, MaxIdForWidth(width, fields.vocab_size),
-                                         options_.sink.shard_policy, ctx, std::move(writers));
+std::unique_ptr<SampleShardWriter> WriteOlmoOperator::MakeShardWriter(
+    const std::string& prefix, const SampleFields& fields, const OpenContext& ctx) const {
+  return std::make_unique<OlmoShardWriter>(prefix, OlmoTokenWidth(fields.vocab_size),
+                                           !fields.loss_mask.empty(), static_cast<int32_t>(eos_),
+                                           name(), ctx.exec.run_files());
 }
 
 static const OperatorRegistrar kRegisterWriteOlmo(OperatorDef{
@@ -216,10 +204,8 @@ static const OperatorRegistrar kRegisterWriteOlmo(OperatorDef{
                                 "the EOS id that ends every document (required)");
         },
     .create = [](const OptionValues& v) -> std::unique_ptr<Operator> {
-      WriteOlmoOptions options;
-      options.sink = ParseSampleSinkOptions(v);
-      if (v.count("eos") > 0) options.eos = v["eos"].as<int64_t>();
-      return std::make_unique<WriteOlmoOperator>(std::move(options));
+      return std::make_unique<WriteOlmoOperator>(ParseSampleSinkOptions(v),
+                                                 v.count("eos") > 0 ? v["eos"].as<int64_t>() : -1);
     },
 });
 

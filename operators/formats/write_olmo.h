@@ -19,29 +19,31 @@
 #include <vector>
 
 #include "engine/operator.h"
-#include "operators/formats/sample_fields.h"
+#include "operators/formats/sample_sink.h"
 
 namespace corpusflow {
 
-struct WriteOlmoOptions {
-  SampleSinkOptions sink;
-  int64_t eos = -1;
-};
-
-class WriteOlmoOperator : public Sink {
+class WriteOlmoOperator : public SampleSinkOperator {
  public:
-  /// Throws InvalidArgument on inconsistent options.
-  explicit WriteOlmoOperator(WriteOlmoOptions options);
+  /// `eos`: the id that ends every document. Throws InvalidArgument on inconsistent options
+  /// (an EOS outside [0, 2^31)).
+  WriteOlmoOperator(SampleSinkOptions options, int64_t eos);
 
-  void Validate(const PlanContext& ctx) const override;
+  /// Also refuses an EOS the field's token width or vocabulary cannot hold.
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
   std::string DescribePlanned(const Schema& input) const override;
   std::vector<std::string> OutputPaths(const Schema& input) const override;
-  std::unique_ptr<BatchWriter> Open(const OpenContext& ctx) const override;
+
+ protected:
+  std::unique_ptr<SampleShardWriter> MakeShardWriter(const std::string& prefix,
+                                                     const SampleFields& fields,
+                                                     const OpenContext& ctx) const override;
+  int64_t MaxId(const SampleFields& fields) const override;
+  std::string FirstFile(const std::string& prefix) const override;
 
  private:
-  WriteOlmoOptions options_;
+  int64_t eos_;
 };
 
 }  // namespace corpusflow

@@ -1,5 +1,6 @@
 #include "tests/testing/sample_testing.h"
 
+#include <gtest/gtest.h>
 #include <simdjson.h>
 
 #include <random>
@@ -96,6 +97,48 @@ std::vector<TestSample> ReadTestSamplesJsonl(const std::string& path) {
     samples.push_back(std::move(sample));
   }
   return samples;
+}
+
+std::vector<TestSample> RunSamplesThroughSink(const std::string& dir,
+                                              const std::vector<TestSample>& samples,
+                                              int64_t vocab_size, const std::string& sink) {
+  const std::string input = dir + "/in.jsonl";
+  WriteFile(input, TestSamplesJsonl(samples));
+  const std::string pipeline = TestSamplePipeline(input, vocab_size, true, true);
+  RunTestPipeline(pipeline + " | write " + dir + "/ref.jsonl");
+  RunTestPipeline(pipeline + " | " + sink);
+  std::vector<TestSample> reference = ReadTestSamplesJsonl(dir + "/ref.jsonl");
+  EXPECT_EQ(reference, samples) << "the JSONL of the pipeline differs from its input";
+  return reference;
+}
+
+void ExpectSinkFailsLeavingNothing(const std::string& dir, int64_t vocab_size,
+                                   const std::string& sink, const std::string& message) {
+  const CommandResult result = RunCorpusflow(
+      {"run", TestSamplePipeline(dir + "/in.jsonl", vocab_size, true, true) + " | " + sink});
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_NE(result.err.find(message), std::string::npos) << result.err;
+  EXPECT_EQ(ListDir(dir), std::vector<std::string>{"in.jsonl"});
+}
+
+void RunTestPipeline(const std::string& pipeline) {
+  const CommandResult result = RunCorpusflow({"run", "--threads", "2", pipeline});
+  if (result.exit_code != 0) ADD_FAILURE() << pipeline << "\n" << result.err;
+}
+
+uint64_t LittleEndianAt(const std::string& bytes, size_t at, size_t width) {
+  uint64_t v = 0;
+  for (size_t b = 0; b < width; ++b) {
+    v |= uint64_t{static_cast<uint8_t>(bytes.at(at + b))} << (8 * b);
+  }
+  return v;
+}
+
+std::vector<uint64_t> LittleEndianValues(const std::string& bytes, size_t width) {
+  EXPECT_EQ(bytes.size() % width, 0u) << "not a whole number of " << width << "-byte integers";
+  std::vector<uint64_t> values(bytes.size() / width);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = LittleEndianAt(bytes, i * width, width);
+  return values;
 }
 
 }  // namespace corpusflow::testing

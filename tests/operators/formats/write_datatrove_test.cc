@@ -25,41 +25,19 @@ using testing::ScopedTempDir;
 using testing::TestSample;
 using testing::WriteFile;
 
-/// Little-endian unsigned integers of `width` bytes.
-std::vector<uint64_t> Unsigned(const std::string& bytes, size_t width) {
-  EXPECT_EQ(bytes.size() % width, 0u);
-  std::vector<uint64_t> values(bytes.size() / width);
-  for (size_t i = 0; i < values.size(); ++i) {
-    uint64_t v = 0;
-    for (size_t b = 0; b < width; ++b) {
-      v |= uint64_t{static_cast<uint8_t>(bytes[i * width + b])} << (8 * b);
-    }
-    values[i] = v;
-  }
-  return values;
-}
-
-/// Run `corpusflow run --threads 2 PIPELINE`; expect success.
-void RunPipeline(const std::string& pipeline) {
-  const auto result = RunCorpusflow({"run", "--threads", "2", pipeline});
-  ASSERT_EQ(result.exit_code, 0) << result.err;
-}
-
 TEST(WriteDatatroveTest, PackedSamplesReadBackFromTheLayoutEqualTheJsonl) {
   ScopedTempDir dir;
   constexpr size_t kLength = 16;
   const auto samples = testing::PackedTestSamples(7, 40, kLength, 999, 2, 0);
-  WriteFile(dir.File("in.jsonl"), testing::TestSamplesJsonl(samples));
-  const std::string pipeline = testing::TestSamplePipeline(dir.File("in.jsonl"), 1000, true, true);
-  RunPipeline(pipeline + " | write " + dir.File("ref.jsonl"));
-  RunPipeline(pipeline + " | write-datatrove " + dir.File("out"));
-  const std::vector<TestSample> reference = testing::ReadTestSamplesJsonl(dir.File("ref.jsonl"));
-  ASSERT_EQ(reference, samples);
+  const std::vector<TestSample> reference = testing::RunSamplesThroughSink(
+      dir.path().string(), samples, 1000, "write-datatrove " + dir.File("out"));
+  ASSERT_EQ(reference.size(), samples.size());
 
   // A vocabulary of 1000 ids: 2-byte tokens; nanotron reads windows of seq_len + 1 = 16 tokens.
-  const std::vector<uint64_t> tokens = Unsigned(ReadFile(dir.File("out.ds")), 2);
+  const std::vector<uint64_t> tokens = testing::LittleEndianValues(ReadFile(dir.File("out.ds")), 2);
   ASSERT_EQ(tokens.size(), samples.size() * kLength);
-  const std::vector<uint64_t> ends = Unsigned(ReadFile(dir.File("out.ds.index")), 8);
+  const std::vector<uint64_t> ends =
+      testing::LittleEndianValues(ReadFile(dir.File("out.ds.index")), 8);
   const std::string loss = ReadFile(dir.File("out.ds.loss"));
   ASSERT_EQ(loss.size(), tokens.size());
   std::vector<uint64_t> expected_ends;
@@ -85,11 +63,13 @@ TEST(WriteDatatroveTest, DocumentsWithoutBoundariesUseFourByteTokensWithoutAVoca
   ScopedTempDir dir;
   // Documents of different lengths, one per record, ids above 65535 (no vocabulary size).
   WriteFile(dir.File("in.txt"), "70000 1 2\n5\n3 4 65536 7\n");
-  RunPipeline("read " + dir.File("in.txt") + " | parse-ids --output input_ids | write-datatrove " +
-              dir.File("docs") + " --tokenizer gpt2");
-  EXPECT_EQ(Unsigned(ReadFile(dir.File("docs.ds")), 4),
+  testing::RunTestPipeline("read " + dir.File("in.txt") +
+                           " | parse-ids --output input_ids | write-datatrove " + dir.File("docs") +
+                           " --tokenizer gpt2");
+  EXPECT_EQ(testing::LittleEndianValues(ReadFile(dir.File("docs.ds")), 4),
             (std::vector<uint64_t>{70000, 1, 2, 5, 3, 4, 65536, 7}));
-  EXPECT_EQ(Unsigned(ReadFile(dir.File("docs.ds.index")), 8), (std::vector<uint64_t>{3, 4, 8}));
+  EXPECT_EQ(testing::LittleEndianValues(ReadFile(dir.File("docs.ds.index")), 8),
+            (std::vector<uint64_t>{3, 4, 8}));
   EXPECT_EQ(ReadFile(dir.File("docs.ds.metadata")), "gpt2|4\n8\n8.00 T");
   EXPECT_EQ(ListDir(dir.path()),
             (std::vector<std::string>{"docs.ds", "docs.ds.index", "docs.ds.metadata", "in.txt"}));
@@ -101,8 +81,8 @@ TEST(WriteDatatroveTest, GoldenBytesOfTheWorkedExample) {
   WriteFile(dir.File("in.jsonl"),
             "{\"ids\": \"464 318 50256 11\", \"mask\": \"1 1 1 0\", \"bounds\": \"0 3\"}\n"
             "{\"ids\": \"7 50256 9 50256\", \"mask\": \"0 1 1 1\", \"bounds\": \"0 2 4\"}\n");
-  RunPipeline(testing::TestSamplePipeline(dir.File("in.jsonl"), 50257, true, true) +
-              " | write-datatrove " + dir.File("x"));
+  testing::RunTestPipeline(testing::TestSamplePipeline(dir.File("in.jsonl"), 50257, true, true) +
+                           " | write-datatrove " + dir.File("x"));
   EXPECT_EQ(ReadFile(dir.File("x.ds")),
             std::string("\xd0\x01\x3e\x01\x50\xc4\x0b\x00\x07\x00\x50\xc4\x09\x00\x50\xc4", 16));
   std::string index;
@@ -118,11 +98,11 @@ TEST(WriteDatatroveTest, ShardsDealSamplesRoundRobin) {
   ScopedTempDir dir;
   const auto samples = testing::PackedTestSamples(3, 9, 8, 50, 1, 0);
   WriteFile(dir.File("in.jsonl"), testing::TestSamplesJsonl(samples));
-  RunPipeline(testing::TestSamplePipeline(dir.File("in.jsonl"), 100, false, false) +
-              " | write-datatrove " + dir.File("s") + " --shards 2");
+  testing::RunTestPipeline(testing::TestSamplePipeline(dir.File("in.jsonl"), 100, false, false) +
+                           " | write-datatrove " + dir.File("s") + " --shards 2");
   for (size_t shard = 0; shard < 2; ++shard) {
     const std::string prefix = dir.File("s-0000" + std::to_string(shard) + "-of-00002");
-    const std::vector<uint64_t> tokens = Unsigned(ReadFile(prefix + ".ds"), 2);
+    const std::vector<uint64_t> tokens = testing::LittleEndianValues(ReadFile(prefix + ".ds"), 2);
     std::vector<uint64_t> expected, ends;
     for (size_t s = shard; s < samples.size(); s += 2) {
       expected.insert(expected.end(), samples[s].ids.begin(), samples[s].ids.end());
@@ -130,7 +110,7 @@ TEST(WriteDatatroveTest, ShardsDealSamplesRoundRobin) {
     }
     EXPECT_EQ(tokens, expected) << prefix;
     // Without --boundaries (none in the input) each sample is one document.
-    EXPECT_EQ(Unsigned(ReadFile(prefix + ".ds.index"), 8), ends) << prefix;
+    EXPECT_EQ(testing::LittleEndianValues(ReadFile(prefix + ".ds.index"), 8), ends) << prefix;
   }
 }
 
@@ -139,29 +119,19 @@ TEST(WriteDatatroveTest, AFailingRunLeavesNoFileAndNamesTheRecord) {
   WriteFile(dir.File("in.jsonl"),
             "{\"ids\": \"1 2\", \"mask\": \"1 1\", \"bounds\": \"0 2\"}\n"
             "{\"ids\": \"3 4\", \"mask\": \"1 2\", \"bounds\": \"0 2\"}\n");
-  const auto result =
-      RunCorpusflow({"run", testing::TestSamplePipeline(dir.File("in.jsonl"), 100, true, true) +
-                                " | write-datatrove " + dir.File("sub/out")});
-  EXPECT_EQ(result.exit_code, 1);
-  EXPECT_NE(result.err.find("write-datatrove: record 2, field 'loss_mask': value 2 at position 1"),
-            std::string::npos)
-      << result.err;
-  EXPECT_EQ(ListDir(dir.path()), std::vector<std::string>{"in.jsonl"});
+  testing::ExpectSinkFailsLeavingNothing(
+      dir.path().string(), 100, "write-datatrove " + dir.File("sub/out"),
+      "write-datatrove: record 2, field 'loss_mask': value 2 at position 1");
 }
 
 TEST(WriteDatatroveTest, BoundariesMustStartAtZeroAndIncrease) {
   ScopedTempDir dir;
   WriteFile(dir.File("in.jsonl"),
             "{\"ids\": \"1 2 3\", \"mask\": \"1 1 1\", \"bounds\": \"0 2 2\"}\n");
-  const auto result =
-      RunCorpusflow({"run", testing::TestSamplePipeline(dir.File("in.jsonl"), 100, true, true) +
-                                " | write-datatrove " + dir.File("out")});
-  EXPECT_EQ(result.exit_code, 1);
-  EXPECT_NE(result.err.find("record 1, field 'cu_seqlens': boundary 2 at position 2 does not "
-                            "follow 2"),
-            std::string::npos)
-      << result.err;
-  EXPECT_EQ(ListDir(dir.path()), std::vector<std::string>{"in.jsonl"});
+  testing::ExpectSinkFailsLeavingNothing(
+      dir.path().string(), 100, "write-datatrove " + dir.File("out"),
+      "record 1, field 'cu_seqlens': boundary 2 at position 2 does not "
+      "follow 2");
 }
 
 TEST(DatatroveFormatTest, TokenSizeAndHumanizedCountAsDatatroveWritesThem) {

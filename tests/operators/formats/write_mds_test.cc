@@ -27,14 +27,6 @@ using testing::ScopedTempDir;
 using testing::TestSample;
 using testing::WriteFile;
 
-uint64_t Le(const std::string& bytes, size_t at, size_t width) {
-  uint64_t v = 0;
-  for (size_t b = 0; b < width; ++b) {
-    v |= uint64_t{static_cast<uint8_t>(bytes.at(at + b))} << (8 * b);
-  }
-  return v;
-}
-
 /// One MDS shard as the layout describes it.
 struct Shard {
   std::string config;
@@ -46,9 +38,9 @@ struct Shard {
 Shard ReadShard(const std::string& path, size_t columns) {
   const std::string bytes = ReadFile(path);
   Shard shard;
-  const uint64_t n = Le(bytes, 0, 4);
+  const uint64_t n = testing::LittleEndianAt(bytes, 0, 4);
   std::vector<uint64_t> offsets;
-  for (uint64_t i = 0; i <= n; ++i) offsets.push_back(Le(bytes, 4 + 4 * i, 4));
+  for (uint64_t i = 0; i <= n; ++i) offsets.push_back(testing::LittleEndianAt(bytes, 4 + 4 * i, 4));
   EXPECT_EQ(offsets.back(), bytes.size()) << path;
   const uint64_t config_start = 4 + 4 * (n + 1);
   shard.config = bytes.substr(config_start, offsets.front() - config_start);
@@ -57,17 +49,18 @@ Shard ReadShard(const std::string& path, size_t columns) {
     std::vector<std::vector<int32_t>> values;
     uint64_t at = 4 * columns;
     for (size_t c = 0; c < columns; ++c) {
-      const uint64_t size = Le(sample, 4 * c, 4);
+      const uint64_t size = testing::LittleEndianAt(sample, 4 * c, 4);
       const auto head = static_cast<uint8_t>(sample.at(at));
       EXPECT_EQ(head >> 2, 1) << "one dimension";
       const size_t shape_bytes = size_t{1} << (head & 3);
-      const uint64_t length = Le(sample, at + 1, shape_bytes);
+      const uint64_t length = testing::LittleEndianAt(sample, at + 1, shape_bytes);
       // The smallest unsigned dtype that holds the shape.
       EXPECT_EQ(head & 3, length < 256 ? 0 : length < 65536 ? 1 : 2);
       EXPECT_EQ(size, 1 + shape_bytes + 4 * length);
       std::vector<int32_t> column;
       for (uint64_t j = 0; j < length; ++j) {
-        column.push_back(static_cast<int32_t>(Le(sample, at + 1 + shape_bytes + 4 * j, 4)));
+        column.push_back(
+            static_cast<int32_t>(testing::LittleEndianAt(sample, at + 1 + shape_bytes + 4 * j, 4)));
       }
       values.push_back(std::move(column));
       at += size;
@@ -123,20 +116,12 @@ std::vector<TestSample> ReadMdsFolder(const std::string& folder,
   return samples;
 }
 
-void RunPipeline(const std::string& pipeline) {
-  const auto result = RunCorpusflow({"run", "--threads", "2", pipeline});
-  ASSERT_EQ(result.exit_code, 0) << result.err;
-}
-
 TEST(WriteMdsTest, SamplesReadBackFromTheLayoutEqualTheJsonl) {
   ScopedTempDir dir;
   const auto samples = testing::PackedTestSamples(11, 50, 300, 60000, 5, 0);
-  WriteFile(dir.File("in.jsonl"), testing::TestSamplesJsonl(samples));
-  const std::string pipeline = testing::TestSamplePipeline(dir.File("in.jsonl"), 0, true, true);
-  RunPipeline(pipeline + " | write " + dir.File("ref.jsonl"));
-  RunPipeline(pipeline + " | write-mds " + dir.File("mds"));
-  const std::vector<TestSample> reference = testing::ReadTestSamplesJsonl(dir.File("ref.jsonl"));
-  ASSERT_EQ(reference, samples);
+  const std::vector<TestSample> reference = testing::RunSamplesThroughSink(
+      dir.path().string(), samples, 0, "write-mds " + dir.File("mds"));
+  ASSERT_EQ(reference.size(), samples.size());
   EXPECT_EQ(ReadMdsFolder(dir.File("mds")), reference);
   EXPECT_EQ(ListDir(dir.File("mds")), (std::vector<std::string>{"index.json", "shard.00000.mds"}));
 }
@@ -154,8 +139,9 @@ TEST(WriteMdsTest, ShardsCloseAsMdsWriterClosesThem) {
   }
   WriteFile(dir.File("in.txt"), input);
   constexpr uint64_t kLimit = 2000;
-  RunPipeline("read " + dir.File("in.txt") + " | parse-ids --output input_ids | write-mds " +
-              dir.File("mds") + " --size-limit " + std::to_string(kLimit));
+  testing::RunTestPipeline("read " + dir.File("in.txt") +
+                           " | parse-ids --output input_ids | write-mds " + dir.File("mds") +
+                           " --size-limit " + std::to_string(kLimit));
   std::vector<uint64_t> counts;
   const std::vector<TestSample> read = ReadMdsFolder(dir.File("mds"), &counts);
   ASSERT_EQ(read.size(), lengths.size());
@@ -187,8 +173,8 @@ TEST(WriteMdsTest, ShardsCloseAsMdsWriterClosesThem) {
 TEST(WriteMdsTest, GoldenIndexJson) {
   ScopedTempDir dir;
   WriteFile(dir.File("in.txt"), "1 2 3\n");
-  RunPipeline("read " + dir.File("in.txt") + " | parse-ids --output input_ids | write-mds " +
-              dir.File("m"));
+  testing::RunTestPipeline("read " + dir.File("in.txt") +
+                           " | parse-ids --output input_ids | write-mds " + dir.File("m"));
   // json.dumps(obj, sort_keys=True) of MDSWriter's index; the shard: 4 (count) + 8 (offsets)
   // + 184 (config) + 4 (size) + 14 (the array: head, shape, 3 int32) = 214 bytes.
   EXPECT_EQ(ReadFile(dir.File("m/index.json")),
@@ -210,8 +196,8 @@ TEST(WriteMdsTest, OutputsAreShardedFolders) {
   ScopedTempDir dir;
   const auto samples = testing::PackedTestSamples(5, 7, 12, 100, 1, 0);
   WriteFile(dir.File("in.jsonl"), testing::TestSamplesJsonl(samples));
-  RunPipeline(testing::TestSamplePipeline(dir.File("in.jsonl"), 0, true, true) + " | write-mds " +
-              dir.File("out") + " --shards 3");
+  testing::RunTestPipeline(testing::TestSamplePipeline(dir.File("in.jsonl"), 0, true, true) +
+                           " | write-mds " + dir.File("out") + " --shards 3");
   for (size_t k = 0; k < 3; ++k) {
     std::vector<TestSample> expected;
     for (size_t s = k; s < samples.size(); s += 3) expected.push_back(samples[s]);

@@ -27,17 +27,6 @@ using testing::SplitLines;
 using testing::TestSample;
 using testing::WriteFile;
 
-std::vector<uint64_t> Unsigned(const std::string& bytes, size_t width) {
-  EXPECT_EQ(bytes.size() % width, 0u);
-  std::vector<uint64_t> values(bytes.size() / width);
-  for (size_t i = 0; i < values.size(); ++i) {
-    for (size_t b = 0; b < width; ++b) {
-      values[i] |= uint64_t{static_cast<uint8_t>(bytes[i * width + b])} << (8 * b);
-    }
-  }
-  return values;
-}
-
 /// The [start, end) of every line of a .csv.gz, decompressed by gzip(1).
 std::vector<std::pair<uint64_t, uint64_t>> MetadataDocuments(const std::string& path,
                                                              std::vector<std::string>* lines) {
@@ -66,25 +55,19 @@ std::vector<std::pair<uint64_t, uint64_t>> EosDocuments(const std::vector<uint64
   return documents;
 }
 
-void RunPipeline(const std::string& pipeline) {
-  const auto result = RunCorpusflow({"run", "--threads", "2", pipeline});
-  ASSERT_EQ(result.exit_code, 0) << result.err;
-}
-
 TEST(WriteOlmoTest, PackedSamplesReadBackFromTheLayoutEqualTheJsonl) {
   ScopedTempDir dir;
   constexpr size_t kLength = 32;
   constexpr int32_t kEos = 50279;
   const auto samples = testing::PackedTestSamples(13, 30, kLength, 50000, kEos, 1);
-  WriteFile(dir.File("in.jsonl"), testing::TestSamplesJsonl(samples));
-  const std::string pipeline = testing::TestSamplePipeline(dir.File("in.jsonl"), 50280, true, true);
-  RunPipeline(pipeline + " | write " + dir.File("ref.jsonl"));
-  RunPipeline(pipeline + " | write-olmo " + dir.File("part-0") + " --eos " + std::to_string(kEos));
-  const std::vector<TestSample> reference = testing::ReadTestSamplesJsonl(dir.File("ref.jsonl"));
-  ASSERT_EQ(reference, samples);
+  const std::vector<TestSample> reference = testing::RunSamplesThroughSink(
+      dir.path().string(), samples, 50280,
+      "write-olmo " + dir.File("part-0") + " --eos " + std::to_string(kEos));
+  ASSERT_EQ(reference.size(), samples.size());
   // A vocabulary of 50280 ids: uint16, as OLMo-core's get_dtype() chooses. Samples stay whole,
   // so NumpyFSLDataset's chunks of 32 tokens are the samples.
-  const std::vector<uint64_t> tokens = Unsigned(ReadFile(dir.File("part-0.npy")), 2);
+  const std::vector<uint64_t> tokens =
+      testing::LittleEndianValues(ReadFile(dir.File("part-0.npy")), 2);
   const std::string mask = ReadFile(dir.File("part-0_mask.npy"));
   ASSERT_EQ(tokens.size(), samples.size() * kLength);
   ASSERT_EQ(mask.size(), tokens.size());
@@ -119,10 +102,11 @@ TEST(WriteOlmoTest, PackedSamplesReadBackFromTheLayoutEqualTheJsonl) {
 TEST(WriteOlmoTest, DocumentsGetTheEosAppendedUnlessTheyEndWithIt) {
   ScopedTempDir dir;
   WriteFile(dir.File("in.txt"), "5 6 7\n8 0\n\n9\n");
-  RunPipeline("read " + dir.File("in.txt") + " | parse-ids --output input_ids --vocab-size 200 " +
-              "| write-olmo " + dir.File("d") + " --eos 0");
+  testing::RunTestPipeline("read " + dir.File("in.txt") +
+                           " | parse-ids --output input_ids --vocab-size 200 " + "| write-olmo " +
+                           dir.File("d") + " --eos 0");
   // A vocabulary of 200 ids: uint8. The empty record is no document.
-  EXPECT_EQ(Unsigned(ReadFile(dir.File("d.npy")), 1),
+  EXPECT_EQ(testing::LittleEndianValues(ReadFile(dir.File("d.npy")), 1),
             (std::vector<uint64_t>{5, 6, 7, 0, 8, 0, 9, 0}));
   std::vector<std::string> lines;
   EXPECT_EQ(MetadataDocuments(dir.File("d.csv.gz"), &lines),
@@ -139,11 +123,13 @@ TEST(WriteOlmoTest, TokenWidthFollowsOlmoCoreAndShardsDealRecords) {
   EXPECT_EQ(OlmoTokenWidth(0), 4);
   ScopedTempDir dir;
   WriteFile(dir.File("in.txt"), "70000 1\n2\n3 4\n");
-  RunPipeline("read " + dir.File("in.txt") + " | parse-ids --output input_ids | write-olmo " +
-              dir.File("s") + " --eos 1 --shards 2");
-  EXPECT_EQ(Unsigned(ReadFile(dir.File("s-00000-of-00002.npy")), 4),
+  testing::RunTestPipeline("read " + dir.File("in.txt") +
+                           " | parse-ids --output input_ids | write-olmo " + dir.File("s") +
+                           " --eos 1 --shards 2");
+  EXPECT_EQ(testing::LittleEndianValues(ReadFile(dir.File("s-00000-of-00002.npy")), 4),
             (std::vector<uint64_t>{70000, 1, 3, 4, 1}));
-  EXPECT_EQ(Unsigned(ReadFile(dir.File("s-00001-of-00002.npy")), 4), (std::vector<uint64_t>{2, 1}));
+  EXPECT_EQ(testing::LittleEndianValues(ReadFile(dir.File("s-00001-of-00002.npy")), 4),
+            (std::vector<uint64_t>{2, 1}));
 }
 
 TEST(WriteOlmoTest, ADocumentWithoutTheEosFailsTheRunAndLeavesNothing) {
@@ -151,15 +137,10 @@ TEST(WriteOlmoTest, ADocumentWithoutTheEosFailsTheRunAndLeavesNothing) {
   WriteFile(dir.File("in.jsonl"),
             "{\"ids\": \"1 9 2 9\", \"mask\": \"1 1 1 1\", \"bounds\": \"0 2 4\"}\n"
             "{\"ids\": \"3 9 4 5\", \"mask\": \"1 1 1 1\", \"bounds\": \"0 2 4\"}\n");
-  const auto result =
-      RunCorpusflow({"run", testing::TestSamplePipeline(dir.File("in.jsonl"), 100, true, true) +
-                                " | write-olmo " + dir.File("out/x") + " --eos 9"});
-  EXPECT_EQ(result.exit_code, 1);
-  EXPECT_NE(result.err.find("write-olmo: record 2, document 1 (tokens 2..4) ends with id 5, not "
-                            "the EOS 9"),
-            std::string::npos)
-      << result.err;
-  EXPECT_EQ(ListDir(dir.path()), std::vector<std::string>{"in.jsonl"});
+  testing::ExpectSinkFailsLeavingNothing(
+      dir.path().string(), 100, "write-olmo " + dir.File("out/x") + " --eos 9",
+      "write-olmo: record 2, document 1 (tokens 2..4) ends with id 5, not "
+      "the EOS 9");
 }
 
 TEST(WriteOlmoTest, TheEosIsRequiredAndMustFitTheVocabulary) {

@@ -21,14 +21,6 @@ using testing::ScopedTempDir;
 using testing::TestSample;
 using testing::WriteFile;
 
-uint64_t Le(const std::string& bytes, size_t at, size_t width) {
-  uint64_t v = 0;
-  for (size_t b = 0; b < width; ++b) {
-    v |= uint64_t{static_cast<uint8_t>(bytes.at(at + b))} << (8 * b);
-  }
-  return v;
-}
-
 /// A dataset parsed from its layout: dtype code and sequences (one per document here).
 struct Dataset {
   int dtype = 0;
@@ -41,39 +33,33 @@ Dataset ReadDataset(const std::string& prefix) {
   const std::string bin = ReadFile(prefix + ".bin");
   Dataset d;
   EXPECT_EQ(idx.substr(0, 9), std::string("MMIDIDX\0\0", 9));
-  EXPECT_EQ(Le(idx, 9, 8), 1u);
+  EXPECT_EQ(testing::LittleEndianAt(idx, 9, 8), 1u);
   d.dtype = static_cast<uint8_t>(idx[17]);
   const size_t width = d.dtype == 1 ? 1 : d.dtype == 8 ? 2 : 4;
-  const uint64_t s = Le(idx, 18, 8);
-  const uint64_t n = Le(idx, 26, 8);
+  const uint64_t s = testing::LittleEndianAt(idx, 18, 8);
+  const uint64_t n = testing::LittleEndianAt(idx, 26, 8);
   EXPECT_EQ(idx.size(), 34 + 12 * s + 8 * n);
   for (uint64_t i = 0; i < s; ++i) {
-    const uint64_t length = Le(idx, 34 + 4 * i, 4);
-    const uint64_t pointer = Le(idx, 34 + 4 * s + 8 * i, 8);
+    const uint64_t length = testing::LittleEndianAt(idx, 34 + 4 * i, 4);
+    const uint64_t pointer = testing::LittleEndianAt(idx, 34 + 4 * s + 8 * i, 8);
     std::vector<int32_t> values;
     for (uint64_t j = 0; j < length; ++j) {
-      values.push_back(static_cast<int32_t>(Le(bin, pointer + j * width, width)));
+      values.push_back(
+          static_cast<int32_t>(testing::LittleEndianAt(bin, pointer + j * width, width)));
     }
     d.sequences.push_back(std::move(values));
   }
-  for (uint64_t k = 0; k < n; ++k) d.documents.push_back(Le(idx, 34 + 12 * s + 8 * k, 8));
+  for (uint64_t k = 0; k < n; ++k)
+    d.documents.push_back(testing::LittleEndianAt(idx, 34 + 12 * s + 8 * k, 8));
   return d;
-}
-
-void RunPipeline(const std::string& pipeline) {
-  const auto result = RunCorpusflow({"run", "--threads", "2", pipeline});
-  ASSERT_EQ(result.exit_code, 0) << result.err;
 }
 
 TEST(PackedSamplesTest, SidesDatasetsHoldEachSamplesMaskAndBoundaries) {
   ScopedTempDir dir;
   const auto samples = testing::PackedTestSamples(17, 30, 24, 999, 2, 0);
-  WriteFile(dir.File("in.jsonl"), testing::TestSamplesJsonl(samples));
-  const std::string pipeline = testing::TestSamplePipeline(dir.File("in.jsonl"), 1000, true, true);
-  RunPipeline(pipeline + " | write " + dir.File("ref.jsonl"));
-  RunPipeline(pipeline + " | write-megatron " + dir.File("p"));
-  const std::vector<TestSample> reference = testing::ReadTestSamplesJsonl(dir.File("ref.jsonl"));
-  ASSERT_EQ(reference, samples);
+  const std::vector<TestSample> reference = testing::RunSamplesThroughSink(
+      dir.path().string(), samples, 1000, "write-megatron " + dir.File("p"));
+  ASSERT_EQ(reference.size(), samples.size());
   const Dataset ids = ReadDataset(dir.File("p_input_ids_document"));
   const Dataset mask = ReadDataset(dir.File("p_loss_mask_document"));
   const Dataset bounds = ReadDataset(dir.File("p_cu_seqlens_document"));
@@ -122,15 +108,10 @@ TEST(PackedSamplesTest, ABadBoundaryNamesTheRecordAndLeavesNothing) {
   WriteFile(dir.File("in.jsonl"),
             "{\"ids\": \"1 2 3\", \"mask\": \"1 1 1\", \"bounds\": \"0 3\"}\n"
             "{\"ids\": \"1 2 3\", \"mask\": \"1 1 1\", \"bounds\": \"0 4\"}\n");
-  const auto result =
-      RunCorpusflow({"run", testing::TestSamplePipeline(dir.File("in.jsonl"), 100, true, true) +
-                                " | write-megatron " + dir.File("p")});
-  EXPECT_EQ(result.exit_code, 1);
-  EXPECT_NE(result.err.find("write-megatron: record 2, field 'cu_seqlens': last document ends at "
-                            "4, past the 3 ids of 'input_ids'"),
-            std::string::npos)
-      << result.err;
-  EXPECT_EQ(ListDir(dir.path()), std::vector<std::string>{"in.jsonl"});
+  testing::ExpectSinkFailsLeavingNothing(
+      dir.path().string(), 100, "write-megatron " + dir.File("p"),
+      "write-megatron: record 2, field 'cu_seqlens': last document ends at "
+      "4, past the 3 ids of 'input_ids'");
 }
 
 TEST(PackedSamplesTest, PlanErrors) {
@@ -156,7 +137,8 @@ TEST(PackedSamplesTest, PlanErrors) {
       << result.err;
   EXPECT_EQ(ListDir(dir.path()), std::vector<std::string>{"in.jsonl"});
   // Without side fields the fields are plain datasets, as before.
-  RunPipeline(pipeline + " | write-megatron " + dir.File("q") + " --loss-mask '' --boundaries ''");
+  testing::RunTestPipeline(pipeline + " | write-megatron " + dir.File("q") +
+                           " --loss-mask '' --boundaries ''");
   EXPECT_EQ(ReadDataset(dir.File("q_loss_mask_document")).dtype, 4);
 }
 
@@ -166,8 +148,9 @@ TEST(PackedSamplesTest, InspectFailsWhenASideDatasetDoesNotFitTheSamples) {
             "{\"ids\": \"1 2 3\", \"mask\": \"1 1 1\", \"bounds\": \"0 3\"}\n"
             "{\"ids\": \"4 5\", \"mask\": \"1 1 1\", \"bounds\": \"0 2\"}\n");
   // Written as plain datasets (no check), so the mask of sample 1 is one value too long.
-  RunPipeline(testing::TestSamplePipeline(dir.File("in.jsonl"), 100, true, true) +
-              " | write-megatron " + dir.File("p") + " --loss-mask '' --boundaries ''");
+  testing::RunTestPipeline(testing::TestSamplePipeline(dir.File("in.jsonl"), 100, true, true) +
+                           " | write-megatron " + dir.File("p") +
+                           " --loss-mask '' --boundaries ''");
   const auto result = RunCorpusflow({"inspect", dir.File("p"), "--quick", "--show", "0"});
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_NE(result.out.find("check      FAILED: 1 samples do not fit their side datasets, the "
