@@ -159,5 +159,31 @@ TEST(PackedSamplesTest, InspectFailsWhenASideDatasetDoesNotFitTheSamples) {
       << result.out;
 }
 
+TEST(PackedSamplesTest, ShardsMergeWithTheirSideDatasets) {
+  ScopedTempDir dir;
+  const auto samples = testing::PackedTestSamples(23, 9, 10, 200, 2, 0);
+  testing::RunSamplesThroughSink(dir.path().string(), samples, 300,
+                                 "write-megatron " + dir.File("s") +
+                                     " --shards 2 --shard-policy "
+                                     "round-robin");
+  const auto merged = RunCorpusflow(
+      {"merge", dir.File("all"), dir.File("s-00000-of-00002"), dir.File("s-00001-of-00002")});
+  ASSERT_EQ(merged.exit_code, 0) << merged.err;
+  // Round-robin shards merge shard after shard: samples 0, 2, 4, ..., then 1, 3, ...
+  const Dataset mask = ReadDataset(dir.File("all_loss_mask_document"));
+  const Dataset bounds = ReadDataset(dir.File("all_cu_seqlens_document"));
+  EXPECT_EQ(mask.dtype, 1);
+  size_t i = 0;
+  for (const size_t first : {0, 1}) {
+    for (size_t s = first; s < samples.size(); s += 2, ++i) {
+      EXPECT_EQ(mask.sequences.at(i), samples[s].loss_mask) << s;
+      EXPECT_EQ(bounds.sequences.at(i), samples[s].cu_seqlens) << s;
+    }
+  }
+  const auto result = RunCorpusflow({"inspect", dir.File("all"), "--quick", "--show", "0"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("packed samples  9, 90 tokens"), std::string::npos) << result.out;
+}
+
 }  // namespace
 }  // namespace corpusflow
