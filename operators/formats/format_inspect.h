@@ -5,7 +5,7 @@
 // the share of tokens the loss mask keeps), boundary checks (MDS cu_seqlens columns; the EOS at
 // each OLMo document's end), the range of token ids against a vocabulary, and the first
 // sequences decoded with it (as the Megatron inspection decodes them, megatron/inspect.h).
-// Memory: one sequence at a time (and the OLMo document list).
+// Memory: one sequence at a time.
 // Thread safety: stateless functions.
 // Errors: CorruptionError naming the file and the entry for a damaged dataset, IoError.
 #pragma once

@@ -18,6 +18,37 @@ bool ParseUint(std::string_view text, uint64_t* value) {
   return ec == std::errc() && end == text.data() + text.size() && !text.empty();
 }
 
+/// Call `fn(start, end)` for each line of the metadata file `path`, checking that every line is
+/// start,end,... with documents in order, not empty and not overlapping.
+void ForEachMetadataLine(const std::string& path,
+                         const std::function<void(uint64_t, uint64_t)>& fn) {
+  LineReader lines(OpenInput(path));
+  std::string_view line;
+  uint64_t line_number = 0;
+  uint64_t last_end = 0;
+  while (lines.Next(&line)) {
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const size_t comma1 = line.find(',');
+    const size_t comma2 = comma1 == std::string_view::npos ? comma1 : line.find(',', comma1 + 1);
+    uint64_t start = 0, end = 0;
+    if (comma1 == std::string_view::npos || !ParseUint(line.substr(0, comma1), &start) ||
+        !ParseUint(line.substr(comma1 + 1, comma2 == std::string_view::npos ? std::string_view::npos
+                                                                            : comma2 - comma1 - 1),
+                   &end)) {
+      throw CorruptionError(path + ": line " + std::to_string(line_number) + ": not start,end,...");
+    }
+    if (end <= start || start < last_end) {
+      throw CorruptionError(path + ": line " + std::to_string(line_number) + ": document " +
+                            std::to_string(start) + ".." + std::to_string(end) +
+                            " is empty or overlaps the one before (ending at " +
+                            std::to_string(last_end) + ")");
+    }
+    fn(start, end);
+    last_end = end;
+  }
+}
+
 }  // namespace
 
 std::string OlmoTokensPath(const std::string& prefix) { return prefix + ".npy"; }
@@ -41,32 +72,13 @@ OlmoReader::OlmoReader(const std::string& name, int width) {
   prefix_ = name.ends_with(".npy") ? name.substr(0, name.size() - 4) : name;
   tokens_file_ = File::Open(OlmoTokensPath(prefix_), O_RDONLY);
   const std::string metadata = OlmoMetadataPath(prefix_);
-  LineReader lines(OpenInput(metadata));
-  std::string_view line;
-  uint64_t line_number = 0;
+  // A first pass checks the metadata and finds where its documents end; ForEachDocument reads
+  // it again, so that memory does not grow with the documents.
   uint64_t last_end = 0;
-  while (lines.Next(&line)) {
-    ++line_number;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    const size_t comma1 = line.find(',');
-    const size_t comma2 = comma1 == std::string_view::npos ? comma1 : line.find(',', comma1 + 1);
-    uint64_t start = 0, end = 0;
-    if (comma1 == std::string_view::npos || !ParseUint(line.substr(0, comma1), &start) ||
-        !ParseUint(line.substr(comma1 + 1, comma2 == std::string_view::npos ? std::string_view::npos
-                                                                            : comma2 - comma1 - 1),
-                   &end)) {
-      throw CorruptionError(metadata + ": line " + std::to_string(line_number) +
-                            ": not start,end,...");
-    }
-    if (end <= start || start < last_end) {
-      throw CorruptionError(metadata + ": line " + std::to_string(line_number) + ": document " +
-                            std::to_string(start) + ".." + std::to_string(end) +
-                            " is empty or overlaps the one before (ending at " +
-                            std::to_string(last_end) + ")");
-    }
-    documents_.emplace_back(start, end);
+  ForEachMetadataLine(metadata, [&](uint64_t, uint64_t end) {
+    ++documents_;
     last_end = end;
-  }
+  });
   const uint64_t size = tokens_file_.Size();
   if (width > 0) {
     width_ = width;
@@ -111,8 +123,13 @@ void OlmoReader::ForEachDocument(const std::function<void(uint64_t, std::span<co
   std::vector<int64_t> ids;
   std::vector<uint8_t> mask;
   const auto w = static_cast<uint64_t>(width_);
-  for (uint64_t d = 0; d < documents_.size(); ++d) {
-    const auto [start, end] = documents_[d];
+  uint64_t d = 0;
+  ForEachMetadataLine(OlmoMetadataPath(prefix_), [&](uint64_t start, uint64_t end) {
+    if (end > tokens_) {
+      throw CorruptionError(OlmoMetadataPath(prefix_) + ": document " + std::to_string(d) +
+                            " ends at " + std::to_string(end) + ", past the " +
+                            std::to_string(tokens_) + " tokens of " + tokens_file_.name());
+    }
     bytes.resize((end - start) * w);
     tokens_file_.PRead(start * w, bytes.data(), bytes.size());
     ids.resize(end - start);
@@ -133,8 +150,8 @@ void OlmoReader::ForEachDocument(const std::function<void(uint64_t, std::span<co
         }
       }
     }
-    fn(d, ids, mask);
-  }
+    fn(d++, ids, mask);
+  });
 }
 
 }  // namespace corpusflow

@@ -51,11 +51,12 @@ class OlmoReader {
   const std::string& prefix() const { return prefix_; }
   int width() const { return width_; }
   uint64_t tokens() const { return tokens_; }
-  uint64_t documents() const { return documents_.size(); }
+  uint64_t documents() const { return documents_; }
   bool has_mask() const { return mask_.is_open(); }
 
   /// Call `fn(document, ids, mask)` for each document in order (`mask` empty without a mask
-  /// file). Throws CorruptionError for a mask byte other than 0 or 1.
+  /// file), reading the metadata again as it goes (memory: one document). Throws
+  /// CorruptionError for a mask byte other than 0 or 1.
   void ForEachDocument(const std::function<void(uint64_t, std::span<const int64_t>,
                                                 std::span<const uint8_t>)>& fn) const;
 
@@ -65,8 +66,7 @@ class OlmoReader {
   File tokens_file_;
   File mask_;
   uint64_t tokens_ = 0;
-  /// [start, end) of each document.
-  std::vector<std::pair<uint64_t, uint64_t>> documents_;
+  uint64_t documents_ = 0;
 };
 
 }  // namespace corpusflow

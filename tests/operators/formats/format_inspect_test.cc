@@ -114,6 +114,17 @@ TEST_F(FormatInspectTest, DamagedFilesAreNamed) {
   EXPECT_TRUE(Has(result.err, dir_.File("mds/shard.00000.mds") + ": sample 0")) << result.err;
 
   Write("write-olmo " + dir_.File("ol") + " --eos 3");
+  WriteFile(dir_.File("lines.csv"), "0,3,0,ol.npy,1\n2,4,1,ol.npy,2\n");
+  const auto gzip = testing::RunProgram({"gzip", "-c", dir_.File("lines.csv")});
+  ASSERT_EQ(gzip.exit_code, 0) << gzip.err;
+  const std::string metadata = ReadFile(dir_.File("ol.csv.gz"));
+  WriteFile(dir_.File("ol.csv.gz"), gzip.out);
+  result = RunCorpusflow({"inspect", dir_.File("ol.npy")});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_TRUE(Has(result.err, dir_.File("ol.csv.gz") + ": line 2: document 2..4 is empty or "
+                                                       "overlaps the one before (ending at 3)"))
+      << result.err;
+  WriteFile(dir_.File("ol.csv.gz"), metadata);
   std::filesystem::resize_file(dir_.File("ol_mask.npy"), 7);
   result = RunCorpusflow({"inspect", dir_.File("ol.npy")});
   EXPECT_EQ(result.exit_code, 1);
