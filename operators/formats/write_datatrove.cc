@@ -68,7 +68,7 @@ class DatatroveShardWriter : public SampleShardWriter {
 
 WriteDatatroveOperator::WriteDatatroveOperator(SampleSinkOptions options, std::string tokenizer)
     : SampleSinkOperator(std::move(options)), tokenizer_(std::move(tokenizer)) {
-  if (tokenizer_.find('\n') != std::string::npos || tokenizer_.find('|') != std::string::npos) {
+  if (tokenizer_.find_first_of("|\n\r") != std::string::npos) {
     throw InvalidArgument("--tokenizer must not hold '|' or a line break (got '" + tokenizer_ +
                           "')");
   }
@@ -120,9 +120,13 @@ std::string WriteDatatroveOperator::DescribePlanned(const Schema& input) const {
 
 std::unique_ptr<SampleShardWriter> WriteDatatroveOperator::MakeShardWriter(
     const std::string& prefix, const SampleFields& fields, const OpenContext& ctx) const {
-  const std::string tokenizer = !tokenizer_.empty()                 ? tokenizer_
-                                : !fields.vocabulary_source.empty() ? fields.vocabulary_source
-                                                                    : "Unknown Tokenizer";
+  // The vocabulary's name stands in for the tokenizer's unless it would break the line's
+  // `NAME|SIZE` layout.
+  const std::string& source = fields.vocabulary_source;
+  const bool source_fits = !source.empty() && source.find_first_of("|\n\r") == std::string::npos;
+  const std::string tokenizer = !tokenizer_.empty() ? tokenizer_
+                                : source_fits       ? source
+                                                    : "Unknown Tokenizer";
   return std::make_unique<DatatroveShardWriter>(prefix, DatatroveTokenSize(fields.vocab_size),
                                                 !fields.loss_mask.empty(), tokenizer,
                                                 ctx.exec.run_files());

@@ -134,6 +134,23 @@ TEST(WriteDatatroveTest, BoundariesMustStartAtZeroAndIncrease) {
       "follow 2");
 }
 
+TEST(WriteDatatroveTest, TheTokenizerLineNamesTheVocabularyWhenItFits) {
+  ScopedTempDir dir;
+  const std::string vocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\nworld\n";
+  WriteFile(dir.File("vocab.txt"), vocab);
+  WriteFile(dir.File("v|x.txt"), vocab);
+  WriteFile(dir.File("in.txt"), "hello world\n");
+  for (const std::string name : {"vocab.txt", "v|x.txt"}) {
+    testing::RunTestPipeline("read " + dir.File("in.txt") +
+                             " | tokenize --kind wordpiece --vocab '" + dir.File(name) +
+                             "' --output input_ids | write-datatrove " + dir.File("out"));
+    // A name holding '|' would break the NAME|TOKEN_SIZE line datatrove's merger splits.
+    EXPECT_EQ(ReadFile(dir.File("out.ds.metadata")),
+              (name == "vocab.txt" ? dir.File(name) : std::string("Unknown Tokenizer")) +
+                  "|2\n2\n2.00 T");
+  }
+}
+
 TEST(DatatroveFormatTest, TokenSizeAndHumanizedCountAsDatatroveWritesThem) {
   EXPECT_EQ(DatatroveTokenSize(50257), 2);
   EXPECT_EQ(DatatroveTokenSize(65536), 2);
