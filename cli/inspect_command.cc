@@ -70,8 +70,10 @@ int InspectCommand(const std::vector<std::string>& args) {
       "datatrove, OLMo: bytes per token when the files do not say (default: from the metadata)")(
       "eos", IntegerValue(0, std::numeric_limits<int32_t>::max()),
       "OLMo: check that every document ends with this id")(
-      "field", po::value<std::string>()->default_value(""),
-      "MDS: the column of the ids (default: input_ids or tokens)")(
+      "seq-len", CountValue()->default_value(0),
+      "datatrove, OLMo: the sample length the trainer reads windows of; count the windows and "
+      "the documents that cross one")("field", po::value<std::string>()->default_value(""),
+                                      "MDS: the column of the ids (default: input_ids or tokens)")(
       "loss-mask", po::value<std::string>()->default_value(""),
       "MDS: the column of the loss mask (default: loss_mask when present); Megatron: the "
       "field of the loss mask's side dataset (default: loss_mask)")(
@@ -135,6 +137,7 @@ int InspectCommand(const std::vector<std::string>& args) {
     settings.token_size = static_cast<int>(values["token-size"].as<int64_t>());
     if (settings.token_size == 3) throw InvalidArgument("inspect: --token-size is 1, 2 or 4");
     if (values.count("eos") > 0) settings.eos = values["eos"].as<int64_t>();
+    settings.seq_len = values["seq-len"].as<uint64_t>();
     settings.field = values["field"].as<std::string>();
     settings.loss_mask = values["loss-mask"].as<std::string>();
     settings.boundaries = values["boundaries"].as<std::string>();

@@ -111,6 +111,27 @@ class SequenceFigures {
   uint64_t first_out_of_range_ = 0;
 };
 
+/// How a flat token file falls into the windows of `seq_len` tokens a trainer reads.
+class WindowFigures {
+ public:
+  explicit WindowFigures(uint64_t seq_len) : seq_len_(seq_len) {}
+  /// Count the document [start, end) in tokens of the file.
+  void AddDocument(uint64_t start, uint64_t end) {
+    if (seq_len_ > 0 && end > start && start / seq_len_ != (end - 1) / seq_len_) ++crossing_;
+  }
+  /// The `windows` line for a file of `tokens` tokens (nothing without a window length).
+  std::string Format(uint64_t tokens) const {
+    if (seq_len_ == 0) return "";
+    return "windows    " + WithCommas(tokens / seq_len_) + " of " + WithCommas(seq_len_) +
+           " tokens, " + WithCommas(tokens % seq_len_) + " tokens left over; " +
+           WithCommas(crossing_) + " documents cross a window boundary\n";
+  }
+
+ private:
+  uint64_t seq_len_;
+  uint64_t crossing_ = 0;
+};
+
 std::string LossLine(uint64_t kept, uint64_t tokens) {
   return "loss mask  " + WithCommas(kept) + " of " + WithCommas(tokens) + " tokens count (" +
          Percent(kept, tokens) + ")\n";
@@ -169,15 +190,18 @@ FormatReport InspectDatatrove(const std::string& name, const FormatInspectOption
     out += "metadata   none (token size " + std::to_string(reader.token_size()) + " assumed)\n";
   }
   SequenceFigures figures(options);
+  WindowFigures windows(options.seq_len);
   std::string shown;
   uint64_t kept = 0;
   reader.ForEachDocument(
       [&](uint64_t d, std::span<const int64_t> ids, std::span<const uint8_t> loss) {
+        windows.AddDocument(figures.tokens(), figures.tokens() + ids.size());
         figures.Add(ids);
         for (const uint8_t v : loss) kept += v;
         shown += figures.Show("document", d, ids);
       });
   out += figures.Format("documents");
+  out += windows.Format(reader.tokens());
   if (reader.has_loss()) out += LossLine(kept, figures.tokens());
   out += std::string("check      ") + (figures.ok() ? "ok" : "FAILED") +
          ": file sizes, metadata, document ends" + (reader.has_loss() ? ", loss bytes" : "") +
@@ -286,8 +310,10 @@ FormatReport InspectOlmo(const std::string& name, const FormatInspectOptions& op
   std::string shown;
   uint64_t kept = 0, without_eos = 0, first_without = 0;
   int64_t last_min = std::numeric_limits<int64_t>::max(), last_max = -1;
+  WindowFigures windows(options.seq_len);
   reader.ForEachDocument(
-      [&](uint64_t d, std::span<const int64_t> ids, std::span<const uint8_t> mask) {
+      [&](uint64_t d, uint64_t start, std::span<const int64_t> ids, std::span<const uint8_t> mask) {
+        windows.AddDocument(start, start + ids.size());
         figures.Add(ids);
         for (const uint8_t v : mask) kept += v;
         last_min = std::min(last_min, ids.back());
@@ -296,6 +322,7 @@ FormatReport InspectOlmo(const std::string& name, const FormatInspectOptions& op
         shown += figures.Show("document", d, ids);
       });
   out += figures.Format("documents");
+  out += windows.Format(reader.tokens());
   out += "padding    " + WithCommas(reader.tokens() - figures.tokens()) +
          " tokens outside documents (" +
          Percent(reader.tokens() - figures.tokens(), reader.tokens()) + ")\n";

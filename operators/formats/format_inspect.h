@@ -37,6 +37,9 @@ struct FormatInspectOptions {
   int token_size = 0;
   /// OLMo: the EOS every document must end with.
   std::optional<int64_t> eos;
+  /// datatrove, OLMo: the sample length a trainer reads windows of (nanotron's seq_len + 1,
+  /// OLMo-core's sequence_length); 0: none. Reports the windows and the documents crossing them.
+  uint64_t seq_len = 0;
   /// MDS: the columns of the ids, the loss mask and the boundaries (empty: input_ids or
   /// tokens, loss_mask, cu_seqlens when present).
   std::string field;

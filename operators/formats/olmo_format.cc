@@ -117,8 +117,9 @@ OlmoReader::OlmoReader(const std::string& name, int width) {
   }
 }
 
-void OlmoReader::ForEachDocument(const std::function<void(uint64_t, std::span<const int64_t>,
-                                                          std::span<const uint8_t>)>& fn) const {
+void OlmoReader::ForEachDocument(
+    const std::function<void(uint64_t, uint64_t, std::span<const int64_t>,
+                             std::span<const uint8_t>)>& fn) const {
   std::string bytes;
   std::vector<int64_t> ids;
   std::vector<uint8_t> mask;
@@ -150,7 +151,7 @@ void OlmoReader::ForEachDocument(const std::function<void(uint64_t, std::span<co
         }
       }
     }
-    fn(d++, ids, mask);
+    fn(d++, start, ids, mask);
   });
 }
 

@@ -54,10 +54,10 @@ class OlmoReader {
   uint64_t documents() const { return documents_; }
   bool has_mask() const { return mask_.is_open(); }
 
-  /// Call `fn(document, ids, mask)` for each document in order (`mask` empty without a mask
-  /// file), reading the metadata again as it goes (memory: one document). Throws
-  /// CorruptionError for a mask byte other than 0 or 1.
-  void ForEachDocument(const std::function<void(uint64_t, std::span<const int64_t>,
+  /// Call `fn(document, start, ids, mask)` for each document in order (`start`: its first
+  /// token's offset in the file; `mask` empty without a mask file), reading the metadata again
+  /// as it goes (memory: one document). Throws CorruptionError for a mask byte other than 0 or 1.
+  void ForEachDocument(const std::function<void(uint64_t, uint64_t, std::span<const int64_t>,
                                                 std::span<const uint8_t>)>& fn) const;
 
  private:

@@ -59,6 +59,25 @@ TEST_F(FormatInspectTest, DatatroveFiguresAndDecodedDocuments) {
       << result.out;
 }
 
+TEST_F(FormatInspectTest, WindowsOfTheSampleLength) {
+  Write("write-datatrove " + dir_.File("dt"));
+  // Documents [0,2) [2,3) [3,4) [4,7) [7,8): in windows of 3 tokens, [4,7) crosses one.
+  auto result = RunCorpusflow({"inspect", dir_.File("dt"), "--seq-len", "3"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(Has(result.out,
+                  "windows    2 of 3 tokens, 2 tokens left over; 1 documents cross a "
+                  "window boundary\n"))
+      << result.out;
+  // The OLMo documents are the samples' documents, [0,2) [2,3) [4,7): none crosses a sample.
+  Write("write-olmo " + dir_.File("ol") + " --eos 3");
+  result = RunCorpusflow({"inspect", dir_.File("ol"), "--seq-len", "4"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(Has(result.out,
+                  "windows    2 of 4 tokens, 0 tokens left over; 0 documents cross a "
+                  "window boundary\n"))
+      << result.out;
+}
+
 TEST_F(FormatInspectTest, MdsFiguresWithBoundariesAndPadding) {
   Write("write-mds " + dir_.File("mds"));
   const auto result = RunCorpusflow({"inspect", dir_.File("mds")});
