@@ -48,12 +48,6 @@ __attribute__((format(printf, 2, 3))) void AppendFormat(std::string* out, const 
   va_end(again);
 }
 
-std::string WithCommas(uint64_t n) {
-  std::string digits = std::to_string(n);
-  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(i, ",");
-  return digits;
-}
-
 std::string BucketLabel(size_t bucket) {
   if (bucket == 0) return "0";
   const uint64_t lo = uint64_t{1} << (bucket - 1);
@@ -62,6 +56,53 @@ std::string BucketLabel(size_t bucket) {
 }
 
 }  // namespace
+
+std::string WithCommas(uint64_t n) {
+  std::string digits = std::to_string(n);
+  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(i, ",");
+  return digits;
+}
+
+size_t LengthBucket(uint64_t length) {
+  return length == 0 ? 0 : static_cast<size_t>(std::bit_width(length));
+}
+
+std::string FormatLengthHistogram(const std::vector<uint64_t>& histogram, const char* what) {
+  std::string out;
+  if (histogram.empty()) return out;
+  AppendFormat(&out, "length histogram (tokens: %s):\n", what);
+  const uint64_t peak = *std::max_element(histogram.begin(), histogram.end());
+  for (size_t b = 0; b < histogram.size(); ++b) {
+    const uint64_t n = histogram[b];
+    if (n == 0) continue;
+    const size_t bar = static_cast<size_t>((n * 40 + peak - 1) / peak);
+    AppendFormat(&out, "  %13s %14s  %s\n", BucketLabel(b).c_str(), WithCommas(n).c_str(),
+                 std::string(bar, '#').c_str());
+  }
+  return out;
+}
+
+std::string DecodeIds(std::span<const int64_t> ids, uint64_t max_tokens,
+                      const std::vector<std::string>& names, int64_t vocabulary_size) {
+  std::string text;
+  const size_t shown = static_cast<size_t>(std::min<uint64_t>(ids.size(), max_tokens));
+  for (size_t j = 0; j < shown; ++j) {
+    if (j) text += ' ';
+    const int64_t id = ids[j];
+    if (id >= 0 && static_cast<uint64_t>(id) < names.size() &&
+        !names[static_cast<size_t>(id)].empty()) {
+      text += names[static_cast<size_t>(id)];
+    } else if (vocabulary_size <= 0) {
+      text += std::to_string(id);
+    } else if (id >= 0 && id < vocabulary_size) {
+      text += "<" + std::to_string(id) + ">";
+    } else {
+      text += "<" + std::to_string(id) + "?>";
+    }
+  }
+  if (shown < ids.size()) text += " ... (" + std::to_string(ids.size() - shown) + " more)";
+  return text;
+}
 
 MegatronDatasetStats InspectMegatronDataset(const MegatronDatasetReader& reader, bool scan_tokens,
                                             int64_t vocab_size) {
@@ -74,7 +115,7 @@ MegatronDatasetStats InspectMegatronDataset(const MegatronDatasetReader& reader,
           stats.tokens += static_cast<uint64_t>(length);
           stats.min_length = std::min(stats.min_length, length);
           stats.max_length = std::max(stats.max_length, length);
-          const size_t bucket = length == 0 ? 0 : std::bit_width(static_cast<uint32_t>(length));
+          const size_t bucket = LengthBucket(static_cast<uint64_t>(length));
           if (stats.length_histogram.size() <= bucket) stats.length_histogram.resize(bucket + 1);
           ++stats.length_histogram[bucket];
           if (length == 0) ++stats.empty_sequences;
@@ -187,23 +228,7 @@ std::vector<MegatronDecodedSequence> DecodeMegatronSequences(const MegatronDatas
     sequence.index = i;
     sequence.document = document;
     sequence.tokens = ids.size();
-    std::string& text = sequence.text;
-    const size_t shown = static_cast<size_t>(std::min<uint64_t>(ids.size(), max_tokens));
-    for (size_t j = 0; j < shown; ++j) {
-      if (j) text += ' ';
-      const int64_t id = ids[j];
-      if (id >= 0 && static_cast<uint64_t>(id) < names.size() &&
-          !names[static_cast<size_t>(id)].empty()) {
-        text += names[static_cast<size_t>(id)];
-      } else if (vocabulary_size <= 0) {
-        text += std::to_string(id);
-      } else if (id >= 0 && id < vocabulary_size) {
-        text += "<" + std::to_string(id) + ">";
-      } else {
-        text += "<" + std::to_string(id) + "?>";
-      }
-    }
-    if (shown < ids.size()) text += " ... (" + std::to_string(ids.size() - shown) + " more)";
+    sequence.text = DecodeIds(ids, max_tokens, names, vocabulary_size);
     decoded.push_back(std::move(sequence));
   }
   return decoded;
@@ -238,18 +263,7 @@ std::string FormatMegatronStats(const MegatronDatasetReader& reader,
       sequences ? static_cast<double>(stats.tokens) / static_cast<double>(sequences) : 0.0);
   AppendFormat(&out, "lengths    min %d, max %d, %s empty\n", stats.min_length, stats.max_length,
                WithCommas(stats.empty_sequences).c_str());
-  if (!stats.length_histogram.empty()) {
-    out += "length histogram (tokens: sequences):\n";
-    const uint64_t peak =
-        *std::max_element(stats.length_histogram.begin(), stats.length_histogram.end());
-    for (size_t b = 0; b < stats.length_histogram.size(); ++b) {
-      const uint64_t n = stats.length_histogram[b];
-      if (n == 0) continue;
-      const size_t bar = static_cast<size_t>((n * 40 + peak - 1) / peak);
-      AppendFormat(&out, "  %13s %14s  %s\n", BucketLabel(b).c_str(), WithCommas(n).c_str(),
-                   std::string(bar, '#').c_str());
-    }
-  }
+  out += FormatLengthHistogram(stats.length_histogram, "sequences");
   if (stats.scanned_tokens) {
     out += "token ids  ";
     if (stats.tokens == 0) {
@@ -277,6 +291,89 @@ std::string FormatMegatronStats(const MegatronDatasetReader& reader,
   }
   AppendFormat(&out, "check      %s: header, file sizes, pointers, document index%s\n",
                stats.ok() ? "ok" : "FAILED", stats.scanned_tokens ? ", token ids" : "");
+  return out;
+}
+
+PackedSampleStats InspectPackedSamples(const MegatronDatasetReader& ids,
+                                       const MegatronDatasetReader* loss_mask,
+                                       const MegatronDatasetReader* boundaries) {
+  PackedSampleStats stats;
+  stats.samples = ids.sequences();
+  stats.has_loss_mask = loss_mask != nullptr;
+  stats.has_boundaries = boundaries != nullptr;
+  for (const MegatronDatasetReader* side : {loss_mask, boundaries}) {
+    if (side != nullptr && side->sequences() != ids.sequences()) {
+      throw CorruptionError(side->prefix() + ": " + WithCommas(side->sequences()) +
+                            " sequences, but " + ids.prefix() + " holds " +
+                            WithCommas(ids.sequences()) + " samples (one sequence each)");
+    }
+  }
+  std::vector<int64_t> tokens, mask, bounds;
+  for (uint64_t i = 0; i < stats.samples; ++i) {
+    if ((i & 0xfff) == 0) CheckInterrupt();
+    ids.ReadSequence(i, &tokens);
+    stats.tokens += tokens.size();
+    std::string problem;
+    if (loss_mask != nullptr) {
+      loss_mask->ReadSequence(i, &mask);
+      if (mask.size() != tokens.size()) {
+        problem = "loss mask of " + std::to_string(mask.size()) + " values for " +
+                  std::to_string(tokens.size()) + " ids";
+      }
+      for (const int64_t v : mask) {
+        if (v == 1) ++stats.loss_tokens;
+        if (v != 0 && v != 1 && problem.empty()) {
+          problem = "loss mask value " + std::to_string(v);
+        }
+      }
+    }
+    if (boundaries != nullptr) {
+      boundaries->ReadSequence(i, &bounds);
+      bool valid = !bounds.empty() && bounds.front() == 0 &&
+                   static_cast<uint64_t>(bounds.back()) <= tokens.size();
+      for (size_t j = 1; valid && j < bounds.size(); ++j) valid = bounds[j] > bounds[j - 1];
+      if (valid) {
+        stats.documents += bounds.size() - 1;
+        stats.padding_tokens += tokens.size() - static_cast<uint64_t>(bounds.back());
+      } else if (problem.empty()) {
+        problem = "boundaries are not 0, then increasing ends within the sample";
+      }
+    }
+    if (!problem.empty() && stats.bad_samples++ == 0) {
+      stats.first_bad_sample = i;
+      stats.first_problem = problem;
+    }
+  }
+  return stats;
+}
+
+std::string FormatPackedSampleStats(const PackedSampleStats& stats) {
+  std::string out;
+  AppendFormat(&out, "packed samples  %s, %s tokens\n", WithCommas(stats.samples).c_str(),
+               WithCommas(stats.tokens).c_str());
+  const auto percent = [&](uint64_t n) {
+    return stats.tokens ? 100.0 * static_cast<double>(n) / static_cast<double>(stats.tokens) : 0.0;
+  };
+  if (stats.has_boundaries) {
+    AppendFormat(&out, "documents  %s, padding %s tokens (%.2f%%)\n",
+                 WithCommas(stats.documents).c_str(), WithCommas(stats.padding_tokens).c_str(),
+                 percent(stats.padding_tokens));
+  }
+  if (stats.has_loss_mask) {
+    AppendFormat(&out, "loss mask  %s of %s tokens count (%.2f%%)\n",
+                 WithCommas(stats.loss_tokens).c_str(), WithCommas(stats.tokens).c_str(),
+                 percent(stats.loss_tokens));
+  }
+  if (stats.ok()) {
+    out += "check      ok: side datasets aligned with the samples\n";
+  } else {
+    AppendFormat(&out,
+                 "check      FAILED: %s samples do not fit their side datasets, the first is "
+                 "sample %llu (%s)\n",
+                 WithCommas(stats.bad_samples).c_str(),
+                 static_cast<unsigned long long>(stats.first_bad_sample),
+                 stats.first_problem.c_str());
+  }
   return out;
 }
 

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,50 @@ std::vector<MegatronDecodedSequence> DecodeMegatronSequences(const MegatronDatas
                                                              uint64_t count, uint64_t max_tokens,
                                                              const std::vector<std::string>& names,
                                                              int64_t vocabulary_size);
+
+/// `n` with thousands separators: 1,234,567.
+std::string WithCommas(uint64_t n);
+/// The bucket of a length in a log2 histogram: 0 for 0, b >= 1 for [2^(b-1), 2^b).
+size_t LengthBucket(uint64_t length);
+/// The `length histogram (tokens: WHAT):` lines of a log2 histogram (LengthBucket), one bar per
+/// bucket that is not empty; nothing for an empty histogram.
+std::string FormatLengthHistogram(const std::vector<uint64_t>& histogram, const char* what);
+/// The first `max_tokens` of `ids` separated by spaces: their names (TokenNames), else `<ID>`
+/// for an id of the vocabulary without a name and `<ID?>` for one outside it, or, without a
+/// vocabulary (`vocabulary_size` 0), the ids; then " ... (N more)" when cut.
+std::string DecodeIds(std::span<const int64_t> ids, uint64_t max_tokens,
+                      const std::vector<std::string>& names, int64_t vocabulary_size);
+
+/// Figures and checks of packed samples written by write-megatron: an ids dataset with its side
+/// datasets (the loss mask, the document boundaries cu_seqlens), sequence i of each being
+/// sample i (docs/megatron.md, Packed samples).
+struct PackedSampleStats {
+  uint64_t samples = 0;
+  uint64_t tokens = 0;
+  bool has_loss_mask = false;
+  bool has_boundaries = false;
+  /// Documents (boundaries after the leading 0) and tokens after each sample's last boundary.
+  uint64_t documents = 0;
+  uint64_t padding_tokens = 0;
+  /// Tokens whose mask is 1.
+  uint64_t loss_tokens = 0;
+  /// Samples whose side sequences do not fit the ids (wrong length, a mask value other than
+  /// 0/1, boundaries not 0 then increasing ends within the sample), and the first of them.
+  uint64_t bad_samples = 0;
+  uint64_t first_bad_sample = 0;
+  std::string first_problem;
+
+  bool ok() const { return bad_samples == 0; }
+};
+
+/// Check every sample of `ids` against `loss_mask` and `boundaries` (either may be null) and
+/// gather the figures. Throws CorruptionError when the datasets do not have the same number of
+/// sequences, or one is damaged.
+PackedSampleStats InspectPackedSamples(const MegatronDatasetReader& ids,
+                                       const MegatronDatasetReader* loss_mask,
+                                       const MegatronDatasetReader* boundaries);
+/// The `packed samples` lines of `stats`.
+std::string FormatPackedSampleStats(const PackedSampleStats& stats);
 
 /// The `dataset`, `index` and `data` lines: the files and the header.
 std::string FormatMegatronFiles(const MegatronDatasetReader& reader);

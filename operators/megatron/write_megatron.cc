@@ -11,6 +11,7 @@
 #include "engine/progress.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
+#include "operators/formats/sample_fields.h"
 
 namespace po = boost::program_options;
 
@@ -44,6 +45,17 @@ class WriteMegatronRun : public BatchWriter {
         ctx_(open.exec),
         stats_(open.stats),
         dealer_(options.shard_policy, options.shards, open.input.records, op.name()) {
+    for (const auto& field : fields_) {
+      using Role = WriteMegatronOperator::FieldPlan::Role;
+      if (field.role == Role::kIds) {
+        sample_fields_.ids = field.name;
+        sample_fields_.vocab_size = field.vocab_size;
+      } else {
+        packed_ = true;
+        (field.role == Role::kLossMask ? sample_fields_.loss_mask : sample_fields_.boundaries) =
+            field.name;
+      }
+    }
     ExecContext& ctx = open.exec;
     const std::filesystem::path scratch = ctx.temp_dir().Path();
     // Write buffers share at most an eighth of the budget (and 64 MiB), so that many shards
@@ -82,6 +94,7 @@ class WriteMegatronRun : public BatchWriter {
       }
       const size_t shard = static_cast<size_t>(dealer_.shard());
       dealer_.Advance(true);
+      if (packed_) CheckPackedSample(columns, i, record);
       for (size_t f = 0; f < fields_.size(); ++f) {
         MegatronDatasetWriter& writer = *writers_[shard * fields_.size() + f];
         if (sentences[f] != nullptr) {
@@ -90,7 +103,7 @@ class WriteMegatronRun : public BatchWriter {
         }
         const std::span<const int32_t> ids = (*columns[f])[i];
         // Checked record by record, so the ids are still in cache when they are written.
-        CheckIds(ids, fields_[f], record);
+        if (!packed_) CheckIds(ids, fields_[f], record);
         WriteDocument(writer, ids, fields_[f]);
       }
     }
@@ -129,6 +142,29 @@ class WriteMegatronRun : public BatchWriter {
   }
 
  private:
+  /// A packed sample: its ids, loss mask and boundaries checked together (CheckSample).
+  void CheckPackedSample(const std::vector<const Int32ListColumn*>& columns, size_t i,
+                         uint64_t record) const {
+    SampleView sample;
+    for (size_t f = 0; f < fields_.size(); ++f) {
+      const std::span<const int32_t> values = (*columns[f])[i];
+      switch (fields_[f].role) {
+        case WriteMegatronOperator::FieldPlan::Role::kIds:
+          sample.ids = values;
+          break;
+        case WriteMegatronOperator::FieldPlan::Role::kLossMask:
+          sample.loss_mask = values;
+          sample.has_loss_mask = true;
+          break;
+        case WriteMegatronOperator::FieldPlan::Role::kBoundaries:
+          sample.boundaries = values;
+          sample.has_boundaries = true;
+          break;
+      }
+    }
+    CheckSample(sample, sample_fields_, fields_.front().max_id, record, op_.name());
+  }
+
   /// Throw DataError naming the record unless every id is in [0, max_id].
   void CheckIds(std::span<const int32_t> ids, const WriteMegatronOperator::FieldPlan& field,
                 uint64_t record) const {
@@ -232,6 +268,9 @@ class WriteMegatronRun : public BatchWriter {
   std::vector<std::unique_ptr<MegatronDatasetWriter>> writers_;
   std::vector<size_t> ends_;
   uint64_t next_record_ = 0;
+  /// Packed samples: side datasets are written, and checked with the ids (fields_.front()).
+  bool packed_ = false;
+  SampleFields sample_fields_;
 };
 
 }  // namespace
@@ -293,10 +332,30 @@ MegatronLevel WriteMegatronOperator::PlanLevel(const Schema& input) const {
 
 std::vector<WriteMegatronOperator::FieldPlan> WriteMegatronOperator::PlanFields(
     const Schema& input) const {
+  // Side fields of packed samples: given, or the pack stage's names when the input has them.
+  const auto side = [&](const std::optional<std::string>& given, const char* fallback) {
+    if (given) return *given;
+    const Field* f = input.Find(fallback);
+    return f != nullptr && f->type == FieldType::kInt32List ? std::string(fallback) : std::string();
+  };
+  const std::string loss_mask = side(options_.loss_mask, kDefaultLossMaskField);
+  const std::string boundaries = side(options_.boundaries, kDefaultBoundariesField);
+  const bool packed = !loss_mask.empty() || !boundaries.empty();
+  if (!loss_mask.empty() && loss_mask == boundaries) {
+    throw InvalidArgument(name() + ": --loss-mask and --boundaries both name '" + loss_mask + "'");
+  }
   std::vector<std::string> names = options_.fields;
+  for (const std::string& f : names) {
+    if (!f.empty() && (f == loss_mask || f == boundaries)) {
+      throw InvalidArgument(name() + ": --fields names '" + f +
+                            "', which is written as a side dataset of packed samples (--loss-mask, "
+                            "--boundaries); list the ids field only");
+    }
+  }
   if (names.empty()) {
     for (const Field& f : input.fields()) {
-      if (f.type == FieldType::kInt32List || f.type == FieldType::kInt32ListList) {
+      if ((f.type == FieldType::kInt32List || f.type == FieldType::kInt32ListList) &&
+          f.name != loss_mask && f.name != boundaries) {
         names.push_back(f.name);
       }
     }
@@ -354,6 +413,38 @@ std::vector<WriteMegatronOperator::FieldPlan> WriteMegatronOperator::PlanFields(
     }
     planned.push_back(std::move(plan));
   }
+  if (packed) {
+    const std::string what = name() + ": packed samples (" +
+                             (loss_mask.empty() ? "" : "loss mask '" + loss_mask + "'") +
+                             (!loss_mask.empty() && !boundaries.empty() ? ", " : "") +
+                             (boundaries.empty() ? "" : "boundaries '" + boundaries + "'") + ")";
+    if (planned.size() != 1 || planned.front().sentences) {
+      throw InvalidArgument(what + " describe one int32-list field of ids, but " +
+                            std::to_string(planned.size()) +
+                            " fields are written: name it with --fields (or --loss-mask '' "
+                            "--boundaries '' to write the fields as plain datasets)");
+    }
+    if (level != MegatronLevel::kDocument || options_.append_eod ||
+        options_.empty_without_sequence) {
+      throw InvalidArgument(what +
+                            " are written one sequence per sample, as they are: not with "
+                            "--level sentence, --append-eod (pack puts the EOD in) or "
+                            "--empty-no-sequence");
+    }
+    // The boundaries and the mask are checked against the ids (CheckSample), not as ids.
+    for (const auto& [field_name, role] : {std::pair{loss_mask, FieldPlan::Role::kLossMask},
+                                           std::pair{boundaries, FieldPlan::Role::kBoundaries}}) {
+      if (field_name.empty()) continue;
+      input.Require(field_name, FieldType::kInt32List, name());
+      FieldPlan plan;
+      plan.name = field_name;
+      plan.role = role;
+      plan.dtype =
+          role == FieldPlan::Role::kLossMask ? MegatronDType::kUInt8 : MegatronDType::kInt32;
+      plan.max_id = role == FieldPlan::Role::kLossMask ? 1 : kInt32Max;
+      planned.push_back(std::move(plan));
+    }
+  }
   if (!options_.sentence_end.empty() && !any_split) {
     throw InvalidArgument(name() +
                           ": --sentence-end splits int32-list fields, but every field written "
@@ -406,6 +497,11 @@ std::string WriteMegatronOperator::DescribePlanned(const Schema& input) const {
     if (&f != &planned.front()) d += ",";
     d += " " + f.name + (f.sentences ? " (sentences)" : "") + " as " +
          std::string(MegatronDTypeName(f.dtype));
+    if (f.role != FieldPlan::Role::kIds) {
+      d += f.role == FieldPlan::Role::kLossMask ? " (loss mask of the packed samples)"
+                                                : " (document boundaries of the packed samples)";
+      continue;
+    }
     if (f.vocab_size > 0) {
       d += " (vocabulary " + std::to_string(f.vocab_size) + ")";
     } else {
@@ -429,7 +525,8 @@ static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{
     .role = OperatorRole::kSink,
     .synopsis = "write-megatron PREFIX [--fields F1,F2] [--vocab-size N] [--append-eod ID|TOKEN] "
                 "[--level document|sentence] [--sentence-end IDS|TOKENS] "
-                "[--shards N [--shard-policy P]] [--drop-empty | --empty-no-sequence]",
+                "[--shards N [--shard-policy P]] [--drop-empty | --empty-no-sequence] "
+                "[--loss-mask F] [--boundaries F]",
     .summary = "Write token-id fields as Megatron indexed datasets (.bin/.idx)",
     .details =
         "One dataset per field: PREFIX_FIELD_document.bin/.idx (or _sentence), byte-compatible "
@@ -445,6 +542,10 @@ static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{
         "int32-list field is cut after each --sentence-end id instead. --append-eod adds an id "
         "to the end of every non-empty document. --empty-no-sequence writes an empty record at "
         "document level as a document without sequences, as preprocess_data.py does. "
+        "Packed samples (pack's input_ids, loss_mask, cu_seqlens; --loss-mask, --boundaries): "
+        "one sequence per sample, the loss mask (uint8) and the boundaries (int32) in side "
+        "datasets PREFIX_loss_mask_document and PREFIX_cu_seqlens_document, checked against the "
+        "ids. "
         "--append-eod and --sentence-end take ids or "
         "token names ('[SEP]', '</s>'), found at plan time in the vocabulary tokenize recorded on "
         "each field (its --special-tokens, then its vocab.txt or model pieces). --shards N writes "
@@ -476,7 +577,13 @@ static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{
               "drop records whose ids are empty in any written field (counted)")(
               "empty-no-sequence", po::bool_switch(),
               "document level: an empty record is a document without sequences, as "
-              "preprocess_data.py writes it (default: an empty sequence)");
+              "preprocess_data.py writes it (default: an empty sequence)")(
+              "loss-mask", po::value<std::string>(),
+              "packed samples: field of the loss mask, written as a uint8 side dataset "
+              "(default: loss_mask when the input has it; '' for none)")(
+              "boundaries", po::value<std::string>(),
+              "packed samples: field of the document boundaries (cu_seqlens), written as an "
+              "int32 side dataset (default: cu_seqlens when the input has it; '' for none)");
           o.hidden.add_options()("prefix", po::value<std::string>()->required(), "output prefix");
           o.positional.add("prefix", 1);
         },
@@ -505,6 +612,8 @@ static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{
       options.shard_policy = ParseShardPolicy(v["shard-policy"].as<std::string>());
       options.drop_empty = v["drop-empty"].as<bool>();
       options.empty_without_sequence = v["empty-no-sequence"].as<bool>();
+      if (v.count("loss-mask") > 0) options.loss_mask = v["loss-mask"].as<std::string>();
+      if (v.count("boundaries") > 0) options.boundaries = v["boundaries"].as<std::string>();
       return std::make_unique<WriteMegatronOperator>(std::move(options));
     },
 });

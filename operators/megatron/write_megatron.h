@@ -15,9 +15,12 @@
 // (engine/sharding.h: round-robin over written records, or contiguous pieces). Memory is bounded
 // (operators/megatron/writer.h); outputs are written as temp files and committed with the run's
 // other outputs only when the run succeeds, every `.bin` before every `.idx`
-// (operators/megatron/commit.h). Thread safety: the operator is immutable; the fields and dtypes
-// follow from the input schema (PlanFields: checked by OutputSchema at plan time, applied to the
-// planned input schema at Open); its writer is ordered, one batch at a time.
+// (operators/megatron/commit.h). Packed samples (the `pack` stage's input_ids, loss_mask and
+// cu_seqlens) are written as one sequence per sample, their loss mask and boundaries as side
+// datasets checked against the ids (operators/formats/sample_fields.h). Thread safety: the operator
+// is immutable; the fields and dtypes follow from the input schema (PlanFields: checked by
+// OutputSchema at plan time, applied to the planned input schema at Open); its writer is ordered,
+// one batch at a time.
 #pragma once
 
 #include <cstdint>
@@ -53,6 +56,12 @@ struct WriteMegatronOptions {
   /// Document level: an empty record is a document without sequences, as preprocess_data.py
   /// writes it, instead of an empty sequence (which keeps paired fields aligned).
   bool empty_without_sequence = false;
+  /// Packed samples (operators/formats/sample_fields.h): the loss mask and the document
+  /// boundaries (cu_seqlens) of the one ids field, each written as a side dataset beside it,
+  /// `PREFIX_{field}_document` (the mask as uint8, the boundaries as int32). nullopt: the fields
+  /// `loss_mask` / `cu_seqlens` when the input has them; "": none.
+  std::optional<std::string> loss_mask;
+  std::optional<std::string> boundaries;
 };
 
 class WriteMegatronOperator : public Sink {
@@ -74,7 +83,10 @@ class WriteMegatronOperator : public Sink {
   /// A field as planned: its dtype, why, the largest id it accepts, and the ids of the options
   /// that name tokens, resolved through its vocabulary.
   struct FieldPlan {
+    /// What a dataset holds: token ids, or a side dataset of packed samples.
+    enum class Role { kIds, kLossMask, kBoundaries };
     std::string name;
+    Role role = Role::kIds;
     /// Whether the field holds sentences (int32-list-list).
     bool sentences = false;
     MegatronDType dtype = MegatronDType::kInt32;
@@ -90,7 +102,9 @@ class WriteMegatronOperator : public Sink {
   MegatronLevel PlanLevel(const Schema& input) const;
   /// The fields written for `input` with their dtypes and ids; throws InvalidArgument when a
   /// field is missing or of a type the level cannot write, when a token name is not in a field's
-  /// vocabulary (with a suggestion) or a field has none, or when an id does not fit.
+  /// vocabulary (with a suggestion) or a field has none, or when an id does not fit. Side
+  /// datasets of packed samples come after the ids field, and need it to be the only one, at
+  /// document level, without --append-eod, --sentence-end or --empty-no-sequence.
   std::vector<FieldPlan> PlanFields(const Schema& input) const;
 
  private:

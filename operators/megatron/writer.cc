@@ -126,8 +126,9 @@ MegatronDatasetWriter::MegatronDatasetWriter(std::string prefix, MegatronDType d
                                              const std::filesystem::path& scratch_dir,
                                              size_t buffer_bytes, const RunFiles& run)
     : prefix_(std::move(prefix)), dtype_(dtype) {
-  CF_CHECK(dtype_ == MegatronDType::kUInt16 || dtype_ == MegatronDType::kInt32,
-           "MegatronDatasetWriter writes uint16 or int32 token ids");
+  CF_CHECK(dtype_ == MegatronDType::kUInt8 || dtype_ == MegatronDType::kUInt16 ||
+               dtype_ == MegatronDType::kInt32,
+           "MegatronDatasetWriter writes uint8, uint16 or int32 values");
   buffer_bytes = std::max<size_t>(buffer_bytes, kMinSideBufferBytes);
   const size_t side_bytes = std::max(buffer_bytes / 8, kMinSideBufferBytes);
   files_ = std::make_unique<MegatronDatasetFiles>(prefix_, run);
@@ -158,6 +159,18 @@ void MegatronDatasetWriter::AddSequence(std::span<const int32_t> ids,
   for (std::span<const int32_t> part : {ids, tail}) {
     if (dtype_ == MegatronDType::kInt32) {
       bin_->Append(part.data(), part.size_bytes());
+      continue;
+    }
+    if (dtype_ == MegatronDType::kUInt8) {
+      // uint8 (a loss mask's 0/1): narrow straight into the file buffer.
+      const size_t per_chunk = bin_->capacity();
+      for (size_t begin = 0; begin < part.size(); begin += per_chunk) {
+        const size_t n = std::min(per_chunk, part.size() - begin);
+        const int32_t* in = part.data() + begin;
+        bin_->AppendFilled(n, [in, n](char* out) {
+          for (size_t j = 0; j < n; ++j) out[j] = static_cast<char>(static_cast<uint8_t>(in[j]));
+        });
+      }
       continue;
     }
     // uint16: narrow straight into the file buffer (callers checked the range).

@@ -41,8 +41,8 @@ class MegatronDatasetWriter {
   MegatronDatasetWriter& operator=(const MegatronDatasetWriter&) = delete;
 
   /// Append one sequence: `ids` followed by `tail` (e.g. an end-of-document id).
-  /// REQUIRES: every id fits the dtype (callers check, naming the record); dtype uint16 or
-  /// int32.
+  /// REQUIRES: every id fits the dtype (callers check, naming the record); dtype uint8, uint16
+  /// or int32.
   void AddSequence(std::span<const int32_t> ids, std::span<const int32_t> tail = {});
   /// Close the current document.
   void EndDocument();

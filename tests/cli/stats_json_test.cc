@@ -366,5 +366,31 @@ TEST(StatsJsonTest, StdoutIsListedWithoutASize) {
       << text;
 }
 
+// The trainer-format sinks: every counter documented for its operator, every file listed with
+// its size.
+TEST(StatsJsonTest, TrainerFormatSinksMatchTheSchema) {
+  ScopedTempDir dir;
+  WriteFile(dir.File("in.jsonl"),
+            "{\"ids\": \"1 2 9 0\", \"mask\": \"0 1 1 0\", \"bounds\": \"0 3\"}\n"
+            "{\"ids\": \"3 9 4 9\", \"mask\": \"1 1 1 1\", \"bounds\": \"0 2 4\"}\n");
+  const std::string read = "read " + dir.File("in.jsonl") +
+                           " --field ids,mask,bounds | parse-ids --field ids --output input_ids "
+                           "--vocab-size 10 | parse-ids --field mask --output loss_mask | "
+                           "parse-ids --field bounds --output cu_seqlens | ";
+  for (const std::string& sink :
+       {"write-datatrove " + dir.File("dt") + " --shards 2", "write-mds " + dir.File("mds"),
+        "write-olmo " + dir.File("ol") + " --eos 9", "write-megatron " + dir.File("mg")}) {
+    const auto r = RunCorpusflow(
+        {"run", read + sink, "--progress", "never", "--stats-json", dir.File("s.json")});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string text = ReadFile(dir.File("s.json"));
+    const auto files = CheckDocument(text);
+    EXPECT_GE(files.size(), 2u) << text;
+    if (!sink.starts_with("write-megatron")) {
+      EXPECT_NE(text.find("\"padding_tokens\": 1, \"samples\": 2"), std::string::npos) << text;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace corpusflow
