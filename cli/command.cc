@@ -7,6 +7,7 @@
 #include "engine/interrupt.h"
 #include "engine/options.h"
 #include "engine/registry.h"
+#include "engine/slices.h"
 #include "engine/stats.h"
 #include "engine/stats_json.h"
 #include "engine/units.h"
@@ -40,8 +41,11 @@ void AddRunOptions(po::options_description& desc) {
       "max-record-bytes", ByteSizeValue(1),
       "longest record read, e.g. 64M (default: an eighth of --memory); a longer one is an "
       "error naming its file and line, or dropped and counted with read --on-error skip")(
-      "tmp-dir", po::value<std::string>()->default_value(""),
-      "folder for spill files (default: $TMPDIR or /tmp)")(
+      "slice-bytes", ByteSizeValue(kMinSliceBytes),
+      "input bytes per slice (default 64M): the unit that MPI ranks divide, and part of each "
+      "record's identity, so a different value gives a different shuffle for the same seed "
+      "(docs/scale-out.md)")("tmp-dir", po::value<std::string>()->default_value(""),
+                             "folder for spill files (default: $TMPDIR or /tmp)")(
       "stats-json", po::value<std::string>()->default_value(""),
       "write the run's report to this JSON file (- for stdout): records, drops by reason, files "
       "written with their sizes, per operator; schema in docs/stats.md")(
@@ -57,6 +61,7 @@ RunOptions RunOptionsFrom(const po::variables_map& values) {
   if (values.count("max-record-bytes") > 0) {
     options.max_record_bytes = values["max-record-bytes"].as<uint64_t>();
   }
+  if (values.count("slice-bytes") > 0) options.slice_bytes = values["slice-bytes"].as<uint64_t>();
   options.tmp_dir = values["tmp-dir"].as<std::string>();
   if (!options.tmp_dir.empty() && !std::filesystem::is_directory(options.tmp_dir)) {
     throw InvalidArgument("--tmp-dir " + options.tmp_dir.string() + " is not a directory");

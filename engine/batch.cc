@@ -192,12 +192,14 @@ void Batch::ClearRecords() {
   for (Column& c : columns_) c.Clear();
   sequence_ = 0;
   first_record_ = 0;
+  origin_ = 0;
 }
 
 void Batch::Reset() {
   columns_.clear();
   sequence_ = 0;
   first_record_ = 0;
+  origin_ = 0;
 }
 
 void Batch::CopyLayoutFrom(const Batch& other) {

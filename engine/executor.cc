@@ -127,11 +127,19 @@ class LocalStates {
   std::vector<std::unique_ptr<OpState>*> free_;
 };
 
-/// Numbers batches in sequence order: Batch::first_record = records seen before it.
-tbb::filter<Batch*, Batch*> NumberingFilter(uint64_t* counter) {
-  return tbb::make_filter<Batch*, Batch*>(tbb::filter_mode::serial_in_order, [counter](Batch* b) {
-    b->set_first_record(*counter);
-    *counter += b->num_records();
+/// Where a NumberingFilter is: the origin of the batches it numbers now, and the next number.
+struct NumberingState {
+  uint64_t origin = 0;
+  uint64_t next = 0;
+};
+
+/// Numbers batches in sequence order: Batch::first_record = the batch's origin plus the records
+/// of that origin seen before it (engine/slices.h: a record's identity).
+tbb::filter<Batch*, Batch*> NumberingFilter(NumberingState* state) {
+  return tbb::make_filter<Batch*, Batch*>(tbb::filter_mode::serial_in_order, [state](Batch* b) {
+    if (b->origin() != state->origin) *state = NumberingState{b->origin(), b->origin()};
+    b->set_first_record(state->next);
+    state->next += b->num_records();
     return b;
   });
 }
@@ -161,7 +169,7 @@ InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
     transform_locals.push_back(std::make_unique<LocalStates<TransformRun>>(*t));
   }
   LocalStates<BatchWriter> writer_locals(*runs.writer);
-  std::vector<std::unique_ptr<uint64_t>> counters;
+  std::vector<std::unique_ptr<NumberingState>> counters;
   std::atomic<uint64_t> consumed_records{0};
   std::atomic<uint64_t> consumed_bytes{0};
 
@@ -194,7 +202,7 @@ InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
     OperatorStats* stats = runs.transform_stats[i];
     LocalStates<TransformRun>* locals = transform_locals[i].get();
     if (runs.transform_ops[i]->NeedsRecordIndex()) {
-      counters.push_back(std::make_unique<uint64_t>(0));
+      counters.push_back(std::make_unique<NumberingState>());
       chain = chain & NumberingFilter(counters.back().get());
     }
     const auto mode =
@@ -215,7 +223,7 @@ InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
   }
 
   if (runs.sink_op->NeedsRecordIndex()) {
-    counters.push_back(std::make_unique<uint64_t>(0));
+    counters.push_back(std::make_unique<NumberingState>());
     chain = chain & NumberingFilter(counters.back().get());
   }
   const auto sink_mode =

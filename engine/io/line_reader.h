@@ -38,6 +38,9 @@ class LineReader {
   bool Next(std::string_view* line);
   /// 1-based number of the line last returned (or found too long).
   uint64_t line_number() const { return line_number_; }
+  /// Offset in the stream (decompressed bytes) of the first byte of the line last returned (or
+  /// found too long).
+  uint64_t line_offset() const { return line_offset_; }
   uint64_t max_line_bytes() const { return max_line_bytes_; }
   const InputStream& input() const { return *input_; }
 
@@ -57,6 +60,9 @@ class LineReader {
   /// Inside a too-long line whose rest is still to be skipped.
   bool skipping_ = false;
   uint64_t line_number_ = 0;
+  uint64_t line_offset_ = 0;
+  /// Offset in the stream of buffer_[0].
+  uint64_t base_ = 0;
 };
 
 }  // namespace corpusflow

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 #include "engine/check.h"
 #include "engine/error.h"
@@ -14,6 +15,7 @@
 #include "engine/io/paths.h"
 #include "engine/name_registry.h"
 #include "engine/registry.h"
+#include "engine/slices.h"
 #include "engine/stats.h"
 #include "engine/units.h"
 #include "operators/io/json_text.h"
@@ -108,16 +110,38 @@ class ReadRun : public BatchReader {
     PrepareColumns(out);
     uint64_t cost = 0;
     const uint64_t per_record = kOffsetBytes * layout_.size();
+    // The records of one batch are of one input slice (engine/slices.h): a line of the next
+    // slice waits for the next batch.
+    std::optional<uint64_t> slice;
     while (cost < batch_cost_) {
-      if (reader_ == nullptr && !OpenNextFile()) {
-        CheckEveryFieldFound();
-        break;
-      }
       std::string_view line;
-      const LineReader::Status status = reader_->Read(&line);
+      LineReader::Status status;
+      if (pending_) {
+        pending_ = false;
+        line = pending_line_;
+        status = pending_status_;
+      } else {
+        if (reader_ == nullptr && !OpenNextFile()) {
+          CheckEveryFieldFound();
+          break;
+        }
+        status = reader_->Read(&line);
+      }
       if (status == LineReader::Status::kEnd) {
         CloseFile();
         continue;
+      }
+      const uint64_t line_slice =
+          SliceOf(file_base_ + (file_compressed_ ? 0 : reader_->line_offset()), ctx_.slice_bytes());
+      if (slice != line_slice) {
+        if (out->num_records() > 0) {
+          pending_ = true;
+          pending_line_.assign(line);
+          pending_status_ = status;
+          break;
+        }
+        slice = line_slice;
+        out->set_origin(SliceOrigin(line_slice));
       }
       // A long run of dropped or blank lines fills no batch: stay responsive meanwhile.
       if ((++lines_read_ & 0xFFFF) == 0) {
@@ -168,6 +192,10 @@ class ReadRun : public BatchReader {
     const ReadOptions& options = op_.options();
     const Compression compression =
         options.compression.value_or(path == "-" ? Compression::kNone : CompressionFromPath(path));
+    // This file's place in the run's input byte space: after the files before it.
+    file_base_ = next_file_base_;
+    next_file_base_ += InputSpaceBytes(path);
+    file_compressed_ = compression != Compression::kNone;
     std::unique_ptr<InputStream> input = OpenInput(path, compression, ctx_.file_system());
     // The line reader holds no more of a line than the run's record limit.
     reader_ =
@@ -413,6 +441,15 @@ class ReadRun : public BatchReader {
   const ReadOperator& op_;
   ExecContext& ctx_;
   OperatorStats& stats_;
+  /// The open file's first byte in the input byte space (engine/slices.h), the next file's, and
+  /// whether the open file is compressed (all its records are of the slice where it starts).
+  uint64_t file_base_ = 0;
+  uint64_t next_file_base_ = 0;
+  bool file_compressed_ = false;
+  /// A line read for a batch that had to end first: it begins the next one.
+  bool pending_ = false;
+  std::string pending_line_;
+  LineReader::Status pending_status_ = LineReader::Status::kLine;
   /// The columns of every batch: the fields, `*` (--all-fields), `meta` (--meta).
   std::vector<Field> layout_;
   /// OpenContext::later_fields, copied: the run may outlive the context.
