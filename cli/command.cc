@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "engine/cluster.h"
 #include "engine/error.h"
 #include "engine/executor.h"
 #include "engine/interrupt.h"
@@ -68,6 +69,12 @@ RunOptions RunOptionsFrom(const po::variables_map& values) {
   }
   options.stats_json = values["stats-json"].as<std::string>();
   options.progress = ParseProgressMode(values["progress"].as<std::string>());
+  options.cluster = &TheCluster();
+  if (options.cluster->rank() != 0) {
+    // Rank 0 speaks for the run: its progress, summary and report cover every rank.
+    options.progress = ProgressMode::kNever;
+    options.stats_json.clear();
+  }
   return options;
 }
 
@@ -120,16 +127,26 @@ int ExecutePlan(const Plan& plan, const RunOptions& options) {
     RecordRunOutputs(plan, ctx, stats);
     ctx.progress().Stop();
   } catch (const Interrupted&) {
+    // Under MPI the other ranks learn of it at their next agreement point (engine/cluster.h).
+    if (options.cluster != nullptr) options.cluster->Fail(130);
     stats.status = "interrupted";
     report_failure();
     throw;
+  } catch (const RankFailed&) {
+    stats.status = "error";
+    report_failure();
+    throw;
   } catch (const std::exception& e) {
+    if (options.cluster != nullptr) {
+      options.cluster->Fail(dynamic_cast<const InvalidArgument*>(&e) != nullptr ? 2 : 1);
+    }
     stats.status = "error";
     stats.error = e.what();
     report_failure();
     throw;
   }
   finish();
+  if (options.cluster != nullptr && options.cluster->rank() != 0) return 0;
   // With the progress display the run ends with its one-line summary (drops included); without
   // it, only drops are reported, one line per operator, never silently.
   const std::string summary = progress_shown ? stats.SummaryLine() : stats.Summary();

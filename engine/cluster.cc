@@ -7,6 +7,35 @@
 
 namespace corpusflow {
 
+void Cluster::Agree() {
+  if (single()) return;
+  const int code = AgreeOnStatus(0);
+  if (code == 0) return;
+  failure_agreed_ = true;
+  throw RankFailed(code);
+}
+
+void Cluster::AgreeOnOutcome(const std::string& error) {
+  if (single()) {
+    if (!error.empty()) throw Error(error);
+    return;
+  }
+  const int code = AgreeOnStatus(error.empty() ? 0 : 1);
+  if (code == 0) return;
+  failure_agreed_ = true;
+  if (!error.empty()) throw Error(error);
+  throw RankFailed(code);
+}
+
+void Cluster::Fail(int exit_code) noexcept {
+  if (single() || failure_agreed_) return;
+  failure_agreed_ = true;
+  try {
+    AgreeOnStatus(exit_code);
+  } catch (...) {
+  }
+}
+
 std::string Cluster::Describe() const {
   if (single()) return "";
   return "rank " + std::to_string(rank()) + " of " + std::to_string(size());
@@ -84,6 +113,8 @@ Cluster& TheCluster() {
   instance = MakeSingleProcessCluster();
   return *instance;
 }
+
+bool ClusterStarted() { return Instance() != nullptr; }
 
 void FinalizeCluster() {
   std::unique_ptr<Cluster>& instance = Instance();

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/error.h"
+
 namespace corpusflow {
 
 class Cluster {
@@ -51,6 +53,35 @@ class Cluster {
   /// The collective decision at the end of a phase: every rank passes its exit code (0: it
   /// succeeded) and gets the largest one, so that all ranks commit or none does.
   virtual int AgreeOnStatus(int exit_code) = 0;
+
+  /// An agreement point of a run that went well so far on this rank: returns when every rank
+  /// did; throws RankFailed with the largest exit code when one failed. After a failure is
+  /// agreed, no rank reaches another agreement point.
+  void Agree();
+  /// An agreement point where this rank brings its own outcome: `error` empty when it went
+  /// well. When any rank failed, every rank throws: this rank's own error (as Error) if it has
+  /// one, else RankFailed.
+  void AgreeOnOutcome(const std::string& error);
+  /// This rank failed with `exit_code`: tell the others at their agreement point (at once unless
+  /// a failure was agreed already). The error path of a run calls it once; a no-op for one
+  /// process. Never throws (an MPI error here aborts the job).
+  void Fail(int exit_code) noexcept;
+
+ private:
+  bool failure_agreed_ = false;
+};
+
+/// Another rank failed: this one stops with the same exit code (its own message is that rank's).
+class RankFailed : public Error {
+ public:
+  explicit RankFailed(int exit_code)
+      : Error("another rank failed (exit status " + std::to_string(exit_code) +
+              "); its message says why"),
+        exit_code_(exit_code) {}
+  int exit_code() const { return exit_code_; }
+
+ private:
+  int exit_code_;
 };
 
 /// This process alone.
@@ -66,5 +97,7 @@ bool ClusterHasMpi();
 /// more than one process (each would write the same outputs).
 Cluster& TheCluster();
 void FinalizeCluster();
+/// Whether TheCluster() was made (and did not throw).
+bool ClusterStarted();
 
 }  // namespace corpusflow

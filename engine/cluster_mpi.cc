@@ -3,6 +3,9 @@
 // engine calls it from one thread at a time. Counts and displacements are int (Open MPI 4.1 has
 // no large-count calls): Exchange refuses a message of kMaxMessageBytes or more, and GatherAll
 // and Broadcast carry small messages (reports, plans).
+// The C API only: Open MPI's and MPICH's headers otherwise pull in the removed C++ bindings.
+#define OMPI_SKIP_MPICXX 1
+#define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
 #include <algorithm>

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "engine/check.h"
+#include "engine/cluster.h"
 #include "engine/error.h"
 #include "engine/interrupt.h"
 
@@ -268,6 +269,16 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
   const auto& ops = plan.operators();
   std::vector<OperatorStats*> op_stats;
   for (const std::string& label : plan.labels()) op_stats.push_back(&stats.AddOperator(label));
+  if (!ctx.cluster().single()) {
+    for (size_t i = 0; i < ops.size(); ++i) {
+      const std::string limit = ops[i]->RankLimit();
+      if (!limit.empty()) {
+        throw InvalidArgument(plan.labels()[i] + " cannot run across " +
+                              std::to_string(ctx.cluster().size()) + " MPI ranks: " + limit +
+                              "; run it as one process (docs/scale-out.md)");
+      }
+    }
+  }
   ctx.SetInputFiles(plan.input_paths());
   ctx.SetOutputPaths(plan.output_paths());
   // The run folder is made at once, whether the run needs one or not: making it sweeps the
@@ -358,6 +369,12 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
   }
   // The last moment a signal can stop the run: the commit renames outputs all or none.
   CheckInterrupt();
+  if (!ctx.cluster().single()) {
+    // Every rank got here (or one failed, and all stop): rank 0 reports for all of them, and
+    // commits the outputs every rank wrote parts of.
+    ctx.cluster().Agree();
+    stats.ReduceAcrossRanks(ctx.cluster());
+  }
   ctx.CommitDeferred();
 }
 

@@ -10,11 +10,12 @@
 namespace corpusflow {
 
 LineReader::LineReader(std::unique_ptr<InputStream> input, size_t buffer_bytes,
-                       uint64_t max_line_bytes, char delimiter)
+                       uint64_t max_line_bytes, char delimiter, uint64_t start_offset)
     : input_(std::move(input)),
       read_bytes_(std::max<size_t>(buffer_bytes, 1)),
       max_line_bytes_(max_line_bytes),
-      delimiter_(delimiter) {
+      delimiter_(delimiter),
+      base_(start_offset) {
   buffer_.resize(read_bytes_);
 }
 

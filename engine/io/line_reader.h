@@ -24,10 +24,11 @@ class LineReader {
 
   /// `buffer_bytes`: size of each read from the stream. `max_line_bytes`: the longest line
   /// returned (no limit by default). `delimiter`: the byte that ends a line. (Below, '\n'
-  /// stands for it.)
+  /// stands for it.) `start_offset`: where in the stream `input` starts (line_offset counts from
+  /// there).
   explicit LineReader(std::unique_ptr<InputStream> input, size_t buffer_bytes = 1 << 20,
                       uint64_t max_line_bytes = std::numeric_limits<uint64_t>::max(),
-                      char delimiter = '\n');
+                      char delimiter = '\n', uint64_t start_offset = 0);
 
   /// Read the next line: kLine with `*line` set to it without its '\n' (valid until the next
   /// call); kTooLong for a line of more than max_line_bytes, numbered by line_number() (the
