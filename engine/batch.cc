@@ -82,6 +82,24 @@ void Column::Clear() {
   std::visit([](auto& c) { c.Clear(); }, data);
 }
 
+namespace {
+/// The column storage a field type uses (the alternative of Column::data).
+int StorageOf(FieldType type) {
+  switch (type) {
+    case FieldType::kString:
+    case FieldType::kJsonMembers:
+      return 0;
+    case FieldType::kStringList:
+      return 1;
+    case FieldType::kInt32List:
+      return 2;
+    case FieldType::kInt32ListList:
+      return 3;
+  }
+  return -1;
+}
+}  // namespace
+
 Column& Batch::AddField(const Field& field) {
   return AddColumn(field.name, field.type, field.vocab_size);
 }
@@ -95,6 +113,18 @@ Column& Batch::AddColumn(std::string_view name, FieldType type, int64_t vocab_si
     }
   }
   Remove(name);
+  // A spare column of the same storage keeps its capacity (a pooled batch refilled by a source
+  // gets back the buffers its last trip's stages added).
+  const auto spare = std::find_if(spare_.begin(), spare_.end(), [&](const Column& c) {
+    return StorageOf(c.field.type) == StorageOf(type);
+  });
+  if (spare != spare_.end()) {
+    Column column = std::move(*spare);
+    spare_.erase(spare);
+    column.field = Field{std::string(name), type, vocab_size};
+    columns_.push_back(std::move(column));
+    return columns_.back();
+  }
   Column column;
   column.field = Field{std::string(name), type, vocab_size};
   switch (type) {
@@ -179,7 +209,18 @@ Int32ListListColumn& Batch::GetInt32ListList(std::string_view name) {
 }
 
 void Batch::Remove(std::string_view name) {
-  std::erase_if(columns_, [&](const Column& c) { return c.field.name == name; });
+  for (auto it = columns_.begin(); it != columns_.end(); ++it) {
+    if (it->field.name != name) continue;
+    Spare(std::move(*it));
+    columns_.erase(it);
+    return;
+  }
+}
+
+void Batch::Spare(Column column) {
+  if (spare_.size() >= kMaxSpareColumns) return;  // freed
+  column.Clear();
+  spare_.push_back(std::move(column));
 }
 
 Schema Batch::schema() const {
@@ -196,10 +237,20 @@ void Batch::ClearRecords() {
 }
 
 void Batch::Reset() {
+  for (Column& c : columns_) Spare(std::move(c));
   columns_.clear();
   sequence_ = 0;
   first_record_ = 0;
   origin_ = 0;
+}
+
+void Batch::Release() {
+  columns_.clear();
+  columns_.shrink_to_fit();
+  spare_.clear();
+  spare_.shrink_to_fit();
+  sequence_ = 0;
+  first_record_ = 0;
 }
 
 void Batch::CopyLayoutFrom(const Batch& other) {
@@ -213,7 +264,7 @@ void Batch::CopyLayoutFrom(const Batch& other) {
       return;
     }
   }
-  columns_.clear();
+  Reset();
   for (const Column& c : other.columns_) AddField(c.field);
 }
 
@@ -307,6 +358,7 @@ size_t Batch::DataBytes() const {
 size_t Batch::MemoryBytes() const {
   size_t total = sizeof(Batch);
   for (const Column& c : columns_) total += c.MemoryBytes();
+  for (const Column& c : spare_) total += c.MemoryBytes();
   return total;
 }
 

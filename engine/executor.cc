@@ -35,7 +35,7 @@ class BatchPool {
     return all_.back().get();
   }
   void Put(Batch* b) {
-    if (b->MemoryBytes() > max_kept_bytes_) b->Reset();
+    if (b->MemoryBytes() > max_kept_bytes_) b->Release();
     std::lock_guard lock(mu_);
     free_.push_back(b);
   }

@@ -586,6 +586,16 @@ void BpeModel::IndexBytePairs() {
   tables.merges.ForEach([&](int32_t left, int32_t right) {
     tables.crossings.AddJunction(TokenBytes(left), TokenBytes(right));
   });
+  // And every character boundary inside a token, reachable by merges or not: a piece with an
+  // uncrossed boundary is then never a token as a whole, so EncodeWhole may cut before it looks
+  // the piece up.
+  for (size_t id = 0; id < tables.by_id.size(); ++id) {
+    const std::string_view token = TokenBytes(static_cast<int32_t>(id));
+    for (size_t q = 1; q < token.size(); ++q) {
+      if ((static_cast<unsigned char>(token[q]) & 0xC0) == 0x80) continue;
+      tables.crossings.AddJunction(token.substr(0, q), token.substr(q));
+    }
+  }
 }
 
 std::unique_ptr<BpeModel> BpeModel::LoadGpt2(const std::string& vocab_path,
@@ -939,6 +949,12 @@ void BpeModel::Encode(std::string_view piece, std::vector<int32_t>* ids) const {
     EncodeWhole(piece, ids);
     return;
   }
+  // A piece that begins with non-ASCII text (a CJK clause, which rarely recurs) is cut before
+  // the cache is asked: its parts are cached instead.
+  const bool cut_first =
+      piece.size() >= kCutBytes &&
+      ((static_cast<unsigned char>(piece[0]) | static_cast<unsigned char>(piece[1])) & 0x80) != 0;
+  if (cut_first && EncodeCut(piece, ids)) return;
   CacheSlot& slot = CacheSlotOf(piece);
   const uint64_t owner = number_ << 1;
   if (slot.owner == owner && slot.piece == piece) {
@@ -947,17 +963,19 @@ void BpeModel::Encode(std::string_view piece, std::vector<int32_t>* ids) const {
   }
   const size_t before = ids->size();
   // A piece that was cut is not kept: its parts are, and they recur where it does not.
-  if (!EncodeWhole(piece, ids)) return;
+  if (!EncodeWhole(piece, ids, /*try_cut=*/!cut_first)) return;
   slot.owner = owner;
   slot.piece.assign(piece);
   slot.ids.assign(ids->begin() + static_cast<std::ptrdiff_t>(before), ids->end());
 }
 
-bool BpeModel::EncodeWhole(std::string_view piece, std::vector<int32_t>* ids) const {
+bool BpeModel::EncodeWhole(std::string_view piece, std::vector<int32_t>* ids, bool try_cut) const {
   if (piece.size() == 1) {
     ids->push_back(byte_ids_[static_cast<unsigned char>(piece[0])]);
     return true;
   }
+  // A piece that can be cut is no token (the crossings hold every boundary inside a token).
+  if (try_cut && piece.size() >= kCutBytes && EncodeCut(piece, ids)) return false;
   if (whole_piece_is_token_) {
     // tiktoken, and HF's ignore_merges: a piece that is a token is that token.
     if (const std::optional<int32_t> id = tables_->tokens.Find(piece)) {
@@ -965,7 +983,6 @@ bool BpeModel::EncodeWhole(std::string_view piece, std::vector<int32_t>* ids) co
       return true;
     }
   }
-  if (piece.size() >= kCutBytes && EncodeCut(piece, ids)) return false;
   Merge(piece, ids);
   return true;
 }
@@ -1002,6 +1019,31 @@ void BpeModel::EncodePart(std::string_view part, std::vector<int32_t>* ids) cons
   }
   if (part.size() > kCachedBytes) {
     Merge(part, ids);
+    return;
+  }
+  uint32_t cp = 0;
+  if (part.size() <= 4 && StructuralChar(part, 0, &cp) == part.size()) {
+    // One character (most parts of CJK text): a cache by code point, with its ids inline.
+    struct CharSlot {
+      uint64_t owner = 0;
+      uint32_t cp = 0;
+      uint32_t count = 0;
+      std::array<int32_t, 4> ids{};
+    };
+    constexpr size_t kCharSlots = size_t{1} << 13;
+    thread_local std::vector<CharSlot> chars(kCharSlots);
+    CharSlot& slot = chars[(cp * 0x9E3779B1u) >> (32 - 13)];
+    if (slot.owner == number_ && slot.cp == cp) {
+      ids->insert(ids->end(), slot.ids.begin(), slot.ids.begin() + slot.count);
+      return;
+    }
+    const size_t before = ids->size();
+    Merge(part, ids);
+    const size_t count = ids->size() - before;  // at most 4: one per byte
+    slot.owner = number_;
+    slot.cp = cp;
+    slot.count = static_cast<uint32_t>(count);
+    std::copy(ids->begin() + static_cast<std::ptrdiff_t>(before), ids->end(), slot.ids.begin());
     return;
   }
   // Parts share the pieces' cache under their own owner tag: a part that is a token need not

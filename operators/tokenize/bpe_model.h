@@ -17,8 +17,9 @@
 // long run of letters costs O(n log n)), and each thread keeps a direct-mapped cache of the ids of
 // recent short pieces, which serves most words of natural text. A long piece (a Chinese clause,
 // which rarely recurs) is first cut at the character boundaries no merge can cross (a merge that
-// crosses one makes a token spanning it, and the pair index knows every such junction): the
-// parts merge alone to the same ids, and most parts of CJK text are one cached character.
+// crosses one makes a token spanning it: the junctions of the pair index and the boundaries
+// inside tokens are kept at load): the parts merge alone to the same ids, and most parts of CJK
+// text are one character, cached by code point.
 // Files: a `.tiktoken` rank file is "base64(token) rank" per line; GPT-2's vocab.json maps tokens
 // written in the byte-level alphabet (ByteLevelAlphabet: bytes to printable characters) to ids,
 // and merges.txt lists one pair per line ("Ġ t") after an optional "#version" line. Errors name
@@ -131,10 +132,11 @@ class BpeModel {
 
  private:
   explicit BpeModel(Rule rule);
-  /// A whole pre-token: the token it is (whole_piece_is_token_), else its parts cut where no
-  /// merge crosses (EncodeCut; returns false, since caching a cut piece would only push out its
-  /// parts), else merged as one. Returns true when not cut.
-  bool EncodeWhole(std::string_view piece, std::vector<int32_t>* ids) const;
+  /// A whole pre-token: its parts cut where no merge crosses (EncodeCut, unless `try_cut` is
+  /// false because the caller tried; returns false, since caching a cut piece would only push
+  /// out its parts), else the token it is (whole_piece_is_token_), else merged as one. Returns
+  /// true when not cut.
+  bool EncodeWhole(std::string_view piece, std::vector<int32_t>* ids, bool try_cut = true) const;
   /// Cut `piece` at the character boundaries no merge crosses (Tables::crossings) and append
   /// the ids of each part merged alone, which are the ids of the whole; false, with nothing
   /// appended, when no boundary can be cut. Most parts of CJK text are one character.

@@ -141,6 +141,33 @@ TEST(BatchTest, AddingAnExistingColumnClearsOrReplacesIt) {
   EXPECT_EQ(batch.columns().size(), 2u);
 }
 
+// A pooled batch that a source lays out anew (Reset, then its own fields) gets back the buffers
+// of the columns later stages added: the next stage's column of that storage reuses them instead
+// of allocating (and faulting in) megabytes per batch. Release gives everything back.
+TEST(BatchTest, ResetKeepsColumnBuffersForTheNextLayoutAndReleaseFreesThem) {
+  Batch batch;
+  batch.AddString("text").Append(std::string(1 << 16, 'x'));
+  Int32ListColumn& ids = batch.AddInt32List("text_ids", 100);
+  ids.Append(std::vector<int32_t>(1 << 16, 7));
+  const int32_t* ids_buffer = ids.values().data();
+  const size_t ids_capacity = ids.values().capacity();
+  const size_t memory = batch.MemoryBytes();
+  batch.Reset();
+  EXPECT_EQ(batch.columns().size(), 0u);
+  EXPECT_EQ(batch.num_records(), 0u);
+  EXPECT_EQ(batch.MemoryBytes(), memory);  // the buffers are kept as spares
+  batch.AddString("text");
+  Int32ListColumn& again = batch.AddInt32List("other_ids", 5);
+  EXPECT_EQ(again.size(), 0u);
+  EXPECT_EQ(again.values().data(), ids_buffer);
+  EXPECT_EQ(again.values().capacity(), ids_capacity);
+  EXPECT_EQ(batch.Find("other_ids")->field.vocab_size, 5);
+  EXPECT_EQ(batch.Find("text_ids"), nullptr);
+  batch.Release();
+  EXPECT_EQ(batch.columns().size(), 0u);
+  EXPECT_LT(batch.MemoryBytes(), 1024u);
+}
+
 TEST(BatchTest, DataBytesCountsStringsItemsAndIds) {
   Batch batch = MakeMixedBatch(4);
   // text: "doc0".."doc3" = 16 bytes; tokens: t0.0 | t1.0 t1.1 | - | t3.0..t3.3 = 7 items x 4;
