@@ -251,6 +251,7 @@ void Batch::Release() {
   spare_.shrink_to_fit();
   sequence_ = 0;
   first_record_ = 0;
+  origin_ = 0;
 }
 
 void Batch::CopyLayoutFrom(const Batch& other) {
