@@ -15,6 +15,7 @@ packages=(
   cmake ninja-build g++ pkg-config git
   libboost-iostreams-dev libboost-program-options-dev libzstd-dev zlib1g-dev zstd libxxhash-dev libtbb-dev
   libgtest-dev libsimdjson-dev libutf8proc-dev libsentencepiece-dev sentencepiece libpcre2-dev
+  libopenmpi-dev openmpi-bin
   python3 python3-jieba python3-numpy
   time gzip bzip2 coreutils fortunes-zh
 )

@@ -2,11 +2,13 @@
 
 #include <cstdio>
 
+#include "engine/cluster.h"
 #include "engine/error.h"
 #include "engine/executor.h"
 #include "engine/interrupt.h"
 #include "engine/options.h"
 #include "engine/registry.h"
+#include "engine/slices.h"
 #include "engine/stats.h"
 #include "engine/stats_json.h"
 #include "engine/units.h"
@@ -40,8 +42,11 @@ void AddRunOptions(po::options_description& desc) {
       "max-record-bytes", ByteSizeValue(1),
       "longest record read, e.g. 64M (default: an eighth of --memory); a longer one is an "
       "error naming its file and line, or dropped and counted with read --on-error skip")(
-      "tmp-dir", po::value<std::string>()->default_value(""),
-      "folder for spill files (default: $TMPDIR or /tmp)")(
+      "slice-bytes", ByteSizeValue(kMinSliceBytes),
+      "input bytes per slice (default 64M): the unit that MPI ranks divide, and part of each "
+      "record's identity, so a different value gives a different shuffle for the same seed "
+      "(docs/scale-out.md)")("tmp-dir", po::value<std::string>()->default_value(""),
+                             "folder for spill files (default: $TMPDIR or /tmp)")(
       "stats-json", po::value<std::string>()->default_value(""),
       "write the run's report to this JSON file (- for stdout): records, drops by reason, files "
       "written with their sizes, per operator; schema in docs/stats.md")(
@@ -57,12 +62,19 @@ RunOptions RunOptionsFrom(const po::variables_map& values) {
   if (values.count("max-record-bytes") > 0) {
     options.max_record_bytes = values["max-record-bytes"].as<uint64_t>();
   }
+  if (values.count("slice-bytes") > 0) options.slice_bytes = values["slice-bytes"].as<uint64_t>();
   options.tmp_dir = values["tmp-dir"].as<std::string>();
   if (!options.tmp_dir.empty() && !std::filesystem::is_directory(options.tmp_dir)) {
     throw InvalidArgument("--tmp-dir " + options.tmp_dir.string() + " is not a directory");
   }
   options.stats_json = values["stats-json"].as<std::string>();
   options.progress = ParseProgressMode(values["progress"].as<std::string>());
+  options.cluster = &TheCluster();
+  if (options.cluster->rank() != 0) {
+    // Rank 0 speaks for the run: its progress, summary and report cover every rank.
+    options.progress = ProgressMode::kNever;
+    options.stats_json.clear();
+  }
   return options;
 }
 
@@ -115,16 +127,26 @@ int ExecutePlan(const Plan& plan, const RunOptions& options) {
     RecordRunOutputs(plan, ctx, stats);
     ctx.progress().Stop();
   } catch (const Interrupted&) {
+    // Under MPI the other ranks learn of it at their next agreement point (engine/cluster.h).
+    if (options.cluster != nullptr) options.cluster->Fail(130);
     stats.status = "interrupted";
     report_failure();
     throw;
+  } catch (const RankFailed&) {
+    stats.status = "error";
+    report_failure();
+    throw;
   } catch (const std::exception& e) {
+    if (options.cluster != nullptr) {
+      options.cluster->Fail(dynamic_cast<const InvalidArgument*>(&e) != nullptr ? 2 : 1);
+    }
     stats.status = "error";
     stats.error = e.what();
     report_failure();
     throw;
   }
   finish();
+  if (options.cluster != nullptr && options.cluster->rank() != 0) return 0;
   // With the progress display the run ends with its one-line summary (drops included); without
   // it, only drops are reported, one line per operator, never silently.
   const std::string summary = progress_shown ? stats.SummaryLine() : stats.Summary();

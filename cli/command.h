@@ -25,6 +25,10 @@ struct CommandDef {
   std::string summary;
   /// Run with the arguments after the command name; return the exit code.
   std::function<int(const std::vector<std::string>& args)> run;
+  /// Whether the command may run as the ranks of an MPI job (its pipeline's operators then say
+  /// what they cannot do across ranks); a command that does not is refused under mpirun/srun
+  /// with several ranks, instead of every rank doing the same work.
+  bool ranks = false;
 };
 
 /// The commands by name; Get() of an unknown name says "unknown command 'x' (did you mean

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "engine/cluster.h"
 #include "engine/error.h"
 #include "engine/interrupt.h"
 
@@ -63,18 +64,36 @@ int main(int argc, char** argv) {
     return 0;
   }
   const std::vector<std::string> args(argv + 2, argv + argc);
+  // Under mpirun or srun every rank runs the command; MPI ends with the process, whatever the
+  // outcome (docs/scale-out.md).
+  struct FinalizeClusterOnExit {
+    ~FinalizeClusterOnExit() { FinalizeCluster(); }
+  } finalize_cluster;
   try {
-    const int code =
-        CommandRegistry::Global().Get(name == "--version" ? "version" : name).run(args);
+    const CommandDef& command =
+        CommandRegistry::Global().Get(name == "--version" ? "version" : name);
+    if (TheCluster().size() > 1 && !command.ranks) {
+      throw InvalidArgument("corpusflow " + command.name + " does not run as the " +
+                            std::to_string(TheCluster().size()) +
+                            " ranks of an MPI job; run it as one process (docs/scale-out.md)");
+    }
+    const int code = command.run(args);
     if (StdoutPipeBroke()) return kBrokenPipeExit;
     return SignalArrived() ? ExitInterrupted() : code;
   } catch (const BrokenPipe&) {
     return kBrokenPipeExit;  // quietly: the reader has what it wanted
+  } catch (const RankFailed& e) {
+    // Another rank's message says why; this one only says that it stopped.
+    if (TheCluster().rank() == 0) std::fprintf(stderr, "corpusflow: %s\n", e.what());
+    return e.exit_code();
   } catch (const Interrupted&) {
     return ExitInterrupted();
   } catch (const InvalidArgument& e) {
     if (SignalArrived()) return ExitInterrupted();
-    std::fprintf(stderr, "corpusflow: %s\n", e.what());
+    // A usage error is the same on every rank of an MPI job: rank 0 says it.
+    if (!ClusterStarted() || TheCluster().rank() == 0) {
+      std::fprintf(stderr, "corpusflow: %s\n", e.what());
+    }
     return 2;
   } catch (const std::exception& e) {
     if (SignalArrived()) return ExitInterrupted();

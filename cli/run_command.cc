@@ -163,6 +163,7 @@ const CommandRegistrar kRun(CommandDef{
                 "       corpusflow run -f PIPELINE_FILE [options]",
     .summary = "Run a pipeline of operators",
     .run = RunCommand,
+    .ranks = true,
 });
 const CommandRegistrar kOps(CommandDef{
     .name = "ops", .synopsis = "ops", .summary = "List the operators", .run = OpsCommand});

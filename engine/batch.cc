@@ -233,6 +233,7 @@ void Batch::ClearRecords() {
   for (Column& c : columns_) c.Clear();
   sequence_ = 0;
   first_record_ = 0;
+  origin_ = 0;
 }
 
 void Batch::Reset() {
@@ -240,6 +241,7 @@ void Batch::Reset() {
   columns_.clear();
   sequence_ = 0;
   first_record_ = 0;
+  origin_ = 0;
 }
 
 void Batch::Release() {
@@ -249,6 +251,7 @@ void Batch::Release() {
   spare_.shrink_to_fit();
   sequence_ = 0;
   first_record_ = 0;
+  origin_ = 0;
 }
 
 void Batch::CopyLayoutFrom(const Batch& other) {

@@ -178,6 +178,11 @@ class Batch {
   /// operator asks for it (Operator::NeedsRecordIndex); the executor numbers batches in order.
   uint64_t first_record() const { return first_record_; }
   void set_first_record(uint64_t r) { first_record_ = r; }
+  /// Where the executor's numbering of this batch's records starts when the batch before it had
+  /// another origin: a source sets the identity of its slice's first record (engine/slices.h),
+  /// so record numbers are (slice, ordinal in slice); 0 by default.
+  uint64_t origin() const { return origin_; }
+  void set_origin(uint64_t origin) { origin_ = origin; }
 
   /// Records in the batch (all columns have this many). 0 when there are no columns.
   size_t num_records() const { return columns_.empty() ? 0 : columns_.front().size(); }
@@ -240,6 +245,7 @@ class Batch {
 
   uint64_t sequence_ = 0;
   uint64_t first_record_ = 0;
+  uint64_t origin_ = 0;
   std::vector<Column> columns_;
   std::vector<Column> spare_;
 };

@@ -42,6 +42,7 @@ ExecContext::ExecContext(const RunOptions& options)
       progress_(options.progress) {
   run_files_.file_system = options.file_system;
   run_files_.folders = std::make_shared<OutputFolders>();
+  outputs_.set_cluster(&cluster());
   // A commit of several renames is journaled in the run folder (engine/io/commit_journal.h).
   outputs_.set_journal_folder([this] { return temp_dir_.Path(); });
   // Batches of a few MB; smaller when the budget is tiny so several fit in flight. A batch in
@@ -71,6 +72,11 @@ void ExecContext::DeferCommit(std::unique_ptr<DeferredCommit> commit, CommitRank
 }
 
 ExecContext::~ExecContext() { DiscardDeferred(); }
+
+Cluster& ExecContext::cluster() const {
+  static const std::unique_ptr<Cluster> single = MakeSingleProcessCluster();
+  return options_.cluster != nullptr ? *options_.cluster : *single;
+}
 
 void ExecContext::CommitDeferred() {
   outputs_.Commit();

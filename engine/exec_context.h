@@ -12,11 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "engine/cluster.h"
 #include "engine/io/commit_group.h"
 #include "engine/io/file_system.h"
 #include "engine/io/temp_dir.h"
 #include "engine/progress.h"
 #include "engine/resource_cache.h"
+#include "engine/slices.h"
 
 namespace corpusflow {
 
@@ -31,6 +33,10 @@ struct RunOptions {
   /// The longest record a source accepts (`--max-record-bytes`); 0 = DefaultMaxRecordBytes of
   /// the budget.
   uint64_t max_record_bytes = 0;
+  /// Input bytes per slice (`--slice-bytes`, engine/slices.h); 0 = kDefaultSliceBytes.
+  uint64_t slice_bytes = 0;
+  /// The ranks that run the pipeline together (engine/cluster.h); null = this process alone.
+  Cluster* cluster = nullptr;
   std::filesystem::path tmp_dir;
   ProgressMode progress = ProgressMode::kAuto;
   /// The `--stats-json` document to write ("" = none, "-" = stdout).
@@ -78,6 +84,14 @@ class ExecContext {
   /// or a counted drop where the source is asked to skip bad records; sources never hold more
   /// of one record than this.
   uint64_t max_record_bytes() const { return max_record_bytes_; }
+  /// Input bytes per slice (engine/slices.h): the unit of work division and the first half of
+  /// a record's identity.
+  uint64_t slice_bytes() const {
+    return options_.slice_bytes > 0 ? options_.slice_bytes : kDefaultSliceBytes;
+  }
+  /// The ranks of the run: each reads its share of the input slices (`read`), and rank 0 commits
+  /// the outputs every rank wrote parts of (CommitGroup::set_cluster).
+  Cluster& cluster() const;
   /// Batches in flight in one pipeline (TBB tokens).
   size_t max_batches_in_flight() const { return max_in_flight_; }
   /// Memory left to a pipeline breaker (shuffle, vocab) after the in-flight batches' share.

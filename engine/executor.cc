@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "engine/check.h"
+#include "engine/cluster.h"
 #include "engine/error.h"
 #include "engine/interrupt.h"
 
@@ -127,11 +128,19 @@ class LocalStates {
   std::vector<std::unique_ptr<OpState>*> free_;
 };
 
-/// Numbers batches in sequence order: Batch::first_record = records seen before it.
-tbb::filter<Batch*, Batch*> NumberingFilter(uint64_t* counter) {
-  return tbb::make_filter<Batch*, Batch*>(tbb::filter_mode::serial_in_order, [counter](Batch* b) {
-    b->set_first_record(*counter);
-    *counter += b->num_records();
+/// Where a NumberingFilter is: the origin of the batches it numbers now, and the next number.
+struct NumberingState {
+  uint64_t origin = 0;
+  uint64_t next = 0;
+};
+
+/// Numbers batches in sequence order: Batch::first_record = the batch's origin plus the records
+/// of that origin seen before it (engine/slices.h: a record's identity).
+tbb::filter<Batch*, Batch*> NumberingFilter(NumberingState* state) {
+  return tbb::make_filter<Batch*, Batch*>(tbb::filter_mode::serial_in_order, [state](Batch* b) {
+    if (b->origin() != state->origin) *state = NumberingState{b->origin(), b->origin()};
+    b->set_first_record(state->next);
+    state->next += b->num_records();
     return b;
   });
 }
@@ -161,7 +170,7 @@ InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
     transform_locals.push_back(std::make_unique<LocalStates<TransformRun>>(*t));
   }
   LocalStates<BatchWriter> writer_locals(*runs.writer);
-  std::vector<std::unique_ptr<uint64_t>> counters;
+  std::vector<std::unique_ptr<NumberingState>> counters;
   std::atomic<uint64_t> consumed_records{0};
   std::atomic<uint64_t> consumed_bytes{0};
 
@@ -194,7 +203,7 @@ InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
     OperatorStats* stats = runs.transform_stats[i];
     LocalStates<TransformRun>* locals = transform_locals[i].get();
     if (runs.transform_ops[i]->NeedsRecordIndex()) {
-      counters.push_back(std::make_unique<uint64_t>(0));
+      counters.push_back(std::make_unique<NumberingState>());
       chain = chain & NumberingFilter(counters.back().get());
     }
     const auto mode =
@@ -215,7 +224,7 @@ InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
   }
 
   if (runs.sink_op->NeedsRecordIndex()) {
-    counters.push_back(std::make_unique<uint64_t>(0));
+    counters.push_back(std::make_unique<NumberingState>());
     chain = chain & NumberingFilter(counters.back().get());
   }
   const auto sink_mode =
@@ -260,6 +269,16 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
   const auto& ops = plan.operators();
   std::vector<OperatorStats*> op_stats;
   for (const std::string& label : plan.labels()) op_stats.push_back(&stats.AddOperator(label));
+  if (!ctx.cluster().single()) {
+    for (size_t i = 0; i < ops.size(); ++i) {
+      const std::string limit = ops[i]->RankLimit();
+      if (!limit.empty()) {
+        throw InvalidArgument(plan.labels()[i] + " cannot run across " +
+                              std::to_string(ctx.cluster().size()) + " MPI ranks: " + limit +
+                              "; run it as one process (docs/scale-out.md)");
+      }
+    }
+  }
   ctx.SetInputFiles(plan.input_paths());
   ctx.SetOutputPaths(plan.output_paths());
   // The run folder is made at once, whether the run needs one or not: making it sweeps the
@@ -350,6 +369,12 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
   }
   // The last moment a signal can stop the run: the commit renames outputs all or none.
   CheckInterrupt();
+  if (!ctx.cluster().single()) {
+    // Every rank got here (or one failed, and all stop): rank 0 reports for all of them, and
+    // commits the outputs every rank wrote parts of.
+    ctx.cluster().Agree();
+    stats.ReduceAcrossRanks(ctx.cluster());
+  }
   ctx.CommitDeferred();
 }
 

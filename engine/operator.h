@@ -139,6 +139,12 @@ class Operator {
   /// Whether the executor must number batches (Batch::first_record) before this operator sees
   /// them, for random draws derived from (seed, record index).
   virtual bool NeedsRecordIndex() const { return false; }
+  /// Why the operator, with its options, cannot run in a multi-rank (MPI) run where each rank
+  /// sees its share of the input slices and rank 0 joins the ranks' outputs (docs/scale-out.md);
+  /// "" when it can. A transform that treats each record alone can (the default); a source must
+  /// read its share of the slices, and a sink's files must join by concatenation, so each says
+  /// so itself.
+  virtual std::string RankLimit() const { return ""; }
   /// The files the operator reads (data, dictionaries) as given, "-" for stdin. The planner
   /// refuses a run whose output is one of them, and no output may replace one at run time.
   virtual std::vector<std::string> InputPaths() const { return {}; }
@@ -219,6 +225,7 @@ class BreakerRun : public BatchWriter {
 class Source : public Operator {
  public:
   OperatorRole role() const override { return OperatorRole::kSource; }
+  std::string RankLimit() const override { return "it does not divide its input among MPI ranks"; }
   virtual std::unique_ptr<BatchReader> Open(const OpenContext& ctx) const = 0;
   /// Input bytes the source will read, when known: the first pipeline's InputEstimate, the
   /// progress line's total and ETA.
@@ -240,6 +247,9 @@ class Sink : public Operator {
 class Breaker : public Operator {
  public:
   OperatorRole role() const override { return OperatorRole::kBreaker; }
+  std::string RankLimit() const override {
+    return "a pipeline breaker does not run across MPI ranks yet";
+  }
   virtual std::unique_ptr<BreakerRun> Open(const OpenContext& ctx) const = 0;
 };
 

@@ -20,6 +20,8 @@
 
 namespace corpusflow {
 
+class Cluster;
+
 class JsonWriter;
 
 /// The `schema` member of the `--stats-json` document and its `version` (docs/stats.md).
@@ -116,6 +118,10 @@ class RunStats {
 
   /// The `--stats-json` document (docs/stats.md).
   std::string ToJson() const;
+  /// Several ranks ran the pipeline (engine/cluster.h): every rank calls this at the same point;
+  /// rank 0's operators then hold the sums over ranks of their records, bytes, times, drops and
+  /// counters, and the peak RSS is the largest rank's (figures and texts stay rank 0's).
+  void ReduceAcrossRanks(Cluster& cluster);
   /// The drops, one line per operator that dropped records ("filter: dropped 3 records (empty:
   /// 3)"); empty when nothing was dropped. Printed at the end of a run without progress display.
   std::string Summary() const;

@@ -1,5 +1,6 @@
 #include "engine/io/commit_group.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +9,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+
+#include "engine/cluster.h"
+#include "engine/io/file.h"
 
 namespace corpusflow {
 namespace {
@@ -65,7 +69,13 @@ void CommitGroup::Commit() {
       std::lock_guard lock(mu_);
       written_.clear();
     }
+    const bool ranks = cluster_ != nullptr && !cluster_->single();
+    bool joined = false;
     while (std::optional<Member> member = TakeFirst()) {
+      if (ranks && !joined && member->rank == CommitRank::kReport) {
+        JoinAcrossRanks(prepared);
+        joined = true;
+      }
       {
         std::lock_guard lock(mu_);
         preparing_owner_ = member->owner;
@@ -77,6 +87,13 @@ void CommitGroup::Commit() {
         written_.push_back(WrittenFile{f.target, RegularFileBytes(f.temp), member->owner});
       }
       prepared.push_back(std::move(*member));
+    }
+    if (ranks && !joined) JoinAcrossRanks(prepared);
+    if (ranks && cluster_->rank() != 0) {
+      // Rank 0 commits the joined files; this rank's parts are removed with their members.
+      std::lock_guard lock(mu_);
+      written_.clear();
+      return;
     }
     std::stable_sort(prepared.begin(), prepared.end(),
                      [](const Member& a, const Member& b) { return a.rank < b.rank; });
@@ -98,6 +115,125 @@ void CommitGroup::Commit() {
   } catch (...) {
     Discard();
     throw;
+  }
+}
+
+namespace {
+
+/// One file of one rank in the join: its member's join kind, final path, temp path and bytes.
+struct JoinRow {
+  int join = 0;
+  std::string target;
+  std::string temp;
+  uint64_t bytes = 0;
+};
+
+std::string EncodeJoinRows(const std::vector<JoinRow>& rows) {
+  std::string out;
+  for (const JoinRow& row : rows) {
+    out += std::to_string(row.join) + '\t' + row.target + '\t' + row.temp + '\t' +
+           std::to_string(row.bytes) + '\n';
+  }
+  return out;
+}
+
+std::vector<JoinRow> DecodeJoinRows(const std::string& text) {
+  std::vector<JoinRow> rows;
+  size_t start = 0;
+  for (size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1) {
+    const size_t t1 = text.find('\t', start);
+    const size_t t2 = text.find('\t', t1 + 1);
+    const size_t t3 = text.find('\t', t2 + 1);
+    rows.push_back(JoinRow{std::stoi(text.substr(start, t1 - start)),
+                           text.substr(t1 + 1, t2 - t1 - 1), text.substr(t2 + 1, t3 - t2 - 1),
+                           std::stoull(text.substr(t3 + 1, end - t3 - 1))});
+  }
+  return rows;
+}
+
+}  // namespace
+
+void CommitGroup::JoinAcrossRanks(const std::vector<Member>& prepared) {
+  Cluster& cluster = *cluster_;
+  // Every rank prepared its parts (or one failed, and all stop here).
+  cluster.Agree();
+  // This rank's files, in order. Nothing here throws before the collective that follows, so
+  // every rank reaches it.
+  std::vector<DeferredCommit*> members;
+  std::vector<JoinRow> mine;
+  for (const Member& m : prepared) {
+    for (const PendingRename& f : m.output->Files()) {
+      members.push_back(m.output.get());
+      mine.push_back(JoinRow{static_cast<int>(m.output->JoinKind()), f.target, f.temp,
+                             RegularFileBytes(f.temp).value_or(0)});
+    }
+  }
+  const std::vector<std::string> all = cluster.GatherAll(EncodeJoinRows(mine));
+  const auto me = static_cast<size_t>(cluster.rank());
+  const auto kind = [](const JoinRow& row) { return static_cast<DeferredCommit::Join>(row.join); };
+  std::vector<std::vector<JoinRow>> rows;
+  std::string error;
+  try {
+    for (const std::string& text : all) rows.push_back(DecodeJoinRows(text));
+    // The same files on every rank, each of a member that can be joined.
+    for (size_t r = 1; r < rows.size(); ++r) {
+      if (rows[r].size() != rows[0].size()) {
+        throw Error("rank " + std::to_string(r) + " wrote " + std::to_string(rows[r].size()) +
+                    " files where rank 0 wrote " + std::to_string(rows[0].size()));
+      }
+      for (size_t i = 0; i < rows[r].size(); ++i) {
+        if (rows[r][i].target != rows[0][i].target) {
+          throw Error("rank " + std::to_string(r) + " wrote " + rows[r][i].target +
+                      " where rank 0 wrote " + rows[0][i].target);
+        }
+      }
+    }
+    for (const JoinRow& row : rows[0]) {
+      if (kind(row) == DeferredCommit::Join::kNone) {
+        throw InvalidArgument("the output " + row.target +
+                              " cannot be joined from the parts of several MPI ranks");
+      }
+    }
+    // Each rank copies its parts of concatenated files into rank 0's temp files, after the
+    // parts of the ranks before.
+    for (size_t i = 0; me > 0 && i < mine.size(); ++i) {
+      if (kind(rows[me][i]) != DeferredCommit::Join::kConcatenate || rows[me][i].bytes == 0) {
+        continue;
+      }
+      uint64_t offset = 0;
+      for (size_t r = 0; r < me; ++r) offset += rows[r][i].bytes;
+      File from = File::Open(mine[i].temp, O_RDONLY);
+      File to = File::Open(rows[0][i].temp, O_WRONLY);
+      to.CopyFrom(from, 0, offset, rows[me][i].bytes);
+      to.Sync();
+      to.Close();
+    }
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  // Every concatenated part is in place (or a rank failed, and all stop here) before rank 0
+  // joins what needs more (an index) from the others' temp files, which stay until the next
+  // agreement.
+  cluster.AgreeOnOutcome(error);
+  try {
+    for (size_t i = 0; me == 0 && i < mine.size(); ++i) {
+      if (kind(rows[0][i]) != DeferredCommit::Join::kCustom) continue;
+      std::vector<std::string> temps;
+      for (const std::vector<JoinRow>& rank_rows : rows) temps.push_back(rank_rows[i].temp);
+      members[i]->JoinParts(temps);
+    }
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  cluster.AgreeOnOutcome(error);
+  if (me == 0) {
+    // The report lists the joined files with their sizes.
+    std::lock_guard lock(mu_);
+    for (WrittenFile& w : written_) {
+      for (const JoinRow& row : mine) {
+        if (row.target == w.path) w.bytes = RegularFileBytes(row.temp);
+      }
+    }
   }
 }
 

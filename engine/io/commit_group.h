@@ -33,6 +33,8 @@
 
 namespace corpusflow {
 
+class Cluster;
+
 /// An output held back until the whole run succeeded.
 class DeferredCommit {
  public:
@@ -50,6 +52,16 @@ class DeferredCommit {
   /// where its bytes are now (`temp`: the temp file, or the target itself when written in
   /// place). Defaults to Renames(); a member that keeps its own protocol lists its files here.
   virtual std::vector<PendingRename> Files() const { return Renames(); }
+  /// How a multi-rank run joins the parts of this member's files that the ranks wrote
+  /// (CommitGroup::set_cluster): kNone refuses the run; kConcatenate copies each rank's part
+  /// after the ranks before (text outputs, a dataset's `.bin`); kCustom calls JoinParts on
+  /// rank 0 (a dataset's `.idx`).
+  enum class Join { kNone, kConcatenate, kCustom };
+  virtual Join JoinKind() const { return Join::kNone; }
+  /// kCustom, on rank 0, after every kConcatenate copy: make this member's one file (its temp,
+  /// `parts[0]`) the join of `parts`, the temp files of that file on every rank, in rank order
+  /// (on a filesystem every rank sees). Throws on failure.
+  virtual void JoinParts(const std::vector<std::string>& /*parts*/) {}
 };
 
 /// A file a CommitGroup prepared: its final path, its size (none for a stream written in place:
@@ -87,6 +99,14 @@ class CommitGroup {
   void set_journal_folder(std::function<std::filesystem::path()> folder) {
     journal_folder_ = std::move(folder);
   }
+  /// The ranks that write this run's outputs together (engine/cluster.h); unset or one process:
+  /// this group's files are the outputs. With several ranks, every rank prepares its members,
+  /// which must name the same files in the same order on every rank; after the data and index
+  /// members and before the report, the ranks agree that all prepared (Cluster::Agree), then each
+  /// rank above 0 copies its parts into rank 0's temp files at the offsets of an exclusive sum of
+  /// their sizes (DeferredCommit::Joinable), they agree again, and rank 0 alone commits; the
+  /// other ranks' temp files are removed.
+  void set_cluster(Cluster* cluster) { cluster_ = cluster; }
   /// Prepare every member (those added meanwhile included), then commit every member, in rank
   /// order (then order added); when the members have two renames or more and a journal folder
   /// is set, the renames are journaled first and the journal removed after the last
@@ -107,6 +127,9 @@ class CommitGroup {
     std::unique_ptr<DeferredCommit> output;
     int owner = -1;
   };
+  /// With several ranks: the join described at set_cluster, of the members prepared so far.
+  void JoinAcrossRanks(const std::vector<Member>& prepared);
+  Cluster* cluster_ = nullptr;
   /// Take out the member of lowest rank added first, if any.
   std::optional<Member> TakeFirst();
 

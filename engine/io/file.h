@@ -76,6 +76,8 @@ class File {
   /// Bytes moved by Read and Write so far: the offset of the next sequential call for a file
   /// opened at offset 0.
   uint64_t position() const { return position_; }
+  /// Count `n` bytes read another way (PRead) in position().
+  void Skip(uint64_t n) { position_ += n; }
 
   /// Name the file `name` in errors from now on.
   void set_name(std::string name) { name_ = std::move(name); }

@@ -48,17 +48,28 @@ class RawInput {
     ::posix_fadvise(file_.fd(), 0, 0, POSIX_FADV_SEQUENTIAL);
   }
 
-  size_t Read(char* buf, size_t n) { return file_.Read(buf, n); }
-  uint64_t bytes_read() const { return file_.position(); }
+  size_t Read(char* buf, size_t n) {
+    if (offset_ == 0) return file_.Read(buf, n);
+    const size_t got = file_.PRead(offset_ + file_.position(), buf, n);
+    file_.Skip(got);
+    return got;
+  }
+  /// Read from byte `offset` on (a regular file).
+  void StartAt(uint64_t offset) { offset_ = offset; }
+  uint64_t bytes_read() const { return offset_ + file_.position(); }
   const std::string& name() const { return file_.name(); }
 
  private:
   File file_;
+  uint64_t offset_ = 0;
 };
 
 class PlainInput : public InputStream {
  public:
   PlainInput(const std::string& path, FileSystem& fs) : raw_(path, fs) {}
+  PlainInput(const std::string& path, uint64_t offset, FileSystem& fs) : raw_(path, fs) {
+    raw_.StartAt(offset);
+  }
   size_t Read(char* buf, size_t n) override { return raw_.Read(buf, n); }
   uint64_t raw_bytes_read() const override { return raw_.bytes_read(); }
   const std::string& name() const override { return raw_.name(); }
@@ -290,6 +301,11 @@ class Bzip2Input : public InputStream {
 };
 
 }  // namespace
+
+std::unique_ptr<InputStream> OpenPlainInputAt(const std::string& path, uint64_t offset,
+                                              FileSystem& fs) {
+  return std::make_unique<PlainInput>(path, offset, fs);
+}
 
 std::unique_ptr<InputStream> OpenInput(const std::string& path) {
   return OpenInput(path, path == "-" ? Compression::kNone : CompressionFromPath(path));

@@ -35,5 +35,9 @@ std::unique_ptr<InputStream> OpenInput(const std::string& path, Compression comp
 /// Open `path` with an explicit codec through `fs`.
 std::unique_ptr<InputStream> OpenInput(const std::string& path, Compression compression,
                                        FileSystem& fs);
+/// Open the plain (uncompressed) file `path` through `fs` to read from byte `offset` on
+/// (raw_bytes_read counts from the file's start). Throws IoError.
+std::unique_ptr<InputStream> OpenPlainInputAt(const std::string& path, uint64_t offset,
+                                              FileSystem& fs);
 
 }  // namespace corpusflow

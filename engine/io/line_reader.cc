@@ -10,11 +10,12 @@
 namespace corpusflow {
 
 LineReader::LineReader(std::unique_ptr<InputStream> input, size_t buffer_bytes,
-                       uint64_t max_line_bytes, char delimiter)
+                       uint64_t max_line_bytes, char delimiter, uint64_t start_offset)
     : input_(std::move(input)),
       read_bytes_(std::max<size_t>(buffer_bytes, 1)),
       max_line_bytes_(max_line_bytes),
-      delimiter_(delimiter) {
+      delimiter_(delimiter),
+      base_(start_offset) {
   buffer_.resize(read_bytes_);
 }
 
@@ -42,6 +43,7 @@ LineReader::Status LineReader::Read(std::string_view* line) {
     const void* newline = std::memchr(start + scanned, delimiter_, end_ - begin_ - scanned);
     if (newline != nullptr) {
       const size_t length = static_cast<const char*>(newline) - start;
+      line_offset_ = base_ + begin_;
       begin_ += length + 1;
       ++line_number_;
       if (length > max_line_bytes_) return Status::kTooLong;
@@ -51,6 +53,8 @@ LineReader::Status LineReader::Read(std::string_view* line) {
     scanned = end_ - begin_;
     if (scanned > max_line_bytes_) {
       // Too long already: drop what is held; the next call skips the rest.
+      line_offset_ = base_ + begin_;
+      base_ += end_;
       begin_ = end_ = 0;
       skipping_ = true;
       ++line_number_;
@@ -59,6 +63,7 @@ LineReader::Status LineReader::Read(std::string_view* line) {
     if (eof_ || !Fill()) {
       if (begin_ == end_) return Status::kEnd;
       // The last line has no '\n'.
+      line_offset_ = base_ + begin_;
       *line = std::string_view(buffer_.data() + begin_, end_ - begin_);
       begin_ = end_;
       ++line_number_;
@@ -77,6 +82,7 @@ bool LineReader::SkipRestOfLine() {
       skipping_ = false;
       return true;
     }
+    base_ += end_;
     begin_ = end_ = 0;
     // An endless line is skipped for as long as it lasts: stay responsive meanwhile.
     if ((++fills & 0xFF) == 0) CheckInterrupt();
@@ -94,6 +100,7 @@ bool LineReader::Fill() {
   const size_t pending = end_ - begin_;
   if (begin_ > 0) {
     if (pending > 0) std::memmove(buffer_.data(), buffer_.data() + begin_, pending);
+    base_ += begin_;
     begin_ = 0;
     end_ = pending;
   }

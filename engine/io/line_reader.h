@@ -24,10 +24,11 @@ class LineReader {
 
   /// `buffer_bytes`: size of each read from the stream. `max_line_bytes`: the longest line
   /// returned (no limit by default). `delimiter`: the byte that ends a line. (Below, '\n'
-  /// stands for it.)
+  /// stands for it.) `start_offset`: where in the stream `input` starts (line_offset counts from
+  /// there).
   explicit LineReader(std::unique_ptr<InputStream> input, size_t buffer_bytes = 1 << 20,
                       uint64_t max_line_bytes = std::numeric_limits<uint64_t>::max(),
-                      char delimiter = '\n');
+                      char delimiter = '\n', uint64_t start_offset = 0);
 
   /// Read the next line: kLine with `*line` set to it without its '\n' (valid until the next
   /// call); kTooLong for a line of more than max_line_bytes, numbered by line_number() (the
@@ -38,6 +39,9 @@ class LineReader {
   bool Next(std::string_view* line);
   /// 1-based number of the line last returned (or found too long).
   uint64_t line_number() const { return line_number_; }
+  /// Offset in the stream (decompressed bytes) of the first byte of the line last returned (or
+  /// found too long).
+  uint64_t line_offset() const { return line_offset_; }
   uint64_t max_line_bytes() const { return max_line_bytes_; }
   const InputStream& input() const { return *input_; }
 
@@ -57,6 +61,9 @@ class LineReader {
   /// Inside a too-long line whose rest is still to be skipped.
   bool skipping_ = false;
   uint64_t line_number_ = 0;
+  uint64_t line_offset_ = 0;
+  /// Offset in the stream of buffer_[0].
+  uint64_t base_ = 0;
 };
 
 }  // namespace corpusflow

@@ -304,6 +304,12 @@ class DeferredOutput : public DeferredCommit {
     if (renames.empty()) return {PendingRename{output_->name(), output_->name()}};
     return renames;
   }
+  /// A file written whole under a temp name: its parts concatenate (a compressed stream too:
+  /// gzip members, zstd frames and bzip2 streams decode as the concatenation of their texts). A
+  /// stream written in place (stdout, a FIFO) is not.
+  Join JoinKind() const override {
+    return output_->Renames().empty() ? Join::kNone : Join::kConcatenate;
+  }
 
  private:
   std::unique_ptr<OutputStream> output_;

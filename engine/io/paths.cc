@@ -25,6 +25,14 @@ std::optional<uint64_t> TotalFileBytes(const std::vector<std::string>& paths) {
   return total;
 }
 
+uint64_t InputSpaceBytes(const std::string& path) {
+  if (path == "-") return 0;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return 0;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  return ec ? 0 : static_cast<uint64_t>(size);
+}
+
 void CheckOutputWritable(const std::string& path) {
   if (path == "-") return;
   if (path.empty()) throw InvalidArgument("empty output path");

@@ -19,6 +19,9 @@ namespace corpusflow {
 
 /// The summed sizes of `paths` on disk; nullopt when one is stdin ("-") or not a regular file.
 std::optional<uint64_t> TotalFileBytes(const std::vector<std::string>& paths);
+/// The bytes `path` takes in a run's input byte space (engine/slices.h): a regular file's size
+/// (compressed bytes for a compressed file), 0 for a stream (stdin, a FIFO) or a missing file.
+uint64_t InputSpaceBytes(const std::string& path);
 
 /// Throw IoError unless `path` can be created: it is no directory, and its folder is a writable
 /// folder, or is missing and its nearest existing ancestor is a writable folder (the run creates

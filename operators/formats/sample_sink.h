@@ -67,6 +67,11 @@ int64_t MaxIdForWidth(int width, int64_t vocab_size);
 /// Immutable after planning.
 class SampleSinkOperator : public Sink {
  public:
+  /// Each format's files (an index, shards by size, MDS's index.json) are not joined from the
+  /// parts of several MPI ranks yet.
+  std::string RankLimit() const override {
+    return "its files are not joined from the parts of several MPI ranks yet";
+  }
   /// Throws InvalidArgument on inconsistent options (CheckSampleSinkOptions).
   explicit SampleSinkOperator(SampleSinkOptions options);
 

@@ -12,6 +12,9 @@ class HeadOperator : public Transform {
  public:
   explicit HeadOperator(uint64_t limit) : limit_(limit) {}
   std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const override;
+  std::string RankLimit() const override {
+    return "the first records of the whole input are not known to each MPI rank";
+  }
   std::string Describe() const override;
 
  private:

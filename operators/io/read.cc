@@ -5,8 +5,11 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <limits>
+#include <optional>
 
 #include "engine/check.h"
+#include "engine/cluster.h"
 #include "engine/error.h"
 #include "engine/exec_context.h"
 #include "engine/interrupt.h"
@@ -14,6 +17,7 @@
 #include "engine/io/paths.h"
 #include "engine/name_registry.h"
 #include "engine/registry.h"
+#include "engine/slices.h"
 #include "engine/stats.h"
 #include "engine/units.h"
 #include "operators/io/json_text.h"
@@ -102,22 +106,81 @@ class ReadRun : public BatchReader {
         fields_(op.options().fields.size()) {
     batch_cost_ = std::max<uint64_t>(ctx_.batch_bytes(), 1);
     stats_.SetText("format", FormatsText());
+    // The input byte space (engine/slices.h), and this rank's share of its slices: all of them
+    // for one process; for rank r of n, slices [S*r/n, S*(r+1)/n) of the S slices.
+    uint64_t total = 0;
+    for (const std::string& path : op_.paths()) {
+      file_bytes_.push_back(InputSpaceBytes(path));
+      total += file_bytes_.back();
+    }
+    const Cluster& cluster = ctx_.cluster();
+    if (!cluster.single()) {
+      for (const std::string& path : op_.paths()) {
+        if (path == "-" || InputSpaceBytes(path) == 0) {
+          // A stream cannot be cut, nor read by every rank; an empty file has no records.
+          if (path == "-" || !std::filesystem::is_regular_file(path)) {
+            throw InvalidArgument("read: " + (path == "-" ? std::string("stdin") : path) +
+                                  " is a stream, which the ranks of an MPI run cannot share; "
+                                  "give files");
+          }
+        }
+      }
+      if (op_.options().meta) {
+        throw InvalidArgument(
+            "read --meta names each record's FILE:LINE, which a rank that starts inside a file "
+            "does not know; run it as one process");
+      }
+      const uint64_t slice = ctx_.slice_bytes();
+      const uint64_t slices = std::max<uint64_t>(1, (total + slice - 1) / slice);
+      const auto n = static_cast<uint64_t>(cluster.size());
+      const auto r = static_cast<uint64_t>(cluster.rank());
+      range_begin_ = slices * r / n * slice;
+      if (r + 1 < n) range_end_ = slices * (r + 1) / n * slice;
+    }
   }
 
   bool Next(Batch* out) override {
     PrepareColumns(out);
     uint64_t cost = 0;
     const uint64_t per_record = kOffsetBytes * layout_.size();
+    // The records of one batch are of one input slice (engine/slices.h): a line of the next
+    // slice waits for the next batch.
+    std::optional<uint64_t> slice;
     while (cost < batch_cost_) {
-      if (reader_ == nullptr && !OpenNextFile()) {
-        CheckEveryFieldFound();
-        break;
-      }
       std::string_view line;
-      const LineReader::Status status = reader_->Read(&line);
+      LineReader::Status status;
+      if (pending_) {
+        pending_ = false;
+        line = pending_line_;
+        status = pending_status_;
+      } else {
+        if (reader_ == nullptr && !OpenNextFile()) {
+          CheckEveryFieldFound();
+          break;
+        }
+        status = reader_->Read(&line);
+      }
       if (status == LineReader::Status::kEnd) {
         CloseFile();
         continue;
+      }
+      const uint64_t line_offset = file_base_ + (file_compressed_ ? 0 : reader_->line_offset());
+      if (line_offset >= range_end_) {
+        // The rest of the input is the next ranks'.
+        CloseFile();
+        next_file_ = op_.paths().size();
+        continue;
+      }
+      const uint64_t line_slice = SliceOf(line_offset, ctx_.slice_bytes());
+      if (slice != line_slice) {
+        if (out->num_records() > 0) {
+          pending_ = true;
+          pending_line_.assign(line);
+          pending_status_ = status;
+          break;
+        }
+        slice = line_slice;
+        out->set_origin(SliceOrigin(line_slice));
       }
       // A long run of dropped or blank lines fills no batch: stay responsive meanwhile.
       if ((++lines_read_ & 0xFFFF) == 0) {
@@ -161,22 +224,51 @@ class ReadRun : public BatchReader {
     }
   }
 
+  /// Open the next file with records in this rank's range of the input byte space; false at the
+  /// end.
   bool OpenNextFile() {
-    if (next_file_ >= op_.paths().size()) return false;
-    const size_t i = next_file_++;
-    const std::string& path = op_.paths()[i];
-    const ReadOptions& options = op_.options();
-    const Compression compression =
-        options.compression.value_or(path == "-" ? Compression::kNone : CompressionFromPath(path));
-    std::unique_ptr<InputStream> input = OpenInput(path, compression, ctx_.file_system());
-    // The line reader holds no more of a line than the run's record limit.
-    reader_ =
-        std::make_unique<LineReader>(std::move(input), size_t{1} << 20, ctx_.max_record_bytes(),
-                                     options.zero_terminated ? '\0' : '\n');
-    format_ = op_.FormatOf(i);
-    raw_reported_ = 0;
-    stats_.Add("files", 1);
-    return true;
+    for (;;) {
+      if (next_file_ >= op_.paths().size()) return false;
+      const size_t i = next_file_++;
+      const std::string& path = op_.paths()[i];
+      const ReadOptions& options = op_.options();
+      const Compression compression = options.compression.value_or(
+          path == "-" ? Compression::kNone : CompressionFromPath(path));
+      // This file's place in the run's input byte space: after the files before it.
+      file_base_ = next_file_base_;
+      next_file_base_ += file_bytes_[i];
+      file_compressed_ = compression != Compression::kNone;
+      const char delimiter = options.zero_terminated ? '\0' : '\n';
+      // A compressed file or a stream is read whole by the rank whose range holds its start; a
+      // plain file by every rank whose range it overlaps, each from the first record that starts
+      // in its range.
+      uint64_t start = 0;
+      if (file_compressed_ || file_bytes_[i] == 0) {
+        if (file_base_ < range_begin_ || file_base_ >= range_end_) continue;
+      } else {
+        if (file_base_ + file_bytes_[i] <= range_begin_ || file_base_ >= range_end_) continue;
+        if (range_begin_ > file_base_) start = range_begin_ - file_base_ - 1;
+      }
+      std::unique_ptr<InputStream> input = start == 0
+                                               ? OpenInput(path, compression, ctx_.file_system())
+                                               : OpenPlainInputAt(path, start, ctx_.file_system());
+      // The line reader holds no more of a line than the run's record limit.
+      reader_ = std::make_unique<LineReader>(std::move(input), size_t{1} << 20,
+                                             ctx_.max_record_bytes(), delimiter, start);
+      reader_start_ = start;
+      format_ = op_.FormatOf(i);
+      raw_reported_ = start;
+      stats_.Add("files", 1);
+      if (start > 0) {
+        // The record under the byte before the range belongs to the rank before.
+        std::string_view line;
+        if (reader_->Read(&line) == LineReader::Status::kEnd) {
+          CloseFile();
+          continue;
+        }
+      }
+      return true;
+    }
   }
 
   void CloseFile() {
@@ -298,6 +390,11 @@ class ReadRun : public BatchReader {
 
   /// "FILE:LINE" of the line last read.
   std::string Where() const {
+    if (reader_start_ > 0) {
+      // A rank that starts inside a file does not know the line numbers.
+      return reader_->input().name() + " (the record at byte " +
+             std::to_string(reader_->line_offset()) + ")";
+    }
     return reader_->input().name() + ":" + std::to_string(reader_->line_number());
   }
 
@@ -413,6 +510,21 @@ class ReadRun : public BatchReader {
   const ReadOperator& op_;
   ExecContext& ctx_;
   OperatorStats& stats_;
+  /// The open file's first byte in the input byte space (engine/slices.h), the next file's, and
+  /// whether the open file is compressed (all its records are of the slice where it starts).
+  uint64_t file_base_ = 0;
+  uint64_t next_file_base_ = 0;
+  bool file_compressed_ = false;
+  /// Each input's bytes in the input byte space (InputSpaceBytes), and this rank's range of it.
+  std::vector<uint64_t> file_bytes_;
+  uint64_t range_begin_ = 0;
+  uint64_t range_end_ = std::numeric_limits<uint64_t>::max();
+  /// Where the open file's reader started (0, or inside the file under MPI).
+  uint64_t reader_start_ = 0;
+  /// A line read for a batch that had to end first: it begins the next one.
+  bool pending_ = false;
+  std::string pending_line_;
+  LineReader::Status pending_status_ = LineReader::Status::kLine;
   /// The columns of every batch: the fields, `*` (--all-fields), `meta` (--meta).
   std::vector<Field> layout_;
   /// OpenContext::later_fields, copied: the run may outlive the context.

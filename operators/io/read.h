@@ -77,6 +77,8 @@ class ReadOperator : public Source {
   std::string Describe() const override;
   std::unique_ptr<BatchReader> Open(const OpenContext& ctx) const override;
   std::optional<uint64_t> TotalBytes() const override;
+  /// Each rank reads its share of the input slices (engine/slices.h).
+  std::string RankLimit() const override { return ""; }
   std::vector<std::string> InputPaths() const override { return paths_; }
 
   /// The expanded list of files.

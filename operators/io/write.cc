@@ -440,4 +440,13 @@ static const OperatorRegistrar kRegisterWrite(OperatorDef{
     },
 });
 
+std::string WriteOperator::RankLimit() const {
+  if (options_.path == "-") return "stdout cannot be joined from the parts of several MPI ranks";
+  if (options_.shards > 1 || options_.shard_bytes > 0) {
+    return "sharded output across MPI ranks is not built yet (write one file, which the ranks "
+           "join)";
+  }
+  return "";
+}
+
 }  // namespace corpusflow

@@ -67,6 +67,8 @@ class WriteOperator : public Sink {
   std::string Describe() const override;
   std::vector<std::string> OutputPaths(const Schema& input) const override;
   std::unique_ptr<BatchWriter> Open(const OpenContext& ctx) const override;
+  /// Ranks write parts of one file, which rank 0 joins; shards and stdout do not join.
+  std::string RankLimit() const override;
 
   const WriteOptions& options() const { return options_; }
   TextFormat format() const { return format_; }

@@ -1,7 +1,9 @@
 #include "operators/megatron/commit.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -57,11 +59,105 @@ std::string MegatronBackupPath(const std::string& path) {
 }
 
 /// The data-rank member: step 1.
+namespace {
+
+/// A `.idx` part of a multi-rank run, read in chunks.
+struct IndexPart {
+  File file;
+  MegatronIndexHeader header;
+};
+
+}  // namespace
+
+void JoinMegatronIndexParts(const std::vector<std::string>& parts, const std::string& out_path,
+                            const std::string& name) {
+  std::vector<IndexPart> in;
+  MegatronIndexHeader joined;
+  for (const std::string& path : parts) {
+    IndexPart part{File::Open(path, O_RDONLY), {}};
+    char head[kMegatronHeaderBytes];
+    if (part.file.PRead(0, head, sizeof head) != sizeof head) {
+      throw CorruptionError(name + ": a rank's part of the index is shorter than its header");
+    }
+    part.header = DecodeMegatronIndexHeader(head, name);
+    if (part.file.Size() != part.header.IndexFileBytes()) {
+      throw CorruptionError(name + ": a rank's part of the index has " +
+                            std::to_string(part.file.Size()) + " bytes where its header says " +
+                            std::to_string(part.header.IndexFileBytes()));
+    }
+    if (!in.empty() && part.header.dtype != in[0].header.dtype) {
+      throw DataError(name + ": the ranks wrote different dtypes");
+    }
+    joined.dtype = part.header.dtype;
+    joined.sequence_count += part.header.sequence_count;
+    joined.document_index_count += part.header.documents();
+    in.push_back(std::move(part));
+  }
+  File out = File::Open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  char head[kMegatronHeaderBytes];
+  EncodeMegatronIndexHeader(joined, head);
+  out.Write(std::string_view(head, sizeof head));
+  constexpr size_t kChunk = size_t{1} << 16;  // entries
+  // Lengths as they are; pointers shifted by the bytes of the parts before; document indices
+  // (after the one leading 0) shifted by the sequences of the parts before.
+  const size_t id_bytes = MegatronDTypeSize(joined.dtype);
+  std::vector<char> buffer(kChunk * sizeof(int64_t));
+  for (const IndexPart& part : in) {
+    const uint64_t bytes = part.header.sequence_count * sizeof(int32_t);
+    for (uint64_t done = 0; done < bytes; done += buffer.size()) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(buffer.size(), bytes - done));
+      part.file.PRead(kMegatronHeaderBytes + done, buffer.data(), n);
+      out.Write(std::string_view(buffer.data(), n));
+    }
+  }
+  std::vector<int64_t> entries(kChunk);
+  const auto shifted_copy = [&](const IndexPart& part, uint64_t offset, uint64_t count,
+                                int64_t shift) {
+    for (uint64_t done = 0; done < count; done += kChunk) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, count - done));
+      part.file.PRead(offset + done * sizeof(int64_t), reinterpret_cast<char*>(entries.data()),
+                      n * sizeof(int64_t));
+      for (size_t j = 0; j < n; ++j) entries[j] += shift;
+      out.Write(
+          std::string_view(reinterpret_cast<const char*>(entries.data()), n * sizeof(int64_t)));
+    }
+  };
+  int64_t bin_offset = 0;
+  for (const IndexPart& part : in) {
+    const uint64_t s = part.header.sequence_count;
+    shifted_copy(part, kMegatronHeaderBytes + 4 * s, s, bin_offset);
+    // The part's .bin bytes: its last pointer plus its last length, in ids.
+    if (s > 0) {
+      int64_t last_pointer = 0;
+      int32_t last_length = 0;
+      part.file.PRead(kMegatronHeaderBytes + 4 * s + 8 * (s - 1),
+                      reinterpret_cast<char*>(&last_pointer), sizeof last_pointer);
+      part.file.PRead(kMegatronHeaderBytes + 4 * (s - 1), reinterpret_cast<char*>(&last_length),
+                      sizeof last_length);
+      bin_offset +=
+          last_pointer + static_cast<int64_t>(last_length) * static_cast<int64_t>(id_bytes);
+    }
+  }
+  const int64_t zero = 0;
+  out.Write(std::string_view(reinterpret_cast<const char*>(&zero), sizeof zero));
+  int64_t sequence_offset = 0;
+  for (const IndexPart& part : in) {
+    const uint64_t s = part.header.sequence_count;
+    shifted_copy(part, kMegatronHeaderBytes + 12 * s + sizeof(int64_t), part.header.documents(),
+                 sequence_offset);
+    sequence_offset += static_cast<int64_t>(s);
+  }
+  out.Sync();
+  out.Close();
+}
+
 class MegatronDatasetFiles::DataCommit : public DeferredCommit {
  public:
   explicit DataCommit(std::shared_ptr<MegatronDatasetFiles> files) : files_(std::move(files)) {}
   void Prepare() override { files_->Close(); }
   void Commit() override { files_->CommitData(); }
+  /// The ranks' `.bin` parts, one after the other, are the `.bin` of the whole.
+  Join JoinKind() const override { return Join::kConcatenate; }
   std::vector<PendingRename> Files() const override {
     return {PendingRename{files_->bin_.temp_path(), files_->bin_.target()}};
   }
@@ -76,6 +172,21 @@ class MegatronDatasetFiles::IndexCommit : public DeferredCommit {
   explicit IndexCommit(std::shared_ptr<MegatronDatasetFiles> files) : files_(std::move(files)) {}
   void Prepare() override { files_->Close(); }
   void Commit() override { files_->CommitIndex(); }
+  /// The ranks' `.idx` parts describe `.bin` parts that were concatenated: their entries are
+  /// joined with the pointers and document indices shifted (JoinMegatronIndexParts).
+  Join JoinKind() const override { return Join::kCustom; }
+  void JoinParts(const std::vector<std::string>& parts) override {
+    const std::string joined = files_->idx_.temp_path() + ".join";
+    try {
+      JoinMegatronIndexParts(parts, joined, MegatronIdxPath(files_->prefix_));
+      if (::rename(joined.c_str(), files_->idx_.temp_path().c_str()) != 0) {
+        ThrowIoError("cannot rename the joined index onto", files_->idx_.temp_path(), errno);
+      }
+    } catch (...) {
+      ::unlink(joined.c_str());
+      throw;
+    }
+  }
   std::vector<PendingRename> Files() const override {
     return {PendingRename{files_->idx_.temp_path(), files_->idx_.target()}};
   }

@@ -33,6 +33,13 @@ namespace corpusflow {
 /// Where the members of a commit go: ExecContext::DeferCommit or CommitGroup::Add.
 using DeferCommitFn = std::function<void(std::unique_ptr<DeferredCommit>, CommitRank)>;
 
+/// Write to `out_path` the `.idx` of the `.bin` that is the concatenation of the `.bin` parts
+/// whose indexes are `parts` (a multi-rank run's parts, in rank order): the lengths in order,
+/// the pointers shifted by the bytes before, the document indices by the sequences before.
+/// Errors name `name` (the dataset's `.idx`). Throws IoError, CorruptionError, DataError.
+void JoinMegatronIndexParts(const std::vector<std::string>& parts, const std::string& out_path,
+                            const std::string& name);
+
 /// The backup of a dataset file `path` while a commit replaces it: `.NAME.prev` beside it.
 std::string MegatronBackupPath(const std::string& path);
 

@@ -618,4 +618,12 @@ static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{
     },
 });
 
+std::string WriteMegatronOperator::RankLimit() const {
+  if (options_.shards > 1) {
+    return "sharded datasets across MPI ranks are not built yet (write one dataset per field, "
+           "which the ranks join)";
+  }
+  return "";
+}
+
 }  // namespace corpusflow

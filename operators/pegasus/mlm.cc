@@ -8,6 +8,7 @@
 #include "engine/exec_context.h"
 #include "engine/io/paths.h"
 #include "engine/registry.h"
+#include "engine/slices.h"
 #include "engine/stats.h"
 #include "operators/pegasus/gsg_random.h"
 #include "operators/tokenize/vocab_file.h"
@@ -88,7 +89,7 @@ class MlmRun : public TransformRun {
       const std::span<const int32_t> ids = input[r];
       for (const int32_t id : ids) {
         if (id < 0 || (vocab_size > 0 && id >= vocab_size)) {
-          throw DataError("mlm: record " + std::to_string(batch.first_record() + r) + ": id " +
+          throw DataError("mlm: record " + RecordNumberText(batch.first_record() + r) + ": id " +
                           std::to_string(id) + " in '" + options_.field +
                           "' is outside the vocabulary (size " + std::to_string(vocab_size) + ")");
         }

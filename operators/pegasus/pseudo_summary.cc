@@ -7,6 +7,7 @@
 
 #include "engine/error.h"
 #include "engine/registry.h"
+#include "engine/slices.h"
 #include "engine/stats.h"
 #include "operators/text/utf8_internal.h"
 
@@ -210,6 +211,7 @@ class PseudoSummaryRun : public TransformRun {
     Batch out;
     out.set_sequence(batch.sequence());
     out.set_first_record(batch.first_record());
+    out.set_origin(batch.origin());
     // Fields copied into every pair.
     std::vector<const Column*> carried;
     for (const Column& c : batch.columns()) {
@@ -227,7 +229,7 @@ class PseudoSummaryRun : public TransformRun {
     for (size_t r = 0; r < texts.size(); ++r) {
       const std::string_view text = texts[r];
       if (text.size() >= std::numeric_limits<uint32_t>::max()) {
-        throw DataError("pseudo-summary: record " + std::to_string(batch.first_record() + r) +
+        throw DataError("pseudo-summary: record " + RecordNumberText(batch.first_record() + r) +
                         " is longer than 4 GiB");
       }
       DecodeUtf8Escaped(text, &w.code_points, &w.byte_offsets);

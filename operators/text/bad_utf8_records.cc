@@ -18,7 +18,7 @@ bool BadUtf8Records::Keep(size_t i, std::string_view* text) {
     return true;
   }
   const Utf8Outcome outcome =
-      ApplyBadUtf8Policy(policy_, text, &repaired_text_, who_, first_record_ + i + 1, field_);
+      ApplyBadUtf8Policy(policy_, text, &repaired_text_, who_, first_record_ + i, field_);
   if (outcome == Utf8Outcome::kRepaired) ++repaired_;
   if (outcome != Utf8Outcome::kDropped) return true;
   keep_[i] = false;

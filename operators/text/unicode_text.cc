@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "engine/error.h"
+#include "engine/slices.h"
 
 namespace corpusflow {
 namespace {
@@ -92,8 +93,7 @@ BadUtf8Policy ParseBadUtf8Policy(const std::string& text) {
 }
 
 Utf8Outcome ApplyBadUtf8Policy(BadUtf8Policy policy, std::string_view* text, std::string* scratch,
-                               std::string_view who, uint64_t record_number,
-                               std::string_view field) {
+                               std::string_view who, uint64_t record, std::string_view field) {
   if (IsValidUtf8(*text)) return Utf8Outcome::kValid;
   switch (policy) {
     case BadUtf8Policy::kReplace:
@@ -105,7 +105,7 @@ Utf8Outcome ApplyBadUtf8Policy(BadUtf8Policy policy, std::string_view* text, std
     case BadUtf8Policy::kError:
       break;
   }
-  throw DataError(std::string(who) + ": record " + std::to_string(record_number) + ": field '" +
+  throw DataError(std::string(who) + ": record " + RecordNumberText(record) + ": field '" +
                   std::string(field) + "' is not valid UTF-8");
 }
 

@@ -96,10 +96,10 @@ BadUtf8Policy ParseBadUtf8Policy(const std::string& text);
 enum class Utf8Outcome { kValid, kRepaired, kDropped };
 /// Apply `policy` to the text of one record: valid text is left as is; kReplace repairs it into
 /// `*scratch` and points `*text` there; kDrop reports the record as dropped; kError throws
-/// DataError "WHO: record N: field 'F' is not valid UTF-8" (N is 1-based).
+/// DataError "WHO: record N: field 'F' is not valid UTF-8" (N: RecordNumberText of `record`, the
+/// record's identity, engine/slices.h).
 Utf8Outcome ApplyBadUtf8Policy(BadUtf8Policy policy, std::string_view* text, std::string* scratch,
-                               std::string_view who, uint64_t record_number,
-                               std::string_view field);
+                               std::string_view who, uint64_t record, std::string_view field);
 
 /// Python's str.isspace(): the characters jieba's `\s` matches.
 bool IsPythonSpace(char32_t cp);

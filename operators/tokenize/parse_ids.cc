@@ -5,6 +5,7 @@
 
 #include "engine/error.h"
 #include "engine/registry.h"
+#include "engine/slices.h"
 #include "engine/stats.h"
 #include "operators/text/unicode_text.h"
 
@@ -77,7 +78,7 @@ void ParseIdsOperator::ParseBatch(Batch& batch, Scratch& scratch, OperatorStats&
       int64_t value = 0;
       const auto [next, ec] = std::from_chars(p, end, value);
       const auto fail = [&](const std::string& why) {
-        throw DataError(name() + ": record " + std::to_string(batch.first_record() + i + 1) +
+        throw DataError(name() + ": record " + RecordNumberText(batch.first_record() + i) +
                         ", field '" + field_ + "': " + why);
       };
       if (ec == std::errc::invalid_argument || (next < end && !IsAsciiSpace(*next))) {

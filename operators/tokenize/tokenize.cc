@@ -9,6 +9,7 @@
 #include "engine/exec_context.h"
 #include "engine/io/paths.h"
 #include "engine/registry.h"
+#include "engine/slices.h"
 #include "engine/stats.h"
 #include "operators/text/bad_utf8_records.h"
 #include "operators/tokenize/bert_basic_tokenizer.h"
@@ -241,7 +242,7 @@ class TokenizeRun : public TransformRun {
     try {
       return tokenizer.Encode(text, ids, specials);
     } catch (const DataError& e) {
-      throw DataError(op_.name() + ": record " + std::to_string(record + 1) + ", field '" +
+      throw DataError(op_.name() + ": record " + RecordNumberText(record) + ", field '" +
                       op_.options().field + "': " + e.what());
     }
   }

@@ -42,6 +42,9 @@ struct VocabOptions {
 
 class VocabOperator : public Sink {
  public:
+  std::string RankLimit() const override {
+    return "its counts are not reduced across MPI ranks yet";
+  }
   /// Throws InvalidArgument for a size that leaves no room after the special tokens.
   explicit VocabOperator(VocabOptions options);
 

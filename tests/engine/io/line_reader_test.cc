@@ -1,7 +1,7 @@
 // Tests of engine/line_reader: lines are split on '\n' only, byte for byte, whatever the buffer
-// size and however the stream chops its reads; long lines and a missing final newline work; a
-// line longer than the limit is reported and skipped, and an endless one costs no more than the
-// limit.
+// size and however the stream chops its reads, each at its offset in the stream; long lines and
+// a missing final newline work; a line longer than the limit is reported and skipped, and an
+// endless one costs no more than the limit.
 #include "engine/io/line_reader.h"
 
 #include <gtest/gtest.h>
@@ -46,9 +46,14 @@ std::vector<std::string> SplitWith(const std::string& data, size_t buffer, size_
   LineReader reader(std::make_unique<ChoppyInput>(data, seed, max_read), buffer);
   std::vector<std::string> lines;
   std::string_view line;
+  uint64_t next_offset = 0;
   while (reader.Next(&line)) {
     lines.emplace_back(line);
     EXPECT_EQ(reader.line_number(), lines.size());
+    // The line's offset in the stream: where its bytes are, and right after the previous one.
+    EXPECT_EQ(data.substr(reader.line_offset(), line.size()), line);
+    EXPECT_EQ(reader.line_offset(), next_offset);
+    next_offset = reader.line_offset() + line.size() + 1;
   }
   EXPECT_FALSE(reader.Next(&line)) << "the end is sticky";
   return lines;
@@ -144,8 +149,10 @@ TEST(LineReaderTest, NulDelimitedLinesForAnyBufferAndReadSize) {
                     '\0');
   std::string_view line;
   EXPECT_EQ(reader.Read(&line), LineReader::Status::kTooLong);
+  EXPECT_EQ(reader.line_offset(), 0u);
   ASSERT_EQ(reader.Read(&line), LineReader::Status::kLine);
   EXPECT_EQ(line, "ok");
+  EXPECT_EQ(reader.line_offset(), 10u);  // after the skipped line, whose bytes left the buffer
 }
 
 TEST(LineReaderTest, LineMuchLongerThanTheBuffer) {

@@ -771,3 +771,122 @@ TEST(ReadCliTest, AllowedLongRecordPeaksWithinTheBudgetPlusAFewRecords) {
 
 }  // namespace
 }  // namespace corpusflow
+
+namespace corpusflow {
+namespace {
+
+// Record identities by input slice (engine/slices.h): a plain file's record is of the slice where
+// its first byte lies, in the byte space of all inputs in order; a compressed file's records are
+// all of the slice where it starts; the ordinal counts the records that reach the numbered stage
+// (after a filter), restarting at each slice; batches never mix slices; none of it depends on
+// threads or batch sizes.
+TEST(ReadSlicesTest, RecordIdentityIsTheSliceOfItsFirstByteAndItsOrdinalInTheSlice) {
+  ScopedTempDir dir;
+  constexpr uint64_t kSlice = 4096;
+  // Input byte space: a.txt (plain), b.txt.gz (compressed, one unit), c.txt (plain).
+  struct Line {
+    std::string text;
+    uint64_t offset;  // in the input byte space
+  };
+  std::vector<Line> lines;
+  std::string a, c;
+  for (int i = 0; i < 700; ++i) {
+    const std::string text = "a" + std::to_string(i) + std::string(i % 23, '.');
+    lines.push_back({text, a.size()});
+    a += text + "\n";
+  }
+  WriteFile(dir.File("a.txt"), a);
+  std::string b;
+  for (int i = 0; i < 300; ++i) b += "b" + std::to_string(i) + "\n";
+  WriteCompressed(dir.File("b.txt.gz"), b);
+  const uint64_t b_base = a.size();
+  const uint64_t b_size = std::filesystem::file_size(dir.File("b.txt.gz"));
+  for (int i = 0; i < 300; ++i) lines.push_back({"b" + std::to_string(i), b_base});
+  for (int i = 0; i < 900; ++i) {
+    const std::string text = "c" + std::to_string(i) + std::string(i % 31, ',');
+    lines.push_back({text, b_base + b_size + c.size()});
+    c += text + "\n";
+  }
+  WriteFile(dir.File("c.txt"), c);
+  ASSERT_GT(a.size(), 2 * kSlice);
+  // Every fifth record is filtered out before the numbered stage.
+  const auto kept = [](std::string_view text) {
+    return std::stoi(std::string(text.substr(1, text.find_first_of(".,") - 1))) % 5 != 0;
+  };
+  std::vector<std::string> expected_texts;
+  std::vector<std::string> expected_identity;
+  std::map<uint64_t, uint64_t> ordinals;
+  for (const Line& line : lines) {
+    if (!kept(line.text)) continue;
+    const uint64_t slice = line.offset / kSlice;
+    expected_texts.push_back(line.text);
+    expected_identity.push_back(std::to_string((slice << 40) | ordinals[slice]++));
+  }
+  ASSERT_GT(ordinals.size(), 5u);
+  for (const int threads : {1, 2}) {
+    for (const uint64_t batch_bytes : {uint64_t{512}, uint64_t{1} << 20}) {
+      SCOPED_TRACE(std::to_string(threads) + " threads, batches of " + std::to_string(batch_bytes));
+      RunOptions options = testing::TestRunOptions(threads, 64 << 20, batch_bytes);
+      options.slice_bytes = kSlice;
+      CollectedOutput out;
+      CollectingSinkOptions sink;
+      sink.all_fields = true;
+      testing::RunChain(
+          testing::Chain(MakeRead({dir.File("a.txt"), dir.File("b.txt.gz"), dir.File("c.txt")}),
+                         std::make_unique<testing::PredicateFilter>(kept),
+                         std::make_unique<testing::RecordIndexTransform>(),
+                         std::make_unique<CollectingSink>(&out, sink)),
+          options);
+      ASSERT_EQ(out.texts, expected_texts);
+      std::vector<std::string> identity;
+      for (const auto& record : out.records) {
+        identity.push_back(std::get<std::string>(record.Get("record_index")));
+      }
+      EXPECT_EQ(identity, expected_identity);
+    }
+  }
+  // One slice (the default 64 MiB): records are numbered 0, 1, 2, ... as before slices.
+  CollectedOutput out;
+  CollectingSinkOptions sink;
+  sink.all_fields = true;
+  testing::RunChain(testing::Chain(MakeRead({dir.File("a.txt"), dir.File("c.txt")}),
+                                   std::make_unique<testing::RecordIndexTransform>(),
+                                   std::make_unique<CollectingSink>(&out, sink)),
+                    testing::TestRunOptions(2, 64 << 20, 512));
+  ASSERT_EQ(out.records.size(), 1600u);
+  for (size_t i = 0; i < out.records.size(); ++i) {
+    ASSERT_EQ(std::get<std::string>(out.records[i].Get("record_index")), std::to_string(i));
+  }
+}
+
+// A record of a later slice is named in messages by its ordinal and slice.
+TEST(ReadSlicesTest, ErrorsNameARecordOfALaterSliceByItsSlice) {
+  ScopedTempDir dir;
+  std::string text;
+  uint64_t slice_start_line = 0;
+  for (int i = 0; i < 3000; ++i) {
+    const std::string line = std::to_string(i * 7) + " " + std::to_string(i) + "\n";
+    if (text.size() / 4096 != (text.size() + line.size()) / 4096) slice_start_line = i + 1;
+    text += line;
+  }
+  const uint64_t slice = text.size() / 4096;
+  // The bad record is the (3000 - slice_start_line + 1)th of its slice (when the slice starts
+  // with a whole line, as here: checked below).
+  ASSERT_EQ(text.size() % 4096 == 0 ? 0u : 1u, 1u);
+  text += "12 x\n";
+  WriteFile(dir.File("in.txt"), text);
+  const CommandResult r = RunCorpusflow(
+      {"run", "read " + dir.File("in.txt") + " | parse-ids | write " + dir.File("out.jsonl"),
+       "--slice-bytes", "4K", "--progress", "never"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("parse-ids: record " + std::to_string(3000 - slice_start_line + 1) +
+                       " of input slice " + std::to_string(slice) +
+                       ", field 'text': 'x' is not "
+                       "an integer"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.File("out.jsonl")));
+}
+
+}  // namespace
+}  // namespace corpusflow
