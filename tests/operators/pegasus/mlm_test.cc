@@ -290,12 +290,14 @@ TEST(MlmOperatorTest, EdgeCasesAndErrors) {
   EXPECT_EQ(Ids(records[1], "src_ids"), (std::vector<int32_t>{101, 102}));
   EXPECT_EQ(Ids(records[2], "src_ids"), (std::vector<int32_t>{101, 103, 102}));
   EXPECT_EQ(Ids(records[2], "labels"), (std::vector<int32_t>{0, 500, 0}));
-  // An id outside the vocabulary is a data error naming the record.
+  // An id outside the vocabulary is a data error naming the record, 1-based like every other
+  // message (it said "record 1" for the second record before).
   try {
     RunMlm({IdsBatch({{5, 6}, {5, 1000}}, 1000)}, {"--mask-id", "103"});
     FAIL() << "no error";
   } catch (const DataError& e) {
-    EXPECT_NE(std::string(e.what()).find("record 1"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("mlm: record 2: id 1000"), std::string::npos)
+        << e.what();
   }
   auto& registry = OperatorRegistry::Global();
   EXPECT_THROW(registry.Create("mlm", {}), InvalidArgument);
