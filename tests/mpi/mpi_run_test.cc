@@ -163,7 +163,8 @@ TEST(MpiRunTest, WhatCannotRunAcrossRanksYetIsRefusedBeforeAnyOutput) {
           "gen cannot run across 2 MPI ranks: it does not divide its input among MPI ranks");
   refused("read " + dir.File("in.txt") + " | head 2 | write " + dir.File("out.txt"),
           "head cannot run across 2 MPI ranks");
-  refused("read " + dir.File("in.txt") + " | parse-ids | write-mds " + dir.File("mds"),
+  refused("read " + dir.File("in.txt") + " | parse-ids --output input_ids | write-mds " +
+              dir.File("mds"),
           "write-mds cannot run across 2 MPI ranks: its files are not joined from the parts of "
           "several MPI ranks yet");
   refused("read " + dir.File("in.txt") + " | vocab -o " + dir.File("vocab.txt"),
