@@ -296,8 +296,7 @@ TEST(MlmOperatorTest, EdgeCasesAndErrors) {
     RunMlm({IdsBatch({{5, 6}, {5, 1000}}, 1000)}, {"--mask-id", "103"});
     FAIL() << "no error";
   } catch (const DataError& e) {
-    EXPECT_NE(std::string(e.what()).find("mlm: record 2: id 1000"), std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find("mlm: record 2: id 1000"), std::string::npos) << e.what();
   }
   auto& registry = OperatorRegistry::Global();
   EXPECT_THROW(registry.Create("mlm", {}), InvalidArgument);
