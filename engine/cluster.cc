@@ -36,41 +36,28 @@ void Cluster::Fail(int exit_code) noexcept {
   }
 }
 
-std::string Cluster::Describe() const {
-  if (single()) return "";
-  return "rank " + std::to_string(rank()) + " of " + std::to_string(size());
-}
-
 namespace {
 
 class SingleProcessCluster : public Cluster {
  public:
   int rank() const override { return 0; }
   int size() const override { return 1; }
-  std::vector<uint64_t> SumAll(const std::vector<uint64_t>& values) override { return values; }
   uint64_t MaxAll(uint64_t value) override { return value; }
-  uint64_t ExclusiveSum(uint64_t) override { return 0; }
-  std::string Broadcast(const std::string& bytes, int) override { return bytes; }
   std::vector<std::string> GatherAll(const std::string& bytes) override { return {bytes}; }
-  std::vector<std::string> Exchange(std::vector<std::string> send) override { return send; }
   int AgreeOnStatus(int exit_code) override { return exit_code; }
 };
 
-/// The launcher's rank count from the environment: Open MPI's mpirun, PMIx (srun --mpi=pmix,
-/// Open MPI 5) and PMI-1/2 (srun, MPICH); 0 when no launcher started this process.
+/// The launcher's rank count from the environment: Open MPI's mpirun (OMPI_COMM_WORLD_SIZE), PMI
+/// (srun --mpi=pmi2, MPICH: PMI_SIZE), or for a PMIx launch, which gives only the rank (srun
+/// --mpi=pmix, Open MPI 5), Slurm's task count (2, at least one more rank, without it); 0 when
+/// no launcher started this process.
 int LauncherSize() {
-  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE", "SLURM_NTASKS"}) {
-    if (const char* value = std::getenv(name)) {
-      // SLURM_NTASKS alone is set in every step of a Slurm job, launched by srun or not; only a
-      // PMI variable says this process is one of an MPI job's ranks.
-      if (std::string(name) == "SLURM_NTASKS" && std::getenv("PMI_RANK") == nullptr &&
-          std::getenv("PMIX_RANK") == nullptr) {
-        continue;
-      }
-      return std::atoi(value);
-    }
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}) {
+    if (const char* value = std::getenv(name)) return std::atoi(value);
   }
-  return std::getenv("PMIX_RANK") != nullptr || std::getenv("PMI_RANK") != nullptr ? 2 : 0;
+  if (std::getenv("PMIX_RANK") == nullptr) return 0;
+  const char* tasks = std::getenv("SLURM_NTASKS");
+  return tasks != nullptr ? std::atoi(tasks) : 2;
 }
 
 std::unique_ptr<Cluster>& Instance() {

@@ -3,12 +3,12 @@
 // outside engine/cluster*.cc includes <mpi.h>, and a build without MPI (or a run not started by
 // mpirun/srun) gets the single-process cluster, whose collectives are identities.
 //
-// Collectives: every rank calls the same collectives in the same order (MPI's rule). Each is
-// called by one thread at a time per process (MPI_THREAD_SERIALIZED): the engine's exchange
-// thread, or the main thread between pipelines, never both at once.
+// Collectives: every rank calls the same collectives in the same order (MPI's rule), from one
+// thread at a time per process (MPI_THREAD_SERIALIZED). They carry small messages (file lists,
+// counters); the shuffle's exchange of records across ranks is not built yet.
 //
 // Failure: a collective whose peer died ends this process through the MPI runtime (the job is
-// aborted); a rank that fails by itself says so in the next AgreeOnStatus or exchange round, so
+// aborted); a rank that fails by itself says so at the next agreement point (Fail), so
 // that every rank ends with the same exit code and none commits (docs/scale-out.md).
 #pragma once
 
@@ -29,26 +29,11 @@ class Cluster {
   virtual int rank() const = 0;
   virtual int size() const = 0;
   bool single() const { return size() == 1; }
-  /// "rank K of N" for messages; "" for a single process.
-  std::string Describe() const;
 
-  /// The sum over ranks of `values` (element-wise), on every rank.
-  virtual std::vector<uint64_t> SumAll(const std::vector<uint64_t>& values) = 0;
   /// The maximum over ranks of `value`, on every rank.
   virtual uint64_t MaxAll(uint64_t value) = 0;
-  /// The sum of `value` over the ranks before this one (0 on rank 0).
-  virtual uint64_t ExclusiveSum(uint64_t value) = 0;
-  /// `bytes` of rank `root`, on every rank.
-  virtual std::string Broadcast(const std::string& bytes, int root) = 0;
   /// Every rank's `bytes`, in rank order, on every rank.
   virtual std::vector<std::string> GatherAll(const std::string& bytes) = 0;
-
-  /// One round of the all-to-all exchange: `send[r]` goes to rank r (`send.size() == size()`;
-  /// this rank's own entry is passed through), and the result holds what each rank sent to this
-  /// one, in rank order. Every message must stay under kMaxMessageBytes (Open MPI 4.1 has no
-  /// large-count calls): the caller sizes its rounds.
-  virtual std::vector<std::string> Exchange(std::vector<std::string> send) = 0;
-  static constexpr uint64_t kMaxMessageBytes = (uint64_t{1} << 31) - (uint64_t{1} << 20);
 
   /// The collective decision at the end of a phase: every rank passes its exit code (0: it
   /// succeeded) and gets the largest one, so that all ranks commit or none does.

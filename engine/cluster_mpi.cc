@@ -1,16 +1,14 @@
 // The MPI world as a Cluster (built only when CMake finds MPI: CORPUSFLOW_HAVE_MPI). Every call
 // is a blocking collective on MPI_COMM_WORLD; MPI runs in MPI_THREAD_SERIALIZED mode, and the
 // engine calls it from one thread at a time. Counts and displacements are int (Open MPI 4.1 has
-// no large-count calls): Exchange refuses a message of kMaxMessageBytes or more, and GatherAll
-// and Broadcast carry small messages (reports, plans).
+// no large-count calls): GatherAll carries small messages (file lists, counters) and refuses
+// 2 GiB or more in all.
 // The C API only: Open MPI's and MPICH's headers otherwise pull in the removed C++ bindings.
 #define OMPI_SKIP_MPICXX 1
 #define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
-#include <algorithm>
-#include <cstring>
-#include <numeric>
+#include <limits>
 
 #include "engine/check.h"
 #include "engine/cluster.h"
@@ -29,10 +27,8 @@ void Check(int code, const char* call) {
 }
 
 int IntCount(uint64_t bytes, const char* what) {
-  CF_CHECK(bytes < Cluster::kMaxMessageBytes,
-           std::string(what) + ": a message of " + std::to_string(bytes) +
-               " bytes is over MPI's int counts; the caller sizes its rounds below " +
-               std::to_string(Cluster::kMaxMessageBytes));
+  CF_CHECK(bytes <= static_cast<uint64_t>(std::numeric_limits<int>::max()),
+           std::string(what) + ": " + std::to_string(bytes) + " bytes are over MPI's int counts");
   return static_cast<int>(bytes);
 }
 
@@ -61,32 +57,9 @@ class MpiCluster : public Cluster {
   int rank() const override { return rank_; }
   int size() const override { return size_; }
 
-  std::vector<uint64_t> SumAll(const std::vector<uint64_t>& values) override {
-    std::vector<uint64_t> out(values.size());
-    Check(MPI_Allreduce(values.data(), out.data(), IntCount(values.size(), "SumAll"), MPI_UINT64_T,
-                        MPI_SUM, MPI_COMM_WORLD),
-          "MPI_Allreduce");
-    return out;
-  }
-
   uint64_t MaxAll(uint64_t value) override {
     uint64_t out = 0;
     Check(MPI_Allreduce(&value, &out, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce");
-    return out;
-  }
-
-  uint64_t ExclusiveSum(uint64_t value) override {
-    uint64_t out = 0;
-    Check(MPI_Exscan(&value, &out, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD), "MPI_Exscan");
-    return rank_ == 0 ? 0 : out;  // rank 0's result is undefined in MPI
-  }
-
-  std::string Broadcast(const std::string& bytes, int root) override {
-    uint64_t length = bytes.size();
-    Check(MPI_Bcast(&length, 1, MPI_UINT64_T, root, MPI_COMM_WORLD), "MPI_Bcast");
-    std::string out = rank_ == root ? bytes : std::string(length, '\0');
-    Check(MPI_Bcast(out.data(), IntCount(length, "Broadcast"), MPI_BYTE, root, MPI_COMM_WORLD),
-          "MPI_Bcast");
     return out;
   }
 
@@ -110,44 +83,6 @@ class MpiCluster : public Cluster {
     return out;
   }
 
-  std::vector<std::string> Exchange(std::vector<std::string> send) override {
-    CF_CHECK(send.size() == static_cast<size_t>(size_), "Exchange: one message per rank");
-    const size_t n = send.size();
-    std::vector<int> send_counts(n), receive_counts(n);
-    for (size_t r = 0; r < n; ++r) send_counts[r] = IntCount(send[r].size(), "Exchange");
-    Check(MPI_Alltoall(send_counts.data(), 1, MPI_INT, receive_counts.data(), 1, MPI_INT,
-                       MPI_COMM_WORLD),
-          "MPI_Alltoall");
-    // One point-to-point message per peer, so no buffer needs int displacements over the sum of
-    // all messages (MPI_Alltoallv's would overflow at 2 GiB in all).
-    std::vector<std::string> received(n);
-    std::vector<MPI_Request> requests;
-    requests.reserve(2 * n);
-    for (size_t r = 0; r < n; ++r) {
-      if (static_cast<int>(r) == rank_) {
-        received[r] = std::move(send[r]);
-        continue;
-      }
-      received[r].resize(static_cast<size_t>(receive_counts[r]));
-      if (receive_counts[r] > 0) {
-        requests.emplace_back();
-        Check(MPI_Irecv(received[r].data(), receive_counts[r], MPI_BYTE, static_cast<int>(r),
-                        kExchangeTag, MPI_COMM_WORLD, &requests.back()),
-              "MPI_Irecv");
-      }
-    }
-    for (size_t r = 0; r < n; ++r) {
-      if (static_cast<int>(r) == rank_ || send_counts[r] == 0) continue;
-      requests.emplace_back();
-      Check(MPI_Isend(send[r].data(), send_counts[r], MPI_BYTE, static_cast<int>(r), kExchangeTag,
-                      MPI_COMM_WORLD, &requests.back()),
-            "MPI_Isend");
-    }
-    Check(MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE),
-          "MPI_Waitall");
-    return received;
-  }
-
   int AgreeOnStatus(int exit_code) override {
     int out = 0;
     Check(MPI_Allreduce(&exit_code, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce");
@@ -155,7 +90,6 @@ class MpiCluster : public Cluster {
   }
 
  private:
-  static constexpr int kExchangeTag = 17;
   int rank_ = 0;
   int size_ = 1;
 };

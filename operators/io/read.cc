@@ -116,13 +116,11 @@ class ReadRun : public BatchReader {
     const Cluster& cluster = ctx_.cluster();
     if (!cluster.single()) {
       for (const std::string& path : op_.paths()) {
-        if (path == "-" || InputSpaceBytes(path) == 0) {
-          // A stream cannot be cut, nor read by every rank; an empty file has no records.
-          if (path == "-" || !std::filesystem::is_regular_file(path)) {
-            throw InvalidArgument("read: " + (path == "-" ? std::string("stdin") : path) +
-                                  " is a stream, which the ranks of an MPI run cannot share; "
-                                  "give files");
-          }
+        // A stream cannot be cut, nor read by every rank.
+        if (path == "-" || !std::filesystem::is_regular_file(path)) {
+          throw InvalidArgument("read: " + (path == "-" ? std::string("stdin") : path) +
+                                " is a stream, which the ranks of an MPI run cannot share; "
+                                "give files");
         }
       }
       if (op_.options().meta) {
