@@ -14,20 +14,8 @@ Example::
             ids = batch["input_ids"]        # numpy int32 (records, 2049), no copy
 """
 
+from corpusflow import readers
 from corpusflow._core import Batch, Error, Pipeline, Ragged, __version__
-from corpusflow.readers import (DatatroveDataset, JsonlDataset, MDSDataset, MegatronDataset,
-                                OlmoDataset, PackedMegatronDataset)
+from corpusflow.readers import *  # noqa: F401,F403 (the readers, listed in readers.__all__)
 
-__all__ = [
-    "Batch",
-    "Error",
-    "Pipeline",
-    "Ragged",
-    "MegatronDataset",
-    "PackedMegatronDataset",
-    "DatatroveDataset",
-    "MDSDataset",
-    "OlmoDataset",
-    "JsonlDataset",
-    "__version__",
-]
+__all__ = ["Batch", "Error", "Pipeline", "Ragged", "__version__"] + readers.__all__

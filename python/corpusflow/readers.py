@@ -91,12 +91,36 @@ class PackedMegatronDataset:
         return {name: dataset[i] for name, dataset in self.fields.items()}
 
 
+class _TokenFile:
+    """Tokens (``self.tokens``) and an optional loss mask (``self.loss``) of one file, read as
+    documents (``_document(i)`` gives their bounds) or, with a sample length L, as the samples
+    of L tokens."""
+
+    def _items(self, sample_length, documents):
+        self._sample_length = sample_length
+        self._n = len(self.tokens) // sample_length if sample_length is not None else documents
+
+    def __len__(self):
+        return self._n
+
+    def __getitem__(self, i):
+        i = _index(i, self._n, type(self).__name__)
+        if self._sample_length is not None:
+            start, end = i * self._sample_length, (i + 1) * self._sample_length
+        else:
+            start, end = self._document(i)
+        item = {"input_ids": self.tokens[start:end]}
+        if self.loss is not None:
+            item["loss_mask"] = self.loss[start:end]
+        return item
+
+
 def _datatrove_paths(path):
     path = os.fspath(path)
     return path if path.endswith(".ds") else path + ".ds"
 
 
-class DatatroveDataset:
+class DatatroveDataset(_TokenFile):
     """datatrove / nanotron tokens: ``PREFIX.ds`` (``PREFIX`` or the ``.ds`` path).
 
     Without ``sample_length``, item i is document i of ``.ds.index`` (a packed sample's
@@ -141,29 +165,14 @@ class DatatroveDataset:
         if self.loss is not None and len(self.loss) != len(self.tokens):
             raise ValueError("%s.loss: %d bytes for %d tokens" % (ds, len(self.loss),
                                                                   len(self.tokens)))
-        self.sample_length = sample_length
-        if sample_length is not None:
-            if sample_length <= 0 or len(self.tokens) % sample_length:
-                raise ValueError("%s: %d tokens are not samples of %d" % (ds, len(self.tokens),
-                                                                         sample_length))
-            self._n = len(self.tokens) // sample_length
-        else:
-            self._n = len(self.ends)
+        if sample_length is not None and (sample_length <= 0 or
+                                          len(self.tokens) % sample_length):
+            raise ValueError("%s: %d tokens are not samples of %d" % (ds, len(self.tokens),
+                                                                     sample_length))
+        self._items(sample_length, len(self.ends))
 
-    def __len__(self):
-        return self._n
-
-    def __getitem__(self, i):
-        i = _index(i, self._n, "DatatroveDataset")
-        if self.sample_length is not None:
-            start, end = i * self.sample_length, (i + 1) * self.sample_length
-        else:
-            start = int(self.ends[i - 1]) if i > 0 else 0
-            end = int(self.ends[i])
-        item = {"input_ids": self.tokens[start:end]}
-        if self.loss is not None:
-            item["loss_mask"] = self.loss[start:end]
-        return item
+    def _document(self, i):
+        return (int(self.ends[i - 1]) if i > 0 else 0), int(self.ends[i])
 
 
 _MDS_SHAPE_TYPES = [np.dtype("<u1"), np.dtype("<u2"), np.dtype("<u4"), np.dtype("<u8")]
@@ -242,7 +251,7 @@ class MDSDataset:
         return item
 
 
-class OlmoDataset:
+class OlmoDataset(_TokenFile):
     """OLMo / Dolma tokens: ``PREFIX.npy`` (a raw memmap, no numpy header), documents from
     ``PREFIX.csv.gz`` (``start,end,...`` in tokens) and the loss mask ``PREFIX_mask.npy`` when
     present. Item i is document i (``sequence_length=None``) or tokens ``[i L, (i + 1) L)``
@@ -277,25 +286,12 @@ class OlmoDataset:
         if self.loss is not None and len(self.loss) != len(self.tokens):
             raise ValueError("%s: %d bytes for %d tokens" % (mask, len(self.loss),
                                                               len(self.tokens)))
-        self.sequence_length = sequence_length
-        if sequence_length is not None:
-            self._n = len(self.tokens) // sequence_length
-        else:
-            self._n = len(self.documents)
+        if sequence_length is not None and sequence_length <= 0:
+            raise ValueError("OlmoDataset: sequence_length %d" % sequence_length)
+        self._items(sequence_length, len(self.documents))
 
-    def __len__(self):
-        return self._n
-
-    def __getitem__(self, i):
-        i = _index(i, self._n, "OlmoDataset")
-        if self.sequence_length is not None:
-            start, end = i * self.sequence_length, (i + 1) * self.sequence_length
-        else:
-            start, end = (int(x) for x in self.documents[i])
-        item = {"input_ids": self.tokens[start:end]}
-        if self.loss is not None:
-            item["loss_mask"] = self.loss[start:end]
-        return item
+    def _document(self, i):
+        return int(self.documents[i, 0]), int(self.documents[i, 1])
 
 
 class JsonlDataset:

@@ -9,7 +9,6 @@ import gc
 import json
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -18,34 +17,15 @@ import unittest
 
 import numpy as np
 
-if os.environ.get("CORPUSFLOW_PYTHON_MODULE") == "OFF":
-    print("corpusflow was built without its Python module (no pybind11): skipped")
-    sys.exit(77)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from package_testing import BINARY, read_jsonl, run_cli, write_vocab  # noqa: E402 (exits 77)
 
 import corpusflow  # noqa: E402
-
-BINARY = os.environ.get("CORPUSFLOW_BINARY", "")
-
-# A small WordPiece vocabulary that covers every character `gen --lang en` writes.
-VOCAB = (["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "of", "and", "to", "in"]
-         + [chr(c) for c in range(33, 127) if not chr(c).isupper()]
-         + ["##" + chr(c) for c in range(33, 127) if not chr(c).isupper()])
 
 
 def thread_count():
     """The process's threads, as the kernel counts them (Python's and every native one)."""
     return len(os.listdir("/proc/self/task"))
-
-
-def run_cli(spec, cwd):
-    r = subprocess.run([BINARY, "run", "--threads", "2", "--progress", "never", spec], cwd=cwd,
-                       capture_output=True, text=True)
-    return r
-
-
-def read_jsonl(path):
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
 
 
 def rows(batches, field):
@@ -69,8 +49,7 @@ class PipelineTest(unittest.TestCase):
             raise unittest.SkipTest("set CORPUSFLOW_BINARY")
         cls.dir = tempfile.TemporaryDirectory()
         cls.root = cls.dir.name
-        with open(os.path.join(cls.root, "vocab.txt"), "w", encoding="utf-8") as f:
-            f.write("\n".join(VOCAB) + "\n")
+        write_vocab(cls.root)
         r = run_cli("gen --docs 3000 --lang en --seed 5 | write corpus.jsonl", cls.root)
         assert r.returncode == 0, r.stderr
         cls.tokenize = ("read corpus.jsonl | tokenize --kind wordpiece --vocab vocab.txt "

@@ -4,39 +4,26 @@ pipeline. Run by ctest with Debian's python3 and PYTHONPATH=<build>/python:<sour
 exits 77 (skipped) only when the build has no Python module (CORPUSFLOW_PYTHON_MODULE=OFF).
 """
 
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import unittest
 
 import numpy as np
 
-if os.environ.get("CORPUSFLOW_PYTHON_MODULE") == "OFF":
-    print("corpusflow was built without its Python module (no pybind11): skipped")
-    sys.exit(77)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from package_testing import BINARY, read_jsonl, run_cli, write_vocab  # noqa: E402 (exits 77)
 
 import corpusflow  # noqa: E402
 
-BINARY = os.environ.get("CORPUSFLOW_BINARY", "")
 LENGTH = 256
 SEP = 3
-VOCAB = (["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "of", "and", "to", "in"]
-         + [chr(c) for c in range(33, 127) if not chr(c).isupper()]
-         + ["##" + chr(c) for c in range(33, 127) if not chr(c).isupper()])
 
 
-def run_cli(spec, cwd):
-    r = subprocess.run([BINARY, "run", "--threads", "2", "--progress", "never", spec], cwd=cwd,
-                       capture_output=True, text=True)
+def run_ok(spec, cwd):
+    r = run_cli(spec, cwd)
     if r.returncode != 0:
         raise AssertionError("corpusflow run %r: %s" % (spec, r.stderr))
-
-
-def read_jsonl(path):
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
 
 
 def is_mapped(array):
@@ -55,10 +42,9 @@ class ReadersTest(unittest.TestCase):
             raise unittest.SkipTest("set CORPUSFLOW_BINARY")
         cls.dir = tempfile.TemporaryDirectory()
         root = cls.root = cls.dir.name
-        with open(os.path.join(root, "vocab.txt"), "w", encoding="utf-8") as f:
-            f.write("\n".join(VOCAB) + "\n")
+        write_vocab(root)
         os.mkdir(os.path.join(root, "out"))
-        run_cli("gen --docs 4000 --lang en --seed 9 | write corpus.jsonl", root)
+        run_ok("gen --docs 4000 --lang en --seed 9 | write corpus.jsonl", root)
         # Documents of at most 200 ids (one per character at most), so that best-fit packs each
         # whole with its EOD (as write-olmo requires) and samples end with padding.
         docs = ("read corpus.jsonl | filter --max-chars 200 | tokenize --kind wordpiece "
@@ -73,7 +59,7 @@ class ReadersTest(unittest.TestCase):
                                        "write-olmo out/samples --eos 3",
                                        "write-mds out/samples_mds"])):
             for sink in sinks:
-                run_cli(spec + " | " + sink, root)
+                run_ok(spec + " | " + sink, root)
         cls.docs = read_jsonl(os.path.join(root, "docs.jsonl"))
         cls.samples = read_jsonl(os.path.join(root, "samples.jsonl"))
         assert len(cls.docs) > 500 and len(cls.samples) > 100
