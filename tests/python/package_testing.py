@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
+import unittest
 
 if os.environ.get("CORPUSFLOW_PYTHON_MODULE") == "OFF":
     print("corpusflow was built without its Python module (no pybind11): skipped")
@@ -33,3 +35,32 @@ def run_cli(spec, cwd):
 def read_jsonl(path):
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f]
+
+
+def run_ok(spec, cwd):
+    """run_cli, failing the test when the run fails."""
+    r = run_cli(spec, cwd)
+    if r.returncode != 0:
+        raise AssertionError("corpusflow run %r: %s" % (spec, r.stderr))
+
+
+class CorpusTestCase(unittest.TestCase):
+    """A test case whose class has a temp folder `root` holding vocab.txt (VOCAB) and
+    corpus.jsonl: `gen --docs DOCS --lang en --seed SEED`."""
+
+    DOCS = 3000
+    SEED = 5
+
+    @classmethod
+    def setUpClass(cls):
+        if not BINARY:
+            raise unittest.SkipTest("set CORPUSFLOW_BINARY")
+        cls.dir = tempfile.TemporaryDirectory()
+        cls.root = cls.dir.name
+        write_vocab(cls.root)
+        run_ok("gen --docs %d --lang en --seed %d | write corpus.jsonl" % (cls.DOCS, cls.SEED),
+               cls.root)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dir.cleanup()

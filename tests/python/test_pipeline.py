@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -18,7 +17,7 @@ import unittest
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from package_testing import BINARY, read_jsonl, run_cli, write_vocab  # noqa: E402 (exits 77)
+from package_testing import CorpusTestCase, read_jsonl, run_cli  # noqa: E402 (exits 77)
 
 import corpusflow  # noqa: E402
 
@@ -42,25 +41,15 @@ def rows(batches, field):
     return out
 
 
-class PipelineTest(unittest.TestCase):
+class PipelineTest(CorpusTestCase):
     @classmethod
     def setUpClass(cls):
-        if not BINARY:
-            raise unittest.SkipTest("set CORPUSFLOW_BINARY")
-        cls.dir = tempfile.TemporaryDirectory()
-        cls.root = cls.dir.name
-        write_vocab(cls.root)
-        r = run_cli("gen --docs 3000 --lang en --seed 5 | write corpus.jsonl", cls.root)
-        assert r.returncode == 0, r.stderr
+        super().setUpClass()
         cls.tokenize = ("read corpus.jsonl | tokenize --kind wordpiece --vocab vocab.txt "
                         "--lowercase --output text_ids")
         cls.pack = cls.tokenize + " | pack --length 48 --field text_ids --eod '[SEP]'"
         cls.tmp = os.path.join(cls.root, "tmp")
         os.mkdir(cls.tmp)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.dir.cleanup()
 
     def setUp(self):
         self.cwd = os.getcwd()

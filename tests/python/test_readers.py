@@ -12,18 +12,12 @@ import unittest
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from package_testing import BINARY, read_jsonl, run_cli, write_vocab  # noqa: E402 (exits 77)
+from package_testing import CorpusTestCase, read_jsonl, run_ok  # noqa: E402 (exits 77)
 
 import corpusflow  # noqa: E402
 
 LENGTH = 256
 SEP = 3
-
-
-def run_ok(spec, cwd):
-    r = run_cli(spec, cwd)
-    if r.returncode != 0:
-        raise AssertionError("corpusflow run %r: %s" % (spec, r.stderr))
 
 
 def is_mapped(array):
@@ -35,16 +29,15 @@ def is_mapped(array):
     return False
 
 
-class ReadersTest(unittest.TestCase):
+class ReadersTest(CorpusTestCase):
+    DOCS = 4000
+    SEED = 9
+
     @classmethod
     def setUpClass(cls):
-        if not BINARY:
-            raise unittest.SkipTest("set CORPUSFLOW_BINARY")
-        cls.dir = tempfile.TemporaryDirectory()
-        root = cls.root = cls.dir.name
-        write_vocab(root)
+        super().setUpClass()
+        root = cls.root
         os.mkdir(os.path.join(root, "out"))
-        run_ok("gen --docs 4000 --lang en --seed 9 | write corpus.jsonl", root)
         # Documents of at most 200 ids (one per character at most), so that best-fit packs each
         # whole with its EOD (as write-olmo requires) and samples end with padding.
         docs = ("read corpus.jsonl | filter --max-chars 200 | tokenize --kind wordpiece "
@@ -63,10 +56,6 @@ class ReadersTest(unittest.TestCase):
         cls.docs = read_jsonl(os.path.join(root, "docs.jsonl"))
         cls.samples = read_jsonl(os.path.join(root, "samples.jsonl"))
         assert len(cls.docs) > 500 and len(cls.samples) > 100
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.dir.cleanup()
 
     def path(self, name):
         return os.path.join(self.root, name)
