@@ -73,7 +73,7 @@ class BatchQueueSink : public Sink {
   explicit BatchQueueSink(std::shared_ptr<BatchQueue> queue) : queue_(std::move(queue)) {
     set_name("python");
   }
-  std::string Describe() const override { return "python: the batches go to the Python iterator"; }
+  std::string Describe() const override { return "the batches go to the Python iterator"; }
   std::unique_ptr<BatchWriter> Open(const OpenContext& /*ctx*/) const override {
     return std::make_unique<BatchQueueWriter>(queue_);
   }

@@ -110,6 +110,11 @@ class PipelineTest(CorpusTestCase):
         expected = read_jsonl("samples.jsonl")
         self.assertGreater(len(expected), 100)
         p = self.pipeline(self.pack, batch_bytes=65536)
+        # The plan of `run --dry-run`, the queue sink last.
+        plan = p.plan().splitlines()
+        self.assertEqual(plan[0], "pipeline 1 of 2:")
+        self.assertEqual(plan[-2], "  sink      python: the batches go to the Python iterator")
+        self.assertTrue(plan[-1].startswith("      -> input_ids:int32-list"), plan[-1])
         batches = list(p)
         self.assertGreater(len(batches), 1)
         for b in batches:
@@ -215,9 +220,24 @@ class PipelineTest(CorpusTestCase):
         self.assertLess(time.monotonic() - start, 60)
         self.assert_nothing_left()
 
+    def test_a_slow_consumer_holds_the_engine_back(self):
+        # gen makes about 100 MB/s here when Python keeps up; while Python holds back, the
+        # engine stops at the queue's two batches and its own batches in flight.
+        spec = "gen --docs 100000000 --lang en"
+        p = self.pipeline(spec, batch_bytes=16384, memory="256M")
+        next(p)
+        time.sleep(0.5)
+        p.close()
+        generated = p.stats()["operators"][0]["bytes_out"]
+        self.assertGreater(generated, 0)
+        self.assertLess(generated, 2000000)
+        del p
+        self.assert_nothing_left()
+
     def test_ctrl_c_while_waiting_raises_keyboard_interrupt_and_stops_the_run(self):
         # The shuffle keeps the first batch back for a long while: the iterator is waiting in
-        # next() (without the GIL) when SIGINT comes.
+        # next() when SIGINT comes. The timer thread can send it only because next() released
+        # the GIL (else this test hangs until ctest's timeout).
         spec = "gen --bytes 50G --lang en | shuffle --seed 1"
         p = self.pipeline(spec, memory="256M")
         timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
