@@ -104,6 +104,27 @@ class PipelineTest(CorpusTestCase):
         self.assertEqual(d["text"], batches[1]["text"])
         self.assert_nothing_left()
 
+    def test_string_lists_and_id_lists_per_sentence_equal_the_jsonl(self):
+        spec = ("read corpus.jsonl | head 300 | sentences | tokenize --kind wordpiece "
+                "--vocab vocab.txt --lowercase --field sentences")
+        r = run_cli(spec + " | write sentences.jsonl", self.root)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        expected = read_jsonl("sentences.jsonl")
+        with self.pipeline(spec, batch_bytes=16384) as p:
+            batches = list(p)
+        self.assertGreater(len(batches), 1)
+        self.assertEqual(batches[0].types["sentences_ids"], "int32-list-list")
+        sentences, ids = [], []
+        for b in batches:
+            sentences.extend(b["sentences"])
+            for record in b["sentences_ids"]:
+                self.assertIsInstance(record, corpusflow.Ragged)
+                self.assertIs(record.values.base, b)
+                ids.append([record[j].tolist() for j in range(len(record))])
+        self.assertEqual(sentences, [e["sentences"] for e in expected])
+        self.assertEqual(ids, [e["sentences_ids"] for e in expected])
+        self.assert_nothing_left()
+
     def test_pack_batches_are_2d_arrays_equal_to_the_jsonl(self):
         r = run_cli(self.pack + " | write samples.jsonl", self.root)
         self.assertEqual(r.returncode, 0, r.stderr)
