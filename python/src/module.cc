@@ -113,7 +113,8 @@ py::object ColumnValue(const Column& column, py::handle owner) {
           bool uniform = true;
           for (size_t i = 1; i < n && uniform; ++i) uniform = offsets[i + 1] - offsets[i] == width;
           if (uniform) {
-            return ReadOnlyView(data.values().data(),
+            // Records are consecutive in values from offsets[0] (0 in every column built today).
+            return ReadOnlyView(data.values().data() + offsets[0],
                                 {static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(width)},
                                 owner);
           }

@@ -241,6 +241,19 @@ class PipelineTest(CorpusTestCase):
         self.assertLess(time.monotonic() - start, 60)
         self.assert_nothing_left()
 
+    def test_two_pipelines_at_once_leave_no_thread_once_both_are_closed(self):
+        spec = "gen --docs 100000000 --lang en"
+        a, b = self.pipeline(spec), self.pipeline(spec)
+        self.assertGreater(len(next(a)), 0)
+        self.assertGreater(len(next(b)), 0)
+        a.close()
+        # The workers stay while b runs, and b still delivers.
+        self.assertGreater(len(next(b)), 0)
+        b.close()
+        self.assertEqual((a.stats()["status"], b.stats()["status"]), ("interrupted",) * 2)
+        del a, b
+        self.assert_nothing_left()
+
     def test_a_slow_consumer_holds_the_engine_back(self):
         # gen makes about 100 MB/s here when Python keeps up; while Python holds back, the
         # engine stops at the queue's two batches and its own batches in flight.
