@@ -16,7 +16,7 @@ packages=(
   libboost-iostreams-dev libboost-program-options-dev libzstd-dev zlib1g-dev zstd libxxhash-dev libtbb-dev
   libgtest-dev libsimdjson-dev libutf8proc-dev libsentencepiece-dev sentencepiece libpcre2-dev
   libopenmpi-dev openmpi-bin
-  python3 python3-jieba python3-numpy
+  python3 python3-dev python3-jieba python3-numpy pybind11-dev
   time gzip bzip2 coreutils fortunes-zh
 )
 if [ "$mode" = test ]; then

@@ -78,18 +78,21 @@ RunOptions RunOptionsFrom(const po::variables_map& values) {
   return options;
 }
 
-Plan PlanStages(const std::vector<std::pair<std::string, std::vector<std::string>>>& stages,
-                const RunOptions& options) {
+std::vector<std::unique_ptr<Operator>> CreateOperators(
+    const std::vector<std::pair<std::string, std::vector<std::string>>>& stages) {
   std::vector<std::unique_ptr<Operator>> chain;
   for (const auto& [name, args] : stages) {
     chain.push_back(OperatorRegistry::Global().Create(name, args));
   }
-  return Plan::Build(std::move(chain), MakePlanContext(options));
+  return chain;
 }
 
-int ExecutePlan(const Plan& plan, const RunOptions& options) {
-  InstallInterruptHandlers();
-  RunStats stats;
+Plan PlanStages(const std::vector<std::pair<std::string, std::vector<std::string>>>& stages,
+                const RunOptions& options) {
+  return Plan::Build(CreateOperators(stages), MakePlanContext(options));
+}
+
+bool RunPlanWithReport(const Plan& plan, const RunOptions& options, RunStats& stats) {
   const double start = MonotonicSeconds();
   auto finish = [&] {
     stats.elapsed_seconds = MonotonicSeconds() - start;
@@ -146,6 +149,13 @@ int ExecutePlan(const Plan& plan, const RunOptions& options) {
     throw;
   }
   finish();
+  return progress_shown;
+}
+
+int ExecutePlan(const Plan& plan, const RunOptions& options) {
+  InstallInterruptHandlers();
+  RunStats stats;
+  const bool progress_shown = RunPlanWithReport(plan, options, stats);
   if (options.cluster != nullptr && options.cluster->rank() != 0) return 0;
   // With the progress display the run ends with its one-line summary (drops included); without
   // it, only drops are reported, one line per operator, never silently.

@@ -14,6 +14,7 @@
 #include "engine/exec_context.h"
 #include "engine/name_registry.h"
 #include "engine/plan.h"
+#include "engine/stats.h"
 
 namespace corpusflow {
 
@@ -50,10 +51,22 @@ void AddRunOptions(boost::program_options::options_description& desc);
 /// Read the run-wide options back from parsed values.
 RunOptions RunOptionsFrom(const boost::program_options::variables_map& values);
 
+/// Create the operators of stage specs through the operator registry, in order. `stages` is a
+/// list of (operator name, args). Throws InvalidArgument (unknown operator, bad options).
+std::vector<std::unique_ptr<Operator>> CreateOperators(
+    const std::vector<std::pair<std::string, std::vector<std::string>>>& stages);
+
 /// Build operators from stage specs through the operator registry and plan them.
 /// `stages` is a list of (operator name, args).
 Plan PlanStages(const std::vector<std::pair<std::string, std::vector<std::string>>>& stages,
                 const RunOptions& options);
+
+/// Run a plan and report it: fill `stats` (status, error, elapsed seconds, peak RSS, the files
+/// written), write `--stats-json` (after a failure too) and tell the other MPI ranks of a
+/// failure. Returns whether the progress display was shown; throws the run's error after the
+/// report. Installs no signal handler (the caller decides: the CLI does, the Python module
+/// leaves Python's own).
+bool RunPlanWithReport(const Plan& plan, const RunOptions& options, RunStats& stats);
 
 /// Run a plan with the standard reporting: progress on stderr, `--stats-json`, the summary of
 /// dropped records, cleanup on failure. Returns 0; throws on error (after writing stats).

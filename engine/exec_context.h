@@ -44,6 +44,10 @@ struct RunOptions {
   /// The file layer every file of the run goes through; null = FileSystem::Default(). Tests set
   /// a fault-injecting one (tests/testing/fault_file_system.h).
   FileSystem* file_system = nullptr;
+  /// A flag another thread sets to cancel the run (the Python module, when its iterator is
+  /// closed or dropped early); null = none. The executor checks it before each batch a source
+  /// produces and throws Interrupted, which ends the run as a signal does.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 /// The default budget: a quarter of physical memory, at least 256 MiB.
@@ -123,6 +127,10 @@ class ExecContext {
     if (!stop_requested_.exchange(true)) progress_.EndEarly();
   }
   bool stop_requested() const { return stop_requested_.load(std::memory_order_relaxed); }
+  /// Whether another thread cancelled the run (RunOptions::cancel).
+  bool cancelled() const {
+    return options_.cancel != nullptr && options_.cancel->load(std::memory_order_relaxed);
+  }
   /// Reset the early-stop flag when a new pipeline starts.
   void ResetStop() { stop_requested_ = false; }
 

@@ -177,6 +177,7 @@ InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
   auto chain = tbb::make_filter<void, Batch*>(tbb::filter_mode::serial_in_order,
                                               [&](tbb::flow_control& fc) -> Batch* {
                                                 CheckInterrupt();
+                                                if (ctx.cancelled()) throw Interrupted();
                                                 if (ctx.stop_requested()) {
                                                   fc.stop();
                                                   return nullptr;

@@ -12,7 +12,9 @@
 // Writers hand their finished outputs to the run's CommitGroup (ExecContext::DeferCommit), which
 // is committed after the last pipeline. An exception anywhere cancels the pipeline and is
 // rethrown here; local states and run objects are then destroyed without Combine or Finish and
-// the CommitGroup is discarded, which removes every partial output.
+// the CommitGroup is discarded, which removes every partial output. A run that another thread
+// cancels (RunOptions::cancel) ends the same way, with Interrupted, before its source's next
+// batch.
 #pragma once
 
 #include "engine/exec_context.h"

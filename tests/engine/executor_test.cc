@@ -234,6 +234,39 @@ TEST(ExecutorTest, HeadStopsTheSourceEarly) {
   }
 }
 
+// RunOptions::cancel: another thread (the Python module's iterator) stops a run; the source
+// produces no batch after the flag is seen, the sink is never finished, the run throws
+// Interrupted. A run whose flag stays clear is unaffected.
+TEST(ExecutorTest, CancelFlagStopsTheRunBeforeTheSourcesNextBatch) {
+  const std::vector<std::string> input = MakeRecords(100000);
+  for (int threads : kThreadCounts) {
+    SCOPED_TRACE(threads);
+    std::atomic<bool> cancel{false};
+    RunOptions options = TestRunOptions(threads, 1 << 20);
+    options.cancel = &cancel;
+    CollectedOutput out;
+    // Set the flag on the record of the source's 10th batch (10 records each).
+    auto chain = Chain(std::make_unique<VectorSource>(input, 10),
+                       std::make_unique<PredicateFilter>([&](std::string_view record) {
+                         if (record.starts_with("r95:")) cancel = true;
+                         return true;
+                       }),
+                       std::make_unique<CollectingSink>(&out));
+    EXPECT_THROW(RunChain(std::move(chain), options), Interrupted);
+    EXPECT_FALSE(out.finished);
+    EXPECT_LT(out.texts.size(), 1000u);
+
+    std::atomic<bool> clear{false};
+    options.cancel = &clear;
+    CollectedOutput all;
+    RunChain(
+        Chain(std::make_unique<VectorSource>(input, 10), std::make_unique<CollectingSink>(&all)),
+        options);
+    EXPECT_TRUE(all.finished);
+    EXPECT_EQ(all.texts.size(), input.size());
+  }
+}
+
 TEST(ExecutorTest, RecordIndexIsNumberedAfterAFilterForEveryThreadCount) {
   const std::vector<std::string> input = MakeRecords(3000);
   std::vector<std::string> kept;
