@@ -371,9 +371,11 @@ def _batch_columns(batch, fields):
 
 
 def _row(column, i):
+    """Row i of a column, copied out of the pipeline's batch (whose buffers the engine owns)."""
     if hasattr(column, "values") and hasattr(column, "offsets"):
-        return column.values[int(column.offsets[i]):int(column.offsets[i + 1])]
-    return column[i]
+        return np.array(column.values[int(column.offsets[i]):int(column.offsets[i + 1])])
+    value = column[i]
+    return np.array(value) if isinstance(value, np.ndarray) else value
 
 
 class PipelineDataset(IterableDataset):
@@ -389,17 +391,23 @@ class PipelineDataset(IterableDataset):
     and keeps its units (w, w + nw, ... of its rank), so the order is that of num_workers=0;
     since the engine runs on its own threads, num_workers=0 is the economical choice.
 
+    ``fields`` names the fields to yield (default: all those the batches list);
+    ``ragged_fields`` those always yielded as values + offsets, even in a batch whose rows happen
+    to have one length (pack's cu_seqlens by default). ``threads`` and ``memory`` go to
+    corpusflow.Pipeline.
+
     The state is {epoch, consumed}; resuming runs the pipeline again and skips the samples
     already consumed (constant state, time proportional to the skipped part of the stream).
     """
 
-    def __init__(self, spec, *, fields=None, epoch=0, rank=0, world_size=1, batch_size=None,
-                 drop_last=False, threads=None, memory=None):
+    def __init__(self, spec, *, fields=None, ragged_fields=("cu_seqlens",), epoch=0, rank=0,
+                 world_size=1, batch_size=None, drop_last=False, threads=None, memory=None):
         super().__init__()
         if not (isinstance(spec, str) or callable(spec)):
             raise TypeError("spec must be a pipeline string or a callable epoch -> string")
         self.spec = spec
         self.fields = list(fields) if fields is not None else None
+        self.ragged_fields = tuple(ragged_fields)
         self.rank, self.world_size = _check_rank(rank, world_size)
         self.batch_size = _check_batch_size(batch_size)
         self.drop_last = bool(drop_last)
@@ -450,7 +458,7 @@ class PipelineDataset(IterableDataset):
         return Pipeline(spec, **kwargs)
 
     def _emit(self, rows, indices):
-        columns = collate(rows)
+        columns = collate(rows, ragged=self.ragged_fields)
         if self.batch_size is None:
             return _sample(columns, indices[0])
         return _to_torch(columns, {"index": torch.tensor(indices, dtype=torch.int64)})
