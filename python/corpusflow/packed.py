@@ -89,6 +89,17 @@ def _fields_of(prefix):
     return found
 
 
+def _gather_ragged(ds, indices):
+    """The sequences `indices` of an IndexedDataset as one Ragged."""
+    lengths = ds.sequence_lengths[indices].astype(np.int64)
+    starts = ds.sequence_pointers[indices] // ds.dtype.itemsize
+    offsets = np.zeros(len(indices) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    tokens = ds.tokens
+    values = np.concatenate([tokens[s:s + n] for s, n in zip(starts.tolist(), lengths.tolist())])
+    return Ragged(values, offsets)
+
+
 class MegatronSamples:
     """The samples written by ``write-megatron PREFIX`` (one dataset per field, aligned)."""
 
@@ -139,5 +150,5 @@ class MegatronSamples:
             if matrix is not None:
                 out[name] = matrix[indices]
             else:
-                out[name] = collate([{name: ds[int(i)]} for i in indices], ragged=(name,))[name]
+                out[name] = _gather_ragged(ds, indices)
         return out
