@@ -116,12 +116,8 @@ def _sample(columns, index, extra=None):
     if extra:
         out.update({k: torch.tensor(v, dtype=torch.int64) for k, v in extra.items()})
     for name, column in columns.items():
-        if isinstance(column, list):
-            out[name] = column[0]
-        elif hasattr(column, "values") and hasattr(column, "offsets"):
-            out[name] = _as_tensor(column[0])
-        else:
-            out[name] = _as_tensor(column[0])
+        # Row 0 of a list of str, a 2-D or 1-D array, or a Ragged (its first row).
+        out[name] = column[0] if isinstance(column, list) else _as_tensor(column[0])
     return out
 
 
@@ -513,7 +509,9 @@ class Loader:
     the next sample, in this or a new process. An iteration of a PackedDataset or
     PipelineDataset is the rest of the current epoch, and the next iteration starts the next
     epoch; a Mixture never ends. Workers are started for each iteration (persistent workers
-    would keep a stale copy of the state, so they are not offered).
+    would keep a stale copy of the state, so they are not offered). Workers of a PipelineDataset
+    are spawned, not forked (``multiprocessing_context`` overrides it): a forked copy of a
+    process whose engine has run inherits its thread pool's state without its threads.
     """
 
     def __init__(self, dataset, *, num_workers=0, pin_memory=None, prefetch_factor=2,
@@ -527,6 +525,10 @@ class Loader:
         self._options = {"timeout": timeout}
         if self.num_workers > 0:
             self._options["prefetch_factor"] = prefetch_factor
+            if multiprocessing_context is None and isinstance(dataset, PipelineDataset):
+                # A forked copy of a process whose engine has run keeps the engine's thread pool
+                # state without its threads: start pipeline workers fresh.
+                multiprocessing_context = "spawn"
             if multiprocessing_context is not None:
                 self._options["multiprocessing_context"] = multiprocessing_context
 

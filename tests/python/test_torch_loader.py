@@ -353,7 +353,8 @@ def check_pipeline_sharding(jsonl, prefix, n):
             for workers in (0, 1, 3):
                 per = [units(Loader(stand_in_dataset(jsonl, rank=r, world_size=world,
                                                      batch_size=BATCH, drop_last=drop_last),
-                                    num_workers=workers)) for r in range(world)]
+                                    num_workers=workers, multiprocessing_context="fork"))
+                       for r in range(world)]
                 lists = [indices(u) for u in per]
                 if reference is None:
                     reference = lists
@@ -373,13 +374,13 @@ def check_pipeline_sharding(jsonl, prefix, n):
                 fail("pipeline W=%d: the ranks' union is not the stream" % world)
     # Resume mid-stream: the rest equals the uninterrupted run.
     loader = Loader(stand_in_dataset(jsonl, rank=1, world_size=2, batch_size=BATCH),
-                    num_workers=3)
+                    num_workers=3, multiprocessing_context="fork")
     got = units(loader, 9)
     state = loader.state_dict()
     if state["consumed"] != 9 * BATCH:
         fail("pipeline: state after 9 batches of 8 is %r" % state)
     again = Loader(stand_in_dataset(jsonl, rank=1, world_size=2, batch_size=BATCH),
-                   num_workers=3)
+                   num_workers=3, multiprocessing_context="fork")
     again.load_state_dict(state)
     rest = indices(units(again))
     everything = indices(units(Loader(stand_in_dataset(jsonl, rank=1, world_size=2,
