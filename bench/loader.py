@@ -10,7 +10,9 @@ Python as int64 torch tensors, the median over --runs passes, and the process's 
                          included, as in the packed case), and the real ids (masks) besides
   rival PREFIX           a numpy memmap of write-megatron's documents (PREFIX_text_ids_document)
                          and a Python packing loop: documents in a random order, each followed by
-                         an EOD, concatenated, cut into batches of --batch x --length
+                         an EOD, concatenated, cut into batches of --batch x --length; the loop
+                         joins numpy slices (--rival numpy, the default) or Python lists of ids
+                         (--rival lists, as Hugging Face's group_texts concatenates lists)
 
 Prints one line: ``case runs seconds tokens tokens_per_s real_per_s peak_rss_mib`` (median run).
 """
@@ -66,6 +68,20 @@ def rival(args):
     size = args.batch * args.length
     rng = np.random.default_rng(1)
 
+    def lists_pass():
+        delivered = 0
+        buffer = []
+        for d in rng.permutation(len(lengths)):
+            start = int(starts[d])
+            buffer.extend(tokens[start:start + int(lengths[d])].tolist())
+            buffer.append(args.eod)
+            if len(buffer) >= size:
+                batch = torch.tensor(buffer[:size], dtype=torch.int64).view(args.batch,
+                                                                            args.length)
+                delivered += batch.numel()
+                del buffer[:size]
+        return delivered, delivered
+
     def one_pass():
         delivered = 0
         pending, held = [], 0
@@ -81,7 +97,7 @@ def rival(args):
                 delivered += batch.numel()
                 pending, held = [stream[size:]], len(stream) - size
         return delivered, delivered
-    return one_pass
+    return lists_pass if args.rival == "lists" else one_pass
 
 
 def main():
@@ -94,6 +110,7 @@ def main():
     parser.add_argument("--eod", type=int, default=102)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rival", choices=["numpy", "lists"], default="numpy")
     parser.add_argument("--label", default=None)
     args = parser.parse_args()
     one_pass = {"packed": packed, "live": live, "rival": rival}[args.case](args)

@@ -8,7 +8,8 @@
 #     cu_seqlens), shuffled by (seed, epoch);
 #  2. the rival: a numpy memmap of the same tokens written as documents (write-megatron of
 #     text_ids) and a Python packing loop (documents in a random order, each followed by an EOD,
-#     concatenated and cut into --batch x L);
+#     concatenated and cut into --batch x L), joining numpy slices (rival_numpy) or Python lists
+#     of ids (rival_lists, as Hugging Face's group_texts does);
 #  3. a live T5 PEGASUS pipeline (`pseudo-summary | tokenize src, tgt | pack --mode pad
 #     --src-length 512 --tgt-length 128`) through PipelineDataset on --threads engine threads:
 #     id slots (src + tgt, padding included) and real ids per second; skipped when
@@ -77,7 +78,8 @@ printf '\n%-26s %9s %12s %12s %12s %10s\n' case seconds tokens "tokens/s" "real 
   "peak MiB"
 measure packed packed "$work/gpt" --fields input_ids
 measure packed_all_fields packed "$work/gpt" --fields input_ids,loss_mask,cu_seqlens
-measure rival rival "$work/docs"
+measure rival_numpy rival "$work/docs" --rival numpy
+measure rival_lists rival "$work/docs" --rival lists
 if /usr/bin/python3 -c "from corpusflow import Pipeline" 2>/dev/null; then
   measure live live "$live"
 else
@@ -89,8 +91,10 @@ ratio() {  # ratio A B: A / B to one decimal
   /usr/bin/python3 -c "import sys; print('%.1f' % (float(sys.argv[1]) / float(sys.argv[2])))" \
     "$1" "$2"
 }
-echo "packed / rival: $(ratio "${rate[packed]}" "${rate[rival]}")x (goal: 10x)"
-echo "packed with all fields / rival: $(ratio "${rate[packed_all_fields]}" "${rate[rival]}")x"
+for rival in rival_numpy rival_lists; do
+  echo "packed / $rival: $(ratio "${rate[packed]}" "${rate[$rival]}")x (goal: 10x)," \
+    "with all fields: $(ratio "${rate[packed_all_fields]}" "${rate[$rival]}")x"
+done
 echo "packed: $(numfmt --to=si "${rate[packed]}") tokens/s (goal: 20M per process)"
 if [[ -n "${rate[live]:-}" ]]; then
   echo "live: $(numfmt --to=si "${rate[live]}") id slots/s on $threads threads (goal: 1M)"

@@ -123,7 +123,9 @@ class MegatronSamples:
             self._datasets[name] = ds
             lengths = ds.sequence_lengths
             if len(lengths) and lengths.min() == lengths.max() and lengths[0] > 0:
-                self._matrices[name] = ds.tokens.reshape(len(ds), int(lengths[0]))
+                # A plain ndarray view of the map: np.memmap's own indexing costs more.
+                self._matrices[name] = ds.tokens.view(np.ndarray).reshape(len(ds),
+                                                                          int(lengths[0]))
         self._size = size
         #: The fields of varying lengths (always a ``Ragged`` in a batch).
         self.ragged_fields = tuple(n for n in self.fields if n not in self._matrices)
