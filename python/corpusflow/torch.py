@@ -239,7 +239,7 @@ class PackedDataset(IterableDataset):
 
 class Mixture(IterableDataset):
     """An endless weighted mixture of PackedDatasets (their sources and seeds; their ranks,
-    batch sizes and epochs are not used).
+    batch sizes and epochs are not used), which must have the same fields.
 
     Position p of the mixed order (global, across ranks) reads from source s with probability
     weights[s] / sum(weights), decided by (seed, p) alone; the k-th position that picks source s
