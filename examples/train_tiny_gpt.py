@@ -18,6 +18,17 @@ position t predicts token t+1, weighted by ``loss_mask[t+1]`` (so padding is nev
 only where t and t+1 are in the same piece (the first token of a piece cannot be predicted from
 inside it).
 
+The samples can also come through corpusflow.torch (python/corpusflow/torch.py): from the
+Megatron datasets of ``pack ... | write-megatron PREFIX`` in an order that is a function of
+--seed and the epoch (--packed PREFIX), or from a live pipeline without any file in between
+(--pipeline 'read ... | pack ...', which needs corpusflow's native module and --vocab-size):
+
+    python3 examples/train_tiny_gpt.py --packed out/gpt
+    python3 examples/train_tiny_gpt.py --vocab-size 52 --pipeline \
+        'read ids.txt | parse-ids | pack --mode best-fit --length 128 --eod 0'
+
+With --device cuda the loader pins its batches and the copies to the GPU are asynchronous.
+
 The model is deliberately small (a demonstration of the data path, not of modelling). The last
 line printed is ``first-loss A last-loss B``: the mean training loss over the first and the last
 tenth of the steps.
@@ -26,6 +37,7 @@ tenth of the steps.
 import argparse
 import json
 import math
+import os
 import sys
 import time
 
@@ -135,28 +147,76 @@ def tensors(samples):
             torch.tensor([pos for _, pos in layouts], dtype=torch.long))
 
 
-def train(args):
-    torch.manual_seed(args.seed)
+def jsonl_batches(args):
+    """The vocabulary size and batches (ids, loss_mask, segments, positions) of a JSONL file of
+    samples, cycling through them."""
     samples = read_samples(args.samples)
     ids, loss_mask, segments, positions = tensors(samples)
-    count, length = ids.shape
-    vocab_size = int(ids.max()) + 1
+    count = ids.shape[0]
+    pieces = sum(len(cu) - 1 for _, _, cu in samples)
+    print("%d samples of %d ids, %d document pieces" % (count, ids.shape[1], pieces), flush=True)
+
+    def cycle():
+        for step in range(args.steps):
+            rows = torch.arange(step * args.batch_size, (step + 1) * args.batch_size) % count
+            yield ids[rows], loss_mask[rows], segments[rows], positions[rows]
+    return args.vocab_size or int(ids.max()) + 1, cycle()
+
+
+def corpusflow_batches(args):
+    """The vocabulary size and batches (ids, loss_mask, segments, positions) from
+    corpusflow.torch, epoch after epoch."""
+    # Appended, so that a corpusflow on PYTHONPATH (the build tree's, with the native module)
+    # wins.
+    sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+    from corpusflow.torch import Loader, PackedDataset, PipelineDataset, document_layout
+    if args.packed:
+        dataset = PackedDataset(args.packed, seed=args.seed, batch_size=args.batch_size,
+                                fields=["input_ids", "loss_mask", "cu_seqlens"])
+        print("%d packed samples in %s" % (dataset.samples, args.packed), flush=True)
+    else:
+        dataset = PipelineDataset(args.pipeline, fields=["input_ids", "loss_mask", "cu_seqlens"],
+                                  batch_size=args.batch_size, threads=args.threads)
+        print("live pipeline: %s" % args.pipeline, flush=True)
+    loader = Loader(dataset, num_workers=args.workers, pin_memory=args.device.startswith("cuda"))
+
+    def epochs():
+        while True:
+            for batch in loader:
+                ids = batch["input_ids"]
+                segments, positions = document_layout(batch["cu_seqlens"],
+                                                      batch["cu_seqlens_offsets"], ids.shape[1])
+                yield ids, batch["loss_mask"].float(), segments, positions
+    if args.vocab_size:
+        return args.vocab_size, epochs()
+    if args.pipeline:
+        sys.exit("--pipeline needs --vocab-size (the stream's largest id is not known ahead)")
+    from corpusflow_data import IndexedDataset, dataset_prefix
+    ids = IndexedDataset(dataset_prefix(args.packed, "input_ids"))
+    return ids.max_token_id() + 1, epochs()
+
+
+def train(args):
+    torch.manual_seed(args.seed)
+    vocab_size, batches = (corpusflow_batches(args) if args.packed or args.pipeline
+                           else jsonl_batches(args))
+    first = next(batches)
+    length = first[0].shape[1]
     device = torch.device(args.device)
     model = make_model(vocab_size, length, args.d_model, args.heads, args.layers).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr)
-    pieces = sum(len(cu) - 1 for _, _, cu in samples)
-    print("%d samples of %d ids, %d document pieces, vocabulary %d, %s" %
-          (count, length, pieces, vocab_size, device), flush=True)
+    print("samples of %d ids, vocabulary %d, %s" % (length, vocab_size, device), flush=True)
     losses = []
     start = time.monotonic()
+    batch = first
     for step in range(args.steps):
-        rows = torch.arange(step * args.batch_size, (step + 1) * args.batch_size) % count
-        batch_ids = ids[rows].to(device)
-        batch_segments = segments[rows].to(device)
-        logits = model(batch_ids, positions[rows].to(device), attention_allowed(batch_segments))
+        if step:
+            batch = next(batches)
+        batch_ids, batch_mask, batch_segments, batch_positions = (
+            t.to(device, non_blocking=True) for t in batch)
+        logits = model(batch_ids, batch_positions, attention_allowed(batch_segments))
         # Position t predicts token t+1: a label of the same piece that is not padding.
-        weights = loss_mask[rows, 1:].to(device) * (
-            batch_segments[:, 1:] == batch_segments[:, :-1]).float()
+        weights = batch_mask[:, 1:] * (batch_segments[:, 1:] == batch_segments[:, :-1]).float()
         token_loss = nn.functional.cross_entropy(
             logits[:, :-1].reshape(-1, vocab_size), batch_ids[:, 1:].reshape(-1),
             reduction="none").reshape(weights.shape)
@@ -168,16 +228,29 @@ def train(args):
         if (step + 1) % args.log_every == 0 or step == 0:
             print("step %4d loss %.4f (%.1fs)" % (step + 1, losses[-1], time.monotonic() - start),
                   flush=True)
+    elapsed = time.monotonic() - start
+    print("%.1f ms per step" % (1000 * elapsed / max(1, args.steps)), flush=True)
     tenth = max(1, len(losses) // 10)
-    first = sum(losses[:tenth]) / tenth
-    last = sum(losses[-tenth:]) / tenth
-    print("first-loss %.4f last-loss %.4f" % (first, last))
-    return first, last
+    first_loss = sum(losses[:tenth]) / tenth
+    last_loss = sum(losses[-tenth:]) / tenth
+    print("first-loss %.4f last-loss %.4f" % (first_loss, last_loss))
+    return first_loss, last_loss
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("samples", help="JSONL of packed samples (pack ... | write FILE.jsonl)")
+    parser.add_argument("samples", nargs="?",
+                        help="JSONL of packed samples (pack ... | write FILE.jsonl)")
+    parser.add_argument("--packed", metavar="PREFIX",
+                        help="read pack ... | write-megatron PREFIX through corpusflow.torch")
+    parser.add_argument("--pipeline", metavar="SPEC",
+                        help="train from a live pipeline ending in pack (corpusflow.torch)")
+    parser.add_argument("--vocab-size", type=int, default=0,
+                        help="vocabulary size (default: the largest id + 1; required with "
+                        "--pipeline)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="DataLoader workers with --packed or --pipeline")
+    parser.add_argument("--threads", type=int, default=2, help="engine threads of --pipeline")
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--d-model", type=int, default=64)
@@ -190,6 +263,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if torch is None:
         sys.exit("train_tiny_gpt.py needs PyTorch (Debian: apt-get install python3-torch)")
+    if sum(x is not None for x in (args.samples, args.packed, args.pipeline)) != 1:
+        sys.exit("give one of: a JSONL file of samples, --packed PREFIX, --pipeline SPEC")
     if args.d_model % args.heads != 0:
         sys.exit("--d-model must be a multiple of --heads")
     train(args)

@@ -21,9 +21,22 @@ right behind --decoder-start-id (default: the pad id, as T5 and T5 PEGASUS do; a
 vocabulary's [CLS] is 101).
 The last line printed is ``first-loss A last-loss B``: the mean training loss over the first
 and the last tenth of the steps.
+
+With --packed the prefix holds fixed-shape pairs from ``pack --mode pad`` (``src_ids``,
+``src_mask``, ``tgt_ids``, ``tgt_mask``, all written by write-megatron) and they are read through
+corpusflow.torch (python/corpusflow/torch.py) in an order that is a function of --seed and the
+epoch; with --pipeline SPEC the pairs come from a live pipeline ending in ``pack --mode pad``,
+without any file in between (needs corpusflow's native module and --vocab-size):
+
+    corpusflow run 'read pairs.jsonl | pseudo-summary | tokenize ... --field src --output src_ids
+        | tokenize ... --field tgt --output tgt_ids | pack --mode pad --src-length 128
+        --tgt-length 48 | write-megatron out/pairs'
+    python3 examples/train_tiny_seq2seq.py out/pairs --packed
+    python3 examples/train_tiny_seq2seq.py --vocab-size 21128 --pipeline 'read pairs.jsonl | ...'
 """
 
 import argparse
+import itertools
 import math
 import os
 import sys
@@ -33,7 +46,8 @@ import numpy as np
 import torch
 from torch import nn
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+# Appended, so that a corpusflow on PYTHONPATH (the build tree's, with the native module) wins.
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
 
 from corpusflow_data import IndexedDataset, Seq2SeqDataset, dataset_prefix  # noqa: E402
 
@@ -77,7 +91,14 @@ def padding_masks(batch, device):
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("prefix", help="the PREFIX given to write-megatron (e.g. out/train)")
+    p.add_argument("prefix", nargs="?",
+                   help="the PREFIX given to write-megatron (e.g. out/train)")
+    p.add_argument("--packed", action="store_true",
+                   help="PREFIX holds pack --mode pad pairs: read them through corpusflow.torch")
+    p.add_argument("--pipeline", metavar="SPEC",
+                   help="train from a live pipeline ending in pack --mode pad (corpusflow.torch)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="DataLoader workers with --packed or --pipeline")
     p.add_argument("--src-field", default="src_ids")
     p.add_argument("--tgt-field", default="tgt_ids")
     p.add_argument("--level", default="document", choices=["document", "sentence"])
@@ -107,52 +128,112 @@ def make_pairs(args, src, tgt):
                           pad_id=args.pad_id, decoder_start_id=args.decoder_start_id)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    torch.manual_seed(args.seed)
-    device = torch.device(
-        ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device)
+def padded_pairs(batch, pad_id, decoder_start_id, label_pad_id=-100):
+    """The model's inputs from a batch of pack --mode pad pairs (src_ids, src_mask, tgt_ids,
+    tgt_mask, each (B, L)), as Seq2SeqDataset makes them: labels are the target with
+    label_pad_id on padding, the decoder input the target shifted right behind the start id."""
+    tgt, tgt_mask = batch["tgt_ids"], batch["tgt_mask"]
+    decoder_input_ids = torch.full_like(tgt, pad_id)
+    decoder_input_ids[:, 0] = decoder_start_id
+    decoder_input_ids[:, 1:] = torch.where(tgt_mask[:, :-1] == 1, tgt[:, :-1],
+                                           torch.full_like(tgt[:, :-1], pad_id))
+    return {"input_ids": batch["src_ids"], "attention_mask": batch["src_mask"],
+            "decoder_input_ids": decoder_input_ids, "decoder_attention_mask": tgt_mask,
+            "labels": torch.where(tgt_mask == 1, tgt, torch.full_like(tgt, label_pad_id))}
 
+
+def megatron_batches(args):
+    """Pairs of write-megatron's src/tgt datasets through Seq2SeqDataset: the vocabulary size,
+    the source and target lengths and an endless iterator of batches."""
     src = IndexedDataset(dataset_prefix(args.prefix, args.src_field, args.level))
     tgt = IndexedDataset(dataset_prefix(args.prefix, args.tgt_field, args.level))
     vocab_size = args.vocab_size or max(src.max_token_id(), tgt.max_token_id(), args.pad_id) + 1
     pairs = make_pairs(args, src, tgt)
     if len(pairs) == 0:
         sys.exit("no training pairs in %s" % args.prefix)
-    print("data: %d pairs, %s/%s tokens, vocabulary %d, decoder start %d, device %s"
-          % (len(pairs), src.dtype.name, tgt.dtype.name, vocab_size, pairs.decoder_start_id,
-             device), flush=True)
-
+    description = ("%d pairs, %s/%s tokens, vocabulary %d, decoder start %d"
+                   % (len(pairs), src.dtype.name, tgt.dtype.name, vocab_size,
+                      pairs.decoder_start_id))
     generator = torch.Generator()
     generator.manual_seed(args.seed)
     loader = torch.utils.data.DataLoader(pairs, batch_size=args.batch_size, shuffle=True,
                                          generator=generator,
                                          drop_last=len(pairs) > args.batch_size)
-    model = TinySeq2Seq(vocab_size, args.src_len, args.tgt_len, args.d_model, args.heads,
+
+    def epochs():
+        while True:
+            yield from loader
+    return description, vocab_size, args.src_len, args.tgt_len, epochs()
+
+
+def corpusflow_batches(args, device):
+    """Pairs of pack --mode pad through corpusflow.torch (--packed or --pipeline): the
+    vocabulary size, the source and target lengths and an endless iterator of batches."""
+    from corpusflow.torch import Loader, PackedDataset, PipelineDataset
+    fields = ["src_ids", "src_mask", "tgt_ids", "tgt_mask"]
+    if args.packed:
+        dataset = PackedDataset(args.prefix, seed=args.seed, batch_size=args.batch_size,
+                                fields=fields)
+        largest = max(IndexedDataset(dataset_prefix(args.prefix, f)).max_token_id()
+                      for f in ("src_ids", "tgt_ids"))
+        vocab_size = args.vocab_size or max(largest, args.pad_id) + 1
+        source = "%d packed pairs in %s" % (dataset.samples, args.prefix)
+    else:
+        if not args.vocab_size:
+            sys.exit("--pipeline needs --vocab-size (the stream's largest id is not known ahead)")
+        dataset = PipelineDataset(args.pipeline, fields=fields, batch_size=args.batch_size)
+        vocab_size = args.vocab_size
+        source = "a live pipeline"
+    start = args.pad_id if args.decoder_start_id is None else args.decoder_start_id
+    loader = Loader(dataset, num_workers=args.workers, pin_memory=device.type == "cuda")
+
+    def epochs():
+        while True:
+            for batch in loader:
+                yield padded_pairs(batch, args.pad_id, start)
+    batches = epochs()
+    first = next(batches)
+    src_len, tgt_len = first["input_ids"].shape[1], first["labels"].shape[1]
+    description = ("%s, %d/%d ids, vocabulary %d, decoder start %d"
+                   % (source, src_len, tgt_len, vocab_size, start))
+    return description, vocab_size, src_len, tgt_len, itertools.chain([first], batches)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.manual_seed(args.seed)
+    device = torch.device(
+        ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device)
+    if (args.prefix is None) == (args.pipeline is None):
+        sys.exit("give a write-megatron PREFIX (with --packed for pack --mode pad pairs) "
+                 "or --pipeline SPEC")
+    if args.packed or args.pipeline:
+        description, vocab_size, src_len, tgt_len, batches = corpusflow_batches(args, device)
+    else:
+        description, vocab_size, src_len, tgt_len, batches = megatron_batches(args)
+    print("data: %s, device %s" % (description, device), flush=True)
+    model = TinySeq2Seq(vocab_size, src_len, tgt_len, args.d_model, args.heads,
                         args.layers).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     loss_fn = nn.CrossEntropyLoss(ignore_index=-100)
 
     losses = []
-    step = 0
     start = time.time()
-    while step < args.steps:
-        for batch in loader:
-            if step >= args.steps:
-                break
-            src_padding, tgt_padding = padding_masks(batch, device)
-            logits = model(batch["input_ids"].to(device), src_padding,
-                           batch["decoder_input_ids"].to(device), tgt_padding)
-            labels = batch["labels"].to(device)
-            loss = loss_fn(logits.reshape(-1, vocab_size), labels.reshape(-1))
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-            step += 1
-            if step % args.log_every == 0 or step == 1:
-                print("step %d loss %.4f (%.1fs)" % (step, losses[-1], time.time() - start),
-                      flush=True)
+    for step in range(1, args.steps + 1):
+        batch = next(batches)
+        src_padding, tgt_padding = padding_masks(batch, device)
+        logits = model(batch["input_ids"].to(device, non_blocking=True), src_padding,
+                       batch["decoder_input_ids"].to(device, non_blocking=True), tgt_padding)
+        labels = batch["labels"].to(device, non_blocking=True)
+        loss = loss_fn(logits.reshape(-1, vocab_size), labels.reshape(-1))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        if step % args.log_every == 0 or step == 1:
+            print("step %d loss %.4f (%.1fs)" % (step, losses[-1], time.time() - start),
+                  flush=True)
+    print("%.1f ms per step" % (1000 * (time.time() - start) / max(1, args.steps)), flush=True)
     tenth = max(1, len(losses) // 10)
     first, last = float(np.mean(losses[:tenth])), float(np.mean(losses[-tenth:]))
     if not (math.isfinite(first) and math.isfinite(last)):
