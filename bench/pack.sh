@@ -8,20 +8,18 @@
 #    of random ids below 50000, written by /usr/bin/python3 with numpy (seed 1).
 # Each run is `read IDS | parse-ids | pack --mode M --length L --eod 102 | write-megatron OUT` with
 # the operator's default window (--window 100000 pieces, --window-bytes 16M); concat pads its
-# last window (--keep-last) so that its padding is measured too, and also reports the ids its
-# windows cut off documents (none are dropped: every id is in a sample). From --stats-json:
-# padding % (padding ids over sample slots), samples, pack's thread CPU time as the executor
-# times it (Write calls: packing and keeping the samples in its spool; reading them back for the
-# writer; not Finish, which packs the last window) and its
-# packing_cpu_seconds (the packer alone, samples built into the output columns); documents/s per
-# core = documents / packing_cpu_seconds. Best-fit and first-fit run in the same invocation on
-# the same input, so their ratio is the comparison. Each packer's first window pays for its
-# buffers' first touch: use enough documents (the defaults) for that to be amortized.
+# last window (--keep-last) so that its padding is measured too. Every setting runs --runs times
+# (default 5) and the speed columns are medians. From --stats-json: padding % (padding ids over
+# sample slots), samples, pack's whole thread CPU time = its cpu_seconds as the executor times
+# them (Write calls: packing and keeping the windows or samples; reading the samples back for the
+# writer) + its finish_cpu_seconds (Finish: the last window); packing_cpu_seconds (the packer
+# alone); documents/s per core = documents / whole CPU time; the run's peak RSS. Best-fit and
+# first-fit run in the same invocation on the same input, so their ratio is the comparison.
 # Goals (issue 16): best-fit padding under 1% at L = 2048 and 8192 on both corpora; best-fit at
 # 1M documents/s per core or better.
 #
-# usage: bench/pack.sh [--size 256M] [--docs 200000] [--lengths 2048,8192] [--threads 2]
-#                      [--memory 2G] [--dir DIR] [--corpusflow PATH] [--keep]
+# usage: bench/pack.sh [--size 256M] [--docs 200000] [--lengths 2048,8192] [--runs 5]
+#                      [--threads 2] [--memory 2G] [--dir DIR] [--corpusflow PATH] [--keep]
 # Needs: /usr/bin/python3 with numpy (Debian python3-numpy).
 # Disk: about 4 times --size for the demo ids, plus 6 bytes per long-tail id, plus one output.
 set -euo pipefail
@@ -31,13 +29,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 size=256M
 docs=200000
 lengths=2048,8192
+runs=5
 threads=2
 memory=2G
 dir="${TMPDIR:-/tmp}"
 corpusflow="$root/build/cli/corpusflow"
 keep=0
 
-parse_options "size docs lengths threads memory dir corpusflow" "keep" "$@"
+parse_options "size docs lengths runs threads memory dir corpusflow" "keep" "$@"
+[[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive integer, not '$runs'" 2
 require_corpusflow
 /usr/bin/python3 -c 'import numpy' 2>/dev/null ||
   die "/usr/bin/python3 lacks numpy (apt-get install python3-numpy)"
@@ -82,23 +82,39 @@ for path in sys.argv[1:]:
         lengths[-1]))
 PY
 
-# pack_run IDS MODE L EXTRA...: run the pipeline; sets the figures of pack's report.
+# pack_run IDS MODE L EXTRA...: run the pipeline --runs times; sets the figures of pack's report
+# (documents, samples, padding of the last run: they are the same in every run) and the medians
+# of its whole CPU time, packing CPU time, documents/s per core and peak RSS (MiB).
 pack_run() {
-  local ids="$1" mode="$2" length="$3"
+  local ids="$1" mode="$2" length="$3" run
   shift 3
-  rm -rf "$work/out"
-  "$corpusflow" run "${run_options[@]}" --stats-json "$work/stats.json" \
-    "read $ids | parse-ids | pack --mode $mode --length $length --eod 102 $* \
-     | write-megatron $work/out/samples"
-  read -r documents samples padding cpu packing < <(op_stat "$work/stats.json" pack documents \
-    samples padding_percent cpu_seconds packing_cpu_seconds)
-  rm -rf "$work/out"
+  local figures=()
+  for ((run = 0; run < runs; run++)); do
+    rm -rf "$work/out"
+    "$corpusflow" run "${run_options[@]}" --stats-json "$work/stats.json" \
+      "read $ids | parse-ids | pack --mode $mode --length $length --eod 102 $* \
+       | write-megatron $work/out/samples"
+    figures+=("$(op_stat "$work/stats.json" pack documents samples padding_percent cpu_seconds \
+      finish_cpu_seconds packing_cpu_seconds peak_rss_bytes)")
+    rm -rf "$work/out"
+  done
+  read -r documents samples padding cpu packing per_core rss < <(printf '%s\n' "${figures[@]}" |
+    /usr/bin/python3 -c '
+import statistics, sys
+runs = [list(map(float, line.split())) for line in sys.stdin]
+def median(values): return statistics.median(values)
+d, s, p = runs[-1][:3]
+whole = [r[3] + r[4] for r in runs]
+print(int(d), int(s), p, median(whole), median(r[5] for r in runs),
+      int(median(d / w if w > 0 else 0 for w in whole)),
+      int(median(r[6] for r in runs) / 2**20))')
 }
 
 echo
-echo "== pack: padding % and documents/s per core (--threads $threads, --memory $memory)"
-printf '%-10s %6s %-10s %10s %10s %9s %11s %11s %14s\n' corpus L mode documents samples \
-  padding% "pack cpu s" "packing s" "docs/s/core"
+echo "== pack: padding % and documents/s per core (--threads $threads, --memory $memory," \
+  "medians of $runs runs)"
+printf '%-10s %6s %-10s %10s %9s %9s %9s %10s %12s %9s\n' corpus L mode documents samples \
+  padding% "pack cpu" "packing" "docs/s/core" "RSS MiB"
 for corpus in demo longtail; do
   ids="$work/$corpus-ids.txt"
   for length in ${lengths//,/ }; do
@@ -107,14 +123,15 @@ for corpus in demo longtail; do
       extra=""
       [[ "$mode" == concat ]] && extra="--keep-last"
       pack_run "$ids" "$mode" "$length" $extra
-      rate[$mode]=$(/usr/bin/python3 -c "print(int($documents / $packing) if $packing > 0 else 0)")
-      printf '%-10s %6s %-10s %10s %10s %9.3f %11.3f %11.3f %14s\n' "$corpus" "$length" "$mode" \
-        "$documents" "$samples" "$padding" "$cpu" "$packing" "${rate[$mode]}"
+      rate[$mode]=$per_core
+      printf '%-10s %6s %-10s %10s %9s %9.3f %9.3f %10.3f %12s %9s\n' "$corpus" "$length" \
+        "$mode" "$documents" "$samples" "$padding" "$cpu" "$packing" "$per_core" "$rss"
     done
     /usr/bin/python3 -c "
-b, f = ${rate[best-fit]}, ${rate[first-fit]}
-print('%-10s %6s best-fit / first-fit documents/s per core: %s' % ('$corpus', '$length',
-      '%.2fx' % (b / f) if f > 0 else 'n/a'))"
+b, f, c = ${rate[best-fit]}, ${rate[first-fit]}, ${rate[concat]}
+ratio = lambda x, y: '%.2fx' % (x / y) if y > 0 else 'n/a'
+print('%-10s %6s best-fit documents/s per core: %s first-fit, %s concat, %s the 1M goal' % (
+      '$corpus', '$length', ratio(b, f), ratio(b, c), ratio(b, 1e6)))"
     unset rate
   done
 done

@@ -6,11 +6,13 @@
 #include "engine/check.h"
 #include "engine/error.h"
 #include "engine/exec_context.h"
+#include "engine/record_codec.h"
 #include "engine/record_spool.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
 #include "engine/units.h"
 #include "operators/pack/packer.h"
+#include "operators/pack/window_spool.h"
 
 namespace po = boost::program_options;
 
@@ -53,38 +55,92 @@ class SpoolReader : public BatchReader {
   const uint64_t batch_bytes_;
 };
 
+/// The samples of packed windows, built from the windows as they are read.
+class WindowReader : public BatchReader {
+ public:
+  WindowReader(WindowSpool& spool, RecordCodec codec, uint32_t length, int32_t pad_id,
+               uint64_t batch_bytes)
+      : spool_(spool),
+        codec_(std::move(codec)),
+        length_(length),
+        pad_id_(pad_id),
+        batch_bytes_(batch_bytes) {}
+
+  /// Samples until their data bytes reach the batch size, as RecordSpool::Next cuts them.
+  bool Next(Batch* out) override {
+    codec_.PrepareBatch(out);
+    SampleColumns columns{out->GetInt32List(kPackInputIds), out->GetInt32List(kPackLossMask),
+                          out->GetInt32List(kPackCuSeqlens)};
+    // A batch's samples at once: no column grows by copying (a pooled batch keeps its buffers).
+    const uint64_t samples = batch_bytes_ / ((uint64_t{length_} * 2 + 2) * sizeof(int32_t)) + 1;
+    columns.input_ids.Reserve(samples, samples * length_);
+    columns.loss_mask.Reserve(samples, samples * length_);
+    for (;;) {
+      if (next_bin_ == window_.bins()) {
+        if (!spool_.Next(&window_)) return !out->empty();
+        next_bin_ = 0;
+      }
+      window_.EmitBin(next_bin_++, length_, pad_id_, columns);
+      if (next_bin_ == window_.bins()) {
+        window_ = PackedWindow();  // its memory goes back now
+        next_bin_ = 0;
+      }
+      if (out->DataBytes() >= batch_bytes_) return true;
+    }
+  }
+
+ private:
+  WindowSpool& spool_;
+  const RecordCodec codec_;
+  const uint32_t length_;
+  const int32_t pad_id_;
+  const uint64_t batch_bytes_;
+  PackedWindow window_;
+  size_t next_bin_ = 0;
+};
+
 class PackRun : public BreakerRun {
  public:
   PackRun(const PackOperator& op, const OpenContext& ctx)
-      : op_(op),
-        settings_(op.settings()),
-        stats_(ctx.stats),
-        batch_bytes_(ctx.exec.batch_bytes()),
-        spool_(ctx.exec.temp_dir(), "pack",
-               RecordSpoolOptions{.memory_bytes = ctx.exec.memory_bytes() / 4,
-                                  .block_bytes = size_t{1} << 20,
-                                  .spill = {},
-                                  .file_system = &ctx.exec.file_system()}) {
+      : op_(op), settings_(op.settings()), stats_(ctx.stats), batch_bytes_(ctx.exec.batch_bytes()) {
     // The packer's memory was checked against the budget when the run was planned (Validate).
     const Field& field = *ctx.input_schema.Find(settings_.field);
     const PackIds ids = op.ResolveIds(ctx.input_schema);
+    pad_id_ = ids.pad;
     out_.AddInt32List(kPackInputIds, PackedVocabSize(field, ids.pad));
     out_.AddInt32List(kPackLossMask, 2);
     out_.AddInt32List(kPackCuSeqlens, int64_t{op.sample_length()} + 1);
-    // Samples go to the spool a batch at a time, also from inside a window.
-    columns_.emplace(SampleColumns{out_.GetInt32List(kPackInputIds),
-                                   out_.GetInt32List(kPackLossMask),
-                                   out_.GetInt32List(kPackCuSeqlens), [this] {
-                                     if (out_.DataBytes() >= batch_bytes_) Spool();
-                                   }});
+    // Samples (concat) or packed windows (best-fit, first-fit) are kept in memory up to a
+    // quarter of the budget, the rest in the temp folder.
+    const uint64_t memory = ctx.exec.memory_bytes() / 4;
     if (settings_.mode == PackMode::kConcat) {
+      spool_.emplace(ctx.exec.temp_dir(), "pack",
+                     RecordSpoolOptions{.memory_bytes = memory,
+                                        .block_bytes = size_t{1} << 20,
+                                        .spill = {},
+                                        .file_system = &ctx.exec.file_system()});
+      // Samples go to the spool a batch at a time.
+      columns_.emplace(SampleColumns{out_.GetInt32List(kPackInputIds),
+                                     out_.GetInt32List(kPackLossMask),
+                                     out_.GetInt32List(kPackCuSeqlens), [this] {
+                                       if (out_.DataBytes() >= batch_bytes_) Spool();
+                                     }});
       packer_ = std::make_unique<ConcatPacker>(ConcatOptions{.length = settings_.length,
                                                              .plus_one = settings_.plus_one,
                                                              .eod = ids.eod,
                                                              .keep_last = settings_.keep_last,
                                                              .pad_id = ids.pad});
     } else {
-      packer_ = std::make_unique<BinPacker>(BinPackOptions{
+      windows_.emplace(ctx.exec.temp_dir(), "pack",
+                       WindowSpoolOptions{.memory_bytes = memory,
+                                          .block_bytes = size_t{1} << 20,
+                                          .spill = {},
+                                          .file_system = &ctx.exec.file_system()});
+      // The packer hands over whole windows: their samples are built only as they are read.
+      columns_.emplace(SampleColumns{out_.GetInt32List(kPackInputIds),
+                                     out_.GetInt32List(kPackLossMask),
+                                     out_.GetInt32List(kPackCuSeqlens)});
+      auto packer = std::make_unique<BinPacker>(BinPackOptions{
           .length = settings_.length,
           .policy = settings_.mode == PackMode::kBestFit ? BinPolicy::kBestFitDecreasing
                                                          : BinPolicy::kFirstFit,
@@ -92,6 +148,12 @@ class PackRun : public BreakerRun {
           .pad_id = ids.pad,
           .window_pieces = settings_.window_pieces,
           .window_tokens = std::max<uint64_t>(1, settings_.window_bytes / sizeof(int32_t))});
+      packer->set_window_sink([this](PackedWindow&& window) {
+        const uint64_t start = ThreadCpuNanos();
+        windows_->Append(std::move(window));
+        spool_ns_ += ThreadCpuNanos() - start;
+      });
+      packer_ = std::move(packer);
     }
   }
 
@@ -121,8 +183,14 @@ class PackRun : public BreakerRun {
     const uint64_t spooled_before = spool_ns_;
     packer_->Finish(*columns_);
     packing_ns_ += ThreadCpuNanos() - start - (spool_ns_ - spooled_before);
-    Spool();
-    spool_.Finish();
+    if (spool_) {
+      Spool();
+      spool_->Finish();
+    } else {
+      windows_->Finish();
+    }
+    // The executor's cpu_seconds time Write and the reading back, not this last window.
+    stats_.Set("finish_cpu_seconds", static_cast<double>(ThreadCpuNanos() - start) / 1e9);
     const PackCounts& c = packer_->counts();
     stats_.Add("documents", c.documents);
     stats_.Add("samples", c.samples);
@@ -140,25 +208,32 @@ class PackRun : public BreakerRun {
       stats_.Add("split_documents", c.split_documents);
       stats_.Add("windows", c.windows);
     }
-    stats_.Add("spilled_blocks", spool_.spilled_blocks());
-    // The packer's own CPU time (samples built into the output columns), without the spool and
-    // the reading back that the operator's cpu_seconds include.
+    stats_.Add("spilled_blocks", spool_ ? spool_->spilled_blocks() : windows_->spilled_blocks());
+    // The packer's own CPU time (concat: samples built into the output columns; best-fit,
+    // first-fit: windows packed), without keeping them and building or reading the samples back,
+    // which the operator's cpu_seconds include.
     stats_.Set("packing_cpu_seconds", static_cast<double>(packing_ns_) / 1e9);
   }
 
   /// Exactly the samples packed.
   InputEstimate OutputEstimate(const InputEstimate& /*consumed*/) const override {
-    return InputEstimate{spool_.data_bytes(), spool_.records()};
+    if (spool_) return InputEstimate{spool_->data_bytes(), spool_->records()};
+    // A sample holds L ids, L mask values and its cu_seqlens: 0 and one end per piece.
+    const uint64_t values =
+        windows_->bins() * (uint64_t{settings_.length} * 2 + 1) + windows_->pieces();
+    return InputEstimate{values * sizeof(int32_t), windows_->bins()};
   }
 
   std::unique_ptr<BatchReader> OpenOutput() override {
-    return std::make_unique<SpoolReader>(spool_, batch_bytes_);
+    if (spool_) return std::make_unique<SpoolReader>(*spool_, batch_bytes_);
+    return std::make_unique<WindowReader>(*windows_, RecordCodec::ForBatch(out_), settings_.length,
+                                          pad_id_, batch_bytes_);
   }
 
  private:
   void Spool() {
     const uint64_t start = ThreadCpuNanos();
-    spool_.Append(out_);
+    spool_->Append(out_);
     out_.ClearRecords();
     spool_ns_ += ThreadCpuNanos() - start;
   }
@@ -167,7 +242,11 @@ class PackRun : public BreakerRun {
   const PackSettings& settings_;
   OperatorStats& stats_;
   const uint64_t batch_bytes_;
-  RecordSpool spool_;
+  int32_t pad_id_ = 0;
+  /// concat: the samples; best-fit, first-fit: the packed windows.
+  std::optional<RecordSpool> spool_;
+  std::optional<WindowSpool> windows_;
+  /// The layout of the samples (concat: the samples on their way to the spool).
   Batch out_;
   std::optional<SampleColumns> columns_;
   std::unique_ptr<DocumentPacker> packer_;

@@ -1,7 +1,10 @@
 #include "operators/pack/packer.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <bit>
+#include <cstddef>
 
 #include "engine/check.h"
 
@@ -14,6 +17,18 @@ void AppendFill(std::vector<int32_t>& values, size_t n, int32_t value) {
 }
 
 }  // namespace
+
+void AdviseHugePages(void* data, size_t bytes) {
+#ifdef MADV_HUGEPAGE
+  const uintptr_t begin =
+      (reinterpret_cast<uintptr_t>(data) + kHugePageBytes - 1) & ~(kHugePageBytes - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(kHugePageBytes - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#else
+  (void)data;
+  (void)bytes;
+#endif
+}
 
 void EmitSample(std::span<const int32_t> ids, std::span<const uint32_t> ends, uint32_t length,
                 int32_t pad_id, SampleColumns& out) {
@@ -183,34 +198,62 @@ void BinPacker::PackWindow(SampleColumns& out) {
   emit_order_.resize(n);
   for (size_t k = 0; k < n; ++k) emit_order_[count_[bin_of_[k]]++] = static_cast<uint32_t>(k);
   // count_[b] is now the end of bin b in emit_order_.
-  std::vector<int32_t>& ids = out.input_ids.values();
-  std::vector<int32_t>& mask = out.loss_mask.values();
-  size_t k = 0;
-  for (uint32_t b = 0; b < bins; ++b) {
-    const size_t bin_end = count_[b];
-    uint32_t filled = 0;
-    out.cu_seqlens.AppendValue(0);
-    for (; k < bin_end; ++k) {
-      const Piece& piece = pieces_[order_[emit_order_[k]]];
-      const auto first = tokens_.begin() + static_cast<std::ptrdiff_t>(piece.offset);
-      ids.insert(ids.end(), first, first + piece.size);
-      filled += piece.size;
-      out.cu_seqlens.AppendValue(static_cast<int32_t>(filled));
-    }
-    CF_DCHECK(filled >= 1 && filled <= length);
-    AppendFill(ids, length - filled, options_.pad_id);
-    out.input_ids.EndRecord();
-    AppendFill(mask, filled, 1);
-    AppendFill(mask, length - filled, 0);
-    out.loss_mask.EndRecord();
-    out.cu_seqlens.EndRecord();
-    counts_.padding += length - filled;
-    out.SampleDone();
-  }
+  PackedWindow& window = window_;
+  window.pieces.resize(n);
+  for (size_t k = 0; k < n; ++k) window.pieces[k] = pieces_[order_[emit_order_[k]]];
+  window.bin_ends.assign(count_.begin(), count_.begin() + bins);
+  // The window takes the ids; tokens_ gets the previous window's buffer back (or nothing).
+  window.tokens.swap(tokens_);
+  const uint64_t tokens = window.tokens.size();
   counts_.samples += bins;
-  counts_.tokens += tokens_.size();
-  tokens_.clear();
+  counts_.tokens += tokens;
+  counts_.padding += uint64_t{bins} * length - tokens;
+  if (sink_) {
+    sink_(std::move(window));
+    window = PackedWindow();
+    // The next window's ids go to a buffer of its final size at once: growing it would copy.
+    ReserveWindow();
+  } else {
+    for (uint32_t b = 0; b < bins; ++b) window.EmitBin(b, length, options_.pad_id, out);
+    tokens_.clear();
+  }
   pieces_.clear();
+}
+
+void BinPacker::set_window_sink(std::function<void(PackedWindow&&)> sink) {
+  CF_CHECK(counts_.documents == 0, "BinPacker::set_window_sink after Add");
+  sink_ = std::move(sink);
+  ReserveWindow();
+}
+
+void BinPacker::ReserveWindow() {
+  // A window is packed after the piece that reaches window_tokens, or the window_pieces-th.
+  const uint64_t length = options_.length;
+  tokens_.clear();
+  tokens_.reserve(std::min(options_.window_tokens + length, options_.window_pieces * length));
+}
+
+void PackedWindow::EmitBin(size_t b, uint32_t length, int32_t pad_id, SampleColumns& out) const {
+  CF_DCHECK(b < bin_ends.size());
+  std::vector<int32_t>& ids = out.input_ids.values();
+  uint32_t filled = 0;
+  out.cu_seqlens.AppendValue(0);
+  for (size_t k = b == 0 ? 0 : bin_ends[b - 1]; k < bin_ends[b]; ++k) {
+    const Piece& piece = pieces[k];
+    const auto first = tokens.begin() + static_cast<std::ptrdiff_t>(piece.offset);
+    ids.insert(ids.end(), first, first + piece.size);
+    filled += piece.size;
+    out.cu_seqlens.AppendValue(static_cast<int32_t>(filled));
+  }
+  CF_DCHECK(filled >= 1 && filled <= length);
+  AppendFill(ids, length - filled, pad_id);
+  out.input_ids.EndRecord();
+  std::vector<int32_t>& mask = out.loss_mask.values();
+  AppendFill(mask, filled, 1);
+  AppendFill(mask, length - filled, 0);
+  out.loss_mask.EndRecord();
+  out.cu_seqlens.EndRecord();
+  out.SampleDone();
 }
 
 uint32_t BinPacker::PlaceBestFit() {

@@ -21,14 +21,19 @@
 //   the bin that reached that room last), opening a bin when none fits; kFirstFit places them in
 //   arrival order into the first bin opened that has room (the straightforward baseline). Bins
 //   are emitted in the order they were opened, their pieces in the order they were placed.
+//   A window packed is a PackedWindow (its ids and its bins); by default its samples are emitted
+//   at once, or the window goes whole to a sink (set_window_sink) that emits them later
+//   (PackedWindow::EmitBin): the same samples, without building them before they are read.
 // - PadSample (seq2seq): one id list truncated or padded to a fixed length, with its mask.
 //
 // Samples depend only on the documents given, in order, and on the options: nothing depends on
 // timing, threads or memory. Thread safety: a packer is used by one thread at a time.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <new>
 #include <optional>
 #include <span>
 #include <vector>
@@ -134,6 +139,73 @@ class ConcatPacker : public DocumentPacker {
 
 enum class BinPolicy { kBestFitDecreasing, kFirstFit };
 
+/// The allocator of a window's ids: a buffer of 2 MiB or more is aligned to 2 MiB and the kernel
+/// is asked for transparent huge pages on it (advice only), for a window's ids fill tens of MiB
+/// of fresh memory, and a fault per 4 KiB page costs more than the copy. Stateless.
+template <typename T>
+struct WindowAllocator {
+  using value_type = T;
+  WindowAllocator() = default;
+  template <typename U>
+  WindowAllocator(const WindowAllocator<U>& /*other*/) {}  // NOLINT: rebinding converts
+
+  T* allocate(size_t n);
+  void deallocate(T* p, size_t n);
+  bool operator==(const WindowAllocator&) const = default;
+};
+
+/// Ask for transparent huge pages on [data, data + bytes) (2 MiB-aligned). A no-op where the
+/// kernel does not do it.
+void AdviseHugePages(void* data, size_t bytes);
+
+inline constexpr size_t kHugePageBytes = size_t{2} << 20;
+
+template <typename T>
+T* WindowAllocator<T>::allocate(size_t n) {
+  const size_t bytes = n * sizeof(T);
+  if (bytes < kHugePageBytes) return static_cast<T*>(::operator new(bytes));
+  void* data = ::operator new (bytes, std::align_val_t{kHugePageBytes});
+  AdviseHugePages(data, bytes);
+  return static_cast<T*>(data);
+}
+
+template <typename T>
+void WindowAllocator<T>::deallocate(T* p, size_t n) {
+  if (n * sizeof(T) < kHugePageBytes) {
+    ::operator delete(p);
+  } else {
+    ::operator delete (p, std::align_val_t{kHugePageBytes});
+  }
+}
+
+/// A window's ids.
+using WindowIds = std::vector<int32_t, WindowAllocator<int32_t>>;
+
+/// A window BinPacker packed: its ids in arrival order and its bins, each a run of pieces.
+struct PackedWindow {
+  struct Piece {
+    /// Where the piece starts in `tokens`, and its ids.
+    uint64_t offset;
+    uint32_t size;
+  };
+  /// The window's ids (EODs included), in arrival order.
+  WindowIds tokens;
+  /// The pieces in emission order: bin b holds pieces [bin_ends[b - 1], bin_ends[b]) (from 0
+  /// for b = 0), in the order they were placed.
+  std::vector<Piece> pieces;
+  std::vector<uint32_t> bin_ends;
+
+  size_t bins() const { return bin_ends.size(); }
+  /// Emit bin `b` as one sample of `length` ids, padded with `pad_id`. REQUIRES: b < bins(), the
+  /// bin holds 1 to `length` ids.
+  void EmitBin(size_t b, uint32_t length, int32_t pad_id, SampleColumns& out) const;
+  /// Bytes of memory the window holds (its vectors' sizes).
+  uint64_t MemoryBytes() const {
+    return tokens.size() * sizeof(int32_t) + pieces.size() * sizeof(Piece) +
+           bin_ends.size() * sizeof(uint32_t);
+  }
+};
+
 struct BinPackOptions {
   /// L: ids per sample. REQUIRES: >= 1.
   uint32_t length = 2048;
@@ -158,22 +230,28 @@ class BinPacker : public DocumentPacker {
 
   const PackCounts& counts() const override { return counts_; }
 
+  /// From now on, hand every packed window to `sink` (moved) instead of emitting its samples
+  /// into the SampleColumns of Add and Finish; counts() still counts them as emitted.
+  /// REQUIRES: no document added yet.
+  void set_window_sink(std::function<void(PackedWindow&&)> sink);
+
   /// Bytes of memory a window of `options` holds at most (ids, pieces, bins), for the budget.
   static uint64_t WindowMemoryBytes(const BinPackOptions& options);
 
  private:
-  struct Piece {
-    uint64_t offset;
-    uint32_t size;
-  };
+  using Piece = PackedWindow::Piece;
   void AddPiece(std::span<const int32_t> ids, std::optional<int32_t> tail, SampleColumns& out);
   void PackWindow(SampleColumns& out);
+  /// With a sink: give tokens_ a buffer that holds a whole window (a window leaves with its
+  /// buffer; growing the next one would copy it).
+  void ReserveWindow();
   /// Place the pieces (window order `order_`) into bins: bin_of_[k] for order_[k].
   uint32_t PlaceBestFit();
   uint32_t PlaceFirstFit();
 
   const BinPackOptions options_;
-  std::vector<int32_t> tokens_;
+  std::function<void(PackedWindow&&)> sink_;
+  WindowIds tokens_;
   std::vector<Piece> pieces_;
   // Scratch of PackWindow, kept between windows.
   std::vector<uint32_t> order_;
@@ -185,8 +263,8 @@ class BinPacker : public DocumentPacker {
   std::vector<int32_t> next_;
   std::vector<uint64_t> room_bits_;
   std::vector<uint64_t> room_summary_;
-  std::vector<int32_t> sample_ids_;
-  std::vector<uint32_t> sample_ends_;
+  /// The window being emitted (without a sink: kept, buffers and all, for the next).
+  PackedWindow window_;
   PackCounts counts_;
 };
 

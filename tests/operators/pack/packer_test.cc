@@ -1,7 +1,7 @@
 // Tests of the packing algorithms (operators/pack/packer.h): exact samples on hand-made documents
 // for concat, best-fit decreasing, first-fit and padding; the same samples as plain reference
 // packers written here, on random documents; best-fit never pads more than first-fit on the same
-// windows.
+// windows; windows handed to a sink and emitted later make the same samples.
 #include "operators/pack/packer.h"
 
 #include <gtest/gtest.h>
@@ -427,6 +427,50 @@ TEST(PackerPropertyTest, BestFitNeverPadsMoreThanFirstFitOnTheSameWindows) {
   }
   // And not by luck: over all runs, at least a third less.
   EXPECT_LT(best_total * 3, first_total * 2);
+}
+
+TEST(PackerPropertyTest, WindowsHandedToASinkMakeTheSameSamples) {
+  // What the pack stage does: windows go whole to a sink, their samples are emitted later.
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    const uint32_t length = 1 + static_cast<uint32_t>(seed * 29 % 300);
+    const auto documents = RandomDocuments(seed, 50 + seed * 7, length);
+    for (const BinPolicy policy : {BinPolicy::kBestFitDecreasing, BinPolicy::kFirstFit}) {
+      const BinPackOptions options{.length = length,
+                                   .policy = policy,
+                                   .eod = seed % 2 == 0 ? std::nullopt : std::optional<int32_t>(7),
+                                   .pad_id = -1,
+                                   .window_pieces = 1 + seed * 5 % 90,
+                                   .window_tokens = seed % 3 == 0 ? 4 * length : 1 << 20};
+      PackCounts direct_counts;
+      const std::vector<Sample> direct = Bins(documents, options, &direct_counts);
+
+      BinPacker packer(options);
+      std::vector<PackedWindow> windows;
+      packer.set_window_sink([&](PackedWindow&& w) { windows.push_back(std::move(w)); });
+      Int32ListColumn ids, mask, cu;
+      SampleColumns out{ids, mask, cu};
+      for (const Ids& document : documents) packer.Add(document, out);
+      packer.Finish(out);
+      // Nothing was emitted while packing: every sample is in a window.
+      ASSERT_EQ(ids.size(), 0u);
+      ASSERT_EQ(windows.size(), direct_counts.windows);
+      for (const PackedWindow& window : windows) {
+        for (size_t b = 0; b < window.bins(); ++b) window.EmitBin(b, length, -1, out);
+      }
+      std::vector<Sample> later;
+      for (size_t i = 0; i < ids.size(); ++i) {
+        later.push_back(Sample{Ids(ids[i].begin(), ids[i].end()),
+                               Ids(mask[i].begin(), mask[i].end()),
+                               Ids(cu[i].begin(), cu[i].end())});
+      }
+      ASSERT_EQ(later, direct) << "seed " << seed << " L " << length;
+      const PackCounts& c = packer.counts();
+      EXPECT_EQ(c.samples, direct_counts.samples);
+      EXPECT_EQ(c.tokens, direct_counts.tokens);
+      EXPECT_EQ(c.padding, direct_counts.padding);
+      EXPECT_EQ(c.pieces, direct_counts.pieces);
+    }
+  }
 }
 
 }  // namespace
