@@ -174,29 +174,34 @@ InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
   std::atomic<uint64_t> consumed_records{0};
   std::atomic<uint64_t> consumed_bytes{0};
 
-  auto chain = tbb::make_filter<void, Batch*>(tbb::filter_mode::serial_in_order,
-                                              [&](tbb::flow_control& fc) -> Batch* {
-                                                CheckInterrupt();
-                                                if (ctx.stop_requested()) {
-                                                  fc.stop();
-                                                  return nullptr;
-                                                }
-                                                Batch* b = pool.Get();
-                                                bool more;
-                                                {
-                                                  StageTimer timer(*runs.source_stats);
-                                                  more = runs.reader->Next(b);
-                                                }
-                                                if (!more) {
-                                                  pool.Put(b);
-                                                  fc.stop();
-                                                  return nullptr;
-                                                }
-                                                b->set_sequence(sequence++);
-                                                runs.source_stats->records_out += b->num_records();
-                                                runs.source_stats->bytes_out += b->DataBytes();
-                                                return b;
-                                              });
+  auto chain = tbb::make_filter<void, Batch*>(
+      tbb::filter_mode::serial_in_order, [&](tbb::flow_control& fc) -> Batch* {
+        CheckInterrupt();
+        // Another rank failed: stop here rather than
+        // at the end of this rank's slices.
+        if (const int code = ctx.cluster().FailureNoticed()) {
+          throw RankFailed(code);
+        }
+        if (ctx.stop_requested()) {
+          fc.stop();
+          return nullptr;
+        }
+        Batch* b = pool.Get();
+        bool more;
+        {
+          StageTimer timer(*runs.source_stats);
+          more = runs.reader->Next(b);
+        }
+        if (!more) {
+          pool.Put(b);
+          fc.stop();
+          return nullptr;
+        }
+        b->set_sequence(sequence++);
+        runs.source_stats->records_out += b->num_records();
+        runs.source_stats->bytes_out += b->DataBytes();
+        return b;
+      });
 
   for (size_t i = 0; i < runs.transforms.size(); ++i) {
     TransformRun* run = runs.transforms[i];
@@ -276,6 +281,26 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
         throw InvalidArgument(plan.labels()[i] + " cannot run across " +
                               std::to_string(ctx.cluster().size()) + " MPI ranks: " + limit +
                               "; run it as one process (docs/scale-out.md)");
+      }
+    }
+    // After a breaker each rank emits its range of the order, numbered from the records of the
+    // ranks before it. A stage that numbers records counts those that reach it; with a stage
+    // before it that may drop records, that count would depend on the other ranks' drops.
+    for (size_t p = 1; p < plan.pipelines().size(); ++p) {
+      const PipelinePlan& pipe = plan.pipelines()[p];
+      std::vector<size_t> stages = pipe.transforms;
+      stages.push_back(pipe.sink);
+      for (size_t k = 1; k < stages.size(); ++k) {
+        if (!ops[stages[k]]->NeedsRecordIndex()) continue;
+        throw InvalidArgument(
+            plan.labels()[stages[k]] + " cannot run across " +
+            std::to_string(ctx.cluster().size()) + " MPI ranks after " +
+            plan.labels()[pipe.source] + " with " + plan.labels()[stages[0]] +
+            " between them: it numbers the records that reach it, and across ranks only the "
+            "records right after " +
+            plan.labels()[pipe.source] +
+            " are numbered as one process numbers them; put it right after " +
+            plan.labels()[pipe.source] + " or before it (docs/scale-out.md)");
       }
     }
   }

@@ -151,9 +151,11 @@ TEST(MpiRunTest, WhatCannotRunAcrossRanksYetIsRefusedBeforeAnyOutput) {
     EXPECT_EQ(r.exit_code, 2) << pipeline << "\n" << r.err;
     EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
   };
-  refused("read " + dir.File("in.txt") + " | shuffle | write " + dir.File("out.txt"),
-          "shuffle cannot run across 2 MPI ranks: a pipeline breaker does not run across MPI "
-          "ranks yet");
+  refused("read " + dir.File("in.txt") +
+              " | parse-ids --output input_ids | pack --field input_ids --mode best-fit --length 4 "
+              "| write " +
+              dir.File("out.jsonl"),
+          "pack cannot run across 2 MPI ranks");
   refused("read " + dir.File("in.txt") + " | write " + dir.File("out.txt") + " --shards 2",
           "sharded output across MPI ranks is not built yet");
   refused("read " + dir.File("in.txt") + " | write -", "stdout cannot be joined");
