@@ -176,6 +176,35 @@ TEST(MpiShuffleTest, AnErrorOnOneRankDuringTheExchangeEndsEveryRankAndLeavesNoth
   }
 }
 
+TEST(MpiShuffleTest, TheShuffleCommandAcrossRanksWritesTheLinesOfOneProcess) {
+  ScopedTempDir dir;
+  std::string lines;
+  for (int i = 0; i < 30000; ++i) lines += "line " + std::to_string(i * 7919 % 30011) + "\n";
+  WriteFile(dir.File("in.txt"), lines);
+  const std::vector<std::string> options = {
+      "--seed", "21", "--memory", "1M", "--slice-bytes", "16K", "--tmp-dir", dir.path().string()};
+  std::vector<std::string> args = {"shuffle", dir.File("in.txt"), "-o", dir.File("one.txt")};
+  args.insert(args.end(), options.begin(), options.end());
+  const CommandResult single = testing::RunCorpusflow(args);
+  ASSERT_EQ(single.exit_code, 0) << single.err;
+  for (const int ranks : {2, 3}) {
+    const std::string out = dir.File("np" + std::to_string(ranks) + ".txt");
+    args = {"shuffle", dir.File("in.txt"), "-o", out};
+    args.insert(args.end(), options.begin(), options.end());
+    const CommandResult r = RunRanks(ranks, args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(ReadFile(out), ReadFile(dir.File("one.txt"))) << ranks << " ranks";
+  }
+  // Paired inputs are read in lockstep by one process: refused before any output.
+  const CommandResult paired =
+      RunRanks(2, {"shuffle", "--paired", dir.File("in.txt"), dir.File("in.txt"), "-o",
+                   dir.File("a.txt"), "-o", dir.File("b.txt")});
+  EXPECT_EQ(paired.exit_code, 2) << paired.err;
+  EXPECT_NE(paired.err.find("read-paired cannot run across 2 MPI ranks"), std::string::npos)
+      << paired.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.File("a.txt")));
+}
+
 TEST(MpiShuffleTest, AStageThatNumbersRecordsAfterOthersPastTheShuffleIsRefused) {
   ScopedTempDir dir;
   WriteFile(dir.File("in.txt"), "1 2 3\n4 5\n");
