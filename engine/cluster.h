@@ -7,9 +7,12 @@
 // thread at a time per process (MPI_THREAD_SERIALIZED). They carry small messages (file lists,
 // counters); the shuffle's exchange of records across ranks is not built yet.
 //
-// Failure: a collective whose peer died ends this process through the MPI runtime (the job is
-// aborted); a rank that fails by itself says so at the next agreement point (Fail), so
-// that every rank ends with the same exit code and none commits (docs/scale-out.md).
+// Failure: a rank that fails by itself says so at the next agreement point (Fail), so that every
+// rank ends with the same exit code and none commits (docs/scale-out.md). A rank that dies
+// outright makes the launcher signal the others (SIGTERM, then SIGKILL): the MPI cluster polls
+// its collectives, so a rank waiting in one for the dead rank throws Interrupted on the signal
+// (except while it tells its own failure: AgreeOnStatus with a non-zero code, Fail), cleans up,
+// and starts no collective after.
 #pragma once
 
 #include <cstdint>

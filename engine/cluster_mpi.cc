@@ -3,20 +3,35 @@
 // engine calls it from one thread at a time. Counts and displacements are int (Open MPI 4.1 has
 // no large-count calls): GatherAll carries small messages (file lists, counters) and refuses
 // 2 GiB or more in all.
+// Waiting: every collective is started non-blocking and waited for by polling, so that a signal
+// (engine/interrupt.h) still ends a rank that waits for a peer which is gone: when a rank dies,
+// mpirun sends the others SIGTERM and, a second later (`odls_base_sigkill_timeout`), SIGKILL;
+// srun does the same after its KillWait. A rank waiting to agree on success then abandons the
+// collective (Interrupted) and cleans up in time; after that it starts no other collective and
+// does not finalize MPI (docs/scale-out.md, Failure).
 // The C API only: Open MPI's and MPICH's headers otherwise pull in the removed C++ bindings.
 #define OMPI_SKIP_MPICXX 1
 #define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
+#include <sched.h>
+#include <time.h>
 
+#include <atomic>
 #include <limits>
 
 #include "engine/check.h"
 #include "engine/cluster.h"
 #include "engine/error.h"
+#include "engine/interrupt.h"
 
 namespace corpusflow {
 
 namespace {
+
+/// Whether this process abandoned a collective (a signal arrived while it waited): MPI's state
+/// is then unknown, so no collective starts and MPI is not finalized (which would wait for the
+/// peers). Process-wide, as MPI is.
+std::atomic<bool> abandoned{false};
 
 void Check(int code, const char* call) {
   if (code == MPI_SUCCESS) return;
@@ -30,6 +45,32 @@ int IntCount(uint64_t bytes, const char* what) {
   CF_CHECK(bytes <= static_cast<uint64_t>(std::numeric_limits<int>::max()),
            std::string(what) + ": " + std::to_string(bytes) + " bytes are over MPI's int counts");
   return static_cast<int>(bytes);
+}
+
+/// Wait for the collective `request` started by `call`. When `interruptible` and a signal
+/// arrives meanwhile, abandon it and throw Interrupted (engine/interrupt.h). Polls: spins a
+/// little, then sleeps 100 microseconds between tests.
+void Wait(MPI_Request& request, const char* call, bool interruptible) {
+  for (uint64_t tests = 0;; ++tests) {
+    int done = 0;
+    Check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), call);
+    if (done) return;
+    if (interruptible && InterruptRequested()) {
+      abandoned = true;
+      throw Interrupted();
+    }
+    if (tests < 1000) {
+      sched_yield();
+    } else {
+      const timespec pause{0, 100 * 1000};
+      nanosleep(&pause, nullptr);
+    }
+  }
+}
+
+/// Before a collective: a process that abandoned one starts no other.
+void CheckNotAbandoned() {
+  if (abandoned) throw Interrupted();
 }
 
 class MpiCluster : public Cluster {
@@ -58,16 +99,23 @@ class MpiCluster : public Cluster {
   int size() const override { return size_; }
 
   uint64_t MaxAll(uint64_t value) override {
+    CheckNotAbandoned();
     uint64_t out = 0;
-    Check(MPI_Allreduce(&value, &out, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce");
+    MPI_Request request;
+    Check(MPI_Iallreduce(&value, &out, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD, &request),
+          "MPI_Iallreduce");
+    Wait(request, "MPI_Iallreduce", true);
     return out;
   }
 
   std::vector<std::string> GatherAll(const std::string& bytes) override {
+    CheckNotAbandoned();
     const int length = IntCount(bytes.size(), "GatherAll");
     std::vector<int> lengths(static_cast<size_t>(size_));
-    Check(MPI_Allgather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, MPI_COMM_WORLD),
-          "MPI_Allgather");
+    MPI_Request request;
+    Check(MPI_Iallgather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, MPI_COMM_WORLD, &request),
+          "MPI_Iallgather");
+    Wait(request, "MPI_Iallgather", true);
     std::vector<int> offsets(lengths.size());
     uint64_t total = 0;
     for (size_t r = 0; r < lengths.size(); ++r) {
@@ -75,17 +123,24 @@ class MpiCluster : public Cluster {
       total += static_cast<uint64_t>(lengths[r]);
     }
     std::string all(IntCount(total, "GatherAll"), '\0');
-    Check(MPI_Allgatherv(bytes.data(), length, MPI_BYTE, all.data(), lengths.data(), offsets.data(),
-                         MPI_BYTE, MPI_COMM_WORLD),
-          "MPI_Allgatherv");
+    Check(MPI_Iallgatherv(bytes.data(), length, MPI_BYTE, all.data(), lengths.data(),
+                          offsets.data(), MPI_BYTE, MPI_COMM_WORLD, &request),
+          "MPI_Iallgatherv");
+    Wait(request, "MPI_Iallgatherv", true);
     std::vector<std::string> out;
     for (size_t r = 0; r < lengths.size(); ++r) out.push_back(all.substr(offsets[r], lengths[r]));
     return out;
   }
 
+  /// A rank that brings a failure waits until the others have it, signal or not (its clean-up
+  /// comes first, Cluster::Fail); one that brings success abandons the wait on a signal.
   int AgreeOnStatus(int exit_code) override {
+    CheckNotAbandoned();
     int out = 0;
-    Check(MPI_Allreduce(&exit_code, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce");
+    MPI_Request request;
+    Check(MPI_Iallreduce(&exit_code, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD, &request),
+          "MPI_Iallreduce");
+    Wait(request, "MPI_Iallreduce", exit_code == 0);
     return out;
   }
 
@@ -102,7 +157,7 @@ void FinalizeMpi() {
   int initialized = 0, finalized = 0;
   MPI_Initialized(&initialized);
   MPI_Finalized(&finalized);
-  if (initialized && !finalized) MPI_Finalize();
+  if (initialized && !finalized && !abandoned) MPI_Finalize();
 }
 
 }  // namespace corpusflow
