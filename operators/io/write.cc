@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "engine/check.h"
+#include "engine/cluster.h"
 #include "engine/error.h"
 #include "engine/exec_context.h"
 #include "engine/io/output_stream.h"
@@ -28,6 +29,28 @@ struct Shard {
   std::unique_ptr<OutputStream> stream;
   std::string buffer;  // formatted records of the current batch
   bool closed = false;
+};
+
+/// A rank's file written as one shard that is its part of another shard (`target`) of the
+/// joined output: the commit joins it under that shard's name. Only rank 0 commits, and its
+/// files are their own parts, so Commit() renames as the file was named.
+class ShardPart : public DeferredCommit {
+ public:
+  ShardPart(std::unique_ptr<DeferredCommit> file, std::string target)
+      : file_(std::move(file)), target_(std::move(target)) {}
+  void Prepare() override { file_->Prepare(); }
+  void Commit() override { file_->Commit(); }
+  std::vector<PendingRename> Renames() const override { return Retarget(file_->Renames()); }
+  std::vector<PendingRename> Files() const override { return Retarget(file_->Files()); }
+  Join JoinKind() const override { return file_->JoinKind(); }
+
+ private:
+  std::vector<PendingRename> Retarget(std::vector<PendingRename> files) const {
+    for (PendingRename& f : files) f.target = target_;
+    return files;
+  }
+  std::unique_ptr<DeferredCommit> file_;
+  std::string target_;
 };
 
 class WriteRun : public BatchWriter {
@@ -71,6 +94,7 @@ class WriteRun : public BatchWriter {
         shard.buffer.resize(mark);
         continue;
       }
+      ++kept_;
       if (options_.shard_bytes > 0 &&
           shard.stream->bytes_written() + shard.buffer.size() >= options_.shard_bytes) {
         FlushShard(shard);
@@ -89,9 +113,31 @@ class WriteRun : public BatchWriter {
       shard.stream->Close();
       bytes += shard.stream->bytes_written();
     }
+    // Across MPI ranks, round-robin shards: this rank dealt its kept records from shard 0, but
+    // the record it numbers j is record K + j of the run, K the records the ranks before kept;
+    // so its file m is its part of shard (K + m) mod N, which the commit joins after the parts
+    // of the ranks before. (Agree first: a rank that failed stops every rank there.)
+    const uint64_t count = shards_.size();
+    uint64_t rotation = 0;
+    Cluster& cluster = ctx_.cluster();
+    if (!cluster.single() && count > 1) {
+      cluster.Agree();
+      const std::vector<std::string> kept = cluster.GatherAll(std::to_string(kept_));
+      for (int r = 0; r < cluster.rank(); ++r) rotation += std::stoull(kept[r]) % count;
+      rotation %= count;
+    }
     // Every file is complete; the run renames them all once it has succeeded.
-    for (Shard& shard : shards_) ctx_.DeferCommit(DeferOutput(std::move(shard.stream)));
-    stats_.Add("files", shards_.size());
+    for (uint64_t k = 0; k < count; ++k) {
+      std::unique_ptr<DeferredCommit> part =
+          DeferOutput(std::move(shards_[(k + count - rotation) % count].stream));
+      if (rotation != 0) {
+        part = std::make_unique<ShardPart>(std::move(part),
+                                           ShardFilePath(options_.path, k, options_.shards));
+      }
+      ctx_.DeferCommit(std::move(part));
+    }
+    // The joined output has rank 0's files.
+    if (cluster.rank() == 0) stats_.Add("files", count);
     stats_.Add("output_bytes", bytes);
     if (replaced_ > 0) stats_.Add("invalid_utf8_replaced", replaced_);
   }
@@ -255,6 +301,8 @@ class WriteRun : public BatchWriter {
   std::vector<JsonKey> keys_;
   std::string repaired_;
   uint64_t records_seen_ = 0;
+  /// Records written (a record the sink drops is not).
+  uint64_t kept_ = 0;
   uint64_t replaced_ = 0;
 };
 
@@ -442,9 +490,12 @@ static const OperatorRegistrar kRegisterWrite(OperatorDef{
 
 std::string WriteOperator::RankLimit() const {
   if (options_.path == "-") return "stdout cannot be joined from the parts of several MPI ranks";
-  if (options_.shards > 1 || options_.shard_bytes > 0) {
-    return "sharded output across MPI ranks is not built yet (write one file, which the ranks "
-           "join)";
+  if (options_.shard_bytes > 0) {
+    return "--shard-size across MPI ranks is not built yet (a shard's first record depends on "
+           "the bytes every rank before wrote; use --shards N, or one file)";
+  }
+  if (options_.shards > 1 && options_.shard_policy == ShardPolicy::kContiguous) {
+    return "contiguous shards across MPI ranks are not built yet (use round-robin, or one file)";
   }
   return "";
 }

@@ -174,6 +174,45 @@ TEST(MpiRunTest, AnyNumberOfRanksWritesTheBytesOfOneProcess) {
   }
 }
 
+TEST(MpiRunTest, RoundRobinShardsAreTheShardsOfOneProcess) {
+  ScopedTempDir dir;
+  WriteInputs(dir);
+  // `filter` drops some records, so the ranks write counts that are not multiples of 5: each
+  // rank's first record goes to the shard after the records the ranks before it wrote.
+  const auto pipeline = [&](const std::string& out) {
+    return "read " + Inputs(dir) + " --field text | filter --min-chars 30 | write " +
+           dir.File(out + ".txt") + " --shards 5";
+  };
+  const std::vector<std::string> run_options = {"--slice-bytes", "16K", "--progress", "never"};
+  std::vector<std::string> args = {"run", pipeline("single")};
+  args.insert(args.end(), run_options.begin(), run_options.end());
+  const CommandResult single = testing::RunCorpusflow(args);
+  ASSERT_EQ(single.exit_code, 0) << single.err;
+  std::vector<std::string> expected;
+  for (int k = 0; k < 5; ++k) {
+    expected.push_back(ReadFile(dir.File("single-0000" + std::to_string(k) + "-of-00005.txt")));
+  }
+  ASSERT_NE(expected[0].size(), expected[4].size());
+  for (const int ranks : {1, 2, 3, 4}) {
+    SCOPED_TRACE(std::to_string(ranks) + " ranks");
+    const std::string out = "np" + std::to_string(ranks);
+    args = {"run", pipeline(out), "--stats-json", dir.File(out + ".json")};
+    args.insert(args.end(), run_options.begin(), run_options.end());
+    const CommandResult r = RunRanks(ranks, args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    for (int k = 0; k < 5; ++k) {
+      EXPECT_EQ(ReadFile(dir.File(out + "-0000" + std::to_string(k) + "-of-00005.txt")),
+                expected[static_cast<size_t>(k)])
+          << k;
+    }
+    const std::string report = ReadFile(dir.File(out + ".json"));
+    EXPECT_NE(report.find("\"files\": 5,"), std::string::npos) << report;
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
+  }
+}
+
 TEST(MpiRunTest, VocabSumsTheCountsOfEveryRank) {
   ScopedTempDir dir;
   WriteInputs(dir);
@@ -369,8 +408,11 @@ TEST(MpiRunTest, WhatCannotRunAcrossRanksYetIsRefusedBeforeAnyOutput) {
   refused("read " + dir.File("in.txt") + " | shuffle | write " + dir.File("out.txt"),
           "shuffle cannot run across 2 MPI ranks: a pipeline breaker does not run across MPI "
           "ranks yet");
-  refused("read " + dir.File("in.txt") + " | write " + dir.File("out.txt") + " --shards 2",
-          "sharded output across MPI ranks is not built yet");
+  refused("read " + dir.File("in.txt") + " | write " + dir.File("out.txt") + " --shard-size 1K",
+          "--shard-size across MPI ranks is not built yet");
+  refused("read " + dir.File("in.txt") + " | write " + dir.File("out.txt") +
+              " --shards 2 --shard-policy contiguous",
+          "contiguous shards across MPI ranks are not built yet");
   refused("read " + dir.File("in.txt") + " | write -", "stdout cannot be joined");
   refused("read " + dir.File("in.txt") + " --meta | write " + dir.File("out.jsonl"),
           "read --meta names each record's FILE:LINE");
