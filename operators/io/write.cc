@@ -31,28 +31,6 @@ struct Shard {
   bool closed = false;
 };
 
-/// A rank's file written as one shard that is its part of another shard (`target`) of the
-/// joined output: the commit joins it under that shard's name. Only rank 0 commits, and its
-/// files are their own parts, so Commit() renames as the file was named.
-class ShardPart : public DeferredCommit {
- public:
-  ShardPart(std::unique_ptr<DeferredCommit> file, std::string target)
-      : file_(std::move(file)), target_(std::move(target)) {}
-  void Prepare() override { file_->Prepare(); }
-  void Commit() override { file_->Commit(); }
-  std::vector<PendingRename> Renames() const override { return Retarget(file_->Renames()); }
-  std::vector<PendingRename> Files() const override { return Retarget(file_->Files()); }
-  Join JoinKind() const override { return file_->JoinKind(); }
-
- private:
-  std::vector<PendingRename> Retarget(std::vector<PendingRename> files) const {
-    for (PendingRename& f : files) f.target = target_;
-    return files;
-  }
-  std::unique_ptr<DeferredCommit> file_;
-  std::string target_;
-};
-
 class WriteRun : public BatchWriter {
  public:
   WriteRun(const WriteOperator& op, const OpenContext& open)
@@ -113,31 +91,22 @@ class WriteRun : public BatchWriter {
       shard.stream->Close();
       bytes += shard.stream->bytes_written();
     }
-    // Across MPI ranks, round-robin shards: this rank dealt its kept records from shard 0, but
-    // the record it numbers j is record K + j of the run, K the records the ranks before kept;
-    // so its file m is its part of shard (K + m) mod N, which the commit joins after the parts
-    // of the ranks before. (Agree first: a rank that failed stops every rank there.)
+    // Across MPI ranks this rank's file m is its part of round-robin shard (turn + m) mod N,
+    // which the commit joins after the parts of the ranks before (RoundRobinTurn).
     const uint64_t count = shards_.size();
-    uint64_t rotation = 0;
-    Cluster& cluster = ctx_.cluster();
-    if (!cluster.single() && count > 1) {
-      cluster.Agree();
-      const std::vector<std::string> kept = cluster.GatherAll(std::to_string(kept_));
-      for (int r = 0; r < cluster.rank(); ++r) rotation += std::stoull(kept[r]) % count;
-      rotation %= count;
-    }
+    const uint64_t rotation = RoundRobinTurn(ctx_.cluster(), kept_, count);
     // Every file is complete; the run renames them all once it has succeeded.
     for (uint64_t k = 0; k < count; ++k) {
       std::unique_ptr<DeferredCommit> part =
           DeferOutput(std::move(shards_[(k + count - rotation) % count].stream));
       if (rotation != 0) {
-        part = std::make_unique<ShardPart>(std::move(part),
-                                           ShardFilePath(options_.path, k, options_.shards));
+        const std::string target = ShardFilePath(options_.path, k, options_.shards);
+        part = RetargetFiles(std::move(part), [target](const std::string&) { return target; });
       }
       ctx_.DeferCommit(std::move(part));
     }
     // The joined output has rank 0's files.
-    if (cluster.rank() == 0) stats_.Add("files", count);
+    if (ctx_.cluster().rank() == 0) stats_.Add("files", count);
     stats_.Add("output_bytes", bytes);
     if (replaced_ > 0) stats_.Add("invalid_utf8_replaced", replaced_);
   }

@@ -213,6 +213,49 @@ TEST(MpiRunTest, RoundRobinShardsAreTheShardsOfOneProcess) {
   }
 }
 
+TEST(MpiRunTest, RoundRobinMegatronShardsAreTheShardsOfOneProcess) {
+  ScopedTempDir dir;
+  WriteInputs(dir);
+  const CommandResult vocab =
+      testing::RunCorpusflow({"vocab", dir.File("a.jsonl"), "-o", dir.File("vocab.txt"), "--size",
+                              "500", "--progress", "never"});
+  ASSERT_EQ(vocab.exit_code, 0) << vocab.err;
+  // T5 PEGASUS ids of the documents that `filter` keeps, in 3 shards: the ranks write counts
+  // that are not multiples of 3.
+  const auto pipeline = [&](const std::string& out) {
+    return "read " + Inputs(dir) +
+           " --field text | filter --min-chars 30 | tokenize --kind t5pegasus --vocab " +
+           dir.File("vocab.txt") + " --output ids | write-megatron " + dir.File(out) +
+           " --shards 3";
+  };
+  const std::vector<std::string> run_options = {"--slice-bytes", "16K", "--progress", "never"};
+  std::vector<std::string> args = {"run", pipeline("single")};
+  args.insert(args.end(), run_options.begin(), run_options.end());
+  const CommandResult single = testing::RunCorpusflow(args);
+  ASSERT_EQ(single.exit_code, 0) << single.err;
+  std::vector<std::string> files;
+  for (int k = 0; k < 3; ++k) {
+    for (const char* suffix : {"_ids_document.bin", "_ids_document.idx"}) {
+      files.push_back("-0000" + std::to_string(k) + "-of-00003" + suffix);
+      ASSERT_TRUE(std::filesystem::exists(dir.File("single" + files.back()))) << files.back();
+    }
+  }
+  for (const int ranks : {1, 2, 3, 4}) {
+    SCOPED_TRACE(std::to_string(ranks) + " ranks");
+    const std::string out = "np" + std::to_string(ranks);
+    args = {"run", pipeline(out)};
+    args.insert(args.end(), run_options.begin(), run_options.end());
+    const CommandResult r = RunRanks(ranks, args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    for (const std::string& suffix : files) {
+      EXPECT_EQ(ReadFile(dir.File(out + suffix)), ReadFile(dir.File("single" + suffix))) << suffix;
+    }
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
+  }
+}
+
 TEST(MpiRunTest, VocabSumsTheCountsOfEveryRank) {
   ScopedTempDir dir;
   WriteInputs(dir);
