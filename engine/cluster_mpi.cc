@@ -5,8 +5,8 @@
 // 2 GiB or more in all.
 // Waiting: every collective is started non-blocking and waited for by polling, so that a signal
 // (engine/interrupt.h) still ends a rank that waits for a peer which is gone: when a rank dies,
-// mpirun sends the others SIGTERM and, a second later (`odls_base_sigkill_timeout`), SIGKILL;
-// srun does the same after its KillWait. A rank waiting to agree on success then abandons the
+// mpirun sends the others SIGTERM and, a second later (`odls_base_sigkill_timeout`) or as soon
+// as one of them exits, SIGKILL; srun sends SIGKILL after its KillWait. A rank waiting to agree on success then abandons the
 // collective (Interrupted) and cleans up in time; after that it starts no other collective and
 // does not finalize MPI (docs/scale-out.md, Failure).
 // The C API only: Open MPI's and MPICH's headers otherwise pull in the removed C++ bindings.
