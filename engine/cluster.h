@@ -8,12 +8,15 @@
 // thread. The shuffle's exchange of records (Exchange) runs on a communicator of its own, from
 // the shuffle's exchange thread, while the main thread may be failing (MPI_THREAD_MULTIPLE).
 //
-// Failure: a collective whose peer died ends this process through the MPI runtime (the job is
-// aborted). A rank that fails by itself tells every other rank at once (a failure notice, a
+// Failure: a rank that fails by itself tells every other rank at once (a failure notice, a
 // point-to-point message on a third communicator) and then meets them at an agreement point
 // (Fail), so that every rank ends with the same exit code and none commits. Long waits (the
 // exchange, the source of every pipeline) look for a notice (FailureNoticed) and stop early: a
-// rank that noticed a failure calls Fail too, which then only agrees (docs/scale-out.md).
+// rank that noticed a failure calls Fail too, which then only agrees (docs/scale-out.md). A
+// rank that dies outright makes the launcher signal the others (SIGTERM, then SIGKILL): the MPI
+// cluster polls its collectives, so a rank waiting in one for the dead rank throws Interrupted
+// on the signal (except while it tells its own failure: AgreeOnStatus with a non-zero code,
+// Fail), cleans up, and starts no collective after.
 #pragma once
 
 #include <atomic>

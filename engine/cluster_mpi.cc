@@ -1,15 +1,22 @@
 // The MPI world as a Cluster (built only when CMake finds MPI: CORPUSFLOW_HAVE_MPI). Every call
-// of the Cluster is a blocking collective on MPI_COMM_WORLD, called by the run's main thread; the
+// of the Cluster is a collective on MPI_COMM_WORLD, called by the run's main thread; the
 // shuffle's exchange runs on a duplicate of it from its own thread, and failure notices travel on
 // a third (MPI_THREAD_MULTIPLE). Counts and displacements are int (Open MPI 4.1 has no
 // large-count calls): GatherAll carries small messages (file lists, counters) and refuses 2 GiB
 // or more in all; the exchange's rounds stay under it by construction.
+// Waiting: every collective is started non-blocking and waited for by polling, so that a signal
+// (engine/interrupt.h) still ends a rank that waits for a peer which is gone: when a rank dies,
+// mpirun sends the others SIGTERM and, a second later (`odls_base_sigkill_timeout`) or as soon
+// as one of them exits, SIGKILL; srun sends SIGKILL after its KillWait. A rank waiting to agree
+// on success then abandons the collective (Interrupted) and cleans up in time; after that it
+// starts no other collective and does not finalize MPI (docs/scale-out.md, Failure).
 // The C API only: Open MPI's and MPICH's headers otherwise pull in the removed C++ bindings.
 #define OMPI_SKIP_MPICXX 1
 #define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <limits>
 #include <mutex>
@@ -18,6 +25,7 @@
 #include "engine/check.h"
 #include "engine/cluster.h"
 #include "engine/error.h"
+#include "engine/interrupt.h"
 
 namespace corpusflow {
 
@@ -35,6 +43,43 @@ int IntCount(uint64_t bytes, const char* what) {
   CF_CHECK(bytes <= static_cast<uint64_t>(std::numeric_limits<int>::max()),
            std::string(what) + ": " + std::to_string(bytes) + " bytes are over MPI's int counts");
   return static_cast<int>(bytes);
+}
+
+/// Whether this process abandoned a collective (a signal arrived while it waited): MPI's state is
+/// then unknown, so no collective starts and MPI is not finalized (which would wait for the peers).
+/// Process-wide, as MPI is.
+std::atomic<bool> abandoned{false};
+
+/// Test `request` (started by `call`) until it completes: true; or until `keep_waiting()` says
+/// to stop: false, the request abandoned. When `interruptible` and a signal arrives meanwhile,
+/// abandon it and throw Interrupted (engine/interrupt.h). MPI moves the bytes of a pending
+/// collective inside its calls, so the first tests follow each other closely; then the pauses
+/// grow to a millisecond, so that a rank waiting for the others costs no core.
+bool Await(MPI_Request& request, const char* call, bool interruptible,
+           const std::function<bool()>& keep_waiting = nullptr) {
+  auto pause = std::chrono::microseconds(1);
+  for (uint64_t tests = 0;; ++tests) {
+    int done = 0;
+    Check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), call);
+    if (done) return true;
+    if (interruptible && InterruptRequested()) {
+      abandoned = true;
+      throw Interrupted();
+    }
+    // The exchange's own communicator: MPI_COMM_WORLD is untouched, the failure can be agreed.
+    if (keep_waiting && tests % 64 == 63 && !keep_waiting()) return false;
+    if (tests < 1000) {
+      std::this_thread::yield();
+      continue;
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(1000));
+  }
+}
+
+/// Before a collective: a process that abandoned one starts no other.
+void CheckNotAbandoned() {
+  if (abandoned) throw Interrupted();
 }
 
 class MpiCluster : public Cluster {
@@ -76,16 +121,23 @@ class MpiCluster : public Cluster {
   int size() const override { return size_; }
 
   uint64_t MaxAll(uint64_t value) override {
+    CheckNotAbandoned();
     uint64_t out = 0;
-    Check(MPI_Allreduce(&value, &out, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce");
+    MPI_Request request;
+    Check(MPI_Iallreduce(&value, &out, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD, &request),
+          "MPI_Iallreduce");
+    Await(request, "MPI_Iallreduce", true);
     return out;
   }
 
   std::vector<std::string> GatherAll(const std::string& bytes) override {
+    CheckNotAbandoned();
     const int length = IntCount(bytes.size(), "GatherAll");
     std::vector<int> lengths(static_cast<size_t>(size_));
-    Check(MPI_Allgather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, MPI_COMM_WORLD),
-          "MPI_Allgather");
+    MPI_Request request;
+    Check(MPI_Iallgather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, MPI_COMM_WORLD, &request),
+          "MPI_Iallgather");
+    Await(request, "MPI_Iallgather", true);
     std::vector<int> offsets(lengths.size());
     uint64_t total = 0;
     for (size_t r = 0; r < lengths.size(); ++r) {
@@ -93,17 +145,24 @@ class MpiCluster : public Cluster {
       total += static_cast<uint64_t>(lengths[r]);
     }
     std::string all(IntCount(total, "GatherAll"), '\0');
-    Check(MPI_Allgatherv(bytes.data(), length, MPI_BYTE, all.data(), lengths.data(), offsets.data(),
-                         MPI_BYTE, MPI_COMM_WORLD),
-          "MPI_Allgatherv");
+    Check(MPI_Iallgatherv(bytes.data(), length, MPI_BYTE, all.data(), lengths.data(),
+                          offsets.data(), MPI_BYTE, MPI_COMM_WORLD, &request),
+          "MPI_Iallgatherv");
+    Await(request, "MPI_Iallgatherv", true);
     std::vector<std::string> out;
     for (size_t r = 0; r < lengths.size(); ++r) out.push_back(all.substr(offsets[r], lengths[r]));
     return out;
   }
 
+  /// A rank that brings a failure waits until the others have it, signal or not (its clean-up
+  /// comes first, Cluster::Fail); one that brings success abandons the wait on a signal.
   int AgreeOnStatus(int exit_code) override {
+    CheckNotAbandoned();
     int out = 0;
-    Check(MPI_Allreduce(&exit_code, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce");
+    MPI_Request request;
+    Check(MPI_Iallreduce(&exit_code, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD, &request),
+          "MPI_Iallreduce");
+    Await(request, "MPI_Iallreduce", exit_code == 0);
     return out;
   }
 
@@ -139,9 +198,10 @@ class MpiCluster : public Cluster {
       CF_CHECK(out.size() == static_cast<size_t>(size_), "Exchange::AllToAll: one value per rank");
       in.assign(out.size(), 0);
       MPI_Request request;
+      CheckNotAbandoned();
       Check(MPI_Ialltoall(out.data(), 1, MPI_UINT64_T, in.data(), 1, MPI_UINT64_T, comm_, &request),
             "MPI_Ialltoall");
-      return Await(request, keep_waiting);
+      return Await(request, "MPI_Ialltoall", true, keep_waiting);
     }
 
     bool AllToAllBytes(const char* send, const std::vector<uint64_t>& counts,
@@ -159,34 +219,15 @@ class MpiCluster : public Cluster {
         total += received_counts[r];
       }
       received.resize(IntCount(total, "Exchange::AllToAllBytes"));
+      CheckNotAbandoned();
       MPI_Request request;
       Check(MPI_Ialltoallv(send, send_counts.data(), send_offsets.data(), MPI_BYTE, received.data(),
                            recv_counts.data(), recv_offsets.data(), MPI_BYTE, comm_, &request),
             "MPI_Ialltoallv");
-      return Await(request, keep_waiting);
+      return Await(request, "MPI_Ialltoallv", true, keep_waiting);
     }
 
    private:
-    /// Test `request` until it completes (true) or keep_waiting() says to stop (false, the
-    /// request abandoned). MPI moves the bytes of a pending collective inside its calls, so the
-    /// first tests follow each other closely; then the pauses grow to a millisecond, so that a
-    /// rank waiting for the others to fill their round costs no core.
-    static bool Await(MPI_Request& request, const std::function<bool()>& keep_waiting) {
-      auto pause = std::chrono::microseconds(1);
-      for (int tests = 0;; ++tests) {
-        int done = 0;
-        Check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
-        if (done) return true;
-        if (tests % 64 == 63 && !keep_waiting()) return false;
-        if (tests < 1000) {
-          std::this_thread::yield();
-          continue;
-        }
-        std::this_thread::sleep_for(pause);
-        pause = std::min(pause * 2, std::chrono::microseconds(1000));
-      }
-    }
-
     MPI_Comm comm_;
     int size_;
   };
@@ -210,7 +251,7 @@ void FinalizeMpi() {
   int initialized = 0, finalized = 0;
   MPI_Initialized(&initialized);
   MPI_Finalized(&finalized);
-  if (initialized && !finalized) MPI_Finalize();
+  if (initialized && !finalized && !abandoned) MPI_Finalize();
 }
 
 }  // namespace corpusflow

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <exception>
 #include <memory>
 #include <mutex>
 
@@ -12,6 +13,7 @@
 #include "engine/cluster.h"
 #include "engine/error.h"
 #include "engine/interrupt.h"
+#include "engine/io/atomic_output.h"
 
 namespace corpusflow {
 namespace {
@@ -314,6 +316,20 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
     ctx.temp_dir().Path();
   } catch (const IoError&) {
   }
+  if (!ctx.cluster().single()) {
+    // Every rank got here (or one failed, and all stop). Rank 0 names the job, which every rank
+    // puts in the temp names of its outputs, so that the ranks of a job that fails remove every
+    // rank's files, a killed rank's included (docs/scale-out.md, Failure).
+    ctx.cluster().Agree();
+    ctx.SetJob(ctx.cluster().GatherAll(ctx.cluster().rank() == 0 ? NewJobName() : "")[0]);
+  }
+  struct RemoveJobFilesOnFailure {
+    ExecContext& ctx;
+    int exceptions = std::uncaught_exceptions();
+    ~RemoveJobFilesOnFailure() {
+      if (std::uncaught_exceptions() > exceptions) ctx.RemoveFailedJobFiles();
+    }
+  } remove_job_files{ctx};
 
   // The run's outputs (ExecContext::DeferCommit) are committed only if the run gets to the end.
   struct DiscardDeferredOnExit {
