@@ -304,7 +304,10 @@ static const OperatorRegistrar kRegisterShuffle(OperatorDef{
         "only the first N records of the same order, a uniform sample of N records as shuf -n "
         "gives: records that cannot be among them are dropped as they arrive (counted as "
         "beyond_head_count), so a small sample of a huge input neither fills memory nor "
-        "spills.",
+        "spills. Under mpirun/srun the ranks shuffle together: each sends every record to the "
+        "rank that owns its key in all-to-all rounds of --exchange-bytes, shuffles what it owns "
+        "in its own --tmp-dir and emits its range of the same order: the output is the single "
+        "process's bytes for any number of ranks (docs/scale-out.md).",
     .describe =
         [](OptionSet& o) {
           o.named.add_options()("seed", CountValue(),
