@@ -130,12 +130,14 @@ bool RunPlanWithReport(const Plan& plan, const RunOptions& options, RunStats& st
     RecordRunOutputs(plan, ctx, stats);
     ctx.progress().Stop();
   } catch (const Interrupted&) {
-    // Under MPI the other ranks learn of it at their next agreement point (engine/cluster.h).
+    // Under MPI the other ranks get a failure notice and stop too (engine/cluster.h).
     if (options.cluster != nullptr) options.cluster->Fail(130);
     stats.status = "interrupted";
     report_failure();
     throw;
-  } catch (const RankFailed&) {
+  } catch (const RankFailed& e) {
+    // Learned from a notice (not at an agreement point): meet the failed rank where it agrees.
+    if (options.cluster != nullptr) options.cluster->Fail(e.exit_code());
     stats.status = "error";
     report_failure();
     throw;

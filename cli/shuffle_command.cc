@@ -145,6 +145,7 @@ const CommandRegistrar kShuffle(CommandDef{
     .synopsis = kSynopsis,
     .summary = "Shuffle lines uniformly, out of core (a drop-in for shuf/terashuf)",
     .run = ShuffleCommand,
+    .ranks = true,
 });
 
 }  // namespace

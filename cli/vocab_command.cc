@@ -54,6 +54,7 @@ const CommandRegistrar kVocab(CommandDef{
     .synopsis = kSynopsis,
     .summary = "Build a T5 PEGASUS WordPiece vocabulary from a corpus",
     .run = VocabCommand,
+    .ranks = true,
 });
 
 }  // namespace

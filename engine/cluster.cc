@@ -31,9 +31,20 @@ void Cluster::Fail(int exit_code) noexcept {
   if (single() || failure_agreed_) return;
   failure_agreed_ = true;
   try {
+    // The peers stop at their next wait instead of running to the end of their slices.
+    if (FailureNoticed() == 0) SendFailureNotice(exit_code);
     AgreeOnStatus(exit_code);
   } catch (...) {
   }
+}
+
+int Cluster::FailureNoticed() {
+  if (single()) return 0;
+  int code = noticed_.load(std::memory_order_acquire);
+  if (code != 0) return code;
+  code = ReceivedFailureNotice();
+  if (code != 0) noticed_.store(code, std::memory_order_release);
+  return code;
 }
 
 namespace {
@@ -45,6 +56,29 @@ class SingleProcessCluster : public Cluster {
   uint64_t MaxAll(uint64_t value) override { return value; }
   std::vector<std::string> GatherAll(const std::string& bytes) override { return {bytes}; }
   int AgreeOnStatus(int exit_code) override { return exit_code; }
+  std::unique_ptr<Exchange> OpenExchange() override { return std::make_unique<SelfExchange>(); }
+
+ protected:
+  void SendFailureNotice(int /*exit_code*/) override {}
+  int ReceivedFailureNotice() override { return 0; }
+
+ private:
+  /// One rank: every message is to itself.
+  class SelfExchange : public Exchange {
+   public:
+    bool AllToAll(const std::vector<uint64_t>& out, std::vector<uint64_t>& in,
+                  const std::function<bool()>& /*keep_waiting*/) override {
+      in = out;
+      return true;
+    }
+    bool AllToAllBytes(const char* send, const std::vector<uint64_t>& counts,
+                       std::vector<char>& received,
+                       const std::vector<uint64_t>& /*received_counts*/,
+                       const std::function<bool()>& /*keep_waiting*/) override {
+      received.assign(send, send + counts.at(0));
+      return true;
+    }
+  };
 };
 
 /// The launcher's rank count from the environment: Open MPI's mpirun (OMPI_COMM_WORLD_SIZE), PMI

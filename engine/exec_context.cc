@@ -1,8 +1,12 @@
 #include "engine/exec_context.h"
 
 #include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <system_error>
 #include <thread>
 
+#include "engine/io/atomic_output.h"
 #include "engine/io/paths.h"
 #include "engine/units.h"
 
@@ -83,6 +87,60 @@ void ExecContext::CommitDeferred() {
   // After a failed commit the folders are removed like those of any failed run: only the empty
   // ones go, so a folder holding an output already renamed stays.
   run_files_.folders->Keep();
+}
+
+void ExecContext::SetJob(const std::string& job) {
+  job_ = job;
+  run_files_.temp_tag = job + "-r" + std::to_string(cluster().rank()) + "-";
+}
+
+namespace {
+
+/// Whether `parent` holds a run folder (TempDir), of any run.
+bool HoldsRunFolder(const std::filesystem::path& parent) noexcept {
+  std::error_code error;
+  std::filesystem::directory_iterator it(parent, error);
+  for (; !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
+    if (IsRunFolderName(it->path().filename().string())) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void ExecContext::RemoveFailedJobFiles() noexcept {
+  if (job_.empty()) return;
+  // Once one rank of a failed job exits, the launcher SIGKILLs the others (mpirun at once, in
+  // abort mode): this rank's own run folder goes first (its parts are gone already), then every
+  // rank's parts and the run folders of dead ranks.
+  temp_dir_.Remove();
+  std::vector<std::string> folders;
+  try {
+    std::vector<std::string> outputs = output_paths_;
+    if (!options_.stats_json.empty()) outputs.push_back(options_.stats_json);
+    for (const std::string& output : outputs) {
+      const std::string folder = std::filesystem::path(output).parent_path().string();
+      if (std::find(folders.begin(), folders.end(), folder) == folders.end()) {
+        folders.push_back(folder);
+      }
+    }
+  } catch (...) {
+    // A clean-up path: what cannot be listed stays.
+  }
+  const auto clean = [&] {
+    RemoveJobTemps(file_system(), folders, job_);
+    SweepStaleRunFolders(temp_dir_.parent());
+  };
+  clean();
+  // The other ranks on this node clean up at the same time: wait (up to a second) until their
+  // run folders are gone, so that this rank's exit does not get them killed halfway, and sweep
+  // the folders of those killed meanwhile. Run folders of unrelated runs in the same --tmp-dir
+  // only make it wait the whole second.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (HoldsRunFolder(temp_dir_.parent()) && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    clean();
+  }
 }
 
 void ExecContext::DiscardDeferred() noexcept {

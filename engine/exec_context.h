@@ -156,6 +156,19 @@ class ExecContext {
   /// destructor again, once every writer is gone).
   void DiscardDeferred() noexcept;
 
+  /// Name the multi-rank job this run is a rank of (Execute: every rank gets rank 0's
+  /// NewJobName): the temp files of its outputs carry the job and the rank
+  /// (RunFiles::temp_tag). REQUIRES: no output created yet.
+  void SetJob(const std::string& job);
+  /// After a multi-rank run failed on this rank (Execute, on the way out, once no object of the
+  /// run uses its run folder): remove this rank's run folder, the temp files of every rank of
+  /// the job beside the run's outputs (a killed rank's parts too: RemoveJobTemps) and the run
+  /// folders in this rank's --tmp-dir whose owner is gone (a killed rank's on this node:
+  /// SweepStaleRunFolders); then, for up to a second while other run folders remain in the
+  /// --tmp-dir (the other ranks of this node cleaning up), sweep again, so that this rank's exit
+  /// (after which the launcher kills the rest) comes after theirs. Nothing for one process.
+  void RemoveFailedJobFiles() noexcept;
+
  private:
   RunOptions options_;
   int threads_;
@@ -165,6 +178,7 @@ class ExecContext {
   size_t max_in_flight_;
   TempDir temp_dir_;
   RunFiles run_files_;
+  std::string job_;
   std::vector<std::string> input_paths_;
   std::vector<std::string> output_paths_;
   Progress progress_;

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <exception>
 #include <memory>
 #include <mutex>
 
@@ -12,6 +13,7 @@
 #include "engine/cluster.h"
 #include "engine/error.h"
 #include "engine/interrupt.h"
+#include "engine/io/atomic_output.h"
 
 namespace corpusflow {
 namespace {
@@ -174,30 +176,32 @@ InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
   std::atomic<uint64_t> consumed_records{0};
   std::atomic<uint64_t> consumed_bytes{0};
 
-  auto chain = tbb::make_filter<void, Batch*>(tbb::filter_mode::serial_in_order,
-                                              [&](tbb::flow_control& fc) -> Batch* {
-                                                CheckInterrupt();
-                                                if (ctx.cancelled()) throw Interrupted();
-                                                if (ctx.stop_requested()) {
-                                                  fc.stop();
-                                                  return nullptr;
-                                                }
-                                                Batch* b = pool.Get();
-                                                bool more;
-                                                {
-                                                  StageTimer timer(*runs.source_stats);
-                                                  more = runs.reader->Next(b);
-                                                }
-                                                if (!more) {
-                                                  pool.Put(b);
-                                                  fc.stop();
-                                                  return nullptr;
-                                                }
-                                                b->set_sequence(sequence++);
-                                                runs.source_stats->records_out += b->num_records();
-                                                runs.source_stats->bytes_out += b->DataBytes();
-                                                return b;
-                                              });
+  auto chain = tbb::make_filter<void, Batch*>(
+      tbb::filter_mode::serial_in_order, [&](tbb::flow_control& fc) -> Batch* {
+        CheckInterrupt();
+        if (ctx.cancelled()) throw Interrupted();
+        // Another rank failed: stop here rather than at the end of this rank's slices.
+        if (const int code = ctx.cluster().FailureNoticed()) throw RankFailed(code);
+        if (ctx.stop_requested()) {
+          fc.stop();
+          return nullptr;
+        }
+        Batch* b = pool.Get();
+        bool more;
+        {
+          StageTimer timer(*runs.source_stats);
+          more = runs.reader->Next(b);
+        }
+        if (!more) {
+          pool.Put(b);
+          fc.stop();
+          return nullptr;
+        }
+        b->set_sequence(sequence++);
+        runs.source_stats->records_out += b->num_records();
+        runs.source_stats->bytes_out += b->DataBytes();
+        return b;
+      });
 
   for (size_t i = 0; i < runs.transforms.size(); ++i) {
     TransformRun* run = runs.transforms[i];
@@ -279,6 +283,26 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
                               "; run it as one process (docs/scale-out.md)");
       }
     }
+    // After a breaker each rank emits its range of the order, numbered from the records of the
+    // ranks before it. A stage that numbers records counts those that reach it; with a stage
+    // before it that may drop records, that count would depend on the other ranks' drops.
+    for (size_t p = 1; p < plan.pipelines().size(); ++p) {
+      const PipelinePlan& pipe = plan.pipelines()[p];
+      std::vector<size_t> stages = pipe.transforms;
+      stages.push_back(pipe.sink);
+      for (size_t k = 1; k < stages.size(); ++k) {
+        if (!ops[stages[k]]->NeedsRecordIndex()) continue;
+        throw InvalidArgument(
+            plan.labels()[stages[k]] + " cannot run across " +
+            std::to_string(ctx.cluster().size()) + " MPI ranks after " +
+            plan.labels()[pipe.source] + " with " + plan.labels()[stages[0]] +
+            " between them: it numbers the records that reach it, and across ranks only the "
+            "records right after " +
+            plan.labels()[pipe.source] +
+            " are numbered as one process numbers them; put it right after " +
+            plan.labels()[pipe.source] + " or before it (docs/scale-out.md)");
+      }
+    }
   }
   ctx.SetInputFiles(plan.input_paths());
   ctx.SetOutputPaths(plan.output_paths());
@@ -290,6 +314,20 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
     ctx.temp_dir().Path();
   } catch (const IoError&) {
   }
+  if (!ctx.cluster().single()) {
+    // Every rank got here (or one failed, and all stop). Rank 0 names the job, which every rank
+    // puts in the temp names of its outputs, so that the ranks of a job that fails remove every
+    // rank's files, a killed rank's included (docs/scale-out.md, Failure).
+    ctx.cluster().Agree();
+    ctx.SetJob(ctx.cluster().GatherAll(ctx.cluster().rank() == 0 ? NewJobName() : "")[0]);
+  }
+  struct RemoveJobFilesOnFailure {
+    ExecContext& ctx;
+    int exceptions = std::uncaught_exceptions();
+    ~RemoveJobFilesOnFailure() {
+      if (std::uncaught_exceptions() > exceptions) ctx.RemoveFailedJobFiles();
+    }
+  } remove_job_files{ctx};
 
   // The run's outputs (ExecContext::DeferCommit) are committed only if the run gets to the end.
   struct DiscardDeferredOnExit {

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "engine/check.h"
+#include "engine/cluster.h"
 #include "engine/error.h"
 #include "engine/io/compression.h"
 
@@ -21,6 +22,17 @@ std::string ShardSuffix(uint64_t index, uint64_t count) {
 }
 
 }  // namespace
+
+uint64_t RoundRobinTurn(Cluster& cluster, uint64_t written, uint64_t shards) {
+  if (cluster.single() || shards <= 1) return 0;
+  cluster.Agree();
+  const std::vector<std::string> counts = cluster.GatherAll(std::to_string(written));
+  uint64_t turn = 0;
+  for (int r = 0; r < cluster.rank(); ++r) {
+    turn = (turn + std::stoull(counts[static_cast<size_t>(r)]) % shards) % shards;
+  }
+  return turn;
+}
 
 std::string_view ShardPolicyName(ShardPolicy policy) {
   return policy == ShardPolicy::kRoundRobin ? "round-robin" : "contiguous";

@@ -32,6 +32,8 @@
 
 namespace corpusflow {
 
+class Cluster;
+
 enum class ShardPolicy { kRoundRobin, kContiguous };
 
 /// The most shards one output may be split into.
@@ -59,6 +61,14 @@ std::string ShardFilePath(const std::string& path, uint64_t index, uint64_t coun
 /// The prefix of shard `index` of `count` for the dataset prefix `prefix` (no extension is
 /// looked for). `count` 1 returns `prefix` itself.
 std::string ShardPrefix(const std::string& prefix, uint64_t index, uint64_t count);
+
+/// Across MPI ranks (engine/cluster.h), round-robin: the shard of the run's output where this
+/// rank's first written record goes, given the records this rank wrote (`written`): the records
+/// written by the ranks before it, mod `shards`. A rank deals its records from shard 0, so its
+/// file m is its part of shard (turn + m) mod shards (docs/scale-out.md). A collective that every
+/// rank calls at the end of its stream; it begins with an agreement (Cluster::Agree), so a rank
+/// that failed stops every rank there. 0 for one process.
+uint64_t RoundRobinTurn(Cluster& cluster, uint64_t written, uint64_t shards);
 
 /// Deals the records of one stream to shards, one record at a time, by a policy.
 class ShardDealer {

@@ -3,8 +3,11 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <random>
+#include <system_error>
 #include <utility>
 
 #include "engine/error.h"
@@ -36,6 +39,32 @@ std::string ResolveSymlink(const std::string& path) {
 }
 
 }  // namespace
+
+std::string NewJobName() {
+  std::random_device device;
+  const uint64_t value = (static_cast<uint64_t>(device()) << 32) ^ device() ^
+                         (static_cast<uint64_t>(::getpid()) << 16);
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
+  return text;
+}
+
+uint64_t RemoveJobTemps(FileSystem& fs, const std::vector<std::string>& folders,
+                        std::string_view job) noexcept {
+  uint64_t removed = 0;
+  if (job.empty()) return removed;
+  const std::string mark = ".tmp-" + std::string(job) + "-r";
+  for (const std::string& folder : folders) {
+    std::error_code error;
+    std::filesystem::directory_iterator it(folder.empty() ? "." : folder, error);
+    for (; !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
+      const std::string name = it->path().filename().string();
+      if (name.empty() || name[0] != '.' || name.find(mark) == std::string::npos) continue;
+      if (fs.Unlink(it->path().string())) ++removed;
+    }
+  }
+  return removed;
+}
 
 std::string AtomicOutput::TempPathFor(const std::string& path, std::string_view suffix) {
   const size_t slash = path.rfind('/');
@@ -98,7 +127,7 @@ AtomicOutput AtomicOutput::Create(const std::string& path, const RunFiles& run, 
     }
   }
   for (int attempt = 0; attempt < kTempNameAttempts; ++attempt) {
-    std::string temp = TempPathFor(out.target_, RandomSuffix());
+    std::string temp = TempPathFor(out.target_, run.temp_tag + RandomSuffix());
     if (std::optional<File> file = fs.CreateExclusive(temp)) {
       out.file_ = std::move(*file);
       out.file_.set_name(path);  // errors name the output, not its temp file

@@ -1,8 +1,10 @@
 // AtomicOutput: the one way corpusflow replaces a file. An output NAME is written to a new temp
 // file `.NAME.tmp-XXXXXX` beside it (created with O_CREAT | O_EXCL | O_NOFOLLOW, so it can never
 // be an existing file, a symlink planted there or another run's temp file; mode 0666 less the
-// umask, as a plain create gives), and renamed onto NAME by Commit(). Destroyed without Commit()
-// (any failure, an interrupt) it removes the temp file, and NAME is left as it was.
+// umask, as a plain create gives; in a multi-rank run the name carries the job and the rank,
+// `.NAME.tmp-<job>-r<rank>-XXXXXX`: RunFiles::temp_tag), and renamed onto NAME by Commit().
+// Destroyed without Commit() (any failure, an interrupt) it removes the temp file, and NAME is
+// left as it was.
 //   - A target that is one of the run's inputs (same device and inode) is refused.
 //   - A target that exists and is not a regular file (a character or block device, a FIFO, a
 //     socket, a terminal, or a symlink to one, such as /dev/stdout on a pipe) is written in
@@ -17,11 +19,23 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/io/file.h"
 #include "engine/io/file_system.h"
 
 namespace corpusflow {
+
+/// A fresh job name for the temp tags of a multi-rank run (RunFiles::temp_tag): 16 random hex
+/// digits, drawn by rank 0 and shared with every rank.
+std::string NewJobName();
+
+/// Remove the temp files of every rank of the job `job` (named `.NAME.tmp-<job>-r...`, with
+/// whatever follows: a `.join` too) in `folders`: what a failed job's ranks wrote beside their
+/// outputs, a killed rank's parts included. Returns the files removed; errors skip a file or a
+/// folder (a clean-up path cannot report them).
+uint64_t RemoveJobTemps(FileSystem& fs, const std::vector<std::string>& folders,
+                        std::string_view job) noexcept;
 
 class AtomicOutput {
  public:

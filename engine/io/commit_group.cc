@@ -40,6 +40,37 @@ std::optional<uint64_t> RegularFileBytes(const std::string& path) {
 
 }  // namespace
 
+namespace {
+
+class RetargetedCommit : public DeferredCommit {
+ public:
+  RetargetedCommit(std::unique_ptr<DeferredCommit> member,
+                   std::function<std::string(const std::string&)> retarget)
+      : member_(std::move(member)), retarget_(std::move(retarget)) {}
+  void Prepare() override { member_->Prepare(); }
+  void Commit() override { member_->Commit(); }
+  std::vector<PendingRename> Renames() const override { return Retarget(member_->Renames()); }
+  std::vector<PendingRename> Files() const override { return Retarget(member_->Files()); }
+  Join JoinKind() const override { return member_->JoinKind(); }
+  void JoinParts(const std::vector<std::string>& parts) override { member_->JoinParts(parts); }
+
+ private:
+  std::vector<PendingRename> Retarget(std::vector<PendingRename> files) const {
+    for (PendingRename& f : files) f.target = retarget_(f.target);
+    return files;
+  }
+  std::unique_ptr<DeferredCommit> member_;
+  std::function<std::string(const std::string&)> retarget_;
+};
+
+}  // namespace
+
+std::unique_ptr<DeferredCommit> RetargetFiles(
+    std::unique_ptr<DeferredCommit> member,
+    std::function<std::string(const std::string&)> retarget) {
+  return std::make_unique<RetargetedCommit>(std::move(member), std::move(retarget));
+}
+
 void CommitGroup::Add(std::unique_ptr<DeferredCommit> member, CommitRank rank, int owner) {
   std::lock_guard lock(mu_);
   members_.push_back(Member{rank, std::move(member), owner >= 0 ? owner : preparing_owner_});

@@ -64,6 +64,15 @@ class DeferredCommit {
   virtual void JoinParts(const std::vector<std::string>& /*parts*/) {}
 };
 
+/// `member` with the final paths of its files (Files, Renames) mapped by `retarget`; the rest
+/// (Prepare, JoinKind, JoinParts) is `member`'s, and Commit() commits `member` as it is. For the
+/// parts that ranks above 0 give a multi-rank commit, which they never commit themselves: a
+/// rank's file that is its part of another output (a round-robin shard whose turn started on
+/// another rank, engine/sharding.h).
+std::unique_ptr<DeferredCommit> RetargetFiles(
+    std::unique_ptr<DeferredCommit> member,
+    std::function<std::string(const std::string&)> retarget);
+
 /// A file a CommitGroup prepared: its final path, its size (none for a stream written in place:
 /// stdout, a FIFO, a device) and the owner its member was added with (-1: none).
 struct WrittenFile {

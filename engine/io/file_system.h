@@ -83,6 +83,10 @@ struct RunFiles {
   /// The run's record of the output folders it created, which a failed run removes
   /// (engine/io/paths.h; null: missing folders are created and never removed).
   std::shared_ptr<OutputFolders> folders;
+  /// Put after `.tmp-` in the temp name of every output (AtomicOutput): empty for one process;
+  /// in a multi-rank run `<job>-r<rank>-`, so that the parts of every rank of a failed job can
+  /// be found by its job (RemoveJobTemps).
+  std::string temp_tag;
 
   FileSystem& fs() const { return file_system != nullptr ? *file_system : FileSystem::Default(); }
   /// Whether `id` is one of the run's inputs.

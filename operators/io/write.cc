@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "engine/check.h"
+#include "engine/cluster.h"
 #include "engine/error.h"
 #include "engine/exec_context.h"
 #include "engine/io/output_stream.h"
@@ -71,6 +72,7 @@ class WriteRun : public BatchWriter {
         shard.buffer.resize(mark);
         continue;
       }
+      ++kept_;
       if (options_.shard_bytes > 0 &&
           shard.stream->bytes_written() + shard.buffer.size() >= options_.shard_bytes) {
         FlushShard(shard);
@@ -89,9 +91,22 @@ class WriteRun : public BatchWriter {
       shard.stream->Close();
       bytes += shard.stream->bytes_written();
     }
+    // Across MPI ranks this rank's file m is its part of round-robin shard (turn + m) mod N,
+    // which the commit joins after the parts of the ranks before (RoundRobinTurn).
+    const uint64_t count = shards_.size();
+    const uint64_t rotation = RoundRobinTurn(ctx_.cluster(), kept_, count);
     // Every file is complete; the run renames them all once it has succeeded.
-    for (Shard& shard : shards_) ctx_.DeferCommit(DeferOutput(std::move(shard.stream)));
-    stats_.Add("files", shards_.size());
+    for (uint64_t k = 0; k < count; ++k) {
+      std::unique_ptr<DeferredCommit> part =
+          DeferOutput(std::move(shards_[(k + count - rotation) % count].stream));
+      if (rotation != 0) {
+        const std::string target = ShardFilePath(options_.path, k, options_.shards);
+        part = RetargetFiles(std::move(part), [target](const std::string&) { return target; });
+      }
+      ctx_.DeferCommit(std::move(part));
+    }
+    // The joined output has rank 0's files.
+    if (ctx_.cluster().rank() == 0) stats_.Add("files", count);
     stats_.Add("output_bytes", bytes);
     if (replaced_ > 0) stats_.Add("invalid_utf8_replaced", replaced_);
   }
@@ -255,6 +270,8 @@ class WriteRun : public BatchWriter {
   std::vector<JsonKey> keys_;
   std::string repaired_;
   uint64_t records_seen_ = 0;
+  /// Records written (a record the sink drops is not).
+  uint64_t kept_ = 0;
   uint64_t replaced_ = 0;
 };
 
@@ -442,9 +459,12 @@ static const OperatorRegistrar kRegisterWrite(OperatorDef{
 
 std::string WriteOperator::RankLimit() const {
   if (options_.path == "-") return "stdout cannot be joined from the parts of several MPI ranks";
-  if (options_.shards > 1 || options_.shard_bytes > 0) {
-    return "sharded output across MPI ranks is not built yet (write one file, which the ranks "
-           "join)";
+  if (options_.shard_bytes > 0) {
+    return "--shard-size across MPI ranks is not built yet (a shard's first record depends on "
+           "the bytes every rank before wrote; use --shards N, or one file)";
+  }
+  if (options_.shards > 1 && options_.shard_policy == ShardPolicy::kContiguous) {
+    return "contiguous shards across MPI ranks are not built yet (use round-robin, or one file)";
   }
   return "";
 }

@@ -67,7 +67,8 @@ class WriteOperator : public Sink {
   std::string Describe() const override;
   std::vector<std::string> OutputPaths(const Schema& input) const override;
   std::unique_ptr<BatchWriter> Open(const OpenContext& ctx) const override;
-  /// Ranks write parts of one file, which rank 0 joins; shards and stdout do not join.
+  /// Ranks write parts of one file, or of each of --shards N round-robin shards, which rank 0
+  /// joins; stdout, --shard-size and contiguous shards do not join.
   std::string RankLimit() const override;
 
   const WriteOptions& options() const { return options_; }

@@ -5,6 +5,7 @@
 #include <limits>
 #include <set>
 
+#include "engine/check.h"
 #include "engine/error.h"
 #include "engine/exec_context.h"
 #include "engine/io/paths.h"
@@ -94,6 +95,7 @@ class WriteMegatronRun : public BatchWriter {
       }
       const size_t shard = static_cast<size_t>(dealer_.shard());
       dealer_.Advance(true);
+      ++written_;
       if (packed_) CheckPackedSample(columns, i, record);
       for (size_t f = 0; f < fields_.size(); ++f) {
         MegatronDatasetWriter& writer = *writers_[shard * fields_.size() + f];
@@ -116,11 +118,28 @@ class WriteMegatronRun : public BatchWriter {
     const double start = MonotonicSeconds();
     for (auto& w : writers_) w->Finalize();
     // The datasets are committed with the run's other outputs, once the whole run succeeded:
-    // every .bin, then every .idx (commit.h).
-    for (auto& w : writers_) {
-      w->Defer([this](std::unique_ptr<DeferredCommit> member, CommitRank rank) {
-        ctx_.DeferCommit(std::move(member), rank);
-      });
+    // every .bin, then every .idx (commit.h). Across MPI ranks this rank's shard m is its part
+    // of round-robin shard (turn + m) mod N, which the commit joins after the parts of the
+    // ranks before (RoundRobinTurn); shard k's datasets are deferred k-th on every rank.
+    const uint32_t shards = options_.shards;
+    const auto turn = static_cast<uint32_t>(RoundRobinTurn(ctx_.cluster(), written_, shards));
+    for (uint32_t k = 0; k < shards; ++k) {
+      const uint32_t m = (k + shards - turn) % shards;
+      const std::string from = op_.ShardPrefix(m);
+      const std::string to = op_.ShardPrefix(k);
+      for (size_t f = 0; f < fields_.size(); ++f) {
+        writers_[m * fields_.size() + f]->Defer(
+            [&](std::unique_ptr<DeferredCommit> member, CommitRank rank) {
+              if (turn != 0) {
+                member = RetargetFiles(std::move(member), [from, to](const std::string& target) {
+                  CF_CHECK(target.compare(0, from.size(), from) == 0,
+                           "a dataset file " + target + " outside its shard " + from);
+                  return to + target.substr(from.size());
+                });
+              }
+              ctx_.DeferCommit(std::move(member), rank);
+            });
+      }
     }
     for (size_t f = 0; f < fields_.size(); ++f) {
       uint64_t sequences = 0, documents = 0, tokens = 0, bytes = 0;
@@ -268,6 +287,8 @@ class WriteMegatronRun : public BatchWriter {
   std::vector<std::unique_ptr<MegatronDatasetWriter>> writers_;
   std::vector<size_t> ends_;
   uint64_t next_record_ = 0;
+  /// Records written (a record dropped by --drop-empty is not).
+  uint64_t written_ = 0;
   /// Packed samples: side datasets are written, and checked with the ids (fields_.front()).
   bool packed_ = false;
   SampleFields sample_fields_;
@@ -619,9 +640,9 @@ static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{
 });
 
 std::string WriteMegatronOperator::RankLimit() const {
-  if (options_.shards > 1) {
-    return "sharded datasets across MPI ranks are not built yet (write one dataset per field, "
-           "which the ranks join)";
+  if (options_.shards > 1 && options_.shard_policy == ShardPolicy::kContiguous) {
+    return "contiguous shards across MPI ranks are not built yet (use round-robin, or one "
+           "dataset per field)";
   }
   return "";
 }

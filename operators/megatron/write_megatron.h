@@ -76,7 +76,8 @@ class WriteMegatronOperator : public Sink {
   /// The `.bin` and `.idx` of every (shard, field) dataset for the planned input.
   std::vector<std::string> OutputPaths(const Schema& input) const override;
   std::unique_ptr<BatchWriter> Open(const OpenContext& ctx) const override;
-  /// Ranks write parts of each dataset, which rank 0 joins; shards do not join.
+  /// Ranks write parts of each dataset (of each round-robin shard's too), which rank 0 joins;
+  /// contiguous shards do not join.
   std::string RankLimit() const override;
 
   /// The output prefix of shard `shard` (engine/sharding.h, ShardPrefix).

@@ -302,6 +302,48 @@ void RecordShuffler::Add(Writer& writer, const Batch& batch, uint64_t first_reco
     data += VarintLength(size) + size;
   }
   AwaitLayout(first_record, n, data);
+  Scatter(writer, n, data, [&](size_t i, char* p) { encoder.Encode(i, p); });
+  input_bytes_ += batch.DataBytes();
+}
+
+void RecordShuffler::AddKeyed(std::string_view records) {
+  CF_CHECK(!finished_, "RecordShuffler::AddKeyed after Finish");
+  if (own_writer_ == nullptr) own_writer_ = NewWriter();
+  Writer& writer = *own_writer_;
+  writer.keys.clear();
+  writer.sizes.clear();
+  keyed_.clear();
+  const char* p = records.data();
+  const char* const end = p + records.size();
+  while (p < end) {
+    const char* next = ShuffleRecordEnd(p, end);
+    if (next == nullptr)
+      throw CorruptionError("shuffle: a malformed keyed record from the exchange");
+    writer.keys.push_back(GetShuffleKey(p));
+    // The varint and the encoding after the key are copied as they are.
+    keyed_.push_back(p + 8);
+    writer.sizes.push_back(static_cast<size_t>(next - p - 8));
+    p = next;
+  }
+  const size_t n = writer.keys.size();
+  if (n == 0) return;
+  CF_CHECK(n < (uint64_t{1} << 32), "shuffle: 2^32 keyed records at once");
+  const uint64_t data = records.size() - 8 * n;
+  // This thread is the only one adding: its first call sets the layout.
+  AwaitLayout(0, n, data);
+  // Scatter places varint(size) + size bytes per record: hand it the encoding's size.
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t size = 0;
+    GetVarint64Ptr(keyed_[i], keyed_[i] + writer.sizes[i], &size);
+    writer.sizes[i] = static_cast<size_t>(size);
+  }
+  Scatter(writer, n, data, [&](size_t i, char* q) {
+    std::memcpy(q, keyed_[i] + VarintLength(writer.sizes[i]), writer.sizes[i]);
+  });
+}
+
+template <typename Fill>
+void RecordShuffler::Scatter(Writer& writer, size_t n, uint64_t data, const Fill& fill) {
   encoded_bytes_ += data;
 
   // Group the records by bucket (a counting sort of their indices).
@@ -334,7 +376,7 @@ void RecordShuffler::Add(Writer& writer, const Batch& batch, uint64_t first_reco
         for (; i < end; ++i) {
           char* p = writer.dest[i];
           PutShuffleKey(p, writer.keys[i]);
-          encoder.Encode(i, EncodeVarint64(p + 8, writer.sizes[i]));
+          fill(i, EncodeVarint64(p + 8, writer.sizes[i]));
         }
         continue;
       }
@@ -343,7 +385,6 @@ void RecordShuffler::Add(Writer& writer, const Batch& batch, uint64_t first_reco
     SpillHeld(8 + VarintLength(size) + size + kShuffleIndexEntryBytes);
   }
   records_ += n;
-  input_bytes_ += batch.DataBytes();
 }
 
 std::vector<RecordShuffler::Bucket> RecordShuffler::SplitRange(const Bucket& parent,

@@ -49,6 +49,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "engine/io/spill_file.h"
@@ -143,6 +144,15 @@ class RecordShuffler {
            std::span<const uint64_t> ordinals = {});
   /// Add with the shuffler's own writer; one thread at a time.
   void Add(const Batch& batch, uint64_t first_record);
+  /// Pass 1 for records keyed elsewhere (the exchange of a shuffle across MPI ranks,
+  /// operators/shuffle/record_exchange.h): `records` holds whole records as spill blocks do,
+  /// key (8 bytes, little-endian) + varint(length) + encoding, in any order; the key is the sort
+  /// key (no ordinal). One thread at a time, and never mixed with the other Adds in one run: its
+  /// first call sets the layout. Throws CorruptionError for a malformed record, IoError (disk
+  /// full).
+  void AddKeyed(std::string_view records);
+  /// Count input data bytes that keyed records stand for (the run's figures and bounds).
+  void AddInputBytes(uint64_t bytes) { input_bytes_ += bytes; }
   /// Tell the shuffle how many input data bytes to expect (0 = unknown), before the first Add; it
   /// sets the layout with the batch holding record 0, and the free-space check at the first spill.
   void SetExpectedInputBytes(uint64_t bytes);
@@ -188,6 +198,11 @@ class RecordShuffler {
   /// Reserve record memory for the longest run of `writer`'s records from `begin` on that fits
   /// what is held (at least one when nothing is); return its end (`begin`: none fits).
   size_t Reserve(const Writer& writer, size_t begin, size_t end);
+  /// Scatter `n` records whose keys and encoding sizes are in `writer` (`data` bytes of
+  /// varint(size) + encoding in all): reserve, place, and fill(i, p) writes record i's encoding at
+  /// p; spills in between when the record memory is full.
+  template <typename Fill>
+  void Scatter(Writer& writer, size_t n, uint64_t data, const Fill& fill);
   /// Give each of `writer`'s records not placed yet, up to `end`, its place at the end of its
   /// bucket (under the bucket's lock).
   void Place(Writer& writer, size_t end);
@@ -246,6 +261,8 @@ class RecordShuffler {
   std::unique_ptr<std::mutex[]> bucket_mu_;
   std::atomic<uint32_t> writers_made_{0};
   std::unique_ptr<Writer> own_writer_;
+  /// AddKeyed's scratch: where each record's varint(length) starts.
+  std::vector<const char*> keyed_;
 
   /// The memory of chunks and loaded buckets, reused from pass 1 to pass 2. Declared before
   /// them: it outlives them.

@@ -12,6 +12,7 @@
 #include "engine/registry.h"
 #include "engine/stats.h"
 #include "engine/units.h"
+#include "operators/shuffle/record_exchange.h"
 #include "operators/shuffle/record_shuffler.h"
 #include "operators/shuffle/shuffle_keys.h"
 #include "operators/shuffle/smallest_keys.h"
@@ -25,13 +26,17 @@ namespace {
 /// are counted as dropped when the output ends.
 class ShuffleOutput : public BatchReader {
  public:
+  /// `origin`: the identity of the first record emitted (engine/slices.h): 0 for one process,
+  /// under MPI the records of the ranks before this one, so that the records after the shuffle
+  /// are numbered as one process numbers them.
   ShuffleOutput(RecordShuffler& shuffler, std::optional<uint64_t> limit, uint64_t consumed,
-                OperatorStats& stats)
-      : shuffler_(shuffler), limit_(limit), consumed_(consumed), stats_(stats) {}
+                uint64_t origin, OperatorStats& stats)
+      : shuffler_(shuffler), limit_(limit), consumed_(consumed), origin_(origin), stats_(stats) {}
 
   bool Next(Batch* out) override {
     if (limit_ && emitted_ >= *limit_) return End();
     if (!shuffler_.Next(out)) return End();
+    out->set_origin(origin_);
     const uint64_t n = out->num_records();
     if (limit_ && emitted_ + n > *limit_) {
       std::vector<bool> keep(n, false);
@@ -54,6 +59,7 @@ class ShuffleOutput : public BatchReader {
   RecordShuffler& shuffler_;
   const std::optional<uint64_t> limit_;
   const uint64_t consumed_;
+  const uint64_t origin_;
   OperatorStats& stats_;
   uint64_t emitted_ = 0;
   bool ended_ = false;
@@ -70,10 +76,21 @@ bool FiltersHeadCount(const ShuffleSettings& settings, uint64_t budget) {
   return settings.head_count && SmallestKeys::MemoryFor(*settings.head_count) <= budget / 8;
 }
 
+/// Bytes a rank receives per exchange round under MPI (0 for one process): --exchange-bytes, or
+/// a sixteenth of the budget within [64 KiB, 256 MiB]. The exchange holds about four rounds
+/// (queued, taken, received), which the shuffler's memory leaves to it.
+uint64_t ExchangeRoundBytes(const ShuffleSettings& settings, ExecContext& ctx) {
+  if (ctx.cluster().single()) return 0;
+  if (settings.exchange_bytes > 0) return settings.exchange_bytes;
+  return std::clamp<uint64_t>(BudgetFor(settings, ctx) / 16, uint64_t{64} << 10,
+                              uint64_t{256} << 20);
+}
+
 ShuffleConfig ConfigFor(const ShuffleSettings& settings, ExecContext& ctx) {
   ShuffleConfig config;
   config.seed = settings.seed;
-  const uint64_t budget = BudgetFor(settings, ctx);
+  uint64_t budget = BudgetFor(settings, ctx);
+  budget = std::max(budget - std::min(budget, 4 * ExchangeRoundBytes(settings, ctx)), budget / 2);
   config.memory_bytes =
       budget -
       (FiltersHeadCount(settings, budget) ? SmallestKeys::MemoryFor(*settings.head_count) : 0);
@@ -90,6 +107,8 @@ class ShuffleRun : public BreakerRun {
   struct Local : OpState {
     explicit Local(std::unique_ptr<RecordShuffler::Writer> w) : writer(std::move(w)) {}
     std::unique_ptr<RecordShuffler::Writer> writer;
+    /// Under MPI: the batch's records for each rank.
+    RecordExchange::Scratch exchange;
     /// --head-count filter scratch, reused from batch to batch.
     std::vector<uint64_t> keys;
     std::vector<bool> keep;
@@ -100,6 +119,7 @@ class ShuffleRun : public BreakerRun {
   ShuffleRun(const ShuffleSettings& settings, const OpenContext& ctx)
       : settings_(settings),
         stats_(ctx.stats),
+        cluster_(ctx.exec.cluster()),
         shuffler_(ConfigFor(settings, ctx.exec), ctx.input_schema, ctx.exec.temp_dir(), &ctx.stats,
                   &ctx.exec.progress()) {
     if (!settings.seed_given) ctx.stats.SetText("seed_origin", "random");
@@ -107,9 +127,19 @@ class ShuffleRun : public BreakerRun {
       smallest_.emplace(*settings.head_count);
     }
     // The input's expected size, known at Open (the source's bytes, or what the breaker before
-    // consumed), sets the layout with the batch holding record 0. With a --head-count filter
-    // only a sample of it reaches the shuffle, so it is left unknown.
-    if (!smallest_) shuffler_.SetExpectedInputBytes(ctx.input.bytes.value_or(0));
+    // consumed), sets the layout with the batch holding record 0 (under MPI, a rank's share of
+    // it with its first round). With a --head-count filter only a sample of it reaches the
+    // shuffle, so it is left unknown.
+    Cluster& cluster = ctx.exec.cluster();
+    if (!smallest_) {
+      shuffler_.SetExpectedInputBytes(ctx.input.bytes.value_or(0) /
+                                      static_cast<uint64_t>(cluster.size()));
+    }
+    if (!cluster.single()) {
+      exchange_ =
+          std::make_unique<RecordExchange>(cluster, shuffler_, ctx.input_schema, settings.seed,
+                                           ExchangeRoundBytes(settings, ctx.exec));
+    }
   }
 
   /// Workers add batches at once, each with its own writer (record_shuffler.h).
@@ -122,7 +152,12 @@ class ShuffleRun : public BreakerRun {
     const uint64_t first = batch.first_record();
     consumed_.fetch_add(batch.num_records(), std::memory_order_relaxed);
     if (!smallest_) {
-      shuffler_.Add(*state.writer, batch, first);
+      kept_.fetch_add(batch.num_records(), std::memory_order_relaxed);
+      if (exchange_) {
+        exchange_->Add(state.exchange, batch, first);
+      } else {
+        shuffler_.Add(*state.writer, batch, first);
+      }
       return;
     }
     // Keep only the records that may be among the first --head-count of the order, each keyed
@@ -138,31 +173,68 @@ class ShuffleRun : public BreakerRun {
       if (state.keep[i]) state.ordinals.push_back(first + i);
     }
     if (state.ordinals.size() < n) batch.KeepRecords(state.keep);
-    shuffler_.Add(*state.writer, batch, first, state.ordinals);
+    kept_.fetch_add(state.ordinals.size(), std::memory_order_relaxed);
+    if (exchange_) {
+      exchange_->Add(state.exchange, batch, first, state.ordinals);
+    } else {
+      shuffler_.Add(*state.writer, batch, first, state.ordinals);
+    }
   }
 
-  void Finish() override { shuffler_.Finish(); }
+  void Finish() override {
+    if (exchange_) {
+      exchange_->Finish();
+      // The ranks before this one hold the first records of the order.
+      const std::vector<uint64_t>& held = exchange_->rank_records();
+      const auto rank = static_cast<size_t>(cluster_.rank());
+      for (size_t r = 0; r < rank; ++r) origin_ += held[r];
+      if (rank == 0) stats_.Add("exchange_rounds", exchange_->rounds());
+      stats_.Add("exchange_bytes_sent", exchange_->bytes_sent());
+      stats_.Add("exchange_bytes_kept", exchange_->bytes_kept());
+      exchange_.reset();
+    }
+    shuffler_.Finish();
+  }
 
   /// Every record consumed comes out once (the first --head-count of them): the count is exact
-  /// for the operator after it.
+  /// for the operator after it. Under MPI, this rank's part of them.
   InputEstimate OutputEstimate(const InputEstimate& consumed) const override {
-    const uint64_t records = shuffler_.records();
-    return InputEstimate{consumed.bytes,
-                         settings_.head_count ? std::min(records, *settings_.head_count) : records};
+    return InputEstimate{consumed.bytes, Emitted()};
   }
 
   std::unique_ptr<BatchReader> OpenOutput() override {
-    return std::make_unique<ShuffleOutput>(shuffler_, settings_.head_count, consumed_.load(),
-                                           stats_);
+    std::optional<uint64_t> limit;
+    if (settings_.head_count) limit = Emitted();
+    // The records this rank answers for: those it dropped in pass 1 and those it holds (under
+    // MPI, others than it kept), so that the ranks' drops add up to the records not emitted.
+    const uint64_t answered = consumed_.load() - kept_.load() + shuffler_.records();
+    return std::make_unique<ShuffleOutput>(shuffler_, limit, answered, origin_, stats_);
   }
 
  private:
+  /// The records this rank emits: those it holds, cut at --head-count (the first of the order
+  /// are the ranks' before it).
+  uint64_t Emitted() const {
+    const uint64_t held = shuffler_.records();
+    if (!settings_.head_count) return held;
+    const uint64_t room = *settings_.head_count - std::min(*settings_.head_count, origin_);
+    return std::min(held, room);
+  }
+
   const ShuffleSettings& settings_;
   OperatorStats& stats_;
+  Cluster& cluster_;
   std::atomic<uint64_t> consumed_{0};
+  /// Records passed on to the shuffle (all, or those the --head-count filter kept).
+  std::atomic<uint64_t> kept_{0};
+  /// The identity of this rank's first record out: the records of the ranks before it.
+  uint64_t origin_ = 0;
   /// The --head-count filter of pass 1, when its keys fit the budget.
   std::optional<SmallestKeys> smallest_;
   RecordShuffler shuffler_;
+  /// Pass 1 across MPI ranks (null for one process). Declared after the shuffler it feeds:
+  /// destroyed first, its thread stopped before the shuffler goes.
+  std::unique_ptr<RecordExchange> exchange_;
 };
 
 }  // namespace
@@ -232,7 +304,10 @@ static const OperatorRegistrar kRegisterShuffle(OperatorDef{
         "only the first N records of the same order, a uniform sample of N records as shuf -n "
         "gives: records that cannot be among them are dropped as they arrive (counted as "
         "beyond_head_count), so a small sample of a huge input neither fills memory nor "
-        "spills.",
+        "spills. Under mpirun/srun the ranks shuffle together: each sends every record to the "
+        "rank that owns its key in all-to-all rounds of --exchange-bytes, shuffles what it owns "
+        "in its own --tmp-dir and emits its range of the same order: the output is the single "
+        "process's bytes for any number of ranks (docs/scale-out.md).",
     .describe =
         [](OptionSet& o) {
           o.named.add_options()("seed", CountValue(),
@@ -246,7 +321,10 @@ static const OperatorRegistrar kRegisterShuffle(OperatorDef{
               "buckets", CountValue(0, kMaxShuffleBuckets)->default_value(0),
               "force the number of buckets of the first scatter (0 = automatic; at most 65536)")(
               "head-count,n", CountValue(),
-              "output only the first N records of the order (a uniform sample, as shuf -n)");
+              "output only the first N records of the order (a uniform sample, as shuf -n)")(
+              "exchange-bytes", ByteSizeValue(1 << 10),
+              "under MPI: bytes a rank receives per exchange round (default: a 16th of the "
+              "memory, 64K to 256M)");
         },
     .create = [](const OptionValues& v) -> std::unique_ptr<Operator> {
       ShuffleSettings settings;
@@ -261,6 +339,9 @@ static const OperatorRegistrar kRegisterShuffle(OperatorDef{
       settings.spill.compression = ParseSpillCompression(v["spill-compression"].as<std::string>());
       settings.spill.level = static_cast<int>(v["spill-level"].as<int64_t>());
       if (v.count("head-count") > 0) settings.head_count = v["head-count"].as<uint64_t>();
+      if (v.count("exchange-bytes") > 0) {
+        settings.exchange_bytes = v["exchange-bytes"].as<uint64_t>();
+      }
       return std::make_unique<ShuffleOperator>(settings);
     },
 });

@@ -5,7 +5,10 @@
 // produces the first N records of that same order, and drops in pass 1 every record that cannot
 // be among them (operators/shuffle/smallest_keys.h), so a small sample of a huge input needs
 // neither the memory nor the spill of the whole. docs/shuffle.md explains
-// the algorithm, why it is uniform, and how to size memory and the temp folder.
+// the algorithm, why it is uniform, and how to size memory and the temp folder. Under MPI each
+// rank shuffles the records whose keys it owns, received from every rank in pass 1
+// (operators/shuffle/record_exchange.h), and emits its range of the same order
+// (docs/scale-out.md).
 //
 // The shortcut `corpusflow shuffle` builds `read | shuffle | write-lines` around it with
 // LockstepLinesSource (paired corpora) and ShuffledLinesSink (contiguous shards).
@@ -36,6 +39,9 @@ struct ShuffleSettings {
   /// `--head-count N`: emit only the first N records of the permutation (a uniform sample of N
   /// records, in random order, as `shuf -n`); the rest are counted as dropped. Unset = all.
   std::optional<uint64_t> head_count;
+  /// Under MPI: bytes a rank receives per exchange round (0 = from the budget,
+  /// operators/shuffle/record_exchange.h).
+  uint64_t exchange_bytes = 0;
 };
 
 class ShuffleOperator : public Breaker {
@@ -45,6 +51,8 @@ class ShuffleOperator : public Breaker {
   void Validate(const PlanContext& ctx) const override;
   std::string Describe() const override;
   bool NeedsRecordIndex() const override { return true; }
+  /// Runs across MPI ranks: pass 1 exchanges records between them (record_exchange.h).
+  std::string RankLimit() const override { return ""; }
   std::unique_ptr<BreakerRun> Open(const OpenContext& ctx) const override;
 
   const ShuffleSettings& settings() const { return settings_; }

@@ -189,6 +189,17 @@ std::string ShuffledLinesSink::ShardPath(const std::string& path, uint64_t shard
   return ShardFilePath(path, shard, shards_);
 }
 
+std::string ShuffledLinesSink::RankLimit() const {
+  for (const std::string& output : outputs_) {
+    if (output == "-") return "stdout cannot be joined from the parts of several MPI ranks";
+  }
+  if (shards_ > 1) {
+    return "sharded output across MPI ranks is not built yet (write one file, which the ranks "
+           "join)";
+  }
+  return "";
+}
+
 std::unique_ptr<BatchWriter> ShuffledLinesSink::Open(const OpenContext& ctx) const {
   return std::make_unique<ShuffledLinesWriter>(
       *this, columns_, outputs_, policy_,

@@ -25,7 +25,9 @@ namespace corpusflow {
 /// REQUIRES: fields hold no delimiter (they come from lines read with the same one).
 class ShuffledLinesSink : public Sink {
  public:
-  std::string RankLimit() const override { return "it follows a shuffle"; }
+  /// Across MPI ranks: one file per output, which the ranks' parts join into (not stdout, not
+  /// shards yet).
+  std::string RankLimit() const override;
   /// `columns[i]` is written to `outputs[i]`, in `shards` files dealt by `policy`.
   ShuffledLinesSink(std::vector<std::string> columns, std::vector<std::string> outputs,
                     uint64_t shards, ShardPolicy policy, char delimiter = '\n',

@@ -3,16 +3,21 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <deque>
+#include <exception>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <queue>
 #include <string>
 
+#include "engine/cluster.h"
 #include "engine/coding.h"
 #include "engine/error.h"
 #include "engine/exec_context.h"
 #include "engine/external_sort.h"
 #include "engine/interrupt.h"
+#include "engine/io/compression.h"
 #include "engine/io/output_stream.h"
 #include "engine/io/paths.h"
 #include "engine/registry.h"
@@ -144,6 +149,166 @@ class TopTokens {
   std::priority_queue<Entry, std::vector<Entry>, Better> heap_;
 };
 
+/// The merged (token, varint count) entries of the sorted runs as (token, total count), one per
+/// token, in token order.
+class TokenCounts {
+ public:
+  explicit TokenCounts(std::unique_ptr<SortedEntryStream> entries) : entries_(std::move(entries)) {
+    ahead_ = Advance();
+  }
+
+  /// Move to the next token; false at the end.
+  bool Next() {
+    if (!ahead_) return false;
+    token_.swap(next_token_);
+    count_ = next_count_;
+    // The counts of one token are adjacent: sum them.
+    while ((ahead_ = Advance()) && next_token_ == token_) count_ += next_count_;
+    return true;
+  }
+  const std::string& token() const { return token_; }
+  uint64_t count() const { return count_; }
+
+ private:
+  /// Read the next entry into next_token_ / next_count_.
+  bool Advance() {
+    if (!entries_->Next()) return false;
+    if ((++read_ & 0xFFFF) == 0) CheckInterrupt();
+    std::string_view value = entries_->value();
+    if (!GetVarint64(&value, &next_count_) || !value.empty()) {
+      throw CorruptionError("vocab: malformed count of '" + std::string(entries_->key()) + "'");
+    }
+    next_token_.assign(entries_->key());
+    return true;
+  }
+
+  std::unique_ptr<SortedEntryStream> entries_;
+  bool ahead_ = false;
+  std::string token_, next_token_;
+  uint64_t count_ = 0, next_count_ = 0;
+  uint64_t read_ = 0;
+};
+
+/// The bytes of counts each rank sends per round of ReduceTokenCounts with `ranks` ranks and a
+/// breaker budget of `budget` bytes: every rank holds one round's messages of all ranks, a
+/// sixteenth of the budget (4 KiB to 16 MiB per rank), and ranks times that stays under 1 GiB,
+/// well within MPI's 2 GiB int counts.
+uint64_t ReduceMessageBytes(int ranks, uint64_t budget) {
+  const auto n = static_cast<uint64_t>(ranks);
+  return std::max<uint64_t>(
+      std::min<uint64_t>({budget / 16 / n, uint64_t{16} << 20, (uint64_t{1} << 30) / n}), 4096);
+}
+
+/// An agreement point of the reduction: returns when every rank went well so far; else every
+/// rank throws, this one its own exception (an interrupt stays one).
+void AgreeOnCounts(Cluster& cluster, const std::exception_ptr& failure) {
+  std::string error;
+  if (failure) {
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    if (error.empty()) error = "vocab: counting failed";
+  }
+  try {
+    cluster.AgreeOnOutcome(error);
+  } catch (...) {
+    if (failure) std::rethrow_exception(failure);
+    throw;
+  }
+}
+
+/// Sum the counts of every rank of `cluster` (each rank's `counts`, in token order) and call
+/// `emit(token, total)` for every token of any rank, in token order, on every rank; returns the
+/// rounds. Every rank calls it once, at the same point (a collective). Each round every rank
+/// whose entries sent so far are all emitted sends its next entries (about `message_bytes`);
+/// every rank then emits the tokens up to the smallest last token sent by a rank that has more,
+/// so no rank holds more than one message per rank. Each round begins with an agreement, so a
+/// rank that fails (here or before: Cluster::Fail) stops every rank.
+uint64_t ReduceTokenCounts(Cluster& cluster, TokenCounts& counts, uint64_t message_bytes,
+                           const std::function<void(std::string_view, uint64_t)>& emit) {
+  const auto ranks = static_cast<size_t>(cluster.size());
+  const auto me = static_cast<size_t>(cluster.rank());
+  // What each rank sent and is not emitted yet, in token order, and whether it sent its last.
+  std::vector<std::deque<std::pair<std::string, uint64_t>>> pending(ranks);
+  std::vector<bool> done(ranks, false);
+  bool have = counts.Next();
+  std::exception_ptr failure;
+  uint64_t rounds = 0;
+  for (;;) {
+    // A message: a flag (1: this rank has more to send), then (varint length, token, varint
+    // count) per entry.
+    std::string message;
+    try {
+      if (!done[me] && pending[me].empty()) {
+        message.push_back('\0');
+        while (have && message.size() < message_bytes) {
+          PutLengthPrefixed(&message, counts.token());
+          PutVarint64(&message, counts.count());
+          have = counts.Next();
+        }
+        message[0] = have ? '\1' : '\0';
+      }
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    AgreeOnCounts(cluster, failure);
+    bool finished = true;
+    for (size_t r = 0; r < ranks; ++r) finished = finished && done[r] && pending[r].empty();
+    if (finished) return rounds;
+    const std::vector<std::string> all = cluster.GatherAll(message);
+    ++rounds;
+    try {
+      CheckInterrupt();
+      for (size_t r = 0; r < ranks; ++r) {
+        if (all[r].empty()) continue;
+        std::string_view in(all[r]);
+        done[r] = in.front() == '\0';
+        in.remove_prefix(1);
+        while (!in.empty()) {
+          std::string_view token;
+          uint64_t count = 0;
+          if (!GetLengthPrefixed(&in, &token) || !GetVarint64(&in, &count)) {
+            throw CorruptionError("vocab: malformed counts from MPI rank " + std::to_string(r));
+          }
+          pending[r].emplace_back(std::string(token), count);
+        }
+      }
+      // Every token up to `frontier` has all its counts here: no rank with more to send has
+      // one at or before it left.
+      const std::string* frontier = nullptr;
+      for (size_t r = 0; r < ranks; ++r) {
+        if (done[r] || pending[r].empty()) continue;
+        if (frontier == nullptr || pending[r].back().first < *frontier) {
+          frontier = &pending[r].back().first;
+        }
+      }
+      const std::string limit = frontier != nullptr ? *frontier : std::string();
+      for (;;) {
+        const std::string* least = nullptr;
+        for (size_t r = 0; r < ranks; ++r) {
+          if (pending[r].empty()) continue;
+          if (least == nullptr || pending[r].front().first < *least) {
+            least = &pending[r].front().first;
+          }
+        }
+        if (least == nullptr || (frontier != nullptr && limit < *least)) break;
+        const std::string token = *least;
+        uint64_t total = 0;
+        for (size_t r = 0; r < ranks; ++r) {
+          if (pending[r].empty() || pending[r].front().first != token) continue;
+          total += pending[r].front().second;
+          pending[r].pop_front();
+        }
+        emit(token, total);
+      }
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  }
+}
+
 /// One worker's counter and scratch buffers (the counter itself belongs to the run).
 struct VocabLocal : OpState {
   explicit VocabLocal(TokenCounter* c) : counter(c) {}
@@ -223,49 +388,48 @@ class VocabRun : public BatchWriter {
       if (std::find(specials.begin(), specials.end(), token) != specials.end()) return;
       top.Offer(token, count);
     };
-    // Entries in token order: the counts of one token are adjacent; sum them.
-    std::unique_ptr<SortedEntryStream> entries = counts_.Finish();
-    std::string token;
-    uint64_t count = 0;
-    bool any = false;
-    uint64_t merged = 0;
-    while (entries->Next()) {
-      if ((++merged & 0xFFFF) == 0) CheckInterrupt();
-      std::string_view value = entries->value();
-      uint64_t n = 0;
-      if (!GetVarint64(&value, &n) || !value.empty()) {
-        throw CorruptionError("vocab: malformed count of '" + std::string(entries->key()) + "'");
-      }
-      if (any && entries->key() == token) {
-        count += n;
-        continue;
-      }
-      if (any) offer(token, count);
-      token.assign(entries->key());
-      count = n;
-      any = true;
+    TokenCounts counts(counts_.Finish());
+    Cluster& cluster = ctx_.cluster();
+    if (cluster.single()) {
+      while (counts.Next()) offer(counts.token(), counts.count());
+    } else {
+      // Every rank's counts are summed in token order; rank 0 alone keeps the best, and the
+      // other ranks write an empty part of the vocabulary, which the commit joins after rank 0's.
+      const bool keep = cluster.rank() == 0;
+      const uint64_t rounds = ReduceTokenCounts(
+          cluster, counts, ReduceMessageBytes(cluster.size(), ctx_.breaker_memory_bytes()),
+          [&](std::string_view token, uint64_t count) {
+            if (keep) offer(token, count);
+          });
+      if (keep) stats_.Add("reduce_rounds", rounds);
     }
-    if (any) offer(token, count);
 
+    // Under MPI the other ranks write an empty part (no compressed stream's header either), so
+    // the file the commit joins is rank 0's, byte for byte.
+    const bool writes = ctx_.cluster().rank() == 0;
     OutputOptions output_options;
     output_options.run_files = ctx_.run_files();
+    if (!writes) output_options.compression = Compression::kNone;
     std::unique_ptr<OutputStream> out = CreateOutput(options.output, output_options);
-    std::string text;
-    for (const std::string& special : specials) text += special + "\n";
     const auto kept = top.Take();
-    for (const auto& [count, kept_token] : kept) {
-      text += kept_token;
-      text += '\n';
-      if (text.size() > (1 << 20)) {
-        out->Write(text);
-        text.clear();
+    if (writes) {
+      std::string text;
+      for (const std::string& special : specials) text += special + "\n";
+      for (const auto& [count, kept_token] : kept) {
+        text += kept_token;
+        text += '\n';
+        if (text.size() > (1 << 20)) {
+          out->Write(text);
+          text.clear();
+        }
       }
+      out->Write(text);
     }
-    out->Write(text);
     out->Close();
     ctx_.DeferCommit(DeferOutput(std::move(out)));
-    stats_.Add("distinct_candidates", distinct);
     stats_.Add("spilled_runs", counts_.spilled_runs());
+    if (!writes) return;
+    stats_.Add("distinct_candidates", distinct);
     stats_.SetInteger("vocab_size", specials.size() + kept.size());
     if (!kept.empty()) stats_.SetInteger("min_kept_count", kept.back().first);
   }

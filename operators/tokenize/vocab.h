@@ -11,6 +11,10 @@
 // Memory: counts live in per-worker hash tables within the run's breaker memory budget; a table
 // that outgrows its share is written to a spill file as a sorted run and the runs are merged at
 // the end, so the result is exact and identical for any thread count and budget.
+// Across MPI ranks (docs/scale-out.md) each rank counts its share of the input as above, then the
+// ranks sum their counts token by token in rounds of bounded messages (every token's total is
+// exact, nothing is pruned), and rank 0 writes the vocabulary: the same bytes for any number of
+// ranks as one process.
 // Thread safety: the operator is immutable; the run gives each worker its own table and
 // synchronises the spill runs.
 #pragma once
@@ -42,9 +46,6 @@ struct VocabOptions {
 
 class VocabOperator : public Sink {
  public:
-  std::string RankLimit() const override {
-    return "its counts are not reduced across MPI ranks yet";
-  }
   /// Throws InvalidArgument for a size that leaves no room after the special tokens.
   explicit VocabOperator(VocabOptions options);
 

@@ -1,9 +1,11 @@
 // Statistical tests of the global shuffle (REFERENCE.md section 1, "Uniformity tests that are not
 // flaky"): all permutations of N = 4 and 5, item x position, near-pair window, block composition
 // and seed independence. They drive RecordShuffler in-process, always under layouts that force
-// many buckets and re-scatters with tiny budgets next to the in-memory path. Seeds are fixed and
-// every test fails only at p < 1e-6 (or |z| > 6). A negative control (the non-uniform "shuffle
-// chunks then interleave" algorithm) shows the tests can fail.
+// many buckets and re-scatters with tiny budgets next to the in-memory path, and the shuffle
+// across MPI ranks (RecordExchange) with the ranks as threads (tests/testing/thread_cluster.h),
+// with exchange rounds of a few records: every permutation there is the single process's. Seeds are
+// fixed and every test fails only at p < 1e-6 (or |z| > 6). A negative control (the non-uniform
+// "shuffle chunks then interleave" algorithm) shows the tests can fail.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,12 +14,15 @@
 #include <numeric>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/io/temp_dir.h"
 #include "engine/random.h"
+#include "operators/shuffle/record_exchange.h"
 #include "operators/shuffle/record_shuffler.h"
 #include "tests/testing/cli_runner.h"
+#include "tests/testing/thread_cluster.h"
 
 namespace corpusflow {
 namespace {
@@ -86,13 +91,17 @@ const Layout kInMemory{"in memory", 64 << 20, 0, 0, 0};
 const Layout kBinary{"2 buckets, 2-way re-scatters", 90, 2, 2, 24};
 const Layout kWide{"8 buckets, automatic re-scatters", 140, 8, 0, 40};
 
-/// Shuffles 0..n-1 again and again, reusing one temp folder.
+/// Shuffles 0..n-1 again and again, reusing one temp folder; as one process, or as `ranks` MPI
+/// ranks (threads) that each read a contiguous share of the records and exchange them in rounds
+/// of `round_bytes`, their outputs one after the other.
 class PermutationSource {
  public:
-  explicit PermutationSource(const Layout& layout) : layout_(layout), temp_(dir_.path()) {}
+  explicit PermutationSource(const Layout& layout, int ranks = 1, uint64_t round_bytes = 0)
+      : layout_(layout), ranks_(ranks), round_bytes_(round_bytes), temp_(dir_.path()) {}
 
   /// The output order of the records 0..n-1 under `seed`.
   std::vector<uint32_t> Permutation(uint32_t n, uint64_t seed) {
+    if (ranks_ > 1) return AcrossRanks(n, seed);
     ShuffleConfig config;
     config.seed = seed;
     config.memory_bytes = layout_.memory;
@@ -125,9 +134,76 @@ class PermutationSource {
   }
 
   uint64_t rescatters() const { return rescatters_; }
+  /// Exchange rounds of the runs across ranks so far.
+  uint64_t rounds() const { return rounds_; }
 
  private:
+  std::vector<uint32_t> AcrossRanks(uint32_t n, uint64_t seed) {
+    testing::ThreadWorld world(ranks_);
+    std::vector<std::vector<uint32_t>> orders(static_cast<size_t>(ranks_));
+    std::vector<std::string> errors(static_cast<size_t>(ranks_));
+    std::vector<uint64_t> rounds(static_cast<size_t>(ranks_));
+    std::vector<uint64_t> rescatters(static_cast<size_t>(ranks_));
+    const Schema schema({Field{"text", FieldType::kString, 0}});
+    std::vector<std::thread> threads;
+    for (int r = 0; r < ranks_; ++r) {
+      threads.emplace_back([&, r] {
+        try {
+          ShuffleConfig config;
+          config.seed = seed;
+          config.memory_bytes = layout_.memory;
+          config.buckets = layout_.buckets;
+          config.rescatter_buckets = layout_.rescatter;
+          config.block_bytes = layout_.block;
+          config.batch_bytes = 1 << 20;
+          RecordShuffler shuffler(config, schema, temp_, nullptr, nullptr);
+          RecordExchange exchange(world.rank(r), shuffler, schema, seed, round_bytes_);
+          // This rank's share of the input, in batches of 3 records (of 1,000 for large inputs):
+          // records arrive over many rounds, as from a reader.
+          const uint64_t first = uint64_t{n} * r / ranks_, end = uint64_t{n} * (r + 1) / ranks_;
+          const uint64_t step = n > 10000 ? 1000 : 3;
+          RecordExchange::Scratch scratch;
+          for (uint64_t i = first; i < end; i += step) {
+            Batch batch;
+            StringColumn& text = batch.AddString("text");
+            for (uint64_t k = i; k < std::min(end, i + step); ++k) text.Append(std::to_string(k));
+            exchange.Add(scratch, batch, i);
+          }
+          exchange.Finish();
+          rounds[static_cast<size_t>(r)] = exchange.rounds();
+          shuffler.Finish();
+          rescatters[static_cast<size_t>(r)] = shuffler.rescatters();
+          Batch out;
+          while (shuffler.Next(&out)) {
+            const StringColumn& column = out.GetString("text");
+            for (size_t i = 0; i < column.size(); ++i) {
+              orders[static_cast<size_t>(r)].push_back(
+                  static_cast<uint32_t>(std::stoul(std::string(column[i]))));
+            }
+          }
+        } catch (const std::exception& e) {
+          errors[static_cast<size_t>(r)] = e.what();
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    std::vector<uint32_t> order;
+    for (int r = 0; r < ranks_; ++r) {
+      EXPECT_EQ(errors[static_cast<size_t>(r)], "") << "rank " << r;
+      // Every rank takes part in every round.
+      EXPECT_EQ(rounds[static_cast<size_t>(r)], rounds[0]);
+      order.insert(order.end(), orders[static_cast<size_t>(r)].begin(),
+                   orders[static_cast<size_t>(r)].end());
+    }
+    rounds_ += rounds[0];
+    for (uint64_t k : rescatters) rescatters_ += k;
+    return order;
+  }
+
   Layout layout_;
+  int ranks_;
+  uint64_t round_bytes_;
+  uint64_t rounds_ = 0;
   ScopedTempDir dir_;
   TempDir temp_;
   uint64_t rescatters_ = 0;
@@ -168,11 +244,20 @@ double PermutationChiSquare(const std::vector<uint64_t>& counts) {
   return x2;
 }
 
-void CheckAllPermutations(uint32_t n) {
+/// A layout run as MPI ranks: ranks, and bytes per exchange round.
+struct RankLayout {
+  Layout layout;
+  int ranks = 1;
+  uint64_t round_bytes = 0;
+};
+
+void CheckAllPermutations(uint32_t n, const std::vector<RankLayout>& layouts) {
   std::vector<uint64_t> reference;
-  for (const Layout& layout : {kInMemory, kBinary, kWide}) {
-    SCOPED_TRACE(std::string(layout.name) + ", N=" + std::to_string(n));
-    PermutationSource source(layout);
+  for (const RankLayout& ranked : layouts) {
+    const Layout& layout = ranked.layout;
+    SCOPED_TRACE(std::string(layout.name) + ", " + std::to_string(ranked.ranks) +
+                 " ranks, N=" + std::to_string(n));
+    PermutationSource source(layout, ranked.ranks, ranked.round_bytes);
     const auto counts =
         PermutationCounts([&](uint64_t seed) { return source.Permutation(n, seed); }, n);
     for (size_t k = 0; k < counts.size(); ++k) EXPECT_GT(counts[k], 0u) << "permutation " << k;
@@ -191,9 +276,36 @@ void CheckAllPermutations(uint32_t n) {
   }
 }
 
-TEST(ShuffleUniformityTest, AllPermutationsOfFourAreEquallyLikely) { CheckAllPermutations(4); }
+TEST(ShuffleUniformityTest, AllPermutationsOfFourAreEquallyLikely) {
+  CheckAllPermutations(4, {{kInMemory}, {kBinary}, {kWide}});
+}
 
-TEST(ShuffleUniformityTest, AllPermutationsOfFiveAreEquallyLikely) { CheckAllPermutations(5); }
+TEST(ShuffleUniformityTest, AllPermutationsOfFiveAreEquallyLikely) {
+  CheckAllPermutations(5, {{kInMemory}, {kBinary}, {kWide}});
+}
+
+// Across MPI ranks: each rank owns a range of the keys and shuffles what it receives; rounds of
+// 16 bytes hold one record per rank or two, so the records cross in many rounds. Every
+// permutation is the single process's for the same seed, and they are uniform (50 seeds per
+// permutation: the test of the single process above has the power, this one the equality).
+TEST(ShuffleUniformityTest, AllPermutationsOfFourAreEquallyLikelyAcrossRanks) {
+  constexpr uint32_t n = 4;
+  PermutationSource one(kInMemory);
+  PermutationSource two(kInMemory, 2, 16);
+  PermutationSource three(kBinary, 3, 16);
+  std::vector<uint64_t> counts(Factorial(n), 0);
+  for (uint64_t s = 0; s < 50 * counts.size(); ++s) {
+    const auto p = one.Permutation(n, 1000000 + s);
+    EXPECT_EQ(two.Permutation(n, 1000000 + s), p) << "seed " << s;
+    EXPECT_EQ(three.Permutation(n, 1000000 + s), p) << "seed " << s;
+    ++counts[PermutationRank(p)];
+  }
+  EXPECT_GT(ChiSquareTail(PermutationChiSquare(counts), static_cast<double>(counts.size() - 1)),
+            kAlpha);
+  // More than one round per run: a record or two per rank in each.
+  EXPECT_GT(two.rounds(), 50 * counts.size());
+  EXPECT_GT(three.rescatters(), 0u);
+}
 
 TEST(ShuffleUniformityTest, SpilledLayoutsReallyScatterAgain) {
   PermutationSource binary(kBinary);
@@ -287,6 +399,23 @@ TEST(ShuffleUniformityTest, OutputWindowsMixEveryInputBlock) {
       EXPECT_LT(x2, 340.6) << "seed " << seed;
     }
   }
+}
+
+TEST(ShuffleUniformityTest, AcrossRanksTheOrderIsTheSingleProcessOneAndPassesTheBattery) {
+  // 4 ranks spilling with a 128 KB budget each in 2 buckets scattered again, rounds of 4 KB:
+  // hundreds of rounds.
+  constexpr uint32_t n = 200000;
+  PermutationSource ranks(
+      Layout{"128 KB budget, 2 buckets, 2-way re-scatters", 128 << 10, 2, 2, 1024}, 4, 4 << 10);
+  PermutationSource one(kInMemory);
+  for (uint64_t seed : {1, 2}) {
+    const auto order = ranks.Permutation(n, seed);
+    EXPECT_EQ(order, one.Permutation(n, seed)) << "seed " << seed;
+    EXPECT_LT(std::fabs(NearPairZ(order)), 6) << "seed " << seed;
+    EXPECT_LT(BlockCompositionChiSquare(order), 340.6) << "seed " << seed;
+  }
+  EXPECT_GT(ranks.rounds(), 200u);
+  EXPECT_GT(ranks.rescatters(), 0u);
 }
 
 double KendallTauZ(const std::vector<uint32_t>& a, const std::vector<uint32_t>& b) {
