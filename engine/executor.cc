@@ -176,32 +176,34 @@ InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
   std::atomic<uint64_t> consumed_records{0};
   std::atomic<uint64_t> consumed_bytes{0};
 
-  auto chain = tbb::make_filter<void, Batch*>(
-      tbb::filter_mode::serial_in_order, [&](tbb::flow_control& fc) -> Batch* {
-        CheckInterrupt();
-        if (ctx.cancelled()) throw Interrupted();
-        // Another rank failed: stop here rather than at the end of this rank's slices.
-        if (const int code = ctx.cluster().FailureNoticed()) throw RankFailed(code);
-        if (ctx.stop_requested()) {
-          fc.stop();
-          return nullptr;
-        }
-        Batch* b = pool.Get();
-        bool more;
-        {
-          StageTimer timer(*runs.source_stats);
-          more = runs.reader->Next(b);
-        }
-        if (!more) {
-          pool.Put(b);
-          fc.stop();
-          return nullptr;
-        }
-        b->set_sequence(sequence++);
-        runs.source_stats->records_out += b->num_records();
-        runs.source_stats->bytes_out += b->DataBytes();
-        return b;
-      });
+  auto chain = tbb::make_filter<void, Batch*>(tbb::filter_mode::serial_in_order,
+                                              [&](tbb::flow_control& fc) -> Batch* {
+                                                CheckInterrupt();
+                                                if (ctx.cancelled()) throw Interrupted();
+                                                // Another rank failed: stop here rather than at the
+                                                // end of this rank's slices.
+                                                if (const int code = ctx.cluster().FailureNoticed())
+                                                  throw RankFailed(code);
+                                                if (ctx.stop_requested()) {
+                                                  fc.stop();
+                                                  return nullptr;
+                                                }
+                                                Batch* b = pool.Get();
+                                                bool more;
+                                                {
+                                                  StageTimer timer(*runs.source_stats);
+                                                  more = runs.reader->Next(b);
+                                                }
+                                                if (!more) {
+                                                  pool.Put(b);
+                                                  fc.stop();
+                                                  return nullptr;
+                                                }
+                                                b->set_sequence(sequence++);
+                                                runs.source_stats->records_out += b->num_records();
+                                                runs.source_stats->bytes_out += b->DataBytes();
+                                                return b;
+                                              });
 
   for (size_t i = 0; i < runs.transforms.size(); ++i) {
     TransformRun* run = runs.transforms[i];
