@@ -28,17 +28,10 @@ namespace {
 
 using testing::CommandResult;
 using testing::ReadFile;
+using testing::RunCorpusflowRanks;
 using testing::RunProgram;
 using testing::ScopedTempDir;
 using testing::WriteFile;
-
-/// `corpusflow ARGS` as N ranks, as root in a container too, on a machine with fewer cores.
-CommandResult RunRanks(int ranks, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"mpirun", "--oversubscribe",     "--allow-run-as-root",
-                                   "-np",    std::to_string(ranks), testing::CorpusflowBinary()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return RunProgram(argv, "", {"OMPI_MCA_rmaps_base_oversubscribe=1"});
-}
 
 /// Start `mpirun -np RANKS corpusflow ARGS` in the background, its output into `log`; returns
 /// its pid.
@@ -153,7 +146,7 @@ TEST(MpiRunTest, AnyNumberOfRanksWritesTheBytesOfOneProcess) {
     const std::string out = "np" + std::to_string(ranks);
     args = {"run", pipeline(out), "--stats-json", dir.File(out + ".stats.json")};
     args.insert(args.end(), run_options.begin(), run_options.end());
-    const CommandResult r = RunRanks(ranks, args);
+    const CommandResult r = RunCorpusflowRanks(ranks, args);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     for (const std::string& suffix : files) {
       EXPECT_EQ(ReadFile(dir.File(out + suffix)), ReadFile(dir.File("single" + suffix))) << suffix;
@@ -198,7 +191,7 @@ TEST(MpiRunTest, RoundRobinShardsAreTheShardsOfOneProcess) {
     const std::string out = "np" + std::to_string(ranks);
     args = {"run", pipeline(out), "--stats-json", dir.File(out + ".json")};
     args.insert(args.end(), run_options.begin(), run_options.end());
-    const CommandResult r = RunRanks(ranks, args);
+    const CommandResult r = RunCorpusflowRanks(ranks, args);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     for (int k = 0; k < 5; ++k) {
       EXPECT_EQ(ReadFile(dir.File(out + "-0000" + std::to_string(k) + "-of-00005.txt")),
@@ -245,7 +238,7 @@ TEST(MpiRunTest, RoundRobinMegatronShardsAreTheShardsOfOneProcess) {
     const std::string out = "np" + std::to_string(ranks);
     args = {"run", pipeline(out)};
     args.insert(args.end(), run_options.begin(), run_options.end());
-    const CommandResult r = RunRanks(ranks, args);
+    const CommandResult r = RunCorpusflowRanks(ranks, args);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     for (const std::string& suffix : files) {
       EXPECT_EQ(ReadFile(dir.File(out + suffix)), ReadFile(dir.File("single" + suffix))) << suffix;
@@ -306,7 +299,7 @@ TEST(MpiRunTest, VocabSumsTheCountsOfEveryRank) {
     }
     args.insert(args.end(), {"--slice-bytes", "16K", "--memory", "1M", "--progress", "never",
                              "--stats-json", stats});
-    const CommandResult r = RunRanks(ranks, args);
+    const CommandResult r = RunCorpusflowRanks(ranks, args);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(ReadFile(out), expected);
     const std::string report = ReadFile(stats);
@@ -337,7 +330,7 @@ TEST(MpiRunTest, AnErrorOnOneRankEndsEveryRankAndLeavesNoOutput) {
   std::filesystem::create_directory(dir.File("out"));
   for (const int ranks : {1, 3}) {
     SCOPED_TRACE(std::to_string(ranks) + " ranks");
-    const CommandResult r = RunRanks(
+    const CommandResult r = RunCorpusflowRanks(
         ranks,
         {"run",
          "read " + dir.File("in.jsonl") + " --field text | write " + dir.File("out/docs.jsonl"),
@@ -444,7 +437,7 @@ TEST(MpiRunTest, WhatCannotRunAcrossRanksYetIsRefusedBeforeAnyOutput) {
   ScopedTempDir dir;
   WriteFile(dir.File("in.txt"), "a\nb\nc\n");
   const auto refused = [&](const std::string& pipeline, const std::string& message) {
-    const CommandResult r = RunRanks(2, {"run", pipeline, "--progress", "never"});
+    const CommandResult r = RunCorpusflowRanks(2, {"run", pipeline, "--progress", "never"});
     EXPECT_EQ(r.exit_code, 2) << pipeline << "\n" << r.err;
     EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
   };
@@ -471,7 +464,7 @@ TEST(MpiRunTest, WhatCannotRunAcrossRanksYetIsRefusedBeforeAnyOutput) {
           "several MPI ranks yet");
   // A command other than run: each rank would do the whole work.
   const CommandResult merge =
-      RunRanks(2, {"merge", dir.File("merged"), dir.File("a"), dir.File("b")});
+      RunCorpusflowRanks(2, {"merge", dir.File("merged"), dir.File("a"), dir.File("b")});
   EXPECT_EQ(merge.exit_code, 2) << merge.err;
   EXPECT_NE(merge.err.find("corpusflow merge does not run as the 2 ranks of an MPI job"),
             std::string::npos)

@@ -18,17 +18,10 @@ namespace {
 
 using testing::CommandResult;
 using testing::ReadFile;
+using testing::RunCorpusflowRanks;
 using testing::RunProgram;
 using testing::ScopedTempDir;
 using testing::WriteFile;
-
-/// `corpusflow ARGS` as N ranks, as root in a container too, on a machine with fewer cores.
-CommandResult RunRanks(int ranks, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"mpirun", "--oversubscribe",     "--allow-run-as-root",
-                                   "-np",    std::to_string(ranks), testing::CorpusflowBinary()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return RunProgram(argv, "", {"OMPI_MCA_rmaps_base_oversubscribe=1"});
-}
 
 /// A counter of the shuffle's stats in a --stats-json report (-1 when absent).
 int64_t Counter(const std::string& stats, const std::string& name) {
@@ -77,7 +70,7 @@ TEST(MpiShuffleTest, AnyNumberOfRanksShufflesToTheBytesOfOneProcess) {
     for (const int ranks : {1, 2, 3, 4}) {
       SCOPED_TRACE(std::to_string(ranks) + " ranks");
       const std::string out = c.name + ".np" + std::to_string(ranks);
-      const CommandResult r = RunRanks(
+      const CommandResult r = RunCorpusflowRanks(
           ranks, {"run", pipeline(out + ".txt"), "--slice-bytes", "16K", "--progress", "never",
                   "--tmp-dir", dir.path().string(), "--stats-json", dir.File(out + ".stats.json")});
       ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -141,7 +134,7 @@ TEST(MpiShuffleTest, APegasusPipelineWithAShuffleWritesTheMegatronBytesOfOneProc
     const std::string out = "np" + std::to_string(ranks);
     args = {"run", pipeline(out)};
     args.insert(args.end(), options.begin(), options.end());
-    const CommandResult r = RunRanks(ranks, args);
+    const CommandResult r = RunCorpusflowRanks(ranks, args);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     for (const std::string& suffix : files) {
       ASSERT_TRUE(std::filesystem::exists(dir.File("single" + suffix))) << suffix;
@@ -162,7 +155,7 @@ TEST(MpiShuffleTest, AnErrorOnOneRankDuringTheExchangeEndsEveryRankAndLeavesNoth
   std::filesystem::create_directory(dir.File("tmp"));
   for (const int ranks : {2, 3}) {
     SCOPED_TRACE(std::to_string(ranks) + " ranks");
-    const CommandResult r = RunRanks(
+    const CommandResult r = RunCorpusflowRanks(
         ranks, {"run",
                 "read " + dir.File("in.jsonl") +
                     " --field text | shuffle --seed 1 --memory 1M --exchange-bytes 1K | write " +
@@ -191,14 +184,14 @@ TEST(MpiShuffleTest, TheShuffleCommandAcrossRanksWritesTheLinesOfOneProcess) {
     const std::string out = dir.File("np" + std::to_string(ranks) + ".txt");
     args = {"shuffle", dir.File("in.txt"), "-o", out};
     args.insert(args.end(), options.begin(), options.end());
-    const CommandResult r = RunRanks(ranks, args);
+    const CommandResult r = RunCorpusflowRanks(ranks, args);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(ReadFile(out), ReadFile(dir.File("one.txt"))) << ranks << " ranks";
   }
   // Paired inputs are read in lockstep by one process: refused before any output.
   const CommandResult paired =
-      RunRanks(2, {"shuffle", "--paired", dir.File("in.txt"), dir.File("in.txt"), "-o",
-                   dir.File("a.txt"), "-o", dir.File("b.txt")});
+      RunCorpusflowRanks(2, {"shuffle", "--paired", dir.File("in.txt"), dir.File("in.txt"), "-o",
+                             dir.File("a.txt"), "-o", dir.File("b.txt")});
   EXPECT_EQ(paired.exit_code, 2) << paired.err;
   EXPECT_NE(paired.err.find("read-paired cannot run across 2 MPI ranks"), std::string::npos)
       << paired.err;
@@ -209,7 +202,7 @@ TEST(MpiShuffleTest, AStageThatNumbersRecordsAfterOthersPastTheShuffleIsRefused)
   ScopedTempDir dir;
   WriteFile(dir.File("in.txt"), "1 2 3\n4 5\n");
   // pseudo-summary may drop records before mlm numbers them: each rank would count differently.
-  const CommandResult r = RunRanks(
+  const CommandResult r = RunCorpusflowRanks(
       2, {"run",
           "read " + dir.File("in.txt") +
               " | shuffle | parse-ids --output src_ids | mlm --mask-id 9 --vocab-size 100 | "

@@ -36,6 +36,13 @@ ScopedTempDir::~ScopedTempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
+CommandResult RunCorpusflowRanks(int ranks, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"mpirun", "--oversubscribe",     "--allow-run-as-root",
+                                   "-np",    std::to_string(ranks), CorpusflowBinary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunProgram(argv, "", {"OMPI_MCA_rmaps_base_oversubscribe=1"});
+}
+
 CommandResult RunProgram(const std::vector<std::string>& argv, const std::string& stdin_data,
                          const std::vector<std::string>& env) {
   int in_pipe[2], out_pipe[2], err_pipe[2];

@@ -42,6 +42,10 @@ CommandResult RunCorpusflow(const std::vector<std::string>& args,
 CommandResult RunProgram(const std::vector<std::string>& argv, const std::string& stdin_data = "",
                          const std::vector<std::string>& env = {});
 
+/// Run `corpusflow ARGS...` as `ranks` MPI ranks: `mpirun --oversubscribe --allow-run-as-root`
+/// (as root in a container too, on a machine with fewer cores than ranks).
+CommandResult RunCorpusflowRanks(int ranks, const std::vector<std::string>& args);
+
 /// Whole file contents (binary).
 std::string ReadFile(const std::filesystem::path& path);
 /// Write `data` to `path` (binary), replacing it.

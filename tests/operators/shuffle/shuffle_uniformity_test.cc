@@ -102,15 +102,8 @@ class PermutationSource {
   /// The output order of the records 0..n-1 under `seed`.
   std::vector<uint32_t> Permutation(uint32_t n, uint64_t seed) {
     if (ranks_ > 1) return AcrossRanks(n, seed);
-    ShuffleConfig config;
-    config.seed = seed;
-    config.memory_bytes = layout_.memory;
-    config.buckets = layout_.buckets;
-    config.rescatter_buckets = layout_.rescatter;
-    config.block_bytes = layout_.block;
-    config.batch_bytes = 1 << 20;
-    RecordShuffler shuffler(config, Schema({Field{"text", FieldType::kString, 0}}), temp_, nullptr,
-                            nullptr);
+    RecordShuffler shuffler(Config(seed), Schema({Field{"text", FieldType::kString, 0}}), temp_,
+                            nullptr, nullptr);
     Batch batch;
     StringColumn& text = batch.AddString("text");
     for (uint32_t i = 0; i < n; ++i) text.Append(std::to_string(i));
@@ -138,6 +131,18 @@ class PermutationSource {
   uint64_t rounds() const { return rounds_; }
 
  private:
+  /// The shuffle of one run under the layout.
+  ShuffleConfig Config(uint64_t seed) const {
+    ShuffleConfig config;
+    config.seed = seed;
+    config.memory_bytes = layout_.memory;
+    config.buckets = layout_.buckets;
+    config.rescatter_buckets = layout_.rescatter;
+    config.block_bytes = layout_.block;
+    config.batch_bytes = 1 << 20;
+    return config;
+  }
+
   std::vector<uint32_t> AcrossRanks(uint32_t n, uint64_t seed) {
     testing::ThreadWorld world(ranks_);
     std::vector<std::vector<uint32_t>> orders(static_cast<size_t>(ranks_));
@@ -149,14 +154,7 @@ class PermutationSource {
     for (int r = 0; r < ranks_; ++r) {
       threads.emplace_back([&, r] {
         try {
-          ShuffleConfig config;
-          config.seed = seed;
-          config.memory_bytes = layout_.memory;
-          config.buckets = layout_.buckets;
-          config.rescatter_buckets = layout_.rescatter;
-          config.block_bytes = layout_.block;
-          config.batch_bytes = 1 << 20;
-          RecordShuffler shuffler(config, schema, temp_, nullptr, nullptr);
+          RecordShuffler shuffler(Config(seed), schema, temp_, nullptr, nullptr);
           RecordExchange exchange(world.rank(r), shuffler, schema, seed, round_bytes_);
           // This rank's share of the input, in batches of 3 records (of 1,000 for large inputs):
           // records arrive over many rounds, as from a reader.
