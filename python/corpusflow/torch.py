@@ -138,7 +138,22 @@ def _open_source(source, fields):
     return source
 
 
-class PackedDataset(IterableDataset):
+class _EpochStream(IterableDataset):
+    """What PackedDataset and PipelineDataset share: the epoch and the samples of it consumed."""
+
+    def set_epoch(self, epoch):
+        """Start epoch `epoch` at its first sample."""
+        self.epoch = int(epoch)
+        self.consumed = 0
+
+    def _advance(self, count):
+        self.consumed += count
+
+    def _end_epoch(self):
+        self.set_epoch(self.epoch + 1)
+
+
+class PackedDataset(_EpochStream):
     """Packed samples in an order that is a pure function of (seed, epoch).
 
     ``source``: a ``write-megatron`` prefix (``fields`` picks some of its fields) or a map-style
@@ -172,11 +187,6 @@ class PackedDataset(IterableDataset):
         """Units (batches, or samples without batch_size) of a whole epoch for this rank."""
         return -(-self.samples_per_epoch // (self.batch_size or 1))
 
-    def set_epoch(self, epoch):
-        """Start epoch `epoch` at its first sample."""
-        self.epoch = int(epoch)
-        self.consumed = 0
-
     def state_dict(self):
         return {"kind": "PackedDataset", "seed": self.seed, "epoch": self.epoch,
                 "consumed": self.consumed, "samples": self.samples, "rank": self.rank,
@@ -196,12 +206,6 @@ class PackedDataset(IterableDataset):
                              (state["consumed"], self.samples_per_epoch))
         self.epoch = int(state["epoch"])
         self.consumed = int(state["consumed"])
-
-    def _advance(self, count):
-        self.consumed += count
-
-    def _end_epoch(self):
-        self.set_epoch(self.epoch + 1)
 
     def _units(self, start, worker, workers):
         """(first, last) rank positions of this worker's units from rank position `start`."""
@@ -374,7 +378,7 @@ def _row(column, i):
     return np.array(value) if isinstance(value, np.ndarray) else value
 
 
-class PipelineDataset(IterableDataset):
+class PipelineDataset(_EpochStream):
     """The samples of a live corpusflow pipeline, sharded by rank.
 
     ``spec`` is a pipeline (``'read ... | tokenize ... | pack ...'``, without a sink) or a
@@ -416,10 +420,6 @@ class PipelineDataset(IterableDataset):
         """The pipeline of epoch `epoch`."""
         return self.spec(epoch) if callable(self.spec) else self.spec
 
-    def set_epoch(self, epoch):
-        self.epoch = int(epoch)
-        self.consumed = 0
-
     def state_dict(self):
         return {"kind": "PipelineDataset", "epoch": self.epoch, "consumed": self.consumed,
                 "rank": self.rank, "world_size": self.world_size}
@@ -432,12 +432,6 @@ class PipelineDataset(IterableDataset):
                              (state["world_size"], self.world_size))
         self.epoch = int(state["epoch"])
         self.consumed = int(state["consumed"])
-
-    def _advance(self, count):
-        self.consumed += count
-
-    def _end_epoch(self):
-        self.set_epoch(self.epoch + 1)
 
     def _open(self, spec):
         """The pipeline's batches (core's corpusflow.Pipeline)."""
