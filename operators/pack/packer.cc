@@ -56,7 +56,30 @@ void EmitSample(std::span<const int32_t> ids, std::span<const uint32_t> ends, ui
 ConcatPacker::ConcatPacker(ConcatOptions options)
     : options_(options), window_(options.length + (options.plus_one ? 1 : 0)) {
   CF_CHECK(options_.length >= 1, "ConcatPacker: length must be >= 1");
+  CF_CHECK(options_.window_tokens >= 1, "ConcatPacker: empty window");
   ids_.reserve(window_);
+}
+
+uint64_t ConcatPacker::WindowMemoryBytes(const ConcatOptions& options) {
+  const uint64_t window = options.length + (options.plus_one ? 1 : 0);
+  const uint64_t tokens = std::max(options.window_tokens, window);
+  // The window's ids; per sample (at most one per L ids, plus the last) its bin end, per piece
+  // (at most one per id, plus one per sample) a Piece; the ends of the sample being filled.
+  const uint64_t samples = tokens / options.length + 1;
+  return tokens * sizeof(int32_t) + samples * sizeof(uint32_t) +
+         (tokens + samples) * sizeof(PackedWindow::Piece) + window * sizeof(uint32_t);
+}
+
+uint64_t ConcatPacker::WindowCapacity() const {
+  return std::max<uint64_t>(options_.window_tokens, window_);
+}
+
+void ConcatPacker::set_window_sink(std::function<void(PackedWindow&&)> sink) {
+  CF_CHECK(counts_.documents == 0, "ConcatPacker::set_window_sink after Add");
+  sink_ = std::move(sink);
+  // The window's ids go to a buffer of its final size at once: growing it would copy.
+  ids_ = WindowIds();
+  ids_.reserve(WindowCapacity());
 }
 
 void ConcatPacker::Add(std::span<const int32_t> document, SampleColumns& out) {
@@ -70,47 +93,88 @@ void ConcatPacker::Add(std::span<const int32_t> document, SampleColumns& out) {
   }
   // A document that ends exactly where a window ends was emitted with it; its end inside the
   // next window is then the overlap it left there (plus_one), or nothing.
-  if (!ids_.empty()) ends_.push_back(static_cast<uint32_t>(ids_.size()));
+  if (ids_.size() > start_) ends_.push_back(static_cast<uint32_t>(ids_.size() - start_));
 }
 
 void ConcatPacker::Push(std::span<const int32_t> ids, SampleColumns& out) {
   while (!ids.empty()) {
-    const size_t take = std::min<size_t>(window_ - ids_.size(), ids.size());
+    const size_t take = std::min<size_t>(window_ - (ids_.size() - start_), ids.size());
     ids_.insert(ids_.end(), ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(take));
     ids = ids.subspan(take);
-    if (ids_.size() == window_) EmitFull(out);
+    if (ids_.size() - start_ == window_) EmitFull(out);
   }
 }
 
+void ConcatPacker::EmitCurrent(size_t filled, SampleColumns& out) {
+  if (!sink_) {
+    EmitSample(std::span<const int32_t>(ids_.data() + start_, filled), ends_, window_,
+               options_.pad_id, out);
+    return;
+  }
+  // One bin: the document pieces of the sample, each ending at a document end inside it, the
+  // last at `filled`.
+  std::vector<PackedWindow::Piece>& pieces = window_being_built_.pieces;
+  uint64_t begin = start_;
+  for (const uint32_t end : ends_) {
+    if (end >= filled) break;
+    pieces.push_back(PackedWindow::Piece{begin, static_cast<uint32_t>(start_ + end - begin)});
+    begin = start_ + end;
+  }
+  pieces.push_back(PackedWindow::Piece{begin, static_cast<uint32_t>(start_ + filled - begin)});
+  window_being_built_.bin_ends.push_back(static_cast<uint32_t>(pieces.size()));
+}
+
 void ConcatPacker::EmitFull(SampleColumns& out) {
-  EmitSample(ids_, ends_, window_, options_.pad_id, out);
+  EmitCurrent(window_, out);
   ++counts_.samples;
   counts_.tokens += window_;
   // The next window starts L ids further: it begins with this one's last window - L ids.
   const uint32_t stride = options_.length;
-  ids_.erase(ids_.begin(), ids_.begin() + stride);
+  start_ += stride;
   size_t kept = 0;
   for (const uint32_t end : ends_) {
     if (end > stride) ends_[kept++] = end - stride;
   }
   ends_.resize(kept);
-  carried_ = ids_.size();
+  carried_ = ids_.size() - start_;
   unemitted_documents_ = 0;
+  if (!sink_) {
+    ids_.erase(ids_.begin(), ids_.begin() + static_cast<std::ptrdiff_t>(start_));
+    start_ = 0;
+  } else if (start_ + window_ > WindowCapacity()) {
+    HandOver(/*more=*/true);
+  }
+}
+
+void ConcatPacker::HandOver(bool more) {
+  WindowIds next;
+  if (more) {
+    next.reserve(WindowCapacity());
+    next.insert(next.end(), ids_.begin() + static_cast<std::ptrdiff_t>(start_), ids_.end());
+  }
+  window_being_built_.tokens.swap(ids_);
+  ids_.swap(next);
+  start_ = 0;
+  if (window_being_built_.bins() > 0) sink_(std::move(window_being_built_));
+  window_being_built_ = PackedWindow();
 }
 
 void ConcatPacker::Finish(SampleColumns& out) {
-  if (ids_.size() > carried_) {
+  const size_t filled = ids_.size() - start_;
+  if (filled > carried_) {
     if (options_.keep_last) {
-      EmitSample(ids_, ends_, window_, options_.pad_id, out);
+      EmitCurrent(filled, out);
       ++counts_.samples;
-      counts_.tokens += ids_.size();
-      counts_.padding += window_ - ids_.size();
+      counts_.tokens += filled;
+      counts_.padding += window_ - filled;
     } else {
-      counts_.dropped_tokens += ids_.size() - carried_;
+      counts_.dropped_tokens += filled - carried_;
       counts_.dropped_documents += unemitted_documents_;
     }
   }
+  if (sink_) HandOver(/*more=*/false);
   ids_.clear();
+  start_ = 0;
   ends_.clear();
   carried_ = 0;
   unemitted_documents_ = 0;

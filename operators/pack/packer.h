@@ -96,47 +96,6 @@ class DocumentPacker {
   virtual const PackCounts& counts() const = 0;
 };
 
-struct ConcatOptions {
-  /// L: the stride; a sample holds L ids, or L + 1 with plus_one. REQUIRES: >= 1.
-  uint32_t length = 2048;
-  bool plus_one = false;
-  /// The id appended to every document.
-  std::optional<int32_t> eod = std::nullopt;
-  /// Pad the last partial window instead of dropping it.
-  bool keep_last = false;
-  int32_t pad_id = 0;
-};
-
-class ConcatPacker : public DocumentPacker {
- public:
-  explicit ConcatPacker(ConcatOptions options);
-
-  /// Append one document (and the EOD); emit every window it completes.
-  void Add(std::span<const int32_t> document, SampleColumns& out) override;
-  /// Emit the last partial window padded (keep_last) or count it as dropped.
-  void Finish(SampleColumns& out) override;
-
-  const PackCounts& counts() const override { return counts_; }
-  /// Ids of a sample: L, or L + 1 with plus_one.
-  uint32_t sample_length() const { return window_; }
-
- private:
-  void Push(std::span<const int32_t> ids, SampleColumns& out);
-  /// Emit the full window and keep its last window - L ids as the start of the next.
-  void EmitFull(SampleColumns& out);
-
-  const ConcatOptions options_;
-  const uint32_t window_;
-  /// The window being filled; ids [0, carried_) were already in the previous sample.
-  std::vector<int32_t> ids_;
-  size_t carried_ = 0;
-  /// Ends of the documents inside ids_ (ascending, > 0).
-  std::vector<uint32_t> ends_;
-  /// Documents with an id in ids_ beyond carried_ and none in an emitted sample.
-  uint64_t unemitted_documents_ = 0;
-  PackCounts counts_;
-};
-
 enum class BinPolicy { kBestFitDecreasing, kFirstFit };
 
 /// The allocator of a window's ids: a buffer of 2 MiB or more is aligned to 2 MiB and the kernel
@@ -204,6 +163,74 @@ struct PackedWindow {
     return tokens.size() * sizeof(int32_t) + pieces.size() * sizeof(Piece) +
            bin_ends.size() * sizeof(uint32_t);
   }
+};
+
+struct ConcatOptions {
+  /// L: the stride; a sample holds L ids, or L + 1 with plus_one. REQUIRES: >= 1.
+  uint32_t length = 2048;
+  bool plus_one = false;
+  /// The id appended to every document.
+  std::optional<int32_t> eod = std::nullopt;
+  /// Pad the last partial window instead of dropping it.
+  bool keep_last = false;
+  int32_t pad_id = 0;
+  /// With a window sink: the ids of the stream a PackedWindow holds at most (rounded up to one
+  /// sample). REQUIRES: >= 1.
+  uint64_t window_tokens = uint64_t{4} << 20;
+};
+
+class ConcatPacker : public DocumentPacker {
+ public:
+  explicit ConcatPacker(ConcatOptions options);
+
+  /// Append one document (and the EOD); emit every window it completes.
+  void Add(std::span<const int32_t> document, SampleColumns& out) override;
+  /// Emit the last partial window padded (keep_last) or count it as dropped.
+  void Finish(SampleColumns& out) override;
+
+  const PackCounts& counts() const override { return counts_; }
+  /// Ids of a sample: L, or L + 1 with plus_one.
+  uint32_t sample_length() const { return window_; }
+
+  /// From now on, gather the samples into PackedWindows handed to `sink` (moved) instead of
+  /// emitting them into the SampleColumns of Add and Finish: a window holds a stretch of the
+  /// stream once (about window_tokens ids) and each sample is one bin, whose pieces are the
+  /// document pieces inside it (with plus_one, consecutive bins share an id of the window's
+  /// ids); PackedWindow::EmitBin with sample_length() makes the same samples. counts() still
+  /// counts them as emitted. REQUIRES: no document added yet.
+  void set_window_sink(std::function<void(PackedWindow&&)> sink);
+
+  /// Bytes of memory a window of `options` holds at most (ids, pieces, bins), for the budget.
+  static uint64_t WindowMemoryBytes(const ConcatOptions& options);
+
+ private:
+  void Push(std::span<const int32_t> ids, SampleColumns& out);
+  /// Emit the sample of the `filled` ids from start_ (padded to the sample length).
+  void EmitCurrent(size_t filled, SampleColumns& out);
+  /// Emit the full window and keep its last window - L ids as the start of the next.
+  void EmitFull(SampleColumns& out);
+  /// With a sink: hand the window over (when it holds a sample) and, when `more`, start the
+  /// next with the ids from start_ on.
+  void HandOver(bool more);
+  /// The ids a window's buffer holds (one sample at least).
+  uint64_t WindowCapacity() const;
+
+  const ConcatOptions options_;
+  const uint32_t window_;
+  std::function<void(PackedWindow&&)> sink_;
+  /// The stream's ids: the sample being filled is [start_, size()), and its ids
+  /// [start_, start_ + carried_) were already in the previous sample. Without a sink only the
+  /// sample being filled is kept (start_ is 0); with a sink, the window being gathered.
+  WindowIds ids_;
+  size_t start_ = 0;
+  size_t carried_ = 0;
+  /// Ends of the documents inside the sample being filled (relative to start_, ascending, > 0).
+  std::vector<uint32_t> ends_;
+  /// With a sink: the window being gathered (its pieces and bins; ids_ are its ids).
+  PackedWindow window_being_built_;
+  /// Documents with an id in ids_ beyond carried_ and none in an emitted sample.
+  uint64_t unemitted_documents_ = 0;
+  PackCounts counts_;
 };
 
 struct BinPackOptions {

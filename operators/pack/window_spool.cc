@@ -44,7 +44,11 @@ void WindowSpool::Spill(const PackedWindow& window, Entry& entry) {
   }
   entry.spilled = true;
   entry.first_block = handles_.size();
-  const uint64_t header[3] = {window.tokens.size(), window.pieces.size(), window.bins()};
+  // The ids in emission order: a concat window's consecutive samples may share an id (pieces
+  // overlap), and ids after its last sample belong to no piece.
+  uint64_t ids = 0;
+  for (const PackedWindow::Piece& piece : window.pieces) ids += piece.size;
+  const uint64_t header[3] = {ids, window.pieces.size(), window.bins()};
   Put(header, sizeof(header));
   for (const PackedWindow::Piece& piece : window.pieces) {
     Put(window.tokens.data() + piece.offset, piece.size * sizeof(int32_t));
