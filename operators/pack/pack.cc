@@ -1,6 +1,8 @@
 #include "operators/pack/pack.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <system_error>
 #include <utility>
 
 #include "engine/check.h"
@@ -56,6 +58,14 @@ ConcatOptions MakeConcatOptions(const PackSettings& settings, const PackIds& ids
                                                              uint64_t{4} << 20)};
 }
 
+/// The free bytes of the filesystem of the temp folder's parent (0 when it cannot be read).
+uint64_t TempFreeBytes(const OpenContext& ctx) {
+  std::error_code error;
+  const std::filesystem::space_info space =
+      std::filesystem::space(ctx.exec.temp_dir().parent(), error);
+  return error ? 0 : space.available;
+}
+
 /// The samples of packed windows, built from the windows as they are read.
 class WindowReader : public BatchReader {
  public:
@@ -103,7 +113,11 @@ class WindowReader : public BatchReader {
 class PackRun : public BreakerRun {
  public:
   PackRun(const PackOperator& op, const OpenContext& ctx)
-      : op_(op), settings_(op.settings()), stats_(ctx.stats), batch_bytes_(ctx.exec.batch_bytes()) {
+      : op_(op),
+        settings_(op.settings()),
+        stats_(ctx.stats),
+        batch_bytes_(ctx.exec.batch_bytes()),
+        spill_(PackSpillOptions(ctx.input.bytes, TempFreeBytes(ctx))) {
     // The packer's memory was checked against the budget when the run was planned (Validate).
     const Field& field = *ctx.input_schema.Find(settings_.field);
     const PackIds ids = op.ResolveIds(ctx.input_schema);
@@ -117,7 +131,7 @@ class PackRun : public BreakerRun {
     windows_.emplace(ctx.exec.temp_dir(), "pack",
                      WindowSpoolOptions{.memory_bytes = memory,
                                         .block_bytes = size_t{1} << 20,
-                                        .spill = {},
+                                        .spill = spill_,
                                         .file_system = &ctx.exec.file_system()});
     columns_.emplace(SampleColumns{out_.GetInt32List(kPackInputIds),
                                    out_.GetInt32List(kPackLossMask),
@@ -193,6 +207,9 @@ class PackRun : public BreakerRun {
       stats_.Add("windows", c.windows);
     }
     stats_.Add("spilled_blocks", windows_->spilled_blocks());
+    stats_.SetText("spill_compression", windows_->spilled_blocks() == 0 ? "nothing spilled"
+                                        : spill_.compression == SpillCompression::kNone ? "none"
+                                                                                        : "zstd");
     // The packer's own CPU time (concat: samples built into the output columns; best-fit,
     // first-fit: windows packed), without keeping them and building or reading the samples back,
     // which the operator's cpu_seconds include.
@@ -217,6 +234,8 @@ class PackRun : public BreakerRun {
   const PackSettings& settings_;
   OperatorStats& stats_;
   const uint64_t batch_bytes_;
+  /// How the windows are spilled (PackSpillOptions).
+  const SpillOptions spill_;
   int32_t pad_id_ = 0;
   /// The packed windows.
   std::optional<WindowSpool> windows_;
@@ -297,6 +316,14 @@ void RefuseOption(bool given, const std::string& option, PackMode mode, const ch
 }
 
 }  // namespace
+
+SpillOptions PackSpillOptions(std::optional<uint64_t> input_bytes, uint64_t free_bytes) {
+  SpillOptions spill;
+  spill.compression = input_bytes && 2 * *input_bytes > free_bytes / 10 * 9
+                          ? SpillCompression::kZstd
+                          : SpillCompression::kNone;
+  return spill;
+}
 
 std::string_view PackModeName(PackMode mode) {
   switch (mode) {

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/io/spill_file.h"
 #include "engine/operator.h"
 #include "engine/token_names.h"
 
@@ -69,6 +70,13 @@ struct PackIds {
   std::optional<int32_t> eod;
   int32_t pad = 0;
 };
+
+/// How PackOperator spills its packed windows, given the pipeline's input bytes (when known) and
+/// the free bytes of the temp folder's filesystem: raw blocks when twice the input fits with 10%
+/// to spare, or when the input size is unknown; zstd (level 1) otherwise. Raw is the default, as
+/// for the shuffle's spill (docs/shuffle.md): zstd shrinks token ids little and costs more CPU
+/// than copying them (docs/packing.md).
+SpillOptions PackSpillOptions(std::optional<uint64_t> input_bytes, uint64_t free_bytes);
 
 /// concat, best-fit and first-fit: the pipeline breaker.
 class PackOperator : public Breaker {

@@ -149,6 +149,9 @@ TEST(PackTest, IdenticalForAnyThreadsAndBudgetSpilledOrNot) {
     EXPECT_EQ(Stats(*base.stats, "pack").counter("spilled_blocks"), 0u) << args[1];
     // An 8 MiB budget keeps 2 MiB of samples in memory: the rest went to the temp folder.
     EXPECT_GT(Stats(*spilled.stats, "pack").counter("spilled_blocks"), 0u) << args[1];
+    // The temp folder holds the raw spill many times over: blocks are stored raw.
+    EXPECT_EQ(Stats(*spilled.stats, "pack").texts().at("spill_compression"), "none") << args[1];
+    EXPECT_EQ(Stats(*base.stats, "pack").texts().at("spill_compression"), "nothing spilled");
     ASSERT_EQ(base.records.size(), spilled.records.size()) << args[1];
     ASSERT_EQ(base.records.size(), more_threads.records.size()) << args[1];
     for (size_t i = 0; i < base.records.size(); ++i) {
@@ -220,6 +223,16 @@ TEST(PackTest, ShufflesPackedSamples) {
     ASSERT_EQ(Get(run.records[i], "input_ids"), samples[from]) << "position " << i;
   }
   EXPECT_TRUE(moved);
+}
+
+TEST(PackTest, SpillsRawBlocksUnlessTheDiskIsTight) {
+  // Raw while twice the input fits in 90% of the free space, or when the input size is unknown.
+  const uint64_t gib = uint64_t{1} << 30;
+  EXPECT_EQ(PackSpillOptions(gib, 10 * gib).compression, SpillCompression::kNone);
+  EXPECT_EQ(PackSpillOptions(std::nullopt, 0).compression, SpillCompression::kNone);
+  EXPECT_EQ(PackSpillOptions(gib, 2 * gib).compression, SpillCompression::kZstd);
+  EXPECT_EQ(PackSpillOptions(gib, 0).compression, SpillCompression::kZstd);
+  EXPECT_EQ(PackSpillOptions(gib, gib * 20 / 9 + 10).compression, SpillCompression::kNone);
 }
 
 TEST(PackTest, AFailedRunLeavesNoSpilledSamples) {
