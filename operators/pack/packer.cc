@@ -194,10 +194,12 @@ uint64_t BinPacker::WindowMemoryBytes(const BinPackOptions& options) {
   // and at most window_pieces pieces of at most L ids.
   const uint64_t tokens = std::min(options.window_tokens + length, options.window_pieces * length);
   const uint64_t pieces = std::min(options.window_pieces, tokens);
-  // The window's ids; per piece: Piece, order, bin, emission order, and per bin (at most one
+  // The window's ids (32-bit, and while a window that stops fitting in 16 bits is widened, its
+  // 16-bit ids besides); per piece: Piece, order, bin, emission order, and per bin (at most one
   // per piece): room and link; per room value: the stack head and the sort count; the room
   // bitsets. The samples leave through SampleColumns::after_sample as they are made.
-  return tokens * sizeof(int32_t) + pieces * (sizeof(Piece) + 5 * sizeof(uint32_t)) +
+  return tokens * (sizeof(int32_t) + sizeof(uint16_t)) +
+         pieces * (sizeof(Piece) + 5 * sizeof(uint32_t)) +
          (length + 1) * (sizeof(int32_t) + sizeof(uint32_t)) + (length / 64 + 2) * 8 * 2;
 }
 
@@ -218,12 +220,16 @@ void BinPacker::Add(std::span<const int32_t> document, SampleColumns& out) {
 
 void BinPacker::AddPiece(std::span<const int32_t> ids, std::optional<int32_t> tail,
                          SampleColumns& out) {
-  const uint64_t offset = tokens_.size();
-  tokens_.insert(tokens_.end(), ids.begin(), ids.end());
-  if (tail) tokens_.push_back(*tail);
-  pieces_.push_back(Piece{offset, static_cast<uint32_t>(tokens_.size() - offset)});
+  const uint64_t offset = narrow_ ? narrow_tokens_.size() : tokens_.size();
+  if (narrow_ && !AppendNarrow(ids, tail, narrow_tokens_)) Widen();
+  if (!narrow_) {
+    tokens_.insert(tokens_.end(), ids.begin(), ids.end());
+    if (tail) tokens_.push_back(*tail);
+  }
+  const uint64_t held = narrow_ ? narrow_tokens_.size() : tokens_.size();
+  pieces_.push_back(Piece{offset, static_cast<uint32_t>(held - offset)});
   ++counts_.pieces;
-  if (pieces_.size() >= options_.window_pieces || tokens_.size() >= options_.window_tokens) {
+  if (pieces_.size() >= options_.window_pieces || held >= options_.window_tokens) {
     PackWindow(out);
   }
 }
@@ -266,9 +272,12 @@ void BinPacker::PackWindow(SampleColumns& out) {
   window.pieces.resize(n);
   for (size_t k = 0; k < n; ++k) window.pieces[k] = pieces_[order_[emit_order_[k]]];
   window.bin_ends.assign(count_.begin(), count_.begin() + bins);
-  // The window takes the ids; tokens_ gets the previous window's buffer back (or nothing).
+  // The window takes the ids; the packer gets the previous window's buffers back (or nothing).
+  window.narrow = narrow_;
+  window.narrow_tokens.swap(narrow_tokens_);
   window.tokens.swap(tokens_);
-  const uint64_t tokens = window.tokens.size();
+  narrow_ = true;
+  const uint64_t tokens = window.ids();
   counts_.samples += bins;
   counts_.tokens += tokens;
   counts_.padding += uint64_t{bins} * length - tokens;
@@ -279,7 +288,8 @@ void BinPacker::PackWindow(SampleColumns& out) {
     ReserveWindow();
   } else {
     for (uint32_t b = 0; b < bins; ++b) window.EmitBin(b, length, options_.pad_id, out);
-    tokens_.clear();
+    window.tokens.clear();
+    window.narrow_tokens.clear();
   }
   pieces_.clear();
 }
@@ -290,11 +300,48 @@ void BinPacker::set_window_sink(std::function<void(PackedWindow&&)> sink) {
   ReserveWindow();
 }
 
-void BinPacker::ReserveWindow() {
+uint64_t BinPacker::WindowCapacity() const {
   // A window is packed after the piece that reaches window_tokens, or the window_pieces-th.
   const uint64_t length = options_.length;
+  return std::min(options_.window_tokens + length, options_.window_pieces * length);
+}
+
+void BinPacker::ReserveWindow() {
+  narrow_tokens_.clear();
+  narrow_tokens_.reserve(WindowCapacity());
+}
+
+void BinPacker::Widen() {
+  CF_DCHECK(narrow_);
   tokens_.clear();
-  tokens_.reserve(std::min(options_.window_tokens + length, options_.window_pieces * length));
+  if (sink_) tokens_.reserve(WindowCapacity());
+  tokens_.insert(tokens_.end(), narrow_tokens_.begin(), narrow_tokens_.end());
+  narrow_ = false;
+  // The 16-bit buffer goes back: with a sink it held a whole window.
+  NarrowWindowIds().swap(narrow_tokens_);
+}
+
+bool AppendNarrow(std::span<const int32_t> ids, std::optional<int32_t> tail, NarrowWindowIds& out) {
+  const size_t at = out.size();
+  const size_t n = ids.size();
+  out.resize(at + n + (tail ? 1 : 0));  // unwritten ids (WindowAllocator)
+  uint16_t* to = out.data() + at;
+  // One pass: narrow every id and gather the bits above 16 (a negative id has them too).
+  uint32_t high = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const auto id = static_cast<uint32_t>(ids[i]);
+    high |= id;
+    to[i] = static_cast<uint16_t>(id);
+  }
+  if (tail) {
+    high |= static_cast<uint32_t>(*tail);
+    to[n] = static_cast<uint16_t>(*tail);
+  }
+  if ((high >> 16) != 0) {
+    out.resize(at);
+    return false;
+  }
+  return true;
 }
 
 void PackedWindow::EmitBin(size_t b, uint32_t length, int32_t pad_id, SampleColumns& out) const {
@@ -304,8 +351,13 @@ void PackedWindow::EmitBin(size_t b, uint32_t length, int32_t pad_id, SampleColu
   out.cu_seqlens.AppendValue(0);
   for (size_t k = b == 0 ? 0 : bin_ends[b - 1]; k < bin_ends[b]; ++k) {
     const Piece& piece = pieces[k];
-    const auto first = tokens.begin() + static_cast<std::ptrdiff_t>(piece.offset);
-    ids.insert(ids.end(), first, first + piece.size);
+    if (narrow) {
+      const auto first = narrow_tokens.begin() + static_cast<std::ptrdiff_t>(piece.offset);
+      ids.insert(ids.end(), first, first + piece.size);  // widened
+    } else {
+      const auto first = tokens.begin() + static_cast<std::ptrdiff_t>(piece.offset);
+      ids.insert(ids.end(), first, first + piece.size);
+    }
     filled += piece.size;
     out.cu_seqlens.AppendValue(static_cast<int32_t>(filled));
   }

@@ -36,6 +36,7 @@
 #include <new>
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "engine/batch.h"
@@ -100,7 +101,8 @@ enum class BinPolicy { kBestFitDecreasing, kFirstFit };
 
 /// The allocator of a window's ids: a buffer of 2 MiB or more is aligned to 2 MiB and the kernel
 /// is asked for transparent huge pages on it (advice only), for a window's ids fill tens of MiB
-/// of fresh memory, and a fault per 4 KiB page costs more than the copy. Stateless.
+/// of fresh memory, and a fault per 4 KiB page costs more than the copy. resize() leaves new ids
+/// unwritten (default-initialized), for they are written next. Stateless.
 template <typename T>
 struct WindowAllocator {
   using value_type = T;
@@ -110,6 +112,15 @@ struct WindowAllocator {
 
   T* allocate(size_t n);
   void deallocate(T* p, size_t n);
+  /// Default-initialize (an id is left unwritten), construct from a value otherwise.
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
   bool operator==(const WindowAllocator&) const = default;
 };
 
@@ -139,16 +150,25 @@ void WindowAllocator<T>::deallocate(T* p, size_t n) {
 
 /// A window's ids.
 using WindowIds = std::vector<int32_t, WindowAllocator<int32_t>>;
+/// A window's ids in 16 bits, when all of them are in [0, 65535]: half the memory.
+using NarrowWindowIds = std::vector<uint16_t, WindowAllocator<uint16_t>>;
 
-/// A window BinPacker packed: its ids in arrival order and its bins, each a run of pieces.
+/// Append `ids`, then `tail` when given, to `out` as 16-bit values and return true, when every one
+/// of them is in [0, 65535]; otherwise leave `out` as it was and return false.
+bool AppendNarrow(std::span<const int32_t> ids, std::optional<int32_t> tail, NarrowWindowIds& out);
+
+/// A window packed: its ids in arrival order and its bins, each a run of pieces.
 struct PackedWindow {
   struct Piece {
-    /// Where the piece starts in `tokens`, and its ids.
+    /// Where the piece starts in the window's ids, and its ids.
     uint64_t offset;
     uint32_t size;
   };
-  /// The window's ids (EODs included), in arrival order.
+  /// The window's ids (EODs included), in arrival order: in `narrow_tokens` when `narrow` (every
+  /// id in [0, 65535]: BinPacker's windows, mostly), else in `tokens`; the other is empty.
+  bool narrow = false;
   WindowIds tokens;
+  NarrowWindowIds narrow_tokens;
   /// The pieces in emission order: bin b holds pieces [bin_ends[b - 1], bin_ends[b]) (from 0
   /// for b = 0), in the order they were placed.
   std::vector<Piece> pieces;
@@ -158,10 +178,12 @@ struct PackedWindow {
   /// Emit bin `b` as one sample of `length` ids, padded with `pad_id`. REQUIRES: b < bins(), the
   /// bin holds 1 to `length` ids.
   void EmitBin(size_t b, uint32_t length, int32_t pad_id, SampleColumns& out) const;
+  /// The window's ids, held in either vector.
+  uint64_t ids() const { return narrow ? narrow_tokens.size() : tokens.size(); }
   /// Bytes of memory the window holds (its vectors' sizes).
   uint64_t MemoryBytes() const {
-    return tokens.size() * sizeof(int32_t) + pieces.size() * sizeof(Piece) +
-           bin_ends.size() * sizeof(uint32_t);
+    return tokens.size() * sizeof(int32_t) + narrow_tokens.size() * sizeof(uint16_t) +
+           pieces.size() * sizeof(Piece) + bin_ends.size() * sizeof(uint32_t);
   }
 };
 
@@ -269,15 +291,22 @@ class BinPacker : public DocumentPacker {
   using Piece = PackedWindow::Piece;
   void AddPiece(std::span<const int32_t> ids, std::optional<int32_t> tail, SampleColumns& out);
   void PackWindow(SampleColumns& out);
-  /// With a sink: give tokens_ a buffer that holds a whole window (a window leaves with its
-  /// buffer; growing the next one would copy it).
+  /// Give the window being filled a buffer that holds a whole window (16-bit ids; with a sink a
+  /// window leaves with its buffer, and growing the next one would copy it).
   void ReserveWindow();
+  /// Move the window's ids so far from 16 to 32 bits (an id outside [0, 65535] arrived).
+  void Widen();
+  /// The ids a window holds at most.
+  uint64_t WindowCapacity() const;
   /// Place the pieces (window order `order_`) into bins: bin_of_[k] for order_[k].
   uint32_t PlaceBestFit();
   uint32_t PlaceFirstFit();
 
   const BinPackOptions options_;
   std::function<void(PackedWindow&&)> sink_;
+  /// The ids of the window being filled: 16-bit until an id does not fit (narrow_).
+  bool narrow_ = true;
+  NarrowWindowIds narrow_tokens_;
   WindowIds tokens_;
   std::vector<Piece> pieces_;
   // Scratch of PackWindow, kept between windows.
