@@ -540,7 +540,7 @@ class Loader:
             # In this process a DataLoader (batch_size=None) would hand over the units as they
             # are, after a per-unit cost of its own: iterate the dataset directly.
             units = iter(self.dataset)
-            if self.pin_memory:
+            if self.pin_memory and torch.cuda.is_available():  # as DataLoader decides
                 units = map(_pinned, units)
         else:
             units = torch.utils.data.DataLoader(

@@ -469,6 +469,14 @@ def check_states(prefix):
     if batch["input_ids"].is_pinned() != torch.cuda.is_available():
         fail("batches pinned: %r, CUDA: %r" % (batch["input_ids"].is_pinned(),
                                               torch.cuda.is_available()))
+    # pin_memory=True pins only where CUDA is present (a DataLoader ignores it elsewhere), with
+    # workers or without.
+    for workers in (0, 1):
+        batch = next(iter(Loader(PackedDataset(prefix, seed=SEED, batch_size=BATCH),
+                                 num_workers=workers, pin_memory=True)))
+        if batch["input_ids"].is_pinned() != torch.cuda.is_available():
+            fail("pin_memory=True, num_workers=%d: batches pinned %r, CUDA %r" %
+                 (workers, batch["input_ids"].is_pinned(), torch.cuda.is_available()))
     print("ok: states of other runs refused; pinned memory %s (CUDA %s)" %
           (batch["input_ids"].is_pinned(), torch.cuda.is_available()))
 
