@@ -63,10 +63,11 @@ ConcatPacker::ConcatPacker(ConcatOptions options)
 uint64_t ConcatPacker::WindowMemoryBytes(const ConcatOptions& options) {
   const uint64_t window = options.length + (options.plus_one ? 1 : 0);
   const uint64_t tokens = std::max(options.window_tokens, window);
-  // The window's ids; per sample (at most one per L ids, plus the last) its bin end, per piece
-  // (at most one per id, plus one per sample) a Piece; the ends of the sample being filled.
+  // The window's ids (32-bit, and while a window is widened its 16-bit ids besides); per sample
+  // (at most one per L ids, plus the last) its bin end, per piece (at most one per id, plus one
+  // per sample) a Piece; the ends of the sample being filled.
   const uint64_t samples = tokens / options.length + 1;
-  return tokens * sizeof(int32_t) + samples * sizeof(uint32_t) +
+  return tokens * (sizeof(int32_t) + sizeof(uint16_t)) + samples * sizeof(uint32_t) +
          (tokens + samples) * sizeof(PackedWindow::Piece) + window * sizeof(uint32_t);
 }
 
@@ -79,7 +80,8 @@ void ConcatPacker::set_window_sink(std::function<void(PackedWindow&&)> sink) {
   sink_ = std::move(sink);
   // The window's ids go to a buffer of its final size at once: growing it would copy.
   ids_ = WindowIds();
-  ids_.reserve(WindowCapacity());
+  narrow_ = true;
+  narrow_ids_.reserve(WindowCapacity());
 }
 
 void ConcatPacker::Add(std::span<const int32_t> document, SampleColumns& out) {
@@ -93,15 +95,18 @@ void ConcatPacker::Add(std::span<const int32_t> document, SampleColumns& out) {
   }
   // A document that ends exactly where a window ends was emitted with it; its end inside the
   // next window is then the overlap it left there (plus_one), or nothing.
-  if (ids_.size() > start_) ends_.push_back(static_cast<uint32_t>(ids_.size() - start_));
+  if (Held() > start_) ends_.push_back(static_cast<uint32_t>(Held() - start_));
 }
 
 void ConcatPacker::Push(std::span<const int32_t> ids, SampleColumns& out) {
   while (!ids.empty()) {
-    const size_t take = std::min<size_t>(window_ - (ids_.size() - start_), ids.size());
-    ids_.insert(ids_.end(), ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(take));
+    const size_t take = std::min<size_t>(window_ - (Held() - start_), ids.size());
+    if (narrow_ && !AppendNarrow(ids.first(take), std::nullopt, narrow_ids_)) Widen();
+    if (!narrow_) {
+      ids_.insert(ids_.end(), ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(take));
+    }
     ids = ids.subspan(take);
-    if (ids_.size() - start_ == window_) EmitFull(out);
+    if (Held() - start_ == window_) EmitFull(out);
   }
 }
 
@@ -136,7 +141,7 @@ void ConcatPacker::EmitFull(SampleColumns& out) {
     if (end > stride) ends_[kept++] = end - stride;
   }
   ends_.resize(kept);
-  carried_ = ids_.size() - start_;
+  carried_ = Held() - start_;
   unemitted_documents_ = 0;
   if (!sink_) {
     ids_.erase(ids_.begin(), ids_.begin() + static_cast<std::ptrdiff_t>(start_));
@@ -146,21 +151,47 @@ void ConcatPacker::EmitFull(SampleColumns& out) {
   }
 }
 
+void ConcatPacker::Widen() {
+  CF_DCHECK(narrow_);
+  ids_.clear();
+  ids_.reserve(WindowCapacity());
+  ids_.insert(ids_.end(), narrow_ids_.begin(), narrow_ids_.end());
+  narrow_ = false;
+  NarrowWindowIds().swap(narrow_ids_);
+}
+
 void ConcatPacker::HandOver(bool more) {
+  // The next window starts with the ids from start_ on, in 16 bits when they fit.
   WindowIds next;
+  NarrowWindowIds next_narrow;
+  bool next_is_narrow = true;
   if (more) {
-    next.reserve(WindowCapacity());
-    next.insert(next.end(), ids_.begin() + static_cast<std::ptrdiff_t>(start_), ids_.end());
+    next_narrow.reserve(WindowCapacity());
+    if (narrow_) {
+      next_narrow.insert(next_narrow.end(),
+                         narrow_ids_.begin() + static_cast<std::ptrdiff_t>(start_),
+                         narrow_ids_.end());
+    } else if (!AppendNarrow(std::span<const int32_t>(ids_).subspan(start_), std::nullopt,
+                             next_narrow)) {
+      next_is_narrow = false;
+      NarrowWindowIds().swap(next_narrow);
+      next.reserve(WindowCapacity());
+      next.insert(next.end(), ids_.begin() + static_cast<std::ptrdiff_t>(start_), ids_.end());
+    }
   }
+  window_being_built_.narrow = narrow_;
   window_being_built_.tokens.swap(ids_);
+  window_being_built_.narrow_tokens.swap(narrow_ids_);
   ids_.swap(next);
+  narrow_ids_.swap(next_narrow);
+  narrow_ = next_is_narrow;
   start_ = 0;
   if (window_being_built_.bins() > 0) sink_(std::move(window_being_built_));
   window_being_built_ = PackedWindow();
 }
 
 void ConcatPacker::Finish(SampleColumns& out) {
-  const size_t filled = ids_.size() - start_;
+  const size_t filled = Held() - start_;
   if (filled > carried_) {
     if (options_.keep_last) {
       EmitCurrent(filled, out);

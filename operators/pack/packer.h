@@ -218,7 +218,8 @@ class ConcatPacker : public DocumentPacker {
   /// emitting them into the SampleColumns of Add and Finish: a window holds a stretch of the
   /// stream once (about window_tokens ids) and each sample is one bin, whose pieces are the
   /// document pieces inside it (with plus_one, consecutive bins share an id of the window's
-  /// ids); PackedWindow::EmitBin with sample_length() makes the same samples. counts() still
+  /// ids), its ids in 16 bits while they fit; PackedWindow::EmitBin with sample_length() makes
+  /// the same samples. counts() still
   /// counts them as emitted. REQUIRES: no document added yet.
   void set_window_sink(std::function<void(PackedWindow&&)> sink);
 
@@ -234,15 +235,22 @@ class ConcatPacker : public DocumentPacker {
   /// With a sink: hand the window over (when it holds a sample) and, when `more`, start the
   /// next with the ids from start_ on.
   void HandOver(bool more);
+  /// Move the window's ids so far from 16 to 32 bits (an id outside [0, 65535] arrived).
+  void Widen();
+  /// The ids held (of the sample being filled and, with a sink, of the window before it).
+  size_t Held() const { return narrow_ ? narrow_ids_.size() : ids_.size(); }
   /// The ids a window's buffer holds (one sample at least).
   uint64_t WindowCapacity() const;
 
   const ConcatOptions options_;
   const uint32_t window_;
   std::function<void(PackedWindow&&)> sink_;
-  /// The stream's ids: the sample being filled is [start_, size()), and its ids
+  /// The stream's ids: the sample being filled is [start_, Held()), and its ids
   /// [start_, start_ + carried_) were already in the previous sample. Without a sink only the
-  /// sample being filled is kept (start_ is 0); with a sink, the window being gathered.
+  /// sample being filled is kept (start_ is 0); with a sink, the window being gathered, in 16
+  /// bits (narrow_ids_) while its ids fit, as BinPacker's windows.
+  bool narrow_ = false;
+  NarrowWindowIds narrow_ids_;
   WindowIds ids_;
   size_t start_ = 0;
   size_t carried_ = 0;

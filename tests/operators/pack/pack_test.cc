@@ -251,10 +251,10 @@ TEST(PackTest, SpillsRawBlocksUnlessTheDiskIsTight) {
 }
 
 TEST(PackTest, AFailedRunLeavesNoSpilledSamples) {
-  // pack spills its samples (8 MiB budget), then the next pipeline fails on its third batch:
+  // pack spills its windows (4 MiB budget), then the next pipeline fails on its third batch:
   // the error reaches the caller and the temp folder is left empty.
   testing::ScopedTempDir tmp;
-  RunOptions options = testing::TestRunOptions(2, 8 << 20);
+  RunOptions options = testing::TestRunOptions(2, 4 << 20);
   options.tmp_dir = tmp.path();
   CollectedOutput output;
   std::vector<std::unique_ptr<Operator>> chain;
