@@ -1,13 +1,14 @@
 #include "operators/pack/pack.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <system_error>
 #include <utility>
 
 #include "engine/check.h"
 #include "engine/error.h"
 #include "engine/exec_context.h"
 #include "engine/record_codec.h"
-#include "engine/record_spool.h"
 #include "engine/registry.h"
 #include "engine/stats.h"
 #include "engine/units.h"
@@ -43,17 +44,27 @@ void CheckInVocabulary(int32_t id, const TokenRef& ref, const Field& field,
   }
 }
 
-/// The samples packed, replayed from the spool.
-class SpoolReader : public BatchReader {
- public:
-  SpoolReader(RecordSpool& spool, uint64_t batch_bytes)
-      : spool_(spool), batch_bytes_(batch_bytes) {}
-  bool Next(Batch* out) override { return spool_.Next(out, batch_bytes_); }
+/// concat's packer: windows of a sixty-fourth of the budget's bytes of ids, at most 16 MiB (at
+/// least one sample: ConcatPacker rounds up), so that the window being gathered, its pieces
+/// included, stays well inside the quarter of the budget that Validate allows.
+ConcatOptions MakeConcatOptions(const PackSettings& settings, const PackIds& ids,
+                                uint64_t memory_bytes) {
+  return ConcatOptions{.length = settings.length,
+                       .plus_one = settings.plus_one,
+                       .eod = ids.eod,
+                       .keep_last = settings.keep_last,
+                       .pad_id = ids.pad,
+                       .window_tokens = std::clamp<uint64_t>(memory_bytes / 64 / sizeof(int32_t), 1,
+                                                             uint64_t{4} << 20)};
+}
 
- private:
-  RecordSpool& spool_;
-  const uint64_t batch_bytes_;
-};
+/// The free bytes of the filesystem of the temp folder's parent (0 when it cannot be read).
+uint64_t TempFreeBytes(const OpenContext& ctx) {
+  std::error_code error;
+  const std::filesystem::space_info space =
+      std::filesystem::space(ctx.exec.temp_dir().parent(), error);
+  return error ? 0 : space.available;
+}
 
 /// The samples of packed windows, built from the windows as they are read.
 class WindowReader : public BatchReader {
@@ -102,7 +113,11 @@ class WindowReader : public BatchReader {
 class PackRun : public BreakerRun {
  public:
   PackRun(const PackOperator& op, const OpenContext& ctx)
-      : op_(op), settings_(op.settings()), stats_(ctx.stats), batch_bytes_(ctx.exec.batch_bytes()) {
+      : op_(op),
+        settings_(op.settings()),
+        stats_(ctx.stats),
+        batch_bytes_(ctx.exec.batch_bytes()),
+        spill_(PackSpillOptions(ctx.input.bytes, TempFreeBytes(ctx))) {
     // The packer's memory was checked against the budget when the run was planned (Validate).
     const Field& field = *ctx.input_schema.Find(settings_.field);
     const PackIds ids = op.ResolveIds(ctx.input_schema);
@@ -110,36 +125,28 @@ class PackRun : public BreakerRun {
     out_.AddInt32List(kPackInputIds, PackedVocabSize(field, ids.pad));
     out_.AddInt32List(kPackLossMask, 2);
     out_.AddInt32List(kPackCuSeqlens, int64_t{op.sample_length()} + 1);
-    // Samples (concat) or packed windows (best-fit, first-fit) are kept in memory up to a
-    // quarter of the budget, the rest in the temp folder.
+    // Packed windows are kept in memory up to a quarter of the budget, the rest in the temp
+    // folder; the packer hands over whole windows, whose samples are built only as they are read.
     const uint64_t memory = ctx.exec.memory_bytes() / 4;
-    if (settings_.mode == PackMode::kConcat) {
-      spool_.emplace(ctx.exec.temp_dir(), "pack",
-                     RecordSpoolOptions{.memory_bytes = memory,
+    windows_.emplace(ctx.exec.temp_dir(), "pack",
+                     WindowSpoolOptions{.memory_bytes = memory,
                                         .block_bytes = size_t{1} << 20,
-                                        .spill = {},
+                                        .spill = spill_,
                                         .file_system = &ctx.exec.file_system()});
-      // Samples go to the spool a batch at a time.
-      columns_.emplace(SampleColumns{out_.GetInt32List(kPackInputIds),
-                                     out_.GetInt32List(kPackLossMask),
-                                     out_.GetInt32List(kPackCuSeqlens), [this] {
-                                       if (out_.DataBytes() >= batch_bytes_) Spool();
-                                     }});
-      packer_ = std::make_unique<ConcatPacker>(ConcatOptions{.length = settings_.length,
-                                                             .plus_one = settings_.plus_one,
-                                                             .eod = ids.eod,
-                                                             .keep_last = settings_.keep_last,
-                                                             .pad_id = ids.pad});
+    columns_.emplace(SampleColumns{out_.GetInt32List(kPackInputIds),
+                                   out_.GetInt32List(kPackLossMask),
+                                   out_.GetInt32List(kPackCuSeqlens)});
+    auto sink = [this](PackedWindow&& window) {
+      const uint64_t start = ThreadCpuNanos();
+      windows_->Append(std::move(window));
+      spool_ns_ += ThreadCpuNanos() - start;
+    };
+    if (settings_.mode == PackMode::kConcat) {
+      auto packer = std::make_unique<ConcatPacker>(
+          MakeConcatOptions(settings_, ids, ctx.exec.memory_bytes()));
+      packer->set_window_sink(sink);
+      packer_ = std::move(packer);
     } else {
-      windows_.emplace(ctx.exec.temp_dir(), "pack",
-                       WindowSpoolOptions{.memory_bytes = memory,
-                                          .block_bytes = size_t{1} << 20,
-                                          .spill = {},
-                                          .file_system = &ctx.exec.file_system()});
-      // The packer hands over whole windows: their samples are built only as they are read.
-      columns_.emplace(SampleColumns{out_.GetInt32List(kPackInputIds),
-                                     out_.GetInt32List(kPackLossMask),
-                                     out_.GetInt32List(kPackCuSeqlens)});
       auto packer = std::make_unique<BinPacker>(BinPackOptions{
           .length = settings_.length,
           .policy = settings_.mode == PackMode::kBestFit ? BinPolicy::kBestFitDecreasing
@@ -148,11 +155,7 @@ class PackRun : public BreakerRun {
           .pad_id = ids.pad,
           .window_pieces = settings_.window_pieces,
           .window_tokens = std::max<uint64_t>(1, settings_.window_bytes / sizeof(int32_t))});
-      packer->set_window_sink([this](PackedWindow&& window) {
-        const uint64_t start = ThreadCpuNanos();
-        windows_->Append(std::move(window));
-        spool_ns_ += ThreadCpuNanos() - start;
-      });
+      packer->set_window_sink(sink);
       packer_ = std::move(packer);
     }
   }
@@ -183,12 +186,7 @@ class PackRun : public BreakerRun {
     const uint64_t spooled_before = spool_ns_;
     packer_->Finish(*columns_);
     packing_ns_ += ThreadCpuNanos() - start - (spool_ns_ - spooled_before);
-    if (spool_) {
-      Spool();
-      spool_->Finish();
-    } else {
-      windows_->Finish();
-    }
+    windows_->Finish();
     // The executor's cpu_seconds time Write and the reading back, not this last window.
     stats_.Set("finish_cpu_seconds", static_cast<double>(ThreadCpuNanos() - start) / 1e9);
     const PackCounts& c = packer_->counts();
@@ -208,7 +206,10 @@ class PackRun : public BreakerRun {
       stats_.Add("split_documents", c.split_documents);
       stats_.Add("windows", c.windows);
     }
-    stats_.Add("spilled_blocks", spool_ ? spool_->spilled_blocks() : windows_->spilled_blocks());
+    stats_.Add("spilled_blocks", windows_->spilled_blocks());
+    stats_.SetText("spill_compression", windows_->spilled_blocks() == 0 ? "nothing spilled"
+                                        : spill_.compression == SpillCompression::kNone ? "none"
+                                                                                        : "zstd");
     // The packer's own CPU time (concat: samples built into the output columns; best-fit,
     // first-fit: windows packed), without keeping them and building or reading the samples back,
     // which the operator's cpu_seconds include.
@@ -217,36 +218,28 @@ class PackRun : public BreakerRun {
 
   /// Exactly the samples packed.
   InputEstimate OutputEstimate(const InputEstimate& /*consumed*/) const override {
-    if (spool_) return InputEstimate{spool_->data_bytes(), spool_->records()};
-    // A sample holds L ids, L mask values and its cu_seqlens: 0 and one end per piece.
+    // A sample holds its ids, as many mask values and its cu_seqlens: 0 and one end per piece.
     const uint64_t values =
-        windows_->bins() * (uint64_t{settings_.length} * 2 + 1) + windows_->pieces();
+        windows_->bins() * (uint64_t{op_.sample_length()} * 2 + 1) + windows_->pieces();
     return InputEstimate{values * sizeof(int32_t), windows_->bins()};
   }
 
   std::unique_ptr<BatchReader> OpenOutput() override {
-    if (spool_) return std::make_unique<SpoolReader>(*spool_, batch_bytes_);
-    return std::make_unique<WindowReader>(*windows_, RecordCodec::ForBatch(out_), settings_.length,
-                                          pad_id_, batch_bytes_);
+    return std::make_unique<WindowReader>(*windows_, RecordCodec::ForBatch(out_),
+                                          op_.sample_length(), pad_id_, batch_bytes_);
   }
 
  private:
-  void Spool() {
-    const uint64_t start = ThreadCpuNanos();
-    spool_->Append(out_);
-    out_.ClearRecords();
-    spool_ns_ += ThreadCpuNanos() - start;
-  }
-
   const PackOperator& op_;
   const PackSettings& settings_;
   OperatorStats& stats_;
   const uint64_t batch_bytes_;
+  /// How the windows are spilled (PackSpillOptions).
+  const SpillOptions spill_;
   int32_t pad_id_ = 0;
-  /// concat: the samples; best-fit, first-fit: the packed windows.
-  std::optional<RecordSpool> spool_;
+  /// The packed windows.
   std::optional<WindowSpool> windows_;
-  /// The layout of the samples (concat: the samples on their way to the spool).
+  /// The layout of the samples.
   Batch out_;
   std::optional<SampleColumns> columns_;
   std::unique_ptr<DocumentPacker> packer_;
@@ -324,6 +317,14 @@ void RefuseOption(bool given, const std::string& option, PackMode mode, const ch
 
 }  // namespace
 
+SpillOptions PackSpillOptions(std::optional<uint64_t> input_bytes, uint64_t free_bytes) {
+  SpillOptions spill;
+  spill.compression = input_bytes && 2 * *input_bytes > free_bytes / 10 * 9
+                          ? SpillCompression::kZstd
+                          : SpillCompression::kNone;
+  return spill;
+}
+
 std::string_view PackModeName(PackMode mode) {
   switch (mode) {
     case PackMode::kConcat:
@@ -353,9 +354,9 @@ uint32_t PackOperator::sample_length() const {
   return settings_.length + (settings_.plus_one ? 1 : 0);
 }
 
-uint64_t PackOperator::PackerMemoryBytes() const {
+uint64_t PackOperator::PackerMemoryBytes(uint64_t memory_bytes) const {
   if (settings_.mode == PackMode::kConcat) {
-    return uint64_t{sample_length()} * 2 * sizeof(int32_t);
+    return ConcatPacker::WindowMemoryBytes(MakeConcatOptions(settings_, PackIds{}, memory_bytes));
   }
   BinPackOptions window;
   window.length = settings_.length;
@@ -365,13 +366,15 @@ uint64_t PackOperator::PackerMemoryBytes() const {
 }
 
 void PackOperator::Validate(const PlanContext& ctx) const {
-  const uint64_t needed = PackerMemoryBytes();
+  const uint64_t needed = PackerMemoryBytes(ctx.memory_bytes);
   if (needed > ctx.memory_bytes / 4) {
     throw InvalidArgument(name() + ": the window needs " +
                           FormatBytes(static_cast<double>(needed)) +
                           ", more than a quarter of the run's --memory (" +
-                          FormatBytes(static_cast<double>(ctx.memory_bytes)) +
-                          "): lower --window-bytes or --window, or raise --memory");
+                          FormatBytes(static_cast<double>(ctx.memory_bytes)) + "): " +
+                          (settings_.mode == PackMode::kConcat
+                               ? "lower --length or raise --memory"
+                               : "lower --window-bytes or --window, or raise --memory"));
   }
 }
 

@@ -1,12 +1,12 @@
 // `pack`: documents of token ids to fixed-length training samples (operators/pack/packer.h has
 // the algorithms, docs/packing.md the semantics and the output fields).
 //   --mode concat | best-fit | first-fit  a pipeline breaker (PackOperator): it consumes the
-//       documents of --field in stream order, packs them, keeps what it made (concat: the
-//       samples in a RecordSpool, engine/record_spool.h; best-fit, first-fit: the packed windows
-//       in a WindowSpool, operators/pack/window_spool.h, their samples built as they are read;
-//       both memory, then the run's temp folder) and emits the samples, in the order they were
-//       made, to the next pipeline as records of input_ids, loss_mask and cu_seqlens (the
-//       documents' other fields do not survive: a sample mixes documents).
+//       documents of --field in stream order, packs them, keeps what it made (the packed
+//       windows in a WindowSpool, operators/pack/window_spool.h: memory, then the run's temp
+//       folder; concat's windows are stretches of the stream, one bin per sample) and emits the
+//       samples, built from the windows as they are read, in the order they were made, to the
+//       next pipeline as records of input_ids, loss_mask and cu_seqlens (the documents' other
+//       fields do not survive: a sample mixes documents).
 //   --mode pad  a parallel transform (PadOperator): --src and --tgt are truncated or padded in
 //       place to --src-length and --tgt-length, and --src-mask / --tgt-mask are added; every
 //       record stays a record, with its other fields.
@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/io/spill_file.h"
 #include "engine/operator.h"
 #include "engine/token_names.h"
 
@@ -70,6 +71,13 @@ struct PackIds {
   int32_t pad = 0;
 };
 
+/// How PackOperator spills its packed windows, given the pipeline's input bytes (when known) and
+/// the free bytes of the temp folder's filesystem: raw blocks when twice the input fits with 10%
+/// to spare, or when the input size is unknown; zstd (level 1) otherwise. Raw is the default, as
+/// for the shuffle's spill (docs/shuffle.md): zstd shrinks token ids little and costs more CPU
+/// than copying them (docs/packing.md).
+SpillOptions PackSpillOptions(std::optional<uint64_t> input_bytes, uint64_t free_bytes);
+
 /// concat, best-fit and first-fit: the pipeline breaker.
 class PackOperator : public Breaker {
  public:
@@ -87,8 +95,9 @@ class PackOperator : public Breaker {
   /// The --eod and --pad-id ids for the planned input; throws InvalidArgument (a token name
   /// the field does not know, an EOD beyond its vocabulary).
   PackIds ResolveIds(const Schema& input) const;
-  /// Memory the packer holds at most (the best-fit window), which must fit the budget.
-  uint64_t PackerMemoryBytes() const;
+  /// Memory the packer holds at most (the window being gathered) in a run of `memory_bytes`,
+  /// which must fit the budget.
+  uint64_t PackerMemoryBytes(uint64_t memory_bytes) const;
 
  private:
   PackSettings settings_;

@@ -56,7 +56,32 @@ void EmitSample(std::span<const int32_t> ids, std::span<const uint32_t> ends, ui
 ConcatPacker::ConcatPacker(ConcatOptions options)
     : options_(options), window_(options.length + (options.plus_one ? 1 : 0)) {
   CF_CHECK(options_.length >= 1, "ConcatPacker: length must be >= 1");
+  CF_CHECK(options_.window_tokens >= 1, "ConcatPacker: empty window");
   ids_.reserve(window_);
+}
+
+uint64_t ConcatPacker::WindowMemoryBytes(const ConcatOptions& options) {
+  const uint64_t window = options.length + (options.plus_one ? 1 : 0);
+  const uint64_t tokens = std::max(options.window_tokens, window);
+  // The window's ids (32-bit, and while a window is widened its 16-bit ids besides); per sample
+  // (at most one per L ids, plus the last) its bin end, per piece (at most one per id, plus one
+  // per sample) a Piece; the ends of the sample being filled.
+  const uint64_t samples = tokens / options.length + 1;
+  return tokens * (sizeof(int32_t) + sizeof(uint16_t)) + samples * sizeof(uint32_t) +
+         (tokens + samples) * sizeof(PackedWindow::Piece) + window * sizeof(uint32_t);
+}
+
+uint64_t ConcatPacker::WindowCapacity() const {
+  return std::max<uint64_t>(options_.window_tokens, window_);
+}
+
+void ConcatPacker::set_window_sink(std::function<void(PackedWindow&&)> sink) {
+  CF_CHECK(counts_.documents == 0, "ConcatPacker::set_window_sink after Add");
+  sink_ = std::move(sink);
+  // The window's ids go to a buffer of its final size at once: growing it would copy.
+  ids_ = WindowIds();
+  narrow_ = true;
+  narrow_ids_.reserve(WindowCapacity());
 }
 
 void ConcatPacker::Add(std::span<const int32_t> document, SampleColumns& out) {
@@ -70,47 +95,117 @@ void ConcatPacker::Add(std::span<const int32_t> document, SampleColumns& out) {
   }
   // A document that ends exactly where a window ends was emitted with it; its end inside the
   // next window is then the overlap it left there (plus_one), or nothing.
-  if (!ids_.empty()) ends_.push_back(static_cast<uint32_t>(ids_.size()));
+  if (Held() > start_) ends_.push_back(static_cast<uint32_t>(Held() - start_));
 }
 
 void ConcatPacker::Push(std::span<const int32_t> ids, SampleColumns& out) {
   while (!ids.empty()) {
-    const size_t take = std::min<size_t>(window_ - ids_.size(), ids.size());
-    ids_.insert(ids_.end(), ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(take));
+    const size_t take = std::min<size_t>(window_ - (Held() - start_), ids.size());
+    if (narrow_ && !AppendNarrow(ids.first(take), std::nullopt, narrow_ids_)) Widen();
+    if (!narrow_) {
+      ids_.insert(ids_.end(), ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(take));
+    }
     ids = ids.subspan(take);
-    if (ids_.size() == window_) EmitFull(out);
+    if (Held() - start_ == window_) EmitFull(out);
   }
 }
 
+void ConcatPacker::EmitCurrent(size_t filled, SampleColumns& out) {
+  if (!sink_) {
+    EmitSample(std::span<const int32_t>(ids_.data() + start_, filled), ends_, window_,
+               options_.pad_id, out);
+    return;
+  }
+  // One bin: the document pieces of the sample, each ending at a document end inside it, the
+  // last at `filled`.
+  std::vector<PackedWindow::Piece>& pieces = window_being_built_.pieces;
+  uint64_t begin = start_;
+  for (const uint32_t end : ends_) {
+    if (end >= filled) break;
+    pieces.push_back(PackedWindow::Piece{begin, static_cast<uint32_t>(start_ + end - begin)});
+    begin = start_ + end;
+  }
+  pieces.push_back(PackedWindow::Piece{begin, static_cast<uint32_t>(start_ + filled - begin)});
+  window_being_built_.bin_ends.push_back(static_cast<uint32_t>(pieces.size()));
+}
+
 void ConcatPacker::EmitFull(SampleColumns& out) {
-  EmitSample(ids_, ends_, window_, options_.pad_id, out);
+  EmitCurrent(window_, out);
   ++counts_.samples;
   counts_.tokens += window_;
   // The next window starts L ids further: it begins with this one's last window - L ids.
   const uint32_t stride = options_.length;
-  ids_.erase(ids_.begin(), ids_.begin() + stride);
+  start_ += stride;
   size_t kept = 0;
   for (const uint32_t end : ends_) {
     if (end > stride) ends_[kept++] = end - stride;
   }
   ends_.resize(kept);
-  carried_ = ids_.size();
+  carried_ = Held() - start_;
   unemitted_documents_ = 0;
+  if (!sink_) {
+    ids_.erase(ids_.begin(), ids_.begin() + static_cast<std::ptrdiff_t>(start_));
+    start_ = 0;
+  } else if (start_ + window_ > WindowCapacity()) {
+    HandOver(/*more=*/true);
+  }
+}
+
+void ConcatPacker::Widen() {
+  CF_DCHECK(narrow_);
+  ids_.clear();
+  ids_.reserve(WindowCapacity());
+  ids_.insert(ids_.end(), narrow_ids_.begin(), narrow_ids_.end());
+  narrow_ = false;
+  NarrowWindowIds().swap(narrow_ids_);
+}
+
+void ConcatPacker::HandOver(bool more) {
+  // The next window starts with the ids from start_ on, in 16 bits when they fit.
+  WindowIds next;
+  NarrowWindowIds next_narrow;
+  bool next_is_narrow = true;
+  if (more) {
+    next_narrow.reserve(WindowCapacity());
+    if (narrow_) {
+      next_narrow.insert(next_narrow.end(),
+                         narrow_ids_.begin() + static_cast<std::ptrdiff_t>(start_),
+                         narrow_ids_.end());
+    } else if (!AppendNarrow(std::span<const int32_t>(ids_).subspan(start_), std::nullopt,
+                             next_narrow)) {
+      next_is_narrow = false;
+      NarrowWindowIds().swap(next_narrow);
+      next.reserve(WindowCapacity());
+      next.insert(next.end(), ids_.begin() + static_cast<std::ptrdiff_t>(start_), ids_.end());
+    }
+  }
+  window_being_built_.narrow = narrow_;
+  window_being_built_.tokens.swap(ids_);
+  window_being_built_.narrow_tokens.swap(narrow_ids_);
+  ids_.swap(next);
+  narrow_ids_.swap(next_narrow);
+  narrow_ = next_is_narrow;
+  start_ = 0;
+  if (window_being_built_.bins() > 0) sink_(std::move(window_being_built_));
+  window_being_built_ = PackedWindow();
 }
 
 void ConcatPacker::Finish(SampleColumns& out) {
-  if (ids_.size() > carried_) {
+  const size_t filled = Held() - start_;
+  if (filled > carried_) {
     if (options_.keep_last) {
-      EmitSample(ids_, ends_, window_, options_.pad_id, out);
+      EmitCurrent(filled, out);
       ++counts_.samples;
-      counts_.tokens += ids_.size();
-      counts_.padding += window_ - ids_.size();
+      counts_.tokens += filled;
+      counts_.padding += window_ - filled;
     } else {
-      counts_.dropped_tokens += ids_.size() - carried_;
+      counts_.dropped_tokens += filled - carried_;
       counts_.dropped_documents += unemitted_documents_;
     }
   }
+  if (sink_) HandOver(/*more=*/false);
   ids_.clear();
+  start_ = 0;
   ends_.clear();
   carried_ = 0;
   unemitted_documents_ = 0;
@@ -130,10 +225,12 @@ uint64_t BinPacker::WindowMemoryBytes(const BinPackOptions& options) {
   // and at most window_pieces pieces of at most L ids.
   const uint64_t tokens = std::min(options.window_tokens + length, options.window_pieces * length);
   const uint64_t pieces = std::min(options.window_pieces, tokens);
-  // The window's ids; per piece: Piece, order, bin, emission order, and per bin (at most one
+  // The window's ids (32-bit, and while a window that stops fitting in 16 bits is widened, its
+  // 16-bit ids besides); per piece: Piece, order, bin, emission order, and per bin (at most one
   // per piece): room and link; per room value: the stack head and the sort count; the room
   // bitsets. The samples leave through SampleColumns::after_sample as they are made.
-  return tokens * sizeof(int32_t) + pieces * (sizeof(Piece) + 5 * sizeof(uint32_t)) +
+  return tokens * (sizeof(int32_t) + sizeof(uint16_t)) +
+         pieces * (sizeof(Piece) + 5 * sizeof(uint32_t)) +
          (length + 1) * (sizeof(int32_t) + sizeof(uint32_t)) + (length / 64 + 2) * 8 * 2;
 }
 
@@ -154,12 +251,16 @@ void BinPacker::Add(std::span<const int32_t> document, SampleColumns& out) {
 
 void BinPacker::AddPiece(std::span<const int32_t> ids, std::optional<int32_t> tail,
                          SampleColumns& out) {
-  const uint64_t offset = tokens_.size();
-  tokens_.insert(tokens_.end(), ids.begin(), ids.end());
-  if (tail) tokens_.push_back(*tail);
-  pieces_.push_back(Piece{offset, static_cast<uint32_t>(tokens_.size() - offset)});
+  const uint64_t offset = narrow_ ? narrow_tokens_.size() : tokens_.size();
+  if (narrow_ && !AppendNarrow(ids, tail, narrow_tokens_)) Widen();
+  if (!narrow_) {
+    tokens_.insert(tokens_.end(), ids.begin(), ids.end());
+    if (tail) tokens_.push_back(*tail);
+  }
+  const uint64_t held = narrow_ ? narrow_tokens_.size() : tokens_.size();
+  pieces_.push_back(Piece{offset, static_cast<uint32_t>(held - offset)});
   ++counts_.pieces;
-  if (pieces_.size() >= options_.window_pieces || tokens_.size() >= options_.window_tokens) {
+  if (pieces_.size() >= options_.window_pieces || held >= options_.window_tokens) {
     PackWindow(out);
   }
 }
@@ -202,9 +303,12 @@ void BinPacker::PackWindow(SampleColumns& out) {
   window.pieces.resize(n);
   for (size_t k = 0; k < n; ++k) window.pieces[k] = pieces_[order_[emit_order_[k]]];
   window.bin_ends.assign(count_.begin(), count_.begin() + bins);
-  // The window takes the ids; tokens_ gets the previous window's buffer back (or nothing).
+  // The window takes the ids; the packer gets the previous window's buffers back (or nothing).
+  window.narrow = narrow_;
+  window.narrow_tokens.swap(narrow_tokens_);
   window.tokens.swap(tokens_);
-  const uint64_t tokens = window.tokens.size();
+  narrow_ = true;
+  const uint64_t tokens = window.ids();
   counts_.samples += bins;
   counts_.tokens += tokens;
   counts_.padding += uint64_t{bins} * length - tokens;
@@ -215,7 +319,8 @@ void BinPacker::PackWindow(SampleColumns& out) {
     ReserveWindow();
   } else {
     for (uint32_t b = 0; b < bins; ++b) window.EmitBin(b, length, options_.pad_id, out);
-    tokens_.clear();
+    window.tokens.clear();
+    window.narrow_tokens.clear();
   }
   pieces_.clear();
 }
@@ -226,11 +331,48 @@ void BinPacker::set_window_sink(std::function<void(PackedWindow&&)> sink) {
   ReserveWindow();
 }
 
-void BinPacker::ReserveWindow() {
+uint64_t BinPacker::WindowCapacity() const {
   // A window is packed after the piece that reaches window_tokens, or the window_pieces-th.
   const uint64_t length = options_.length;
+  return std::min(options_.window_tokens + length, options_.window_pieces * length);
+}
+
+void BinPacker::ReserveWindow() {
+  narrow_tokens_.clear();
+  narrow_tokens_.reserve(WindowCapacity());
+}
+
+void BinPacker::Widen() {
+  CF_DCHECK(narrow_);
   tokens_.clear();
-  tokens_.reserve(std::min(options_.window_tokens + length, options_.window_pieces * length));
+  if (sink_) tokens_.reserve(WindowCapacity());
+  tokens_.insert(tokens_.end(), narrow_tokens_.begin(), narrow_tokens_.end());
+  narrow_ = false;
+  // The 16-bit buffer goes back: with a sink it held a whole window.
+  NarrowWindowIds().swap(narrow_tokens_);
+}
+
+bool AppendNarrow(std::span<const int32_t> ids, std::optional<int32_t> tail, NarrowWindowIds& out) {
+  const size_t at = out.size();
+  const size_t n = ids.size();
+  out.resize(at + n + (tail ? 1 : 0));  // unwritten ids (WindowAllocator)
+  uint16_t* to = out.data() + at;
+  // One pass: narrow every id and gather the bits above 16 (a negative id has them too).
+  uint32_t high = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const auto id = static_cast<uint32_t>(ids[i]);
+    high |= id;
+    to[i] = static_cast<uint16_t>(id);
+  }
+  if (tail) {
+    high |= static_cast<uint32_t>(*tail);
+    to[n] = static_cast<uint16_t>(*tail);
+  }
+  if ((high >> 16) != 0) {
+    out.resize(at);
+    return false;
+  }
+  return true;
 }
 
 void PackedWindow::EmitBin(size_t b, uint32_t length, int32_t pad_id, SampleColumns& out) const {
@@ -240,8 +382,13 @@ void PackedWindow::EmitBin(size_t b, uint32_t length, int32_t pad_id, SampleColu
   out.cu_seqlens.AppendValue(0);
   for (size_t k = b == 0 ? 0 : bin_ends[b - 1]; k < bin_ends[b]; ++k) {
     const Piece& piece = pieces[k];
-    const auto first = tokens.begin() + static_cast<std::ptrdiff_t>(piece.offset);
-    ids.insert(ids.end(), first, first + piece.size);
+    if (narrow) {
+      const auto first = narrow_tokens.begin() + static_cast<std::ptrdiff_t>(piece.offset);
+      ids.insert(ids.end(), first, first + piece.size);  // widened
+    } else {
+      const auto first = tokens.begin() + static_cast<std::ptrdiff_t>(piece.offset);
+      ids.insert(ids.end(), first, first + piece.size);
+    }
     filled += piece.size;
     out.cu_seqlens.AppendValue(static_cast<int32_t>(filled));
   }

@@ -36,6 +36,7 @@
 #include <new>
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "engine/batch.h"
@@ -96,52 +97,12 @@ class DocumentPacker {
   virtual const PackCounts& counts() const = 0;
 };
 
-struct ConcatOptions {
-  /// L: the stride; a sample holds L ids, or L + 1 with plus_one. REQUIRES: >= 1.
-  uint32_t length = 2048;
-  bool plus_one = false;
-  /// The id appended to every document.
-  std::optional<int32_t> eod = std::nullopt;
-  /// Pad the last partial window instead of dropping it.
-  bool keep_last = false;
-  int32_t pad_id = 0;
-};
-
-class ConcatPacker : public DocumentPacker {
- public:
-  explicit ConcatPacker(ConcatOptions options);
-
-  /// Append one document (and the EOD); emit every window it completes.
-  void Add(std::span<const int32_t> document, SampleColumns& out) override;
-  /// Emit the last partial window padded (keep_last) or count it as dropped.
-  void Finish(SampleColumns& out) override;
-
-  const PackCounts& counts() const override { return counts_; }
-  /// Ids of a sample: L, or L + 1 with plus_one.
-  uint32_t sample_length() const { return window_; }
-
- private:
-  void Push(std::span<const int32_t> ids, SampleColumns& out);
-  /// Emit the full window and keep its last window - L ids as the start of the next.
-  void EmitFull(SampleColumns& out);
-
-  const ConcatOptions options_;
-  const uint32_t window_;
-  /// The window being filled; ids [0, carried_) were already in the previous sample.
-  std::vector<int32_t> ids_;
-  size_t carried_ = 0;
-  /// Ends of the documents inside ids_ (ascending, > 0).
-  std::vector<uint32_t> ends_;
-  /// Documents with an id in ids_ beyond carried_ and none in an emitted sample.
-  uint64_t unemitted_documents_ = 0;
-  PackCounts counts_;
-};
-
 enum class BinPolicy { kBestFitDecreasing, kFirstFit };
 
 /// The allocator of a window's ids: a buffer of 2 MiB or more is aligned to 2 MiB and the kernel
 /// is asked for transparent huge pages on it (advice only), for a window's ids fill tens of MiB
-/// of fresh memory, and a fault per 4 KiB page costs more than the copy. Stateless.
+/// of fresh memory, and a fault per 4 KiB page costs more than the copy. resize() leaves new ids
+/// unwritten (default-initialized), for they are written next. Stateless.
 template <typename T>
 struct WindowAllocator {
   using value_type = T;
@@ -151,6 +112,15 @@ struct WindowAllocator {
 
   T* allocate(size_t n);
   void deallocate(T* p, size_t n);
+  /// Default-initialize (an id is left unwritten), construct from a value otherwise.
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
   bool operator==(const WindowAllocator&) const = default;
 };
 
@@ -180,16 +150,25 @@ void WindowAllocator<T>::deallocate(T* p, size_t n) {
 
 /// A window's ids.
 using WindowIds = std::vector<int32_t, WindowAllocator<int32_t>>;
+/// A window's ids in 16 bits, when all of them are in [0, 65535]: half the memory.
+using NarrowWindowIds = std::vector<uint16_t, WindowAllocator<uint16_t>>;
 
-/// A window BinPacker packed: its ids in arrival order and its bins, each a run of pieces.
+/// Append `ids`, then `tail` when given, to `out` as 16-bit values and return true, when every one
+/// of them is in [0, 65535]; otherwise leave `out` as it was and return false.
+bool AppendNarrow(std::span<const int32_t> ids, std::optional<int32_t> tail, NarrowWindowIds& out);
+
+/// A window packed: its ids in arrival order and its bins, each a run of pieces.
 struct PackedWindow {
   struct Piece {
-    /// Where the piece starts in `tokens`, and its ids.
+    /// Where the piece starts in the window's ids, and its ids.
     uint64_t offset;
     uint32_t size;
   };
-  /// The window's ids (EODs included), in arrival order.
+  /// The window's ids (EODs included), in arrival order: in `narrow_tokens` when `narrow` (every
+  /// id in [0, 65535]: BinPacker's windows, mostly), else in `tokens`; the other is empty.
+  bool narrow = false;
   WindowIds tokens;
+  NarrowWindowIds narrow_tokens;
   /// The pieces in emission order: bin b holds pieces [bin_ends[b - 1], bin_ends[b]) (from 0
   /// for b = 0), in the order they were placed.
   std::vector<Piece> pieces;
@@ -199,11 +178,89 @@ struct PackedWindow {
   /// Emit bin `b` as one sample of `length` ids, padded with `pad_id`. REQUIRES: b < bins(), the
   /// bin holds 1 to `length` ids.
   void EmitBin(size_t b, uint32_t length, int32_t pad_id, SampleColumns& out) const;
+  /// The window's ids, held in either vector.
+  uint64_t ids() const { return narrow ? narrow_tokens.size() : tokens.size(); }
   /// Bytes of memory the window holds (its vectors' sizes).
   uint64_t MemoryBytes() const {
-    return tokens.size() * sizeof(int32_t) + pieces.size() * sizeof(Piece) +
-           bin_ends.size() * sizeof(uint32_t);
+    return tokens.size() * sizeof(int32_t) + narrow_tokens.size() * sizeof(uint16_t) +
+           pieces.size() * sizeof(Piece) + bin_ends.size() * sizeof(uint32_t);
   }
+};
+
+struct ConcatOptions {
+  /// L: the stride; a sample holds L ids, or L + 1 with plus_one. REQUIRES: >= 1.
+  uint32_t length = 2048;
+  bool plus_one = false;
+  /// The id appended to every document.
+  std::optional<int32_t> eod = std::nullopt;
+  /// Pad the last partial window instead of dropping it.
+  bool keep_last = false;
+  int32_t pad_id = 0;
+  /// With a window sink: the ids of the stream a PackedWindow holds at most (rounded up to one
+  /// sample). REQUIRES: >= 1.
+  uint64_t window_tokens = uint64_t{4} << 20;
+};
+
+class ConcatPacker : public DocumentPacker {
+ public:
+  explicit ConcatPacker(ConcatOptions options);
+
+  /// Append one document (and the EOD); emit every window it completes.
+  void Add(std::span<const int32_t> document, SampleColumns& out) override;
+  /// Emit the last partial window padded (keep_last) or count it as dropped.
+  void Finish(SampleColumns& out) override;
+
+  const PackCounts& counts() const override { return counts_; }
+  /// Ids of a sample: L, or L + 1 with plus_one.
+  uint32_t sample_length() const { return window_; }
+
+  /// From now on, gather the samples into PackedWindows handed to `sink` (moved) instead of
+  /// emitting them into the SampleColumns of Add and Finish: a window holds a stretch of the
+  /// stream once (about window_tokens ids) and each sample is one bin, whose pieces are the
+  /// document pieces inside it (with plus_one, consecutive bins share an id of the window's
+  /// ids), its ids in 16 bits while they fit; PackedWindow::EmitBin with sample_length() makes
+  /// the same samples. counts() still
+  /// counts them as emitted. REQUIRES: no document added yet.
+  void set_window_sink(std::function<void(PackedWindow&&)> sink);
+
+  /// Bytes of memory a window of `options` holds at most (ids, pieces, bins), for the budget.
+  static uint64_t WindowMemoryBytes(const ConcatOptions& options);
+
+ private:
+  void Push(std::span<const int32_t> ids, SampleColumns& out);
+  /// Emit the sample of the `filled` ids from start_ (padded to the sample length).
+  void EmitCurrent(size_t filled, SampleColumns& out);
+  /// Emit the full window and keep its last window - L ids as the start of the next.
+  void EmitFull(SampleColumns& out);
+  /// With a sink: hand the window over (when it holds a sample) and, when `more`, start the
+  /// next with the ids from start_ on.
+  void HandOver(bool more);
+  /// Move the window's ids so far from 16 to 32 bits (an id outside [0, 65535] arrived).
+  void Widen();
+  /// The ids held (of the sample being filled and, with a sink, of the window before it).
+  size_t Held() const { return narrow_ ? narrow_ids_.size() : ids_.size(); }
+  /// The ids a window's buffer holds (one sample at least).
+  uint64_t WindowCapacity() const;
+
+  const ConcatOptions options_;
+  const uint32_t window_;
+  std::function<void(PackedWindow&&)> sink_;
+  /// The stream's ids: the sample being filled is [start_, Held()), and its ids
+  /// [start_, start_ + carried_) were already in the previous sample. Without a sink only the
+  /// sample being filled is kept (start_ is 0); with a sink, the window being gathered, in 16
+  /// bits (narrow_ids_) while its ids fit, as BinPacker's windows.
+  bool narrow_ = false;
+  NarrowWindowIds narrow_ids_;
+  WindowIds ids_;
+  size_t start_ = 0;
+  size_t carried_ = 0;
+  /// Ends of the documents inside the sample being filled (relative to start_, ascending, > 0).
+  std::vector<uint32_t> ends_;
+  /// With a sink: the window being gathered (its pieces and bins; ids_ are its ids).
+  PackedWindow window_being_built_;
+  /// Documents with an id in ids_ beyond carried_ and none in an emitted sample.
+  uint64_t unemitted_documents_ = 0;
+  PackCounts counts_;
 };
 
 struct BinPackOptions {
@@ -242,15 +299,22 @@ class BinPacker : public DocumentPacker {
   using Piece = PackedWindow::Piece;
   void AddPiece(std::span<const int32_t> ids, std::optional<int32_t> tail, SampleColumns& out);
   void PackWindow(SampleColumns& out);
-  /// With a sink: give tokens_ a buffer that holds a whole window (a window leaves with its
-  /// buffer; growing the next one would copy it).
+  /// Give the window being filled a buffer that holds a whole window (16-bit ids; with a sink a
+  /// window leaves with its buffer, and growing the next one would copy it).
   void ReserveWindow();
+  /// Move the window's ids so far from 16 to 32 bits (an id outside [0, 65535] arrived).
+  void Widen();
+  /// The ids a window holds at most.
+  uint64_t WindowCapacity() const;
   /// Place the pieces (window order `order_`) into bins: bin_of_[k] for order_[k].
   uint32_t PlaceBestFit();
   uint32_t PlaceFirstFit();
 
   const BinPackOptions options_;
   std::function<void(PackedWindow&&)> sink_;
+  /// The ids of the window being filled: 16-bit until an id does not fit (narrow_).
+  bool narrow_ = true;
+  NarrowWindowIds narrow_tokens_;
   WindowIds tokens_;
   std::vector<Piece> pieces_;
   // Scratch of PackWindow, kept between windows.

@@ -44,10 +44,18 @@ void WindowSpool::Spill(const PackedWindow& window, Entry& entry) {
   }
   entry.spilled = true;
   entry.first_block = handles_.size();
-  const uint64_t header[3] = {window.tokens.size(), window.pieces.size(), window.bins()};
+  // The ids in emission order: a concat window's consecutive samples may share an id (pieces
+  // overlap), and ids after its last sample belong to no piece.
+  uint64_t ids = 0;
+  for (const PackedWindow::Piece& piece : window.pieces) ids += piece.size;
+  const uint64_t header[4] = {ids, window.pieces.size(), window.bins(), window.narrow ? 2u : 4u};
   Put(header, sizeof(header));
   for (const PackedWindow::Piece& piece : window.pieces) {
-    Put(window.tokens.data() + piece.offset, piece.size * sizeof(int32_t));
+    if (window.narrow) {
+      Put(window.narrow_tokens.data() + piece.offset, piece.size * sizeof(uint16_t));
+    } else {
+      Put(window.tokens.data() + piece.offset, piece.size * sizeof(int32_t));
+    }
   }
   for (const PackedWindow::Piece& piece : window.pieces) Put(&piece.size, sizeof(uint32_t));
   Put(window.bin_ends.data(), window.bin_ends.size() * sizeof(uint32_t));
@@ -107,17 +115,26 @@ bool WindowSpool::Next(PackedWindow* out) {
 }
 
 void WindowSpool::ReadBack(PackedWindow* out) {
-  uint64_t header[3];
+  uint64_t header[4];
   Get(header, sizeof(header));
-  const uint64_t tokens = header[0], pieces = header[1], bins = header[2];
+  const uint64_t tokens = header[0], pieces = header[1], bins = header[2], width = header[3];
   // Every piece holds at least one id and every bin at least one piece.
-  if (pieces > tokens || bins > pieces || (tokens > 0 && bins == 0)) {
+  if (pieces > tokens || bins > pieces || (tokens > 0 && bins == 0) || (width != 2 && width != 4)) {
     throw CorruptionError("window spool " + name_ + ": block " + std::to_string(next_block_ - 1) +
-                          ": a window of " + std::to_string(tokens) + " ids, " +
-                          std::to_string(pieces) + " pieces and " + std::to_string(bins) + " bins");
+                          ": a window of " + std::to_string(tokens) + " ids of " +
+                          std::to_string(width) + " bytes, " + std::to_string(pieces) +
+                          " pieces and " + std::to_string(bins) + " bins");
   }
-  out->tokens.resize(tokens);
-  Get(out->tokens.data(), tokens * sizeof(int32_t));
+  out->narrow = width == 2;
+  out->tokens.clear();
+  out->narrow_tokens.clear();
+  if (out->narrow) {
+    out->narrow_tokens.resize(tokens);
+    Get(out->narrow_tokens.data(), tokens * sizeof(uint16_t));
+  } else {
+    out->tokens.resize(tokens);
+    Get(out->tokens.data(), tokens * sizeof(int32_t));
+  }
   out->pieces.resize(pieces);
   uint64_t offset = 0;
   for (PackedWindow::Piece& piece : out->pieces) {

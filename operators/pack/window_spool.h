@@ -1,4 +1,4 @@
-// The packed windows of `pack --mode best-fit | first-fit`, kept from packing until the next
+// The packed windows of `pack` (concat, best-fit, first-fit), kept from packing until the next
 // pipeline reads their samples: a window holds the documents' ids once (PackedWindow), so the
 // samples are built only as they are read (PackedWindow::EmitBin), never copied into a spool
 // and out of it again.
@@ -6,11 +6,13 @@
 // Windows stay in memory while the windows held take at most memory_bytes; past that a window
 // is written to one spill file `<name>-N.spill` in the run's temp folder, as consecutive
 // checksummed blocks of the engine's spill format (docs/spill_format.md, stream 0, numbered from
-// 0, at most block_bytes raw each) holding, in host byte order: the number of ids, pieces and
-// bins (uint64 each), the ids in emission order (bin after bin, piece after piece), the pieces'
-// sizes (uint32) and the bins' ends (uint32). A window read back is the window appended (its
-// ids reordered, offsets rebuilt, the same samples); a spilled block's disk space is given back
-// once it has been read. Memory while spilling: one block of block_bytes each way. The memory
+// 0, at most block_bytes raw each) holding, in host byte order: the number of ids in emission
+// order, of pieces and of bins, and the bytes of an id (2 for a narrow window, else 4; uint64
+// each), the ids in emission order (bin after bin, piece after piece: an id two pieces share is
+// written twice, an id of no piece not at all), the pieces' sizes (uint32) and the bins' ends
+// (uint32). A window read back is the window appended
+// (its ids reordered, offsets rebuilt, the same samples); a spilled block's disk space is given
+// back once it has been read. Memory while spilling: one block of block_bytes each way. The memory
 // limit decides only where windows live, never what is read back.
 //
 // Thread safety: none. Append and Finish belong to one thread at a time, then Next to one thread

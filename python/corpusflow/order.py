@@ -27,7 +27,8 @@ All functions are thread-safe (no shared mutable state).
 
 import numpy as np
 
-__all__ = ["Permutation", "samples_per_rank", "shard_positions", "MixturePicks", "mix64"]
+__all__ = ["Permutation", "samples_per_rank", "shard_positions", "rank_positions", "MixturePicks",
+           "mix64"]
 
 _U64 = np.uint64
 _M1 = _U64(0xFF51AFD7ED558CCD)
@@ -134,7 +135,18 @@ def shard_positions(n, rank, world_size, start, stop, drop_last=False):
     limit = samples_per_rank(n, world_size, drop_last)
     if not 0 <= start <= stop <= limit:
         raise IndexError("rank positions [%d, %d) are not inside [0, %d)" % (start, stop, limit))
-    positions = rank + np.arange(start, stop, dtype=np.int64) * world_size
+    return rank_positions(n, rank, world_size, np.arange(start, stop, dtype=np.int64), drop_last)
+
+
+def rank_positions(n, rank, world_size, local, drop_last=False):
+    """The global positions of rank `rank`'s local positions `local` (an int64 array, any order)
+    in an epoch of `n` samples, as ``shard_positions`` deals them: one vectorized step for the
+    positions of many batches at once.
+
+    REQUIRES: 0 <= rank < world_size, every local position in
+    [0, samples_per_rank(n, W, drop_last)) (not checked: callers derive them from that bound).
+    """
+    positions = rank + local * world_size
     return positions % n if not drop_last else positions
 
 

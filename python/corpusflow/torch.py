@@ -16,9 +16,10 @@ The pieces (docs/python.md has the whole contract):
   order epoch after epoch.
 - ``PipelineDataset(spec, ...)``: the samples of a live ``corpusflow.Pipeline``, sharded by
   rank the same way (rank r takes the stream's samples r, r + W, ...).
-- ``Loader(dataset, num_workers=...)``: the DataLoader to iterate. It counts the samples handed
-  to the training loop (never those prefetched by workers), so ``loader.state_dict()`` is the
-  state after the last batch received, and ``loader.load_state_dict(state)`` resumes at the next.
+- ``Loader(dataset, num_workers=...)``: what to iterate (a DataLoader with workers, the dataset
+  itself without). It counts the samples handed to the training loop (never those prefetched by
+  workers), so ``loader.state_dict()`` is the state after the last batch received, and
+  ``loader.load_state_dict(state)`` resumes at the next.
 
 What a dataset yields (its *unit*) is a batch of ``batch_size`` samples when ``batch_size`` is
 given, and one sample otherwise. Units are dealt to DataLoader workers round-robin (worker w of
@@ -48,7 +49,7 @@ except ImportError as error:  # pragma: no cover - depends on the machine
     raise ImportError("corpusflow.torch needs PyTorch (Debian: apt-get install python3-torch; "
                       "pip: pip install torch)") from error
 
-from .order import MixturePicks, Permutation, samples_per_rank, shard_positions
+from .order import MixturePicks, Permutation, rank_positions, samples_per_rank
 from .packed import MegatronSamples, collate
 
 __all__ = ["PackedDataset", "Mixture", "PipelineDataset", "Loader", "document_layout"]
@@ -119,6 +120,13 @@ def _sample(columns, index, extra=None):
         # Row 0 of a list of str, a 2-D or 1-D array, or a Ragged (its first row).
         out[name] = column[0] if isinstance(column, list) else _as_tensor(column[0])
     return out
+
+
+def _pinned(unit):
+    """The unit with its tensors in pinned (page-locked) memory, as DataLoader(pin_memory=True)
+    pins them; lists of str stay as they are."""
+    return {name: value.pin_memory() if isinstance(value, torch.Tensor) else value
+            for name, value in unit.items()}
 
 
 def _unit_size(unit):
@@ -207,33 +215,33 @@ class PackedDataset(_EpochStream):
         self.epoch = int(state["epoch"])
         self.consumed = int(state["consumed"])
 
-    def _units(self, start, worker, workers):
-        """(first, last) rank positions of this worker's units from rank position `start`."""
-        size = self.batch_size or 1
-        for unit in itertools.count(worker, workers):
-            lo = start + unit * size
-            hi = min(lo + size, self.samples_per_epoch)
-            if lo >= hi:
-                return
-            yield lo, hi
-
     def __iter__(self):
         epoch, start = self.epoch, self.consumed
         worker, workers = _worker()
         permutation = Permutation(self.samples, self.seed, epoch)
-        units = self._units(start, worker, workers)
+        size = self.batch_size or 1
+        total = self.samples_per_epoch
+        offsets = np.arange(size, dtype=np.int64)
+        # This worker's units are w, w + nw, ...: unit u holds the rank positions
+        # [start + u * size, start + (u + 1) * size), cut at the epoch's end. Their sample
+        # indices are computed _UNITS_PER_CHUNK units at a time, in one vectorized step.
+        first = worker
         while True:
-            chunk = list(itertools.islice(units, _UNITS_PER_CHUNK))
-            if not chunk:
+            units = np.arange(first, first + workers * _UNITS_PER_CHUNK, workers, dtype=np.int64)
+            first += workers * _UNITS_PER_CHUNK
+            los = start + units * size
+            los = los[los < total]
+            if not los.size:
                 return
-            positions = np.concatenate([
-                shard_positions(self.samples, self.rank, self.world_size, lo, hi,
-                                self.drop_last) for lo, hi in chunk])
-            indices = permutation(positions)
+            local = (los[:, None] + offsets).reshape(-1)
+            local = local[local < total]  # only the epoch's last unit may be cut
+            indices = permutation(rank_positions(self.samples, self.rank, self.world_size,
+                                                 local, self.drop_last))
             begin = 0
-            for lo, hi in chunk:
-                unit = indices[begin:begin + hi - lo]
-                begin += hi - lo
+            for lo in los.tolist():
+                end = begin + min(size, total - lo)
+                unit = indices[begin:end]
+                begin = end
                 columns = _fetch(self.source, unit, self._ragged)
                 if self.batch_size is None:
                     yield _sample(columns, int(unit[0]))
@@ -493,11 +501,12 @@ class PipelineDataset(_EpochStream):
 
 
 class Loader:
-    """A DataLoader over a corpusflow dataset that knows what the training loop has received.
+    """The iteration of a corpusflow dataset that knows what the training loop has received.
 
     Iterating yields the dataset's units (batches when the dataset has a batch_size), made by
-    ``num_workers`` worker processes (0: in this process) and pinned when ``pin_memory`` (default:
-    when CUDA is available). Each unit is counted when it is handed to the loop, so
+    ``num_workers`` worker processes of a DataLoader (0: the dataset iterated in this process,
+    without a DataLoader, which would only add its per-unit cost) and pinned when ``pin_memory``
+    (default: when CUDA is available). Each unit is counted when it is handed to the loop, so
     ``state_dict()`` at any time is the state after the last unit received, whatever the workers
     have prefetched; ``load_state_dict()`` (between iterations) makes the next iteration start at
     the next sample, in this or a new process. An iteration of a PackedDataset or
@@ -527,10 +536,17 @@ class Loader:
                 self._options["multiprocessing_context"] = multiprocessing_context
 
     def __iter__(self):
-        loader = torch.utils.data.DataLoader(
-            self.dataset, batch_size=None, num_workers=self.num_workers,
-            pin_memory=self.pin_memory, **self._options)
-        for unit in loader:
+        if self.num_workers == 0:
+            # In this process a DataLoader (batch_size=None) would hand over the units as they
+            # are, after a per-unit cost of its own: iterate the dataset directly.
+            units = iter(self.dataset)
+            if self.pin_memory and torch.cuda.is_available():  # as DataLoader decides
+                units = map(_pinned, units)
+        else:
+            units = torch.utils.data.DataLoader(
+                self.dataset, batch_size=None, num_workers=self.num_workers,
+                pin_memory=self.pin_memory, **self._options)
+        for unit in units:
             self.dataset._advance(_unit_size(unit))
             yield unit
         self.dataset._end_epoch()

@@ -5,7 +5,9 @@
   the ragged cu_seqlens as values + offsets;
 - an epoch is Permutation(N, seed, epoch) of the samples; the same units in the same order for
   world sizes 1, 2, 4 and num_workers 0, 1, 3; the union over ranks, interleaved, is the
-  single-rank order (the tail padded by wrapping, or dropped); epochs and seeds differ;
+  single-rank order (the tail padded by wrapping, or dropped); epochs and seeds differ; units
+  far past the first chunk of units whose indices are computed at once hold their positions'
+  samples;
 - stop at a random step with workers prefetching, save the state, resume in a new process: the
   next 1,000 samples equal the uninterrupted run (packed files and mixtures; a mixture resumes
   with new weights too);
@@ -131,6 +133,54 @@ def check_order(prefix, n):
                 if interleaved[n:] != expected[:len(interleaved) - n]:
                     fail("W=%d: the tail is not padded with the epoch's first samples" % world)
     print("ok: W 1, 2, 4 x num_workers 0, 1, 3 give the single-rank order (n = %d)" % n)
+
+
+class CountingSource:
+    """A map-style source in memory: sample i is {"value": [i, i]} (picklable for workers)."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        return {"value": np.array([i, i], dtype=np.int64)}
+
+
+def check_order_across_chunks():
+    """Units far past the first chunk of units whose indices are computed at once, from a
+    resumed position, for batches and single samples, W = 1 and 3, num_workers 0 and 2: each
+    unit holds exactly the samples of its rank positions (shard_positions, Permutation)."""
+    from corpusflow.order import Permutation, shard_positions
+    from corpusflow.torch import Loader, PackedDataset
+    n = 1001
+    for batch in (None, 3):
+        size = batch or 1
+        for world, drop_last in ((1, False), (3, False), (3, True)):
+            for workers in (0, 2):
+                rank = world - 1
+                ds = PackedDataset(CountingSource(n), seed=5, epoch=2, rank=rank,
+                                   world_size=world, batch_size=batch, drop_last=drop_last)
+                start = 37
+                ds.load_state_dict(dict(ds.state_dict(), consumed=start))
+                got = units(Loader(ds, num_workers=workers))
+                permutation = Permutation(n, 5, 2)
+                lo = start
+                for k, unit in enumerate(got):
+                    hi = min(lo + size, ds.samples_per_epoch)
+                    want = permutation(shard_positions(n, rank, world, lo, hi, drop_last))
+                    if unit["index"].reshape(-1).tolist() != want.tolist():
+                        fail("batch %r W=%d workers %d: unit %d holds %r, not %r" %
+                             (batch, world, workers, k, unit["index"].tolist(), want.tolist()))
+                    if unit["value"].reshape(-1, 2)[:, 0].tolist() != want.tolist():
+                        fail("batch %r W=%d: unit %d holds other samples than its indices" %
+                             (batch, world, k))
+                    lo = hi
+                if lo != ds.samples_per_epoch or len(got) * size < 64 * 3:
+                    fail("batch %r W=%d workers %d: %d units ended at rank position %d of %d" %
+                         (batch, world, workers, len(got), lo, ds.samples_per_epoch))
+    print("ok: units past the first chunk, resumed mid-epoch, hold their rank positions' samples")
 
 
 def check_epochs_and_seeds(prefix, n):
@@ -419,6 +469,14 @@ def check_states(prefix):
     if batch["input_ids"].is_pinned() != torch.cuda.is_available():
         fail("batches pinned: %r, CUDA: %r" % (batch["input_ids"].is_pinned(),
                                               torch.cuda.is_available()))
+    # pin_memory=True pins only where CUDA is present (a DataLoader ignores it elsewhere), with
+    # workers or without.
+    for workers in (0, 1):
+        batch = next(iter(Loader(PackedDataset(prefix, seed=SEED, batch_size=BATCH),
+                                 num_workers=workers, pin_memory=True)))
+        if batch["input_ids"].is_pinned() != torch.cuda.is_available():
+            fail("pin_memory=True, num_workers=%d: batches pinned %r, CUDA %r" %
+                 (workers, batch["input_ids"].is_pinned(), torch.cuda.is_available()))
     print("ok: states of other runs refused; pinned memory %s (CUDA %s)" %
           (batch["input_ids"].is_pinned(), torch.cuda.is_available()))
 
@@ -432,6 +490,7 @@ def main():
         prefix, _, jsonl = torch_inputs.packed(tmp, "a", "150K", 7, 64)
         n = check_contents(prefix)
         check_order(prefix, n)
+        check_order_across_chunks()
         check_epochs_and_seeds(prefix, n)
         check_resume("packed", [prefix], tmp)
         others = [torch_inputs.packed(tmp, name, size, seed, 64)[0]

@@ -13,7 +13,8 @@ import sys
 
 import numpy as np
 
-from corpusflow.order import MixturePicks, Permutation, samples_per_rank, shard_positions
+from corpusflow.order import (MixturePicks, Permutation, rank_positions, samples_per_rank,
+                              shard_positions)
 
 
 def fail(message):
@@ -131,6 +132,13 @@ def check_shards():
     whole = shard_positions(n, 2, 4, 0, 26)
     if not np.array_equal(shard_positions(n, 2, 4, 7, 19), whole[7:19]):
         fail("shard_positions(start, stop) is not a slice of the whole shard")
+    # Any local positions at once: those of the whole shard at the same places.
+    local = np.array([24, 0, 7, 7, 19, 3], dtype=np.int64)
+    for drop_last in (False, True):
+        whole = shard_positions(n, 3, 4, 0, samples_per_rank(n, 4, drop_last), drop_last)
+        if not np.array_equal(rank_positions(n, 3, 4, local, drop_last), whole[local]):
+            fail("rank_positions is not the whole shard at the local positions (drop_last %r)"
+                 % drop_last)
     print("ok: rank shards interleave into the single-rank order, tail wrapped or dropped")
 
 

@@ -10,6 +10,7 @@
 #include <random>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "engine/error.h"
@@ -123,32 +124,49 @@ TEST(PackTest, BestFitPaddingIsReported) {
   EXPECT_DOUBLE_EQ(pack.values().at("padding_percent"), 100.0 / 16);
 }
 
-/// `count` documents of 1..600 ids (a long tail), as strings of ids, from `seed`.
-std::vector<std::string> RandomDocuments(uint64_t seed, size_t count) {
+/// `count` documents of 1..600 ids below 50000 (a long tail), as strings of ids, from `seed`;
+/// with `wide_every` > 0, every wide_every-th document ends with an id above 65535 (a window
+/// holding one keeps 32-bit ids).
+std::vector<std::string> RandomDocuments(uint64_t seed, size_t count, size_t wide_every = 0) {
   std::mt19937_64 rng(seed);
   std::lognormal_distribution<double> size(4.0, 1.0);
   std::vector<std::string> documents(count);
-  for (std::string& d : documents) {
+  for (size_t k = 0; k < count; ++k) {
+    std::string& d = documents[k];
     const size_t n = std::min<size_t>(static_cast<size_t>(size(rng)), 600);
     for (size_t i = 0; i < n; ++i) d += (i ? " " : "") + std::to_string(rng() % 50000);
+    if (wide_every > 0 && k % wide_every == wide_every - 1) {
+      d += (n ? " " : "") + std::to_string(65536 + rng() % 1000000);
+    }
   }
   return documents;
 }
 
 TEST(PackTest, IdenticalForAnyThreadsAndBudgetSpilledOrNot) {
-  const auto documents = RandomDocuments(3, 6000);
-  for (const auto& args : std::vector<std::vector<std::string>>{
-           {"--mode", "concat", "--length", "256", "--plus-one", "--eod", "0", "--keep-last"},
-           {"--mode", "best-fit", "--length", "256", "--eod", "0", "--window", "500",
-            "--window-bytes", "256K"},
-           {"--mode", "first-fit", "--length", "300", "--window", "200"}}) {
+  const auto narrow = RandomDocuments(3, 6000);
+  // Best-fit windows of 16-bit ids, and windows widened to 32 bits by a rare large id.
+  const auto mixed = RandomDocuments(3, 6000, 700);
+  for (const auto& [documents, args] :
+       std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>>{
+           {narrow,
+            {"--mode", "concat", "--length", "256", "--plus-one", "--eod", "0", "--keep-last"}},
+           {narrow,
+            {"--mode", "best-fit", "--length", "256", "--eod", "0", "--window", "500",
+             "--window-bytes", "256K"}},
+           {mixed,
+            {"--mode", "best-fit", "--length", "256", "--eod", "0", "--window", "500",
+             "--window-bytes", "256K"}},
+           {narrow, {"--mode", "first-fit", "--length", "300", "--window", "200"}}}) {
     const PackResult base = RunPack(documents, args, 1, 256 << 20);
-    const PackResult spilled = RunPack(documents, args, 2, 8 << 20);
+    const PackResult spilled = RunPack(documents, args, 2, 4 << 20);
     const PackResult more_threads = RunPack(documents, args, 4, 64 << 20);
     ASSERT_GT(base.records.size(), 1000u) << args[1];
     EXPECT_EQ(Stats(*base.stats, "pack").counter("spilled_blocks"), 0u) << args[1];
-    // An 8 MiB budget keeps 2 MiB of samples in memory: the rest went to the temp folder.
+    // A 4 MiB budget keeps 1 MiB of windows in memory: the rest went to the temp folder.
     EXPECT_GT(Stats(*spilled.stats, "pack").counter("spilled_blocks"), 0u) << args[1];
+    // The temp folder holds the raw spill many times over: blocks are stored raw.
+    EXPECT_EQ(Stats(*spilled.stats, "pack").texts().at("spill_compression"), "none") << args[1];
+    EXPECT_EQ(Stats(*base.stats, "pack").texts().at("spill_compression"), "nothing spilled");
     ASSERT_EQ(base.records.size(), spilled.records.size()) << args[1];
     ASSERT_EQ(base.records.size(), more_threads.records.size()) << args[1];
     for (size_t i = 0; i < base.records.size(); ++i) {
@@ -222,11 +240,21 @@ TEST(PackTest, ShufflesPackedSamples) {
   EXPECT_TRUE(moved);
 }
 
+TEST(PackTest, SpillsRawBlocksUnlessTheDiskIsTight) {
+  // Raw while twice the input fits in 90% of the free space, or when the input size is unknown.
+  const uint64_t gib = uint64_t{1} << 30;
+  EXPECT_EQ(PackSpillOptions(gib, 10 * gib).compression, SpillCompression::kNone);
+  EXPECT_EQ(PackSpillOptions(std::nullopt, 0).compression, SpillCompression::kNone);
+  EXPECT_EQ(PackSpillOptions(gib, 2 * gib).compression, SpillCompression::kZstd);
+  EXPECT_EQ(PackSpillOptions(gib, 0).compression, SpillCompression::kZstd);
+  EXPECT_EQ(PackSpillOptions(gib, gib * 20 / 9 + 10).compression, SpillCompression::kNone);
+}
+
 TEST(PackTest, AFailedRunLeavesNoSpilledSamples) {
-  // pack spills its samples (8 MiB budget), then the next pipeline fails on its third batch:
+  // pack spills its windows (4 MiB budget), then the next pipeline fails on its third batch:
   // the error reaches the caller and the temp folder is left empty.
   testing::ScopedTempDir tmp;
-  RunOptions options = testing::TestRunOptions(2, 8 << 20);
+  RunOptions options = testing::TestRunOptions(2, 4 << 20);
   options.tmp_dir = tmp.path();
   CollectedOutput output;
   std::vector<std::unique_ptr<Operator>> chain;

@@ -1,7 +1,8 @@
 // Tests of the packing algorithms (operators/pack/packer.h): exact samples on hand-made documents
 // for concat, best-fit decreasing, first-fit and padding; the same samples as plain reference
 // packers written here, on random documents; best-fit never pads more than first-fit on the same
-// windows; windows handed to a sink and emitted later make the same samples.
+// windows; windows (best-fit's, first-fit's and concat's) handed to a sink and emitted later make
+// the same samples.
 #include "operators/pack/packer.h"
 
 #include <gtest/gtest.h>
@@ -469,6 +470,126 @@ TEST(PackerPropertyTest, WindowsHandedToASinkMakeTheSameSamples) {
       EXPECT_EQ(c.tokens, direct_counts.tokens);
       EXPECT_EQ(c.padding, direct_counts.padding);
       EXPECT_EQ(c.pieces, direct_counts.pieces);
+    }
+  }
+}
+
+TEST(PackerPropertyTest, WindowsKeepIdsOutside16Bits) {
+  // A window holds 16-bit ids until an id outside [0, 65535] arrives (here a large or negative
+  // one, in the middle of a window); then all of its ids are 32-bit. The samples are the same.
+  size_t narrow = 0, wide = 0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    const uint32_t length = 16 + static_cast<uint32_t>(seed * 31 % 200);
+    auto documents = RandomDocuments(seed, 200, length);
+    for (size_t d = 5; d < documents.size(); d += 23 + seed % 7) {
+      Ids& document = documents[d];
+      document[document.size() / 2] = d % 2 == 0 ? 65536 + static_cast<int32_t>(d) : -3;
+    }
+    for (const BinPolicy policy : {BinPolicy::kBestFitDecreasing, BinPolicy::kFirstFit}) {
+      const BinPackOptions options{.length = length,
+                                   .policy = policy,
+                                   .eod = seed % 2 == 0 ? std::nullopt : std::optional<int32_t>(7),
+                                   .pad_id = -1,
+                                   .window_pieces = 10 + seed % 30};
+      const std::vector<Sample> expected = ReferenceBins(documents, options);
+      ASSERT_EQ(Bins(documents, options), expected) << "seed " << seed;
+
+      BinPacker packer(options);
+      std::vector<PackedWindow> windows;
+      packer.set_window_sink([&](PackedWindow&& w) { windows.push_back(std::move(w)); });
+      Int32ListColumn ids, mask, cu;
+      SampleColumns out{ids, mask, cu};
+      for (const Ids& document : documents) packer.Add(document, out);
+      packer.Finish(out);
+      for (const PackedWindow& window : windows) {
+        // Narrow exactly when every id of the window fits in 16 bits.
+        std::vector<int32_t> all;
+        if (window.narrow) {
+          all.assign(window.narrow_tokens.begin(), window.narrow_tokens.end());
+          EXPECT_TRUE(window.tokens.empty());
+        } else {
+          all.assign(window.tokens.begin(), window.tokens.end());
+          EXPECT_TRUE(window.narrow_tokens.empty());
+        }
+        const bool fits =
+            std::all_of(all.begin(), all.end(), [](int32_t id) { return id >= 0 && id < 65536; });
+        EXPECT_EQ(window.narrow, fits) << "seed " << seed;
+        (window.narrow ? narrow : wide) += 1;
+        for (size_t b = 0; b < window.bins(); ++b) window.EmitBin(b, length, -1, out);
+      }
+      std::vector<Sample> later;
+      for (size_t i = 0; i < ids.size(); ++i) {
+        later.push_back(Sample{Ids(ids[i].begin(), ids[i].end()),
+                               Ids(mask[i].begin(), mask[i].end()),
+                               Ids(cu[i].begin(), cu[i].end())});
+      }
+      ASSERT_EQ(later, expected) << "seed " << seed;
+    }
+  }
+  EXPECT_GT(narrow, 10u);
+  EXPECT_GT(wide, 10u);
+}
+
+TEST(PackerPropertyTest, ConcatWindowsHandedToASinkMakeTheSameSamples) {
+  // What the pack stage does with concat: stretches of the stream go to a sink as windows, one
+  // bin per sample (with plus_one, consecutive bins share an id), emitted later.
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    const uint32_t length = 1 + static_cast<uint32_t>(seed * 23 % 200);
+    auto documents = RandomDocuments(seed, 40 + seed * 3, length);
+    if (seed % 4 == 0) {
+      // Ids outside 16 bits now and then: windows holding one keep 32-bit ids.
+      for (size_t d = 3; d < documents.size(); d += 11) documents[d].back() = d % 2 ? 70000 : -2;
+    }
+    for (const bool plus_one : {false, true}) {
+      for (const bool keep_last : {false, true}) {
+        // Windows of less than a sample (rounded up to one), a few samples, or everything.
+        const uint64_t window_tokens = seed % 3 == 0   ? 1
+                                       : seed % 3 == 1 ? 1 + seed * 7 % (3 * length)
+                                                       : uint64_t{1} << 30;
+        const ConcatOptions options{.length = length,
+                                    .plus_one = plus_one,
+                                    .eod = seed % 2 == 0 ? std::nullopt : std::optional<int32_t>(7),
+                                    .keep_last = keep_last,
+                                    .pad_id = -1,
+                                    .window_tokens = window_tokens};
+        PackCounts direct_counts;
+        const std::vector<Sample> direct = Concat(documents, options, &direct_counts);
+
+        ConcatPacker packer(options);
+        std::vector<PackedWindow> windows;
+        packer.set_window_sink([&](PackedWindow&& w) { windows.push_back(std::move(w)); });
+        Int32ListColumn ids, mask, cu;
+        SampleColumns out{ids, mask, cu};
+        for (const Ids& document : documents) packer.Add(document, out);
+        packer.Finish(out);
+        ASSERT_EQ(ids.size(), 0u);  // nothing emitted while packing
+        const uint64_t capacity = std::max<uint64_t>(window_tokens, packer.sample_length());
+        for (const PackedWindow& window : windows) {
+          EXPECT_GE(window.bins(), 1u);
+          EXPECT_LE(window.ids(), capacity) << "seed " << seed;
+          EXPECT_EQ(window.narrow, window.tokens.empty()) << "seed " << seed;
+          if (seed % 4 != 0) {
+            EXPECT_TRUE(window.narrow) << "seed " << seed;
+          }
+          for (size_t b = 0; b < window.bins(); ++b) {
+            window.EmitBin(b, packer.sample_length(), -1, out);
+          }
+        }
+        std::vector<Sample> later;
+        for (size_t i = 0; i < ids.size(); ++i) {
+          later.push_back(Sample{Ids(ids[i].begin(), ids[i].end()),
+                                 Ids(mask[i].begin(), mask[i].end()),
+                                 Ids(cu[i].begin(), cu[i].end())});
+        }
+        ASSERT_EQ(later, direct) << "seed " << seed << " L " << length << " plus_one " << plus_one
+                                 << " keep_last " << keep_last;
+        const PackCounts& c = packer.counts();
+        EXPECT_EQ(c.samples, direct_counts.samples);
+        EXPECT_EQ(c.tokens, direct_counts.tokens);
+        EXPECT_EQ(c.padding, direct_counts.padding);
+        EXPECT_EQ(c.dropped_tokens, direct_counts.dropped_tokens);
+        EXPECT_EQ(c.dropped_documents, direct_counts.dropped_documents);
+      }
     }
   }
 }

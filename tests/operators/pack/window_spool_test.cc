@@ -1,7 +1,7 @@
 // Tests of operators/pack/window_spool.h: packed windows come back in append order with the same
 // samples, whether they stayed in memory, all went to the spill file (over many small blocks) or
-// some of each; the spill file is removed with the spool; an empty spool reads nothing; a corrupt
-// spilled block is a CorruptionError.
+// some of each, concat's windows (whose samples share ids) too; the spill file is removed with the
+// spool; an empty spool reads nothing; a corrupt spilled block is a CorruptionError.
 #include "operators/pack/window_spool.h"
 
 #include <gtest/gtest.h>
@@ -41,12 +41,33 @@ std::vector<PackedWindow> RandomWindows(uint64_t seed) {
   return windows;
 }
 
-/// The samples of `windows`, one list of ids per sample (input_ids, then cu_seqlens).
-std::vector<Ids> Samples(const std::vector<PackedWindow>& windows) {
+/// Windows concat gathers from random documents (samples of kLength + 1 ids overlapping by
+/// one: consecutive bins share an id), of about 3 samples each.
+std::vector<PackedWindow> ConcatWindows(uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<size_t> size(1, 3 * kLength);
+  ConcatPacker packer(ConcatOptions{
+      .length = kLength, .plus_one = true, .eod = 0, .keep_last = true, .window_tokens = 200});
+  std::vector<PackedWindow> windows;
+  packer.set_window_sink([&](PackedWindow&& w) { windows.push_back(std::move(w)); });
+  Int32ListColumn ids, mask, cu;
+  SampleColumns out{ids, mask, cu};
+  for (int d = 0; d < 100; ++d) {
+    Ids document(size(rng));
+    for (int32_t& id : document) id = static_cast<int32_t>(rng() % 50000) + 1;
+    packer.Add(document, out);
+  }
+  packer.Finish(out);
+  return windows;
+}
+
+/// The samples of `windows` (of `length` ids), one list of ids per sample (input_ids, then
+/// cu_seqlens).
+std::vector<Ids> Samples(const std::vector<PackedWindow>& windows, uint32_t length = kLength) {
   Int32ListColumn ids, mask, cu;
   SampleColumns out{ids, mask, cu};
   for (const PackedWindow& window : windows) {
-    for (size_t b = 0; b < window.bins(); ++b) window.EmitBin(b, kLength, -1, out);
+    for (size_t b = 0; b < window.bins(); ++b) window.EmitBin(b, length, -1, out);
   }
   std::vector<Ids> samples;
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -100,6 +121,25 @@ TEST(WindowSpoolTest, ReturnsTheWindowsInOrderInMemoryOrSpilled) {
     }
     EXPECT_EQ(SpillFilesIn(dir.path()), 0u) << "memory " << memory;
     ASSERT_EQ(Samples(read), expected) << "memory " << memory;
+  }
+}
+
+TEST(WindowSpoolTest, ConcatWindowsWhoseSamplesShareIdsComeBackTheSame) {
+  // A concat window's consecutive samples share an id and its last ids may be in no sample: a
+  // spilled window holds the ids of its pieces, in emission order.
+  const std::vector<Ids> expected = Samples(ConcatWindows(3), kLength + 1);
+  ASSERT_GT(ConcatWindows(3).size(), 10u);
+  for (const uint64_t memory : {uint64_t{0}, uint64_t{1} << 30}) {
+    ScopedTempDir dir;
+    TempDir temp(dir.path());
+    WindowSpool spool(temp, "test", WindowSpoolOptions{.memory_bytes = memory, .block_bytes = 512});
+    for (PackedWindow& window : ConcatWindows(3)) spool.Append(std::move(window));
+    spool.Finish();
+    EXPECT_EQ(spool.spilled_blocks() > 0, memory == 0);
+    std::vector<PackedWindow> read;
+    PackedWindow window;
+    while (spool.Next(&window)) read.push_back(std::move(window));
+    ASSERT_EQ(Samples(read, kLength + 1), expected) << "memory " << memory;
   }
 }
 
