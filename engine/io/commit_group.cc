@@ -11,6 +11,8 @@
 #include <optional>
 
 #include "engine/cluster.h"
+#include "engine/error.h"
+#include "engine/interrupt.h"
 #include "engine/io/file.h"
 
 namespace corpusflow {
@@ -102,11 +104,13 @@ void CommitGroup::Commit() {
     }
     const bool ranks = cluster_ != nullptr && !cluster_->single();
     bool joined = false;
+    const auto join = [&] {
+      if (ranks) JoinAcrossRanks(prepared);
+      if (earlier_parts_) JoinEarlierParts(prepared);
+      joined = true;
+    };
     while (std::optional<Member> member = TakeFirst()) {
-      if (ranks && !joined && member->rank == CommitRank::kReport) {
-        JoinAcrossRanks(prepared);
-        joined = true;
-      }
+      if (!joined && member->rank == CommitRank::kReport) join();
       {
         std::lock_guard lock(mu_);
         preparing_owner_ = member->owner;
@@ -119,7 +123,7 @@ void CommitGroup::Commit() {
       }
       prepared.push_back(std::move(*member));
     }
-    if (ranks && !joined) JoinAcrossRanks(prepared);
+    if (!joined) join();
     if (ranks && cluster_->rank() != 0) {
       // Rank 0 commits the joined files; this rank's parts are removed with their members.
       std::lock_guard lock(mu_);
@@ -139,6 +143,7 @@ void CommitGroup::Commit() {
     }
     for (Member& m : prepared) {
       PauseForTest();
+      KillPointForTest("the commit of the outputs");
       m.output->Commit();
       m.output.reset();
     }
@@ -263,6 +268,81 @@ void CommitGroup::JoinAcrossRanks(const std::vector<Member>& prepared) {
     for (WrittenFile& w : written_) {
       for (const JoinRow& row : mine) {
         if (row.target == w.path) w.bytes = RegularFileBytes(row.temp);
+      }
+    }
+  }
+}
+
+std::vector<CommitGroup::TakenMember> CommitGroup::PrepareAndTakeOutputs() {
+  std::vector<TakenMember> taken;
+  for (;;) {
+    std::optional<Member> member;
+    {
+      std::lock_guard lock(mu_);
+      auto first =
+          std::min_element(members_.begin(), members_.end(),
+                           [](const Member& a, const Member& b) { return a.rank < b.rank; });
+      if (first == members_.end() || first->rank == CommitRank::kReport) break;
+      member = std::move(*first);
+      members_.erase(first);
+      preparing_owner_ = member->owner;
+    }
+    taken.push_back(TakenMember{member->rank, std::move(member->output)});
+    taken.back().output->Prepare();
+    std::lock_guard lock(mu_);
+    preparing_owner_ = -1;
+  }
+  return taken;
+}
+
+void CommitGroup::JoinEarlierParts(const std::vector<Member>& prepared) {
+  KillPointForTest("the join of the outputs");
+  size_t index = 0;
+  for (const Member& m : prepared) {
+    for (const PendingRename& f : m.output->Files()) {
+      std::vector<std::string> parts = earlier_parts_(index++, f.target);
+      if (parts.empty()) continue;
+      switch (m.output->JoinKind()) {
+        case DeferredCommit::Join::kNone:
+          throw InvalidArgument("the output " + f.target +
+                                " cannot be joined from the parts of a checkpointed run's tasks");
+        case DeferredCommit::Join::kConcatenate: {
+          // The earlier parts, then this task's bytes, into a file that replaces the temp.
+          const std::string joined = f.temp + ".join";
+          try {
+            File to = File::Open(joined, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            parts.push_back(f.temp);
+            uint64_t offset = 0;
+            for (const std::string& part : parts) {
+              File from = File::Open(part, O_RDONLY);
+              const uint64_t bytes = from.Size();
+              to.CopyFrom(from, 0, offset, bytes);
+              offset += bytes;
+            }
+            to.Sync();
+            to.Close();
+            if (::rename(joined.c_str(), f.temp.c_str()) != 0) {
+              ThrowIoError("cannot rename the joined output onto", f.temp, errno);
+            }
+          } catch (...) {
+            ::unlink(joined.c_str());
+            throw;
+          }
+          break;
+        }
+        case DeferredCommit::Join::kCustom:
+          parts.push_back(f.temp);
+          m.output->JoinParts(parts);
+          break;
+      }
+    }
+  }
+  // The report lists the joined files with their sizes.
+  std::lock_guard lock(mu_);
+  for (WrittenFile& w : written_) {
+    for (const Member& m : prepared) {
+      for (const PendingRename& f : m.output->Files()) {
+        if (f.target == w.path) w.bytes = RegularFileBytes(f.temp);
       }
     }
   }
