@@ -533,10 +533,11 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
       }
     }
   };
-  // The last task's commit: the earlier tasks' parts, verified, join its outputs.
+  // The last task's commit: the earlier tasks' parts join its outputs (checked as they are
+  // read, CommitGroup::set_earlier_parts).
   const auto join_earlier = [&](const char* phase, uint64_t last) {
     ctx.SetEarlierParts([&cp, phase, last](size_t index, const std::string& target) {
-      std::vector<std::string> paths;
+      std::vector<CommitGroup::EarlierPart> parts;
       for (uint64_t t = 0; t < last; ++t) {
         const TaskEntry* entry = cp.Entry(phase, t);
         CF_CHECK(entry != nullptr, "an earlier task is not committed");
@@ -546,17 +547,10 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
                                 " as this run does; give --restart");
         }
         const TaskPart& part = entry->parts[index];
-        const std::string path = cp.PartPath(phase, t, part).string();
-        std::error_code ec;
-        const uint64_t bytes = std::filesystem::file_size(path, ec);
-        if (ec || bytes != part.bytes || FileChecksum(path) != part.checksum) {
-          throw CorruptionError(path + ", a part of " + target +
-                                " in the checkpoint, is missing or damaged (its size or "
-                                "checksum differs from its journal entry); give --restart");
-        }
-        paths.push_back(path);
+        parts.push_back(CommitGroup::EarlierPart{cp.PartPath(phase, t, part).string(), part.bytes,
+                                                 part.checksum});
       }
-      return paths;
+      return parts;
     });
   };
 

@@ -3,16 +3,21 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <optional>
+#include <string_view>
+#include <utility>
 
 #include "engine/cluster.h"
 #include "engine/error.h"
 #include "engine/interrupt.h"
+#include "engine/io/checkpoint.h"
 #include "engine/io/file.h"
 
 namespace corpusflow {
@@ -295,30 +300,66 @@ std::vector<CommitGroup::TakenMember> CommitGroup::PrepareAndTakeOutputs() {
   return taken;
 }
 
+namespace {
+
+/// A part of an output a checkpointed run joins is the one its journal entry describes.
+[[noreturn]] void ThrowDamagedPart(const CommitGroup::EarlierPart& part,
+                                   const std::string& target) {
+  throw CorruptionError(part.path + ", a part of " + target +
+                        " in the checkpoint, is missing or damaged (its size or checksum "
+                        "differs from its journal entry); give --restart");
+}
+
+/// Append `from` (all of it) to `to` at `offset`, through a buffer; returns the XXH3 of the
+/// bytes and their count.
+std::pair<uint64_t, uint64_t> CopyHashing(const File& from, File& to, uint64_t offset,
+                                          std::vector<char>& buffer) {
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  uint64_t at = 0;
+  try {
+    for (size_t n; (n = from.PRead(at, buffer.data(), buffer.size())) > 0; at += n) {
+      XXH3_64bits_update(state, buffer.data(), n);
+      to.PWrite(offset + at, std::string_view(buffer.data(), n));
+    }
+  } catch (...) {
+    XXH3_freeState(state);
+    throw;
+  }
+  const uint64_t sum = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
+  return {sum, at};
+}
+
+}  // namespace
+
 void CommitGroup::JoinEarlierParts(const std::vector<Member>& prepared) {
   KillPointForTest("the join of the outputs");
   size_t index = 0;
+  std::vector<char> buffer(size_t{4} << 20);
   for (const Member& m : prepared) {
     for (const PendingRename& f : m.output->Files()) {
-      std::vector<std::string> parts = earlier_parts_(index++, f.target);
+      const std::vector<EarlierPart> parts = earlier_parts_(index++, f.target);
       if (parts.empty()) continue;
       switch (m.output->JoinKind()) {
         case DeferredCommit::Join::kNone:
           throw InvalidArgument("the output " + f.target +
                                 " cannot be joined from the parts of a checkpointed run's tasks");
         case DeferredCommit::Join::kConcatenate: {
-          // The earlier parts, then this task's bytes, into a file that replaces the temp.
+          // The earlier parts (checked as they are copied), then this task's bytes, into a file
+          // that replaces the temp.
           const std::string joined = f.temp + ".join";
           try {
             File to = File::Open(joined, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            parts.push_back(f.temp);
             uint64_t offset = 0;
-            for (const std::string& part : parts) {
-              File from = File::Open(part, O_RDONLY);
-              const uint64_t bytes = from.Size();
-              to.CopyFrom(from, 0, offset, bytes);
+            for (const EarlierPart& part : parts) {
+              File from = File::Open(part.path, O_RDONLY);
+              const auto [sum, bytes] = CopyHashing(from, to, offset, buffer);
+              if (sum != part.checksum || bytes != part.bytes) ThrowDamagedPart(part, f.target);
               offset += bytes;
             }
+            File own = File::Open(f.temp, O_RDONLY);
+            to.CopyFrom(own, 0, offset, own.Size());
             to.Sync();
             to.Close();
             if (::rename(joined.c_str(), f.temp.c_str()) != 0) {
@@ -330,10 +371,20 @@ void CommitGroup::JoinEarlierParts(const std::vector<Member>& prepared) {
           }
           break;
         }
-        case DeferredCommit::Join::kCustom:
-          parts.push_back(f.temp);
-          m.output->JoinParts(parts);
+        case DeferredCommit::Join::kCustom: {
+          std::vector<std::string> paths;
+          for (const EarlierPart& part : parts) {
+            std::error_code ec;
+            if (std::filesystem::file_size(part.path, ec) != part.bytes || ec ||
+                FileChecksum(part.path) != part.checksum) {
+              ThrowDamagedPart(part, f.target);
+            }
+            paths.push_back(part.path);
+          }
+          paths.push_back(f.temp);
+          m.output->JoinParts(paths);
           break;
+        }
       }
     }
   }

@@ -116,13 +116,20 @@ class CommitGroup {
   /// their sizes (DeferredCommit::Joinable), they agree again, and rank 0 alone commits; the
   /// other ranks' temp files are removed.
   void set_cluster(Cluster* cluster) { cluster_ = cluster; }
+  /// One part of an output that an earlier task wrote: its path, bytes and XXH3.
+  struct EarlierPart {
+    std::string path;
+    uint64_t bytes = 0;
+    uint64_t checksum = 0;
+  };
   /// The parts of each output that earlier tasks of a checkpointed run wrote (docs/resume.md),
-  /// for the commit of its last task: `earlier(i, target)` gives the paths of the parts of file i
-  /// of the group (counted over the members' Files() in preparation order, whose final path is
-  /// `target`), in task order, each verified. Set: after the data and index members and before
-  /// the report, each file's temp becomes the join of those parts and its own bytes (copied
-  /// after them, or by DeferredCommit::JoinParts), then the group commits as usual.
-  using EarlierParts = std::function<std::vector<std::string>(size_t, const std::string&)>;
+  /// for the commit of its last task: `earlier(i, target)` gives the parts of file i of the
+  /// group (counted over the members' Files() in preparation order, whose final path is
+  /// `target`), in task order. Set: after the data and index members and before the report,
+  /// each file's temp becomes the join of those parts and its own bytes (copied after them, or
+  /// by DeferredCommit::JoinParts), each part checked against its bytes and checksum as it is
+  /// read (a CorruptionError naming it otherwise); then the group commits as usual.
+  using EarlierParts = std::function<std::vector<EarlierPart>(size_t, const std::string&)>;
   void set_earlier_parts(EarlierParts earlier) { earlier_parts_ = std::move(earlier); }
   /// A member of a task of a checkpointed run, prepared and taken out of the group.
   struct TakenMember {

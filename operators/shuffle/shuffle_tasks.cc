@@ -247,8 +247,8 @@ class ShuffleOutputTask : public BatchReader {
 }  // namespace
 
 uint64_t ShuffleOutputTasks(uint64_t memory_bytes, uint64_t input_bytes) {
-  const uint64_t per_task = std::max<uint64_t>(memory_bytes / 4, 1);
-  const uint64_t tasks = (2 * input_bytes + per_task - 1) / per_task;
+  const uint64_t per_task = std::max<uint64_t>(memory_bytes / 2, 1);
+  const uint64_t tasks = (input_bytes + per_task - 1) / per_task;
   return std::clamp<uint64_t>(tasks, 1, kMaxOutputTasks);
 }
 

@@ -34,9 +34,11 @@ namespace corpusflow {
 /// The name of an input task's file in its folder.
 inline constexpr char kShuffleTaskFile[] = "records";
 
-/// Output tasks for `input_bytes` of input with a shuffle budget of `memory_bytes`: each
-/// task's records (taken as twice the input, for fields added before the shuffle) fit a quarter
-/// of the budget; 1 to 65536.
+/// Output tasks for `input_bytes` of input with a shuffle budget of `memory_bytes`: each task
+/// gets about half the budget of input bytes (its records, with the fields added before the
+/// shuffle, then mostly fit the budget; those that do not spill); 1 to 65536. Fewer tasks cost
+/// less (each opens the stages after the shuffle and drains their pipeline), smaller ones lose
+/// less work to a kill.
 uint64_t ShuffleOutputTasks(uint64_t memory_bytes, uint64_t input_bytes);
 
 /// The pass-1 writer of one input task: records keyed by `config.seed`, written to
