@@ -188,6 +188,11 @@ class ExecContext {
   /// A checkpointed run under MPI: rank 0 commits the outputs joined from the tasks' parts
   /// alone, without the join across ranks (CommitGroup::set_cluster).
   void CommitAlone() { outputs_.set_cluster(nullptr); }
+  /// The outputs a checkpointed run appends to (RunFiles::appends); the map may change between
+  /// tasks, never while writers are open.
+  void SetAppendedOutputs(std::shared_ptr<const std::map<std::string, AppendedOutput>> appends) {
+    run_files_.appends = std::move(appends);
+  }
   /// The parts earlier tasks of a checkpointed run wrote, joined into the outputs at the commit
   /// (CommitGroup::set_earlier_parts).
   void SetEarlierParts(CommitGroup::EarlierParts earlier) {

@@ -8,7 +8,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -100,8 +102,27 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
       breaker ? static_cast<const Breaker*>(ops[plan.pipelines()[0].sink].get()) : nullptr;
   std::unique_ptr<Checkpoint> checkpoint;
   agreed(false, [&] {
+    if (ctx.options().restart) {
+      // What the discarded checkpoint's killed tasks left beside the outputs goes with it.
+      std::optional<std::string> job;
+      try {
+        job = Checkpoint::Read(ctx.options().checkpoint).plan.at("job");
+      } catch (const std::exception&) {
+        // No checkpoint there, or no job named: nothing of it beside the outputs.
+      }
+      if (job) {
+        ctx.SetJob(*job);
+        ctx.RemoveJobTempsBesideOutputs();
+      }
+    }
     checkpoint = Checkpoint::Open(ctx.options().checkpoint, identity, ctx.options().restart);
     if (!checkpoint->PlanValue("job")) checkpoint->SetPlanValue("job", NewJobName());
+    // A checkpoint that one process makes appends the outputs that join by concatenation to one
+    // temp file beside each, task after task; one made under MPI keeps every task's outputs as
+    // parts, which the last task joins. The first run decides.
+    if (!checkpoint->PlanValue("appends")) {
+      checkpoint->SetPlanValue("appends", ranks ? "0" : "1");
+    }
     if (breaker && !checkpoint->PlanValue("output_tasks")) {
       checkpoint->SetPlanValue("output_tasks", std::to_string(std::max<uint64_t>(
                                                    1, breaker_op->OutputTasks(ctx, input_bytes))));
@@ -121,6 +142,39 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
   }
   Checkpoint& cp = *checkpoint;
   const uint64_t output_tasks = breaker ? std::stoull(*cp.PlanValue("output_tasks")) : 0;
+  const bool appends = cp.PlanValue("appends") == "1";
+  // The outputs appended to, by target: where the last committed task left each
+  // (RunFiles::appends).
+  auto appended = std::make_shared<std::map<std::string, AppendedOutput>>();
+  if (appends) {
+    const char* phase = breaker ? kOutputPhase : kInputPhase;
+    for (uint64_t t = 0; t < (breaker ? output_tasks : input_tasks); ++t) {
+      const TaskEntry* entry = cp.Entry(phase, t);
+      if (entry == nullptr) continue;
+      for (const TaskPart& part : entry->parts) {
+        if (!part.append_temp.empty()) {
+          (*appended)[part.target] = AppendedOutput{part.append_temp, part.bytes};
+        }
+      }
+    }
+    // A run killed while it committed its outputs renamed some of these files onto their
+    // outputs (or the next run's sweep finished its renames): the committed tasks' bytes are the
+    // first ones of the output, from which the last task is done again.
+    for (const auto& [target, a] : *appended) {
+      std::error_code ec;
+      if (std::filesystem::exists(a.temp, ec)) continue;
+      if (std::filesystem::file_size(target, ec) < a.offset || ec) {
+        throw CorruptionError(a.temp + ", the file the checkpoint in " + cp.dir().string() +
+                              " appended " + target + " to, is missing; give --restart");
+      }
+      File from = File::Open(target, O_RDONLY);
+      File to = File::Open(a.temp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+      to.CopyFrom(from, 0, 0, a.offset);
+      to.Sync();
+      to.Close();
+    }
+    ctx.SetAppendedOutputs(appended);
+  }
   const uint64_t committed_before = cp.Committed(kInputPhase) + cp.Committed(kOutputPhase);
   // Tasks a killed run started and did not commit: the work a kill cost, done again now.
   const uint64_t redone = cp.unfinished_tasks();
@@ -139,15 +193,16 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
   count_committed();
   // This rank's share of the tasks not committed yet (all of them for one process), the last
   // task of the run left out: rank 0 runs it when every other task is committed.
-  const auto my_tasks = [&](const char* phase, uint64_t tasks) {
+  // Tasks that append to the outputs run in order, on rank 0 alone under MPI.
+  const auto my_tasks = [&](const char* phase, uint64_t tasks, bool write_outputs) {
+    const bool in_order = appends && write_outputs;
     std::vector<uint64_t> mine;
     uint64_t pending = 0;
     for (uint64_t t = 0; t + 1 < tasks; ++t) {
       if (cp.Entry(phase, t) != nullptr) continue;
-      if (pending++ % static_cast<uint64_t>(cluster.size()) ==
-          static_cast<uint64_t>(cluster.rank())) {
-        mine.push_back(t);
-      }
+      const uint64_t rank = in_order ? 0 : pending % static_cast<uint64_t>(cluster.size());
+      if (rank == static_cast<uint64_t>(cluster.rank())) mine.push_back(t);
+      ++pending;
     }
     return mine;
   };
@@ -232,8 +287,31 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
     std::vector<CommitGroup::TakenMember> taken = ctx.TakeTaskOutputs();
     for (const CommitGroup::TakenMember& member : taken) {
       for (const PendingRename& file : member.output->Files()) {
-        TaskPart part{entry.parts.size(), file.target, static_cast<int>(member.output->JoinKind()),
-                      0, 0};
+        TaskPart part{
+            entry.parts.size(), file.target, static_cast<int>(member.output->JoinKind()), 0, 0, ""};
+        if (appends && member.output->JoinKind() == DeferredCommit::Join::kConcatenate) {
+          // Appended to: the first task's temp file becomes the one every later task appends
+          // to; the entry notes its bytes.
+          auto it = appended->find(file.target);
+          if (it == appended->end()) {
+            const std::string temp =
+                AtomicOutput::TempPathFor(file.target, *cp.PlanValue("job") + "-appended");
+            if (::rename(file.temp.c_str(), temp.c_str()) != 0) {
+              ThrowIoError("cannot keep the output appended to as", temp, errno);
+            }
+            it = appended->emplace(file.target, AppendedOutput{temp, 0}).first;
+          }
+          CF_CHECK(file.temp == it->second.temp || it->second.offset == 0,
+                   "an appended output was written elsewhere");
+          File synced = File::Open(it->second.temp, O_RDONLY);
+          synced.Sync();
+          it->second.offset = synced.Size();
+          part.append_temp = it->second.temp;
+          part.bytes = it->second.offset;
+          entry.parts.push_back(std::move(part));
+          KillPointForTest("an appended output synced");
+          continue;
+        }
         const std::filesystem::path dest = cp.PartPath(entry.phase, entry.task, part);
         MoveSynced(file.temp, dest);
         KillPointForTest("a part moved into the checkpoint");
@@ -257,6 +335,8 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
                                 " as this run does; give --restart");
         }
         const TaskPart& part = entry->parts[index];
+        // Appended to: the last task's temp file holds the earlier tasks' bytes already.
+        if (!part.append_temp.empty()) return std::vector<CommitGroup::EarlierPart>{};
         parts.push_back(CommitGroup::EarlierPart{cp.PartPath(phase, t, part).string(), part.bytes,
                                                  part.checksum});
       }
@@ -313,7 +393,7 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
   };
 
   ctx.progress().StartPhase(breaker ? "[1/2] input tasks" : "tasks", input_bytes);
-  for (const uint64_t t : my_tasks(kInputPhase, input_tasks)) input_task(t, false);
+  for (const uint64_t t : my_tasks(kInputPhase, input_tasks, !breaker)) input_task(t, false);
   const uint64_t last_input = input_tasks - 1;
   if (!breaker) {
     after_phase();
@@ -371,7 +451,7 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
     cp.Commit(std::move(entry));
   };
   ctx.progress().StartPhase("[2/2] output tasks", 0);
-  for (const uint64_t o : my_tasks(kOutputPhase, output_tasks)) output_task(o, false);
+  for (const uint64_t o : my_tasks(kOutputPhase, output_tasks, true)) output_task(o, false);
   after_phase();
   agreed(false, [&] {
     output_task(output_tasks - 1, true);

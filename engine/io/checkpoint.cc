@@ -120,6 +120,11 @@ std::string EncodeEntry(const TaskEntry& entry) {
     out += "value\t" + Escape(key) + '\t' + Escape(value) + '\n';
   }
   for (const TaskPart& p : entry.parts) {
+    if (!p.append_temp.empty()) {
+      out += "append\t" + std::to_string(p.index) + '\t' + Escape(p.target) + '\t' +
+             Escape(p.append_temp) + '\t' + std::to_string(p.bytes) + '\n';
+      continue;
+    }
     out += "part\t" + std::to_string(p.index) + '\t' + Escape(p.target) + '\t' +
            std::to_string(p.join) + '\t' + std::to_string(p.bytes) + '\t' +
            std::to_string(p.checksum) + '\n';
@@ -142,7 +147,10 @@ TaskEntry DecodeEntry(const fs::path& path) {
     } else if (f[0] == "part" && f.size() == 6) {
       entry.parts.push_back(TaskPart{ParseNumber(f[1], path), f[2],
                                      static_cast<int>(ParseNumber(f[3], path)),
-                                     ParseNumber(f[4], path), ParseNumber(f[5], path)});
+                                     ParseNumber(f[4], path), ParseNumber(f[5], path), ""});
+    } else if (f[0] == "append" && f.size() == 5) {
+      entry.parts.push_back(TaskPart{ParseNumber(f[1], path), f[2], static_cast<int>(1),
+                                     ParseNumber(f[4], path), 0, f[3]});
     } else if (f[0] == "figures" && f.size() == 2) {
       entry.figures = f[1];
     } else {
@@ -305,7 +313,19 @@ std::unique_ptr<Checkpoint> Checkpoint::Open(const fs::path& dir,
                           " holds files but no checkpoint; give an empty or new folder");
   }
   if (restart && (exists || complete)) {
-    // Only what a checkpoint holds: its task folders and entries, its manifest and note.
+    // Only what a checkpoint holds: the temp files beside the outputs that it appended to, its
+    // task folders and entries, its manifest and note.
+    try {
+      cp->LoadEntries();
+    } catch (const std::exception&) {
+      // A damaged entry: what it names stays.
+    }
+    for (const auto& [key, entry] : cp->entries_) {
+      for (const TaskPart& part : entry.parts) {
+        if (!part.append_temp.empty()) ::unlink(part.append_temp.c_str());
+      }
+    }
+    cp->entries_.clear();
     fs::remove_all(dir / kTasksFolder, ec);
     fs::remove(dir / kCompleteName, ec);
     fs::remove(manifest, ec);

@@ -68,6 +68,9 @@ struct TaskPart {
   uint64_t bytes = 0;
   /// XXH3 of the part's bytes.
   uint64_t checksum = 0;
+  /// Not empty for an output appended to (not a part): its temp file beside the output, whose
+  /// first `bytes` bytes are this task's and the earlier ones' (no checksum).
+  std::string append_temp;
 };
 
 /// A committed task's journal entry.

@@ -298,30 +298,72 @@ TEST(ResumeTest, WhatCannotBeResumedIsRefusedBeforeAnyWork) {
   EXPECT_EQ(ReadFile(dir.File("mine/notes.txt")), "mine");
 }
 
-TEST(ResumeTest, ADamagedPartIsFoundAtTheCommit) {
+TEST(ResumeTest, ADamagedPartOrAShortenedOutputIsFoundBeforeAnyOutputIsReplaced) {
   ScopedTempDir dir;
-  WriteFile(dir.File("in.txt"), Lines(20000));
+  std::string ids;
+  for (int i = 0; i < 20000; ++i) ids += std::to_string(i % 300) + " " + std::to_string(i) + "\n";
+  WriteFile(dir.File("in.txt"), ids);
   const std::vector<std::string> command = {
-      "run",           "read " + dir.File("in.txt") + " | write " + dir.File("out.txt"),
-      "--slice-bytes", "32K",
-      "--progress",    "never",
-      "--checkpoint",  dir.File("ck")};
-  const CommandResult killed = RunCorpusflow(
-      command, "", {"CORPUSFLOW_TEST_KILL_AT=1", "CORPUSFLOW_TEST_KILL_WHERE=the join"});
-  ASSERT_EQ(killed.exit_code, 137) << killed.err;
-  // One byte of the first task's part changes.
-  const std::string part = dir.File("ck/tasks/input-00000000/part-0");
+      "run",
+      "read " + dir.File("in.txt") + " | parse-ids --field text --output ids | write-megatron " +
+          dir.File("out"),
+      "--slice-bytes",
+      "32K",
+      "--progress",
+      "never",
+      "--checkpoint",
+      dir.File("ck")};
+  const auto killed_at_the_join = [&] {
+    const CommandResult killed = RunCorpusflow(
+        command, "", {"CORPUSFLOW_TEST_KILL_AT=1", "CORPUSFLOW_TEST_KILL_WHERE=the join"});
+    ASSERT_EQ(killed.exit_code, 137) << killed.err;
+  };
+  killed_at_the_join();
+  // One byte of the first task's part of the index changes: the join finds it.
+  const std::string part = dir.File("ck/tasks/input-00000000/part-1");
   std::string bytes = ReadFile(part);
-  ASSERT_FALSE(bytes.empty());
-  bytes[bytes.size() / 2] ^= 1;
+  ASSERT_GT(bytes.size(), 40u);
+  bytes[bytes.size() - 3] ^= 1;
   WriteFile(part, bytes);
-  const CommandResult resumed = RunCorpusflow(command);
+  CommandResult resumed = RunCorpusflow(command);
   EXPECT_EQ(resumed.exit_code, 1);
-  EXPECT_NE(resumed.err.find(part + ", a part of " + dir.File("out.txt") +
+  EXPECT_NE(resumed.err.find(part + ", a part of " + dir.File("out_ids_document.idx") +
                              " in the checkpoint, is missing or damaged"),
             std::string::npos)
       << resumed.err;
-  EXPECT_FALSE(std::filesystem::exists(dir.File("out.txt")));
+  EXPECT_FALSE(std::filesystem::exists(dir.File("out_ids_document.bin")));
+  // The .bin the tasks appended to, cut short: found before any task runs.
+  const CommandResult restarted = RunCorpusflow(
+      [&] {
+        std::vector<std::string> args = command;
+        args.push_back("--restart");
+        return args;
+      }(),
+      "", {"CORPUSFLOW_TEST_KILL_AT=1", "CORPUSFLOW_TEST_KILL_WHERE=the join"});
+  ASSERT_EQ(restarted.exit_code, 137) << restarted.err;
+  std::string appended;
+  for (const std::string& name : ListDir(dir.path())) {
+    if (name.find("_ids_document.bin.tmp-") != std::string::npos &&
+        name.find("-appended") != std::string::npos) {
+      appended = dir.File(name);
+    }
+  }
+  ASSERT_FALSE(appended.empty());
+  std::filesystem::resize_file(appended, std::filesystem::file_size(appended) / 2);
+  resumed = RunCorpusflow(command);
+  EXPECT_EQ(resumed.exit_code, 1);
+  EXPECT_NE(resumed.err.find(", the output " + dir.File("out_ids_document.bin") +
+                             " that a checkpointed run appends to, is missing or shorter"),
+            std::string::npos)
+      << resumed.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.File("out_ids_document.bin")));
+  // --restart discards it all, what it appended to included, and runs to the end.
+  std::vector<std::string> again = command;
+  again.push_back("--restart");
+  const CommandResult done = RunCorpusflow(again);
+  ASSERT_EQ(done.exit_code, 0) << done.err;
+  EXPECT_EQ(ListDir(dir.path()),
+            (std::vector<std::string>{"in.txt", "out_ids_document.bin", "out_ids_document.idx"}));
 }
 
 }  // namespace

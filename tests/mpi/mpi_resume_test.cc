@@ -91,6 +91,36 @@ TEST(MpiResumeTest, ARankKilledThenTheJobResumedWithOtherRankCountsWritesTheByte
     EXPECT_EQ(name.find(".tmp"), std::string::npos) << name;
     EXPECT_EQ(name.find("corpusflow-"), std::string::npos) << name;  // no run folder left
   }
+
+  // A checkpoint one process made appends its outputs in place; resumed by three ranks, rank 0
+  // runs the tasks that append. Without the shuffle, every input task writes outputs.
+  const auto unshuffled = [&](const std::string& out) {
+    const std::string shuffle = "| shuffle --seed 5 --memory 1M ";
+    std::string text = pipeline(out);
+    return text.replace(text.find(shuffle), shuffle.size(), "");
+  };
+  std::vector<std::string> plain2 = {"run", unshuffled("plain2")};
+  plain2.insert(plain2.end(), options.begin(), options.end());
+  ASSERT_EQ(RunCorpusflow(plain2).exit_code, 0);
+  std::vector<std::string> again = {"run", unshuffled("again")};
+  again.insert(again.end(), options.begin(), options.end());
+  again.insert(again.end(), {"--checkpoint", dir.File("ck2")});
+  const CommandResult one = RunCorpusflow(
+      again, "", {"CORPUSFLOW_TEST_KILL_AT=4", "CORPUSFLOW_TEST_KILL_WHERE=the commit of"});
+  ASSERT_EQ(one.exit_code, 137) << one.err;
+  const CommandResult three = RunCorpusflowRanks(3, again);
+  ASSERT_EQ(three.exit_code, 0) << three.err;
+  for (const char* field : {"src_ids", "tgt_ids", "mlm_ids"}) {
+    for (const char* ext : {".bin", ".idx"}) {
+      const std::string suffix = std::string("_") + field + "_document" + ext;
+      EXPECT_EQ(ReadFile(dir.File("again" + suffix)), ReadFile(dir.File("plain2" + suffix)))
+          << suffix;
+    }
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.File("ck2")));
+  for (const std::string& name : ListDir(dir.path())) {
+    EXPECT_EQ(name.find(".tmp"), std::string::npos) << name;
+  }
 }
 
 }  // namespace

@@ -37,7 +37,7 @@ TEST(CheckpointTest, EntriesAndPlanValuesSurviveAReopenExactly) {
     WriteFile(folder / "part-0", "bytes");
     TaskEntry entry{"output", 3, {{"records", "1,2,3"}}, {}, "0\tc\tx\t7\n"};
     entry.parts.push_back(
-        TaskPart{0, "out\tname.txt", 1, 5, FileChecksum((folder / "part-0").string())});
+        TaskPart{0, "out\tname.txt", 1, 5, FileChecksum((folder / "part-0").string()), ""});
     cp->Commit(entry);
     cp->StartTask("input", 1);  // started, never committed
   }
