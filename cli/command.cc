@@ -52,7 +52,34 @@ void AddRunOptions(po::options_description& desc) {
       "written with their sizes, per operator; schema in docs/stats.md")(
       "progress", po::value<std::string>()->default_value("auto"),
       "progress line on stderr, fitted to the terminal, and a one-line summary at the end: auto "
-      "(when a terminal), always, never");
+      "(when a terminal), always, never")(
+      "checkpoint", po::value<std::string>(),
+      "make the run resumable: commit its work in tasks to this folder; rerunning the same "
+      "command with it resumes after the last task committed, with the same output bytes "
+      "(docs/resume.md)")("restart", po::bool_switch(),
+                          "with --checkpoint: discard what the folder holds and start over");
+}
+
+std::string CheckpointCommand(std::string_view command, const std::vector<std::string>& args) {
+  // The options that never change the outputs may change between a run and its resumption.
+  static const std::vector<std::string> free_options = {
+      "--threads", "--memory", "--tmp-dir", "--progress", "--stats-json", "--checkpoint"};
+  std::string text(command);
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--restart") continue;
+    bool skip = false;
+    for (const std::string& option : free_options) {
+      if (arg == option) {
+        ++i;  // its value
+        skip = true;
+      } else if (arg.rfind(option + "=", 0) == 0) {
+        skip = true;
+      }
+    }
+    if (!skip) text += " " + arg;
+  }
+  return text;
 }
 
 RunOptions RunOptionsFrom(const po::variables_map& values) {
@@ -63,6 +90,14 @@ RunOptions RunOptionsFrom(const po::variables_map& values) {
     options.max_record_bytes = values["max-record-bytes"].as<uint64_t>();
   }
   if (values.count("slice-bytes") > 0) options.slice_bytes = values["slice-bytes"].as<uint64_t>();
+  if (values.count("checkpoint") > 0) {
+    options.checkpoint = values["checkpoint"].as<std::string>();
+    if (options.checkpoint.empty()) throw InvalidArgument("--checkpoint needs a folder");
+  }
+  options.restart = values.count("restart") > 0 && values["restart"].as<bool>();
+  if (options.restart && options.checkpoint.empty()) {
+    throw InvalidArgument("--restart discards a checkpoint: give it with --checkpoint DIR");
+  }
   options.tmp_dir = values["tmp-dir"].as<std::string>();
   if (!options.tmp_dir.empty() && !std::filesystem::is_directory(options.tmp_dir)) {
     throw InvalidArgument("--tmp-dir " + options.tmp_dir.string() + " is not a directory");

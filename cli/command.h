@@ -45,9 +45,13 @@ struct CommandRegistrar {
   explicit CommandRegistrar(CommandDef def);
 };
 
-/// Add the run-wide options (--threads, --memory, --max-record-bytes, --tmp-dir, --stats-json,
-/// --progress) to `desc`.
+/// Add the run-wide options (--threads, --memory, --max-record-bytes, --slice-bytes, --tmp-dir,
+/// --stats-json, --progress, --checkpoint, --restart) to `desc`.
 void AddRunOptions(boost::program_options::options_description& desc);
+/// The identity of a checkpointed command (RunOptions::command): `command` and its `args`
+/// without the options that never change the outputs (--threads, --memory, --tmp-dir,
+/// --progress, --stats-json, --checkpoint, --restart), which a resumed run may change.
+std::string CheckpointCommand(std::string_view command, const std::vector<std::string>& args);
 /// Read the run-wide options back from parsed values.
 RunOptions RunOptionsFrom(const boost::program_options::variables_map& values);
 

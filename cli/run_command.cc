@@ -76,7 +76,19 @@ int RunCommand(const std::vector<std::string>& args) {
     }
     specs = ParsePipelineSpec(text);
   }
-  const RunOptions options = RunOptionsFrom(values);
+  RunOptions options = RunOptionsFrom(values);
+  // A checkpoint is of the pipeline as parsed (from the argument or the file) and the options.
+  std::vector<std::string> identity;
+  for (const StageSpec& spec : specs) {
+    if (!identity.empty()) identity.push_back("|");
+    identity.push_back(spec.name);
+    identity.insert(identity.end(), spec.args.begin(), spec.args.end());
+  }
+  if (values.count("max-record-bytes") > 0) {
+    identity.push_back("--max-record-bytes=" +
+                       std::to_string(values["max-record-bytes"].as<uint64_t>()));
+  }
+  options.command = CheckpointCommand("run", identity);
   const Plan plan = PlanStages(ToStageList(specs), options);
   if (values["dry-run"].as<bool>()) {
     std::cout << plan.ToString();

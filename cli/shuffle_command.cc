@@ -131,7 +131,8 @@ int ShuffleCommand(const std::vector<std::string>& args) {
                                                       delimiter, std::move(output)));
   chain.back()->set_name("write");
 
-  const RunOptions options = RunOptionsFrom(values);
+  RunOptions options = RunOptionsFrom(values);
+  options.command = CheckpointCommand("shuffle", args);
   const Plan plan = Plan::Build(std::move(chain), MakePlanContext(options));
   if (values["dry-run"].as<bool>()) {
     std::cout << plan.ToString();

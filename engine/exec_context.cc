@@ -82,6 +82,13 @@ Cluster& ExecContext::cluster() const {
   return options_.cluster != nullptr ? *options_.cluster : *single;
 }
 
+std::pair<uint64_t, uint64_t> ExecContext::InputSliceRange(uint64_t slices) const {
+  if (input_task_) return {*input_task_, *input_task_ + 1};
+  const auto n = static_cast<uint64_t>(cluster().size());
+  const auto r = static_cast<uint64_t>(cluster().rank());
+  return {slices * r / n, slices * (r + 1) / n};
+}
+
 void ExecContext::CommitDeferred() {
   outputs_.Commit();
   // After a failed commit the folders are removed like those of any failed run: only the empty
@@ -108,12 +115,7 @@ bool HoldsRunFolder(const std::filesystem::path& parent) noexcept {
 
 }  // namespace
 
-void ExecContext::RemoveFailedJobFiles() noexcept {
-  if (job_.empty()) return;
-  // Once one rank of a failed job exits, the launcher SIGKILLs the others (mpirun at once, in
-  // abort mode): this rank's own run folder goes first (its parts are gone already), then every
-  // rank's parts and the run folders of dead ranks.
-  temp_dir_.Remove();
+std::vector<std::string> ExecContext::OutputFolderPaths() const noexcept {
   std::vector<std::string> folders;
   try {
     std::vector<std::string> outputs = output_paths_;
@@ -127,6 +129,21 @@ void ExecContext::RemoveFailedJobFiles() noexcept {
   } catch (...) {
     // A clean-up path: what cannot be listed stays.
   }
+  return folders;
+}
+
+uint64_t ExecContext::RemoveJobTempsBesideOutputs() noexcept {
+  if (job_.empty()) return 0;
+  return RemoveJobTemps(file_system(), OutputFolderPaths(), job_);
+}
+
+void ExecContext::RemoveFailedJobFiles() noexcept {
+  if (job_.empty()) return;
+  // Once one rank of a failed job exits, the launcher SIGKILLs the others (mpirun at once, in
+  // abort mode): this rank's own run folder goes first (its parts are gone already), then every
+  // rank's parts and the run folders of dead ranks.
+  temp_dir_.Remove();
+  const std::vector<std::string> folders = OutputFolderPaths();
   const auto clean = [&] {
     RemoveJobTemps(file_system(), folders, job_);
     SweepStaleRunFolders(temp_dir_.parent());

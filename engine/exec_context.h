@@ -9,7 +9,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/cluster.h"
@@ -48,6 +50,14 @@ struct RunOptions {
   /// closed or dropped early); null = none. The executor checks it before each batch a source
   /// produces and throws Interrupted, which ends the run as a signal does.
   const std::atomic<bool>* cancel = nullptr;
+  /// The checkpoint folder (`--checkpoint DIR`, docs/resume.md); empty: the run is not
+  /// checkpointed.
+  std::filesystem::path checkpoint;
+  /// `--restart`: discard what the checkpoint folder holds before the run.
+  bool restart = false;
+  /// The command and those of its options that decide the outputs, as the checkpoint's identity
+  /// records it (a resumed run must give the same).
+  std::string command;
 };
 
 /// The default budget: a quarter of physical memory, at least 256 MiB.
@@ -93,6 +103,21 @@ class ExecContext {
   uint64_t slice_bytes() const {
     return options_.slice_bytes > 0 ? options_.slice_bytes : kDefaultSliceBytes;
   }
+  /// Whether sources read a share of the input slices, not all of them: under MPI (each rank
+  /// its share) or in a task of a checkpointed run (one slice).
+  bool divides_input() const { return !cluster().single() || input_task_.has_value(); }
+  /// The input slices [first, end) of the `slices` of the run that the sources read: all of
+  /// them for one process; slices [S*r/n, S*(r+1)/n) for rank r of n; the task's slice in an
+  /// input task of a checkpointed run (SetInputTask).
+  std::pair<uint64_t, uint64_t> InputSliceRange(uint64_t slices) const;
+  /// Make the sources opened from now on read input slice `slice` alone (a checkpointed run's
+  /// input task), or all that are theirs again (nullopt).
+  void SetInputTask(std::optional<uint64_t> slice) { input_task_ = slice; }
+  /// Whether the outputs writers make now are parts of the outputs, not the outputs: in a task
+  /// of a checkpointed run whose outputs the run keeps as parts (docs/resume.md). Writers count
+  /// the files they make only when they are not.
+  bool writes_parts() const { return writes_parts_; }
+  void set_writes_parts(bool parts) { writes_parts_ = parts; }
   /// The ranks of the run: each reads its share of the input slices (`read`), and rank 0 commits
   /// the outputs every rank wrote parts of (CommitGroup::set_cluster).
   Cluster& cluster() const;
@@ -155,6 +180,24 @@ class ExecContext {
   /// committed, remove the output folders it created that are empty (Execute, on failure; the
   /// destructor again, once every writer is gone).
   void DiscardDeferred() noexcept;
+  /// A task of a checkpointed run ended: prepare the outputs its writers deferred (not the
+  /// report) and take them out of the run's CommitGroup (CommitGroup::PrepareAndTakeOutputs).
+  std::vector<CommitGroup::TakenMember> TakeTaskOutputs() {
+    return outputs_.PrepareAndTakeOutputs();
+  }
+  /// A checkpointed run under MPI: rank 0 commits the outputs joined from the tasks' parts
+  /// alone, without the join across ranks (CommitGroup::set_cluster).
+  void CommitAlone() { outputs_.set_cluster(nullptr); }
+  /// The outputs a checkpointed run appends to (RunFiles::appends); the map may change between
+  /// tasks, never while writers are open.
+  void SetAppendedOutputs(std::shared_ptr<const std::map<std::string, AppendedOutput>> appends) {
+    run_files_.appends = std::move(appends);
+  }
+  /// The parts earlier tasks of a checkpointed run wrote, joined into the outputs at the commit
+  /// (CommitGroup::set_earlier_parts).
+  void SetEarlierParts(CommitGroup::EarlierParts earlier) {
+    outputs_.set_earlier_parts(std::move(earlier));
+  }
 
   /// Name the multi-rank job this run is a rank of (Execute: every rank gets rank 0's
   /// NewJobName): the temp files of its outputs carry the job and the rank
@@ -168,8 +211,14 @@ class ExecContext {
   /// --tmp-dir (the other ranks of this node cleaning up), sweep again, so that this rank's exit
   /// (after which the launcher kills the rest) comes after theirs. Nothing for one process.
   void RemoveFailedJobFiles() noexcept;
+  /// Remove the temp files of the job's outputs that a killed process of it left beside the
+  /// outputs (a checkpointed run resumed: its job is the checkpoint's); returns how many.
+  uint64_t RemoveJobTempsBesideOutputs() noexcept;
 
  private:
+  /// The folders of the run's outputs (and of its report).
+  std::vector<std::string> OutputFolderPaths() const noexcept;
+
   RunOptions options_;
   int threads_;
   uint64_t memory_bytes_;
@@ -179,6 +228,8 @@ class ExecContext {
   TempDir temp_dir_;
   RunFiles run_files_;
   std::string job_;
+  std::optional<uint64_t> input_task_;
+  bool writes_parts_ = false;
   std::vector<std::string> input_paths_;
   std::vector<std::string> output_paths_;
   Progress progress_;

@@ -14,6 +14,8 @@
 #include "engine/error.h"
 #include "engine/interrupt.h"
 #include "engine/io/atomic_output.h"
+#include "engine/pipeline_run.h"
+#include "engine/task_executor.h"
 
 namespace corpusflow {
 namespace {
@@ -147,19 +149,7 @@ tbb::filter<Batch*, Batch*> NumberingFilter(NumberingState* state) {
   });
 }
 
-struct PipelineRuns {
-  BatchReader* reader = nullptr;
-  OperatorStats* source_stats = nullptr;
-  std::vector<TransformRun*> transforms;
-  std::vector<const Operator*> transform_ops;
-  std::vector<OperatorStats*> transform_stats;
-  /// The plan indexes of the transforms and of the sink.
-  std::vector<int> transform_indexes;
-  int sink_index = -1;
-  BatchWriter* writer = nullptr;
-  const Operator* sink_op = nullptr;
-  OperatorStats* sink_stats = nullptr;
-};
+}  // namespace
 
 /// Run one pipeline to its end: every batch through every stage, then each stage's Combine
 /// steps and Finish, in stage order. Returns the records and bytes its sink consumed.
@@ -188,6 +178,7 @@ InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
                                                   fc.stop();
                                                   return nullptr;
                                                 }
+                                                KillPointForTest(runs.moment);
                                                 Batch* b = pool.Get();
                                                 bool more;
                                                 {
@@ -268,43 +259,60 @@ InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
   return InputEstimate{consumed_bytes.load(), consumed_records.load()};
 }
 
-}  // namespace
+/// The checks of a run whose work is divided (MPI ranks, or the tasks of a checkpointed run):
+/// every operator can be divided (`limit`: Operator::RankLimit or TaskLimit), and no stage after
+/// a breaker numbers records with another stage before it. `divided`: "cannot run across N MPI
+/// ranks"; `advice` ends the message.
+void CheckDivisible(const Plan& plan, std::string (Operator::*limit)() const,
+                    const std::string& divided, const std::string& advice) {
+  const auto& ops = plan.operators();
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const std::string why = ((*ops[i]).*limit)();
+    if (!why.empty()) {
+      throw InvalidArgument(plan.labels()[i] + " " + divided + ": " + why + "; " + advice);
+    }
+  }
+  // After a breaker each rank or task emits its range of the order, numbered from the records
+  // of those before it. A stage that numbers records counts those that reach it; with a stage
+  // before it that may drop records, that count would depend on the others' drops.
+  for (size_t p = 1; p < plan.pipelines().size(); ++p) {
+    const PipelinePlan& pipe = plan.pipelines()[p];
+    std::vector<size_t> stages = pipe.transforms;
+    stages.push_back(pipe.sink);
+    for (size_t k = 1; k < stages.size(); ++k) {
+      if (!ops[stages[k]]->NeedsRecordIndex()) continue;
+      throw InvalidArgument(plan.labels()[stages[k]] + " " + divided + " after " +
+                            plan.labels()[pipe.source] + " with " + plan.labels()[stages[0]] +
+                            " between them: it numbers the records that reach it, and only the "
+                            "records right after " +
+                            plan.labels()[pipe.source] +
+                            " are numbered as one process numbers them; put it right after " +
+                            plan.labels()[pipe.source] + " or before it; " + advice);
+    }
+  }
+}
 
 void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
+  if (!ctx.options().checkpoint.empty()) {
+    tbb::global_control threads(tbb::global_control::max_allowed_parallelism,
+                                static_cast<size_t>(ctx.threads()));
+    struct DiscardDeferredOnExit {
+      ExecContext& ctx;
+      ~DiscardDeferredOnExit() { ctx.DiscardDeferred(); }
+    } discard_deferred{ctx};
+    for (const std::string& label : plan.labels()) stats.AddOperator(label);
+    ExecuteTasks(plan, ctx, stats);
+    return;
+  }
   tbb::global_control threads(tbb::global_control::max_allowed_parallelism,
                               static_cast<size_t>(ctx.threads()));
   const auto& ops = plan.operators();
   std::vector<OperatorStats*> op_stats;
   for (const std::string& label : plan.labels()) op_stats.push_back(&stats.AddOperator(label));
   if (!ctx.cluster().single()) {
-    for (size_t i = 0; i < ops.size(); ++i) {
-      const std::string limit = ops[i]->RankLimit();
-      if (!limit.empty()) {
-        throw InvalidArgument(plan.labels()[i] + " cannot run across " +
-                              std::to_string(ctx.cluster().size()) + " MPI ranks: " + limit +
-                              "; run it as one process (docs/scale-out.md)");
-      }
-    }
-    // After a breaker each rank emits its range of the order, numbered from the records of the
-    // ranks before it. A stage that numbers records counts those that reach it; with a stage
-    // before it that may drop records, that count would depend on the other ranks' drops.
-    for (size_t p = 1; p < plan.pipelines().size(); ++p) {
-      const PipelinePlan& pipe = plan.pipelines()[p];
-      std::vector<size_t> stages = pipe.transforms;
-      stages.push_back(pipe.sink);
-      for (size_t k = 1; k < stages.size(); ++k) {
-        if (!ops[stages[k]]->NeedsRecordIndex()) continue;
-        throw InvalidArgument(
-            plan.labels()[stages[k]] + " cannot run across " +
-            std::to_string(ctx.cluster().size()) + " MPI ranks after " +
-            plan.labels()[pipe.source] + " with " + plan.labels()[stages[0]] +
-            " between them: it numbers the records that reach it, and across ranks only the "
-            "records right after " +
-            plan.labels()[pipe.source] +
-            " are numbered as one process numbers them; put it right after " +
-            plan.labels()[pipe.source] + " or before it (docs/scale-out.md)");
-      }
-    }
+    const std::string across =
+        "cannot run across " + std::to_string(ctx.cluster().size()) + " MPI ranks";
+    CheckDivisible(plan, &Operator::RankLimit, across, "run it as one process (docs/scale-out.md)");
   }
   ctx.SetInputFiles(plan.input_paths());
   ctx.SetOutputPaths(plan.output_paths());

@@ -14,7 +14,8 @@
 // rethrown here; local states and run objects are then destroyed without Combine or Finish and
 // the CommitGroup is discarded, which removes every partial output. A run that another thread
 // cancels (RunOptions::cancel) ends the same way, with Interrupted, before its source's next
-// batch.
+// batch. A run with a checkpoint (RunOptions::checkpoint) runs in tasks instead
+// (engine/task_executor.h).
 #pragma once
 
 #include "engine/exec_context.h"

@@ -26,4 +26,13 @@ void CheckInterrupt();
 /// Forget a received signal (tests).
 void ClearInterrupt();
 
+/// A moment where the tests of resumable runs may kill the process (tests only):
+/// CORPUSFLOW_TEST_KILL_AT=N makes the N-th call of the process say "corpusflow: test kill at
+/// `where`" on stderr and raise SIGKILL, which nothing catches; with
+/// CORPUSFLOW_TEST_KILL_WHERE=TEXT only the calls whose `where` holds TEXT count, with
+/// CORPUSFLOW_TEST_KILL_RANK=R only MPI rank R counts. The executor calls it before
+/// each batch a source makes and at each step of a checkpointed run's task commit, the commit
+/// group before each rename. A no-op (one relaxed load) without the variable.
+void KillPointForTest(const char* where);
+
 }  // namespace corpusflow

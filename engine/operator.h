@@ -28,6 +28,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -145,6 +146,12 @@ class Operator {
   /// read its share of the slices, and a sink's files must join by concatenation, so each says
   /// so itself.
   virtual std::string RankLimit() const { return ""; }
+  /// Why the operator, with its options, cannot run in a checkpointed run (`--checkpoint`,
+  /// docs/resume.md), which divides the work into tasks as MPI divides it into ranks: each
+  /// input task reads one input slice, and the outputs are joined from the parts each task
+  /// wrote; "" when it can. By default RankLimit(); a breaker says so itself (its records cross
+  /// tasks, Breaker::OpenInputTask).
+  virtual std::string TaskLimit() const { return RankLimit(); }
   /// The files the operator reads (data, dictionaries) as given, "-" for stdin. The planner
   /// refuses a run whose output is one of them, and no output may replace one at run time.
   virtual std::vector<std::string> InputPaths() const { return {}; }
@@ -226,6 +233,9 @@ class Source : public Operator {
  public:
   OperatorRole role() const override { return OperatorRole::kSource; }
   std::string RankLimit() const override { return "it does not divide its input among MPI ranks"; }
+  std::string TaskLimit() const override {
+    return "it does not divide its input into the slices that tasks read";
+  }
   virtual std::unique_ptr<BatchReader> Open(const OpenContext& ctx) const = 0;
   /// Input bytes the source will read, when known: the first pipeline's InputEstimate, the
   /// progress line's total and ETA.
@@ -244,13 +254,50 @@ class Sink : public Operator {
   virtual std::unique_ptr<BatchWriter> Open(const OpenContext& ctx) const = 0;
 };
 
+/// The pass-1 writer of one input task of a checkpointed run (Breaker::OpenInputTask): its
+/// Finish leaves the task's records in the task's folder, complete and synced.
+class InputTaskWriter : public BatchWriter {
+ public:
+  /// After Finish(): the records it gave each output task, in order.
+  virtual std::vector<uint64_t> OutputTaskRecords() const = 0;
+};
+
 class Breaker : public Operator {
  public:
   OperatorRole role() const override { return OperatorRole::kBreaker; }
   std::string RankLimit() const override {
     return "a pipeline breaker does not run across MPI ranks yet";
   }
+  std::string TaskLimit() const override {
+    return "a pipeline breaker that cannot divide its work into tasks";
+  }
   virtual std::unique_ptr<BreakerRun> Open(const OpenContext& ctx) const = 0;
+
+  // A breaker whose TaskLimit() is "" runs a checkpointed run (docs/resume.md) in tasks: pass 1
+  // is one input task per input slice, each writing its records to its own folder; pass 2 is
+  // OutputTasks() output tasks, each reading its share from every input task's folder and
+  // emitting a fixed range of the output order. Each task may run in another process.
+
+  /// The number of output tasks for an input of `input_bytes` (a pure function of it and the
+  /// run's options; the checkpoint fixes it at its first run).
+  virtual uint64_t OutputTasks(const ExecContext& /*ctx*/, uint64_t /*input_bytes*/) const {
+    return 0;
+  }
+  /// The writer of one input task into `folder` (empty), for `output_tasks` output tasks.
+  virtual std::unique_ptr<InputTaskWriter> OpenInputTask(const OpenContext& /*ctx*/,
+                                                         const std::filesystem::path& /*folder*/,
+                                                         uint64_t /*output_tasks*/) const {
+    return nullptr;
+  }
+  /// The reader of output task `task` of `output_tasks`: its records from the folders of every
+  /// input task (`inputs`, in input order), `records` of them, numbered from `origin` (the
+  /// records of the output tasks before it: Batch::origin).
+  virtual std::unique_ptr<BatchReader> OpenOutputTask(
+      const OpenContext& /*ctx*/, uint64_t /*task*/, uint64_t /*output_tasks*/,
+      const std::vector<std::filesystem::path>& /*inputs*/, uint64_t /*records*/,
+      uint64_t /*origin*/) const {
+    return nullptr;
+  }
 };
 
 }  // namespace corpusflow

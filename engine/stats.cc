@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "engine/cluster.h"
+#include "engine/error.h"
 #include "engine/json_writer.h"
 #include "engine/units.h"
 
@@ -345,60 +346,69 @@ uint64_t ThreadCpuNanos() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-void RunStats::ReduceAcrossRanks(Cluster& cluster) {
-  if (cluster.single()) return;
-  // Each rank's figures as lines "operator TAB kind TAB name TAB value".
-  std::string mine;
+std::string RunStats::EncodeFigures() const {
+  // Lines "operator TAB kind TAB name TAB value".
+  std::string out;
   for (size_t i = 0; i < operators_.size(); ++i) {
     const OperatorStats& op = *operators_[i];
     const std::string prefix = std::to_string(i) + '\t';
-    mine += prefix + "f\trecords_in\t" + std::to_string(op.records_in.load()) + '\n';
-    mine += prefix + "f\trecords_out\t" + std::to_string(op.records_out.load()) + '\n';
-    mine += prefix + "f\tbytes_in\t" + std::to_string(op.bytes_in.load()) + '\n';
-    mine += prefix + "f\tbytes_out\t" + std::to_string(op.bytes_out.load()) + '\n';
-    mine += prefix + "f\twall_ns\t" + std::to_string(op.wall_ns.load()) + '\n';
-    mine += prefix + "f\tcpu_ns\t" + std::to_string(op.cpu_ns.load()) + '\n';
+    out += prefix + "f\trecords_in\t" + std::to_string(op.records_in.load()) + '\n';
+    out += prefix + "f\trecords_out\t" + std::to_string(op.records_out.load()) + '\n';
+    out += prefix + "f\tbytes_in\t" + std::to_string(op.bytes_in.load()) + '\n';
+    out += prefix + "f\tbytes_out\t" + std::to_string(op.bytes_out.load()) + '\n';
+    out += prefix + "f\twall_ns\t" + std::to_string(op.wall_ns.load()) + '\n';
+    out += prefix + "f\tcpu_ns\t" + std::to_string(op.cpu_ns.load()) + '\n';
     for (const auto& [reason, n] : op.drops()) {
-      mine += prefix + "d\t" + reason + '\t' + std::to_string(n) + '\n';
+      out += prefix + "d\t" + reason + '\t' + std::to_string(n) + '\n';
     }
     for (const auto& [name, n] : op.counters()) {
-      mine += prefix + "c\t" + name + '\t' + std::to_string(n) + '\n';
+      out += prefix + "c\t" + name + '\t' + std::to_string(n) + '\n';
     }
   }
+  return out;
+}
+
+void RunStats::AddFigures(std::string_view figures) {
+  size_t start = 0;
+  for (size_t end; (end = figures.find('\n', start)) != std::string_view::npos; start = end + 1) {
+    const std::string line(figures.substr(start, end - start));
+    const size_t t1 = line.find('\t'), t2 = line.find('\t', t1 + 1), t3 = line.rfind('\t');
+    if (t1 == std::string::npos || t2 == std::string::npos || t3 <= t2) {
+      throw CorruptionError("malformed figures line: " + line);
+    }
+    const size_t index = std::stoull(line.substr(0, t1));
+    if (index >= operators_.size()) continue;
+    OperatorStats& op = *operators_[index];
+    const std::string kind = line.substr(t1 + 1, t2 - t1 - 1);
+    const std::string name = line.substr(t2 + 1, t3 - t2 - 1);
+    const uint64_t value = std::stoull(line.substr(t3 + 1));
+    if (kind == "d") {
+      op.Drop(name, value);
+    } else if (kind == "c") {
+      op.Add(name, value);
+    } else if (name == "records_in") {
+      op.records_in += value;
+    } else if (name == "records_out") {
+      op.records_out += value;
+    } else if (name == "bytes_in") {
+      op.bytes_in += value;
+    } else if (name == "bytes_out") {
+      op.bytes_out += value;
+    } else if (name == "wall_ns") {
+      op.wall_ns += value;
+    } else if (name == "cpu_ns") {
+      op.cpu_ns += value;
+    }
+  }
+}
+
+void RunStats::ReduceAcrossRanks(Cluster& cluster) {
+  if (cluster.single()) return;
   const uint64_t peak = cluster.MaxAll(peak_rss_bytes.load());
-  const std::vector<std::string> all = cluster.GatherAll(mine);
+  const std::vector<std::string> all = cluster.GatherAll(EncodeFigures());
   peak_rss_bytes = peak;
   if (cluster.rank() != 0) return;
-  for (size_t r = 1; r < all.size(); ++r) {
-    size_t start = 0;
-    for (size_t end; (end = all[r].find('\n', start)) != std::string::npos; start = end + 1) {
-      const std::string line = all[r].substr(start, end - start);
-      const size_t t1 = line.find('\t'), t2 = line.find('\t', t1 + 1), t3 = line.rfind('\t');
-      const size_t index = std::stoull(line.substr(0, t1));
-      if (index >= operators_.size()) continue;
-      OperatorStats& op = *operators_[index];
-      const std::string kind = line.substr(t1 + 1, t2 - t1 - 1);
-      const std::string name = line.substr(t2 + 1, t3 - t2 - 1);
-      const uint64_t value = std::stoull(line.substr(t3 + 1));
-      if (kind == "d") {
-        op.Drop(name, value);
-      } else if (kind == "c") {
-        op.Add(name, value);
-      } else if (name == "records_in") {
-        op.records_in += value;
-      } else if (name == "records_out") {
-        op.records_out += value;
-      } else if (name == "bytes_in") {
-        op.bytes_in += value;
-      } else if (name == "bytes_out") {
-        op.bytes_out += value;
-      } else if (name == "wall_ns") {
-        op.wall_ns += value;
-      } else if (name == "cpu_ns") {
-        op.cpu_ns += value;
-      }
-    }
-  }
+  for (size_t r = 1; r < all.size(); ++r) AddFigures(all[r]);
 }
 
 }  // namespace corpusflow

@@ -122,6 +122,12 @@ class RunStats {
   /// rank 0's operators then hold the sums over ranks of their records, bytes, times, drops and
   /// counters, and the peak RSS is the largest rank's (figures and texts stay rank 0's).
   void ReduceAcrossRanks(Cluster& cluster);
+  /// The operators' records, bytes, times, drops and counters as text (one line each), which
+  /// AddFigures adds to another RunStats of the same operators: a rank's share (ReduceAcrossRanks)
+  /// or a checkpointed task's (docs/resume.md).
+  std::string EncodeFigures() const;
+  /// Add figures that EncodeFigures wrote. Throws CorruptionError for a malformed line.
+  void AddFigures(std::string_view figures);
   /// The drops, one line per operator that dropped records ("filter: dropped 3 records (empty:
   /// 3)"); empty when nothing was dropped. Printed at the end of a run without progress display.
   std::string Summary() const;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -117,6 +118,34 @@ AtomicOutput AtomicOutput::Create(const std::string& path, const RunFiles& run, 
       out.target_ = resolved;
     }
   }
+  if (run.appends != nullptr) {
+    const auto appended = run.appends->find(out.target_);
+    if (appended != run.appends->end()) {
+      const AppendedOutput& a = appended->second;
+      const std::optional<FileStatus> temp = fs.Stat(a.temp);
+      if (temp ? temp->size < a.offset : a.offset > 0) {
+        throw CorruptionError(a.temp + ", the output " + path +
+                              " that a checkpointed run appends to, is missing or shorter than "
+                              "its tasks wrote; give --restart");
+      }
+      if (temp) {
+        out.file_ = fs.OpenForWrite(a.temp);
+      } else if (std::optional<File> created = fs.CreateExclusive(a.temp)) {
+        out.file_ = std::move(*created);
+      } else {
+        throw IoError("cannot create " + a.temp + " for " + path);
+      }
+      if (::ftruncate(out.file_.fd(), static_cast<off_t>(a.offset)) != 0 ||
+          ::lseek(out.file_.fd(), static_cast<off_t>(a.offset), SEEK_SET) < 0) {
+        ThrowIoError("cannot cut to its committed bytes", a.temp, errno);
+      }
+      out.file_.Skip(a.offset);
+      out.file_.set_name(path);
+      out.temp_path_ = a.temp;
+      out.kept_ = true;
+      return out;
+    }
+  }
   // A missing folder is created (and removed again by a run that fails).
   const std::filesystem::path folder = std::filesystem::path(out.target_).parent_path();
   if (!folder.empty()) {
@@ -146,7 +175,8 @@ AtomicOutput::AtomicOutput(AtomicOutput&& other) noexcept
       temp_path_(std::exchange(other.temp_path_, std::string())),
       in_place_(other.in_place_),
       sync_(other.sync_),
-      committed_(other.committed_) {}
+      committed_(other.committed_),
+      kept_(other.kept_) {}
 
 AtomicOutput& AtomicOutput::operator=(AtomicOutput&& other) noexcept {
   if (this != &other) {
@@ -159,6 +189,7 @@ AtomicOutput& AtomicOutput::operator=(AtomicOutput&& other) noexcept {
     in_place_ = other.in_place_;
     sync_ = other.sync_;
     committed_ = other.committed_;
+    kept_ = other.kept_;
   }
   return *this;
 }
@@ -187,7 +218,7 @@ void AtomicOutput::Abandon() noexcept {
   } catch (...) {
     // The output is being dropped: a failed close changes nothing.
   }
-  if (!committed_ && !temp_path_.empty()) fs_->Unlink(temp_path_);
+  if (!committed_ && !kept_ && !temp_path_.empty()) fs_->Unlink(temp_path_);
   temp_path_.clear();
   committed_ = true;
 }

@@ -42,7 +42,9 @@ class AtomicOutput {
   /// Open the output `path` ("-": stdout). `sync`: fdatasync the temp file before the rename.
   /// Creates the missing folders of `path` (noted in `run.folders`). Throws InvalidArgument when
   /// `path` is an input of the run, IoError when it cannot be created (a directory of that name,
-  /// a file where a folder should be, no permission).
+  /// a file where a folder should be, no permission). An output that `run` appends to
+  /// (RunFiles::appends) is its temp file cut to its offset, written after it and kept when the
+  /// output is abandoned (a CorruptionError when it is shorter than the offset).
   static AtomicOutput Create(const std::string& path, const RunFiles& run = {}, bool sync = false);
 
   AtomicOutput(AtomicOutput&& other) noexcept;
@@ -87,6 +89,8 @@ class AtomicOutput {
   bool in_place_ = false;
   bool sync_ = false;
   bool committed_ = false;
+  /// An appended output's temp file (RunFiles::appends): kept when abandoned.
+  bool kept_ = false;
 };
 
 }  // namespace corpusflow

@@ -3,14 +3,21 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <optional>
+#include <string_view>
+#include <utility>
 
 #include "engine/cluster.h"
+#include "engine/error.h"
+#include "engine/interrupt.h"
+#include "engine/io/checkpoint.h"
 #include "engine/io/file.h"
 
 namespace corpusflow {
@@ -102,11 +109,13 @@ void CommitGroup::Commit() {
     }
     const bool ranks = cluster_ != nullptr && !cluster_->single();
     bool joined = false;
+    const auto join = [&] {
+      if (ranks) JoinAcrossRanks(prepared);
+      if (earlier_parts_) JoinEarlierParts(prepared);
+      joined = true;
+    };
     while (std::optional<Member> member = TakeFirst()) {
-      if (ranks && !joined && member->rank == CommitRank::kReport) {
-        JoinAcrossRanks(prepared);
-        joined = true;
-      }
+      if (!joined && member->rank == CommitRank::kReport) join();
       {
         std::lock_guard lock(mu_);
         preparing_owner_ = member->owner;
@@ -119,7 +128,7 @@ void CommitGroup::Commit() {
       }
       prepared.push_back(std::move(*member));
     }
-    if (ranks && !joined) JoinAcrossRanks(prepared);
+    if (!joined) join();
     if (ranks && cluster_->rank() != 0) {
       // Rank 0 commits the joined files; this rank's parts are removed with their members.
       std::lock_guard lock(mu_);
@@ -139,6 +148,7 @@ void CommitGroup::Commit() {
     }
     for (Member& m : prepared) {
       PauseForTest();
+      KillPointForTest("the commit of the outputs");
       m.output->Commit();
       m.output.reset();
     }
@@ -263,6 +273,127 @@ void CommitGroup::JoinAcrossRanks(const std::vector<Member>& prepared) {
     for (WrittenFile& w : written_) {
       for (const JoinRow& row : mine) {
         if (row.target == w.path) w.bytes = RegularFileBytes(row.temp);
+      }
+    }
+  }
+}
+
+std::vector<CommitGroup::TakenMember> CommitGroup::PrepareAndTakeOutputs() {
+  std::vector<TakenMember> taken;
+  for (;;) {
+    std::optional<Member> member;
+    {
+      std::lock_guard lock(mu_);
+      auto first =
+          std::min_element(members_.begin(), members_.end(),
+                           [](const Member& a, const Member& b) { return a.rank < b.rank; });
+      if (first == members_.end() || first->rank == CommitRank::kReport) break;
+      member = std::move(*first);
+      members_.erase(first);
+      preparing_owner_ = member->owner;
+    }
+    taken.push_back(TakenMember{member->rank, std::move(member->output)});
+    taken.back().output->Prepare();
+    std::lock_guard lock(mu_);
+    preparing_owner_ = -1;
+  }
+  return taken;
+}
+
+namespace {
+
+/// A part of an output a checkpointed run joins is the one its journal entry describes.
+[[noreturn]] void ThrowDamagedPart(const CommitGroup::EarlierPart& part,
+                                   const std::string& target) {
+  throw CorruptionError(part.path + ", a part of " + target +
+                        " in the checkpoint, is missing or damaged (its size or checksum "
+                        "differs from its journal entry); give --restart");
+}
+
+/// Append `from` (all of it) to `to` at `offset`, through a buffer; returns the XXH3 of the
+/// bytes and their count.
+std::pair<uint64_t, uint64_t> CopyHashing(const File& from, File& to, uint64_t offset,
+                                          std::vector<char>& buffer) {
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  uint64_t at = 0;
+  try {
+    for (size_t n; (n = from.PRead(at, buffer.data(), buffer.size())) > 0; at += n) {
+      XXH3_64bits_update(state, buffer.data(), n);
+      to.PWrite(offset + at, std::string_view(buffer.data(), n));
+    }
+  } catch (...) {
+    XXH3_freeState(state);
+    throw;
+  }
+  const uint64_t sum = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
+  return {sum, at};
+}
+
+}  // namespace
+
+void CommitGroup::JoinEarlierParts(const std::vector<Member>& prepared) {
+  KillPointForTest("the join of the outputs");
+  size_t index = 0;
+  std::vector<char> buffer(size_t{4} << 20);
+  for (const Member& m : prepared) {
+    for (const PendingRename& f : m.output->Files()) {
+      const std::vector<EarlierPart> parts = earlier_parts_(index++, f.target);
+      if (parts.empty()) continue;
+      switch (m.output->JoinKind()) {
+        case DeferredCommit::Join::kNone:
+          throw InvalidArgument("the output " + f.target +
+                                " cannot be joined from the parts of a checkpointed run's tasks");
+        case DeferredCommit::Join::kConcatenate: {
+          // The earlier parts (checked as they are copied), then this task's bytes, into a file
+          // that replaces the temp.
+          const std::string joined = f.temp + ".join";
+          try {
+            File to = File::Open(joined, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            uint64_t offset = 0;
+            for (const EarlierPart& part : parts) {
+              File from = File::Open(part.path, O_RDONLY);
+              const auto [sum, bytes] = CopyHashing(from, to, offset, buffer);
+              if (sum != part.checksum || bytes != part.bytes) ThrowDamagedPart(part, f.target);
+              offset += bytes;
+            }
+            File own = File::Open(f.temp, O_RDONLY);
+            to.CopyFrom(own, 0, offset, own.Size());
+            to.Sync();
+            to.Close();
+            if (::rename(joined.c_str(), f.temp.c_str()) != 0) {
+              ThrowIoError("cannot rename the joined output onto", f.temp, errno);
+            }
+          } catch (...) {
+            ::unlink(joined.c_str());
+            throw;
+          }
+          break;
+        }
+        case DeferredCommit::Join::kCustom: {
+          std::vector<std::string> paths;
+          for (const EarlierPart& part : parts) {
+            std::error_code ec;
+            if (std::filesystem::file_size(part.path, ec) != part.bytes || ec ||
+                FileChecksum(part.path) != part.checksum) {
+              ThrowDamagedPart(part, f.target);
+            }
+            paths.push_back(part.path);
+          }
+          paths.push_back(f.temp);
+          m.output->JoinParts(paths);
+          break;
+        }
+      }
+    }
+  }
+  // The report lists the joined files with their sizes.
+  std::lock_guard lock(mu_);
+  for (WrittenFile& w : written_) {
+    for (const Member& m : prepared) {
+      for (const PendingRename& f : m.output->Files()) {
+        if (f.target == w.path) w.bytes = RegularFileBytes(f.temp);
       }
     }
   }

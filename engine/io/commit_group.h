@@ -116,6 +116,31 @@ class CommitGroup {
   /// their sizes (DeferredCommit::Joinable), they agree again, and rank 0 alone commits; the
   /// other ranks' temp files are removed.
   void set_cluster(Cluster* cluster) { cluster_ = cluster; }
+  /// One part of an output that an earlier task wrote: its path, bytes and XXH3.
+  struct EarlierPart {
+    std::string path;
+    uint64_t bytes = 0;
+    uint64_t checksum = 0;
+  };
+  /// The parts of each output that earlier tasks of a checkpointed run wrote (docs/resume.md),
+  /// for the commit of its last task: `earlier(i, target)` gives the parts of file i of the
+  /// group (counted over the members' Files() in preparation order, whose final path is
+  /// `target`), in task order. Set: after the data and index members and before the report,
+  /// each file's temp becomes the join of those parts and its own bytes (copied after them, or
+  /// by DeferredCommit::JoinParts), each part checked against its bytes and checksum as it is
+  /// read (a CorruptionError naming it otherwise); then the group commits as usual.
+  using EarlierParts = std::function<std::vector<EarlierPart>(size_t, const std::string&)>;
+  void set_earlier_parts(EarlierParts earlier) { earlier_parts_ = std::move(earlier); }
+  /// A member of a task of a checkpointed run, prepared and taken out of the group.
+  struct TakenMember {
+    CommitRank rank;
+    std::unique_ptr<DeferredCommit> output;
+  };
+  /// Prepare every member of a rank below kReport (those added meanwhile included) and take them
+  /// out of the group, in preparation order: a checkpointed run keeps their files as the parts
+  /// of a task and destroys them (docs/resume.md). On an exception every member taken is
+  /// destroyed (their temp files removed) and the exception propagates.
+  std::vector<TakenMember> PrepareAndTakeOutputs();
   /// Prepare every member (those added meanwhile included), then commit every member, in rank
   /// order (then order added); when the members have two renames or more and a journal folder
   /// is set, the renames are journaled first and the journal removed after the last
@@ -138,7 +163,10 @@ class CommitGroup {
   };
   /// With several ranks: the join described at set_cluster, of the members prepared so far.
   void JoinAcrossRanks(const std::vector<Member>& prepared);
+  /// With earlier parts set: the join described at set_earlier_parts.
+  void JoinEarlierParts(const std::vector<Member>& prepared);
   Cluster* cluster_ = nullptr;
+  EarlierParts earlier_parts_;
   /// Take out the member of lowest rank added first, if any.
   std::optional<Member> TakeFirst();
 

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,6 +76,13 @@ class OutputFolders;
 /// What every output of a run needs to know about the run: the FileSystem to create it in, the
 /// files the run reads, which no output may replace, and where to note the folders it creates.
 /// Immutable once the run started.
+/// An output that a checkpointed run appends to from task to task (docs/resume.md): its temp
+/// file beside it, of which the first `offset` bytes are the committed tasks'.
+struct AppendedOutput {
+  std::string temp;
+  uint64_t offset = 0;
+};
+
 struct RunFiles {
   /// Null: FileSystem::Default().
   FileSystem* file_system = nullptr;
@@ -87,6 +95,9 @@ struct RunFiles {
   /// in a multi-rank run `<job>-r<rank>-`, so that the parts of every rank of a failed job can
   /// be found by its job (RemoveJobTemps).
   std::string temp_tag;
+  /// The outputs a checkpointed run appends to, by target path (null: none): AtomicOutput opens
+  /// their temp file cut to its offset instead of a new one, and never removes it.
+  std::shared_ptr<const std::map<std::string, AppendedOutput>> appends;
 
   FileSystem& fs() const { return file_system != nullptr ? *file_system : FileSystem::Default(); }
   /// Whether `id` is one of the run's inputs.

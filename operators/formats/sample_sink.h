@@ -72,6 +72,9 @@ class SampleSinkOperator : public Sink {
   std::string RankLimit() const override {
     return "its files are not joined from the parts of several MPI ranks yet";
   }
+  std::string TaskLimit() const override {
+    return "its files are not joined from the parts of several tasks yet";
+  }
   /// Throws InvalidArgument on inconsistent options (CheckSampleSinkOptions).
   explicit SampleSinkOperator(SampleSinkOptions options);
 

@@ -15,6 +15,9 @@ class HeadOperator : public Transform {
   std::string RankLimit() const override {
     return "the first records of the whole input are not known to each MPI rank";
   }
+  std::string TaskLimit() const override {
+    return "the first records of the whole input are not known to each task";
+  }
   std::string Describe() const override;
 
  private:

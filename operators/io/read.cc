@@ -113,27 +113,25 @@ class ReadRun : public BatchReader {
       file_bytes_.push_back(InputSpaceBytes(path));
       total += file_bytes_.back();
     }
-    const Cluster& cluster = ctx_.cluster();
-    if (!cluster.single()) {
+    if (ctx_.divides_input()) {
       for (const std::string& path : op_.paths()) {
-        // A stream cannot be cut, nor read by every rank.
+        // A stream cannot be cut, nor read by every rank or task.
         if (path == "-" || !std::filesystem::is_regular_file(path)) {
           throw InvalidArgument("read: " + (path == "-" ? std::string("stdin") : path) +
-                                " is a stream, which the ranks of an MPI run cannot share; "
-                                "give files");
+                                " is a stream, which the ranks of an MPI run or the tasks of a "
+                                "checkpointed run cannot share; give files");
         }
       }
       if (op_.options().meta) {
         throw InvalidArgument(
-            "read --meta names each record's FILE:LINE, which a rank that starts inside a file "
-            "does not know; run it as one process");
+            "read --meta names each record's FILE:LINE, which a rank or task that starts inside "
+            "a file does not know; run it as one process without --checkpoint");
       }
       const uint64_t slice = ctx_.slice_bytes();
       const uint64_t slices = std::max<uint64_t>(1, (total + slice - 1) / slice);
-      const auto n = static_cast<uint64_t>(cluster.size());
-      const auto r = static_cast<uint64_t>(cluster.rank());
-      range_begin_ = slices * r / n * slice;
-      if (r + 1 < n) range_end_ = slices * (r + 1) / n * slice;
+      const auto [first, end] = ctx_.InputSliceRange(slices);
+      range_begin_ = first * slice;
+      if (end < slices) range_end_ = end * slice;
     }
   }
 

@@ -79,6 +79,7 @@ class ReadOperator : public Source {
   std::optional<uint64_t> TotalBytes() const override;
   /// Each rank reads its share of the input slices (engine/slices.h).
   std::string RankLimit() const override { return ""; }
+  std::string TaskLimit() const override { return ""; }
   std::vector<std::string> InputPaths() const override { return paths_; }
 
   /// The expanded list of files.

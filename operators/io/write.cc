@@ -106,7 +106,7 @@ class WriteRun : public BatchWriter {
       ctx_.DeferCommit(std::move(part));
     }
     // The joined output has rank 0's files.
-    if (ctx_.cluster().rank() == 0) stats_.Add("files", count);
+    if (ctx_.cluster().rank() == 0 && !ctx_.writes_parts()) stats_.Add("files", count);
     stats_.Add("output_bytes", bytes);
     if (replaced_ > 0) stats_.Add("invalid_utf8_replaced", replaced_);
   }
@@ -456,6 +456,14 @@ static const OperatorRegistrar kRegisterWrite(OperatorDef{
       return std::make_unique<WriteOperator>(std::move(options));
     },
 });
+
+std::string WriteOperator::TaskLimit() const {
+  if (options_.path == "-") return "stdout cannot be joined from the parts of several tasks";
+  if (options_.shards > 1 || options_.shard_bytes > 0) {
+    return "sharded output is not resumable yet (write one file)";
+  }
+  return "";
+}
 
 std::string WriteOperator::RankLimit() const {
   if (options_.path == "-") return "stdout cannot be joined from the parts of several MPI ranks";

@@ -70,6 +70,8 @@ class WriteOperator : public Sink {
   /// Ranks write parts of one file, or of each of --shards N round-robin shards, which rank 0
   /// joins; stdout, --shard-size and contiguous shards do not join.
   std::string RankLimit() const override;
+  /// One file (or one dataset per field), not stdout: the tasks' parts are joined.
+  std::string TaskLimit() const override;
 
   const WriteOptions& options() const { return options_; }
   TextFormat format() const { return format_; }

@@ -639,6 +639,11 @@ static const OperatorRegistrar kRegisterWriteMegatron(OperatorDef{
     },
 });
 
+std::string WriteMegatronOperator::TaskLimit() const {
+  if (options_.shards > 1) return "sharded datasets are not resumable yet (write one per field)";
+  return "";
+}
+
 std::string WriteMegatronOperator::RankLimit() const {
   if (options_.shards > 1 && options_.shard_policy == ShardPolicy::kContiguous) {
     return "contiguous shards across MPI ranks are not built yet (use round-robin, or one "

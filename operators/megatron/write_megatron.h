@@ -79,6 +79,8 @@ class WriteMegatronOperator : public Sink {
   /// Ranks write parts of each dataset (of each round-robin shard's too), which rank 0 joins;
   /// contiguous shards do not join.
   std::string RankLimit() const override;
+  /// One file (or one dataset per field), not stdout: the tasks' parts are joined.
+  std::string TaskLimit() const override;
 
   /// The output prefix of shard `shard` (engine/sharding.h, ShardPrefix).
   std::string ShardPrefix(uint32_t shard) const;

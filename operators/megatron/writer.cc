@@ -29,12 +29,16 @@ constexpr size_t kFinalizeChunk = 1 << 16;
 
 }  // namespace
 
-// Sequential appends to a File through a buffer, with positioned reads and writes of what was
-// flushed for the finishing steps.
+// Sequential appends to a File through a buffer, from its position (the end of what a
+// checkpointed run's earlier tasks appended to the file, 0 for a new one), with positioned reads
+// and writes of what was flushed for the finishing steps.
 class MegatronDatasetWriter::Appender {
  public:
   Appender(File& file, size_t buffer_bytes)
-      : file_(file), buffer_(new char[buffer_bytes]), capacity_(buffer_bytes) {}
+      : file_(file),
+        buffer_(new char[buffer_bytes]),
+        capacity_(buffer_bytes),
+        flushed_(file.position()) {}
   Appender(const Appender&) = delete;
   Appender& operator=(const Appender&) = delete;
 

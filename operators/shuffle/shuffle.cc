@@ -15,6 +15,7 @@
 #include "operators/shuffle/record_exchange.h"
 #include "operators/shuffle/record_shuffler.h"
 #include "operators/shuffle/shuffle_keys.h"
+#include "operators/shuffle/shuffle_tasks.h"
 #include "operators/shuffle/smallest_keys.h"
 
 namespace po = boost::program_options;
@@ -66,7 +67,7 @@ class ShuffleOutput : public BatchReader {
 };
 
 /// The budget of the shuffle's run: --memory, or what the run leaves to a breaker.
-uint64_t BudgetFor(const ShuffleSettings& settings, ExecContext& ctx) {
+uint64_t BudgetFor(const ShuffleSettings& settings, const ExecContext& ctx) {
   return settings.memory_bytes > 0 ? settings.memory_bytes : ctx.breaker_memory_bytes();
 }
 
@@ -284,6 +285,32 @@ std::string ShuffleOperator::Describe() const {
 
 std::unique_ptr<BreakerRun> ShuffleOperator::Open(const OpenContext& ctx) const {
   return std::make_unique<ShuffleRun>(settings_, ctx);
+}
+
+std::string ShuffleOperator::TaskLimit() const {
+  if (!settings_.seed_given) {
+    return "a resumed shuffle must draw the same order: give --seed N";
+  }
+  if (settings_.head_count) return "--head-count is not resumable yet";
+  return "";
+}
+
+uint64_t ShuffleOperator::OutputTasks(const ExecContext& ctx, uint64_t input_bytes) const {
+  return ShuffleOutputTasks(BudgetFor(settings_, ctx), input_bytes);
+}
+
+std::unique_ptr<InputTaskWriter> ShuffleOperator::OpenInputTask(const OpenContext& ctx,
+                                                                const std::filesystem::path& folder,
+                                                                uint64_t output_tasks) const {
+  if (!settings_.seed_given) ctx.stats.SetText("seed_origin", "random");
+  return OpenShuffleInputTask(ConfigFor(settings_, ctx.exec), ctx, folder, output_tasks);
+}
+
+std::unique_ptr<BatchReader> ShuffleOperator::OpenOutputTask(
+    const OpenContext& ctx, uint64_t task, uint64_t output_tasks,
+    const std::vector<std::filesystem::path>& inputs, uint64_t records, uint64_t origin) const {
+  return OpenShuffleOutputTask(ConfigFor(settings_, ctx.exec), ctx, task, output_tasks, inputs,
+                               records, origin);
 }
 
 static const OperatorRegistrar kRegisterShuffle(OperatorDef{

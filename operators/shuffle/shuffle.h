@@ -54,6 +54,16 @@ class ShuffleOperator : public Breaker {
   /// Runs across MPI ranks: pass 1 exchanges records between them (record_exchange.h).
   std::string RankLimit() const override { return ""; }
   std::unique_ptr<BreakerRun> Open(const OpenContext& ctx) const override;
+  /// Runs in the tasks of a checkpointed run (shuffle_tasks.h) with --seed, without --head-count.
+  std::string TaskLimit() const override;
+  uint64_t OutputTasks(const ExecContext& ctx, uint64_t input_bytes) const override;
+  std::unique_ptr<InputTaskWriter> OpenInputTask(const OpenContext& ctx,
+                                                 const std::filesystem::path& folder,
+                                                 uint64_t output_tasks) const override;
+  std::unique_ptr<BatchReader> OpenOutputTask(const OpenContext& ctx, uint64_t task,
+                                              uint64_t output_tasks,
+                                              const std::vector<std::filesystem::path>& inputs,
+                                              uint64_t records, uint64_t origin) const override;
 
   const ShuffleSettings& settings() const { return settings_; }
 

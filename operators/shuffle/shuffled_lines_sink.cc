@@ -189,6 +189,14 @@ std::string ShuffledLinesSink::ShardPath(const std::string& path, uint64_t shard
   return ShardFilePath(path, shard, shards_);
 }
 
+std::string ShuffledLinesSink::TaskLimit() const {
+  for (const std::string& output : outputs_) {
+    if (output == "-") return "stdout cannot be joined from the parts of several tasks (give -o)";
+  }
+  if (shards_ > 1) return "sharded output is not resumable yet (write one file)";
+  return "";
+}
+
 std::string ShuffledLinesSink::RankLimit() const {
   for (const std::string& output : outputs_) {
     if (output == "-") return "stdout cannot be joined from the parts of several MPI ranks";

@@ -28,6 +28,8 @@ class ShuffledLinesSink : public Sink {
   /// Across MPI ranks: one file per output, which the ranks' parts join into (not stdout, not
   /// shards yet).
   std::string RankLimit() const override;
+  /// One file (or one dataset per field), not stdout: the tasks' parts are joined.
+  std::string TaskLimit() const override;
   /// `columns[i]` is written to `outputs[i]`, in `shards` files dealt by `policy`.
   ShuffledLinesSink(std::vector<std::string> columns, std::vector<std::string> outputs,
                     uint64_t shards, ShardPolicy policy, char delimiter = '\n',

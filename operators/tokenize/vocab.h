@@ -55,6 +55,11 @@ class VocabOperator : public Sink {
   std::vector<std::string> InputPaths() const override;
   std::vector<std::string> OutputPaths(const Schema& input) const override;
   std::unique_ptr<BatchWriter> Open(const OpenContext& ctx) const override;
+  /// Its counts of every record make one file, which tasks' parts cannot join.
+  std::string TaskLimit() const override {
+    return "the vocabulary counts the whole input at once and is not resumable yet (build it "
+           "in a run of its own)";
+  }
 
   const VocabOptions& options() const { return options_; }
 

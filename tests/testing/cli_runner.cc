@@ -36,11 +36,19 @@ ScopedTempDir::~ScopedTempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-CommandResult RunCorpusflowRanks(int ranks, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"mpirun", "--oversubscribe",     "--allow-run-as-root",
-                                   "-np",    std::to_string(ranks), CorpusflowBinary()};
+CommandResult RunCorpusflowRanks(int ranks, const std::vector<std::string>& args,
+                                 const std::vector<std::string>& env) {
+  std::vector<std::string> argv = {"mpirun", "--oversubscribe", "--allow-run-as-root", "-np",
+                                   std::to_string(ranks)};
+  std::vector<std::string> all_env = {"OMPI_MCA_rmaps_base_oversubscribe=1"};
+  for (const std::string& variable : env) {
+    argv.push_back("-x");
+    argv.push_back(variable.substr(0, variable.find('=')));
+    all_env.push_back(variable);
+  }
+  argv.push_back(CorpusflowBinary());
   argv.insert(argv.end(), args.begin(), args.end());
-  return RunProgram(argv, "", {"OMPI_MCA_rmaps_base_oversubscribe=1"});
+  return RunProgram(argv, "", all_env);
 }
 
 CommandResult RunProgram(const std::vector<std::string>& argv, const std::string& stdin_data,

@@ -44,7 +44,9 @@ CommandResult RunProgram(const std::vector<std::string>& argv, const std::string
 
 /// Run `corpusflow ARGS...` as `ranks` MPI ranks: `mpirun --oversubscribe --allow-run-as-root`
 /// (as root in a container too, on a machine with fewer cores than ranks).
-CommandResult RunCorpusflowRanks(int ranks, const std::vector<std::string>& args);
+/// Extra environment variables ("NAME=value") reach every rank (mpirun -x NAME).
+CommandResult RunCorpusflowRanks(int ranks, const std::vector<std::string>& args,
+                                 const std::vector<std::string>& env = {});
 
 /// Whole file contents (binary).
 std::string ReadFile(const std::filesystem::path& path);

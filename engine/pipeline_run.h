@@ -1,0 +1,47 @@
+// The engine's own pieces of the executor that both ways of running a plan use: one pipeline
+// run to its end (RunPipeline) and the checks of a run whose work is divided among MPI ranks or
+// the tasks of a checkpointed run (CheckDivisible). Execute (engine/executor.h) runs a plan as
+// one process or rank; ExecuteTasks (engine/task_executor.h) runs it in tasks. Nothing outside
+// engine/ includes this header.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/exec_context.h"
+#include "engine/operator.h"
+#include "engine/plan.h"
+#include "engine/stats.h"
+
+namespace corpusflow {
+
+/// The run objects of one pipeline, opened, and where their counters go.
+struct PipelineRuns {
+  BatchReader* reader = nullptr;
+  OperatorStats* source_stats = nullptr;
+  std::vector<TransformRun*> transforms;
+  std::vector<const Operator*> transform_ops;
+  std::vector<OperatorStats*> transform_stats;
+  /// The plan indexes of the transforms and of the sink.
+  std::vector<int> transform_indexes;
+  int sink_index = -1;
+  BatchWriter* writer = nullptr;
+  const Operator* sink_op = nullptr;
+  OperatorStats* sink_stats = nullptr;
+  /// What runs, for KillPointForTest: "a batch", or a checkpointed run's task.
+  const char* moment = "a batch";
+};
+
+/// Run one pipeline to its end: every batch through every stage, then each stage's Combine
+/// steps and Finish, in stage order. Returns the records and bytes its sink consumed. Throws the
+/// first error of any stage (after cancelling the others).
+InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx);
+
+/// The checks of a run whose work is divided (MPI ranks, or the tasks of a checkpointed run):
+/// every operator can be divided (`limit`: Operator::RankLimit or TaskLimit), and no stage after
+/// a breaker numbers records with another stage before it. `divided`: "cannot run across N MPI
+/// ranks"; `advice` ends the message. Throws InvalidArgument.
+void CheckDivisible(const Plan& plan, std::string (Operator::*limit)() const,
+                    const std::string& divided, const std::string& advice);
+
+}  // namespace corpusflow

@@ -1,0 +1,463 @@
+#include "engine/task_executor.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "engine/check.h"
+#include "engine/cluster.h"
+#include "engine/error.h"
+#include "engine/interrupt.h"
+#include "engine/io/atomic_output.h"
+#include "engine/io/checkpoint.h"
+#include "engine/io/file.h"
+#include "engine/pipeline_run.h"
+#include "engine/progress.h"
+
+namespace corpusflow {
+namespace {
+
+/// The phases of a checkpointed run's tasks (engine/io/checkpoint.h).
+constexpr char kInputPhase[] = "input";
+constexpr char kOutputPhase[] = "output";
+
+/// Move a finished temp file to `dest` (rename, or copy where they are on two filesystems),
+/// synced. Throws IoError.
+void MoveSynced(const std::string& from, const std::filesystem::path& dest) {
+  if (::rename(from.c_str(), dest.c_str()) != 0) {
+    if (errno != EXDEV)
+      ThrowIoError("cannot move a task's output into the checkpoint", from, errno);
+    File in = File::Open(from, O_RDONLY);
+    File out = File::Open(dest.string(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    out.CopyFrom(in, 0, 0, in.Size());
+    out.Sync();
+    out.Close();
+    ::unlink(from.c_str());
+    return;
+  }
+  File out = File::Open(dest.string(), O_RDONLY);
+  out.Sync();
+}
+
+}  // namespace
+
+void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
+  const auto& ops = plan.operators();
+  CheckDivisible(plan, &Operator::TaskLimit, "cannot run in a checkpointed run",
+                 "run without --checkpoint (docs/resume.md)");
+  if (plan.pipelines().size() > 2) {
+    throw InvalidArgument(
+        "a checkpointed run holds at most one pipeline breaker; run the pipeline in two "
+        "commands, or without --checkpoint (docs/resume.md)");
+  }
+  const std::vector<std::string>& labels = plan.labels();
+  const auto& source = static_cast<const Source&>(*ops[0]);
+  ctx.SetInputFiles(plan.input_paths());
+  ctx.SetOutputPaths(plan.output_paths());
+  try {
+    ctx.temp_dir().Path();
+  } catch (const IoError&) {
+  }
+
+  Cluster& cluster = ctx.cluster();
+  const bool ranks = !cluster.single();
+  // A step that every rank takes (or rank 0 alone): under MPI the ranks agree on its outcome,
+  // so that all go on or all stop.
+  const auto agreed = [&](bool everyone, const std::function<void()>& step) {
+    if (!ranks) {
+      step();
+      return;
+    }
+    std::string error;
+    if (everyone || cluster.rank() == 0) {
+      try {
+        step();
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+    }
+    cluster.AgreeOnOutcome(error);
+  };
+  // Rank 0 makes the checkpoint (or checks it, or discards it with --restart) and fixes what
+  // later runs must keep: the job in the outputs' temp names (those of a killed run's tasks are
+  // removed now) and the number of output tasks. The other ranks then open it as it is.
+  const CheckpointIdentity identity{ctx.options().command, ctx.slice_bytes(),
+                                    DescribeCheckpointInputs(plan.input_paths())};
+  const uint64_t input_bytes = source.TotalBytes().value_or(0);
+  const uint64_t slice = ctx.slice_bytes();
+  const uint64_t input_tasks = std::max<uint64_t>(1, (input_bytes + slice - 1) / slice);
+  const bool breaker = plan.pipelines().size() == 2;
+  const auto* breaker_op =
+      breaker ? static_cast<const Breaker*>(ops[plan.pipelines()[0].sink].get()) : nullptr;
+  std::unique_ptr<Checkpoint> checkpoint;
+  agreed(false, [&] {
+    if (ctx.options().restart) {
+      // What the discarded checkpoint's killed tasks left beside the outputs goes with it.
+      std::optional<std::string> job;
+      try {
+        job = Checkpoint::Read(ctx.options().checkpoint).plan.at("job");
+      } catch (const std::exception&) {
+        // No checkpoint there, or no job named: nothing of it beside the outputs.
+      }
+      if (job) {
+        ctx.SetJob(*job);
+        ctx.RemoveJobTempsBesideOutputs();
+      }
+    }
+    checkpoint = Checkpoint::Open(ctx.options().checkpoint, identity, ctx.options().restart);
+    if (!checkpoint->PlanValue("job")) checkpoint->SetPlanValue("job", NewJobName());
+    // A checkpoint that one process makes appends the outputs that join by concatenation to one
+    // temp file beside each, task after task; one made under MPI keeps every task's outputs as
+    // parts, which the last task joins. The first run decides.
+    if (!checkpoint->PlanValue("appends")) {
+      checkpoint->SetPlanValue("appends", ranks ? "0" : "1");
+    }
+    if (breaker && !checkpoint->PlanValue("output_tasks")) {
+      checkpoint->SetPlanValue("output_tasks", std::to_string(std::max<uint64_t>(
+                                                   1, breaker_op->OutputTasks(ctx, input_bytes))));
+    }
+    ctx.SetJob(*checkpoint->PlanValue("job"));
+    ctx.RemoveJobTempsBesideOutputs();
+  });
+  if (ranks) {
+    agreed(true, [&] {
+      if (cluster.rank() != 0) {
+        checkpoint = Checkpoint::Open(ctx.options().checkpoint, identity, false);
+        ctx.SetJob(*checkpoint->PlanValue("job"));
+      }
+    });
+    // Rank 0 commits the outputs joined from the tasks' parts alone.
+    ctx.CommitAlone();
+  }
+  Checkpoint& cp = *checkpoint;
+  const uint64_t output_tasks = breaker ? std::stoull(*cp.PlanValue("output_tasks")) : 0;
+  const bool appends = cp.PlanValue("appends") == "1";
+  // The outputs appended to, by target: where the last committed task left each
+  // (RunFiles::appends).
+  auto appended = std::make_shared<std::map<std::string, AppendedOutput>>();
+  if (appends) {
+    const char* phase = breaker ? kOutputPhase : kInputPhase;
+    for (uint64_t t = 0; t < (breaker ? output_tasks : input_tasks); ++t) {
+      const TaskEntry* entry = cp.Entry(phase, t);
+      if (entry == nullptr) continue;
+      for (const TaskPart& part : entry->parts) {
+        if (!part.append_temp.empty()) {
+          (*appended)[part.target] = AppendedOutput{part.append_temp, part.bytes};
+        }
+      }
+    }
+    // A run killed while it committed its outputs renamed some of these files onto their
+    // outputs (or the next run's sweep finished its renames): the committed tasks' bytes are the
+    // first ones of the output, from which the last task is done again.
+    for (const auto& [target, a] : *appended) {
+      std::error_code ec;
+      if (std::filesystem::exists(a.temp, ec)) continue;
+      if (std::filesystem::file_size(target, ec) < a.offset || ec) {
+        throw CorruptionError(a.temp + ", the file the checkpoint in " + cp.dir().string() +
+                              " appended " + target + " to, is missing; give --restart");
+      }
+      File from = File::Open(target, O_RDONLY);
+      File to = File::Open(a.temp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+      to.CopyFrom(from, 0, 0, a.offset);
+      to.Sync();
+      to.Close();
+    }
+    ctx.SetAppendedOutputs(appended);
+  }
+  const uint64_t committed_before = cp.Committed(kInputPhase) + cp.Committed(kOutputPhase);
+  // Tasks a killed run started and did not commit: the work a kill cost, done again now.
+  const uint64_t redone = cp.unfinished_tasks();
+  // The figures of the tasks committed by other runs (and, under MPI, other ranks) join the
+  // run's, each once.
+  std::set<std::pair<std::string, uint64_t>> counted;
+  const auto count_committed = [&] {
+    for (const char* phase : {kInputPhase, kOutputPhase}) {
+      const uint64_t tasks = phase == kInputPhase ? input_tasks : output_tasks;
+      for (uint64_t t = 0; t < tasks; ++t) {
+        const TaskEntry* entry = cp.Entry(phase, t);
+        if (entry != nullptr && counted.emplace(phase, t).second) stats.AddFigures(entry->figures);
+      }
+    }
+  };
+  count_committed();
+  // This rank's share of the tasks not committed yet (all of them for one process), the last
+  // task of the run left out: rank 0 runs it when every other task is committed.
+  // Tasks that append to the outputs run in order, on rank 0 alone under MPI.
+  const auto my_tasks = [&](const char* phase, uint64_t tasks, bool write_outputs) {
+    const bool in_order = appends && write_outputs;
+    std::vector<uint64_t> mine;
+    uint64_t pending = 0;
+    for (uint64_t t = 0; t + 1 < tasks; ++t) {
+      if (cp.Entry(phase, t) != nullptr) continue;
+      const uint64_t rank = in_order ? 0 : pending % static_cast<uint64_t>(cluster.size());
+      if (rank == static_cast<uint64_t>(cluster.rank())) mine.push_back(t);
+      ++pending;
+    }
+    return mine;
+  };
+  // Every rank's tasks of a phase are committed: see the others' entries.
+  const auto after_phase = [&] {
+    if (!ranks) return;
+    cluster.Agree();
+    cp.Reload();
+    count_committed();
+  };
+  if (committed_before > 0 && ctx.options().progress != ProgressMode::kNever) {
+    std::fprintf(stderr,
+                 "corpusflow: resuming the checkpoint in %s: %llu of %llu input tasks%s done\n",
+                 cp.dir().c_str(), static_cast<unsigned long long>(cp.Committed(kInputPhase)),
+                 static_cast<unsigned long long>(input_tasks),
+                 breaker ? (", " + std::to_string(cp.Committed(kOutputPhase)) + " of " +
+                            std::to_string(output_tasks) + " output tasks")
+                               .c_str()
+                         : "");
+  }
+
+  // One task: the operators of pipeline `p` opened afresh with counters of their own (added to
+  // the run's and kept in the task's entry), `reader` or the source, `writer` or the sink.
+  struct TaskRun {
+    RunStats stats;
+    std::vector<OperatorStats*> op_stats;
+  };
+  const auto run_task =
+      [&](size_t p, TaskRun& task, const std::string& moment,
+          const std::function<std::unique_ptr<BatchReader>(const OpenContext&)>& open_reader,
+          const std::function<std::unique_ptr<BatchWriter>(const OpenContext&)>& open_writer) {
+        for (const std::string& label : labels)
+          task.op_stats.push_back(&task.stats.AddOperator(label));
+        const PipelinePlan& pipe = plan.pipelines()[p];
+        ctx.ResetStop();
+        const size_t first_after_source = pipe.transforms.empty() ? pipe.sink : pipe.transforms[0];
+        const InputEstimate estimate{p == 0 ? std::optional<uint64_t>(slice) : std::nullopt, {}};
+        std::vector<std::unique_ptr<OpenContext>> contexts;
+        auto open = [&](size_t i) -> const OpenContext& {
+          InputEstimate input = estimate;
+          if (i != first_after_source) input.records.reset();
+          contexts.push_back(std::make_unique<OpenContext>(OpenContext{
+              ctx, *task.op_stats[i], plan.input_schema(i), input, plan.later_fields(i)}));
+          return *contexts.back();
+        };
+        PipelineRuns runs;
+        runs.moment = moment.c_str();
+        std::unique_ptr<BatchReader> reader = open_reader(open(pipe.source));
+        runs.reader = reader.get();
+        runs.source_stats = task.op_stats[pipe.source];
+        std::vector<std::unique_ptr<TransformRun>> transform_runs;
+        for (size_t t : pipe.transforms) {
+          const auto& transform = static_cast<const Transform&>(*ops[t]);
+          transform_runs.push_back(transform.Open(open(t)));
+          runs.transforms.push_back(transform_runs.back().get());
+          runs.transform_ops.push_back(&transform);
+          runs.transform_stats.push_back(task.op_stats[t]);
+          runs.transform_indexes.push_back(static_cast<int>(t));
+        }
+        std::unique_ptr<BatchWriter> writer = open_writer(open(pipe.sink));
+        runs.writer = writer.get();
+        runs.sink_op = ops[pipe.sink].get();
+        runs.sink_index = static_cast<int>(pipe.sink);
+        runs.sink_stats = task.op_stats[pipe.sink];
+        RunPipeline(runs, ctx);
+        stats.peak_rss_bytes = PeakRssBytes();
+        return writer;
+      };
+  // The task's figures go to the run's counters and to its entry; its texts (a format, a seed's
+  // origin) to the run's.
+  const auto keep_figures = [&](TaskRun& task, TaskEntry& entry) {
+    entry.figures = task.stats.EncodeFigures();
+    stats.AddFigures(entry.figures);
+    for (size_t i = 0; i < labels.size(); ++i) {
+      for (const auto& [name, text] : task.op_stats[i]->texts()) {
+        stats.operators()[i]->SetText(name, text);
+      }
+    }
+  };
+  // A task's outputs become its parts in the checkpoint.
+  const auto keep_parts = [&](TaskEntry& entry) {
+    std::vector<CommitGroup::TakenMember> taken = ctx.TakeTaskOutputs();
+    for (const CommitGroup::TakenMember& member : taken) {
+      for (const PendingRename& file : member.output->Files()) {
+        TaskPart part{
+            entry.parts.size(), file.target, static_cast<int>(member.output->JoinKind()), 0, 0, ""};
+        if (appends && member.output->JoinKind() == DeferredCommit::Join::kConcatenate) {
+          // Appended to: the first task's temp file becomes the one every later task appends
+          // to; the entry notes its bytes.
+          auto it = appended->find(file.target);
+          if (it == appended->end()) {
+            const std::string temp =
+                AtomicOutput::TempPathFor(file.target, *cp.PlanValue("job") + "-appended");
+            if (::rename(file.temp.c_str(), temp.c_str()) != 0) {
+              ThrowIoError("cannot keep the output appended to as", temp, errno);
+            }
+            it = appended->emplace(file.target, AppendedOutput{temp, 0}).first;
+          }
+          CF_CHECK(file.temp == it->second.temp || it->second.offset == 0,
+                   "an appended output was written elsewhere");
+          File synced = File::Open(it->second.temp, O_RDONLY);
+          synced.Sync();
+          it->second.offset = synced.Size();
+          part.append_temp = it->second.temp;
+          part.bytes = it->second.offset;
+          entry.parts.push_back(std::move(part));
+          KillPointForTest("an appended output synced");
+          continue;
+        }
+        const std::filesystem::path dest = cp.PartPath(entry.phase, entry.task, part);
+        MoveSynced(file.temp, dest);
+        KillPointForTest("a part moved into the checkpoint");
+        part.bytes = std::filesystem::file_size(dest);
+        part.checksum = FileChecksum(dest.string());
+        entry.parts.push_back(std::move(part));
+      }
+    }
+  };
+  // The last task's commit: the earlier tasks' parts join its outputs (checked as they are
+  // read, CommitGroup::set_earlier_parts).
+  const auto join_earlier = [&](const char* phase, uint64_t last) {
+    ctx.SetEarlierParts([&cp, phase, last](size_t index, const std::string& target) {
+      std::vector<CommitGroup::EarlierPart> parts;
+      for (uint64_t t = 0; t < last; ++t) {
+        const TaskEntry* entry = cp.Entry(phase, t);
+        CF_CHECK(entry != nullptr, "an earlier task is not committed");
+        if (index >= entry->parts.size() || entry->parts[index].target != target) {
+          throw CorruptionError("task " + std::to_string(t) + " of the checkpoint in " +
+                                cp.dir().string() + " did not write " + target +
+                                " as this run does; give --restart");
+        }
+        const TaskPart& part = entry->parts[index];
+        // Appended to: the last task's temp file holds the earlier tasks' bytes already.
+        if (!part.append_temp.empty()) return std::vector<CommitGroup::EarlierPart>{};
+        parts.push_back(CommitGroup::EarlierPart{cp.PartPath(phase, t, part).string(), part.bytes,
+                                                 part.checksum});
+      }
+      return parts;
+    });
+  };
+
+  // The source's counters say what the checkpoint saved and what this run did again (on rank 0,
+  // which reports: its own tasks and the last).
+  const auto finish_counters = [&] {
+    OperatorStats& first = *stats.operators()[0];
+    first.Add("checkpoint_tasks", input_tasks + output_tasks);
+    first.Add("checkpoint_tasks_resumed", committed_before);
+    first.Add("checkpoint_tasks_run", input_tasks + output_tasks - committed_before);
+    first.Add("checkpoint_tasks_redone", redone);
+  };
+  // An input task: pass 1 into the breaker's task files, or the whole pipeline into parts of the
+  // outputs (the last task's outputs kept for the commit).
+  const auto input_task = [&](uint64_t t, bool last) {
+    const std::filesystem::path folder = cp.StartTask(kInputPhase, t);
+    ctx.SetInputTask(t);
+    ctx.set_writes_parts(!last);
+    TaskRun task;
+    TaskEntry entry{kInputPhase, t, {}, {}, {}};
+    std::unique_ptr<BatchWriter> writer = run_task(
+        0, task, "input task " + std::to_string(t),
+        [&](const OpenContext& open) { return source.Open(open); },
+        [&](const OpenContext& open) -> std::unique_ptr<BatchWriter> {
+          if (breaker) return breaker_op->OpenInputTask(open, folder, output_tasks);
+          return static_cast<const Sink&>(*ops[plan.pipelines()[0].sink]).Open(open);
+        });
+    ctx.SetInputTask(std::nullopt);
+    keep_figures(task, entry);
+    counted.emplace(kInputPhase, t);
+    if (breaker) {
+      std::string records;
+      for (uint64_t n : static_cast<InputTaskWriter&>(*writer).OutputTaskRecords()) {
+        records += (records.empty() ? "" : ",") + std::to_string(n);
+      }
+      entry.values["records"] = records;
+    }
+    if (last) {
+      join_earlier(kInputPhase, t);
+      return;
+    }
+    if (!breaker) keep_parts(entry);
+    KillPointForTest("the commit of an input task");
+    cp.Commit(std::move(entry));
+  };
+  const auto commit_outputs = [&] {
+    CheckInterrupt();
+    ctx.CommitDeferred();
+    cp.Complete();
+  };
+
+  ctx.progress().StartPhase(breaker ? "[1/2] input tasks" : "tasks", input_bytes);
+  for (const uint64_t t : my_tasks(kInputPhase, input_tasks, !breaker)) input_task(t, false);
+  const uint64_t last_input = input_tasks - 1;
+  if (!breaker) {
+    after_phase();
+    agreed(false, [&] {
+      input_task(last_input, true);
+      finish_counters();
+      commit_outputs();
+    });
+    return;
+  }
+  // With a breaker every input task is committed before pass 2, the last one too.
+  if (cp.Entry(kInputPhase, last_input) == nullptr && cluster.rank() == cluster.size() - 1) {
+    input_task(last_input, false);
+  }
+  after_phase();
+
+  // Records of each output task, from every input task's entry.
+  std::vector<uint64_t> records(output_tasks, 0);
+  std::vector<std::filesystem::path> folders;
+  for (uint64_t t = 0; t < input_tasks; ++t) {
+    const TaskEntry* entry = cp.Entry(kInputPhase, t);
+    CF_CHECK(entry != nullptr, "an input task is not committed");
+    folders.push_back(cp.TaskFolder(kInputPhase, t));
+    const std::string& list = entry->values.at("records");
+    size_t start = 0;
+    for (uint64_t o = 0; o < output_tasks; ++o) {
+      const size_t comma = list.find(',', start);
+      records[o] += std::stoull(list.substr(start, comma - start));
+      start = comma + 1;
+    }
+  }
+  std::vector<uint64_t> origins(output_tasks, 0);
+  for (uint64_t o = 1; o < output_tasks; ++o) origins[o] = origins[o - 1] + records[o - 1];
+  const auto output_task = [&](uint64_t o, bool last) {
+    cp.StartTask(kOutputPhase, o);
+    ctx.set_writes_parts(!last);
+    TaskRun task;
+    TaskEntry entry{kOutputPhase, o, {}, {}, {}};
+    run_task(
+        1, task, "output task " + std::to_string(o),
+        [&](const OpenContext& open) {
+          return breaker_op->OpenOutputTask(open, o, output_tasks, folders, records[o], origins[o]);
+        },
+        [&](const OpenContext& open) {
+          return static_cast<const Sink&>(*ops[plan.pipelines()[1].sink]).Open(open);
+        });
+    keep_figures(task, entry);
+    counted.emplace(kOutputPhase, o);
+    if (last) {
+      join_earlier(kOutputPhase, o);
+      return;
+    }
+    keep_parts(entry);
+    KillPointForTest("the commit of an output task");
+    cp.Commit(std::move(entry));
+  };
+  ctx.progress().StartPhase("[2/2] output tasks", 0);
+  for (const uint64_t o : my_tasks(kOutputPhase, output_tasks, true)) output_task(o, false);
+  after_phase();
+  agreed(false, [&] {
+    output_task(output_tasks - 1, true);
+    finish_counters();
+    commit_outputs();
+  });
+}
+
+}  // namespace corpusflow
