@@ -284,9 +284,11 @@ class Breaker : public Operator {
     return 0;
   }
   /// The writer of one input task into `folder` (empty), for `output_tasks` output tasks.
-  virtual std::unique_ptr<InputTaskWriter> OpenInputTask(const OpenContext& /*ctx*/,
-                                                         const std::filesystem::path& /*folder*/,
-                                                         uint64_t /*output_tasks*/) const {
+  /// `previous`: the finished writer of this process's previous input task (null for the first),
+  /// whose memory the new one may take over: memory used again is far cheaper than fresh memory.
+  virtual std::unique_ptr<InputTaskWriter> OpenInputTask(
+      const OpenContext& /*ctx*/, const std::filesystem::path& /*folder*/,
+      uint64_t /*output_tasks*/, std::unique_ptr<InputTaskWriter> /*previous*/) const {
     return nullptr;
   }
   /// The reader of output task `task` of `output_tasks`: its records from the folders of every

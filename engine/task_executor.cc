@@ -355,6 +355,8 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
   };
   // An input task: pass 1 into the breaker's task files, or the whole pipeline into parts of the
   // outputs (the last task's outputs kept for the commit).
+  // This process's last finished pass-1 writer, whose memory the next one reuses.
+  std::unique_ptr<InputTaskWriter> finished_writer;
   const auto input_task = [&](uint64_t t, bool last) {
     const std::filesystem::path folder = cp.StartTask(kInputPhase, t);
     ctx.SetInputTask(t);
@@ -365,7 +367,10 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
         0, task, "input task " + std::to_string(t),
         [&](const OpenContext& open) { return source.Open(open); },
         [&](const OpenContext& open) -> std::unique_ptr<BatchWriter> {
-          if (breaker) return breaker_op->OpenInputTask(open, folder, output_tasks);
+          if (breaker) {
+            return breaker_op->OpenInputTask(open, folder, output_tasks,
+                                             std::move(finished_writer));
+          }
           return static_cast<const Sink&>(*ops[plan.pipelines()[0].sink]).Open(open);
         });
     ctx.SetInputTask(std::nullopt);
@@ -377,6 +382,7 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
         records += (records.empty() ? "" : ",") + std::to_string(n);
       }
       entry.values["records"] = records;
+      finished_writer.reset(static_cast<InputTaskWriter*>(writer.release()));
     }
     if (last) {
       join_earlier(kInputPhase, t);

@@ -299,11 +299,11 @@ uint64_t ShuffleOperator::OutputTasks(const ExecContext& ctx, uint64_t input_byt
   return ShuffleOutputTasks(BudgetFor(settings_, ctx), input_bytes);
 }
 
-std::unique_ptr<InputTaskWriter> ShuffleOperator::OpenInputTask(const OpenContext& ctx,
-                                                                const std::filesystem::path& folder,
-                                                                uint64_t output_tasks) const {
-  if (!settings_.seed_given) ctx.stats.SetText("seed_origin", "random");
-  return OpenShuffleInputTask(ConfigFor(settings_, ctx.exec), ctx, folder, output_tasks);
+std::unique_ptr<InputTaskWriter> ShuffleOperator::OpenInputTask(
+    const OpenContext& ctx, const std::filesystem::path& folder, uint64_t output_tasks,
+    std::unique_ptr<InputTaskWriter> previous) const {
+  return OpenShuffleInputTask(ConfigFor(settings_, ctx.exec), ctx, folder, output_tasks,
+                              std::move(previous));
 }
 
 std::unique_ptr<BatchReader> ShuffleOperator::OpenOutputTask(

@@ -57,9 +57,9 @@ class ShuffleOperator : public Breaker {
   /// Runs in the tasks of a checkpointed run (shuffle_tasks.h) with --seed, without --head-count.
   std::string TaskLimit() const override;
   uint64_t OutputTasks(const ExecContext& ctx, uint64_t input_bytes) const override;
-  std::unique_ptr<InputTaskWriter> OpenInputTask(const OpenContext& ctx,
-                                                 const std::filesystem::path& folder,
-                                                 uint64_t output_tasks) const override;
+  std::unique_ptr<InputTaskWriter> OpenInputTask(
+      const OpenContext& ctx, const std::filesystem::path& folder, uint64_t output_tasks,
+      std::unique_ptr<InputTaskWriter> previous) const override;
   std::unique_ptr<BatchReader> OpenOutputTask(const OpenContext& ctx, uint64_t task,
                                               uint64_t output_tasks,
                                               const std::vector<std::filesystem::path>& inputs,

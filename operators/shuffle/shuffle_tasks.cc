@@ -4,6 +4,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -26,6 +27,10 @@ constexpr uint64_t kTaskFileMagic = 0x6b736174666663ull;  // "cfftask"
 constexpr size_t kRowWords = 4;
 constexpr size_t kTrailerBytes = 3 * 8;
 constexpr uint64_t kMaxOutputTasks = uint64_t{1} << 16;
+/// Input bytes per output task at most: its records then stay under the working set that the
+/// shuffle holds in memory without spilling (64 MiB, shuffle_layout.cc), unless the stages
+/// before the shuffle make them much larger.
+constexpr uint64_t kOutputTaskInputBytes = uint64_t{32} << 20;
 
 /// One section of a run: where it is in the file, its records and checksum.
 struct Section {
@@ -37,16 +42,34 @@ struct Section {
 
 class ShuffleInputTask : public InputTaskWriter {
   struct Local : OpState {
-    explicit Local(size_t tasks) : sections(tasks), records(tasks, 0) {}
+    /// The sections are `spare` buffers where there are (memory already touched), else each gets
+    /// its share of the worker's limit at once (and a quarter more), so that sections rarely grow
+    /// by copying.
+    Local(size_t tasks, uint64_t limit, std::vector<std::string>& spare)
+        : sections(tasks), records(tasks, 0) {
+      for (std::string& s : sections) {
+        if (!spare.empty()) {
+          s = std::move(spare.back());
+          spare.pop_back();
+        }
+        s.clear();
+        s.reserve(limit / tasks + limit / (4 * tasks));
+      }
+    }
     std::vector<std::string> sections;
     std::vector<uint64_t> records;
     uint64_t held = 0;
+    /// One record's key, varint and encoding, appended to its section from here (appending
+    /// what is written copies less than growing a section by zeros and writing over them).
+    std::string scratch;
   };
 
  public:
   ShuffleInputTask(const ShuffleConfig& config, const OpenContext& ctx,
-                   const std::filesystem::path& folder, uint64_t output_tasks)
-      : codec_(ctx.input_schema),
+                   const std::filesystem::path& folder, uint64_t output_tasks,
+                   std::vector<std::string> spare)
+      : spare_(std::move(spare)),
+        codec_(ctx.input_schema),
         seed_(config.seed),
         tasks_(output_tasks),
         // Every worker may hold its share of half the budget before it writes a run.
@@ -60,7 +83,8 @@ class ShuffleInputTask : public InputTaskWriter {
 
   bool ordered() const override { return false; }
   std::unique_ptr<OpState> MakeLocalState() override {
-    return std::make_unique<Local>(static_cast<size_t>(tasks_));
+    std::lock_guard lock(mu_);
+    return std::make_unique<Local>(static_cast<size_t>(tasks_), local_limit_, spare_);
   }
 
   void Write(Batch& batch, OpState* local) override {
@@ -79,13 +103,15 @@ class ShuffleInputTask : public InputTaskWriter {
       const uint64_t key = keys.Key(first + i);
       const int owner = RecordExchange::Owner(key, tasks);
       const size_t size = encoder.EncodedSize(i);
-      std::string& section = state.sections[static_cast<size_t>(owner)];
-      const size_t at = section.size();
-      section.resize(at + 8 + VarintLength(size) + size);
-      char* p = section.data() + at;
+      const size_t whole = 8 + VarintLength(size) + size;
+      if (state.scratch.size() < whole) {
+        state.scratch.resize(std::max(whole, 2 * state.scratch.size()));
+      }
+      char* p = state.scratch.data();
       PutShuffleKey(p, RecordExchange::OwnerKey(key, owner, tasks));
       encoder.Encode(i, EncodeVarint64(p + 8, size));
-      state.held += section.size() - at;
+      state.sections[static_cast<size_t>(owner)].append(p, whole);
+      state.held += whole;
       ++state.records[static_cast<size_t>(owner)];
     }
     if (state.held >= local_limit_) WriteRun(state);
@@ -94,6 +120,8 @@ class ShuffleInputTask : public InputTaskWriter {
   void Combine(OpState& local) override {
     Local& state = static_cast<Local&>(local);
     if (state.held > 0) WriteRun(state);
+    // The buffers stay for the next input task of the process.
+    for (std::string& s : state.sections) spare_.push_back(std::move(s));
   }
 
   void Finish() override {
@@ -115,6 +143,8 @@ class ShuffleInputTask : public InputTaskWriter {
   }
 
   std::vector<uint64_t> OutputTaskRecords() const override { return records_; }
+  /// The section buffers of a finished writer, emptied, for the next one.
+  std::vector<std::string> TakeSpareBuffers() { return std::move(spare_); }
 
  private:
   /// Write the local state's records as one run, and empty it.
@@ -134,6 +164,8 @@ class ShuffleInputTask : public InputTaskWriter {
     state.held = 0;
   }
 
+  /// Section buffers not in use: a previous writer's, and those of combined local states.
+  std::vector<std::string> spare_;
   const RecordCodec codec_;
   const uint64_t seed_;
   const uint64_t tasks_;
@@ -207,19 +239,24 @@ class ShuffleOutputTask : public BatchReader {
       files.push_back(std::move(in));
     }
     shuffler_.SetExpectedInputBytes(bytes);
-    std::string buffer;
+    // One buffer for every section, grown without being filled first.
+    std::unique_ptr<char[]> buffer;
+    uint64_t capacity = 0;
     uint64_t added = 0;
     for (const Input& in : files) {
       for (const Section& s : in.sections) {
         if (s.bytes == 0) continue;
-        buffer.resize(s.bytes);
-        if (in.file.PRead(s.offset, buffer.data(), s.bytes) != s.bytes ||
-            XXH3_64bits(buffer.data(), buffer.size()) != s.checksum) {
+        if (s.bytes > capacity) {
+          capacity = std::max(s.bytes, 2 * capacity);
+          buffer.reset(new char[capacity]);
+        }
+        if (in.file.PRead(s.offset, buffer.get(), s.bytes) != s.bytes ||
+            XXH3_64bits(buffer.get(), s.bytes) != s.checksum) {
           throw CorruptionError(in.path + ": the section of output task " + std::to_string(task) +
                                 " at byte " + std::to_string(s.offset) +
                                 " does not match its checksum; give --restart");
         }
-        shuffler_.AddKeyed(buffer);
+        shuffler_.AddKeyed(std::string_view(buffer.get(), s.bytes));
         shuffler_.AddInputBytes(s.bytes);
         added += s.records;
       }
@@ -247,7 +284,7 @@ class ShuffleOutputTask : public BatchReader {
 }  // namespace
 
 uint64_t ShuffleOutputTasks(uint64_t memory_bytes, uint64_t input_bytes) {
-  const uint64_t per_task = std::max<uint64_t>(memory_bytes / 2, 1);
+  const uint64_t per_task = std::clamp<uint64_t>(memory_bytes / 2, 1, kOutputTaskInputBytes);
   const uint64_t tasks = (input_bytes + per_task - 1) / per_task;
   return std::clamp<uint64_t>(tasks, 1, kMaxOutputTasks);
 }
@@ -255,8 +292,13 @@ uint64_t ShuffleOutputTasks(uint64_t memory_bytes, uint64_t input_bytes) {
 std::unique_ptr<InputTaskWriter> OpenShuffleInputTask(const ShuffleConfig& config,
                                                       const OpenContext& ctx,
                                                       const std::filesystem::path& folder,
-                                                      uint64_t output_tasks) {
-  return std::make_unique<ShuffleInputTask>(config, ctx, folder, output_tasks);
+                                                      uint64_t output_tasks,
+                                                      std::unique_ptr<InputTaskWriter> previous) {
+  std::vector<std::string> spare;
+  if (auto* writer = dynamic_cast<ShuffleInputTask*>(previous.get())) {
+    spare = writer->TakeSpareBuffers();
+  }
+  return std::make_unique<ShuffleInputTask>(config, ctx, folder, output_tasks, std::move(spare));
 }
 
 std::unique_ptr<BatchReader> OpenShuffleOutputTask(const ShuffleConfig& config,

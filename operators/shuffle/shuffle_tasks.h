@@ -35,18 +35,20 @@ namespace corpusflow {
 inline constexpr char kShuffleTaskFile[] = "records";
 
 /// Output tasks for `input_bytes` of input with a shuffle budget of `memory_bytes`: each task
-/// gets about half the budget of input bytes (its records, with the fields added before the
-/// shuffle, then mostly fit the budget; those that do not spill); 1 to 65536. Fewer tasks cost
+/// gets about half the budget of input bytes, 32 MiB at most (its records then mostly stay in
+/// memory; those that do not spill); 1 to 65536. Fewer tasks cost
 /// less (each opens the stages after the shuffle and drains their pipeline), smaller ones lose
 /// less work to a kill.
 uint64_t ShuffleOutputTasks(uint64_t memory_bytes, uint64_t input_bytes);
 
 /// The pass-1 writer of one input task: records keyed by `config.seed`, written to
 /// `folder`/records for `output_tasks` output tasks, holding at most `config.memory_bytes` / 2.
+/// It takes the section buffers of `previous` (a finished writer of this function, or null).
 std::unique_ptr<InputTaskWriter> OpenShuffleInputTask(const ShuffleConfig& config,
                                                       const OpenContext& ctx,
                                                       const std::filesystem::path& folder,
-                                                      uint64_t output_tasks);
+                                                      uint64_t output_tasks,
+                                                      std::unique_ptr<InputTaskWriter> previous);
 
 /// The pass-2 reader of output task `task` of `output_tasks`: its `records` records from the
 /// files of `inputs` (every input task's folder, in order), numbered from `origin`. Reads and
