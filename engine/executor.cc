@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -259,6 +260,21 @@ InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
   return InputEstimate{consumed_bytes.load(), consumed_records.load()};
 }
 
+std::vector<std::unique_ptr<TransformRun>> OpenTransforms(
+    const Plan& plan, const PipelinePlan& pipe, const std::function<OpenContext(size_t)>& open,
+    const std::vector<OperatorStats*>& op_stats, PipelineRuns& runs) {
+  std::vector<std::unique_ptr<TransformRun>> transform_runs;
+  for (size_t t : pipe.transforms) {
+    const auto& transform = static_cast<const Transform&>(*plan.operators()[t]);
+    transform_runs.push_back(transform.Open(open(t)));
+    runs.transforms.push_back(transform_runs.back().get());
+    runs.transform_ops.push_back(&transform);
+    runs.transform_stats.push_back(op_stats[t]);
+    runs.transform_indexes.push_back(static_cast<int>(t));
+  }
+  return transform_runs;
+}
+
 /// The checks of a run whose work is divided (MPI ranks, or the tasks of a checkpointed run):
 /// every operator can be divided (`limit`: Operator::RankLimit or TaskLimit), and no stage after
 /// a breaker numbers records with another stage before it. `divided`: "cannot run across N MPI
@@ -376,15 +392,8 @@ void Execute(const Plan& plan, ExecContext& ctx, RunStats& stats) {
     runs.reader = reader.get();
     runs.source_stats = op_stats[pipe.source];
 
-    std::vector<std::unique_ptr<TransformRun>> transform_runs;
-    for (size_t t : pipe.transforms) {
-      const auto& transform = static_cast<const Transform&>(*ops[t]);
-      transform_runs.push_back(transform.Open(open(t)));
-      runs.transforms.push_back(transform_runs.back().get());
-      runs.transform_ops.push_back(&transform);
-      runs.transform_stats.push_back(op_stats[t]);
-      runs.transform_indexes.push_back(static_cast<int>(t));
-    }
+    const std::vector<std::unique_ptr<TransformRun>> transform_runs =
+        OpenTransforms(plan, pipe, open, op_stats, runs);
 
     std::unique_ptr<BatchWriter> sink_run;
     std::unique_ptr<BreakerRun> breaker_run;

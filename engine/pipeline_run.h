@@ -5,6 +5,8 @@
 // engine/ includes this header.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,12 @@ struct PipelineRuns {
   /// What runs, for KillPointForTest: "a batch", or a checkpointed run's task.
   const char* moment = "a batch";
 };
+
+/// Open the transforms of `pipe` (each with `open(i)`, its OpenContext) into `runs`, with their
+/// counters `op_stats[i]`; returns the run objects, which `runs` points into.
+std::vector<std::unique_ptr<TransformRun>> OpenTransforms(
+    const Plan& plan, const PipelinePlan& pipe, const std::function<OpenContext(size_t)>& open,
+    const std::vector<OperatorStats*>& op_stats, PipelineRuns& runs);
 
 /// Run one pipeline to its end: every batch through every stage, then each stage's Combine
 /// steps and Finish, in stage order. Returns the records and bytes its sink consumed. Throws the

@@ -253,15 +253,8 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
         std::unique_ptr<BatchReader> reader = open_reader(open(pipe.source));
         runs.reader = reader.get();
         runs.source_stats = task.op_stats[pipe.source];
-        std::vector<std::unique_ptr<TransformRun>> transform_runs;
-        for (size_t t : pipe.transforms) {
-          const auto& transform = static_cast<const Transform&>(*ops[t]);
-          transform_runs.push_back(transform.Open(open(t)));
-          runs.transforms.push_back(transform_runs.back().get());
-          runs.transform_ops.push_back(&transform);
-          runs.transform_stats.push_back(task.op_stats[t]);
-          runs.transform_indexes.push_back(static_cast<int>(t));
-        }
+        const std::vector<std::unique_ptr<TransformRun>> transform_runs = OpenTransforms(
+            plan, pipe, [&](size_t i) { return open(i); }, task.op_stats, runs);
         std::unique_ptr<BatchWriter> writer = open_writer(open(pipe.sink));
         runs.writer = writer.get();
         runs.sink_op = ops[pipe.sink].get();

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tests/testing/cli_runner.h"
+#include "tests/testing/resume_testing.h"
 
 namespace corpusflow {
 namespace {
@@ -139,27 +140,8 @@ TEST(ResumeTest, ASpillingShuffleKilledTwentyTimesWritesTheBytesOfOneUninterrupt
 
 TEST(ResumeTest, APegasusPipelineToMegatronKilledTwentyTimesWritesTheBytesOfOneUninterruptedRun) {
   ScopedTempDir dir;
-  std::string text;
-  for (int i = 0; i < 3000; ++i) {
-    text += "{\"text\":\"第" + std::to_string(i) + "篇。今天天气很好，我们去公园散步" +
-            std::string(i % 50 == 0 ? 2000 : i % 13, 'x') + "。大家都很开心。晚上回家。\"}\n";
-  }
-  WriteFile(dir.File("in.jsonl"), text);
-  const CommandResult vocab =
-      RunCorpusflow({"run",
-                     "read " + dir.File("in.jsonl") + " --field text | vocab -o " +
-                         dir.File("v.txt") + " --size 2000",
-                     "--progress", "never"});
-  ASSERT_EQ(vocab.exit_code, 0) << vocab.err;
-  const auto pipeline = [&](const std::string& out) {
-    const std::string v = dir.File("v.txt");
-    return "read " + dir.File("in.jsonl") +
-           " --field text | pseudo-summary | tokenize --kind t5pegasus --vocab " + v +
-           " --field src --output src_ids | tokenize --kind t5pegasus --vocab " + v +
-           " --field tgt --output tgt_ids | shuffle --seed 5 --memory 1M | mlm --mask-id 103 "
-           "--vocab " +
-           v + " --seed 7 | write-megatron " + dir.File(out);
-  };
+  testing::WritePegasusInputs(dir);
+  const auto pipeline = [&](const std::string& out) { return testing::PegasusPipeline(dir, out); };
   const std::vector<std::string> options = {"--slice-bytes", "32K",       "--progress",
                                             "never",         "--tmp-dir", dir.path().string()};
   std::vector<std::string> plain = {"run", pipeline("plain")};
@@ -167,13 +149,10 @@ TEST(ResumeTest, APegasusPipelineToMegatronKilledTwentyTimesWritesTheBytesOfOneU
   const CommandResult reference = RunCorpusflow(plain);
   ASSERT_EQ(reference.exit_code, 0) << reference.err;
   std::vector<std::string> outputs, expected;
-  for (const char* field : {"src_ids", "tgt_ids", "mlm_ids"}) {
-    for (const char* ext : {".bin", ".idx"}) {
-      const std::string suffix = std::string("_") + field + "_document" + ext;
-      outputs.push_back(dir.File("out" + suffix));
-      expected.push_back(ReadFile(dir.File("plain" + suffix)));
-      std::filesystem::remove(dir.File("plain" + suffix));
-    }
+  for (const std::string& suffix : testing::PegasusOutputSuffixes()) {
+    outputs.push_back(dir.File("out" + suffix));
+    expected.push_back(ReadFile(dir.File("plain" + suffix)));
+    std::filesystem::remove(dir.File("plain" + suffix));
   }
   std::vector<std::string> command = {"run", pipeline("out")};
   command.insert(command.end(), options.begin(), options.end());

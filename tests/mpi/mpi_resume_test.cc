@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tests/testing/cli_runner.h"
+#include "tests/testing/resume_testing.h"
 
 namespace corpusflow {
 namespace {
@@ -23,28 +24,10 @@ using testing::WriteFile;
 
 TEST(MpiResumeTest, ARankKilledThenTheJobResumedWithOtherRankCountsWritesTheBytesOfOneProcess) {
   ScopedTempDir dir;
-  std::string text;
-  for (int i = 0; i < 3000; ++i) {
-    text += "{\"text\":\"第" + std::to_string(i) + "篇。今天天气很好，我们去公园散步" +
-            std::string(i % 50 == 0 ? 2000 : i % 13, 'x') + "。大家都很开心。晚上回家。\"}\n";
-  }
-  WriteFile(dir.File("in.jsonl"), text);
-  const CommandResult vocab = RunCorpusflow(
-      {"run", "read " + dir.File("in.jsonl") + " --field text | vocab -o " + dir.File("v.txt") +
-                  " --size 2000",
-       "--progress", "never"});
-  ASSERT_EQ(vocab.exit_code, 0) << vocab.err;
-  const auto pipeline = [&](const std::string& out) {
-    const std::string v = dir.File("v.txt");
-    return "read " + dir.File("in.jsonl") +
-           " --field text | pseudo-summary | tokenize --kind t5pegasus --vocab " + v +
-           " --field src --output src_ids | tokenize --kind t5pegasus --vocab " + v +
-           " --field tgt --output tgt_ids | shuffle --seed 5 --memory 1M | mlm --mask-id 103 "
-           "--vocab " +
-           v + " --seed 7 | write-megatron " + dir.File(out);
-  };
-  const std::vector<std::string> options = {"--slice-bytes", "32K", "--progress", "never",
-                                            "--tmp-dir", dir.path().string()};
+  testing::WritePegasusInputs(dir);
+  const auto pipeline = [&](const std::string& out) { return testing::PegasusPipeline(dir, out); };
+  const std::vector<std::string> options = {"--slice-bytes", "32K",       "--progress",
+                                            "never",         "--tmp-dir", dir.path().string()};
   std::vector<std::string> plain = {"run", pipeline("plain")};
   plain.insert(plain.end(), options.begin(), options.end());
   const CommandResult reference = RunCorpusflow(plain);
@@ -52,21 +35,21 @@ TEST(MpiResumeTest, ARankKilledThenTheJobResumedWithOtherRankCountsWritesTheByte
 
   std::vector<std::string> command = {"run", pipeline("out")};
   command.insert(command.end(), options.begin(), options.end());
-  command.insert(command.end(), {"--checkpoint", dir.File("ck"), "--stats-json",
-                                 dir.File("out.json")});
+  command.insert(command.end(),
+                 {"--checkpoint", dir.File("ck"), "--stats-json", dir.File("out.json")});
   // Three ranks; rank 1 dies in its third batch of pass 1, and mpirun ends the others.
-  const CommandResult first = RunCorpusflowRanks(
-      3, command,
-      {"CORPUSFLOW_TEST_KILL_AT=3", "CORPUSFLOW_TEST_KILL_WHERE=input task",
-       "CORPUSFLOW_TEST_KILL_RANK=1"});
+  const CommandResult first =
+      RunCorpusflowRanks(3, command,
+                         {"CORPUSFLOW_TEST_KILL_AT=3", "CORPUSFLOW_TEST_KILL_WHERE=input task",
+                          "CORPUSFLOW_TEST_KILL_RANK=1"});
   ASSERT_NE(first.exit_code, 0) << first.err;
   ASSERT_NE(first.err.find("corpusflow: test kill at"), std::string::npos) << first.err;
   ASSERT_NE(first.err.find("input task"), std::string::npos) << first.err;
   // Two ranks; rank 0 dies in its second batch of pass 2.
-  const CommandResult second = RunCorpusflowRanks(
-      2, command,
-      {"CORPUSFLOW_TEST_KILL_AT=2", "CORPUSFLOW_TEST_KILL_WHERE=output task",
-       "CORPUSFLOW_TEST_KILL_RANK=0"});
+  const CommandResult second =
+      RunCorpusflowRanks(2, command,
+                         {"CORPUSFLOW_TEST_KILL_AT=2", "CORPUSFLOW_TEST_KILL_WHERE=output task",
+                          "CORPUSFLOW_TEST_KILL_RANK=0"});
   ASSERT_NE(second.exit_code, 0) << second.err;
   ASSERT_NE(second.err.find("corpusflow: test kill at"), std::string::npos) << second.err;
   ASSERT_NE(second.err.find("output task"), std::string::npos) << second.err;
@@ -76,12 +59,8 @@ TEST(MpiResumeTest, ARankKilledThenTheJobResumedWithOtherRankCountsWritesTheByte
   // One process ends the job.
   const CommandResult last = RunCorpusflow(command);
   ASSERT_EQ(last.exit_code, 0) << last.err;
-  for (const char* field : {"src_ids", "tgt_ids", "mlm_ids"}) {
-    for (const char* ext : {".bin", ".idx"}) {
-      const std::string suffix = std::string("_") + field + "_document" + ext;
-      EXPECT_EQ(ReadFile(dir.File("out" + suffix)), ReadFile(dir.File("plain" + suffix)))
-          << suffix;
-    }
+  for (const std::string& suffix : testing::PegasusOutputSuffixes()) {
+    EXPECT_EQ(ReadFile(dir.File("out" + suffix)), ReadFile(dir.File("plain" + suffix))) << suffix;
   }
   const std::string stats = ReadFile(dir.File("out.json"));
   EXPECT_NE(stats.find("\"checkpoint_tasks_resumed\": "), std::string::npos) << stats;
@@ -95,9 +74,7 @@ TEST(MpiResumeTest, ARankKilledThenTheJobResumedWithOtherRankCountsWritesTheByte
   // A checkpoint one process made appends its outputs in place; resumed by three ranks, rank 0
   // runs the tasks that append. Without the shuffle, every input task writes outputs.
   const auto unshuffled = [&](const std::string& out) {
-    const std::string shuffle = "| shuffle --seed 5 --memory 1M ";
-    std::string text = pipeline(out);
-    return text.replace(text.find(shuffle), shuffle.size(), "");
+    return testing::PegasusPipeline(dir, out, false);
   };
   std::vector<std::string> plain2 = {"run", unshuffled("plain2")};
   plain2.insert(plain2.end(), options.begin(), options.end());
@@ -110,12 +87,9 @@ TEST(MpiResumeTest, ARankKilledThenTheJobResumedWithOtherRankCountsWritesTheByte
   ASSERT_EQ(one.exit_code, 137) << one.err;
   const CommandResult three = RunCorpusflowRanks(3, again);
   ASSERT_EQ(three.exit_code, 0) << three.err;
-  for (const char* field : {"src_ids", "tgt_ids", "mlm_ids"}) {
-    for (const char* ext : {".bin", ".idx"}) {
-      const std::string suffix = std::string("_") + field + "_document" + ext;
-      EXPECT_EQ(ReadFile(dir.File("again" + suffix)), ReadFile(dir.File("plain2" + suffix)))
-          << suffix;
-    }
+  for (const std::string& suffix : testing::PegasusOutputSuffixes()) {
+    EXPECT_EQ(ReadFile(dir.File("again" + suffix)), ReadFile(dir.File("plain2" + suffix)))
+        << suffix;
   }
   EXPECT_FALSE(std::filesystem::exists(dir.File("ck2")));
   for (const std::string& name : ListDir(dir.path())) {
