@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "engine/check.h"
 #include "engine/cluster.h"
@@ -20,37 +21,6 @@
 
 namespace corpusflow {
 namespace {
-
-/// Batches reused across the pipeline; owns every batch so none leaks on cancellation.
-class BatchPool {
- public:
-  /// A batch that comes back holding more than `max_kept_bytes` (it carried a record far larger
-  /// than a batch) is emptied, so that the pool keeps its batches at their usual size and a
-  /// huge record's memory is given back once it has passed.
-  explicit BatchPool(uint64_t max_kept_bytes) : max_kept_bytes_(max_kept_bytes) {}
-
-  Batch* Get() {
-    std::lock_guard lock(mu_);
-    if (!free_.empty()) {
-      Batch* b = free_.back();
-      free_.pop_back();
-      return b;
-    }
-    all_.push_back(std::make_unique<Batch>());
-    return all_.back().get();
-  }
-  void Put(Batch* b) {
-    if (b->MemoryBytes() > max_kept_bytes_) b->Release();
-    std::lock_guard lock(mu_);
-    free_.push_back(b);
-  }
-
- private:
-  uint64_t max_kept_bytes_;
-  std::mutex mu_;
-  std::vector<std::unique_ptr<Batch>> all_;
-  std::vector<Batch*> free_;
-};
 
 /// Times a call and adds wall and thread-CPU time to an operator's counters.
 class StageTimer {
@@ -156,7 +126,9 @@ tbb::filter<Batch*, Batch*> NumberingFilter(NumberingState* state) {
 /// steps and Finish, in stage order. Returns the records and bytes its sink consumed.
 InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
   // A batch in flight costs about three times its data (as ExecContext sizes them).
-  BatchPool pool(8 * ctx.batch_bytes());
+  std::optional<BatchPool> own_pool;
+  if (runs.pool == nullptr) own_pool.emplace(8 * ctx.batch_bytes());
+  BatchPool& pool = runs.pool != nullptr ? *runs.pool : *own_pool;
   uint64_t sequence = 0;
   std::vector<std::unique_ptr<LocalStates<TransformRun>>> transform_locals;
   for (TransformRun* t : runs.transforms) {

@@ -293,11 +293,12 @@ class Breaker : public Operator {
   }
   /// The reader of output task `task` of `output_tasks`: its records from the folders of every
   /// input task (`inputs`, in input order), `records` of them, numbered from `origin` (the
-  /// records of the output tasks before it: Batch::origin).
+  /// records of the output tasks before it: Batch::origin). `previous`: the finished reader of
+  /// this process's previous output task (null for the first), whose memory it may take over.
   virtual std::unique_ptr<BatchReader> OpenOutputTask(
       const OpenContext& /*ctx*/, uint64_t /*task*/, uint64_t /*output_tasks*/,
       const std::vector<std::filesystem::path>& /*inputs*/, uint64_t /*records*/,
-      uint64_t /*origin*/) const {
+      uint64_t /*origin*/, std::unique_ptr<BatchReader> /*previous*/) const {
     return nullptr;
   }
 };

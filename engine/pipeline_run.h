@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,38 @@
 #include "engine/stats.h"
 
 namespace corpusflow {
+
+/// Batches reused across a pipeline (or across the pipelines of a checkpointed run's tasks, whose
+/// memory is then touched once); owns every batch so none leaks on cancellation. Thread-safe.
+class BatchPool {
+ public:
+  /// A batch that comes back holding more than `max_kept_bytes` (it carried a record far larger
+  /// than a batch) is emptied, so that the pool keeps its batches at their usual size and a
+  /// huge record's memory is given back once it has passed.
+  explicit BatchPool(uint64_t max_kept_bytes) : max_kept_bytes_(max_kept_bytes) {}
+
+  Batch* Get() {
+    std::lock_guard lock(mu_);
+    if (!free_.empty()) {
+      Batch* b = free_.back();
+      free_.pop_back();
+      return b;
+    }
+    all_.push_back(std::make_unique<Batch>());
+    return all_.back().get();
+  }
+  void Put(Batch* b) {
+    if (b->MemoryBytes() > max_kept_bytes_) b->Release();
+    std::lock_guard lock(mu_);
+    free_.push_back(b);
+  }
+
+ private:
+  uint64_t max_kept_bytes_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Batch>> all_;
+  std::vector<Batch*> free_;
+};
 
 /// The run objects of one pipeline, opened, and where their counters go.
 struct PipelineRuns {
@@ -32,6 +65,8 @@ struct PipelineRuns {
   OperatorStats* sink_stats = nullptr;
   /// What runs, for KillPointForTest: "a batch", or a checkpointed run's task.
   const char* moment = "a batch";
+  /// The batches to use, kept across pipelines (null: the pipeline's own).
+  BatchPool* pool = nullptr;
 };
 
 /// Open the transforms of `pipe` (each with `open(i)`, its OpenContext) into `runs`, with their

@@ -224,6 +224,8 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
                          : "");
   }
 
+  // Batches for every task of the process: their memory is touched once, not once per task.
+  BatchPool batches(8 * ctx.batch_bytes());
   // One task: the operators of pipeline `p` opened afresh with counters of their own (added to
   // the run's and kept in the task's entry), `reader` or the source, `writer` or the sink.
   struct TaskRun {
@@ -233,7 +235,8 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
   const auto run_task =
       [&](size_t p, TaskRun& task, const std::string& moment,
           const std::function<std::unique_ptr<BatchReader>(const OpenContext&)>& open_reader,
-          const std::function<std::unique_ptr<BatchWriter>(const OpenContext&)>& open_writer) {
+          const std::function<std::unique_ptr<BatchWriter>(const OpenContext&)>& open_writer,
+          std::unique_ptr<BatchReader>* keep_reader = nullptr) {
         for (const std::string& label : labels)
           task.op_stats.push_back(&task.stats.AddOperator(label));
         const PipelinePlan& pipe = plan.pipelines()[p];
@@ -250,6 +253,7 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
         };
         PipelineRuns runs;
         runs.moment = moment.c_str();
+        runs.pool = &batches;
         std::unique_ptr<BatchReader> reader = open_reader(open(pipe.source));
         runs.reader = reader.get();
         runs.source_stats = task.op_stats[pipe.source];
@@ -262,6 +266,7 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
         runs.sink_stats = task.op_stats[pipe.sink];
         RunPipeline(runs, ctx);
         stats.peak_rss_bytes = PeakRssBytes();
+        if (keep_reader != nullptr) *keep_reader = std::move(reader);
         return writer;
       };
   // The task's figures go to the run's counters and to its entry; its texts (a format, a seed's
@@ -426,6 +431,8 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
   }
   std::vector<uint64_t> origins(output_tasks, 0);
   for (uint64_t o = 1; o < output_tasks; ++o) origins[o] = origins[o - 1] + records[o - 1];
+  // This process's last finished output task's reader, whose memory the next one reuses.
+  std::unique_ptr<BatchReader> finished_reader;
   const auto output_task = [&](uint64_t o, bool last) {
     cp.StartTask(kOutputPhase, o);
     ctx.set_writes_parts(!last);
@@ -434,11 +441,13 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
     run_task(
         1, task, "output task " + std::to_string(o),
         [&](const OpenContext& open) {
-          return breaker_op->OpenOutputTask(open, o, output_tasks, folders, records[o], origins[o]);
+          return breaker_op->OpenOutputTask(open, o, output_tasks, folders, records[o], origins[o],
+                                            std::move(finished_reader));
         },
         [&](const OpenContext& open) {
           return static_cast<const Sink&>(*ops[plan.pipelines()[1].sink]).Open(open);
-        });
+        },
+        &finished_reader);
     keep_figures(task, entry);
     counted.emplace(kOutputPhase, o);
     if (last) {

@@ -161,6 +161,20 @@ RecordShuffler::~RecordShuffler() {
 
 size_t RecordShuffler::bucket_count() const { return leaves_.size(); }
 
+void RecordShuffler::AdoptSlabPool(std::unique_ptr<SlabPool> pool) {
+  CF_CHECK(arena_ == nullptr && records_ == 0, "AdoptSlabPool after the first Add");
+  if (pool != nullptr && pool->slab_bytes() == pool_->slab_bytes()) pool_ = std::move(pool);
+}
+
+std::unique_ptr<SlabPool> RecordShuffler::ReleaseSlabPool() {
+  if (!emitted_all_) return nullptr;
+  // Whatever still holds slabs gives them back first.
+  current_.reset();
+  prefetched_.reset();
+  arena_.reset();
+  return std::move(pool_);
+}
+
 uint64_t RecordShuffler::slab_bytes_mapped() const {
   return pool_->slabs_mapped() * pool_->slab_bytes();
 }

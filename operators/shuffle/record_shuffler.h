@@ -176,6 +176,12 @@ class RecordShuffler {
   uint64_t spill_files() const { return spill_files_; }
   /// Bytes of memory slabs mapped so far for chunks and loaded buckets (pass 2 reuses pass 1's).
   uint64_t slab_bytes_mapped() const;
+  /// Use `pool`, the slabs of an earlier shuffler of the same config (ReleaseSlabPool), whose
+  /// pages are touched already. Before the first Add; a pool of another slab size is dropped.
+  void AdoptSlabPool(std::unique_ptr<SlabPool> pool);
+  /// After the last Next: the slabs, for a later shuffler (AdoptSlabPool), and the shuffler is
+  /// done; null before.
+  std::unique_ptr<SlabPool> ReleaseSlabPool();
   /// Raw and stored (compressed) bytes written to spill files.
   uint64_t spill_raw_bytes() const { return spill_raw_bytes_.load(); }
   uint64_t spill_stored_bytes() const { return spill_stored_bytes_.load(); }

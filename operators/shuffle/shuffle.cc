@@ -308,9 +308,10 @@ std::unique_ptr<InputTaskWriter> ShuffleOperator::OpenInputTask(
 
 std::unique_ptr<BatchReader> ShuffleOperator::OpenOutputTask(
     const OpenContext& ctx, uint64_t task, uint64_t output_tasks,
-    const std::vector<std::filesystem::path>& inputs, uint64_t records, uint64_t origin) const {
+    const std::vector<std::filesystem::path>& inputs, uint64_t records, uint64_t origin,
+    std::unique_ptr<BatchReader> previous) const {
   return OpenShuffleOutputTask(ConfigFor(settings_, ctx.exec), ctx, task, output_tasks, inputs,
-                               records, origin);
+                               records, origin, std::move(previous));
 }
 
 static const OperatorRegistrar kRegisterShuffle(OperatorDef{

@@ -63,7 +63,8 @@ class ShuffleOperator : public Breaker {
   std::unique_ptr<BatchReader> OpenOutputTask(const OpenContext& ctx, uint64_t task,
                                               uint64_t output_tasks,
                                               const std::vector<std::filesystem::path>& inputs,
-                                              uint64_t records, uint64_t origin) const override;
+                                              uint64_t records, uint64_t origin,
+                                              std::unique_ptr<BatchReader> previous) const override;
 
   const ShuffleSettings& settings() const { return settings_; }
 

@@ -17,6 +17,7 @@
 #include "engine/stats.h"
 #include "engine/units.h"
 #include "operators/shuffle/record_exchange.h"
+#include "operators/shuffle/shuffle_arena.h"
 #include "operators/shuffle/shuffle_keys.h"
 #include "operators/shuffle/shuffle_record.h"
 
@@ -218,11 +219,21 @@ std::vector<Section> ReadSections(const File& file, const std::string& path, uin
 
 class ShuffleOutputTask : public BatchReader {
  public:
+  /// The memory a finished reader leaves to the next one.
+  struct Spare {
+    std::unique_ptr<char[]> buffer;
+    uint64_t capacity = 0;
+    std::unique_ptr<SlabPool> slabs;
+  };
+
   ShuffleOutputTask(const ShuffleConfig& config, const OpenContext& ctx, uint64_t task,
                     uint64_t output_tasks, const std::vector<std::filesystem::path>& inputs,
-                    uint64_t records, uint64_t origin)
+                    uint64_t records, uint64_t origin, Spare spare)
       : shuffler_(config, ctx.input_schema, ctx.exec.temp_dir(), &ctx.stats, &ctx.exec.progress()),
-        origin_(origin) {
+        origin_(origin),
+        buffer_(std::move(spare.buffer)),
+        capacity_(spare.capacity) {
+    if (spare.slabs != nullptr) shuffler_.AdoptSlabPool(std::move(spare.slabs));
     struct Input {
       File file;
       std::string path;
@@ -240,23 +251,21 @@ class ShuffleOutputTask : public BatchReader {
     }
     shuffler_.SetExpectedInputBytes(bytes);
     // One buffer for every section, grown without being filled first.
-    std::unique_ptr<char[]> buffer;
-    uint64_t capacity = 0;
     uint64_t added = 0;
     for (const Input& in : files) {
       for (const Section& s : in.sections) {
         if (s.bytes == 0) continue;
-        if (s.bytes > capacity) {
-          capacity = std::max(s.bytes, 2 * capacity);
-          buffer.reset(new char[capacity]);
+        if (s.bytes > capacity_) {
+          capacity_ = std::max(s.bytes, 2 * capacity_);
+          buffer_.reset(new char[capacity_]);
         }
-        if (in.file.PRead(s.offset, buffer.get(), s.bytes) != s.bytes ||
-            XXH3_64bits(buffer.get(), s.bytes) != s.checksum) {
+        if (in.file.PRead(s.offset, buffer_.get(), s.bytes) != s.bytes ||
+            XXH3_64bits(buffer_.get(), s.bytes) != s.checksum) {
           throw CorruptionError(in.path + ": the section of output task " + std::to_string(task) +
                                 " at byte " + std::to_string(s.offset) +
                                 " does not match its checksum; give --restart");
         }
-        shuffler_.AddKeyed(std::string_view(buffer.get(), s.bytes));
+        shuffler_.AddKeyed(std::string_view(buffer_.get(), s.bytes));
         shuffler_.AddInputBytes(s.bytes);
         added += s.records;
       }
@@ -276,9 +285,14 @@ class ShuffleOutputTask : public BatchReader {
     return true;
   }
 
+  /// After the last Next: the memory for the next output task.
+  Spare TakeSpare() { return Spare{std::move(buffer_), capacity_, shuffler_.ReleaseSlabPool()}; }
+
  private:
   RecordShuffler shuffler_;
   const uint64_t origin_;
+  std::unique_ptr<char[]> buffer_;
+  uint64_t capacity_ = 0;
 };
 
 }  // namespace
@@ -305,9 +319,15 @@ std::unique_ptr<BatchReader> OpenShuffleOutputTask(const ShuffleConfig& config,
                                                    const OpenContext& ctx, uint64_t task,
                                                    uint64_t output_tasks,
                                                    const std::vector<std::filesystem::path>& inputs,
-                                                   uint64_t records, uint64_t origin) {
+                                                   uint64_t records, uint64_t origin,
+                                                   std::unique_ptr<BatchReader> previous) {
+  ShuffleOutputTask::Spare spare;
+  if (auto* reader = dynamic_cast<ShuffleOutputTask*>(previous.get())) {
+    spare = reader->TakeSpare();
+  }
+  previous.reset();
   return std::make_unique<ShuffleOutputTask>(config, ctx, task, output_tasks, inputs, records,
-                                             origin);
+                                             origin, std::move(spare));
 }
 
 }  // namespace corpusflow

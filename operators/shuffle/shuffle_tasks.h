@@ -53,11 +53,13 @@ std::unique_ptr<InputTaskWriter> OpenShuffleInputTask(const ShuffleConfig& confi
 /// The pass-2 reader of output task `task` of `output_tasks`: its `records` records from the
 /// files of `inputs` (every input task's folder, in order), numbered from `origin`. Reads and
 /// shuffles them here; throws CorruptionError when a file is damaged or the records are not
-/// `records`.
+/// `records`. It takes the memory (read buffer, shuffle slabs) of `previous` (a finished reader
+/// of this function, or null).
 std::unique_ptr<BatchReader> OpenShuffleOutputTask(const ShuffleConfig& config,
                                                    const OpenContext& ctx, uint64_t task,
                                                    uint64_t output_tasks,
                                                    const std::vector<std::filesystem::path>& inputs,
-                                                   uint64_t records, uint64_t origin);
+                                                   uint64_t records, uint64_t origin,
+                                                   std::unique_ptr<BatchReader> previous);
 
 }  // namespace corpusflow
