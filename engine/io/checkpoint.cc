@@ -225,18 +225,26 @@ std::string Mismatch(const CheckpointIdentity& then, const CheckpointIdentity& n
   return "";
 }
 
-uint64_t FolderBytes(const fs::path& dir, uint64_t* unfinished) {
+/// Bytes of every file under `dir`.
+uint64_t FolderBytes(const fs::path& dir) {
   uint64_t bytes = 0;
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(dir, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (it->is_regular_file(ec)) bytes += it->file_size(ec);
-    if (unfinished != nullptr && it.depth() == 1 && it->is_directory(ec) &&
-        !fs::exists(it->path().string() + ".done", ec)) {
-      ++*unfinished;
-    }
   }
   return bytes;
+}
+
+/// Task folders of `dir` without their entry: tasks a killed run started.
+uint64_t UnfinishedTasks(const fs::path& dir) {
+  uint64_t unfinished = 0;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(dir / kTasksFolder, ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    if (it->is_directory(ec) && !fs::exists(it->path().string() + ".done", ec)) ++unfinished;
+  }
+  return unfinished;
 }
 
 }  // namespace
@@ -342,7 +350,7 @@ std::unique_ptr<Checkpoint> Checkpoint::Open(const fs::path& dir,
                             "it (docs/resume.md)");
     }
     cp->LoadEntries();
-    FolderBytes(dir, &cp->unfinished_);
+    cp->unfinished_ = UnfinishedTasks(dir);
     return cp;
   }
   fs::create_directories(dir / kTasksFolder, ec);
@@ -370,7 +378,8 @@ Checkpoint::Summary Checkpoint::Read(const fs::path& dir) {
             [](const TaskEntry& a, const TaskEntry& b) {
               return std::tie(a.phase, a.task) < std::tie(b.phase, b.task);
             });
-  summary.bytes = FolderBytes(dir, &summary.unfinished_folders);
+  summary.bytes = FolderBytes(dir);
+  summary.unfinished_folders = UnfinishedTasks(dir);
   return summary;
 }
 

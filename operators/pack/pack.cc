@@ -77,7 +77,7 @@ class WindowReader : public BatchReader {
         pad_id_(pad_id),
         batch_bytes_(batch_bytes) {}
 
-  /// Samples until their data bytes reach the batch size, as RecordSpool::Next cuts them.
+  /// Samples until their data bytes reach the batch size.
   bool Next(Batch* out) override {
     codec_.PrepareBatch(out);
     SampleColumns columns{out->GetInt32List(kPackInputIds), out->GetInt32List(kPackLossMask),

@@ -103,12 +103,8 @@ void RecordExchange::Add(Scratch& scratch, const Batch& batch, uint64_t first_re
                   " is larger than the exchange between MPI ranks takes (" +
                   FormatBytes(static_cast<double>(kMaxExchangeRecord)) + ")");
     }
-    std::string& piece = scratch.pieces[static_cast<size_t>(owner)];
-    const size_t at = piece.size();
-    piece.resize(at + 8 + VarintLength(size) + size);
-    char* p = piece.data() + at;
-    PutShuffleKey(p, OwnerKey(key, owner, ranks_));
-    encoder.Encode(i, EncodeVarint64(p + 8, size));
+    AppendShuffleRecord(&scratch.pieces[static_cast<size_t>(owner)], OwnerKey(key, owner, ranks_),
+                        encoder, i, size);
   }
   read_bytes_.fetch_add(batch.DataBytes(), std::memory_order_relaxed);
   uint64_t added = 0;

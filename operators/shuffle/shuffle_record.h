@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 #include "engine/coding.h"
 #include "engine/record_codec.h"
@@ -16,6 +17,19 @@ namespace corpusflow {
 
 /// Store `key` in the first kShuffleKeyBytes bytes at `p`.
 inline void PutShuffleKey(char* p, uint64_t key) { EncodeFixed64(p, key); }
+
+/// Append record `i` of `encoder`'s batch (its encoding `size` bytes, RecordEncoder::EncodedSize)
+/// to `out` as the shuffle holds it, with `key`; returns the bytes appended.
+inline size_t AppendShuffleRecord(std::string* out, uint64_t key, const RecordEncoder& encoder,
+                                  size_t i, size_t size) {
+  const size_t at = out->size();
+  const size_t whole = kShuffleKeyBytes + VarintLength(size) + size;
+  out->resize(at + whole);
+  char* p = out->data() + at;
+  PutShuffleKey(p, key);
+  encoder.Encode(i, EncodeVarint64(p + kShuffleKeyBytes, size));
+  return whole;
+}
 
 /// Read the key stored at `p`.
 inline uint64_t GetShuffleKey(const char* p) { return DecodeFixed64(p); }

@@ -60,9 +60,6 @@ class ShuffleInputTask : public InputTaskWriter {
     std::vector<std::string> sections;
     std::vector<uint64_t> records;
     uint64_t held = 0;
-    /// One record's key, varint and encoding, appended to its section from here (appending
-    /// what is written copies less than growing a section by zeros and writing over them).
-    std::string scratch;
   };
 
  public:
@@ -103,16 +100,10 @@ class ShuffleInputTask : public InputTaskWriter {
     for (size_t i = 0; i < n; ++i) {
       const uint64_t key = keys.Key(first + i);
       const int owner = RecordExchange::Owner(key, tasks);
-      const size_t size = encoder.EncodedSize(i);
-      const size_t whole = 8 + VarintLength(size) + size;
-      if (state.scratch.size() < whole) {
-        state.scratch.resize(std::max(whole, 2 * state.scratch.size()));
-      }
-      char* p = state.scratch.data();
-      PutShuffleKey(p, RecordExchange::OwnerKey(key, owner, tasks));
-      encoder.Encode(i, EncodeVarint64(p + 8, size));
-      state.sections[static_cast<size_t>(owner)].append(p, whole);
-      state.held += whole;
+      // Written in place at the end of its section (reserved at once, so it rarely grows).
+      state.held += AppendShuffleRecord(&state.sections[static_cast<size_t>(owner)],
+                                        RecordExchange::OwnerKey(key, owner, tasks), encoder, i,
+                                        encoder.EncodedSize(i));
       ++state.records[static_cast<size_t>(owner)];
     }
     if (state.held >= local_limit_) WriteRun(state);
