@@ -1,6 +1,7 @@
 // `corpusflow status DIR`: what a checkpoint folder holds (engine/io/checkpoint.h,
 // docs/resume.md): the command it is of, its inputs, the tasks committed and to do, its bytes.
 // It reads the folder only.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -51,8 +52,14 @@ int StatusCommand(const std::vector<std::string>& args) {
   for (const CheckpointInput& in : s.identity.inputs) input_bytes += in.bytes;
   const uint64_t slice = std::max<uint64_t>(s.identity.slice_bytes, 1);
   const uint64_t input_tasks = std::max<uint64_t>(1, (input_bytes + slice - 1) / slice);
-  const auto tasks_it = s.plan.find("output_tasks");
-  const uint64_t output_tasks = tasks_it == s.plan.end() ? 0 : std::stoull(tasks_it->second);
+  // With a shuffle, the output tasks are runs of its key ranges, made once pass 1 is done.
+  const bool shuffles = s.plan.count("key_ranges") > 0;
+  const auto groups_it = s.plan.find("output_groups");
+  const uint64_t output_tasks =
+      groups_it == s.plan.end() ? 0
+                                : static_cast<uint64_t>(std::count(groups_it->second.begin(),
+                                                                   groups_it->second.end(), ',')) +
+                                      1;
   uint64_t done_in = 0, done_out = 0, part_bytes = 0;
   for (const TaskEntry& e : s.entries) {
     (e.phase == "input" ? done_in : done_out) += 1;
@@ -70,11 +77,14 @@ int StatusCommand(const std::vector<std::string>& args) {
     std::printf("  output tasks  %llu of %llu committed\n",
                 static_cast<unsigned long long>(done_out),
                 static_cast<unsigned long long>(output_tasks));
+  } else if (shuffles) {
+    std::printf("  output tasks  made from what the input tasks wrote, once all are committed\n");
   }
   const uint64_t remaining = input_tasks + output_tasks - done_in - done_out;
   // The last task of a run is committed with the outputs, never alone.
-  std::printf("  remaining     %s (the last one commits the outputs)\n",
-              Plural(remaining, "task").c_str());
+  std::printf("  remaining     %s%s (the last one commits the outputs)\n",
+              Plural(remaining, shuffles && output_tasks == 0 ? "input task" : "task").c_str(),
+              shuffles && output_tasks == 0 ? " and the output tasks" : "");
   if (s.unfinished_folders > 0) {
     std::printf("  unfinished    %s that a killed run started, done again by the next run\n",
                 Plural(s.unfinished_folders, "task").c_str());

@@ -255,11 +255,24 @@ class Sink : public Operator {
 };
 
 /// The pass-1 writer of one input task of a checkpointed run (Breaker::OpenInputTask): its
-/// Finish leaves the task's records in the task's folder, complete and synced.
+/// Finish leaves the task's records in the task's folder, complete (not synced: checked by
+/// Breaker::CheckInputTask where the machine may have lost them).
 class InputTaskWriter : public BatchWriter {
  public:
-  /// After Finish(): the records it gave each output task, in order.
-  virtual std::vector<uint64_t> OutputTaskRecords() const = 0;
+  /// After Finish(): the records it gave each key range, in order, and their bytes.
+  virtual std::vector<uint64_t> RangeRecords() const = 0;
+  virtual std::vector<uint64_t> RangeBytes() const = 0;
+};
+
+/// An output task of a checkpointed run (Breaker::OpenOutputTask): the key ranges [first_range,
+/// end_range) of the output order, `records` records numbered from `origin` (the records of the
+/// output tasks before it: Batch::origin).
+struct OutputTaskSpan {
+  uint64_t task = 0;
+  uint64_t first_range = 0;
+  uint64_t end_range = 0;
+  uint64_t records = 0;
+  uint64_t origin = 0;
 };
 
 class Breaker : public Operator {
@@ -274,31 +287,48 @@ class Breaker : public Operator {
   virtual std::unique_ptr<BreakerRun> Open(const OpenContext& ctx) const = 0;
 
   // A breaker whose TaskLimit() is "" runs a checkpointed run (docs/resume.md) in tasks: pass 1
-  // is one input task per input slice, each writing its records to its own folder; pass 2 is
-  // OutputTasks() output tasks, each reading its share from every input task's folder and
-  // emitting a fixed range of the output order. Each task may run in another process.
+  // is one input task per input slice, each writing its records, divided among KeyRanges()
+  // fixed ranges of the output order, to its own folder; pass 2's output tasks are runs of
+  // consecutive ranges (GroupRanges, once pass 1 is done), each reading its share from every
+  // input task's folder and emitting it. Each task may run in another process.
 
-  /// The number of output tasks for an input of `input_bytes` (a pure function of it and the
+  /// The number of key ranges for an input of `input_bytes` (a pure function of it and the
   /// run's options; the checkpoint fixes it at its first run).
-  virtual uint64_t OutputTasks(const ExecContext& /*ctx*/, uint64_t /*input_bytes*/) const {
+  virtual uint64_t KeyRanges(const ExecContext& /*ctx*/, uint64_t /*input_bytes*/) const {
     return 0;
   }
-  /// The writer of one input task into `folder` (empty), for `output_tasks` output tasks.
-  /// `previous`: the finished writer of this process's previous input task (null for the first),
-  /// whose memory the new one may take over: memory used again is far cheaper than fresh memory.
+  /// The writer of one input task into `folder` (empty), for `ranges` key ranges. `previous`:
+  /// the finished writer of this process's previous input task (null for the first), whose
+  /// memory the new one may take over: memory used again is far cheaper than fresh memory.
   virtual std::unique_ptr<InputTaskWriter> OpenInputTask(
-      const OpenContext& /*ctx*/, const std::filesystem::path& /*folder*/,
-      uint64_t /*output_tasks*/, std::unique_ptr<InputTaskWriter> /*previous*/) const {
+      const OpenContext& /*ctx*/, const std::filesystem::path& /*folder*/, uint64_t /*ranges*/,
+      std::unique_ptr<InputTaskWriter> /*previous*/) const {
     return nullptr;
   }
-  /// The reader of output task `task` of `output_tasks`: its records from the folders of every
-  /// input task (`inputs`, in input order), `records` of them, numbered from `origin` (the
-  /// records of the output tasks before it: Batch::origin). `previous`: the finished reader of
-  /// this process's previous output task (null for the first), whose memory it may take over.
+  /// Check the records that an input task's writer left in `folder` (for `ranges` key ranges),
+  /// reading them whole; throws CorruptionError naming what is damaged. The files of an input
+  /// task are not synced (their checksums are): a resumed run checks those of the tasks
+  /// committed on another boot of the machine, or on another machine, and does again those
+  /// that fail.
+  virtual void CheckInputTask(const std::filesystem::path& /*folder*/, uint64_t /*ranges*/) const {}
+  /// The output tasks, given the records and their bytes that pass 1 gave each key range: the
+  /// first range of each, in order (a pure function of them and the run's options; the
+  /// checkpoint fixes it once pass 1 is done).
+  virtual std::vector<uint64_t> GroupRanges(const ExecContext& /*ctx*/,
+                                            const std::vector<uint64_t>& /*records*/,
+                                            const std::vector<uint64_t>& /*bytes*/) const {
+    return {};
+  }
+  /// The reader of output task `task` (of `ranges` key ranges): its records from the folders of
+  /// every input task (`inputs`, in input order). `next`: the output task this process opens
+  /// after it, when there is one (the reader may load its records meanwhile). `previous`: the
+  /// finished reader of this process's previous output task (null for the first), whose memory
+  /// (and load of this task) it may take over.
   virtual std::unique_ptr<BatchReader> OpenOutputTask(
-      const OpenContext& /*ctx*/, uint64_t /*task*/, uint64_t /*output_tasks*/,
-      const std::vector<std::filesystem::path>& /*inputs*/, uint64_t /*records*/,
-      uint64_t /*origin*/, std::unique_ptr<BatchReader> /*previous*/) const {
+      const OpenContext& /*ctx*/, const OutputTaskSpan& /*task*/, uint64_t /*ranges*/,
+      const std::vector<std::filesystem::path>& /*inputs*/,
+      const std::optional<OutputTaskSpan>& /*next*/,
+      std::unique_ptr<BatchReader> /*previous*/) const {
     return nullptr;
   }
 };

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -10,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <new>
 #include <optional>
 #include <set>
 #include <string>
@@ -48,6 +50,38 @@ void MoveSynced(const std::string& from, const std::filesystem::path& dest) {
   }
   File out = File::Open(dest.string(), O_RDONLY);
   out.Sync();
+}
+
+/// "3,0,12": counts as an entry or the manifest keeps them.
+std::string JoinCounts(const std::vector<uint64_t>& counts) {
+  std::string list;
+  for (const uint64_t n : counts) list += (list.empty() ? "" : ",") + std::to_string(n);
+  return list;
+}
+
+/// The counts of a JoinCounts list kept in the checkpoint `dir`. Throws CorruptionError.
+std::vector<uint64_t> ParseCounts(const std::string& list, const std::filesystem::path& dir) {
+  std::vector<uint64_t> counts;
+  size_t start = 0;
+  while (start <= list.size() && !list.empty()) {
+    const size_t comma = std::min(list.find(',', start), list.size());
+    const std::string item = list.substr(start, comma - start);
+    if (item.empty() || item.find_first_not_of("0123456789") != std::string::npos) {
+      throw CorruptionError("a list of counts in " + dir.string() + " holds '" + item +
+                            "'; give --restart");
+    }
+    counts.push_back(std::stoull(item));
+    start = comma + 1;
+  }
+  return counts;
+}
+
+/// An XXH3 state, reset, for File::HashWrites.
+std::shared_ptr<XXH3_state_t> NewWriteHash() {
+  std::shared_ptr<XXH3_state_t> state(XXH3_createState(), XXH3_freeState);
+  if (state == nullptr) throw std::bad_alloc();
+  XXH3_64bits_reset(state.get());
+  return state;
 }
 
 }  // namespace
@@ -116,17 +150,17 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
       }
     }
     checkpoint = Checkpoint::Open(ctx.options().checkpoint, identity, ctx.options().restart);
-    if (!checkpoint->PlanValue("job")) checkpoint->SetPlanValue("job", NewJobName());
+    std::map<std::string, std::string> fixed;
+    if (!checkpoint->PlanValue("job")) fixed["job"] = NewJobName();
     // A checkpoint that one process makes appends the outputs that join by concatenation to one
     // temp file beside each, task after task; one made under MPI keeps every task's outputs as
     // parts, which the last task joins. The first run decides.
-    if (!checkpoint->PlanValue("appends")) {
-      checkpoint->SetPlanValue("appends", ranks ? "0" : "1");
+    if (!checkpoint->PlanValue("appends")) fixed["appends"] = ranks ? "0" : "1";
+    if (breaker && !checkpoint->PlanValue("key_ranges")) {
+      fixed["key_ranges"] =
+          std::to_string(std::max<uint64_t>(1, breaker_op->KeyRanges(ctx, input_bytes)));
     }
-    if (breaker && !checkpoint->PlanValue("output_tasks")) {
-      checkpoint->SetPlanValue("output_tasks", std::to_string(std::max<uint64_t>(
-                                                   1, breaker_op->OutputTasks(ctx, input_bytes))));
-    }
+    if (!fixed.empty()) checkpoint->SetPlanValues(fixed);
     ctx.SetJob(*checkpoint->PlanValue("job"));
     ctx.RemoveJobTempsBesideOutputs();
   });
@@ -141,22 +175,64 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
     ctx.CommitAlone();
   }
   Checkpoint& cp = *checkpoint;
-  const uint64_t output_tasks = breaker ? std::stoull(*cp.PlanValue("output_tasks")) : 0;
+  const uint64_t ranges = breaker ? std::stoull(*cp.PlanValue("key_ranges")) : 0;
+  // The output tasks: the first key range of each, fixed once pass 1 is done (none before).
+  std::vector<uint64_t> groups;
+  const auto load_groups = [&] {
+    if (const std::optional<std::string> list = cp.PlanValue("output_groups")) {
+      groups = ParseCounts(*list, cp.dir());
+    }
+  };
+  load_groups();
+  uint64_t output_tasks = groups.size();
+  // The records of input tasks are not synced (the outputs and entries are): those committed on
+  // another boot of the machine, or on another machine, are checked whole first, and an input
+  // task whose records did not survive is done again.
+  const std::string boot = MachineBootId();
+  uint64_t lost = 0;
+  if (breaker) {
+    agreed(false, [&] {
+      for (uint64_t t = 0; t < input_tasks; ++t) {
+        const TaskEntry* entry = cp.Entry(kInputPhase, t);
+        if (entry == nullptr) continue;
+        const auto written = entry->values.find("boot");
+        if (!boot.empty() && written != entry->values.end() && written->second == boot) continue;
+        try {
+          breaker_op->CheckInputTask(cp.TaskFolder(kInputPhase, t), ranges);
+        } catch (const CorruptionError& e) {
+          if (ctx.options().progress != ProgressMode::kNever) {
+            std::fprintf(stderr,
+                         "corpusflow: input task %llu of the checkpoint did not survive the "
+                         "restart of the machine that wrote it (%s): it is done again\n",
+                         static_cast<unsigned long long>(t), e.what());
+          }
+          cp.Discard(kInputPhase, t);
+          ++lost;
+        }
+      }
+    });
+    if (ranks) cp.Reload();
+  }
   const bool appends = cp.PlanValue("appends") == "1";
   // The outputs appended to, by target: where the last committed task left each
   // (RunFiles::appends).
   auto appended = std::make_shared<std::map<std::string, AppendedOutput>>();
   if (appends) {
     const char* phase = breaker ? kOutputPhase : kInputPhase;
-    for (uint64_t t = 0; t < (breaker ? output_tasks : input_tasks); ++t) {
-      const TaskEntry* entry = cp.Entry(phase, t);
-      if (entry == nullptr) continue;
-      for (const TaskPart& part : entry->parts) {
-        if (!part.append_temp.empty()) {
-          (*appended)[part.target] = AppendedOutput{part.append_temp, part.bytes};
+    const uint64_t tasks = breaker ? output_tasks : input_tasks;
+    const auto load_appended = [&] {
+      appended->clear();
+      for (uint64_t t = 0; t < tasks; ++t) {
+        const TaskEntry* entry = cp.Entry(phase, t);
+        if (entry == nullptr) continue;
+        for (const TaskPart& part : entry->parts) {
+          if (!part.append_temp.empty()) {
+            (*appended)[part.target] = AppendedOutput{part.append_temp, part.bytes, NewWriteHash()};
+          }
         }
       }
-    }
+    };
+    load_appended();
     // A run killed while it committed its outputs renamed some of these files onto their
     // outputs (or the next run's sweep finished its renames): the committed tasks' bytes are the
     // first ones of the output, from which the last task is done again.
@@ -170,14 +246,49 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
       File from = File::Open(target, O_RDONLY);
       File to = File::Open(a.temp, O_WRONLY | O_CREAT | O_EXCL, 0644);
       to.CopyFrom(from, 0, 0, a.offset);
-      to.Sync();
       to.Close();
     }
+    // The appended bytes are not synced (their checksums are): those of tasks committed on
+    // another boot, or on another machine, are checked in task order, and from the first task
+    // whose bytes did not survive on, the tasks are done again.
+    std::map<std::string, uint64_t> checked;
+    bool damaged = false;
+    for (uint64_t t = 0; t < tasks; ++t) {
+      const TaskEntry* entry = cp.Entry(phase, t);
+      if (entry == nullptr) continue;
+      const auto written = entry->values.find("boot");
+      const bool check = boot.empty() || written == entry->values.end() || written->second != boot;
+      for (const TaskPart& part : entry->parts) {
+        if (part.append_temp.empty() || damaged) continue;
+        uint64_t& from = checked[part.target];
+        if (check) {
+          try {
+            damaged = part.bytes < from ||
+                      FileChecksum(part.append_temp, from, part.bytes - from) != part.checksum;
+          } catch (const CorruptionError&) {
+            damaged = true;
+          }
+        }
+        from = part.bytes;
+      }
+      if (damaged) {
+        if (ctx.options().progress != ProgressMode::kNever) {
+          std::fprintf(stderr,
+                       "corpusflow: the outputs of task %llu of the checkpoint did not survive the "
+                       "restart of the machine that wrote them: it is done again, and the tasks "
+                       "after it\n",
+                       static_cast<unsigned long long>(t));
+        }
+        cp.Discard(phase, t);
+        ++lost;
+      }
+    }
+    if (damaged) load_appended();
     ctx.SetAppendedOutputs(appended);
   }
   const uint64_t committed_before = cp.Committed(kInputPhase) + cp.Committed(kOutputPhase);
   // Tasks a killed run started and did not commit: the work a kill cost, done again now.
-  const uint64_t redone = cp.unfinished_tasks();
+  const uint64_t redone = cp.unfinished_tasks() + lost;
   // The figures of the tasks committed by other runs (and, under MPI, other ranks) join the
   // run's, each once.
   std::set<std::pair<std::string, uint64_t>> counted;
@@ -214,14 +325,14 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
     count_committed();
   };
   if (committed_before > 0 && ctx.options().progress != ProgressMode::kNever) {
-    std::fprintf(stderr,
-                 "corpusflow: resuming the checkpoint in %s: %llu of %llu input tasks%s done\n",
-                 cp.dir().c_str(), static_cast<unsigned long long>(cp.Committed(kInputPhase)),
-                 static_cast<unsigned long long>(input_tasks),
-                 breaker ? (", " + std::to_string(cp.Committed(kOutputPhase)) + " of " +
-                            std::to_string(output_tasks) + " output tasks")
-                               .c_str()
-                         : "");
+    std::fprintf(
+        stderr, "corpusflow: resuming the checkpoint in %s: %llu of %llu input tasks%s done\n",
+        cp.dir().c_str(), static_cast<unsigned long long>(cp.Committed(kInputPhase)),
+        static_cast<unsigned long long>(input_tasks),
+        breaker && output_tasks > 0 ? (", " + std::to_string(cp.Committed(kOutputPhase)) + " of " +
+                                       std::to_string(output_tasks) + " output tasks")
+                                          .c_str()
+                                    : "");
   }
 
   // Batches for every task of the process: their memory is touched once, not once per task.
@@ -297,17 +408,25 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
             if (::rename(file.temp.c_str(), temp.c_str()) != 0) {
               ThrowIoError("cannot keep the output appended to as", temp, errno);
             }
-            it = appended->emplace(file.target, AppendedOutput{temp, 0}).first;
+            it = appended->emplace(file.target, AppendedOutput{temp, 0, nullptr}).first;
           }
           CF_CHECK(file.temp == it->second.temp || it->second.offset == 0,
                    "an appended output was written elsewhere");
-          File synced = File::Open(it->second.temp, O_RDONLY);
-          synced.Sync();
-          it->second.offset = synced.Size();
+          // Not synced: the checksum of this task's bytes is kept (the first task's read back,
+          // a later task's hashed as it wrote them), and a run on another boot checks it.
+          const uint64_t size = File::Open(it->second.temp, O_RDONLY).Size();
+          if (it->second.written == nullptr) {
+            part.checksum = FileChecksum(it->second.temp, 0, size);
+            it->second.written = NewWriteHash();
+          } else {
+            part.checksum = XXH3_64bits_digest(it->second.written.get());
+            XXH3_64bits_reset(it->second.written.get());
+          }
+          it->second.offset = size;
           part.append_temp = it->second.temp;
           part.bytes = it->second.offset;
           entry.parts.push_back(std::move(part));
-          KillPointForTest("an appended output synced");
+          KillPointForTest("an appended output kept");
           continue;
         }
         const std::filesystem::path dest = cp.PartPath(entry.phase, entry.task, part);
@@ -360,14 +479,13 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
     ctx.SetInputTask(t);
     ctx.set_writes_parts(!last);
     TaskRun task;
-    TaskEntry entry{kInputPhase, t, {}, {}, {}};
+    TaskEntry entry{kInputPhase, t, {{"boot", boot}}, {}, {}};
     std::unique_ptr<BatchWriter> writer = run_task(
         0, task, "input task " + std::to_string(t),
         [&](const OpenContext& open) { return source.Open(open); },
         [&](const OpenContext& open) -> std::unique_ptr<BatchWriter> {
           if (breaker) {
-            return breaker_op->OpenInputTask(open, folder, output_tasks,
-                                             std::move(finished_writer));
+            return breaker_op->OpenInputTask(open, folder, ranges, std::move(finished_writer));
           }
           return static_cast<const Sink&>(*ops[plan.pipelines()[0].sink]).Open(open);
         });
@@ -375,11 +493,9 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
     keep_figures(task, entry);
     counted.emplace(kInputPhase, t);
     if (breaker) {
-      std::string records;
-      for (uint64_t n : static_cast<InputTaskWriter&>(*writer).OutputTaskRecords()) {
-        records += (records.empty() ? "" : ",") + std::to_string(n);
-      }
-      entry.values["records"] = records;
+      const auto& records = static_cast<InputTaskWriter&>(*writer);
+      entry.values["records"] = JoinCounts(records.RangeRecords());
+      entry.values["bytes"] = JoinCounts(records.RangeBytes());
       finished_writer.reset(static_cast<InputTaskWriter*>(writer.release()));
     }
     if (last) {
@@ -414,35 +530,63 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
   }
   after_phase();
 
-  // Records of each output task, from every input task's entry.
-  std::vector<uint64_t> records(output_tasks, 0);
+  // Records of each key range and their bytes, from every input task's entry.
+  std::vector<uint64_t> range_records(ranges, 0);
+  std::vector<uint64_t> range_bytes(ranges, 0);
   std::vector<std::filesystem::path> folders;
   for (uint64_t t = 0; t < input_tasks; ++t) {
     const TaskEntry* entry = cp.Entry(kInputPhase, t);
     CF_CHECK(entry != nullptr, "an input task is not committed");
     folders.push_back(cp.TaskFolder(kInputPhase, t));
-    const std::string& list = entry->values.at("records");
-    size_t start = 0;
-    for (uint64_t o = 0; o < output_tasks; ++o) {
-      const size_t comma = list.find(',', start);
-      records[o] += std::stoull(list.substr(start, comma - start));
-      start = comma + 1;
+    const std::vector<uint64_t> records = ParseCounts(entry->values.at("records"), cp.dir());
+    const std::vector<uint64_t> bytes = ParseCounts(entry->values.at("bytes"), cp.dir());
+    if (records.size() != ranges || bytes.size() != ranges) {
+      throw CorruptionError("the entry of input task " + std::to_string(t) + " in " +
+                            cp.dir().string() + " does not count " + std::to_string(ranges) +
+                            " key ranges; give --restart");
+    }
+    for (uint64_t r = 0; r < ranges; ++r) {
+      range_records[r] += records[r];
+      range_bytes[r] += bytes[r];
     }
   }
-  std::vector<uint64_t> origins(output_tasks, 0);
-  for (uint64_t o = 1; o < output_tasks; ++o) origins[o] = origins[o - 1] + records[o - 1];
+  // The output tasks, from what pass 1 wrote: the first run to get here fixes them.
+  if (groups.empty()) {
+    agreed(false, [&] {
+      cp.SetPlanValues({{"output_groups",
+                         JoinCounts(breaker_op->GroupRanges(ctx, range_records, range_bytes))}});
+    });
+    if (ranks) cp.Reload();
+    load_groups();
+    output_tasks = groups.size();
+  }
+  std::vector<OutputTaskSpan> spans(output_tasks);
+  for (uint64_t o = 0; o < output_tasks; ++o) {
+    OutputTaskSpan& span = spans[o];
+    span.task = o;
+    span.first_range = groups[o];
+    span.end_range = o + 1 < output_tasks ? groups[o + 1] : ranges;
+    if (span.first_range >= span.end_range || span.end_range > ranges) {
+      throw CorruptionError("the output tasks fixed in " + cp.dir().string() +
+                            " are not runs of its key ranges; give --restart");
+    }
+    for (uint64_t r = span.first_range; r < span.end_range; ++r) span.records += range_records[r];
+    if (o > 0) span.origin = spans[o - 1].origin + spans[o - 1].records;
+  }
   // This process's last finished output task's reader, whose memory the next one reuses.
   std::unique_ptr<BatchReader> finished_reader;
-  const auto output_task = [&](uint64_t o, bool last) {
+  const auto output_task = [&](uint64_t o, bool last, std::optional<uint64_t> next) {
     cp.StartTask(kOutputPhase, o);
     ctx.set_writes_parts(!last);
     TaskRun task;
-    TaskEntry entry{kOutputPhase, o, {}, {}, {}};
+    TaskEntry entry{kOutputPhase, o, {{"boot", boot}}, {}, {}};
     run_task(
         1, task, "output task " + std::to_string(o),
         [&](const OpenContext& open) {
-          return breaker_op->OpenOutputTask(open, o, output_tasks, folders, records[o], origins[o],
-                                            std::move(finished_reader));
+          return breaker_op->OpenOutputTask(
+              open, spans[o], ranges, folders,
+              next ? std::optional<OutputTaskSpan>(spans[*next]) : std::nullopt,
+              std::move(finished_reader));
         },
         [&](const OpenContext& open) {
           return static_cast<const Sink&>(*ops[plan.pipelines()[1].sink]).Open(open);
@@ -459,10 +603,21 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
     cp.Commit(std::move(entry));
   };
   ctx.progress().StartPhase("[2/2] output tasks", 0);
-  for (const uint64_t o : my_tasks(kOutputPhase, output_tasks, true)) output_task(o, false);
+  // Each task names the one the process runs after it (rank 0 ends with the last), whose records
+  // load meanwhile.
+  const std::vector<uint64_t> mine = my_tasks(kOutputPhase, output_tasks, true);
+  for (size_t i = 0; i < mine.size(); ++i) {
+    std::optional<uint64_t> next;
+    if (i + 1 < mine.size()) {
+      next = mine[i + 1];
+    } else if (cluster.rank() == 0) {
+      next = output_tasks - 1;
+    }
+    output_task(mine[i], false, next);
+  }
   after_phase();
   agreed(false, [&] {
-    output_task(output_tasks - 1, true);
+    output_task(output_tasks - 1, true, std::nullopt);
     finish_counters();
     commit_outputs();
   });

@@ -140,6 +140,7 @@ AtomicOutput AtomicOutput::Create(const std::string& path, const RunFiles& run, 
         ThrowIoError("cannot cut to its committed bytes", a.temp, errno);
       }
       out.file_.Skip(a.offset);
+      out.file_.HashWrites(a.written.get());
       out.file_.set_name(path);
       out.temp_path_ = a.temp;
       out.kept_ = true;

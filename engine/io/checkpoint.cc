@@ -20,7 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr char kFormatLine[] = "corpusflow-checkpoint 1";
-constexpr char kEntryFormatLine[] = "corpusflow-task 1";
+constexpr char kEntryFormatLine[] = "corpusflow-task 2";
 constexpr char kCompleteName[] = "complete";
 constexpr char kTasksFolder[] = "tasks";
 constexpr uint64_t kFingerprintBytes = uint64_t{1} << 20;
@@ -122,7 +122,8 @@ std::string EncodeEntry(const TaskEntry& entry) {
   for (const TaskPart& p : entry.parts) {
     if (!p.append_temp.empty()) {
       out += "append\t" + std::to_string(p.index) + '\t' + Escape(p.target) + '\t' +
-             Escape(p.append_temp) + '\t' + std::to_string(p.bytes) + '\n';
+             Escape(p.append_temp) + '\t' + std::to_string(p.bytes) + '\t' +
+             std::to_string(p.checksum) + '\n';
       continue;
     }
     out += "part\t" + std::to_string(p.index) + '\t' + Escape(p.target) + '\t' +
@@ -148,9 +149,9 @@ TaskEntry DecodeEntry(const fs::path& path) {
       entry.parts.push_back(TaskPart{ParseNumber(f[1], path), f[2],
                                      static_cast<int>(ParseNumber(f[3], path)),
                                      ParseNumber(f[4], path), ParseNumber(f[5], path), ""});
-    } else if (f[0] == "append" && f.size() == 5) {
+    } else if (f[0] == "append" && f.size() == 6) {
       entry.parts.push_back(TaskPart{ParseNumber(f[1], path), f[2], static_cast<int>(1),
-                                     ParseNumber(f[4], path), 0, f[3]});
+                                     ParseNumber(f[4], path), ParseNumber(f[5], path), f[3]});
     } else if (f[0] == "figures" && f.size() == 2) {
       entry.figures = f[1];
     } else {
@@ -264,21 +265,26 @@ void WriteFileAtomically(const fs::path& path, const std::string& text) {
 }
 
 uint64_t FileChecksum(const std::string& path) {
-  File file = File::Open(path, O_RDONLY);
-  XXH3_state_t* state = XXH3_createState();
-  XXH3_64bits_reset(state);
+  return FileChecksum(path, 0, File::Open(path, O_RDONLY).Size());
+}
+
+uint64_t FileChecksum(const std::string& path, uint64_t offset, uint64_t bytes) {
+  const File file = File::Open(path, O_RDONLY);
+  std::unique_ptr<XXH3_state_t, XXH_errorcode (*)(XXH3_state_t*)> state(XXH3_createState(),
+                                                                        XXH3_freeState);
+  XXH3_64bits_reset(state.get());
   std::vector<char> buffer(size_t{1} << 20);
-  try {
-    for (size_t n; (n = file.Read(buffer.data(), buffer.size())) > 0;) {
-      XXH3_64bits_update(state, buffer.data(), n);
+  for (uint64_t done = 0; done < bytes;) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(buffer.size(), bytes - done));
+    const size_t n = file.PRead(offset + done, buffer.data(), want);
+    if (n < want) {
+      throw CorruptionError(path + " ends at byte " + std::to_string(offset + done + n) +
+                            " where the checkpoint expects " + std::to_string(offset + bytes));
     }
-  } catch (...) {
-    XXH3_freeState(state);
-    throw;
+    XXH3_64bits_update(state.get(), buffer.data(), n);
+    done += n;
   }
-  const uint64_t sum = XXH3_64bits_digest(state);
-  XXH3_freeState(state);
-  return sum;
+  return XXH3_64bits_digest(state.get());
 }
 
 std::vector<CheckpointInput> DescribeCheckpointInputs(const std::vector<std::string>& inputs) {
@@ -396,7 +402,12 @@ void Checkpoint::LoadEntries() {
                  ec.value());
 }
 
-void Checkpoint::Reload() { LoadEntries(); }
+void Checkpoint::Reload() {
+  CheckpointIdentity identity;
+  DecodeManifest(dir_ / kCheckpointManifest, &identity, &plan_);
+  entries_.clear();
+  LoadEntries();
+}
 
 void Checkpoint::WriteManifest() const {
   WriteFileAtomically(dir_ / kCheckpointManifest, EncodeManifest(identity_, plan_));
@@ -408,8 +419,8 @@ std::optional<std::string> Checkpoint::PlanValue(const std::string& key) const {
   return it->second;
 }
 
-void Checkpoint::SetPlanValue(const std::string& key, const std::string& value) {
-  plan_[key] = value;
+void Checkpoint::SetPlanValues(const std::map<std::string, std::string>& values) {
+  for (const auto& [key, value] : values) plan_[key] = value;
   WriteManifest();
 }
 
@@ -446,6 +457,32 @@ void Checkpoint::Commit(TaskEntry entry) {
   SyncFolder(folder);
   WriteFileAtomically(folder.string() + ".done", EncodeEntry(entry));
   entries_[{entry.phase, entry.task}] = std::move(entry);
+}
+
+void Checkpoint::Discard(const std::string& phase, uint64_t task) {
+  const fs::path folder = TaskFolder(phase, task);
+  const fs::path done = folder.string() + ".done";
+  if (::unlink(done.c_str()) != 0 && errno != ENOENT) {
+    ThrowIoError("cannot remove the journal entry", done.string(), errno);
+  }
+  SyncFolder(dir_ / kTasksFolder);
+  std::error_code ec;
+  fs::remove_all(folder, ec);
+  entries_.erase({phase, task});
+}
+
+std::string MachineBootId() {
+  std::string id;
+  try {
+    File file = File::Open("/proc/sys/kernel/random/boot_id", O_RDONLY);
+    char buffer[64];
+    const size_t n = file.Read(buffer, sizeof buffer);
+    id.assign(buffer, n);
+  } catch (const IoError&) {
+    return "";
+  }
+  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  return id;
 }
 
 void Checkpoint::Complete() noexcept {

@@ -5,18 +5,20 @@
 // a rerun of the same command with the same folder skips the tasks committed and does the rest,
 // and its outputs are byte for byte those of an uninterrupted run.
 //
-// Layout of DIR (every file written whole under a temp name, synced and renamed, then the folder
-// synced; nothing is ever locked or mapped, so it works on network filesystems):
+// Layout of DIR (the manifest, entries and parts written whole under a temp name, synced and
+// renamed, then the folder synced; an input task's records are not synced, their checksums are;
+// nothing is ever locked or mapped, so it works on network filesystems):
 //   corpusflow-checkpoint    the manifest: what the checkpoint is of (the command and options
 //                            that decide the outputs, each input's size, mtime and a content
 //                            fingerprint, the slice size) and values the first run fixed for the
-//                            later ones (the number of output tasks)
+//                            later ones (the key ranges of a shuffle, its output tasks)
 //   tasks/PHASE-NNNNNNNN/    a task's files: the records an input task gives the shuffle, or the
 //                            parts of the outputs a task wrote (part-K)
-//   tasks/PHASE-NNNNNNNN.done    its journal entry: the task's values (what it covers, records per
-//                            output task), its parts (target, join, bytes, XXH3 checksum) and its
-//                            figures for the run's report. A task is committed when its entry
-//                            exists; a task folder without one is a killed task's, redone.
+//   tasks/PHASE-NNNNNNNN.done    its journal entry: the task's values (the boot of the machine
+//                            it ran on, records per output task), its parts (target, join, bytes,
+//                            XXH3 checksum) and its figures for the run's report. A task is
+//                            committed when its entry exists; a task folder without one is a killed
+//                            task's, redone.
 //   complete                 written after the run committed its outputs; the run then removes
 //                            everything else, and this last
 // The manifest format and the entries are text, one "key TAB value" per line, values escaped
@@ -69,7 +71,8 @@ struct TaskPart {
   /// XXH3 of the part's bytes.
   uint64_t checksum = 0;
   /// Not empty for an output appended to (not a part): its temp file beside the output, whose
-  /// first `bytes` bytes are this task's and the earlier ones' (no checksum).
+  /// first `bytes` bytes are this task's and the earlier ones' (`checksum`: of this task's,
+  /// those after the previous task's `bytes`).
   std::string append_temp;
 };
 
@@ -111,10 +114,11 @@ class Checkpoint {
   const std::filesystem::path& dir() const { return dir_; }
   /// A value the first run of the checkpoint fixed (the manifest's plan lines).
   std::optional<std::string> PlanValue(const std::string& key) const;
-  /// Fix a value for every later run (the manifest is rewritten). REQUIRES: not fixed yet.
-  void SetPlanValue(const std::string& key, const std::string& value);
+  /// Fix values for every later run (the manifest is rewritten once). REQUIRES: not fixed yet.
+  void SetPlanValues(const std::map<std::string, std::string>& values);
 
-  /// Load the entries committed since (by the other ranks of an MPI run).
+  /// Load the manifest's plan values and the entries again: what rank 0 of an MPI run fixed and
+  /// the tasks the other ranks committed since come, those it discarded go.
   void Reload();
   /// The entry of a committed task, or null.
   const TaskEntry* Entry(const std::string& phase, uint64_t task) const;
@@ -129,8 +133,12 @@ class Checkpoint {
   /// The folder of a task (committed or started).
   std::filesystem::path TaskFolder(const std::string& phase, uint64_t task) const;
   /// Commit a task: its entry is written (temp, sync, rename, folder sync). Every file the entry
-  /// names must be complete and synced in its folder.
+  /// names must be complete in its folder, and synced unless a check of its content finds it
+  /// damaged (a task's `boot` value, below).
   void Commit(TaskEntry entry);
+  /// Undo the commit of a task whose files did not survive: its entry and folder are removed,
+  /// and the task is done again. Throws IoError.
+  void Discard(const std::string& phase, uint64_t task);
   /// The run committed its outputs: note it, then remove the task folders, entries and manifest,
   /// the note last, and the folder when it is empty. Never throws (what cannot be removed stays,
   /// and a later run with --restart removes it).
@@ -157,7 +165,15 @@ class Checkpoint {
 /// Throws IoError.
 void WriteFileAtomically(const std::filesystem::path& path, const std::string& text);
 
-/// XXH3 of a file's bytes. Throws IoError.
+/// The identity of this boot of the machine (Linux: /proc/sys/kernel/random/boot_id), "" when
+/// unknown. A task's files that the process did not sync are whole as long as the machine that
+/// wrote them has not restarted since, whatever killed the process: a task notes the boot
+/// (its entry's `boot` value), and a run on another boot, or on another machine, checks them.
+std::string MachineBootId();
+
+/// XXH3 of a file's bytes, or of `bytes` of them from `offset` on (CorruptionError when the file
+/// ends before). Throws IoError.
 uint64_t FileChecksum(const std::string& path);
+uint64_t FileChecksum(const std::string& path, uint64_t offset, uint64_t bytes);
 
 }  // namespace corpusflow

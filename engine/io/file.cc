@@ -105,7 +105,8 @@ File::File(File&& other) noexcept
       ownership_(other.ownership_),
       calls_(other.calls_),
       max_write_call_(other.max_write_call_),
-      position_(other.position_) {}
+      position_(other.position_),
+      hash_(std::exchange(other.hash_, nullptr)) {}
 
 File& File::operator=(File&& other) noexcept {
   if (this != &other) {
@@ -116,6 +117,7 @@ File& File::operator=(File&& other) noexcept {
     calls_ = other.calls_;
     max_write_call_ = other.max_write_call_;
     position_ = other.position_;
+    hash_ = std::exchange(other.hash_, nullptr);
   }
   return *this;
 }
@@ -178,6 +180,7 @@ size_t File::PRead(uint64_t offset, char* buf, size_t n) const {
 }
 
 void File::Write(std::string_view data) {
+  if (hash_ != nullptr) XXH3_64bits_update(hash_, data.data(), data.size());
   uint64_t calls = 0;
   while (!data.empty()) {
     const size_t n = max_write_call_ > 0 ? std::min(data.size(), max_write_call_) : data.size();

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <xxhash.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -85,6 +86,9 @@ class File {
   void set_max_write_call(size_t bytes) { max_write_call_ = bytes; }
   /// Use `calls` for the system calls from now on (a FileSystem that injects faults).
   void set_calls(IoCalls* calls) { calls_ = calls; }
+  /// Add every byte that Write writes from now on to `state` (XXH3 streaming; null: stop); the
+  /// caller owns it. A checkpointed run's appended outputs are checked this way (docs/resume.md).
+  void HashWrites(XXH3_state_t* state) { hash_ = state; }
 
   /// Read up to `n` bytes at the current offset with one read(2) (a pipe may give fewer); 0 only
   /// at the end. Throws IoError.
@@ -120,6 +124,7 @@ class File {
   IoCalls* calls_ = &IoCalls::System();
   size_t max_write_call_ = kMaxWriteCall;
   uint64_t position_ = 0;
+  XXH3_state_t* hash_ = nullptr;
 };
 
 }  // namespace corpusflow

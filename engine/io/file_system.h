@@ -77,10 +77,12 @@ class OutputFolders;
 /// files the run reads, which no output may replace, and where to note the folders it creates.
 /// Immutable once the run started.
 /// An output that a checkpointed run appends to from task to task (docs/resume.md): its temp
-/// file beside it, of which the first `offset` bytes are the committed tasks'.
+/// file beside it, of which the first `offset` bytes are the committed tasks', and the XXH3 of
+/// what the running task writes after them (File::HashWrites).
 struct AppendedOutput {
   std::string temp;
   uint64_t offset = 0;
+  std::shared_ptr<XXH3_state_t> written;
 };
 
 struct RunFiles {

@@ -295,23 +295,33 @@ std::string ShuffleOperator::TaskLimit() const {
   return "";
 }
 
-uint64_t ShuffleOperator::OutputTasks(const ExecContext& ctx, uint64_t input_bytes) const {
-  return ShuffleOutputTasks(BudgetFor(settings_, ctx), input_bytes);
+uint64_t ShuffleOperator::KeyRanges(const ExecContext& ctx, uint64_t input_bytes) const {
+  return ShuffleKeyRanges(BudgetFor(settings_, ctx), input_bytes);
 }
 
 std::unique_ptr<InputTaskWriter> ShuffleOperator::OpenInputTask(
-    const OpenContext& ctx, const std::filesystem::path& folder, uint64_t output_tasks,
+    const OpenContext& ctx, const std::filesystem::path& folder, uint64_t ranges,
     std::unique_ptr<InputTaskWriter> previous) const {
-  return OpenShuffleInputTask(ConfigFor(settings_, ctx.exec), ctx, folder, output_tasks,
+  return OpenShuffleInputTask(ConfigFor(settings_, ctx.exec), ctx, folder, ranges,
                               std::move(previous));
 }
 
+void ShuffleOperator::CheckInputTask(const std::filesystem::path& folder, uint64_t ranges) const {
+  CheckShuffleInputTask(folder, ranges);
+}
+
+std::vector<uint64_t> ShuffleOperator::GroupRanges(const ExecContext& ctx,
+                                                   const std::vector<uint64_t>& records,
+                                                   const std::vector<uint64_t>& bytes) const {
+  return GroupShuffleRanges(BudgetFor(settings_, ctx), records, bytes);
+}
+
 std::unique_ptr<BatchReader> ShuffleOperator::OpenOutputTask(
-    const OpenContext& ctx, uint64_t task, uint64_t output_tasks,
-    const std::vector<std::filesystem::path>& inputs, uint64_t records, uint64_t origin,
+    const OpenContext& ctx, const OutputTaskSpan& task, uint64_t ranges,
+    const std::vector<std::filesystem::path>& inputs, const std::optional<OutputTaskSpan>& next,
     std::unique_ptr<BatchReader> previous) const {
-  return OpenShuffleOutputTask(ConfigFor(settings_, ctx.exec), ctx, task, output_tasks, inputs,
-                               records, origin, std::move(previous));
+  return OpenShuffleOutputTask(ConfigFor(settings_, ctx.exec), ctx, task, ranges, inputs, next,
+                               std::move(previous));
 }
 
 static const OperatorRegistrar kRegisterShuffle(OperatorDef{

@@ -56,14 +56,17 @@ class ShuffleOperator : public Breaker {
   std::unique_ptr<BreakerRun> Open(const OpenContext& ctx) const override;
   /// Runs in the tasks of a checkpointed run (shuffle_tasks.h) with --seed, without --head-count.
   std::string TaskLimit() const override;
-  uint64_t OutputTasks(const ExecContext& ctx, uint64_t input_bytes) const override;
+  uint64_t KeyRanges(const ExecContext& ctx, uint64_t input_bytes) const override;
   std::unique_ptr<InputTaskWriter> OpenInputTask(
-      const OpenContext& ctx, const std::filesystem::path& folder, uint64_t output_tasks,
+      const OpenContext& ctx, const std::filesystem::path& folder, uint64_t ranges,
       std::unique_ptr<InputTaskWriter> previous) const override;
-  std::unique_ptr<BatchReader> OpenOutputTask(const OpenContext& ctx, uint64_t task,
-                                              uint64_t output_tasks,
+  void CheckInputTask(const std::filesystem::path& folder, uint64_t ranges) const override;
+  std::vector<uint64_t> GroupRanges(const ExecContext& ctx, const std::vector<uint64_t>& records,
+                                    const std::vector<uint64_t>& bytes) const override;
+  std::unique_ptr<BatchReader> OpenOutputTask(const OpenContext& ctx, const OutputTaskSpan& task,
+                                              uint64_t ranges,
                                               const std::vector<std::filesystem::path>& inputs,
-                                              uint64_t records, uint64_t origin,
+                                              const std::optional<OutputTaskSpan>& next,
                                               std::unique_ptr<BatchReader> previous) const override;
 
   const ShuffleSettings& settings() const { return settings_; }

@@ -277,6 +277,128 @@ TEST(ResumeTest, WhatCannotBeResumedIsRefusedBeforeAnyWork) {
   EXPECT_EQ(ReadFile(dir.File("mine/notes.txt")), "mine");
 }
 
+TEST(ResumeTest, TasksOfAnotherBootAreCheckedAndThoseWhoseFilesDidNotSurviveAreDoneAgain) {
+  // The records of input tasks and the bytes appended to the outputs are not synced: a machine
+  // that restarts may lose them. A run on another boot checks them against their checksums.
+  ScopedTempDir dir;
+  WriteFile(dir.File("in.txt"), Lines(40000));
+  const auto shuffle = [&](const std::string& out) {
+    return std::vector<std::string>{"shuffle",
+                                    dir.File("in.txt"),
+                                    "-o",
+                                    dir.File(out),
+                                    "--seed",
+                                    "3",
+                                    "--memory",
+                                    "2M",
+                                    "--slice-bytes",
+                                    "64K",
+                                    "--progress",
+                                    "never",
+                                    "--tmp-dir",
+                                    dir.path().string()};
+  };
+  ASSERT_EQ(RunCorpusflow(shuffle("plain.txt")).exit_code, 0);
+  const std::string expected = ReadFile(dir.File("plain.txt"));
+  std::vector<std::string> command = shuffle("out.txt");
+  command.insert(command.end(),
+                 {"--checkpoint", dir.File("ck"), "--stats-json", dir.File("out.json")});
+  // Killed as it commits its third output task: every input task and two output tasks are
+  // committed; then the entries say that another boot of the machine wrote them.
+  const auto killed_on_another_boot = [&] {
+    const CommandResult killed = RunCorpusflow(
+        command, "",
+        {"CORPUSFLOW_TEST_KILL_AT=3", "CORPUSFLOW_TEST_KILL_WHERE=the commit of an output task"});
+    ASSERT_EQ(killed.exit_code, 137) << killed.err;
+    int entries = 0;
+    for (const std::string& name : ListDir(dir.File("ck/tasks"))) {
+      if (name.size() < 5 || name.substr(name.size() - 5) != ".done") continue;
+      const std::string path = dir.File("ck/tasks/" + name);
+      std::string entry = ReadFile(path);
+      const size_t at = entry.find("value\tboot\t");
+      ASSERT_NE(at, std::string::npos) << entry;
+      const size_t end = entry.find('\n', at);
+      entry.replace(at, end - at, "value\tboot\tanother-boot");
+      WriteFile(path, entry);
+      ++entries;
+    }
+    ASSERT_GT(entries, 3);
+  };
+
+  // Nothing lost: every committed task is checked and kept; the killed one is done again.
+  killed_on_another_boot();
+  CommandResult resumed = RunCorpusflow(command);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(ReadFile(dir.File("out.txt")), expected);
+  std::string stats = ReadFile(dir.File("out.json"));
+  EXPECT_EQ(Counter(stats, "checkpoint_tasks_redone"), 1) << stats;
+  std::filesystem::remove(dir.File("out.txt"));
+
+  // One byte of input task 1's records and the first byte appended to the output lost: that
+  // input task and every output task are done again, and the bytes are those of one run.
+  killed_on_another_boot();
+  const std::string records = dir.File("ck/tasks/input-00000001/records");
+  std::string bytes = ReadFile(records);
+  ASSERT_GT(bytes.size(), 200u);
+  bytes[100] ^= 1;
+  WriteFile(records, bytes);
+  std::string appended;
+  for (const std::string& name : ListDir(dir.path())) {
+    if (name.find("-appended") != std::string::npos) appended = dir.File(name);
+  }
+  ASSERT_FALSE(appended.empty());
+  bytes = ReadFile(appended);
+  bytes[0] ^= 1;
+  WriteFile(appended, bytes);
+  resumed = RunCorpusflow(command);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(ReadFile(dir.File("out.txt")), expected);
+  stats = ReadFile(dir.File("out.json"));
+  // The killed task, input task 1, output tasks 0 and 1.
+  EXPECT_EQ(Counter(stats, "checkpoint_tasks_redone"), 4) << stats;
+  EXPECT_FALSE(std::filesystem::exists(dir.File("ck")));
+}
+
+TEST(ResumeTest, OutputTasksThatOutgrowASmallerBudgetAreShuffledOutOfCore) {
+  // The output tasks are made to fit the budget of the run that ends pass 1; a resumed run given
+  // far less --memory shuffles each task's key ranges one at a time through a RecordShuffler
+  // (which spills what does not fit).
+  ScopedTempDir dir;
+  WriteFile(dir.File("in.txt"), Lines(40000));
+  const auto command = [&](const std::string& memory, const std::string& out) {
+    return std::vector<std::string>{"shuffle",
+                                    dir.File("in.txt"),
+                                    "-o",
+                                    dir.File(out),
+                                    "--seed",
+                                    "5",
+                                    "--slice-bytes",
+                                    "64K",
+                                    "--memory",
+                                    memory,
+                                    "--progress",
+                                    "never",
+                                    "--tmp-dir",
+                                    dir.path().string(),
+                                    "--checkpoint",
+                                    dir.File("ck"),
+                                    "--stats-json",
+                                    dir.File("out.json")};
+  };
+  std::vector<std::string> plain = command("8M", "plain.txt");
+  plain.resize(plain.size() - 4);  // no checkpoint, no report
+  ASSERT_EQ(RunCorpusflow(plain).exit_code, 0);
+  const CommandResult killed = RunCorpusflow(
+      command("8M", "out.txt"), "",
+      {"CORPUSFLOW_TEST_KILL_AT=2", "CORPUSFLOW_TEST_KILL_WHERE=the commit of an output task"});
+  ASSERT_EQ(killed.exit_code, 137) << killed.err;
+  const CommandResult resumed = RunCorpusflow(command("1M", "out.txt"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(ReadFile(dir.File("out.txt")), ReadFile(dir.File("plain.txt")));
+  const std::string stats = ReadFile(dir.File("out.json"));
+  EXPECT_GT(Counter(stats, "output_tasks_out_of_core"), 0) << stats;
+}
+
 TEST(ResumeTest, ADamagedPartOrAShortenedOutputIsFoundBeforeAnyOutputIsReplaced) {
   ScopedTempDir dir;
   std::string ids;

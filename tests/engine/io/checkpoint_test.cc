@@ -32,12 +32,13 @@ TEST(CheckpointTest, EntriesAndPlanValuesSurviveAReopenExactly) {
   const fs::path ck = dir.path() / "ck";
   {
     auto cp = Checkpoint::Open(ck, Identity(dir, command), false);
-    cp->SetPlanValue("output_tasks", "5");
+    cp->SetPlanValues({{"output_tasks", "5"}});
     const fs::path folder = cp->StartTask("output", 3);
     WriteFile(folder / "part-0", "bytes");
     TaskEntry entry{"output", 3, {{"records", "1,2,3"}}, {}, "0\tc\tx\t7\n"};
     entry.parts.push_back(
         TaskPart{0, "out\tname.txt", 1, 5, FileChecksum((folder / "part-0").string()), ""});
+    entry.parts.push_back(TaskPart{1, "out.bin", 1, 1234, 98765, ".out.bin.tmp-j-appended"});
     cp->Commit(entry);
     cp->StartTask("input", 1);  // started, never committed
   }
@@ -50,9 +51,14 @@ TEST(CheckpointTest, EntriesAndPlanValuesSurviveAReopenExactly) {
   ASSERT_NE(entry, nullptr);
   EXPECT_EQ(entry->values.at("records"), "1,2,3");
   EXPECT_EQ(entry->figures, "0\tc\tx\t7\n");
-  ASSERT_EQ(entry->parts.size(), 1u);
+  ASSERT_EQ(entry->parts.size(), 2u);
   EXPECT_EQ(entry->parts[0].target, "out\tname.txt");
   EXPECT_EQ(entry->parts[0].bytes, 5u);
+  // An output appended to keeps its length and the checksum of the task's bytes.
+  EXPECT_EQ(entry->parts[1].target, "out.bin");
+  EXPECT_EQ(entry->parts[1].append_temp, ".out.bin.tmp-j-appended");
+  EXPECT_EQ(entry->parts[1].bytes, 1234u);
+  EXPECT_EQ(entry->parts[1].checksum, 98765u);
   EXPECT_EQ(cp->PartPath("output", 3, entry->parts[0]), ck / "tasks/output-00000003/part-0");
   const Checkpoint::Summary summary = Checkpoint::Read(ck);
   EXPECT_EQ(summary.identity.command, command);
@@ -63,6 +69,41 @@ TEST(CheckpointTest, EntriesAndPlanValuesSurviveAReopenExactly) {
   cp->Complete();
   EXPECT_FALSE(fs::exists(ck));
   EXPECT_EQ(ListDir(dir.path()), (std::vector<std::string>{"in.txt", "keep.txt"}));
+}
+
+TEST(CheckpointTest, ADiscardedTaskIsDoneAgainAndRangesOfAFileHaveTheirOwnChecksums) {
+  ScopedTempDir dir;
+  WriteFile(dir.File("in.txt"), "some input\n");
+  const fs::path ck = dir.path() / "ck";
+  {
+    auto cp = Checkpoint::Open(ck, Identity(dir, "cmd"), false);
+    for (uint64_t t = 0; t < 2; ++t) {
+      cp->StartTask("input", t);
+      cp->Commit(TaskEntry{"input", t, {{"boot", MachineBootId()}}, {}, ""});
+    }
+    cp->Discard("input", 0);
+    EXPECT_EQ(cp->Entry("input", 0), nullptr);
+    EXPECT_FALSE(fs::exists(ck / "tasks/input-00000000"));
+  }
+  auto cp = Checkpoint::Open(ck, Identity(dir, "cmd"), false);
+  EXPECT_EQ(cp->Committed("input"), 1u);
+  EXPECT_EQ(cp->Entry("input", 0), nullptr);
+  EXPECT_EQ(cp->unfinished_tasks(), 0u);
+  // Linux names its boot: 36 characters of a UUID.
+  EXPECT_EQ(MachineBootId().size(), 36u);
+  EXPECT_EQ(cp->Entry("input", 1)->values.at("boot"), MachineBootId());
+
+  WriteFile(dir.File("f"), "abcdefgh");
+  WriteFile(dir.File("g"), "cdef");
+  EXPECT_EQ(FileChecksum(dir.File("f"), 2, 4), FileChecksum(dir.File("g")));
+  EXPECT_NE(FileChecksum(dir.File("f"), 3, 4), FileChecksum(dir.File("g")));
+  try {
+    FileChecksum(dir.File("f"), 6, 4);
+    ADD_FAILURE() << "a range past the end was read";
+  } catch (const CorruptionError& e) {
+    EXPECT_NE(std::string(e.what()).find(dir.File("f") + " ends at byte 8"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(CheckpointTest, AReopenNamesWhatChanged) {
@@ -109,7 +150,7 @@ TEST(CheckpointTest, ACutOrForeignFileIsNamed) {
     Checkpoint::Open(ck, Identity(dir, "cmd"), false);
     ADD_FAILURE() << "a cut entry was read";
   } catch (const CorruptionError& e) {
-    EXPECT_NE(std::string(e.what()).find(entry + ": not a corpusflow-task 1 file, or cut short"),
+    EXPECT_NE(std::string(e.what()).find(entry + ": not a corpusflow-task 2 file, or cut short"),
               std::string::npos)
         << e.what();
   }
