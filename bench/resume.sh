@@ -83,7 +83,7 @@ kill_and_resume() {
   local pid=$! tasks=0 done=0
   while kill -0 "$pid" 2>/dev/null; do
     if [[ -f "$work/ck/corpusflow-checkpoint" ]]; then
-      tasks=$("$corpusflow" status "$work/ck" 2>/dev/null | awk '/input tasks/ {print $5}')
+      tasks=$("$corpusflow" status "$work/ck" 2>/dev/null | awk '/^  input tasks/ {print $5}')
       done=$(find "$work/ck/tasks" -name '*.done' 2>/dev/null | wc -l)
       if [[ -n "$tasks" && "$done" -ge $((tasks / 2 + 1)) ]]; then
         kill -9 "$pid"

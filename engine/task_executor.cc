@@ -34,22 +34,16 @@ namespace {
 constexpr char kInputPhase[] = "input";
 constexpr char kOutputPhase[] = "output";
 
-/// Move a finished temp file to `dest` (rename, or copy where they are on two filesystems),
-/// synced. Throws IoError.
-void MoveSynced(const std::string& from, const std::filesystem::path& dest) {
-  if (::rename(from.c_str(), dest.c_str()) != 0) {
-    if (errno != EXDEV)
-      ThrowIoError("cannot move a task's output into the checkpoint", from, errno);
-    File in = File::Open(from, O_RDONLY);
-    File out = File::Open(dest.string(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    out.CopyFrom(in, 0, 0, in.Size());
-    out.Sync();
-    out.Close();
-    ::unlink(from.c_str());
-    return;
-  }
-  File out = File::Open(dest.string(), O_RDONLY);
-  out.Sync();
+/// Move a finished temp file to `dest` (rename, or copy where they are on two filesystems).
+/// Throws IoError.
+void MoveFile(const std::string& from, const std::filesystem::path& dest) {
+  if (::rename(from.c_str(), dest.c_str()) == 0) return;
+  if (errno != EXDEV) ThrowIoError("cannot move a task's output into the checkpoint", from, errno);
+  File in = File::Open(from, O_RDONLY);
+  File out = File::Open(dest.string(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  out.CopyFrom(in, 0, 0, in.Size());
+  out.Close();
+  ::unlink(from.c_str());
 }
 
 /// "3,0,12": counts as an entry or the manifest keeps them.
@@ -217,73 +211,86 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
   // The outputs appended to, by target: where the last committed task left each
   // (RunFiles::appends).
   auto appended = std::make_shared<std::map<std::string, AppendedOutput>>();
-  if (appends) {
-    const char* phase = breaker ? kOutputPhase : kInputPhase;
-    const uint64_t tasks = breaker ? output_tasks : input_tasks;
-    const auto load_appended = [&] {
-      appended->clear();
-      for (uint64_t t = 0; t < tasks; ++t) {
-        const TaskEntry* entry = cp.Entry(phase, t);
-        if (entry == nullptr) continue;
-        for (const TaskPart& part : entry->parts) {
-          if (!part.append_temp.empty()) {
-            (*appended)[part.target] = AppendedOutput{part.append_temp, part.bytes, NewWriteHash()};
-          }
+  // The phase whose tasks write the outputs.
+  const char* out_phase = breaker ? kOutputPhase : kInputPhase;
+  const uint64_t out_tasks = breaker ? output_tasks : input_tasks;
+  const auto load_appended = [&] {
+    appended->clear();
+    for (uint64_t t = 0; t < out_tasks; ++t) {
+      const TaskEntry* entry = cp.Entry(out_phase, t);
+      if (entry == nullptr) continue;
+      for (const TaskPart& part : entry->parts) {
+        if (!part.append_temp.empty()) {
+          (*appended)[part.target] = AppendedOutput{part.append_temp, part.bytes, NewWriteHash()};
         }
       }
-    };
-    load_appended();
-    // A run killed while it committed its outputs renamed some of these files onto their
-    // outputs (or the next run's sweep finished its renames): the committed tasks' bytes are the
-    // first ones of the output, from which the last task is done again.
-    for (const auto& [target, a] : *appended) {
-      std::error_code ec;
-      if (std::filesystem::exists(a.temp, ec)) continue;
-      if (std::filesystem::file_size(target, ec) < a.offset || ec) {
-        throw CorruptionError(a.temp + ", the file the checkpoint in " + cp.dir().string() +
-                              " appended " + target + " to, is missing; give --restart");
-      }
-      File from = File::Open(target, O_RDONLY);
-      File to = File::Open(a.temp, O_WRONLY | O_CREAT | O_EXCL, 0644);
-      to.CopyFrom(from, 0, 0, a.offset);
-      to.Close();
     }
-    // The appended bytes are not synced (their checksums are): those of tasks committed on
-    // another boot, or on another machine, are checked in task order, and from the first task
-    // whose bytes did not survive on, the tasks are done again.
-    std::map<std::string, uint64_t> checked;
-    bool damaged = false;
-    for (uint64_t t = 0; t < tasks; ++t) {
-      const TaskEntry* entry = cp.Entry(phase, t);
+  };
+  agreed(false, [&] {
+    if (appends) {
+      load_appended();
+      // A run killed while it committed its outputs renamed some of these files onto their
+      // outputs (or the next run's sweep finished its renames): the committed tasks' bytes are
+      // the first ones of the output, from which the last task is done again.
+      for (const auto& [target, a] : *appended) {
+        std::error_code ec;
+        if (std::filesystem::exists(a.temp, ec)) continue;
+        if (std::filesystem::file_size(target, ec) < a.offset || ec) {
+          throw CorruptionError(a.temp + ", the file the checkpoint in " + cp.dir().string() +
+                                " appended " + target + " to, is missing; give --restart");
+        }
+        File from = File::Open(target, O_RDONLY);
+        File to = File::Open(a.temp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+        to.CopyFrom(from, 0, 0, a.offset);
+        to.Close();
+      }
+    }
+    // The outputs' parts and appended bytes are not synced (their checksums are): those of
+    // tasks committed on another boot, or on another machine, are checked in task order. A task
+    // whose outputs did not survive is done again, and, where outputs are appended to, every
+    // task after it.
+    std::map<std::string, uint64_t> appended_from;
+    bool cut = false;
+    for (uint64_t t = 0; t < out_tasks; ++t) {
+      const TaskEntry* entry = cp.Entry(out_phase, t);
       if (entry == nullptr) continue;
       const auto written = entry->values.find("boot");
       const bool check = boot.empty() || written == entry->values.end() || written->second != boot;
+      bool intact = !cut;
       for (const TaskPart& part : entry->parts) {
-        if (part.append_temp.empty() || damaged) continue;
-        uint64_t& from = checked[part.target];
-        if (check) {
-          try {
-            damaged = part.bytes < from ||
-                      FileChecksum(part.append_temp, from, part.bytes - from) != part.checksum;
-          } catch (const CorruptionError&) {
-            damaged = true;
+        try {
+          if (!part.append_temp.empty()) {
+            uint64_t& from = appended_from[part.target];
+            if (check && intact) {
+              intact = part.bytes >= from &&
+                       FileChecksum(part.append_temp, from, part.bytes - from) == part.checksum;
+            }
+            from = part.bytes;
+          } else if (check && intact) {
+            intact = FileChecksum(cp.PartPath(out_phase, t, part).string()) == part.checksum;
           }
+        } catch (const CorruptionError&) {
+          intact = false;
+        } catch (const IoError&) {
+          intact = false;
         }
-        from = part.bytes;
       }
-      if (damaged) {
-        if (ctx.options().progress != ProgressMode::kNever) {
-          std::fprintf(stderr,
-                       "corpusflow: the outputs of task %llu of the checkpoint did not survive the "
-                       "restart of the machine that wrote them: it is done again, and the tasks "
-                       "after it\n",
-                       static_cast<unsigned long long>(t));
-        }
-        cp.Discard(phase, t);
-        ++lost;
+      if (intact) continue;
+      if (!cut && ctx.options().progress != ProgressMode::kNever) {
+        std::fprintf(stderr,
+                     "corpusflow: the outputs of %s task %llu of the checkpoint did not survive "
+                     "the restart of the machine that wrote them: it is done again%s\n",
+                     out_phase, static_cast<unsigned long long>(t),
+                     appends ? ", and the tasks after it" : "");
       }
+      cp.Discard(out_phase, t);
+      ++lost;
+      cut = appends;
     }
-    if (damaged) load_appended();
+  });
+  if (ranks) cp.Reload();
+  if (appends) {
+    load_appended();
     ctx.SetAppendedOutputs(appended);
   }
   const uint64_t committed_before = cp.Committed(kInputPhase) + cp.Committed(kOutputPhase);
@@ -430,7 +437,8 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
           continue;
         }
         const std::filesystem::path dest = cp.PartPath(entry.phase, entry.task, part);
-        MoveSynced(file.temp, dest);
+        // Not synced: its checksum is kept, and a run on another boot checks it.
+        MoveFile(file.temp, dest);
         KillPointForTest("a part moved into the checkpoint");
         part.bytes = std::filesystem::file_size(dest);
         part.checksum = FileChecksum(dest.string());

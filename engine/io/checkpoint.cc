@@ -454,7 +454,6 @@ fs::path Checkpoint::PartPath(const std::string& phase, uint64_t task, const Tas
 
 void Checkpoint::Commit(TaskEntry entry) {
   const fs::path folder = TaskFolder(entry.phase, entry.task);
-  SyncFolder(folder);
   WriteFileAtomically(folder.string() + ".done", EncodeEntry(entry));
   entries_[{entry.phase, entry.task}] = std::move(entry);
 }

@@ -5,9 +5,9 @@
 // a rerun of the same command with the same folder skips the tasks committed and does the rest,
 // and its outputs are byte for byte those of an uninterrupted run.
 //
-// Layout of DIR (the manifest, entries and parts written whole under a temp name, synced and
-// renamed, then the folder synced; an input task's records are not synced, their checksums are;
-// nothing is ever locked or mapped, so it works on network filesystems):
+// Layout of DIR (the manifest and entries written whole under a temp name, synced and renamed,
+// then the folder synced; a task's own files are not synced, their checksums are; nothing is
+// ever locked or mapped, so it works on network filesystems):
 //   corpusflow-checkpoint    the manifest: what the checkpoint is of (the command and options
 //                            that decide the outputs, each input's size, mtime and a content
 //                            fingerprint, the slice size) and values the first run fixed for the
@@ -133,8 +133,9 @@ class Checkpoint {
   /// The folder of a task (committed or started).
   std::filesystem::path TaskFolder(const std::string& phase, uint64_t task) const;
   /// Commit a task: its entry is written (temp, sync, rename, folder sync). Every file the entry
-  /// names must be complete in its folder, and synced unless a check of its content finds it
-  /// damaged (a task's `boot` value, below).
+  /// names must be complete in its folder; they are not synced: their checksums are in the
+  /// entry, with the boot they were written on (`boot` value, MachineBootId), for a run on
+  /// another boot to check.
   void Commit(TaskEntry entry);
   /// Undo the commit of a task whose files did not survive: its entry and folder are removed,
   /// and the task is done again. Throws IoError.

@@ -18,16 +18,27 @@ namespace corpusflow {
 /// Store `key` in the first kShuffleKeyBytes bytes at `p`.
 inline void PutShuffleKey(char* p, uint64_t key) { EncodeFixed64(p, key); }
 
-/// Append record `i` of `encoder`'s batch (its encoding `size` bytes, RecordEncoder::EncodedSize)
-/// to `out` as the shuffle holds it, with `key`; returns the bytes appended.
+/// The bytes the shuffle holds a record of `size` encoded bytes in: key, varint(size), encoding.
+inline size_t ShuffleRecordBytes(size_t size) {
+  return kShuffleKeyBytes + VarintLength(size) + size;
+}
+
+/// Write record `i` of `encoder`'s batch (its encoding `size` bytes, RecordEncoder::EncodedSize)
+/// at `p` as the shuffle holds it, with `key` (ShuffleRecordBytes(size) bytes).
+inline void PutShuffleRecord(char* p, uint64_t key, const RecordEncoder& encoder, size_t i,
+                             size_t size) {
+  PutShuffleKey(p, key);
+  encoder.Encode(i, EncodeVarint64(p + kShuffleKeyBytes, size));
+}
+
+/// Append record `i` of `encoder`'s batch to `out` as PutShuffleRecord writes it; returns the
+/// bytes appended.
 inline size_t AppendShuffleRecord(std::string* out, uint64_t key, const RecordEncoder& encoder,
                                   size_t i, size_t size) {
   const size_t at = out->size();
-  const size_t whole = kShuffleKeyBytes + VarintLength(size) + size;
+  const size_t whole = ShuffleRecordBytes(size);
   out->resize(at + whole);
-  char* p = out->data() + at;
-  PutShuffleKey(p, key);
-  encoder.Encode(i, EncodeVarint64(p + kShuffleKeyBytes, size));
+  PutShuffleRecord(out->data() + at, key, encoder, i, size);
   return whole;
 }
 

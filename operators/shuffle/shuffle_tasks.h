@@ -15,7 +15,7 @@
 // and whole by CheckShuffleInputTask where a machine restart may have lost it.
 //
 // Between the passes, GroupShuffleRanges makes the output tasks from what pass 1 wrote: runs of
-// consecutive ranges whose records and index take a quarter of the budget at most (64 MiB), so
+// consecutive ranges whose records and index take a sixteenth of the budget at most (64 MiB), so
 // that tasks keep their size however much the stages before the shuffle made records grow.
 //
 // Pass 2, output task o: ShuffleOutputTask reads the sections of its ranges from every run of
@@ -45,12 +45,12 @@ namespace corpusflow {
 inline constexpr char kShuffleTaskFile[] = "records";
 
 /// Key ranges for `input_bytes` of input with a shuffle budget of `memory_bytes`: an eighth of
-/// an output task's worth of input each (a quarter of the budget, 64 MiB at most); 1 to 65536.
+/// an output task's worth of input each (a sixteenth of the budget, 64 MiB at most); 1 to 65536.
 uint64_t ShuffleKeyRanges(uint64_t memory_bytes, uint64_t input_bytes);
 
 /// The output tasks for the `records` (and their `bytes`) that pass 1 wrote to each key range,
 /// with a shuffle budget of `memory_bytes`: the first range of each task, in order. A task takes
-/// consecutive ranges while their records and index take a quarter of the budget at most (64
+/// consecutive ranges while their records and index take a sixteenth of the budget at most (64
 /// MiB); a range larger than that is a task alone.
 std::vector<uint64_t> GroupShuffleRanges(uint64_t memory_bytes,
                                          const std::vector<uint64_t>& records,

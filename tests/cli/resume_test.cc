@@ -102,6 +102,25 @@ void KillAndResume(const std::vector<std::string>& command, const std::vector<st
   EXPECT_GT(completed, 0);
 }
 
+/// Rewrite the journal entries of the checkpoint in `ck` as if another boot of the machine had
+/// written them; returns how many there are.
+int SayAnotherBootWroteTheEntries(const std::string& ck) {
+  int entries = 0;
+  for (const std::string& name : ListDir(ck + "/tasks")) {
+    if (name.size() < 5 || name.substr(name.size() - 5) != ".done") continue;
+    const std::string path = ck + "/tasks/" + name;
+    std::string entry = ReadFile(path);
+    const size_t at = entry.find("value\tboot\t");
+    if (at == std::string::npos) ADD_FAILURE() << entry;
+    if (at == std::string::npos) continue;
+    const size_t end = entry.find('\n', at);
+    entry.replace(at, end - at, "value\tboot\tanother-boot");
+    WriteFile(path, entry);
+    ++entries;
+  }
+  return entries;
+}
+
 /// Lines of varied length, a few MB.
 std::string Lines(int n) {
   std::string text;
@@ -310,19 +329,7 @@ TEST(ResumeTest, TasksOfAnotherBootAreCheckedAndThoseWhoseFilesDidNotSurviveAreD
         command, "",
         {"CORPUSFLOW_TEST_KILL_AT=3", "CORPUSFLOW_TEST_KILL_WHERE=the commit of an output task"});
     ASSERT_EQ(killed.exit_code, 137) << killed.err;
-    int entries = 0;
-    for (const std::string& name : ListDir(dir.File("ck/tasks"))) {
-      if (name.size() < 5 || name.substr(name.size() - 5) != ".done") continue;
-      const std::string path = dir.File("ck/tasks/" + name);
-      std::string entry = ReadFile(path);
-      const size_t at = entry.find("value\tboot\t");
-      ASSERT_NE(at, std::string::npos) << entry;
-      const size_t end = entry.find('\n', at);
-      entry.replace(at, end - at, "value\tboot\tanother-boot");
-      WriteFile(path, entry);
-      ++entries;
-    }
-    ASSERT_GT(entries, 3);
+    ASSERT_GT(SayAnotherBootWroteTheEntries(dir.File("ck")), 3);
   };
 
   // Nothing lost: every committed task is checked and kept; the killed one is done again.
@@ -359,6 +366,49 @@ TEST(ResumeTest, TasksOfAnotherBootAreCheckedAndThoseWhoseFilesDidNotSurviveAreD
   EXPECT_FALSE(std::filesystem::exists(dir.File("ck")));
 }
 
+TEST(ResumeTest, APartDamagedOnAnotherBootIsDoneAgainWithTheTasksAfterIt) {
+  ScopedTempDir dir;
+  std::string ids;
+  for (int i = 0; i < 20000; ++i) ids += std::to_string(i % 300) + " " + std::to_string(i) + "\n";
+  WriteFile(dir.File("in.txt"), ids);
+  const auto command = [&](const std::string& out) {
+    return std::vector<std::string>{"run",
+                                    "read " + dir.File("in.txt") +
+                                        " | parse-ids --field text --output ids | write-megatron " +
+                                        dir.File(out),
+                                    "--slice-bytes",
+                                    "32K",
+                                    "--progress",
+                                    "never",
+                                    "--checkpoint",
+                                    dir.File("ck"),
+                                    "--stats-json",
+                                    dir.File("out.json")};
+  };
+  ASSERT_EQ(RunCorpusflow(command("plain")).exit_code, 0);
+  // Killed as it commits its fourth task: three committed, each with its part of the index.
+  const CommandResult killed =
+      RunCorpusflow(command("out"), "",
+                    {"CORPUSFLOW_TEST_KILL_AT=4", "CORPUSFLOW_TEST_KILL_WHERE=the commit of"});
+  ASSERT_EQ(killed.exit_code, 137) << killed.err;
+  ASSERT_EQ(SayAnotherBootWroteTheEntries(dir.File("ck")), 3);
+  const std::string part = dir.File("ck/tasks/input-00000001/part-1");
+  std::string bytes = ReadFile(part);
+  ASSERT_GT(bytes.size(), 40u);
+  bytes[bytes.size() - 3] ^= 1;
+  WriteFile(part, bytes);
+  const CommandResult resumed = RunCorpusflow(command("out"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  for (const std::string suffix : {"_ids_document.bin", "_ids_document.idx"}) {
+    EXPECT_EQ(ReadFile(dir.File("out" + suffix)), ReadFile(dir.File("plain" + suffix))) << suffix;
+  }
+  // The killed task, and tasks 1 and 2 (the outputs are appended to: task 2's bytes come after
+  // task 1's); task 0 was checked and kept.
+  const std::string stats = ReadFile(dir.File("out.json"));
+  EXPECT_EQ(Counter(stats, "checkpoint_tasks_redone"), 3) << stats;
+  EXPECT_EQ(Counter(stats, "checkpoint_tasks_resumed"), 1) << stats;
+}
+
 TEST(ResumeTest, OutputTasksThatOutgrowASmallerBudgetAreShuffledOutOfCore) {
   // The output tasks are made to fit the budget of the run that ends pass 1; a resumed run given
   // far less --memory shuffles each task's key ranges one at a time through a RecordShuffler
@@ -385,12 +435,12 @@ TEST(ResumeTest, OutputTasksThatOutgrowASmallerBudgetAreShuffledOutOfCore) {
                                     "--stats-json",
                                     dir.File("out.json")};
   };
-  std::vector<std::string> plain = command("8M", "plain.txt");
+  std::vector<std::string> plain = command("64M", "plain.txt");
   plain.resize(plain.size() - 4);  // no checkpoint, no report
   ASSERT_EQ(RunCorpusflow(plain).exit_code, 0);
   const CommandResult killed = RunCorpusflow(
-      command("8M", "out.txt"), "",
-      {"CORPUSFLOW_TEST_KILL_AT=2", "CORPUSFLOW_TEST_KILL_WHERE=the commit of an output task"});
+      command("64M", "out.txt"), "",
+      {"CORPUSFLOW_TEST_KILL_AT=1", "CORPUSFLOW_TEST_KILL_WHERE=the commit of an output task"});
   ASSERT_EQ(killed.exit_code, 137) << killed.err;
   const CommandResult resumed = RunCorpusflow(command("1M", "out.txt"));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
