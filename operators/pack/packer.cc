@@ -447,6 +447,17 @@ uint32_t PackedWindow::EmitBin(size_t b, uint32_t length, int32_t pad_id,
   out.cu_seqlens.AppendValue(0);
   for (size_t k = b == 0 ? 0 : bin_ends[b - 1]; k < bin_ends[b]; ++k) {
     const Piece& piece = pieces[k];
+    // Best-fit reorders the pieces: the next one lies anywhere in the window. Its first lines are
+    // asked for now, to arrive while this one is copied.
+    if (k + 1 < pieces.size()) {
+      const uint64_t next = pieces[k + 1].offset;
+      const char* at = narrow ? reinterpret_cast<const char*>(narrow_tokens.data() + next)
+                              : reinterpret_cast<const char*>(tokens.data() + next);
+      __builtin_prefetch(at);
+      __builtin_prefetch(at + 64);
+      __builtin_prefetch(at + 128);
+      __builtin_prefetch(at + 192);
+    }
     if (narrow) {
       const auto first = narrow_tokens.begin() + static_cast<std::ptrdiff_t>(piece.offset);
       ids.insert(ids.end(), first, first + piece.size);  // widened
