@@ -138,42 +138,72 @@ InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
   // The numbering of each stage that asks for it (transform i, the sink last), kept from the
   // pipeline's batches to the batches a transform drains after them.
   std::vector<std::unique_ptr<NumberingState>> counters(runs.transforms.size() + 1);
-  for (size_t i = 0; i < runs.transforms.size(); ++i) {
-    if (runs.transform_ops[i]->NeedsRecordIndex()) {
-      counters[i] = std::make_unique<NumberingState>();
-    }
-  }
-  if (runs.sink_op->NeedsRecordIndex()) counters.back() = std::make_unique<NumberingState>();
   std::atomic<uint64_t> consumed_records{0};
   std::atomic<uint64_t> consumed_bytes{0};
 
-  // The stages from transform `first` on and the sink, after `chain` (which makes the batches).
-  auto stages_from = [&](size_t first, tbb::filter<void, Batch*> chain) {
+  auto chain = tbb::make_filter<void, Batch*>(tbb::filter_mode::serial_in_order,
+                                              [&](tbb::flow_control& fc) -> Batch* {
+                                                CheckInterrupt();
+                                                if (ctx.cancelled()) throw Interrupted();
+                                                // Another rank failed: stop here rather than at the
+                                                // end of this rank's slices.
+                                                if (const int code = ctx.cluster().FailureNoticed())
+                                                  throw RankFailed(code);
+                                                if (ctx.stop_requested()) {
+                                                  fc.stop();
+                                                  return nullptr;
+                                                }
+                                                KillPointForTest(runs.moment);
+                                                Batch* b = pool.Get();
+                                                bool more;
+                                                {
+                                                  StageTimer timer(*runs.source_stats);
+                                                  more = runs.reader->Next(b);
+                                                }
+                                                if (!more) {
+                                                  pool.Put(b);
+                                                  fc.stop();
+                                                  return nullptr;
+                                                }
+                                                b->set_sequence(sequence++);
+                                                runs.source_stats->records_out += b->num_records();
+                                                runs.source_stats->bytes_out += b->DataBytes();
+                                                return b;
+                                              });
+
+  // The stages from transform `first` on and the sink, after `head` (which makes the batches).
+  auto stages_from = [&](size_t first, tbb::filter<void, Batch*> head) {
     for (size_t i = first; i < runs.transforms.size(); ++i) {
       TransformRun* run = runs.transforms[i];
       OperatorStats* stats = runs.transform_stats[i];
       LocalStates<TransformRun>* locals = transform_locals[i].get();
-      if (counters[i]) chain = chain & NumberingFilter(counters[i].get());
+      if (runs.transform_ops[i]->NeedsRecordIndex()) {
+        if (!counters[i]) counters[i] = std::make_unique<NumberingState>();
+        head = head & NumberingFilter(counters[i].get());
+      }
       const auto mode =
           run->serial() ? tbb::filter_mode::serial_in_order : tbb::filter_mode::parallel;
-      chain = chain & tbb::make_filter<Batch*, Batch*>(mode, [=](Batch* b) {
-                CheckInterrupt();
-                stats->records_in += b->num_records();
-                stats->bytes_in += b->DataBytes();
-                {
-                  StageTimer timer(*stats);
-                  const auto local = locals->Borrow();
-                  run->Apply(*b, local.get());
-                }
-                stats->records_out += b->num_records();
-                stats->bytes_out += b->DataBytes();
-                return b;
-              });
+      head = head & tbb::make_filter<Batch*, Batch*>(mode, [=](Batch* b) {
+               CheckInterrupt();
+               stats->records_in += b->num_records();
+               stats->bytes_in += b->DataBytes();
+               {
+                 StageTimer timer(*stats);
+                 const auto local = locals->Borrow();
+                 run->Apply(*b, local.get());
+               }
+               stats->records_out += b->num_records();
+               stats->bytes_out += b->DataBytes();
+               return b;
+             });
     }
-    if (counters.back()) chain = chain & NumberingFilter(counters.back().get());
+    if (runs.sink_op->NeedsRecordIndex()) {
+      if (!counters.back()) counters.back() = std::make_unique<NumberingState>();
+      head = head & NumberingFilter(counters.back().get());
+    }
     const auto sink_mode =
         runs.writer->ordered() ? tbb::filter_mode::serial_in_order : tbb::filter_mode::parallel;
-    return chain & tbb::make_filter<Batch*, void>(sink_mode, [&](Batch* b) {
+    return head & tbb::make_filter<Batch*, void>(sink_mode, [&](Batch* b) {
              runs.sink_stats->records_in += b->num_records();
              runs.sink_stats->bytes_in += b->DataBytes();
              consumed_records += b->num_records();
@@ -187,36 +217,7 @@ InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
              pool.Put(b);
            });
   };
-
-  auto source = tbb::make_filter<void, Batch*>(
-      tbb::filter_mode::serial_in_order, [&](tbb::flow_control& fc) -> Batch* {
-        CheckInterrupt();
-        if (ctx.cancelled()) throw Interrupted();
-        // Another rank failed: stop here rather than at
-        // the end of this rank's slices.
-        if (const int code = ctx.cluster().FailureNoticed()) throw RankFailed(code);
-        if (ctx.stop_requested()) {
-          fc.stop();
-          return nullptr;
-        }
-        KillPointForTest(runs.moment);
-        Batch* b = pool.Get();
-        bool more;
-        {
-          StageTimer timer(*runs.source_stats);
-          more = runs.reader->Next(b);
-        }
-        if (!more) {
-          pool.Put(b);
-          fc.stop();
-          return nullptr;
-        }
-        b->set_sequence(sequence++);
-        runs.source_stats->records_out += b->num_records();
-        runs.source_stats->bytes_out += b->DataBytes();
-        return b;
-      });
-  tbb::parallel_pipeline(ctx.max_batches_in_flight(), stages_from(0, source));
+  tbb::parallel_pipeline(ctx.max_batches_in_flight(), stages_from(0, chain));
   CheckInterrupt();
 
   // The records the serial transforms held back (TransformRun::Drain), transform after
