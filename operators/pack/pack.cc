@@ -57,7 +57,7 @@ ConcatOptions MakeConcatOptions(const PackSettings& settings, const PackIds& ids
 }
 
 /// Append the samples of `from` (laid out for samples) to `to`.
-void AppendSamples(Batch& from, SampleColumns& to) {
+void AppendSamples(const Batch& from, SampleColumns& to) {
   if (from.empty()) return;
   for (auto [name, column] :
        {std::pair<const char*, Int32ListColumn*>{kPackInputIds, &to.input_ids},
@@ -144,15 +144,15 @@ class PackRun : public TransformRun {
     if (empty > 0) stats_.Drop(kEmptyDocument, empty);
     packing_ns_ += ThreadCpuNanos() - start - (emit_ns_ - emitted_before);
     read_out_ = false;
+    // The documents' column becomes input_ids: its buffer, whose pages the stage before touched,
+    // holds the samples' ids, and goes back to that stage on the batch's next trip (fresh memory
+    // costs far more than the copy into it).
+    batch.Find(settings_.field)->field.name = kPackInputIds;
     // The batch, its documents consumed, takes the samples: those read out meanwhile first, then
     // the window being read as far as the window being filled will be after one more batch like
     // this one (ids counted without padding), so that it is read out before the next window is
     // packed (windows are alike); at most a quarter more ids than came in, so that a batch leaves
     // with about as many ids as it brought (and its columns keep their size).
-    // The documents' column becomes input_ids: its buffer, whose pages the stage before touched,
-    // holds the samples' ids, and goes back to that stage on the batch's next trip (fresh memory
-    // costs far more than the copy into it).
-    batch.Find(settings_.field)->field.name = kPackInputIds;
     Target(batch);
     const uint64_t most = ids + ids / 4 + length_;
     // Room for the samples at once (padding and a sample's overshoot included): no column grows

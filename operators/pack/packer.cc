@@ -450,13 +450,11 @@ uint32_t PackedWindow::EmitBin(size_t b, uint32_t length, int32_t pad_id,
     // Best-fit reorders the pieces: the next one lies anywhere in the window. Its first lines are
     // asked for now, to arrive while this one is copied.
     if (k + 1 < pieces.size()) {
-      const uint64_t next = pieces[k + 1].offset;
-      const char* at = narrow ? reinterpret_cast<const char*>(narrow_tokens.data() + next)
-                              : reinterpret_cast<const char*>(tokens.data() + next);
-      __builtin_prefetch(at);
-      __builtin_prefetch(at + 64);
-      __builtin_prefetch(at + 128);
-      __builtin_prefetch(at + 192);
+      const Piece& next = pieces[k + 1];
+      const char* at = narrow ? reinterpret_cast<const char*>(narrow_tokens.data() + next.offset)
+                              : reinterpret_cast<const char*>(tokens.data() + next.offset);
+      const size_t bytes = std::min<size_t>(256, size_t{next.size} * (narrow ? 2 : 4));
+      for (size_t line = 0; line < bytes; line += 64) __builtin_prefetch(at + line);
     }
     if (narrow) {
       const auto first = narrow_tokens.begin() + static_cast<std::ptrdiff_t>(piece.offset);
