@@ -11,10 +11,12 @@
 # last window (--keep-last) so that its padding is measured too. Every setting runs --runs times
 # (default 5) and the speed columns are medians. From --stats-json: padding % (padding ids over
 # sample slots), samples, pack's whole thread CPU time = its cpu_seconds as the executor times
-# them (Write calls: packing and keeping the windows or samples; reading the samples back for the
-# writer) + its finish_cpu_seconds (Finish: the last window); packing_cpu_seconds (the packer
-# alone); documents/s per core = documents / whole CPU time; the run's peak RSS. Best-fit and
-# first-fit run in the same invocation on the same input, so their ratio is the comparison.
+# them (Apply calls: packing and building the samples of the windows packed; Drain: the last
+# windows' samples), plus the finish_cpu_seconds that builds before the streaming stage reported
+# (their Finish: the last window; --corpusflow PATH may name such a build); packing_cpu_seconds
+# (the packer alone); documents/s per core = documents / whole CPU time; the run's peak RSS.
+# Best-fit and first-fit run in the same invocation on the same input, so their ratio is the
+# comparison.
 # Goals (issue 16): best-fit padding under 1% at L = 2048 and 8192 on both corpora; best-fit at
 # 1M documents/s per core or better.
 #
@@ -94,8 +96,11 @@ pack_run() {
     "$corpusflow" run "${run_options[@]}" --stats-json "$work/stats.json" \
       "read $ids | parse-ids | pack --mode $mode --length $length --eod 102 $* \
        | write-megatron $work/out/samples"
-    figures+=("$(op_stat "$work/stats.json" pack documents samples padding_percent cpu_seconds \
-      finish_cpu_seconds packing_cpu_seconds peak_rss_bytes)")
+    # finish_cpu_seconds: only builds before the streaming stage have it.
+    finish=$(op_stat "$work/stats.json" pack finish_cpu_seconds 2>/dev/null || echo 0)
+    read -r d s p c k r < <(op_stat "$work/stats.json" pack documents samples padding_percent \
+      cpu_seconds packing_cpu_seconds peak_rss_bytes)
+    figures+=("$d $s $p $c $finish $k $r")
     rm -rf "$work/out"
   done
   read -r documents samples padding cpu packing per_core rss < <(printf '%s\n' "${figures[@]}" |

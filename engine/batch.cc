@@ -114,10 +114,17 @@ Column& Batch::AddColumn(std::string_view name, FieldType type, int64_t vocab_si
   }
   Remove(name);
   // A spare column of the same storage keeps its capacity (a pooled batch refilled by a source
-  // gets back the buffers its last trip's stages added).
-  const auto spare = std::find_if(spare_.begin(), spare_.end(), [&](const Column& c) {
-    return StorageOf(c.field.type) == StorageOf(type);
+  // gets back the buffers its last trip's stages added): the one of the same name first, whose
+  // capacity fits the field (a batch that a stage lays out anew, as pack does, takes back each
+  // field's buffer rather than a smaller one that would grow).
+  auto spare = std::find_if(spare_.begin(), spare_.end(), [&](const Column& c) {
+    return c.field.name == name && StorageOf(c.field.type) == StorageOf(type);
   });
+  if (spare == spare_.end()) {
+    spare = std::find_if(spare_.begin(), spare_.end(), [&](const Column& c) {
+      return StorageOf(c.field.type) == StorageOf(type);
+    });
+  }
   if (spare != spare_.end()) {
     Column column = std::move(*spare);
     spare_.erase(spare);

@@ -135,7 +135,9 @@ InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
     transform_locals.push_back(std::make_unique<LocalStates<TransformRun>>(*t));
   }
   LocalStates<BatchWriter> writer_locals(*runs.writer);
-  std::vector<std::unique_ptr<NumberingState>> counters;
+  // The numbering of each stage that asks for it (transform i, the sink last), kept from the
+  // pipeline's batches to the batches a transform drains after them.
+  std::vector<std::unique_ptr<NumberingState>> counters(runs.transforms.size() + 1);
   std::atomic<uint64_t> consumed_records{0};
   std::atomic<uint64_t> consumed_bytes{0};
 
@@ -169,52 +171,86 @@ InputEstimate RunPipeline(const PipelineRuns& runs, ExecContext& ctx) {
                                                 return b;
                                               });
 
+  // The stages from transform `first` on and the sink, after `head` (which makes the batches).
+  auto stages_from = [&](size_t first, tbb::filter<void, Batch*> head) {
+    for (size_t i = first; i < runs.transforms.size(); ++i) {
+      TransformRun* run = runs.transforms[i];
+      OperatorStats* stats = runs.transform_stats[i];
+      LocalStates<TransformRun>* locals = transform_locals[i].get();
+      if (runs.transform_ops[i]->NeedsRecordIndex()) {
+        if (!counters[i]) counters[i] = std::make_unique<NumberingState>();
+        head = head & NumberingFilter(counters[i].get());
+      }
+      const auto mode =
+          run->serial() ? tbb::filter_mode::serial_in_order : tbb::filter_mode::parallel;
+      head = head & tbb::make_filter<Batch*, Batch*>(mode, [=](Batch* b) {
+               CheckInterrupt();
+               stats->records_in += b->num_records();
+               stats->bytes_in += b->DataBytes();
+               {
+                 StageTimer timer(*stats);
+                 const auto local = locals->Borrow();
+                 run->Apply(*b, local.get());
+               }
+               stats->records_out += b->num_records();
+               stats->bytes_out += b->DataBytes();
+               return b;
+             });
+    }
+    if (runs.sink_op->NeedsRecordIndex()) {
+      if (!counters.back()) counters.back() = std::make_unique<NumberingState>();
+      head = head & NumberingFilter(counters.back().get());
+    }
+    const auto sink_mode =
+        runs.writer->ordered() ? tbb::filter_mode::serial_in_order : tbb::filter_mode::parallel;
+    return head & tbb::make_filter<Batch*, void>(sink_mode, [&](Batch* b) {
+             runs.sink_stats->records_in += b->num_records();
+             runs.sink_stats->bytes_in += b->DataBytes();
+             consumed_records += b->num_records();
+             consumed_bytes += b->DataBytes();
+             ctx.progress().AddRecords(b->num_records());
+             {
+               StageTimer timer(*runs.sink_stats);
+               const auto local = writer_locals.Borrow();
+               runs.writer->Write(*b, local.get());
+             }
+             pool.Put(b);
+           });
+  };
+  tbb::parallel_pipeline(ctx.max_batches_in_flight(), stages_from(0, chain));
+  CheckInterrupt();
+
+  // The records the serial transforms held back (TransformRun::Drain), transform after
+  // transform: each one's last batches go through the stages after it, in order, before any
+  // stage finishes. Even when a stage stopped the input early: what follows the stop is the
+  // stages', and a transform before the one that stopped it still owes its records.
   for (size_t i = 0; i < runs.transforms.size(); ++i) {
     TransformRun* run = runs.transforms[i];
+    if (!run->serial()) continue;
     OperatorStats* stats = runs.transform_stats[i];
-    LocalStates<TransformRun>* locals = transform_locals[i].get();
-    if (runs.transform_ops[i]->NeedsRecordIndex()) {
-      counters.push_back(std::make_unique<NumberingState>());
-      chain = chain & NumberingFilter(counters.back().get());
-    }
-    const auto mode =
-        run->serial() ? tbb::filter_mode::serial_in_order : tbb::filter_mode::parallel;
-    chain = chain & tbb::make_filter<Batch*, Batch*>(mode, [=](Batch* b) {
-              CheckInterrupt();
-              stats->records_in += b->num_records();
-              stats->bytes_in += b->DataBytes();
-              {
-                StageTimer timer(*stats);
-                const auto local = locals->Borrow();
-                run->Apply(*b, local.get());
-              }
-              stats->records_out += b->num_records();
-              stats->bytes_out += b->DataBytes();
-              return b;
-            });
+    auto drained = tbb::make_filter<void, Batch*>(tbb::filter_mode::serial_in_order,
+                                                  [&, run, stats](tbb::flow_control& fc) -> Batch* {
+                                                    CheckInterrupt();
+                                                    if (ctx.cancelled()) throw Interrupted();
+                                                    Batch* b = pool.Get();
+                                                    bool more;
+                                                    {
+                                                      StageTimer timer(*stats);
+                                                      more = run->Drain(b);
+                                                    }
+                                                    if (!more) {
+                                                      pool.Put(b);
+                                                      fc.stop();
+                                                      return nullptr;
+                                                    }
+                                                    b->set_sequence(sequence++);
+                                                    stats->records_out += b->num_records();
+                                                    stats->bytes_out += b->DataBytes();
+                                                    return b;
+                                                  });
+    tbb::parallel_pipeline(ctx.max_batches_in_flight(), stages_from(i + 1, drained));
+    CheckInterrupt();
   }
-
-  if (runs.sink_op->NeedsRecordIndex()) {
-    counters.push_back(std::make_unique<NumberingState>());
-    chain = chain & NumberingFilter(counters.back().get());
-  }
-  const auto sink_mode =
-      runs.writer->ordered() ? tbb::filter_mode::serial_in_order : tbb::filter_mode::parallel;
-  auto full = chain & tbb::make_filter<Batch*, void>(sink_mode, [&](Batch* b) {
-                runs.sink_stats->records_in += b->num_records();
-                runs.sink_stats->bytes_in += b->DataBytes();
-                consumed_records += b->num_records();
-                consumed_bytes += b->DataBytes();
-                ctx.progress().AddRecords(b->num_records());
-                {
-                  StageTimer timer(*runs.sink_stats);
-                  const auto local = writer_locals.Borrow();
-                  runs.writer->Write(*b, local.get());
-                }
-                pool.Put(b);
-              });
-  tbb::parallel_pipeline(ctx.max_batches_in_flight(), full);
-  CheckInterrupt();
 
   // Every batch went through: fold the local states in and finish, stage by stage. The outputs
   // a stage hands to the CommitGroup in Finish are tagged with it (the run's report lists them).

@@ -16,7 +16,10 @@
 //   MakeLocalState   once per worker that takes part, concurrently, when it first needs one;
 //   Apply / Write    once per batch; concurrently on different batches unless serial() /
 //                    ordered(), in which case one at a time in sequence order;
-//   Combine          once per local state, after the last Apply / Write, single-threaded;
+//   Drain            a serial() transform only: after the last Apply, repeatedly, single-threaded,
+//                    until it returns false; each batch it fills goes through the stages after
+//                    it, in order, after every batch its Apply emitted (records it held back);
+//   Combine          once per local state, after the last Apply / Write / Drain, single-threaded;
 //   Finish           once, after every Combine, single-threaded.
 // Combine and Finish are called only when every batch went through; a failed or cancelled run
 // destroys its local states and its run object without them, and the run object's destructor
@@ -187,8 +190,20 @@ class TransformRun {
   /// concurrently on different batches unless serial(); `local` is the calling worker's state
   /// (nullptr when MakeLocalState made none) and no other call uses it meanwhile.
   virtual void Apply(Batch& batch, OpState* local) = 0;
+  /// The end of the input of a serial() run: fill `out` with the next batch of the records the
+  /// run held back (an emptied pooled batch: lay it out anew, as BatchReader::Next does) and
+  /// return true, or return false when none are left. Called after the last Apply, before
+  /// Combine, single-threaded, until it returns false (never on a run that is not serial(), and
+  /// even when a later stage stopped the input early: `head` after the run); its batches go
+  /// through the stages after the run in order, after every batch Apply passed on, before any of
+  /// them finishes. A run that holds records across batches (pack: the window being packed) may
+  /// thus emit more records than it received, or fewer, and later: its operator must refuse MPI
+  /// ranks and checkpointed runs (RankLimit, TaskLimit), whose ranks and tasks would each drain
+  /// their own share. By default nothing is held back.
+  virtual bool Drain(Batch* /*out*/) { return false; }
   /// Fold one local state into the global state. Called once per local state after the last
-  /// Apply, single-threaded: the last time that local state is seen (it is destroyed next).
+  /// Apply (and Drain), single-threaded: the last time that local state is seen (it is destroyed
+  /// next).
   virtual void Combine(OpState& /*local*/) {}
   /// End the execution after the last Combine. Single-threaded, called once.
   virtual void Finish() {}

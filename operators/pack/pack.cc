@@ -1,8 +1,7 @@
 #include "operators/pack/pack.h"
 
 #include <algorithm>
-#include <filesystem>
-#include <system_error>
+#include <deque>
 #include <utility>
 
 #include "engine/check.h"
@@ -13,7 +12,6 @@
 #include "engine/stats.h"
 #include "engine/units.h"
 #include "operators/pack/packer.h"
-#include "operators/pack/window_spool.h"
 
 namespace po = boost::program_options;
 
@@ -58,89 +56,47 @@ ConcatOptions MakeConcatOptions(const PackSettings& settings, const PackIds& ids
                                                              uint64_t{4} << 20)};
 }
 
-/// The free bytes of the filesystem of the temp folder's parent (0 when it cannot be read).
-uint64_t TempFreeBytes(const OpenContext& ctx) {
-  std::error_code error;
-  const std::filesystem::space_info space =
-      std::filesystem::space(ctx.exec.temp_dir().parent(), error);
-  return error ? 0 : space.available;
-}
-
-/// The samples of packed windows, built from the windows as they are read.
-class WindowReader : public BatchReader {
- public:
-  WindowReader(WindowSpool& spool, RecordCodec codec, uint32_t length, int32_t pad_id,
-               uint64_t batch_bytes)
-      : spool_(spool),
-        codec_(std::move(codec)),
-        length_(length),
-        pad_id_(pad_id),
-        batch_bytes_(batch_bytes) {}
-
-  /// Samples until their data bytes reach the batch size.
-  bool Next(Batch* out) override {
-    codec_.PrepareBatch(out);
-    SampleColumns columns{out->GetInt32List(kPackInputIds), out->GetInt32List(kPackLossMask),
-                          out->GetInt32List(kPackCuSeqlens)};
-    // A batch's samples at once: no column grows by copying (a pooled batch keeps its buffers).
-    const uint64_t samples = batch_bytes_ / ((uint64_t{length_} * 2 + 2) * sizeof(int32_t)) + 1;
-    columns.input_ids.Reserve(samples, samples * length_);
-    columns.loss_mask.Reserve(samples, samples * length_);
-    for (;;) {
-      if (next_bin_ == window_.bins()) {
-        if (!spool_.Next(&window_)) return !out->empty();
-        next_bin_ = 0;
-      }
-      window_.EmitBin(next_bin_++, length_, pad_id_, columns);
-      if (next_bin_ == window_.bins()) {
-        window_ = PackedWindow();  // its memory goes back now
-        next_bin_ = 0;
-      }
-      if (out->DataBytes() >= batch_bytes_) return true;
+/// Append the samples of `from` (laid out for samples) to `to`.
+void AppendSamples(const Batch& from, SampleColumns& to) {
+  if (from.empty()) return;
+  for (auto [name, column] :
+       {std::pair<const char*, Int32ListColumn*>{kPackInputIds, &to.input_ids},
+        {kPackLossMask, &to.loss_mask},
+        {kPackCuSeqlens, &to.cu_seqlens}}) {
+    const Int32ListColumn& samples = from.GetInt32List(name);
+    const uint64_t base = column->values().size();
+    column->values().insert(column->values().end(), samples.values().begin(),
+                            samples.values().end());
+    for (size_t i = 1; i < samples.offsets().size(); ++i) {
+      column->offsets().push_back(base + samples.offsets()[i]);
     }
   }
+}
 
- private:
-  WindowSpool& spool_;
-  const RecordCodec codec_;
-  const uint32_t length_;
-  const int32_t pad_id_;
-  const uint64_t batch_bytes_;
-  PackedWindow window_;
-  size_t next_bin_ = 0;
-};
-
-class PackRun : public BreakerRun {
+/// concat, best-fit, first-fit: a serial transform that streams. Each batch's documents go to the
+/// packer, which hands over every window it packs (OnWindow); the batch leaves with as many ids of
+/// samples as it brought in, read from the oldest window packed (Apply), and the samples left at
+/// the end of the input leave in batches of about the batch size (Drain). A window is read out by
+/// the time the next one is packed (OnWindow reads what is left of it), and its buffers go back to
+/// the packer for the window after: two windows' memory at most, reused for any input.
+class PackRun : public TransformRun {
  public:
   PackRun(const PackOperator& op, const OpenContext& ctx)
-      : op_(op),
-        settings_(op.settings()),
+      : settings_(op.settings()),
         stats_(ctx.stats),
         batch_bytes_(ctx.exec.batch_bytes()),
-        spill_(PackSpillOptions(ctx.input.bytes, TempFreeBytes(ctx))) {
+        length_(op.sample_length()) {
     // The packer's memory was checked against the budget when the run was planned (Validate).
     const Field& field = *ctx.input_schema.Find(settings_.field);
     const PackIds ids = op.ResolveIds(ctx.input_schema);
     pad_id_ = ids.pad;
-    out_.AddInt32List(kPackInputIds, PackedVocabSize(field, ids.pad));
-    out_.AddInt32List(kPackLossMask, 2);
-    out_.AddInt32List(kPackCuSeqlens, int64_t{op.sample_length()} + 1);
-    // Packed windows are kept in memory up to a quarter of the budget, the rest in the temp
-    // folder; the packer hands over whole windows, whose samples are built only as they are read.
-    const uint64_t memory = ctx.exec.memory_bytes() / 4;
-    windows_.emplace(ctx.exec.temp_dir(), "pack",
-                     WindowSpoolOptions{.memory_bytes = memory,
-                                        .block_bytes = size_t{1} << 20,
-                                        .spill = spill_,
-                                        .file_system = &ctx.exec.file_system()});
-    columns_.emplace(SampleColumns{out_.GetInt32List(kPackInputIds),
-                                   out_.GetInt32List(kPackLossMask),
-                                   out_.GetInt32List(kPackCuSeqlens)});
-    auto sink = [this](PackedWindow&& window) {
-      const uint64_t start = ThreadCpuNanos();
-      windows_->Append(std::move(window));
-      spool_ns_ += ThreadCpuNanos() - start;
-    };
+    eod_ids_ = ids.eod ? 1 : 0;
+    Batch layout;
+    layout.AddInt32List(kPackInputIds, PackedVocabSize(field, ids.pad));
+    layout.AddInt32List(kPackLossMask, 2);
+    layout.AddInt32List(kPackCuSeqlens, int64_t{length_} + 1);
+    codec_.emplace(RecordCodec::ForBatch(layout));
+    auto sink = [this](PackedWindow&& window) { OnWindow(std::move(window)); };
     if (settings_.mode == PackMode::kConcat) {
       auto packer = std::make_unique<ConcatPacker>(
           MakeConcatOptions(settings_, ids, ctx.exec.memory_bytes()));
@@ -161,40 +117,83 @@ class PackRun : public BreakerRun {
   }
 
   /// Packing follows the stream order: one batch at a time, in sequence order.
-  bool ordered() const override { return true; }
+  bool serial() const override { return true; }
 
-  void Write(Batch& batch, OpState* /*local*/) override {
+  void Apply(Batch& batch, OpState* /*local*/) override {
+    const uint64_t sequence = batch.sequence();
+    Target(out_);
+    // The documents go to the packer; a window it packs meanwhile reads the rest of the window
+    // before it into out_ (OnWindow): a few samples, as the window was being read all along.
+    read_out_ = true;
     const uint64_t start = ThreadCpuNanos();
-    const uint64_t spooled_before = spool_ns_;
+    const uint64_t emitted_before = emit_ns_;
     const Int32ListColumn& documents = batch.GetInt32List(settings_.field);
     const size_t n = documents.size();
     uint64_t empty = 0;
+    uint64_t ids = 0;
     for (size_t i = 0; i < n; ++i) {
       const std::span<const int32_t> document = documents[i];
       if (document.empty()) {
         ++empty;
         continue;
       }
-      packer_->Add(document, *columns_);
+      ids += document.size() + eod_ids_;
+      since_packed_ += document.size() + eod_ids_;
+      packer_->Add(document, *target_);
     }
     if (empty > 0) stats_.Drop(kEmptyDocument, empty);
-    packing_ns_ += ThreadCpuNanos() - start - (spool_ns_ - spooled_before);
+    packing_ns_ += ThreadCpuNanos() - start - (emit_ns_ - emitted_before);
+    read_out_ = false;
+    // The documents' column becomes input_ids: its buffer, whose pages the stage before touched,
+    // holds the samples' ids, and goes back to that stage on the batch's next trip (fresh memory
+    // costs far more than the copy into it).
+    batch.Find(settings_.field)->field.name = kPackInputIds;
+    // The batch, its documents consumed, takes the samples: those read out meanwhile first, then
+    // the window being read as far as the window being filled will be after one more batch like
+    // this one (ids counted without padding), so that it is read out before the next window is
+    // packed (windows are alike); at most a quarter more ids than came in, so that a batch leaves
+    // with about as many ids as it brought (and its columns keep their size).
+    Target(batch);
+    const uint64_t most = ids + ids / 4 + length_;
+    // Room for the samples at once (padding and a sample's overshoot included): no column grows
+    // by copying.
+    Reserve(most + most / 8 + 2 * uint64_t{length_} +
+            out_.GetInt32List(kPackInputIds).values().size());
+    AppendSamples(out_, *target_);
+    const uint64_t goal = since_packed_ + ids;
+    for (uint64_t emitted = 0; !ready_.empty() && read_ids_ < goal && emitted < most;) {
+      const uint32_t n = EmitNext();
+      read_ids_ += n;
+      emitted += n;
+    }
+    batch.set_sequence(sequence);
+    batch.set_origin(0);
+  }
+
+  /// The samples left after the last batch: those of the window being read and of the last one.
+  bool Drain(Batch* out) override {
+    Target(*out);
+    if (!finished_) {
+      finished_ = true;
+      const uint64_t start = ThreadCpuNanos();
+      packer_->Finish(*target_);
+      packing_ns_ += ThreadCpuNanos() - start;
+    }
+    // About a batch of samples, its ids and loss mask taking most of it.
+    Reserve(batch_bytes_ / (2 * sizeof(int32_t)) + uint64_t{length_});
+    while (out->DataBytes() < batch_bytes_ && EmitNext() > 0) {
+    }
+    return !out->empty();
   }
 
   void Finish() override {
-    const uint64_t start = ThreadCpuNanos();
-    const uint64_t spooled_before = spool_ns_;
-    packer_->Finish(*columns_);
-    packing_ns_ += ThreadCpuNanos() - start - (spool_ns_ - spooled_before);
-    windows_->Finish();
-    // The executor's cpu_seconds time Write and the reading back, not this last window.
-    stats_.Set("finish_cpu_seconds", static_cast<double>(ThreadCpuNanos() - start) / 1e9);
+    CF_CHECK(finished_ && ready_.empty(), "pack: windows left after the last batch");
     const PackCounts& c = packer_->counts();
     stats_.Add("documents", c.documents);
     stats_.Add("samples", c.samples);
     stats_.Add("tokens", c.tokens);
     stats_.Add("padding_tokens", c.padding);
-    const uint64_t slots = c.samples * uint64_t{op_.sample_length()};
+    const uint64_t slots = c.samples * uint64_t{length_};
     stats_.Set(
         "padding_percent",
         slots == 0 ? 0.0 : 100.0 * static_cast<double>(c.padding) / static_cast<double>(slots));
@@ -206,46 +205,87 @@ class PackRun : public BreakerRun {
       stats_.Add("split_documents", c.split_documents);
       stats_.Add("windows", c.windows);
     }
-    stats_.Add("spilled_blocks", windows_->spilled_blocks());
-    stats_.SetText("spill_compression", windows_->spilled_blocks() == 0 ? "nothing spilled"
-                                        : spill_.compression == SpillCompression::kNone ? "none"
-                                                                                        : "zstd");
-    // The packer's own CPU time (concat: samples built into the output columns; best-fit,
-    // first-fit: windows packed), without keeping them and building or reading the samples back,
-    // which the operator's cpu_seconds include.
+    stats_.Add("window_buffers", c.window_buffers);
+    // The packer's own CPU time (windows filled and packed), without building the samples out
+    // of them, which the operator's cpu_seconds include.
     stats_.Set("packing_cpu_seconds", static_cast<double>(packing_ns_) / 1e9);
   }
 
-  /// Exactly the samples packed.
-  InputEstimate OutputEstimate(const InputEstimate& /*consumed*/) const override {
-    // A sample holds its ids, as many mask values and its cu_seqlens: 0 and one end per piece.
-    const uint64_t values =
-        windows_->bins() * (uint64_t{op_.sample_length()} * 2 + 1) + windows_->pieces();
-    return InputEstimate{values * sizeof(int32_t), windows_->bins()};
-  }
-
-  std::unique_ptr<BatchReader> OpenOutput() override {
-    return std::make_unique<WindowReader>(*windows_, RecordCodec::ForBatch(out_),
-                                          op_.sample_length(), pad_id_, batch_bytes_);
-  }
-
  private:
-  const PackOperator& op_;
+  /// Lay `out` out for samples, and make its columns the ones samples go to.
+  void Target(Batch& out) {
+    codec_->PrepareBatch(&out);
+    target_.emplace(SampleColumns{out.GetInt32List(kPackInputIds), out.GetInt32List(kPackLossMask),
+                                  out.GetInt32List(kPackCuSeqlens)});
+  }
+
+  /// Make room in the target's columns for `ids` sample ids (padding included).
+  void Reserve(uint64_t ids) {
+    const uint64_t samples = ids / length_ + 1;
+    for (Int32ListColumn* column : {&target_->input_ids, &target_->loss_mask}) {
+      column->Reserve(samples, ids);
+      std::vector<int32_t>& values = column->values();
+      AdviseHugePages(values.data(), values.capacity() * sizeof(int32_t));
+    }
+  }
+
+  /// A window packed: it is read after the one before it, which is read out now while Apply
+  /// feeds the packer, so that its buffers go back to the packer for the next window.
+  void OnWindow(PackedWindow&& window) {
+    ready_.push_back(std::move(window));
+    if (!read_out_) return;
+    const uint64_t start = ThreadCpuNanos();
+    while (ready_.size() > 1) EmitNext();
+    since_packed_ = 0;
+    emit_ns_ += ThreadCpuNanos() - start;
+  }
+
+  /// Emit the next sample of the oldest window into the target; returns its document ids, or 0
+  /// when no window is ready. A window read out goes back to the packer.
+  uint32_t EmitNext() {
+    if (ready_.empty()) return 0;
+    PackedWindow& window = ready_.front();
+    const uint32_t ids = window.EmitBin(next_bin_++, length_, pad_id_, *target_);
+    if (next_bin_ == window.bins()) {
+      packer_->Recycle(std::move(window));
+      ready_.pop_front();
+      next_bin_ = 0;
+      read_ids_ = 0;
+    }
+    return ids;
+  }
+
   const PackSettings& settings_;
   OperatorStats& stats_;
   const uint64_t batch_bytes_;
-  /// How the windows are spilled (PackSpillOptions).
-  const SpillOptions spill_;
+  /// Ids per sample.
+  const uint32_t length_;
   int32_t pad_id_ = 0;
-  /// The packed windows.
-  std::optional<WindowSpool> windows_;
+  /// Ids added to each document: 1 with --eod.
+  uint64_t eod_ids_ = 0;
   /// The layout of the samples.
-  Batch out_;
-  std::optional<SampleColumns> columns_;
+  std::optional<RecordCodec> codec_;
   std::unique_ptr<DocumentPacker> packer_;
-  /// Thread CPU time inside the packer (Write's loop and Finish), without the spool's.
+  /// The windows packed whose samples have not all left, oldest first: one, and two for a moment
+  /// (OnWindow); the next sample is bin next_bin_ of the first.
+  std::deque<PackedWindow> ready_;
+  size_t next_bin_ = 0;
+  /// The samples read out while Apply packs a batch's documents (OnWindow), which the batch
+  /// takes once they are consumed. Laid out for samples once, its buffers reused.
+  Batch out_;
+  /// The columns samples go to (out_'s, or Drain's batch's).
+  std::optional<SampleColumns> target_;
+  /// Inside Apply's packing: a window packed reads out the one before it.
+  bool read_out_ = false;
+  /// Ids given to the packer since the last window was packed, and the document ids emitted of
+  /// the window being read.
+  uint64_t since_packed_ = 0;
+  uint64_t read_ids_ = 0;
+  /// Drain ended the packer.
+  bool finished_ = false;
+  /// Thread CPU time inside the packer, without the samples OnWindow emits meanwhile (emit_ns_).
   uint64_t packing_ns_ = 0;
-  uint64_t spool_ns_ = 0;
+  uint64_t emit_ns_ = 0;
 };
 
 class PadRun : public TransformRun {
@@ -316,14 +356,6 @@ void RefuseOption(bool given, const std::string& option, PackMode mode, const ch
 }
 
 }  // namespace
-
-SpillOptions PackSpillOptions(std::optional<uint64_t> input_bytes, uint64_t free_bytes) {
-  SpillOptions spill;
-  spill.compression = input_bytes && 2 * *input_bytes > free_bytes / 10 * 9
-                          ? SpillCompression::kZstd
-                          : SpillCompression::kNone;
-  return spill;
-}
 
 std::string_view PackModeName(PackMode mode) {
   switch (mode) {
@@ -414,7 +446,11 @@ std::string PackOperator::Describe() const {
   return d;
 }
 
-std::unique_ptr<BreakerRun> PackOperator::Open(const OpenContext& ctx) const {
+std::string PackOperator::RankLimit() const {
+  return "it packs the whole stream of documents, in order, in one process";
+}
+
+std::unique_ptr<TransformRun> PackOperator::Open(const OpenContext& ctx) const {
   return std::make_unique<PackRun>(*this, ctx);
 }
 
@@ -488,7 +524,7 @@ std::unique_ptr<Operator> MakePackOperator(PackSettings settings) {
 
 static const OperatorRegistrar kRegisterPack(OperatorDef{
     .name = "pack",
-    .role = OperatorRole::kBreaker,
+    .role = OperatorRole::kTransform,
     .synopsis = "pack --mode concat|best-fit|first-fit --length L [--field text_ids] "
                 "[--eod ID|TOKEN] [--plus-one] [--keep-last] [--window N] [--window-bytes SIZE] "
                 "[--pad-id ID|TOKEN]  |  pack --mode pad --src-length N --tgt-length N "
@@ -505,8 +541,9 @@ static const OperatorRegistrar kRegisterPack(OperatorDef{
         "--mode first-fit is the baseline: arrival order, first bin with room. Every sample is "
         "a record of input_ids, loss_mask (1 on document ids, 0 on padding) and cu_seqlens (0, "
         "then the end of each document piece inside the sample); other fields are not kept. "
-        "These modes are a pipeline breaker: samples are kept in memory, then in the temp "
-        "folder, and emitted in the order they were made. --mode pad (seq2seq) is a parallel "
+        "These modes stream: each window's samples leave, in the order they were made, once it "
+        "is packed (two windows in memory at most, nothing spilled). --mode pad (seq2seq) is a "
+        "parallel "
         "transform: --src and --tgt are truncated or padded in place to --src-length and "
         "--tgt-length, and --src-mask and --tgt-mask are added. Samples depend only on the "
         "input order and the options, never on --threads or --memory. Empty documents are "

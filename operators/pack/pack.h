@@ -1,18 +1,20 @@
 // `pack`: documents of token ids to fixed-length training samples (operators/pack/packer.h has
 // the algorithms, docs/packing.md the semantics and the output fields).
-//   --mode concat | best-fit | first-fit  a pipeline breaker (PackOperator): it consumes the
-//       documents of --field in stream order, packs them, keeps what it made (the packed
-//       windows in a WindowSpool, operators/pack/window_spool.h: memory, then the run's temp
-//       folder; concat's windows are stretches of the stream, one bin per sample) and emits the
-//       samples, built from the windows as they are read, in the order they were made, to the
-//       next pipeline as records of input_ids, loss_mask and cu_seqlens (the documents' other
-//       fields do not survive: a sample mixes documents).
+//   --mode concat | best-fit | first-fit  a serial transform that streams (PackOperator): it
+//       consumes the documents of --field in stream order, one batch at a time, packs them into
+//       windows and emits each window's samples once it is packed, as records of input_ids,
+//       loss_mask and cu_seqlens (the documents' other fields do not survive: a sample mixes
+//       documents), in the order they were made: each batch leaves with as many ids of samples
+//       as it brought in, from the oldest window packed, and the samples left at the end of the
+//       input leave after the last batch (TransformRun::Drain). It holds two windows at most
+//       (the one being filled and the one being read), and reuses their memory from window to
+//       window: nothing is spilled, whatever the input's size.
 //   --mode pad  a parallel transform (PadOperator): --src and --tgt are truncated or padded in
 //       place to --src-length and --tgt-length, and --src-mask / --tgt-mask are added; every
 //       record stays a record, with its other fields.
 // Samples depend only on the input order and the options, never on --threads or --memory.
-// Thread safety: operators are immutable after planning. PackOperator's run is an ordered sink
-// (one batch at a time, in sequence order); PadOperator's Apply runs on many batches at once and
+// Thread safety: operators are immutable after planning. PackOperator's run is serial (one
+// batch at a time, in sequence order); PadOperator's Apply runs on many batches at once and
 // shares nothing but the operator's counters.
 #pragma once
 
@@ -22,7 +24,6 @@
 #include <string>
 #include <vector>
 
-#include "engine/io/spill_file.h"
 #include "engine/operator.h"
 #include "engine/token_names.h"
 
@@ -71,15 +72,8 @@ struct PackIds {
   int32_t pad = 0;
 };
 
-/// How PackOperator spills its packed windows, given the pipeline's input bytes (when known) and
-/// the free bytes of the temp folder's filesystem: raw blocks when twice the input fits with 10%
-/// to spare, or when the input size is unknown; zstd (level 1) otherwise. Raw is the default, as
-/// for the shuffle's spill (docs/shuffle.md): zstd shrinks token ids little and costs more CPU
-/// than copying them (docs/packing.md).
-SpillOptions PackSpillOptions(std::optional<uint64_t> input_bytes, uint64_t free_bytes);
-
-/// concat, best-fit and first-fit: the pipeline breaker.
-class PackOperator : public Breaker {
+/// concat, best-fit and first-fit: the streaming serial transform.
+class PackOperator : public Transform {
  public:
   /// Throws InvalidArgument on options that do not fit the mode.
   explicit PackOperator(PackSettings settings);
@@ -87,7 +81,10 @@ class PackOperator : public Breaker {
   void Validate(const PlanContext& ctx) const override;
   Schema OutputSchema(const Schema& input) const override;
   std::string Describe() const override;
-  std::unique_ptr<BreakerRun> Open(const OpenContext& ctx) const override;
+  /// The documents are packed in order by one process: not across MPI ranks, nor in the tasks
+  /// of a checkpointed run (TaskLimit says the same).
+  std::string RankLimit() const override;
+  std::unique_ptr<TransformRun> Open(const OpenContext& ctx) const override;
 
   const PackSettings& settings() const { return settings_; }
   /// Ids per sample: L, or L + 1 with --plus-one.
@@ -95,8 +92,8 @@ class PackOperator : public Breaker {
   /// The --eod and --pad-id ids for the planned input; throws InvalidArgument (a token name
   /// the field does not know, an EOD beyond its vocabulary).
   PackIds ResolveIds(const Schema& input) const;
-  /// Memory the packer holds at most (the window being gathered) in a run of `memory_bytes`,
-  /// which must fit the budget.
+  /// Memory one window holds at most (the window being gathered) in a run of `memory_bytes`;
+  /// Validate keeps it within a quarter of the budget, and the run holds two windows at most.
   uint64_t PackerMemoryBytes(uint64_t memory_bytes) const;
 
  private:

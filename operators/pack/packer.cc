@@ -11,6 +11,23 @@
 namespace corpusflow {
 namespace {
 
+/// Make `ids` an empty buffer of `capacity` ids or more: its own, `spare`'s (a recycled window's
+/// buffer, taken), or a new one, counted in `allocated`.
+template <typename Ids>
+void ReserveBuffer(Ids& ids, Ids& spare, uint64_t capacity, uint64_t& allocated) {
+  ids.clear();
+  if (ids.capacity() >= capacity) return;
+  if (spare.capacity() >= capacity) {
+    ids.swap(spare);
+    spare.clear();
+    return;
+  }
+  Ids buffer;
+  buffer.reserve(capacity);
+  ids.swap(buffer);
+  ++allocated;
+}
+
 /// Append `n` copies of `value` to `values`.
 void AppendFill(std::vector<int32_t>& values, size_t n, int32_t value) {
   values.resize(values.size() + n, value);
@@ -81,7 +98,12 @@ void ConcatPacker::set_window_sink(std::function<void(PackedWindow&&)> sink) {
   // The window's ids go to a buffer of its final size at once: growing it would copy.
   ids_ = WindowIds();
   narrow_ = true;
-  narrow_ids_.reserve(WindowCapacity());
+  ReserveBuffer(narrow_ids_, spare_.narrow_tokens, WindowCapacity(), counts_.window_buffers);
+}
+
+void ConcatPacker::Recycle(PackedWindow&& window) {
+  spare_ = std::move(window);
+  spare_.Clear();
 }
 
 void ConcatPacker::Add(std::span<const int32_t> document, SampleColumns& out) {
@@ -153,41 +175,54 @@ void ConcatPacker::EmitFull(SampleColumns& out) {
 
 void ConcatPacker::Widen() {
   CF_DCHECK(narrow_);
-  ids_.clear();
-  ids_.reserve(WindowCapacity());
+  ReserveBuffer(ids_, spare_.tokens, WindowCapacity(), counts_.window_buffers);
   ids_.insert(ids_.end(), narrow_ids_.begin(), narrow_ids_.end());
   narrow_ = false;
-  NarrowWindowIds().swap(narrow_ids_);
+  // The 16-bit buffer stays, emptied: it leaves with the window and comes back for a later one.
+  narrow_ids_.clear();
 }
 
 void ConcatPacker::HandOver(bool more) {
-  // The next window starts with the ids from start_ on, in 16 bits when they fit.
-  WindowIds next;
-  NarrowWindowIds next_narrow;
-  bool next_is_narrow = true;
+  // The next window starts with the ids from start_ on (fewer than a sample), in 16 bits when
+  // they fit: kept aside while the window leaves with its buffers.
+  carry_narrow_.clear();
+  carry_.clear();
+  bool carry_is_narrow = true;
   if (more) {
-    next_narrow.reserve(WindowCapacity());
     if (narrow_) {
-      next_narrow.insert(next_narrow.end(),
-                         narrow_ids_.begin() + static_cast<std::ptrdiff_t>(start_),
-                         narrow_ids_.end());
+      carry_narrow_.insert(carry_narrow_.end(),
+                           narrow_ids_.begin() + static_cast<std::ptrdiff_t>(start_),
+                           narrow_ids_.end());
     } else if (!AppendNarrow(std::span<const int32_t>(ids_).subspan(start_), std::nullopt,
-                             next_narrow)) {
-      next_is_narrow = false;
-      NarrowWindowIds().swap(next_narrow);
-      next.reserve(WindowCapacity());
-      next.insert(next.end(), ids_.begin() + static_cast<std::ptrdiff_t>(start_), ids_.end());
+                             carry_narrow_)) {
+      carry_is_narrow = false;
+      carry_.insert(carry_.end(), ids_.begin() + static_cast<std::ptrdiff_t>(start_), ids_.end());
     }
   }
   window_being_built_.narrow = narrow_;
   window_being_built_.tokens.swap(ids_);
   window_being_built_.narrow_tokens.swap(narrow_ids_);
-  ids_.swap(next);
-  narrow_ids_.swap(next_narrow);
-  narrow_ = next_is_narrow;
   start_ = 0;
-  if (window_being_built_.bins() > 0) sink_(std::move(window_being_built_));
+  // A window without a sample (the end of a stream with nothing left) keeps its buffers here.
+  if (window_being_built_.bins() > 0) {
+    sink_(std::move(window_being_built_));
+  } else {
+    Recycle(std::move(window_being_built_));
+  }
+  // The next window: the pieces and bins of the window given back (when one was), and a buffer
+  // of ids of a whole window.
   window_being_built_ = PackedWindow();
+  window_being_built_.pieces.swap(spare_.pieces);
+  window_being_built_.bin_ends.swap(spare_.bin_ends);
+  if (!more) return;
+  narrow_ = carry_is_narrow;
+  if (narrow_) {
+    ReserveBuffer(narrow_ids_, spare_.narrow_tokens, WindowCapacity(), counts_.window_buffers);
+    narrow_ids_.insert(narrow_ids_.end(), carry_narrow_.begin(), carry_narrow_.end());
+  } else {
+    ReserveBuffer(ids_, spare_.tokens, WindowCapacity(), counts_.window_buffers);
+    ids_.insert(ids_.end(), carry_.begin(), carry_.end());
+  }
 }
 
 void ConcatPacker::Finish(SampleColumns& out) {
@@ -266,7 +301,13 @@ void BinPacker::AddPiece(std::span<const int32_t> ids, std::optional<int32_t> ta
 }
 
 void BinPacker::Finish(SampleColumns& out) {
+  finishing_ = true;
   if (!pieces_.empty()) PackWindow(out);
+}
+
+void BinPacker::Recycle(PackedWindow&& window) {
+  spare_ = std::move(window);
+  spare_.Clear();
 }
 
 void BinPacker::PackWindow(SampleColumns& out) {
@@ -299,7 +340,7 @@ void BinPacker::PackWindow(SampleColumns& out) {
   emit_order_.resize(n);
   for (size_t k = 0; k < n; ++k) emit_order_[count_[bin_of_[k]]++] = static_cast<uint32_t>(k);
   // count_[b] is now the end of bin b in emit_order_.
-  PackedWindow& window = window_;
+  PackedWindow& window = window_;  // with a sink: a recycled window's pieces and bins, if any
   window.pieces.resize(n);
   for (size_t k = 0; k < n; ++k) window.pieces[k] = pieces_[order_[emit_order_[k]]];
   window.bin_ends.assign(count_.begin(), count_.begin() + bins);
@@ -314,9 +355,11 @@ void BinPacker::PackWindow(SampleColumns& out) {
   counts_.padding += uint64_t{bins} * length - tokens;
   if (sink_) {
     sink_(std::move(window));
-    window = PackedWindow();
-    // The next window's ids go to a buffer of its final size at once: growing it would copy.
-    ReserveWindow();
+    // The next window takes the buffers of the window given back meanwhile, when one was; its
+    // ids go to a buffer of their final size at once: growing it would copy.
+    window = std::move(spare_);
+    spare_ = PackedWindow();
+    if (!finishing_) ReserveWindow();
   } else {
     for (uint32_t b = 0; b < bins; ++b) window.EmitBin(b, length, options_.pad_id, out);
     window.tokens.clear();
@@ -338,18 +381,32 @@ uint64_t BinPacker::WindowCapacity() const {
 }
 
 void BinPacker::ReserveWindow() {
-  narrow_tokens_.clear();
-  narrow_tokens_.reserve(WindowCapacity());
+  const uint64_t capacity = WindowCapacity();
+  // A recycled window's buffers (window_'s), 32-bit included: they travel with the windows.
+  ReserveBuffer(narrow_tokens_, window_.narrow_tokens, capacity, counts_.window_buffers);
+  tokens_.clear();
+  if (tokens_.capacity() < capacity && window_.tokens.capacity() >= capacity) {
+    tokens_.swap(window_.tokens);
+  }
+  window_.narrow_tokens.clear();
+  window_.tokens.clear();
 }
 
 void BinPacker::Widen() {
   CF_DCHECK(narrow_);
   tokens_.clear();
-  if (sink_) tokens_.reserve(WindowCapacity());
+  if (sink_ && tokens_.capacity() < WindowCapacity()) {
+    tokens_.reserve(WindowCapacity());
+    ++counts_.window_buffers;
+  }
   tokens_.insert(tokens_.end(), narrow_tokens_.begin(), narrow_tokens_.end());
   narrow_ = false;
-  // The 16-bit buffer goes back: with a sink it held a whole window.
-  NarrowWindowIds().swap(narrow_tokens_);
+  if (sink_) {
+    // The 16-bit buffer stays, emptied: it leaves with the window and comes back for a later one.
+    narrow_tokens_.clear();
+  } else {
+    NarrowWindowIds().swap(narrow_tokens_);
+  }
 }
 
 bool AppendNarrow(std::span<const int32_t> ids, std::optional<int32_t> tail, NarrowWindowIds& out) {
@@ -375,13 +432,30 @@ bool AppendNarrow(std::span<const int32_t> ids, std::optional<int32_t> tail, Nar
   return true;
 }
 
-void PackedWindow::EmitBin(size_t b, uint32_t length, int32_t pad_id, SampleColumns& out) const {
+void PackedWindow::Clear() {
+  tokens.clear();
+  narrow_tokens.clear();
+  pieces.clear();
+  bin_ends.clear();
+}
+
+uint32_t PackedWindow::EmitBin(size_t b, uint32_t length, int32_t pad_id,
+                               SampleColumns& out) const {
   CF_DCHECK(b < bin_ends.size());
   std::vector<int32_t>& ids = out.input_ids.values();
   uint32_t filled = 0;
   out.cu_seqlens.AppendValue(0);
   for (size_t k = b == 0 ? 0 : bin_ends[b - 1]; k < bin_ends[b]; ++k) {
     const Piece& piece = pieces[k];
+    // Best-fit reorders the pieces: the next one lies anywhere in the window. Its first lines are
+    // asked for now, to arrive while this one is copied.
+    if (k + 1 < pieces.size()) {
+      const Piece& next = pieces[k + 1];
+      const char* at = narrow ? reinterpret_cast<const char*>(narrow_tokens.data() + next.offset)
+                              : reinterpret_cast<const char*>(tokens.data() + next.offset);
+      const size_t bytes = std::min<size_t>(256, size_t{next.size} * (narrow ? 2 : 4));
+      for (size_t line = 0; line < bytes; line += 64) __builtin_prefetch(at + line);
+    }
     if (narrow) {
       const auto first = narrow_tokens.begin() + static_cast<std::ptrdiff_t>(piece.offset);
       ids.insert(ids.end(), first, first + piece.size);  // widened
@@ -401,6 +475,7 @@ void PackedWindow::EmitBin(size_t b, uint32_t length, int32_t pad_id, SampleColu
   out.loss_mask.EndRecord();
   out.cu_seqlens.EndRecord();
   out.SampleDone();
+  return filled;
 }
 
 uint32_t BinPacker::PlaceBestFit() {

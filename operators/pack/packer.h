@@ -23,7 +23,9 @@
 //   are emitted in the order they were opened, their pieces in the order they were placed.
 //   A window packed is a PackedWindow (its ids and its bins); by default its samples are emitted
 //   at once, or the window goes whole to a sink (set_window_sink) that emits them later
-//   (PackedWindow::EmitBin): the same samples, without building them before they are read.
+//   (PackedWindow::EmitBin): the same samples, without building them before they are read. A
+//   window the sink has read out comes back (Recycle), and the packer fills its buffers again
+//   instead of allocating fresh memory for the next window.
 // - PadSample (seq2seq): one id list truncated or padded to a fixed length, with its mask.
 //
 // Samples depend only on the documents given, in order, and on the options: nothing depends on
@@ -73,6 +75,9 @@ struct PackCounts {
   uint64_t pieces = 0;
   uint64_t split_documents = 0;
   uint64_t windows = 0;
+  /// With a window sink: the buffers of window ids allocated, 16-bit and 32-bit (the others were
+  /// recycled windows' buffers).
+  uint64_t window_buffers = 0;
   /// ConcatPacker without keep_last: the ids of the dropped last window that no emitted sample
   /// holds, and the documents of which no id is in any emitted sample.
   uint64_t dropped_tokens = 0;
@@ -85,6 +90,8 @@ struct PackCounts {
 void EmitSample(std::span<const int32_t> ids, std::span<const uint32_t> ends, uint32_t length,
                 int32_t pad_id, SampleColumns& out);
 
+struct PackedWindow;
+
 /// What the stage drives: documents in, samples out.
 class DocumentPacker {
  public:
@@ -95,6 +102,10 @@ class DocumentPacker {
   /// End the stream: emit or count what is left. Call once, after the last Add.
   virtual void Finish(SampleColumns& out) = 0;
   virtual const PackCounts& counts() const = 0;
+  /// With a window sink: give back a window the sink was handed (its samples read), whose
+  /// buffers the packer fills again for a later window instead of allocating new ones. The last
+  /// window given back is kept (one at a time); it may be given back from inside the sink.
+  virtual void Recycle(PackedWindow&& window) = 0;
 };
 
 enum class BinPolicy { kBestFitDecreasing, kFirstFit };
@@ -175,9 +186,11 @@ struct PackedWindow {
   std::vector<uint32_t> bin_ends;
 
   size_t bins() const { return bin_ends.size(); }
-  /// Emit bin `b` as one sample of `length` ids, padded with `pad_id`. REQUIRES: b < bins(), the
-  /// bin holds 1 to `length` ids.
-  void EmitBin(size_t b, uint32_t length, int32_t pad_id, SampleColumns& out) const;
+  /// Emit bin `b` as one sample of `length` ids, padded with `pad_id`; returns its document ids
+  /// (the rest is padding). REQUIRES: b < bins(), the bin holds 1 to `length` ids.
+  uint32_t EmitBin(size_t b, uint32_t length, int32_t pad_id, SampleColumns& out) const;
+  /// Empty the window, keeping its buffers' memory.
+  void Clear();
   /// The window's ids, held in either vector.
   uint64_t ids() const { return narrow ? narrow_tokens.size() : tokens.size(); }
   /// Bytes of memory the window holds (its vectors' sizes).
@@ -211,6 +224,7 @@ class ConcatPacker : public DocumentPacker {
   void Finish(SampleColumns& out) override;
 
   const PackCounts& counts() const override { return counts_; }
+  void Recycle(PackedWindow&& window) override;
   /// Ids of a sample: L, or L + 1 with plus_one.
   uint32_t sample_length() const { return window_; }
 
@@ -258,6 +272,11 @@ class ConcatPacker : public DocumentPacker {
   std::vector<uint32_t> ends_;
   /// With a sink: the window being gathered (its pieces and bins; ids_ are its ids).
   PackedWindow window_being_built_;
+  /// With a sink: the last window given back (Recycle), whose buffers the next window takes; and
+  /// the ids a window hands on to the next (fewer than a sample), kept aside meanwhile.
+  PackedWindow spare_;
+  NarrowWindowIds carry_narrow_;
+  WindowIds carry_;
   /// Documents with an id in ids_ beyond carried_ and none in an emitted sample.
   uint64_t unemitted_documents_ = 0;
   PackCounts counts_;
@@ -286,6 +305,7 @@ class BinPacker : public DocumentPacker {
   void Finish(SampleColumns& out) override;
 
   const PackCounts& counts() const override { return counts_; }
+  void Recycle(PackedWindow&& window) override;
 
   /// From now on, hand every packed window to `sink` (moved) instead of emitting its samples
   /// into the SampleColumns of Add and Finish; counts() still counts them as emitted.
@@ -300,7 +320,8 @@ class BinPacker : public DocumentPacker {
   void AddPiece(std::span<const int32_t> ids, std::optional<int32_t> tail, SampleColumns& out);
   void PackWindow(SampleColumns& out);
   /// Give the window being filled a buffer that holds a whole window (16-bit ids; with a sink a
-  /// window leaves with its buffer, and growing the next one would copy it).
+  /// window leaves with its buffer, and growing the next one would copy it): a recycled window's
+  /// (window_, taken from spare_) when there is one, else a new one (counted).
   void ReserveWindow();
   /// Move the window's ids so far from 16 to 32 bits (an id outside [0, 65535] arrived).
   void Widen();
@@ -327,8 +348,13 @@ class BinPacker : public DocumentPacker {
   std::vector<int32_t> next_;
   std::vector<uint64_t> room_bits_;
   std::vector<uint64_t> room_summary_;
-  /// The window being emitted (without a sink: kept, buffers and all, for the next).
+  /// The window being emitted (without a sink: kept, buffers and all, for the next; with a sink:
+  /// the recycled window whose pieces and bins the next window fills).
   PackedWindow window_;
+  /// With a sink: the last window given back (Recycle).
+  PackedWindow spare_;
+  /// Finish is packing the last window: no buffer for a next one.
+  bool finishing_ = false;
   PackCounts counts_;
 };
 

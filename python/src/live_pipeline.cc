@@ -50,13 +50,15 @@ BatchQueue::Item BatchQueue::Pop(std::chrono::milliseconds wait) {
 
 namespace {
 
-/// The sink of a live pipeline: moves every batch it receives, in sequence order, into the
-/// queue (waiting while it is full). Not registered: only LivePipeline makes one.
+/// The sink of a live pipeline: moves every batch it receives that holds records (a filter may
+/// drop all of a batch's, pack emits none before its first window is packed), in sequence
+/// order, into the queue (waiting while it is full). Not registered: only LivePipeline makes one.
 class BatchQueueWriter : public BatchWriter {
  public:
   explicit BatchQueueWriter(std::shared_ptr<BatchQueue> queue) : queue_(std::move(queue)) {}
 
   void Write(Batch& batch, OpState* /*local*/) override {
+    if (batch.empty()) return;
     auto taken = std::make_shared<Batch>(std::move(batch));
     // The pool's batch is laid out anew by the source; its moved-from columns go.
     batch.Release();

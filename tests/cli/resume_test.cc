@@ -277,6 +277,12 @@ TEST(ResumeTest, WhatCannotBeResumedIsRefusedBeforeAnyWork) {
       {{"run", "read " + dir.File("in.txt") + " | write " + dir.File("o.txt") + " --shards 2",
         "--checkpoint", ck},
        "write cannot run in a checkpointed run: sharded output is not resumable yet"},
+      {{"run",
+        "read " + dir.File("in.txt") + " | parse-ids | pack --mode best-fit --length 8 | write " +
+            dir.File("o.jsonl"),
+        "--checkpoint", ck},
+       "pack cannot run in a checkpointed run: it packs the whole stream of documents, in order, "
+       "in one process"},
       {{"run", "read " + dir.File("in.txt") + " | write " + dir.File("o.txt"), "--restart"},
        "--restart discards a checkpoint: give it with --checkpoint DIR"},
   };

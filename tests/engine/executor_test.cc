@@ -331,6 +331,100 @@ TEST(ExecutorTest, BreakerSplitsTheRunIntoPipelinesAndNumbersEachFromZero) {
   }
 }
 
+/// A serial transform that holds records back (TransformRun::Drain): each Apply passes on the
+/// records of the batch before it, and after the last batch Drain emits the records still held in
+/// batches of at most 4, then a batch of the one record "end". Counts its Drain calls and
+/// whether Finish came after the last one.
+class LaggingTransform : public Transform {
+ public:
+  struct Log {
+    uint64_t drains = 0;
+    bool drained_before_finish = false;
+  };
+  explicit LaggingTransform(Log* log) : log_(log) { set_name("lag"); }
+  std::unique_ptr<TransformRun> Open(const OpenContext& /*ctx*/) const override {
+    return std::make_unique<Run>(log_);
+  }
+
+ private:
+  class Run : public TransformRun {
+   public:
+    explicit Run(Log* log) : log_(log) {}
+    bool serial() const override { return true; }
+    void Apply(Batch& batch, OpState* /*local*/) override {
+      StringColumn& text = batch.GetString("text");
+      std::vector<std::string> records;
+      for (size_t i = 0; i < text.size(); ++i) records.emplace_back(text[i]);
+      text.Clear();
+      for (const std::string& r : held_) text.Append(r);
+      held_ = std::move(records);
+    }
+    bool Drain(Batch* out) override {
+      ++log_->drains;
+      if (ended_) return false;
+      out->Reset();
+      StringColumn& text = out->AddString("text");
+      for (size_t n = 0; n < 4 && next_ < held_.size(); ++n) text.Append(held_[next_++]);
+      if (text.size() == 0) {
+        text.Append("end");
+        ended_ = true;
+      }
+      return true;
+    }
+    void Finish() override { log_->drained_before_finish = ended_; }
+
+   private:
+    Log* log_;
+    std::vector<std::string> held_;
+    size_t next_ = 0;
+    bool ended_ = false;
+  };
+  Log* log_;
+};
+
+TEST(ExecutorTest, ASerialTransformDrainsWhatItHeldBackAfterItsLastBatch) {
+  const std::vector<std::string> input = MakeRecords(1003);
+  std::vector<std::string> expected = input;
+  expected.push_back("end");
+  for (int threads : kThreadCounts) {
+    for (uint64_t budget : kBudgets) {
+      SCOPED_TRACE(std::to_string(threads) + " threads, " + std::to_string(budget));
+      CollectedOutput out;
+      CollectingSinkOptions options;
+      options.all_fields = true;
+      options.needs_record_index = true;
+      LaggingTransform::Log log;
+      RunStats stats;
+      // 10 records a batch: the last batch's 3 records leave in one drained batch, then "end";
+      // the stages after the transform (parallel, numbering) see the drained batches in order.
+      RunChain(
+          Chain(std::make_unique<VectorSource>(input, 10),
+                std::make_unique<JitterTransform>(3, 100), std::make_unique<LaggingTransform>(&log),
+                std::make_unique<JitterTransform>(4, 100), std::make_unique<RecordIndexTransform>(),
+                std::make_unique<CollectingSink>(&out, options)),
+          TestRunOptions(threads, budget), &stats);
+      EXPECT_EQ(out.texts, expected);
+      ASSERT_EQ(out.records.size(), expected.size());
+      for (size_t i = 0; i < expected.size(); ++i) {
+        ASSERT_EQ(std::get<std::string>(out.records[i].Get("record_index")), std::to_string(i));
+      }
+      // 101 batches in, the first leaving empty; two drained batches: 3 records, then "end".
+      ASSERT_EQ(out.batch_records.size(), 103u);
+      EXPECT_EQ(out.batch_records.front(), 0u);
+      EXPECT_EQ(out.batch_records[101], 3u);
+      EXPECT_EQ(out.batch_records[102], 1u);
+      EXPECT_EQ(log.drains, 3u);  // two batches, then false
+      EXPECT_TRUE(log.drained_before_finish);
+      EXPECT_TRUE(out.finished);
+      const OperatorStats& lag = *stats.operators()[2];
+      EXPECT_EQ(lag.label(), "lag");
+      EXPECT_EQ(lag.records_in.load(), input.size());
+      EXPECT_EQ(lag.records_out.load(), input.size() + 1);
+      EXPECT_EQ(stats.operators()[5]->records_in.load(), input.size() + 1);
+    }
+  }
+}
+
 /// What the runs of a ContractProbe saw, checked by the test afterwards.
 struct ProbeLog {
   std::atomic<uint64_t> states_made{0};

@@ -1,7 +1,8 @@
 // Tests of the `pack` stage (operators/pack/pack.h) in pipelines: samples as the packers make
-// them, byte-identical for any thread count and memory budget (spilled or not), every document
-// in a sample or counted, packing after the global shuffle and shuffling packed samples, the
-// seq2seq pad mode, and the plan-time errors.
+// them, byte-identical for any thread count and memory budget, every document in a sample or
+// counted, samples streaming out before the input ends with two windows' buffers for any input,
+// packing after the global shuffle and shuffling packed samples, the seq2seq pad mode, and the
+// plan-time errors.
 #include "operators/pack/pack.h"
 
 #include <gtest/gtest.h>
@@ -142,7 +143,7 @@ std::vector<std::string> RandomDocuments(uint64_t seed, size_t count, size_t wid
   return documents;
 }
 
-TEST(PackTest, IdenticalForAnyThreadsAndBudgetSpilledOrNot) {
+TEST(PackTest, IdenticalForAnyThreadsAndBudget) {
   const auto narrow = RandomDocuments(3, 6000);
   // Best-fit windows of 16-bit ids, and windows widened to 32 bits by a rare large id.
   const auto mixed = RandomDocuments(3, 6000, 700);
@@ -158,20 +159,15 @@ TEST(PackTest, IdenticalForAnyThreadsAndBudgetSpilledOrNot) {
              "--window-bytes", "256K"}},
            {narrow, {"--mode", "first-fit", "--length", "300", "--window", "200"}}}) {
     const PackResult base = RunPack(documents, args, 1, 256 << 20);
-    const PackResult spilled = RunPack(documents, args, 2, 4 << 20);
+    // Batches of 64 KiB: a batch's samples leave from other windows than with 4 MiB batches.
+    const PackResult small = RunPack(documents, args, 2, 4 << 20);
     const PackResult more_threads = RunPack(documents, args, 4, 64 << 20);
     ASSERT_GT(base.records.size(), 1000u) << args[1];
-    EXPECT_EQ(Stats(*base.stats, "pack").counter("spilled_blocks"), 0u) << args[1];
-    // A 4 MiB budget keeps 1 MiB of windows in memory: the rest went to the temp folder.
-    EXPECT_GT(Stats(*spilled.stats, "pack").counter("spilled_blocks"), 0u) << args[1];
-    // The temp folder holds the raw spill many times over: blocks are stored raw.
-    EXPECT_EQ(Stats(*spilled.stats, "pack").texts().at("spill_compression"), "none") << args[1];
-    EXPECT_EQ(Stats(*base.stats, "pack").texts().at("spill_compression"), "nothing spilled");
-    ASSERT_EQ(base.records.size(), spilled.records.size()) << args[1];
+    ASSERT_EQ(base.records.size(), small.records.size()) << args[1];
     ASSERT_EQ(base.records.size(), more_threads.records.size()) << args[1];
     for (size_t i = 0; i < base.records.size(); ++i) {
       for (const char* field : {"input_ids", "loss_mask", "cu_seqlens"}) {
-        ASSERT_EQ(Get(base.records[i], field), Get(spilled.records[i], field))
+        ASSERT_EQ(Get(base.records[i], field), Get(small.records[i], field))
             << args[1] << " sample " << i << " " << field;
         ASSERT_EQ(Get(base.records[i], field), Get(more_threads.records[i], field))
             << args[1] << " sample " << i << " " << field;
@@ -240,19 +236,61 @@ TEST(PackTest, ShufflesPackedSamples) {
   EXPECT_TRUE(moved);
 }
 
-TEST(PackTest, SpillsRawBlocksUnlessTheDiskIsTight) {
-  // Raw while twice the input fits in 90% of the free space, or when the input size is unknown.
-  const uint64_t gib = uint64_t{1} << 30;
-  EXPECT_EQ(PackSpillOptions(gib, 10 * gib).compression, SpillCompression::kNone);
-  EXPECT_EQ(PackSpillOptions(std::nullopt, 0).compression, SpillCompression::kNone);
-  EXPECT_EQ(PackSpillOptions(gib, 2 * gib).compression, SpillCompression::kZstd);
-  EXPECT_EQ(PackSpillOptions(gib, 0).compression, SpillCompression::kZstd);
-  EXPECT_EQ(PackSpillOptions(gib, gib * 20 / 9 + 10).compression, SpillCompression::kNone);
+TEST(PackTest, StreamsSamplesBeforeItsInputEnds) {
+  // pack | head 3: the first window's samples reach head while the source still reads, and head
+  // stops it after a few windows of its 3000 documents (a breaker would read them all first).
+  for (const char* mode : {"concat", "best-fit"}) {
+    SCOPED_TRACE(mode);
+    std::vector<std::unique_ptr<Operator>> stages;
+    std::vector<std::string> args = {"--mode", mode, "--length", "64"};
+    if (std::string(mode) == "best-fit") args.insert(args.end(), {"--window", "20"});
+    stages.push_back(Op("pack", args));
+    stages.push_back(Op("head", {"3"}));
+    const PackResult run = RunPipeline(RandomDocuments(8, 3000), std::move(stages), 2, 1 << 20);
+    ASSERT_EQ(run.records.size(), 3u);
+    const uint64_t read = Stats(*run.stats, "parse-ids").records_out;
+    EXPECT_LT(read, 1000u);
+    // The documents read were packed, and their samples, drained after the stop, reached head.
+    EXPECT_EQ(Stats(*run.stats, "pack").counter("documents"), read);
+    EXPECT_EQ(Stats(*run.stats, "head").records_in.load(),
+              Stats(*run.stats, "pack").counter("samples"));
+  }
 }
 
-TEST(PackTest, AFailedRunLeavesNoSpilledSamples) {
-  // pack spills its windows (4 MiB budget), then the next pipeline fails on its third batch:
-  // the error reaches the caller and the temp folder is left empty.
+TEST(PackTest, HoldsTwoWindowsWhateverTheInputSize) {
+  // Windows of 200 pieces and a 4 MiB budget: every window's buffers are those of the window
+  // two before it (one for the window being filled, one for the window being read), for 3000
+  // documents as for 30000, and in 32 bits too (ids above 65535: a 16-bit and a 32-bit buffer
+  // each). Nothing depends on the budget beyond the batches' size: no window is spilled.
+  const std::vector<std::string> args = {"--mode",   "best-fit", "--length", "256",
+                                         "--window", "200",      "--eod",    "0"};
+  for (const size_t count : {3000, 30000}) {
+    SCOPED_TRACE(count);
+    testing::ScopedTempDir tmp;
+    RunOptions options = testing::TestRunOptions(2, 4 << 20);
+    options.tmp_dir = tmp.path();
+    for (const size_t wide_every : {0, 1}) {
+      CollectedOutput output;
+      std::vector<std::unique_ptr<Operator>> chain;
+      chain.push_back(std::make_unique<VectorSource>(RandomDocuments(5, count, wide_every), 50));
+      chain.push_back(Op("parse-ids", {}));
+      chain.push_back(Op("pack", args));
+      chain.push_back(std::make_unique<CollectingSink>(
+          &output, CollectingSinkOptions{.field = "", .all_fields = true}));
+      RunStats stats;
+      testing::RunChain(std::move(chain), options, &stats);
+      const OperatorStats& pack = Stats(stats, "pack");
+      EXPECT_GT(pack.counter("windows"), count / 200 - 1);
+      EXPECT_EQ(pack.counter("window_buffers"), wide_every == 0 ? 2u : 4u);
+      EXPECT_EQ(output.records.size(), pack.counter("samples"));
+      EXPECT_EQ(testing::ListDir(tmp.path()), std::vector<std::string>{});
+    }
+  }
+}
+
+TEST(PackTest, AFailedRunLeavesNothingInTheTempFolder) {
+  // The stage after pack fails on its third batch: the error reaches the caller and the temp
+  // folder is left empty.
   testing::ScopedTempDir tmp;
   RunOptions options = testing::TestRunOptions(2, 4 << 20);
   options.tmp_dir = tmp.path();
@@ -268,7 +306,6 @@ TEST(PackTest, AFailedRunLeavesNoSpilledSamples) {
               testing::RunChain(std::move(chain), options, &stats);
             }).find("stop here"),
             std::string::npos);
-  EXPECT_GT(Stats(stats, "pack").counter("spilled_blocks"), 0u);
   EXPECT_EQ(testing::ListDir(tmp.path()), std::vector<std::string>{});
 }
 
