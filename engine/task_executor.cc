@@ -179,34 +179,34 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
   };
   load_groups();
   uint64_t output_tasks = groups.size();
-  // The records of input tasks are not synced (the outputs and entries are): those committed on
-  // another boot of the machine, or on another machine, are checked whole first, and an input
-  // task whose records did not survive is done again.
+  // A task's files are not synced (its entry is): those of tasks committed on another boot of
+  // the machine, or on another machine, are checked before they are used, and a task whose
+  // files did not survive is done again (`lost`).
   const std::string boot = MachineBootId();
+  const auto from_another_boot = [&boot](const TaskEntry& entry) {
+    const auto written = entry.values.find("boot");
+    return boot.empty() || written == entry.values.end() || written->second != boot;
+  };
   uint64_t lost = 0;
-  if (breaker) {
-    agreed(false, [&] {
-      for (uint64_t t = 0; t < input_tasks; ++t) {
-        const TaskEntry* entry = cp.Entry(kInputPhase, t);
-        if (entry == nullptr) continue;
-        const auto written = entry->values.find("boot");
-        if (!boot.empty() && written != entry->values.end() && written->second == boot) continue;
-        try {
-          breaker_op->CheckInputTask(cp.TaskFolder(kInputPhase, t), ranges);
-        } catch (const CorruptionError& e) {
-          if (ctx.options().progress != ProgressMode::kNever) {
-            std::fprintf(stderr,
-                         "corpusflow: input task %llu of the checkpoint did not survive the "
-                         "restart of the machine that wrote it (%s): it is done again\n",
-                         static_cast<unsigned long long>(t), e.what());
-          }
-          cp.Discard(kInputPhase, t);
-          ++lost;
+  const auto check_input_tasks = [&] {
+    if (!breaker) return;
+    for (uint64_t t = 0; t < input_tasks; ++t) {
+      const TaskEntry* entry = cp.Entry(kInputPhase, t);
+      if (entry == nullptr || !from_another_boot(*entry)) continue;
+      try {
+        breaker_op->CheckInputTask(cp.TaskFolder(kInputPhase, t), ranges);
+      } catch (const CorruptionError& e) {
+        if (ctx.options().progress != ProgressMode::kNever) {
+          std::fprintf(stderr,
+                       "corpusflow: input task %llu of the checkpoint did not survive the "
+                       "restart of the machine that wrote it (%s): it is done again\n",
+                       static_cast<unsigned long long>(t), e.what());
         }
+        cp.Discard(kInputPhase, t);
+        ++lost;
       }
-    });
-    if (ranks) cp.Reload();
-  }
+    }
+  };
   const bool appends = cp.PlanValue("appends") == "1";
   // The outputs appended to, by target: where the last committed task left each
   // (RunFiles::appends).
@@ -226,7 +226,9 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
       }
     }
   };
+  // Rank 0 checks what another boot wrote and mends a cut commit; the other ranks then reload.
   agreed(false, [&] {
+    check_input_tasks();
     if (appends) {
       load_appended();
       // A run killed while it committed its outputs renamed some of these files onto their
@@ -254,8 +256,7 @@ void ExecuteTasks(const Plan& plan, ExecContext& ctx, RunStats& stats) {
     for (uint64_t t = 0; t < out_tasks; ++t) {
       const TaskEntry* entry = cp.Entry(out_phase, t);
       if (entry == nullptr) continue;
-      const auto written = entry->values.find("boot");
-      const bool check = boot.empty() || written == entry->values.end() || written->second != boot;
+      const bool check = from_another_boot(*entry);
       bool intact = !cut;
       for (const TaskPart& part : entry->parts) {
         try {

@@ -3,7 +3,6 @@
 #include <sys/resource.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
-#include <tbb/parallel_sort.h>
 #include <tbb/task_arena.h>
 #include <tbb/task_group.h>
 
@@ -52,12 +51,6 @@ uint64_t DescriptorLimit() {
 
 }  // namespace
 
-struct RecordShuffler::IndexEntry {
-  uint64_t key;
-  /// The record as varint(length) + encoding.
-  const char* record;
-};
-
 struct RecordShuffler::LoadedBucket {
   /// The leaf it holds (null when empty).
   const Bucket* leaf = nullptr;
@@ -95,16 +88,6 @@ namespace {
 }
 
 }  // namespace
-
-bool RecordShuffler::ParseBlock(const char* p, const char* end, std::vector<IndexEntry>& index) {
-  while (p < end) {
-    const char* next = ShuffleRecordEnd(p, end);
-    if (next == nullptr) return false;
-    index.push_back(IndexEntry{GetShuffleKey(p), p + 8});
-    p = next;
-  }
-  return true;
-}
 
 /// Per-thread compression and decompression state.
 struct RecordShuffler::Workers {
@@ -630,15 +613,6 @@ void RecordShuffler::Rescatter(const Bucket& bucket, std::vector<Bucket>& childr
   ReleaseIfTight(bucket, spill_raw_bytes_.load());
 }
 
-void RecordShuffler::SortIndex(std::vector<IndexEntry>& index) {
-  auto by_key = [](const IndexEntry& a, const IndexEntry& b) { return a.key < b.key; };
-  if (index.size() < (1 << 16)) {
-    std::sort(index.begin(), index.end(), by_key);
-  } else {
-    tbb::parallel_sort(index.begin(), index.end(), by_key);
-  }
-}
-
 void RecordShuffler::LoadLeaf(const Bucket& bucket, LoadedBucket* into) {
   CheckInterrupt();
   into->leaf = &bucket;
@@ -650,7 +624,7 @@ void RecordShuffler::LoadLeaf(const Bucket& bucket, LoadedBucket* into) {
   if (bucket.file == nullptr) {
     // In memory: index the arena's chunks where they are.
     for (const ScatterArena::Chunk& c : arena_->chunks(static_cast<size_t>(bucket.arena_bucket))) {
-      const bool parsed = ParseBlock(c.data, c.data + c.size, index);
+      const bool parsed = IndexShuffleRecords(c.data, c.data + c.size, index);
       CF_CHECK(parsed, "shuffle: malformed record in memory");
     }
   } else {
@@ -681,7 +655,7 @@ void RecordShuffler::LoadLeaf(const Bucket& bucket, LoadedBucket* into) {
     });
     // Records never span blocks: parse each block's raw bytes into the index.
     for (size_t i = 0; i < blocks.size(); ++i) {
-      if (!ParseBlock(place[i], place[i] + blocks[i].raw_size, index)) {
+      if (!IndexShuffleRecords(place[i], place[i] + blocks[i].raw_size, index)) {
         ThrowBadBlock(file, blocks[i].offset, "malformed record");
       }
     }
@@ -690,7 +664,7 @@ void RecordShuffler::LoadLeaf(const Bucket& bucket, LoadedBucket* into) {
     }
     unloaded_bytes_ -= bucket.raw_bytes;
   }
-  SortIndex(index);
+  SortShuffleIndex(index.begin(), index.end());
   if (progress_ != nullptr) progress_->AddBytes(bucket.raw_bytes);
 }
 

@@ -55,6 +55,7 @@
 #include "engine/io/spill_file.h"
 #include "engine/record_codec.h"
 #include "operators/shuffle/shuffle_layout.h"
+#include "operators/shuffle/shuffle_record.h"
 
 namespace corpusflow {
 
@@ -187,7 +188,7 @@ class RecordShuffler {
   uint64_t spill_stored_bytes() const { return spill_stored_bytes_.load(); }
 
  private:
-  struct IndexEntry;
+  using IndexEntry = ShuffleIndexEntry;
   struct Bucket;
   struct Workers;
 
@@ -215,9 +216,6 @@ class RecordShuffler {
   /// Spill every held record unless another thread did since record memory of `need` bytes was
   /// found missing. Takes the spill lock exclusively.
   void SpillHeld(uint64_t need);
-  /// Parse a raw block's records (key, varint(length), encoding) into `index`; false when
-  /// malformed.
-  static bool ParseBlock(const char* p, const char* end, std::vector<IndexEntry>& index);
   /// At the first spill: check the temp folder's free space and settle the compression.
   void PrepareSpill();
   /// Create the spill files and give each first-level bucket its file: contiguous ranges of
@@ -242,7 +240,6 @@ class RecordShuffler {
   bool NextBucket();
   /// Emit the stats of a finished pass 2.
   void ReportPass2();
-  static void SortIndex(std::vector<IndexEntry>& index);
 
   ShuffleConfig config_;
   TempDir& temp_dir_;

@@ -5,9 +5,13 @@
 // Thread safety: pure functions over the bytes they are given.
 #pragma once
 
+#include <tbb/parallel_sort.h>
+
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "engine/coding.h"
 #include "engine/record_codec.h"
@@ -53,6 +57,38 @@ inline const char* ShuffleRecordEnd(const char* p, const char* end) {
                           : nullptr;
   if (after == nullptr || length > static_cast<uint64_t>(end - after)) return nullptr;
   return after + length;
+}
+
+/// A record indexed for sorting: its key and the record after it (varint(length) + encoding).
+struct ShuffleIndexEntry {
+  uint64_t key;
+  const char* record;
+};
+static_assert(sizeof(ShuffleIndexEntry) == kShuffleIndexEntryBytes);
+
+/// Append an entry for each record in [p, end) to `index`; false when one is malformed.
+inline bool IndexShuffleRecords(const char* p, const char* end,
+                                std::vector<ShuffleIndexEntry>& index) {
+  while (p < end) {
+    const char* next = ShuffleRecordEnd(p, end);
+    if (next == nullptr) return false;
+    index.push_back(ShuffleIndexEntry{GetShuffleKey(p), p + kShuffleKeyBytes});
+    p = next;
+  }
+  return true;
+}
+
+/// Sort [first, last) by key (in parallel when there are many).
+inline void SortShuffleIndex(std::vector<ShuffleIndexEntry>::iterator first,
+                             std::vector<ShuffleIndexEntry>::iterator last) {
+  auto by_key = [](const ShuffleIndexEntry& a, const ShuffleIndexEntry& b) {
+    return a.key < b.key;
+  };
+  if (last - first < (1 << 16)) {
+    std::sort(first, last, by_key);
+  } else {
+    tbb::parallel_sort(first, last, by_key);
+  }
 }
 
 }  // namespace corpusflow

@@ -5,7 +5,6 @@
 #include <xxhash.h>
 
 #include <algorithm>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -40,8 +39,6 @@ constexpr uint64_t kOutputTaskBytes = uint64_t{64} << 20;
 /// it wrote, so ranges several times smaller than a task keep tasks near their size however
 /// much the stages before the shuffle make records grow.
 constexpr uint64_t kRangesPerTask = 8;
-/// An index entry per record while a task is emitted.
-constexpr uint64_t kIndexEntryBytes = 16;
 
 /// One section of a run: where it is in the file, its records and checksum.
 struct Section {
@@ -276,12 +273,6 @@ void ReadSection(const File& file, const std::string& path, uint64_t range, cons
 /// the index keep their memory for the next task loaded into them.
 class TaskRecords {
  public:
-  struct Entry {
-    uint64_t key;
-    /// The record as varint(length) + encoding.
-    const char* record;
-  };
-
   /// Find the sections of `span`'s key ranges (of `ranges`) in `inputs`, kept for Load or
   /// ReadRange: bytes() and records() say how large the task is.
   void Locate(const std::vector<std::filesystem::path>& inputs, const OutputTaskSpan& span,
@@ -323,7 +314,8 @@ class TaskRecords {
           k, [&](uint64_t) { return at; },
           [&](const std::string& path, const Section& s) {
             const size_t before = index_.size();
-            if (!Parse(at, at + s.bytes) || index_.size() - before != s.records) {
+            if (!IndexShuffleRecords(at, at + s.bytes, index_) ||
+                index_.size() - before != s.records) {
               throw CorruptionError(path + ": the section of key range " +
                                     std::to_string(span_.first_range + k) + " at byte " +
                                     std::to_string(s.offset) + " holds malformed records");
@@ -331,8 +323,7 @@ class TaskRecords {
             at += s.bytes;
             if (progress != nullptr) progress->AddBytes(s.bytes);
           });
-      std::sort(index_.begin() + static_cast<std::ptrdiff_t>(first), index_.end(),
-                [](const Entry& a, const Entry& b) { return a.key < b.key; });
+      SortShuffleIndex(index_.begin() + static_cast<std::ptrdiff_t>(first), index_.end());
     }
     files_.clear();
   }
@@ -365,8 +356,8 @@ class TaskRecords {
   uint64_t bytes() const { return bytes_; }
   uint64_t records() const { return records_; }
   /// The memory that loading the located task takes: its bytes and its index.
-  uint64_t memory() const { return bytes_ + records_ * kIndexEntryBytes; }
-  const std::vector<Entry>& index() const { return index_; }
+  uint64_t memory() const { return bytes_ + records_ * kShuffleIndexEntryBytes; }
+  const std::vector<ShuffleIndexEntry>& index() const { return index_; }
 
  private:
   struct Input {
@@ -376,25 +367,14 @@ class TaskRecords {
     std::vector<std::vector<Section>> sections;
   };
 
-  bool Parse(const char* p, const char* end) {
-    while (p < end) {
-      const char* next = ShuffleRecordEnd(p, end);
-      if (next == nullptr) return false;
-      index_.push_back(Entry{GetShuffleKey(p), p + 8});
-      p = next;
-    }
-    return true;
-  }
-
   OutputTaskSpan span_;
   uint64_t bytes_ = 0;
   uint64_t records_ = 0;
   std::vector<Input> files_;
   std::unique_ptr<char[]> buffer_;
   uint64_t capacity_ = 0;
-  std::vector<Entry> index_;
+  std::vector<ShuffleIndexEntry> index_;
 };
-static_assert(sizeof(TaskRecords::Entry) == kIndexEntryBytes);
 
 /// The memory one output task's reader leaves to the next: two task loads (one possibly the next
 /// task's, loading in the background), and a RecordShuffler's slabs.
@@ -469,7 +449,7 @@ class ShuffleOutputTask : public BatchReader {
 
   bool Next(Batch* out) override {
     if (out_of_core_) return NextOutOfCore(out);
-    const std::vector<TaskRecords::Entry>& index = memory_->current.index();
+    const std::vector<ShuffleIndexEntry>& index = memory_->current.index();
     if (cursor_ >= index.size()) return false;
     codec_.PrepareBatch(out);
     RecordDecoder decoder(out);
@@ -562,7 +542,7 @@ std::vector<uint64_t> GroupShuffleRanges(uint64_t memory_bytes,
   std::vector<uint64_t> starts;
   uint64_t held = 0;
   for (size_t r = 0; r < records.size(); ++r) {
-    const uint64_t memory = bytes[r] + records[r] * kIndexEntryBytes;
+    const uint64_t memory = bytes[r] + records[r] * kShuffleIndexEntryBytes;
     if (starts.empty() || (held > 0 && held + memory > limit)) {
       starts.push_back(r);
       held = 0;
