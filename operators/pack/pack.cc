@@ -223,8 +223,14 @@ class PackRun : public TransformRun {
   void Reserve(uint64_t ids) {
     const uint64_t samples = ids / length_ + 1;
     for (Int32ListColumn* column : {&target_->input_ids, &target_->loss_mask}) {
-      column->Reserve(samples, ids);
       std::vector<int32_t>& values = column->values();
+      if (values.capacity() >= ids) {
+        column->offsets().reserve(samples + 1);
+        continue;
+      }
+      // A quarter more than asked: a batch a little larger than the largest so far must not
+      // cost a fresh buffer each time (fresh pages are dear: docs/packing.md).
+      column->Reserve(samples + samples / 4, ids + ids / 4);
       AdviseHugePages(values.data(), values.capacity() * sizeof(int32_t));
     }
   }
