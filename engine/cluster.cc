@@ -66,16 +66,16 @@ class SingleProcessCluster : public Cluster {
   /// One rank: every message is to itself.
   class SelfExchange : public Exchange {
    public:
-    bool AllToAll(const std::vector<uint64_t>& out, std::vector<uint64_t>& in,
+    bool AllToAll(std::vector<uint64_t>& out, std::vector<uint64_t>& in,
                   const std::function<bool()>& /*keep_waiting*/) override {
       in = out;
       return true;
     }
-    bool AllToAllBytes(const char* send, const std::vector<uint64_t>& counts,
+    bool AllToAllBytes(std::vector<char>& send, const std::vector<uint64_t>& counts,
                        std::vector<char>& received,
                        const std::vector<uint64_t>& /*received_counts*/,
                        const std::function<bool()>& /*keep_waiting*/) override {
-      received.assign(send, send + counts.at(0));
+      received.assign(send.begin(), send.begin() + static_cast<std::ptrdiff_t>(counts.at(0)));
       return true;
     }
   };

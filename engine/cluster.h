@@ -76,7 +76,10 @@ class Cluster {
     /// tests of the pending collective (ranks arrive here at very different times: a rank waits
     /// for the others to fill their round); returns false, the collective abandoned, as soon as
     /// it returns false. An abandoned exchange makes no more calls.
-    virtual bool AllToAll(const std::vector<uint64_t>& out, std::vector<uint64_t>& in,
+    /// A collective given up on (false, or an exception) may still be read and written by the
+    /// transport: it takes the buffers MPI was given (`out` and `in` here, `send` and `received`
+    /// below), leaving them empty, and keeps them for the life of the process.
+    virtual bool AllToAll(std::vector<uint64_t>& out, std::vector<uint64_t>& in,
                           const std::function<bool()>& keep_waiting) = 0;
     /// Each rank sends the next counts[r] bytes of `send` to rank r (its messages one after the
     /// other, in rank order) and receives what rank r sent it into `received` after the
@@ -84,7 +87,7 @@ class Cluster {
     /// AllToAll does (a rank that failed after the counts never comes: its notice ends the
     /// wait). Each message and the total received stay under 2 GiB (Open MPI 4.1 has int
     /// counts); more is a logic error.
-    virtual bool AllToAllBytes(const char* send, const std::vector<uint64_t>& counts,
+    virtual bool AllToAllBytes(std::vector<char>& send, const std::vector<uint64_t>& counts,
                                std::vector<char>& received,
                                const std::vector<uint64_t>& received_counts,
                                const std::function<bool()>& keep_waiting) = 0;

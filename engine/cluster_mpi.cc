@@ -21,6 +21,8 @@
 #include <limits>
 #include <mutex>
 #include <thread>
+#include <tuple>
+#include <vector>
 
 #include "engine/check.h"
 #include "engine/cluster.h"
@@ -77,6 +79,37 @@ bool Await(MPI_Request& request, const char* call, bool interruptible,
   }
 }
 
+/// Set when this process gave up on a non-blocking call that MPI still holds (a signal, or a
+/// failure that ended the shuffle's exchange): MPI may go on reading and writing its buffers in
+/// any later MPI call, MPI_Finalize included, so they are never freed (KeepForever) and MPI is
+/// not finalized.
+std::atomic<bool> left_pending{false};
+
+/// Keep `buffers` for the life of the process: moved (a vector's storage stays where MPI was
+/// told it is) into an object deliberately never freed. The buffers of a call given up on: freed,
+/// their memory would be another allocation's when MPI writes into it.
+template <typename... Buffers>
+void KeepForever(Buffers&... buffers) {
+  left_pending = true;
+  new std::tuple<std::decay_t<Buffers>...>(std::move(buffers)...);  // NOLINT: never freed
+}
+
+/// Await `request`; when the call is given up on (false, or an exception: a signal, a failed
+/// test), its `buffers` are kept for the life of the process (KeepForever).
+template <typename... Buffers>
+bool AwaitKeeping(MPI_Request& request, const char* call, bool interruptible,
+                  const std::function<bool()>& keep_waiting, Buffers&... buffers) {
+  bool done = false;
+  try {
+    done = Await(request, call, interruptible, keep_waiting);
+  } catch (...) {
+    KeepForever(buffers...);
+    throw;
+  }
+  if (!done) KeepForever(buffers...);
+  return done;
+}
+
 /// Before a collective: a process that abandoned one starts no other.
 void CheckNotAbandoned() {
   if (abandoned) throw Interrupted();
@@ -122,35 +155,42 @@ class MpiCluster : public Cluster {
 
   uint64_t MaxAll(uint64_t value) override {
     CheckNotAbandoned();
-    uint64_t out = 0;
+    // In and out: on the heap, so that a call given up on keeps them (AwaitKeeping).
+    std::vector<uint64_t> values = {value, 0};
     MPI_Request request;
-    Check(MPI_Iallreduce(&value, &out, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD, &request),
-          "MPI_Iallreduce");
-    Await(request, "MPI_Iallreduce", true);
-    return out;
+    Check(
+        MPI_Iallreduce(&values[0], &values[1], 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD, &request),
+        "MPI_Iallreduce");
+    AwaitKeeping(request, "MPI_Iallreduce", true, nullptr, values);
+    return values[1];
   }
 
   std::vector<std::string> GatherAll(const std::string& bytes) override {
     CheckNotAbandoned();
-    const int length = IntCount(bytes.size(), "GatherAll");
+    // Every buffer MPI is given lives on the heap, so that a call given up on keeps them.
+    std::vector<int> length = {IntCount(bytes.size(), "GatherAll")};
     std::vector<int> lengths(static_cast<size_t>(size_));
     MPI_Request request;
-    Check(MPI_Iallgather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, MPI_COMM_WORLD, &request),
+    Check(MPI_Iallgather(length.data(), 1, MPI_INT, lengths.data(), 1, MPI_INT, MPI_COMM_WORLD,
+                         &request),
           "MPI_Iallgather");
-    Await(request, "MPI_Iallgather", true);
+    AwaitKeeping(request, "MPI_Iallgather", true, nullptr, length, lengths);
     std::vector<int> offsets(lengths.size());
     uint64_t total = 0;
     for (size_t r = 0; r < lengths.size(); ++r) {
       offsets[r] = IntCount(total, "GatherAll");
       total += static_cast<uint64_t>(lengths[r]);
     }
-    std::string all(IntCount(total, "GatherAll"), '\0');
-    Check(MPI_Iallgatherv(bytes.data(), length, MPI_BYTE, all.data(), lengths.data(),
+    std::vector<char> send(bytes.begin(), bytes.end());
+    std::vector<char> all(IntCount(total, "GatherAll"));
+    Check(MPI_Iallgatherv(send.data(), length[0], MPI_BYTE, all.data(), lengths.data(),
                           offsets.data(), MPI_BYTE, MPI_COMM_WORLD, &request),
           "MPI_Iallgatherv");
-    Await(request, "MPI_Iallgatherv", true);
+    AwaitKeeping(request, "MPI_Iallgatherv", true, nullptr, send, all, lengths, offsets);
     std::vector<std::string> out;
-    for (size_t r = 0; r < lengths.size(); ++r) out.push_back(all.substr(offsets[r], lengths[r]));
+    for (size_t r = 0; r < lengths.size(); ++r) {
+      out.emplace_back(all.data() + offsets[r], static_cast<size_t>(lengths[r]));
+    }
     return out;
   }
 
@@ -158,12 +198,12 @@ class MpiCluster : public Cluster {
   /// comes first, Cluster::Fail); one that brings success abandons the wait on a signal.
   int AgreeOnStatus(int exit_code) override {
     CheckNotAbandoned();
-    int out = 0;
+    std::vector<int> codes = {exit_code, 0};
     MPI_Request request;
-    Check(MPI_Iallreduce(&exit_code, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD, &request),
+    Check(MPI_Iallreduce(&codes[0], &codes[1], 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD, &request),
           "MPI_Iallreduce");
-    Await(request, "MPI_Iallreduce", exit_code == 0);
-    return out;
+    AwaitKeeping(request, "MPI_Iallreduce", exit_code == 0, nullptr, codes);
+    return codes[1];
   }
 
   std::unique_ptr<Exchange> OpenExchange() override {
@@ -193,7 +233,7 @@ class MpiCluster : public Cluster {
    public:
     MpiExchange(MPI_Comm comm, int size) : comm_(comm), size_(size) {}
 
-    bool AllToAll(const std::vector<uint64_t>& out, std::vector<uint64_t>& in,
+    bool AllToAll(std::vector<uint64_t>& out, std::vector<uint64_t>& in,
                   const std::function<bool()>& keep_waiting) override {
       CF_CHECK(out.size() == static_cast<size_t>(size_), "Exchange::AllToAll: one value per rank");
       in.assign(out.size(), 0);
@@ -201,10 +241,10 @@ class MpiCluster : public Cluster {
       CheckNotAbandoned();
       Check(MPI_Ialltoall(out.data(), 1, MPI_UINT64_T, in.data(), 1, MPI_UINT64_T, comm_, &request),
             "MPI_Ialltoall");
-      return Await(request, "MPI_Ialltoall", true, keep_waiting);
+      return AwaitKeeping(request, "MPI_Ialltoall", true, keep_waiting, out, in);
     }
 
-    bool AllToAllBytes(const char* send, const std::vector<uint64_t>& counts,
+    bool AllToAllBytes(std::vector<char>& send, const std::vector<uint64_t>& counts,
                        std::vector<char>& received, const std::vector<uint64_t>& received_counts,
                        const std::function<bool()>& keep_waiting) override {
       std::vector<int> send_counts(counts.size()), send_offsets(counts.size());
@@ -221,10 +261,12 @@ class MpiCluster : public Cluster {
       received.resize(IntCount(total, "Exchange::AllToAllBytes"));
       CheckNotAbandoned();
       MPI_Request request;
-      Check(MPI_Ialltoallv(send, send_counts.data(), send_offsets.data(), MPI_BYTE, received.data(),
-                           recv_counts.data(), recv_offsets.data(), MPI_BYTE, comm_, &request),
+      Check(MPI_Ialltoallv(send.data(), send_counts.data(), send_offsets.data(), MPI_BYTE,
+                           received.data(), recv_counts.data(), recv_offsets.data(), MPI_BYTE,
+                           comm_, &request),
             "MPI_Ialltoallv");
-      return Await(request, "MPI_Ialltoallv", true, keep_waiting);
+      return AwaitKeeping(request, "MPI_Ialltoallv", true, keep_waiting, send, received,
+                          send_counts, send_offsets, recv_counts, recv_offsets);
     }
 
    private:
@@ -251,7 +293,7 @@ void FinalizeMpi() {
   int initialized = 0, finalized = 0;
   MPI_Initialized(&initialized);
   MPI_Finalized(&finalized);
-  if (initialized && !finalized && !abandoned) MPI_Finalize();
+  if (initialized && !finalized && !abandoned && !left_pending) MPI_Finalize();
 }
 
 }  // namespace corpusflow

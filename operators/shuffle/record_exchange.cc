@@ -241,7 +241,7 @@ void RecordExchange::Loop() {
         received_counts[r] = in[r] >> 1;
         all_done = all_done && (in[r] & 1) != 0;
       }
-      if (!exchange_->AllToAllBytes(send.data(), counts, received, received_counts, keep_waiting)) {
+      if (!exchange_->AllToAllBytes(send, counts, received, received_counts, keep_waiting)) {
         if (noticed != 0) stop(nullptr, noticed);
         return;
       }

@@ -61,7 +61,7 @@ class ThreadRank : public Cluster {
    public:
     ThreadExchange(ThreadWorld& world, int rank) : world_(world), rank_(rank) {}
 
-    bool AllToAll(const std::vector<uint64_t>& out, std::vector<uint64_t>& in,
+    bool AllToAll(std::vector<uint64_t>& out, std::vector<uint64_t>& in,
                   const std::function<bool()>& keep_waiting) override {
       in.assign(out.size(), 0);
       return world_.Meet(
@@ -72,7 +72,7 @@ class ThreadRank : public Cluster {
           keep_waiting);
     }
 
-    bool AllToAllBytes(const char* send, const std::vector<uint64_t>& counts,
+    bool AllToAllBytes(std::vector<char>& send, const std::vector<uint64_t>& counts,
                        std::vector<char>& received, const std::vector<uint64_t>& received_counts,
                        const std::function<bool()>& keep_waiting) override {
       uint64_t total = 0;
@@ -85,7 +85,7 @@ class ThreadRank : public Cluster {
             // The slot holds the offsets of each rank's message, then the bytes.
             std::vector<uint64_t> offsets(counts.size() + 1, 0);
             for (size_t r = 0; r < counts.size(); ++r) offsets[r + 1] = offsets[r] + counts[r];
-            slots[rank_] = Pack(offsets) + std::string(send, offsets.back());
+            slots[rank_] = Pack(offsets) + std::string(send.data(), offsets.back());
           },
           [&](const std::vector<std::string>& slots) {
             const size_t header = (slots.size() + 1) * sizeof(uint64_t);
