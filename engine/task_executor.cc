@@ -309,10 +309,15 @@ class CheckpointedRun {
   }
 
   /// Load the output tasks fixed in the checkpoint, if pass 1 is done: the first key range of
-  /// each (none before).
+  /// each (none before). Throws CorruptionError when they are fixed but do not start at the
+  /// first key range (or are none): the records of the ranges before would be lost.
   void LoadOutputGroups() {
     if (const std::optional<std::string> list = checkpoint_->PlanValue("output_groups")) {
       groups_ = ParseCounts(*list, checkpoint_->dir());
+      if (groups_.empty() || groups_.front() != 0) {
+        throw CorruptionError("the output tasks fixed in " + checkpoint_->dir().string() +
+                              " are not runs of its key ranges; give --restart");
+      }
     }
   }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/io/checkpoint.h"
 #include "tests/testing/cli_runner.h"
 #include "tests/testing/resume_testing.h"
 
@@ -370,6 +371,50 @@ TEST(ResumeTest, TasksOfAnotherBootAreCheckedAndThoseWhoseFilesDidNotSurviveAreD
   // The killed task, input task 1, output tasks 0 and 1.
   EXPECT_EQ(Counter(stats, "checkpoint_tasks_redone"), 4) << stats;
   EXPECT_FALSE(std::filesystem::exists(dir.File("ck")));
+}
+
+TEST(ResumeTest, OutputTasksFixedInADamagedManifestAreRefused) {
+  // The output tasks are fixed in the checkpoint's manifest once pass 1 is done, as the first key
+  // range of each. A list that is empty or starts past the first range would lose the records of
+  // the ranges before it (or index past the tasks): the resume refuses it.
+  ScopedTempDir dir;
+  WriteFile(dir.File("in.txt"), Lines(40000));
+  const std::vector<std::string> command = {"shuffle",
+                                            dir.File("in.txt"),
+                                            "-o",
+                                            dir.File("out.txt"),
+                                            "--seed",
+                                            "3",
+                                            "--memory",
+                                            "2M",
+                                            "--slice-bytes",
+                                            "64K",
+                                            "--progress",
+                                            "never",
+                                            "--tmp-dir",
+                                            dir.path().string(),
+                                            "--checkpoint",
+                                            dir.File("ck")};
+  const std::string manifest = dir.File(std::string("ck/") + kCheckpointManifest);
+  for (const std::string damaged : {"", "1,2"}) {
+    SCOPED_TRACE("output_groups '" + damaged + "'");
+    std::filesystem::remove_all(dir.File("ck"));
+    const CommandResult killed = RunCorpusflow(
+        command, "",
+        {"CORPUSFLOW_TEST_KILL_AT=1", "CORPUSFLOW_TEST_KILL_WHERE=the commit of an output task"});
+    ASSERT_EQ(killed.exit_code, 137) << killed.err;
+    std::string text = ReadFile(manifest);
+    const size_t at = text.find("plan\toutput_groups\t");
+    ASSERT_NE(at, std::string::npos) << text;
+    const size_t value = at + std::string("plan\toutput_groups\t").size();
+    text.replace(value, text.find('\n', value) - value, damaged);
+    WriteFile(manifest, text);
+    const CommandResult resumed = RunCorpusflow(command);
+    EXPECT_EQ(resumed.exit_code, 1) << resumed.err;
+    EXPECT_NE(resumed.err.find("are not runs of its key ranges; give --restart"), std::string::npos)
+        << resumed.err;
+    EXPECT_FALSE(std::filesystem::exists(dir.File("out.txt")));
+  }
 }
 
 TEST(ResumeTest, APartDamagedOnAnotherBootIsDoneAgainWithTheTasksAfterIt) {
