@@ -33,6 +33,25 @@ int64_t Counter(const std::string& json, const std::string& name) {
   return std::stoll(json.substr(at + key.size()));
 }
 
+/// A spilling shuffle of `dir`/in.txt into `dir`/`out` (seed 3, 2M of memory, 64K slices, its
+/// temp files in `dir`), without a checkpoint.
+std::vector<std::string> SmallShuffle(const ScopedTempDir& dir, const std::string& out) {
+  return {"shuffle",
+          dir.File("in.txt"),
+          "-o",
+          dir.File(out),
+          "--seed",
+          "3",
+          "--memory",
+          "2M",
+          "--slice-bytes",
+          "64K",
+          "--progress",
+          "never",
+          "--tmp-dir",
+          dir.path().string()};
+}
+
 /// Where a kill lands: the moments of KillPointForTest whose name holds `where`, the kill at one
 /// of the first `most` of them.
 struct KillKind {
@@ -308,25 +327,9 @@ TEST(ResumeTest, TasksOfAnotherBootAreCheckedAndThoseWhoseFilesDidNotSurviveAreD
   // that restarts may lose them. A run on another boot checks them against their checksums.
   ScopedTempDir dir;
   WriteFile(dir.File("in.txt"), Lines(40000));
-  const auto shuffle = [&](const std::string& out) {
-    return std::vector<std::string>{"shuffle",
-                                    dir.File("in.txt"),
-                                    "-o",
-                                    dir.File(out),
-                                    "--seed",
-                                    "3",
-                                    "--memory",
-                                    "2M",
-                                    "--slice-bytes",
-                                    "64K",
-                                    "--progress",
-                                    "never",
-                                    "--tmp-dir",
-                                    dir.path().string()};
-  };
-  ASSERT_EQ(RunCorpusflow(shuffle("plain.txt")).exit_code, 0);
+  ASSERT_EQ(RunCorpusflow(SmallShuffle(dir, "plain.txt")).exit_code, 0);
   const std::string expected = ReadFile(dir.File("plain.txt"));
-  std::vector<std::string> command = shuffle("out.txt");
+  std::vector<std::string> command = SmallShuffle(dir, "out.txt");
   command.insert(command.end(),
                  {"--checkpoint", dir.File("ck"), "--stats-json", dir.File("out.json")});
   // Killed as it commits its third output task: every input task and two output tasks are
@@ -379,22 +382,8 @@ TEST(ResumeTest, OutputTasksFixedInADamagedManifestAreRefused) {
   // the ranges before it (or index past the tasks): the resume refuses it.
   ScopedTempDir dir;
   WriteFile(dir.File("in.txt"), Lines(40000));
-  const std::vector<std::string> command = {"shuffle",
-                                            dir.File("in.txt"),
-                                            "-o",
-                                            dir.File("out.txt"),
-                                            "--seed",
-                                            "3",
-                                            "--memory",
-                                            "2M",
-                                            "--slice-bytes",
-                                            "64K",
-                                            "--progress",
-                                            "never",
-                                            "--tmp-dir",
-                                            dir.path().string(),
-                                            "--checkpoint",
-                                            dir.File("ck")};
+  std::vector<std::string> command = SmallShuffle(dir, "out.txt");
+  command.insert(command.end(), {"--checkpoint", dir.File("ck")});
   const std::string manifest = dir.File(std::string("ck/") + kCheckpointManifest);
   for (const std::string damaged : {"", "1,2"}) {
     SCOPED_TRACE("output_groups '" + damaged + "'");
