@@ -779,12 +779,7 @@ bool RecordShuffler::Next(Batch* out) {
       }
       return false;
     }
-    while (cursor_ < index.size() && out->DataBytes() < config_.batch_bytes) {
-      const char* record = index[cursor_++].record;
-      uint64_t length = 0;
-      const char* encoded = GetVarint64Ptr(record, record + 10, &length);
-      decoder.DecodeAppend(std::string_view(encoded, length));
-    }
+    DecodeShuffleIndex(index, &cursor_, config_.batch_bytes, decoder, *out);
     if (out->DataBytes() >= config_.batch_bytes) return true;
   }
 }

@@ -91,4 +91,16 @@ inline void SortShuffleIndex(std::vector<ShuffleIndexEntry>::iterator first,
   }
 }
 
+/// Decode the records of `index` from `*cursor` on into `out` (through `decoder`, made for it)
+/// until `out` holds `batch_bytes` of data or the index ends; `*cursor` moves past them.
+inline void DecodeShuffleIndex(const std::vector<ShuffleIndexEntry>& index, size_t* cursor,
+                               uint64_t batch_bytes, RecordDecoder& decoder, const Batch& out) {
+  while (*cursor < index.size() && out.DataBytes() < batch_bytes) {
+    const char* record = index[(*cursor)++].record;
+    uint64_t length = 0;
+    const char* encoded = GetVarint64Ptr(record, record + kMaxVarint64Bytes, &length);
+    decoder.DecodeAppend(std::string_view(encoded, length));
+  }
+}
+
 }  // namespace corpusflow

@@ -453,12 +453,7 @@ class ShuffleOutputTask : public BatchReader {
     if (cursor_ >= index.size()) return false;
     codec_.PrepareBatch(out);
     RecordDecoder decoder(out);
-    while (cursor_ < index.size() && out->DataBytes() < config_.batch_bytes) {
-      const char* record = index[cursor_++].record;
-      uint64_t length = 0;
-      const char* encoded = GetVarint64Ptr(record, record + 10, &length);
-      decoder.DecodeAppend(std::string_view(encoded, length));
-    }
+    DecodeShuffleIndex(index, &cursor_, config_.batch_bytes, decoder, *out);
     out->set_origin(task_.origin);
     return true;
   }
